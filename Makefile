@@ -1,0 +1,62 @@
+# OpsCentre — an AI Operations Center for Prometheus, Alertmanager and Grafana.
+# `make help` lists the targets; heavy logic lives in scripts/.
+
+GO        ?= go
+GOFLAGS   ?=
+BIN       ?= bin
+PKGS      ?= ./...
+BINARIES  := aiops_exporter rulegen incidentd aiops-sim
+BENCHTIME ?= 1s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build every binary into ./bin.
+	@mkdir -p $(BIN)
+	@for b in $(BINARIES); do \
+		if [ -d cmd/$$b ]; then echo ">> building $$b"; $(GO) build $(GOFLAGS) -o $(BIN)/$$b ./cmd/$$b || exit 1; fi; \
+	done
+
+.PHONY: test
+test: tools lint build ## Install missing test tools, lint, build, then run every test (unit, fuzz seeds, integration, e2e).
+	scripts/test.sh
+
+.PHONY: unit
+unit: ## Run the Go tests only, without lint.
+	$(GO) test -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## go vet, gofmt and a go mod tidy check.
+	scripts/lint.sh
+
+.PHONY: bench
+bench: build ## Run Go benchmarks and the loopback load tests.
+	scripts/bench.sh
+
+.PHONY: e2e
+e2e: build ## Run the end-to-end tests against the real Prometheus and Alertmanager.
+	$(GO) test -count=1 -v ./test/e2e/...
+
+.PHONY: run
+run: build ## Run the whole stack on embedded defaults (exporter, incidentd, Prometheus, Alertmanager).
+	scripts/run.sh
+
+.PHONY: generate
+generate: ## Regenerate committed artifacts (rules, Alertmanager config, dashboards).
+	scripts/generate.sh
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
+	scripts/fuzz.sh
+
+.PHONY: clean
+clean: ## Remove built binaries.
+	rm -rf $(BIN)
+
+.PHONY: tools
+tools: ## Install Prometheus 2/3, promtool, Alertmanager and PostgreSQL when missing.
+	scripts/tools.sh

@@ -1,0 +1,3 @@
+module github.com/opscentre/opscentre
+
+go 1.26.8

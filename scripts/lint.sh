@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Lint: go vet, gofmt, and go mod tidy must leave go.mod/go.sum unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo ">> go vet"
+go vet ./...
+
+echo ">> gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null) 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change these files:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo ">> go mod tidy"
+cp go.mod /tmp/go.mod.lint.$$; cp go.sum /tmp/go.sum.lint.$$
+go mod tidy
+if ! cmp -s go.mod /tmp/go.mod.lint.$$ || ! cmp -s go.sum /tmp/go.sum.lint.$$; then
+  diff -u /tmp/go.mod.lint.$$ go.mod || true
+  cp /tmp/go.mod.lint.$$ go.mod; cp /tmp/go.sum.lint.$$ go.sum
+  rm -f /tmp/go.mod.lint.$$ /tmp/go.sum.lint.$$
+  echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit" >&2
+  exit 1
+fi
+rm -f /tmp/go.mod.lint.$$ /tmp/go.sum.lint.$$

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command CI runs (through `make test`): every Go test, with the real tools on PATH.
+# With CI=true, tests that need Prometheus, Alertmanager, promtool or PostgreSQL fail instead
+# of skipping when those are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${OPSCENTRE_TEST_POSTGRES_DSN:-}" ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  OPSCENTRE_TEST_POSTGRES_DSN=$(scripts/postgres.sh)
+  export OPSCENTRE_TEST_POSTGRES_DSN
+fi
+export OPSCENTRE_BIN_DIR="$PWD/bin"
+export OPSCENTRE_PROM3_DIR="$PWD/.tools/prometheus-v3"
+
+go test -count=1 -timeout 30m ${GOTESTFLAGS:-} ./...
