@@ -1,0 +1,86 @@
+// Command aiops-sim plays AI systems in production against aiops_exporter, with scripted
+// faults: drift, nulls, accuracy decay, latency spikes, token runaway, volume drops and a
+// worse canary.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+
+	"github.com/opscentre/opscentre/exporter/sim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("aiops-sim", "Plays AI systems in production against aiops_exporter, with scripted faults.")
+	url := app.Flag("exporter.url", "Base URL of aiops_exporter.").Default("http://127.0.0.1:9477").String()
+	scenario := app.Flag("scenario.file", "Scenario YAML; the embedded default scenario when empty.").String()
+	seed := app.Flag("seed", "Override the scenario's seed.").Uint64()
+	speed := app.Flag("speed", "Play scenario time this many times faster than real time.").Default("1").Float64()
+	duration := app.Flag("duration", "Override the scenario's duration (0: the scenario's own).").Duration()
+	rateScale := app.Flag("rate.scale", "Multiply every model's event rate.").Default("1").Float64()
+	quiet := app.Flag("quiet", "No progress line.").Bool()
+	app.Version(version.Print("aiops-sim"))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var (
+		s   *sim.Scenario
+		err error
+	)
+	if *scenario == "" {
+		s, err = sim.DefaultScenario()
+	} else {
+		s, err = sim.LoadScenario(*scenario)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aiops-sim:", err)
+		return 1
+	}
+	if *seed != 0 {
+		s.Seed = *seed
+	}
+	if *duration > 0 {
+		s.Duration = sim.Duration(*duration)
+	}
+	if *rateScale <= 0 {
+		fmt.Fprintln(os.Stderr, "aiops-sim: --rate.scale must be > 0")
+		return 2
+	}
+	for i := range s.Models {
+		s.Models[i].Rate *= *rateScale
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := sim.Options{
+		Scenario: s,
+		Sink:     &sim.HTTPSink{URL: *url, Client: &http.Client{Timeout: 10 * time.Second}},
+		Speed:    *speed,
+	}
+	if !*quiet {
+		opts.Progress = os.Stderr
+	}
+	st, err := sim.Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aiops-sim:", err)
+		return 1
+	}
+	if st.SendErrors > 0 && st.Events == 0 {
+		fmt.Fprintf(os.Stderr, "aiops-sim: nothing reached %s (%d send errors; last: %v)\n", *url, st.SendErrors, st.LastError)
+		return 1
+	}
+	return 0
+}
