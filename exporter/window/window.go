@@ -134,3 +134,10 @@ func (r *Ring[S]) Restore(data []byte) error {
 	}
 	return nil
 }
+
+// All calls fn for every slot, live or stale (for fixing up restored slots).
+func (r *Ring[S]) All(fn func(*S)) {
+	for i := range r.slots {
+		fn(&r.slots[i])
+	}
+}
