@@ -236,7 +236,7 @@ func TestBodyLimit(t *testing.T) {
 func TestTruncatedGzip(t *testing.T) {
 	f := newFixture(t, schema)
 	var lines []string
-	for i := range 2000 {
+	for i := range 800 {
 		lines = append(lines, fmt.Sprintf(`{"model":"chat","id":"req-%d","tokens":{"input":%d,"output":5}}`, i*7919%10007, i))
 	}
 	full := gz(t, []byte(strings.Join(lines, "\n")+"\n"))
@@ -247,7 +247,7 @@ func TestTruncatedGzip(t *testing.T) {
 	// Whatever complete lines came out before the break were kept; the server is still up.
 	kept := r.Accepted
 	require.Positive(t, kept)
-	require.Less(t, kept, 2000)
+	require.Less(t, kept, 800)
 	require.Empty(t, r.Rejected)
 	require.Contains(t, r.Error, "complete lines before the break were processed")
 	got := f.read(t, "chat", state.DefaultVersion).Counters
