@@ -149,7 +149,8 @@ func isNDJSON(contentType string) (bool, error) {
 		return false, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("bad Content-Type %q: %v", contentType, err)}
 	}
 	switch mt {
-	case "application/json", "text/plain":
+	case "application/json", "text/plain", "application/x-www-form-urlencoded":
+		// The last is curl's default for -d; reading it as JSON saves every curl user a -H.
 		return false, nil
 	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
 		return true, nil

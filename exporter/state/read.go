@@ -4,6 +4,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/histogram"
 )
 
@@ -21,6 +22,7 @@ type Reading struct {
 // FeatureReading is one feature's counts over the window.
 type FeatureReading struct {
 	Name     string
+	Numeric  bool
 	Present  uint64
 	Outliers uint64
 }
@@ -45,6 +47,7 @@ func (v *Version) Read(now time.Time) Reading {
 	}
 	for i, f := range v.list {
 		r.Features[i].Name = f.Name
+		r.Features[i].Numeric = f.Schema.Type == config.Numeric
 	}
 	v.ring.Each(now, func(s *Slot) {
 		r.WindowEvents += s.Events
