@@ -1,0 +1,248 @@
+// Package app wires the aiops_exporter together: configuration, state, persistence, the
+// ingest API and the metrics endpoint. cmd/aiops_exporter only parses flags into Options
+// and calls Run, so tests can run the whole exporter in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/opscentre/opscentre/exporter/collector"
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/ingest"
+	"github.com/opscentre/opscentre/exporter/state"
+	"github.com/opscentre/opscentre/exporter/store"
+)
+
+// Options configure the exporter; DefaultOptions matches the flag defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Registry receives every metric; nil creates a private one.
+	Registry *prometheus.Registry
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+
+	Web              *web.FlagConfig
+	ConfigFile       string
+	StoragePath      string
+	SnapshotInterval time.Duration
+	// Reload receives a value for each SIGHUP.
+	Reload <-chan struct{}
+}
+
+// DefaultOptions returns the options the flags default to (listening on :9477).
+func DefaultOptions() Options {
+	addrs := []string{":9477"}
+	socket := false
+	cfg := ""
+	return Options{
+		Logger:           slog.New(slog.DiscardHandler),
+		Web:              &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &socket, WebConfigFile: &cfg},
+		StoragePath:      "data",
+		SnapshotInterval: 30 * time.Second,
+	}
+}
+
+// App is a configured exporter, state loaded, not yet serving.
+type App struct {
+	opts    Options
+	logger  *slog.Logger
+	cfg     *config.Holder
+	state   *state.State
+	store   *store.Store
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// New loads the configuration and the stored state.
+func New(opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SnapshotInterval <= 0 {
+		return nil, fmt.Errorf("--storage.snapshot-interval must be positive, got %s", opts.SnapshotInterval)
+	}
+	a := &App{opts: opts, logger: opts.Logger}
+	var err error
+	if a.cfg, err = config.NewHolder(opts.ConfigFile, opts.Registry, opts.Now); err != nil {
+		return nil, err
+	}
+	a.state = state.New(a.cfg.Get(), state.Options{Now: opts.Now})
+	if a.store, err = store.Open(opts.StoragePath); err != nil {
+		return nil, err
+	}
+	snap, err := a.store.Load()
+	if err == nil {
+		err = a.state.Restore(snap)
+	}
+	if err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("restoring state from %s: %w", opts.StoragePath, err)
+	}
+	a.logger.Info("state loaded", "path", opts.StoragePath, "model_versions", len(snap.Versions))
+
+	opts.Registry.MustRegister(
+		collector.New(a.state),
+		versioncollector.NewCollector("aiops_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	a.handler = a.routes()
+	a.ready.Store(true)
+	return a, nil
+}
+
+// Handler serves every endpoint.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	}))
+	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Healthy.\n")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "Not ready.", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "Ready.\n")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := a.reload(); err != nil {
+			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "Configuration reloaded.\n")
+	})
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "AIOps Exporter",
+		Description: "Inference events in, AI operations metrics out (OpsCentre).",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: "/metrics", Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+		Profiling: "false",
+		ExtraHTML: "<p>POST inference events (JSON array or NDJSON) to <code>/api/v1/events</code>.</p>",
+	})
+	if err != nil {
+		// The landing page is static; failing to render it is a programming error.
+		panic(err)
+	}
+	mux.Handle("/", landing)
+	return mux
+}
+
+// reload re-reads the configuration file and applies it.
+func (a *App) reload() error {
+	if err := a.cfg.Reload(); err != nil {
+		a.logger.Error("reloading configuration", "err", err)
+		return err
+	}
+	a.state.SetConfig(a.cfg.Get())
+	a.logger.Info("configuration reloaded", "file", a.cfg.Path())
+	return nil
+}
+
+// Snapshot saves the state now.
+func (a *App) Snapshot() error {
+	snap, err := a.state.Snapshot()
+	if err != nil {
+		return err
+	}
+	return a.store.Save(snap)
+}
+
+// Serve serves HTTP and snapshots until ctx ends, then saves a last snapshot and closes.
+func (a *App) Serve(ctx context.Context) error {
+	server := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, a.opts.Web, a.logger) }()
+
+	ticker := time.NewTicker(a.opts.SnapshotInterval)
+	defer ticker.Stop()
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err = <-serveErr:
+			break loop
+		case <-ticker.C:
+			if serr := a.Snapshot(); serr != nil {
+				a.logger.Error("saving snapshot", "err", serr)
+			}
+		case <-a.opts.Reload:
+			_ = a.reload()
+		}
+	}
+	a.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := server.Shutdown(shutdownCtx); serr != nil {
+		a.logger.Error("shutting down HTTP server", "err", serr)
+	}
+	if serr := a.Snapshot(); serr != nil {
+		err = errors.Join(err, fmt.Errorf("saving final snapshot: %w", serr))
+	} else {
+		a.logger.Info("state saved", "path", a.opts.StoragePath)
+	}
+	if cerr := a.store.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Run is New followed by Serve.
+func Run(ctx context.Context, opts Options) error {
+	a, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx)
+}
+
+// CheckConfig validates a configuration file and reports it on out (--config.check).
+func CheckConfig(path string, out io.Writer) error {
+	c, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s: OK (%d models configured, unknown models: %s, unknown features: %s, window %s)\n",
+		path, len(c.Models), c.UnknownModels, c.UnknownFeatures, c.Window.Length())
+	return err
+}

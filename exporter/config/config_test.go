@@ -1,0 +1,129 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+)
+
+const full = `
+unknown_models: reject
+unknown_features: learn
+default_currency: EUR
+window:
+  sub_windows: 6
+  sub_window_duration: 10m
+limits:
+  max_models: 5
+  max_body_bytes: 1MiB
+models:
+  fraud:
+    unknown_features: reject
+    features:
+      amount: {type: numeric, required: true, min: 0, max: 1000, expected_max: 500}
+      country: {type: categorical, allowed: [US, DE]}
+    versions:
+      v1: {}
+      v2:
+        features:
+          is_new: {type: boolean}
+  chat:
+    provider: openai
+    price_per_million_tokens: {currency: USD, input: 3, output: 15, cached_input: 0.3}
+`
+
+func TestParseFull(t *testing.T) {
+	c, err := Parse([]byte(full))
+	require.NoError(t, err)
+	require.Equal(t, PolicyReject, c.UnknownModels)
+	require.Equal(t, "EUR", c.DefaultCurrency)
+	require.Equal(t, time.Hour, c.Window.Length())
+	require.Equal(t, ByteSize(1<<20), c.Limits.MaxBodyBytes)
+	// Unset limits keep their defaults.
+	require.Equal(t, 200, c.Limits.MaxFeaturesPerModel)
+	fraud := c.Models["fraud"]
+	require.Equal(t, PolicyReject, c.FeaturePolicy(fraud))
+	require.Equal(t, PolicyLearn, c.FeaturePolicy(c.Models["chat"]))
+	require.Len(t, fraud.VersionFeatures("v1"), 2)
+	require.Len(t, fraud.VersionFeatures("v2"), 3)
+	require.Equal(t, 500.0, *fraud.Features["amount"].ExpectedMax)
+	require.Equal(t, 0.3, *c.Models["chat"].Price.CachedInput)
+	require.Equal(t, []string{"chat", "fraud"}, c.ModelNames())
+}
+
+func TestParseEmptyIsDefault(t *testing.T) {
+	for _, in := range []string{"", "\n  \n", "# only a comment\n"} {
+		c, err := Parse([]byte(in))
+		require.NoError(t, err)
+		require.Equal(t, Default(), c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ in, want string }{
+		"unknown key":        {"unknown_modles: learn\n", "field unknown_modles not found"},
+		"bad policy":         {"unknown_models: maybe\n", `unknown_models: expected "learn" or "reject", got "maybe"`},
+		"bad type":           {"models:\n  m:\n    features:\n      f: {type: number}\n", `line 4: feature type: expected numeric, categorical, boolean or text, got "number"`},
+		"missing type":       {"models:\n  m:\n    features:\n      f: {required: true}\n", "line 4: feature type: missing"},
+		"min over max":       {"models:\n  m:\n    features:\n      f: {type: numeric, min: 3, max: 1}\n", "line 4: min (3) is greater than max (1)"},
+		"allowed on numeric": {"models:\n  m:\n    features:\n      f: {type: numeric, allowed: [a]}\n", "allowed applies to categorical features only"},
+		"dup allowed":        {"models:\n  m:\n    features:\n      f: {type: categorical, allowed: [a, a]}\n", `duplicate value "a"`},
+		"negative price":     {"models:\n  m:\n    price_per_million_tokens: {input: -1}\n", "models.m.price_per_million_tokens.input: expected a finite price >= 0"},
+		"bad size":           {"limits:\n  max_body_bytes: lots\n", `line 2: expected a positive size such as 10MiB, got "lots"`},
+		"zero subwindows":    {"window:\n  sub_windows: 0\n", "window.sub_windows: expected 1..10000, got 0"},
+		"short subwindow":    {"window:\n  sub_window_duration: 10ms\n", "window.sub_window_duration: expected at least 1s"},
+		"too many models":    {"limits: {max_models: 1}\nmodels: {a: {}, b: {}}\n", "models: 2 models configured but limits.max_models is 1"},
+		"zero limit":         {"limits: {max_label_values: 0}\n", "limits.max_label_values: expected a positive number, got 0"},
+		"not yaml":           {"models: [\n", "invalid configuration"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestHolderReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yml")
+	require.NoError(t, os.WriteFile(path, []byte("unknown_models: reject\n"), 0o600))
+	reg := prometheus.NewRegistry()
+	now := time.Unix(1700000000, 0)
+	h, err := NewHolder(path, reg, func() time.Time { return now })
+	require.NoError(t, err)
+	require.Equal(t, PolicyReject, h.Get().UnknownModels)
+	require.Equal(t, 1.0, testutil.ToFloat64(h.success))
+	require.Equal(t, 1700000000.0, testutil.ToFloat64(h.stamp))
+
+	// A broken file keeps the previous configuration and reports failure.
+	require.NoError(t, os.WriteFile(path, []byte("unknown_models: bogus\n"), 0o600))
+	require.Error(t, h.Reload())
+	require.Equal(t, PolicyReject, h.Get().UnknownModels)
+	require.Equal(t, 0.0, testutil.ToFloat64(h.success))
+
+	require.NoError(t, os.WriteFile(path, []byte("unknown_models: learn\n"), 0o600))
+	now = now.Add(time.Minute)
+	require.NoError(t, h.Reload())
+	require.Equal(t, PolicyLearn, h.Get().UnknownModels)
+	require.Equal(t, 1.0, testutil.ToFloat64(h.success))
+	require.Equal(t, 1700000060.0, testutil.ToFloat64(h.stamp))
+}
+
+func TestNoFileRunsOnDefaults(t *testing.T) {
+	h, err := NewHolder("", prometheus.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	require.Equal(t, PolicyLearn, h.Get().UnknownModels)
+	_, err = NewHolder(filepath.Join(t.TempDir(), "missing.yml"), prometheus.NewRegistry(), time.Now)
+	require.ErrorContains(t, err, "reading configuration")
+}
+
+func TestUnknownFeatureKey(t *testing.T) {
+	_, err := Parse([]byte("models:\n  m:\n    features:\n      f: {type: numeric, maximum: 3}\n"))
+	require.ErrorContains(t, err, "line 4: field maximum not found in feature")
+	_, err = Parse([]byte("models:\n  m:\n    price_per_million_tokens: {inptu: 3}\n"))
+	require.ErrorContains(t, err, "field inptu not found")
+}

@@ -1,0 +1,282 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/state"
+)
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+const schema = `
+unknown_models: reject
+limits: {max_body_bytes: 64KiB, max_categories_per_feature: 10}
+models:
+  fraud:
+    unknown_features: reject
+    features:
+      amount: {type: numeric, required: true, min: 0, max: 1000, expected_max: 500}
+      country: {type: categorical, allowed: [US, DE]}
+      is_new: {type: boolean}
+      note: {type: text, max_length: 5}
+    versions: {v1: {}, v2: {}}
+  chat:
+    provider: openai
+    unknown_features: learn
+    price_per_million_tokens: {currency: USD, input: 3, output: 15, cached_input: 1}
+`
+
+type fixture struct {
+	st  *state.State
+	srv *httptest.Server
+}
+
+func newFixture(t *testing.T, cfgText string) *fixture {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgText))
+	require.NoError(t, err)
+	st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
+	srv := httptest.NewServer(New(st, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return &fixture{st: st, srv: srv}
+}
+
+type response struct {
+	status int
+	Result
+}
+
+func (f *fixture) post(t *testing.T, body []byte, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL, bytes.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	var r response
+	require.NoError(t, json.Unmarshal(data, &r.Result), string(data))
+	r.status = resp.StatusCode
+	return r
+}
+
+func (f *fixture) rejected(reason string) uint64 {
+	var n uint64
+	for k, c := range f.st.Rejected() {
+		if k.Reason == reason {
+			n += c
+		}
+	}
+	return n
+}
+
+func (f *fixture) read(t *testing.T, model, version string) state.Reading {
+	t.Helper()
+	for _, v := range f.st.Versions() {
+		if v.Model() == model && v.Name == version {
+			return v.Read(t0)
+		}
+	}
+	t.Fatalf("no state for %s/%s", model, version)
+	return state.Reading{}
+}
+
+func gz(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, err := w.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return b.Bytes()
+}
+
+func TestAcceptsArrayObjectAndNDJSON(t *testing.T) {
+	f := newFixture(t, schema)
+	ev := `{"model":"fraud","version":"v1","features":{"amount":10,"country":"US"}}`
+	r := f.post(t, []byte("["+ev+","+ev+"]"), nil)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, 2, r.Accepted)
+	require.Empty(t, r.Rejected)
+
+	r = f.post(t, []byte(ev), map[string]string{"Content-Type": "application/json"})
+	require.Equal(t, 1, r.Accepted)
+
+	nd := []byte(ev + "\n\n" + ev + "\r\n" + ev)
+	r = f.post(t, nd, map[string]string{"Content-Type": "application/x-ndjson"})
+	require.Equal(t, 3, r.Accepted)
+
+	// Without the NDJSON content type, newline-separated objects are still read line by line.
+	r = f.post(t, nd, nil)
+	require.Equal(t, 3, r.Accepted)
+
+	r = f.post(t, gz(t, nd), map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+	require.Equal(t, 3, r.Accepted)
+
+	got := f.read(t, "fraud", "v1")
+	require.Equal(t, uint64(2+1+3+3+3), got.Counters.Events)
+	require.Equal(t, uint64(2+1+3+3+3), got.WindowEvents)
+}
+
+// Each bad event is rejected with its index, field and reason; the good ones around it
+// are kept.
+func TestRejectsBadEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name, event, field, reason string
+	}{
+		{"not an object", `[1]`, "", ReasonInvalidJSON},
+		{"missing model", `{"features":{"amount":1}}`, "model", ReasonMissingModel},
+		{"empty model", `{"model":""}`, "model", ReasonMissingModel},
+		{"model not string", `{"model":7}`, "model", ReasonTypeMismatch},
+		{"unknown model", `{"model":"other"}`, "model", ReasonUnknownModel},
+		{"unknown version", `{"model":"fraud","version":"v9","features":{"amount":1}}`, "version", ReasonUnknownVersion},
+		{"unknown feature", `{"model":"fraud","version":"v1","features":{"amount":1,"zip":"x"}}`, "features.zip", ReasonUnknownFeature},
+		{"unknown field", `{"model":"fraud","version":"v1","features":{"amount":1},"latency":1}`, "latency", ReasonUnknownField},
+		{"numeric as string", `{"model":"fraud","version":"v1","features":{"amount":"12"}}`, "features.amount", ReasonTypeMismatch},
+		{"category as number", `{"model":"fraud","version":"v1","features":{"amount":1,"country":3}}`, "features.country", ReasonTypeMismatch},
+		{"bool as string", `{"model":"fraud","version":"v1","features":{"amount":1,"is_new":"yes"}}`, "features.is_new", ReasonTypeMismatch},
+		{"nested feature", `{"model":"chat","features":{"x":{"a":1}}}`, "features.x", ReasonTypeMismatch},
+		{"missing required", `{"model":"fraud","version":"v1","features":{"country":"US"}}`, "features.amount", ReasonMissingRequired},
+		{"null required", `{"model":"fraud","version":"v1","features":{"amount":null}}`, "features.amount", ReasonMissingRequired},
+		{"above max", `{"model":"fraud","version":"v1","features":{"amount":1000.5}}`, "features.amount", ReasonOutOfRange},
+		{"below min", `{"model":"fraud","version":"v1","features":{"amount":-1}}`, "features.amount", ReasonOutOfRange},
+		{"text too long", `{"model":"fraud","version":"v1","features":{"amount":1,"note":"123456"}}`, "features.note", ReasonOutOfRange},
+		{"unknown category", `{"model":"fraud","version":"v1","features":{"amount":1,"country":"FR"}}`, "features.country", ReasonUnknownCategory},
+		{"NaN feature", `{"model":"fraud","version":"v1","features":{"amount":NaN}}`, "features.amount", ReasonNonFinite},
+		{"Inf feature", `{"model":"chat","features":{"x":-Inf}}`, "features.x", ReasonNonFinite},
+		{"overflow to Inf", `{"model":"chat","latency_seconds":1e999}`, "latency_seconds", ReasonNonFinite},
+		{"NaN latency", `{"model":"chat","latency_seconds":nan}`, "latency_seconds", ReasonNonFinite},
+		{"negative latency", `{"model":"chat","latency_seconds":-0.1}`, "latency_seconds", ReasonNegativeValue},
+		{"negative tokens", `{"model":"chat","tokens":{"input":-5}}`, "tokens.input", ReasonNegativeValue},
+		{"fractional tokens", `{"model":"chat","tokens":{"output":1.5}}`, "tokens.output", ReasonTypeMismatch},
+		{"cached above input", `{"model":"chat","tokens":{"input":1,"cached":2}}`, "tokens.cached", ReasonInvalidValue},
+		{"unknown token type", `{"model":"chat","tokens":{"reasoning":2}}`, "tokens.reasoning", ReasonInvalidValue},
+		{"negative cost", `{"model":"chat","cost":-1}`, "cost", ReasonNegativeValue},
+		{"bad number", `{"model":"chat","cost":1.2.3}`, "cost", ReasonTypeMismatch},
+		{"future timestamp", `{"model":"chat","timestamp":"2026-11-29T13:00:00Z"}`, "timestamp", ReasonTimestampOutOfRange},
+		{"past timestamp", `{"model":"chat","timestamp":"2026-11-28T12:00:00Z"}`, "timestamp", ReasonTimestampOutOfRange},
+		{"far future unix", fmt.Sprintf(`{"model":"chat","timestamp":%d}`, t0.Unix()+86400*365), "timestamp", ReasonTimestampOutOfRange},
+		{"milliseconds", fmt.Sprintf(`{"model":"chat","timestamp":%d}`, t0.UnixMilli()), "timestamp", ReasonTimestampOutOfRange},
+		{"bad timestamp", `{"model":"chat","timestamp":"yesterday"}`, "timestamp", ReasonTypeMismatch},
+		{"bad outcome", `{"model":"chat","outcome":{"task":"done"}}`, "outcome.task", ReasonInvalidValue},
+		{"bad rating", `{"model":"chat","feedback":{"rating":7}}`, "feedback.rating", ReasonInvalidValue},
+		{"bad rating word", `{"model":"chat","feedback":{"rating":"meh"}}`, "feedback.rating", ReasonInvalidValue},
+		{"negative business", `{"model":"chat","business":{"refund":-3}}`, "business.refund", ReasonNegativeValue},
+		{"error object", `{"model":"chat","error":{"code":1}}`, "error", ReasonTypeMismatch},
+		{"long name", `{"model":"` + strings.Repeat("m", 300) + `"}`, "model", ReasonInvalidValue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, schema)
+			good := `{"model":"chat"}`
+			body := "[" + good + "," + strings.TrimSuffix(strings.TrimPrefix(tc.event, "["), "]") + "," + good + "]"
+			r := f.post(t, []byte(body), nil)
+			require.Equal(t, http.StatusOK, r.status)
+			require.Equal(t, 2, r.Accepted, "%+v", r.Rejected)
+			require.Len(t, r.Rejected, 1)
+			rej := r.Rejected[0]
+			require.Equal(t, 1, rej.Index)
+			require.Equal(t, tc.field, rej.Field)
+			require.Equal(t, tc.reason, rej.Reason)
+			require.NotEmpty(t, rej.Message)
+			require.Equal(t, uint64(1), f.rejected(tc.reason))
+			require.Equal(t, uint64(2), f.read(t, "chat", state.DefaultVersion).Counters.Events)
+		})
+	}
+}
+
+func TestMalformedJSONBody(t *testing.T) {
+	f := newFixture(t, schema)
+	r := f.post(t, []byte(`[{"model":"chat"},`), nil)
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.Error, "body is not valid JSON")
+	require.Equal(t, uint64(1), f.rejected(ReasonInvalidJSON))
+
+	// In NDJSON a malformed line is one rejected event.
+	r = f.post(t, []byte("{\"model\":\"chat\"}\n{\"model\":\n{\"model\":\"chat\"}\n"), map[string]string{"Content-Type": "application/x-ndjson"})
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, 2, r.Accepted)
+	require.Equal(t, []Rejection{{Index: 1, Reason: ReasonInvalidJSON, Message: r.Rejected[0].Message}}, r.Rejected)
+	require.Contains(t, r.Rejected[0].Message, "line is not valid JSON")
+
+	r = f.post(t, []byte(`"just a string"`), nil)
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.Error, "got a JSON string")
+}
+
+func TestBodyLimit(t *testing.T) {
+	f := newFixture(t, schema)
+	big := bytes.Repeat([]byte(`{"model":"chat"}`+"\n"), 64<<10/17+10)
+	r := f.post(t, big, map[string]string{"Content-Type": "application/x-ndjson"})
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
+	require.Contains(t, r.Error, "limits.max_body_bytes (65536 bytes decoded)")
+	// The limit applies to the decoded size of a gzip body too (gzip bombs).
+	r = f.post(t, gz(t, big), map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
+	require.Empty(t, f.st.Versions(), "nothing of an oversized body is ingested")
+}
+
+func TestTruncatedGzip(t *testing.T) {
+	f := newFixture(t, schema)
+	var lines []string
+	for i := range 800 {
+		lines = append(lines, fmt.Sprintf(`{"model":"chat","id":"req-%d","tokens":{"input":%d,"output":5}}`, i*7919%10007, i))
+	}
+	full := gz(t, []byte(strings.Join(lines, "\n")+"\n"))
+	cut := full[:len(full)*2/3]
+	r := f.post(t, cut, map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.Error, "gzip stream broken")
+	// Whatever complete lines came out before the break were kept; the server is still up.
+	kept := r.Accepted
+	require.Positive(t, kept)
+	require.Less(t, kept, 800)
+	require.Empty(t, r.Rejected)
+	require.Contains(t, r.Error, "complete lines before the break were processed")
+	got := f.read(t, "chat", state.DefaultVersion).Counters
+	require.Equal(t, uint64(kept), got.Events)
+	// The kept events are exactly the first ones: input tokens 0..kept-1.
+	require.Equal(t, uint64(kept*(kept-1)/2), got.Tokens[0])
+
+	// A truncated JSON array cannot be split: the request fails with a clear error.
+	arr := gz(t, []byte("["+strings.Join(lines, ",")+"]"))
+	r = f.post(t, arr[:len(arr)/2], map[string]string{"Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.Error, "gzip stream broken")
+
+	r = f.post(t, []byte("not gzip at all"), map[string]string{"Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.Error, "body is not gzip")
+
+	r = f.post(t, []byte(`{"model":"chat"}`), nil)
+	require.Equal(t, 1, r.Accepted)
+}
+
+func TestUnsupportedRequests(t *testing.T) {
+	f := newFixture(t, schema)
+	r := f.post(t, []byte(`{}`), map[string]string{"Content-Type": "application/xml"})
+	require.Equal(t, http.StatusUnsupportedMediaType, r.status)
+	r = f.post(t, []byte(`{}`), map[string]string{"Content-Encoding": "br"})
+	require.Equal(t, http.StatusUnsupportedMediaType, r.status)
+	resp, err := http.Get(f.srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}

@@ -1,0 +1,193 @@
+package state
+
+import (
+	"math"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/window"
+)
+
+// Event is a validated event, ready to apply. Byte slices may alias the request buffer and
+// are copied only when a new name or value has to be remembered.
+type Event struct {
+	Time time.Time
+
+	HasLatency bool
+	Latency    float64
+	ErrorType  []byte // nil: no error
+
+	HasTokens bool
+	Tokens    [3]uint64 // input (cached included), output, cached
+	HasCost   bool
+	Cost      float64
+
+	Outcome     int // index into Outcomes, -1 when absent
+	Feedback    int // index into Ratings, -1 when absent
+	HasInputLen bool
+	InputLen    float64
+	HasQueue    bool
+	QueueDepth  float64
+
+	Business []Business
+	Features []FeatureValue
+}
+
+// Business is one entry of the event's business object.
+type Business struct {
+	Name  []byte
+	Value float64
+}
+
+// FeatureValue is one feature of the event. Feature is nil for a feature to learn.
+type FeatureValue struct {
+	Feature *Feature
+	Name    []byte
+	Type    config.FeatureType // of the value; "" for null
+	Num     float64
+	Str     []byte
+}
+
+// Reset empties e for reuse, keeping its slices' capacity.
+func (e *Event) Reset() {
+	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0]}
+}
+
+// Apply adds a validated event to the version. v must be locked.
+func (v *Version) Apply(e *Event) {
+	cfg := v.state.Config()
+	c := &v.c
+	c.Events++
+	if e.HasLatency {
+		c.Latency.Observe(LatencyBounds, e.Latency)
+		if e.HasTokens {
+			c.Duration.Observe(GenAIDurationBounds, e.Latency)
+		}
+	}
+	if e.ErrorType != nil {
+		if c.Errors == nil {
+			c.Errors = make(map[string]uint64)
+		}
+		c.Errors[v.state.bound(LabelType, e.ErrorType, cfg.Limits.MaxLabelValues)]++
+	}
+	if e.HasTokens {
+		for i, n := range e.Tokens {
+			c.Tokens[i] += n
+		}
+		c.TokenUsage[0].Observe(GenAITokenBounds, float64(e.Tokens[0]))
+		c.TokenUsage[1].Observe(GenAITokenBounds, float64(e.Tokens[1]))
+	}
+	if cost, currency, ok := v.cost(e, cfg); ok {
+		if c.Cost == nil {
+			c.Cost = make(map[string]float64)
+		}
+		c.Cost[currency] += cost
+	}
+	if e.Outcome >= 0 {
+		c.Outcomes[e.Outcome]++
+	}
+	if e.Feedback >= 0 {
+		c.Feedback[e.Feedback]++
+	}
+	if e.HasInputLen {
+		c.InputLength.Observe(InputLengthBounds, e.InputLen)
+	}
+	if e.HasQueue {
+		q := e.QueueDepth
+		c.QueueDepth = &q
+	}
+	for _, b := range e.Business {
+		if c.Business == nil {
+			c.Business = make(map[string]*BusinessCount)
+		}
+		name := v.state.bound(LabelName, b.Name, cfg.Limits.MaxLabelValues)
+		bc := c.Business[name]
+		if bc == nil {
+			bc = &BusinessCount{}
+			c.Business[name] = bc
+		}
+		bc.Events++
+		bc.Value += b.Value
+	}
+
+	// The window: events in the future (within the allowed skew) count as now.
+	t := e.Time
+	if now := v.state.Now(); t.After(now) {
+		t = now
+	}
+	slot := v.ring.At(t)
+	if slot != nil {
+		slot.Events++
+	}
+	for i := range e.Features {
+		fv := &e.Features[i]
+		f := fv.Feature
+		if f == nil {
+			f = v.learn(fv.Name, fv.Type)
+		}
+		if fv.Type == config.Categorical && f.allowed == nil && !f.Any {
+			v.remember(f, fv.Str, cfg.Limits.MaxCategoriesPerFeat)
+		}
+		if slot == nil || fv.Type == "" {
+			continue
+		}
+		for len(slot.Features) <= f.Index {
+			slot.Features = append(slot.Features, FeatureSlot{Extra: v.accumulators(v.list[len(slot.Features)])})
+		}
+		fs := &slot.Features[f.Index]
+		fs.Present++
+		if fv.Type == config.Numeric {
+			if outlier(f.Schema, fv.Num) {
+				fs.Outliers++
+			}
+			for _, a := range fs.Extra {
+				a.Add(fv.Num)
+			}
+		}
+	}
+}
+
+func (v *Version) accumulators(f *Feature) []window.Accumulator {
+	if v.state.opts.NewAccumulators == nil {
+		return nil
+	}
+	return v.state.opts.NewAccumulators(v.model.Name, v.Name, f.Name)
+}
+
+func outlier(s config.Feature, x float64) bool {
+	return (s.ExpectedMin != nil && x < *s.ExpectedMin) || (s.ExpectedMax != nil && x > *s.ExpectedMax)
+}
+
+// remember records a learnt category, bounded by limits.max_categories_per_feature.
+func (v *Version) remember(f *Feature, value []byte, limit int) {
+	if _, ok := f.categories[string(value)]; ok {
+		return
+	}
+	if len(f.categories) >= limit {
+		v.state.fold(LabelBin)
+		return
+	}
+	f.categories[string(value)] = struct{}{}
+}
+
+// cost is the event's own cost, or the one derived from the model's price table.
+func (v *Version) cost(e *Event, cfg *config.Config) (float64, string, bool) {
+	p := v.model.cfg.Price
+	currency := cfg.DefaultCurrency
+	if p != nil && p.Currency != "" {
+		currency = p.Currency
+	}
+	if e.HasCost {
+		return e.Cost, currency, true
+	}
+	if p == nil || !e.HasTokens {
+		return 0, "", false
+	}
+	cachedPrice := p.Input
+	if p.CachedInput != nil {
+		cachedPrice = *p.CachedInput
+	}
+	in, out, cached := float64(e.Tokens[0]), float64(e.Tokens[1]), float64(e.Tokens[2])
+	cached = math.Min(cached, in)
+	return ((in-cached)*p.Input + cached*cachedPrice + out*p.Output) / 1e6, currency, true
+}

@@ -1,0 +1,89 @@
+package state
+
+import (
+	"maps"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/histogram"
+)
+
+// Reading is a consistent copy of one version's numbers, taken for a scrape.
+type Reading struct {
+	Model, Version      string
+	Provider, Operation string // OpenTelemetry GenAI attributes of the model
+	Counters            Counters
+	// WindowEvents is the number of events in the sliding window; Features the window
+	// counts per feature, in Feature.Index order.
+	WindowEvents uint64
+	Features     []FeatureReading
+}
+
+// FeatureReading is one feature's counts over the window.
+type FeatureReading struct {
+	Name     string
+	Numeric  bool
+	Present  uint64
+	Outliers uint64
+}
+
+// Read copies the version's state as of now.
+func (v *Version) Read(now time.Time) Reading {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r := Reading{
+		Model:     v.model.Name,
+		Version:   v.Name,
+		Provider:  v.model.cfg.Provider,
+		Operation: v.model.cfg.Operation,
+		Counters:  v.c.clone(),
+		Features:  make([]FeatureReading, len(v.list)),
+	}
+	if r.Provider == "" {
+		r.Provider = "unknown"
+	}
+	if r.Operation == "" {
+		r.Operation = "chat"
+	}
+	for i, f := range v.list {
+		r.Features[i].Name = f.Name
+		r.Features[i].Numeric = f.Schema.Type == config.Numeric
+	}
+	v.ring.Each(now, func(s *Slot) {
+		r.WindowEvents += s.Events
+		for i := range s.Features {
+			r.Features[i].Present += s.Features[i].Present
+			r.Features[i].Outliers += s.Features[i].Outliers
+		}
+	})
+	return r
+}
+
+func (c *Counters) clone() Counters {
+	out := *c
+	out.Errors = maps.Clone(c.Errors)
+	out.Cost = maps.Clone(c.Cost)
+	if c.Business != nil {
+		out.Business = make(map[string]*BusinessCount, len(c.Business))
+		for k, b := range c.Business {
+			bc := *b
+			out.Business[k] = &bc
+		}
+	}
+	if c.QueueDepth != nil {
+		q := *c.QueueDepth
+		out.QueueDepth = &q
+	}
+	out.Latency = cloneHist(c.Latency)
+	out.Duration = cloneHist(c.Duration)
+	out.InputLength = cloneHist(c.InputLength)
+	out.TokenUsage[0] = cloneHist(c.TokenUsage[0])
+	out.TokenUsage[1] = cloneHist(c.TokenUsage[1])
+	return out
+}
+
+func cloneHist(h histogram.Histogram) histogram.Histogram {
+	var out histogram.Histogram
+	out.Merge(&h)
+	return out
+}

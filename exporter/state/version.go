@@ -1,0 +1,220 @@
+package state
+
+import (
+	"sync"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/histogram"
+	"github.com/opscentre/opscentre/exporter/window"
+)
+
+// Bucket bounds of the histograms (classic buckets; native buckets come on top).
+var (
+	// LatencyBounds cover fast classifiers to slow LLM calls.
+	LatencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+	// GenAIDurationBounds are the OpenTelemetry GenAI advice for gen_ai.client.operation.duration.
+	GenAIDurationBounds = histogram.ExponentialBuckets(0.01, 2, 14) // 0.01 … 81.92
+	// GenAITokenBounds are the OpenTelemetry GenAI advice for gen_ai.client.token.usage.
+	GenAITokenBounds = histogram.ExponentialBuckets(1, 4, 14) // 1 … 67108864
+	// InputLengthBounds bucket input_text_length (characters or tokens, as the app reports).
+	InputLengthBounds = histogram.ExponentialBuckets(1, 4, 11) // 1 … 1048576
+)
+
+// Token types, task outcomes and feedback ratings: closed sets, used as label values.
+var (
+	TokenTypes = [3]string{"input", "output", "cached"}
+	Outcomes   = [4]string{"completed", "failed", "escalated", "abandoned"}
+	Ratings    = [7]string{"positive", "negative", "1", "2", "3", "4", "5"}
+)
+
+// Counters are the cumulative (never windowed) numbers of a version.
+type Counters struct {
+	Events      uint64                    `json:"events"`
+	Errors      map[string]uint64         `json:"errors,omitempty"`
+	Tokens      [3]uint64                 `json:"tokens"`
+	Cost        map[string]float64        `json:"cost,omitempty"`
+	Outcomes    [4]uint64                 `json:"outcomes"`
+	Feedback    [7]uint64                 `json:"feedback"`
+	Business    map[string]*BusinessCount `json:"business,omitempty"`
+	QueueDepth  *float64                  `json:"queue_depth,omitempty"`
+	Latency     histogram.Histogram       `json:"latency"`
+	Duration    histogram.Histogram       `json:"genai_duration"` // LLM calls only
+	TokenUsage  [2]histogram.Histogram    `json:"genai_tokens"`   // input, output
+	InputLength histogram.Histogram       `json:"input_length"`
+}
+
+// BusinessCount is one business event name's count and summed value.
+type BusinessCount struct {
+	Events uint64  `json:"events"`
+	Value  float64 `json:"value"`
+}
+
+// Slot is one sub-window of a version.
+type Slot struct {
+	Events   uint64        `json:"events"`
+	Features []FeatureSlot `json:"features"` // by Feature.Index
+}
+
+// FeatureSlot is one feature's counts in one sub-window.
+type FeatureSlot struct {
+	Present  uint64               `json:"present"` // non-null values
+	Outliers uint64               `json:"outliers"`
+	Extra    []window.Accumulator `json:"-"`
+}
+
+func resetSlot(s *Slot) {
+	s.Events = 0
+	for i := range s.Features {
+		f := &s.Features[i]
+		f.Present, f.Outliers = 0, 0
+		for _, a := range f.Extra {
+			a.Reset()
+		}
+	}
+}
+
+// Feature is one feature of a version, configured or learnt.
+type Feature struct {
+	Name  string
+	Index int
+	// Schema is the configured schema, or for a learnt feature the type of its first value.
+	Schema     config.Feature
+	Configured bool
+	// Any is set on the Other feature, which takes values of any type.
+	Any bool
+
+	allowed    map[string]struct{}
+	categories map[string]struct{} // learnt categories, bounded
+}
+
+// Allowed reports whether a categorical value is in the configured allowed list (true
+// when there is no list).
+func (f *Feature) Allowed(v []byte) bool {
+	if f.allowed == nil {
+		return true
+	}
+	_, ok := f.allowed[string(v)]
+	return ok
+}
+
+// Version is the state of one model version. Callers hold Lock while reading features and
+// applying an event, so validation and application see the same schema.
+type Version struct {
+	Name  string
+	model *Model
+	state *State
+
+	mu       sync.Mutex
+	features map[string]*Feature
+	list     []*Feature
+	ring     *window.Ring[Slot]
+	c        Counters
+}
+
+// Model is the version's model name.
+func (v *Version) Model() string { return v.model.Name }
+
+// Lock and Unlock guard the version.
+func (v *Version) Lock()   { v.mu.Lock() }
+func (v *Version) Unlock() { v.mu.Unlock() }
+
+// Feature returns a known feature, or nil.
+func (v *Version) Feature(name []byte) *Feature { return v.features[string(name)] }
+
+// LearnPolicy is the unknown-feature policy for this version.
+func (v *Version) LearnPolicy() config.Policy {
+	if v.model.configured {
+		return v.state.Config().FeaturePolicy(v.model.cfg)
+	}
+	return config.PolicyLearn
+}
+
+// Required returns the required features (for checking absent ones).
+func (v *Version) Required(fn func(*Feature)) {
+	for _, f := range v.list {
+		if f.Schema.Required {
+			fn(f)
+		}
+	}
+}
+
+// ModelConfig is the model's configuration (zero when learnt).
+func (v *Version) ModelConfig() config.Model { return v.model.cfg }
+
+func (s *State) newVersion(m *Model, name string, cfg *config.Config, saved []FeatureSnapshot) *Version {
+	w := cfg.Window
+	v := &Version{
+		Name:     name,
+		model:    m,
+		state:    s,
+		features: make(map[string]*Feature),
+		ring:     window.New(w.SubWindows, time.Duration(w.SubWindowDuration), resetSlot),
+	}
+	for _, f := range saved {
+		nf := v.addFeature(f.Name, config.Feature{Type: config.FeatureType(f.Type)})
+		nf.Any = f.Name == Other
+		for _, c := range f.Categories {
+			nf.categories[c] = struct{}{}
+		}
+	}
+	v.applySchema(cfg, m)
+	return v
+}
+
+func (v *Version) addFeature(name string, schema config.Feature) *Feature {
+	f := &Feature{Name: name, Index: len(v.list), categories: make(map[string]struct{})}
+	f.setSchema(schema, false)
+	v.features[name] = f
+	v.list = append(v.list, f)
+	return f
+}
+
+func (f *Feature) setSchema(schema config.Feature, configured bool) {
+	f.Schema, f.Configured = schema, configured
+	f.allowed = nil
+	if len(schema.Allowed) > 0 {
+		f.allowed = make(map[string]struct{}, len(schema.Allowed))
+		for _, a := range schema.Allowed {
+			f.allowed[a] = struct{}{}
+		}
+	}
+}
+
+// applySchema (re)applies the configured features; v.mu must be held or v unpublished.
+func (v *Version) applySchema(cfg *config.Config, m *Model) {
+	for _, f := range v.list {
+		if f.Configured {
+			// A feature dropped from the configuration stays as a learnt one.
+			f.setSchema(config.Feature{Type: f.Schema.Type}, false)
+		}
+	}
+	if !m.configured {
+		return
+	}
+	for name, schema := range m.cfg.VersionFeatures(v.Name) {
+		f := v.features[name]
+		if f == nil {
+			f = v.addFeature(name, schema)
+		}
+		f.setSchema(schema, true)
+	}
+}
+
+// learn adds a feature seen in an accepted event, or folds it into Other past the limit.
+func (v *Version) learn(name []byte, typ config.FeatureType) *Feature {
+	if f := v.features[string(name)]; f != nil {
+		return f // learnt earlier in the same event
+	}
+	limit := v.state.Config().Limits.MaxFeaturesPerModel
+	if len(v.list) >= limit || string(name) == Other {
+		v.state.fold(LabelFeature)
+		if f := v.features[Other]; f != nil {
+			return f
+		}
+		f := v.addFeature(Other, config.Feature{})
+		f.Any = true
+		return f
+	}
+	return v.addFeature(string(name), config.Feature{Type: typ})
+}

@@ -1,0 +1,176 @@
+// Package store persists the exporter's state in an embedded bbolt file under
+// --storage.path, so windows, counters and everything learnt survive a restart.
+//
+// Layout (one bucket each): "meta" (format version, label sets, folded and rejected
+// counts), "models" (learnt schema per model version), "counters", "windows"; and, empty
+// for now, "references" and "awaiting_labels" for the drift and ground-truth features.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/opscentre/opscentre/exporter/state"
+)
+
+// FileName is the database file inside the storage directory.
+const FileName = "aiops_exporter.db"
+
+const formatVersion = "1"
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketModels     = []byte("models")
+	bucketCounters   = []byte("counters")
+	bucketWindows    = []byte("windows")
+	bucketReferences = []byte("references")
+	bucketAwaiting   = []byte("awaiting_labels")
+	allBuckets       = [][]byte{bucketMeta, bucketModels, bucketCounters, bucketWindows, bucketReferences, bucketAwaiting}
+)
+
+// Store is an open database.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the database in dir. bbolt locks the file, so a second
+// exporter on the same directory fails here instead of corrupting it.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: creating --storage.path %q: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s (is another exporter using it?): %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get([]byte("format")); v != nil && string(v) != formatVersion {
+			return fmt.Errorf("store format %q, this exporter reads %q", v, formatVersion)
+		}
+		return meta.Put([]byte("format"), []byte(formatVersion))
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: initialising %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+type meta struct {
+	Labels   map[string][]string   `json:"labels"`
+	Folded   map[string]uint64     `json:"folded"`
+	Rejected []state.RejectedCount `json:"rejected"`
+}
+
+// key is model NUL version: neither may contain NUL in practice, and it sorts by model.
+func key(model, version string) []byte { return []byte(model + "\x00" + version) }
+
+// Save replaces the stored state with snap in one transaction.
+func (s *Store) Save(snap *state.Snapshot) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketModels, bucketCounters, bucketWindows} {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		m, err := json.Marshal(meta{Labels: snap.Labels, Folded: snap.Folded, Rejected: snap.Rejected})
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Put([]byte("state"), m); err != nil {
+			return err
+		}
+		for _, v := range snap.Versions {
+			k := key(v.Model, v.Version)
+			if err := putJSON(tx.Bucket(bucketModels), k, v.Features); err != nil {
+				return err
+			}
+			if err := putJSON(tx.Bucket(bucketCounters), k, v.Counters); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketWindows).Put(k, v.Window); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: saving snapshot: %w", err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}
+
+// Load reads the stored state; an empty store gives an empty snapshot.
+func (s *Store) Load() (*state.Snapshot, error) {
+	snap := &state.Snapshot{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bucketMeta).Get([]byte("state")); m != nil {
+			var md meta
+			if err := json.Unmarshal(m, &md); err != nil {
+				return fmt.Errorf("meta: %w", err)
+			}
+			snap.Labels, snap.Folded, snap.Rejected = md.Labels, md.Folded, md.Rejected
+		}
+		counters, windows := tx.Bucket(bucketCounters), tx.Bucket(bucketWindows)
+		return tx.Bucket(bucketModels).ForEach(func(k, data []byte) error {
+			model, version, ok := splitKey(k)
+			if !ok {
+				return fmt.Errorf("bad key %q", k)
+			}
+			vs := state.VersionSnapshot{Model: model, Version: version}
+			if err := json.Unmarshal(data, &vs.Features); err != nil {
+				return fmt.Errorf("models %s/%s: %w", model, version, err)
+			}
+			if c := counters.Get(k); c != nil {
+				if err := json.Unmarshal(c, &vs.Counters); err != nil {
+					return fmt.Errorf("counters %s/%s: %w", model, version, err)
+				}
+			}
+			if w := windows.Get(k); w != nil {
+				vs.Window = append(json.RawMessage(nil), w...)
+			}
+			snap.Versions = append(snap.Versions, vs)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: loading: %w", err)
+	}
+	return snap, nil
+}
+
+func splitKey(k []byte) (string, string, bool) {
+	for i, c := range k {
+		if c == 0 {
+			return string(k[:i]), string(k[i+1:]), true
+		}
+	}
+	return "", "", false
+}
