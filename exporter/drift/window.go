@@ -1,0 +1,173 @@
+package drift
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Histogram accumulates one feature's live values over one window slot against a
+// FeatureProfile. It is plain data so the store can keep it (encoding/json), and it merges by
+// adding, so a ring of slots can hold one per slot and a window is their sum.
+type Histogram struct {
+	// Counts per fine cell (numeric) or bin (categorical, boolean); see FeatureProfile.
+	Counts []float64 `json:"counts"`
+	// Sums of the values per fine cell (numeric only): they make the Wasserstein tails exact.
+	Sums  []float64 `json:"sums,omitempty"`
+	Nulls float64   `json:"nulls,omitempty"`
+	// Unbinned counts values of a numeric feature whose reference held no values at all.
+	Unbinned float64 `json:"unbinned,omitempty"`
+}
+
+// NewHistogram returns an empty histogram shaped for the feature.
+func (f *FeatureProfile) NewHistogram() Histogram {
+	h := Histogram{Counts: make([]float64, f.cells())}
+	if f.Kind == Numeric {
+		h.Sums = make([]float64, f.cells())
+	}
+	return h
+}
+
+// Rows is the number of non-null values in the histogram.
+func (h *Histogram) Rows() float64 {
+	s := h.Unbinned
+	for _, c := range h.Counts {
+		s += c
+	}
+	return s
+}
+
+// Merge adds o into h. Both must come from the same FeatureProfile.
+func (h *Histogram) Merge(o *Histogram) error {
+	if len(h.Counts) != len(o.Counts) || len(h.Sums) != len(o.Sums) {
+		return fmt.Errorf("merge histograms: shapes differ (%d/%d cells vs %d/%d); were they built from the same profile?", len(h.Counts), len(h.Sums), len(o.Counts), len(o.Sums))
+	}
+	for i, v := range o.Counts {
+		h.Counts[i] += v
+	}
+	for i, v := range o.Sums {
+		h.Sums[i] += v
+	}
+	h.Nulls += o.Nulls
+	h.Unbinned += o.Unbinned
+	return nil
+}
+
+// Reset empties the histogram, keeping its shape and memory.
+func (h *Histogram) Reset() {
+	clear(h.Counts)
+	clear(h.Sums)
+	h.Nulls, h.Unbinned = 0, 0
+}
+
+// Window holds one histogram per feature of a profile, in the profile's order: one window slot,
+// or the merge of all slots.
+type Window struct {
+	Events     float64     `json:"events"`
+	Histograms []Histogram `json:"histograms"`
+}
+
+// NewWindow returns an empty window shaped for the profile.
+func (p *Profile) NewWindow() *Window {
+	w := &Window{Histograms: make([]Histogram, len(p.Features))}
+	for i, f := range p.Features {
+		w.Histograms[i] = f.NewHistogram()
+	}
+	return w
+}
+
+// Merge adds o into w.
+func (w *Window) Merge(o *Window) error {
+	if len(w.Histograms) != len(o.Histograms) {
+		return fmt.Errorf("merge windows: %d features vs %d; were they built from the same profile?", len(w.Histograms), len(o.Histograms))
+	}
+	for i := range w.Histograms {
+		if err := w.Histograms[i].Merge(&o.Histograms[i]); err != nil {
+			return fmt.Errorf("feature %d: %w", i, err)
+		}
+	}
+	w.Events += o.Events
+	return nil
+}
+
+// Reset empties every histogram.
+func (w *Window) Reset() {
+	for i := range w.Histograms {
+		w.Histograms[i].Reset()
+	}
+	w.Events = 0
+}
+
+// AddFloat records a numeric value. NaN counts as null (Evidently turns ±Inf into NaN too; so do
+// we, rather than let an infinity dominate the sums).
+func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		h.Nulls++
+		return nil
+	}
+	switch f.Kind {
+	case Numeric:
+		if len(f.Edges) == 0 {
+			h.Unbinned++
+			return nil
+		}
+		c := f.cellOf(v)
+		h.Counts[c]++
+		h.Sums[c] += v
+		return nil
+	case Categorical:
+		// Integer-coded categories arrive as JSON numbers; name them as the reader does.
+		return f.AddString(h, strconv.FormatFloat(v, 'g', -1, 64))
+	default:
+		return fmt.Errorf("feature %q: want a boolean, got the number %v", f.Name, v)
+	}
+}
+
+// AddString records a categorical value.
+func (f *FeatureProfile) AddString(h *Histogram, s string) error {
+	if f.Kind != Categorical {
+		return fmt.Errorf("feature %q: want a %s value, got the string %q", f.Name, f.Kind, s)
+	}
+	if f.index == nil {
+		f.prepare()
+	}
+	if i, ok := f.index[s]; ok {
+		h.Counts[i]++
+	} else {
+		h.Counts[len(f.Categories)]++
+	}
+	return nil
+}
+
+// AddBool records a boolean value.
+func (f *FeatureProfile) AddBool(h *Histogram, b bool) error {
+	if f.Kind != Boolean {
+		return fmt.Errorf("feature %q: want a %s value, got the boolean %v", f.Name, f.Kind, b)
+	}
+	if b {
+		h.Counts[1]++
+	} else {
+		h.Counts[0]++
+	}
+	return nil
+}
+
+// AddNull records a missing value.
+func (f *FeatureProfile) AddNull(h *Histogram) { h.Nulls++ }
+
+// AddJSON records a value decoded by encoding/json (float64, string, bool or nil).
+func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
+	switch x := v.(type) {
+	case nil:
+		f.AddNull(h)
+		return nil
+	case float64:
+		return f.AddFloat(h, x)
+	case string:
+		return f.AddString(h, x)
+	case bool:
+		return f.AddBool(h, x)
+	default:
+		return fmt.Errorf("feature %q: want a number, string, boolean or null, got %T", f.Name, v)
+	}
+}
