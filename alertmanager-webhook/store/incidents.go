@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+)
+
+const incidentCols = `id, group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+	detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
+	alerts_firing, alerts_total, reopen_count, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanIncident(r scanner) (*Incident, error) {
+	var (
+		i                          Incident
+		labels, tier, aTier, state string
+		det, tri, con, inv, res    int64
+		rev, created, updated      int64
+	)
+	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &state, &i.Assignee,
+		&det, &tri, &con, &inv, &res, &rev, &i.ResolvedBy, &i.AlertsFiring, &i.AlertsTotal, &i.ReopenCount, &created, &updated); err != nil {
+		return nil, err
+	}
+	i.Tier, i.AlertTier, i.State = incident.Tier(tier), incident.Tier(aTier), incident.State(state)
+	i.DetectedAt, i.TriagedAt, i.ContainedAt, i.InvestigAt = fromNanos(det), fromNanos(tri), fromNanos(con), fromNanos(inv)
+	i.ResolvedAt, i.ReviewedAt, i.CreatedAt, i.UpdatedAt = fromNanos(res), fromNanos(rev), fromNanos(created), fromNanos(updated)
+	if err := json.Unmarshal([]byte(labels), &i.Labels); err != nil {
+		return nil, fmt.Errorf("incident %d labels: %w", i.ID, err)
+	}
+	return &i, nil
+}
+
+func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident, error) {
+	inc, err := scanIncident(tx.QueryRowContext(ctx, s.d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`+s.d.ForUpdate), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("incident %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load incident %d: %w", id, err)
+	}
+	return inc, nil
+}
+
+func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
+	labels, _ := json.Marshal(i.Labels)
+	return tx.QueryRowContext(ctx, s.d.q(`INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
+		alerts_firing, alerts_total, reopen_count, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', 0, 0, 0, ?, ?) RETURNING id`),
+		i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), string(i.State),
+		nanos(i.DetectedAt), nanos(i.CreatedAt), nanos(i.UpdatedAt)).Scan(&i.ID)
+}
+
+func (s *DB) updateIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
+	_, err := s.exec(ctx, tx, `UPDATE incidents SET tier = ?, state = ?, assignee = ?, detected_at = ?, triaged_at = ?, contained_at = ?,
+		investigating_at = ?, resolved_at = ?, reviewed_at = ?, resolved_by = ?, alerts_firing = ?, alerts_total = ?, reopen_count = ?, updated_at = ?
+		WHERE id = ?`,
+		string(i.Tier), string(i.State), i.Assignee, nanos(i.DetectedAt), nanos(i.TriagedAt), nanos(i.ContainedAt),
+		nanos(i.InvestigAt), nanos(i.ResolvedAt), nanos(i.ReviewedAt), i.ResolvedBy, i.AlertsFiring, i.AlertsTotal, i.ReopenCount, nanos(i.UpdatedAt), i.ID)
+	return err
+}
+
+// Action is a human change to an incident.
+type Action struct {
+	Actor string
+	Note  string
+}
+
+// change runs fn on a locked incident and records the timeline entry and audit entry.
+func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(inc *Incident, now time.Time) (kind string, from, to incident.State, err error)) (*Incident, error) {
+	if strings.TrimSpace(a.Actor) == "" {
+		return nil, invalid("actor is required")
+	}
+	var result *Incident
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+		inc, err := s.loadIncident(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		before, _ := json.Marshal(inc)
+		now := s.now().UTC()
+		kind, from, to, err := fn(inc, now)
+		if err != nil {
+			return err
+		}
+		if kind == "" { // nothing to do
+			result = inc
+			return nil
+		}
+		inc.UpdatedAt = now
+		if err := s.updateIncident(ctx, tx, inc); err != nil {
+			return err
+		}
+		if err := s.addTimeline(ctx, tx, inc.ID, now, a.Actor, kind, from, to, a.Note); err != nil {
+			return err
+		}
+		after, _ := json.Marshal(inc)
+		result = inc
+		return s.appendAudit(ctx, tx, now, a.Actor, "incident."+kind, "incident/"+strconv.FormatInt(id, 10), before, after)
+	})
+	if err != nil {
+		return nil, err
+	}
+	result.compute(s.cfg.SLA, s.now())
+	return result, nil
+}
+
+// Transition moves an incident to a later state. Skipped steps keep no time, except the
+// acknowledgement: any human move from detected acknowledges the incident, so MTTA and the
+// SLA count it.
+func (s *DB) Transition(ctx context.Context, id int64, to incident.State, a Action) (*Incident, error) {
+	return s.change(ctx, "transition", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		from := inc.State
+		if err := incident.CheckTransition(from, to); err != nil {
+			return "", "", "", &InvalidError{Err: err}
+		}
+		at := now
+		if l := inc.latestStep(); at.Before(l) {
+			at = l // monotonic even if our clock stepped back
+		}
+		if inc.TriagedAt.IsZero() {
+			inc.TriagedAt = at
+		}
+		if inc.stepTime(to).IsZero() || to == incident.Resolved || to == incident.Reviewed {
+			inc.setStep(to, at)
+		}
+		inc.State = to
+		if to == incident.Resolved {
+			inc.ResolvedBy = "human"
+		}
+		return "transition", from, to, nil
+	})
+}
+
+// Ack acknowledges an incident (moves it to triaged). Acknowledging one already past
+// detection changes nothing and is not an error, so double clicks are harmless.
+func (s *DB) Ack(ctx context.Context, id int64, a Action) (*Incident, error) {
+	return s.change(ctx, "ack", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		if inc.State != incident.Detected {
+			return "", "", "", nil
+		}
+		at := now
+		if l := inc.latestStep(); at.Before(l) {
+			at = l
+		}
+		inc.TriagedAt, inc.State = at, incident.Triaged
+		return "ack", incident.Detected, incident.Triaged, nil
+	})
+}
+
+// Reopen returns a resolved or reviewed incident to detected.
+func (s *DB) Reopen(ctx context.Context, id int64, a Action) (*Incident, error) {
+	return s.change(ctx, "reopen", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		if inc.State.Open() {
+			return "", "", "", invalid("incident %d is %s, only a resolved or reviewed incident can be reopened", id, inc.State)
+		}
+		from := inc.State
+		inc.State = incident.Detected
+		inc.ResolvedAt, inc.ReviewedAt, inc.ResolvedBy = time.Time{}, time.Time{}, ""
+		inc.ReopenCount++
+		return "reopened", from, incident.Detected, nil
+	})
+}
+
+// Assign gives an incident to a person or team ("" unassigns).
+func (s *DB) Assign(ctx context.Context, id int64, assignee string, a Action) (*Incident, error) {
+	if len(assignee) > 256 {
+		return nil, invalid("assignee: longer than 256 characters")
+	}
+	return s.change(ctx, "assign", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		if inc.Assignee == assignee {
+			return "", "", "", nil
+		}
+		inc.Assignee = assignee
+		return "assigned", "", "", nil
+	})
+}
+
+// SetTier overrides the incident's tier ("" returns to the alerts' tier).
+func (s *DB) SetTier(ctx context.Context, id int64, tier incident.Tier, a Action) (*Incident, error) {
+	return s.change(ctx, "tier", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		if tier == "" {
+			tier = inc.AlertTier
+		}
+		if inc.Tier == tier {
+			return "", "", "", nil
+		}
+		inc.Tier = tier
+		return "tier_changed", "", "", nil
+	})
+}
+
+// NoteInput is a note, link or containment action to attach.
+type NoteInput struct {
+	Kind            string // note, link, containment
+	ContainmentKind string
+	Text            string
+	URL             string
+}
+
+// AddNote attaches a note to an incident.
+func (s *DB) AddNote(ctx context.Context, id int64, n NoteInput, a Action) (*Note, error) {
+	switch n.Kind {
+	case "note", "link", "containment":
+	default:
+		return nil, invalid("kind: expected note, link or containment, got %q", n.Kind)
+	}
+	if n.Kind == "containment" {
+		if err := incident.CheckContainmentKind(n.ContainmentKind); err != nil {
+			return nil, &InvalidError{Err: fmt.Errorf("containment_kind: %w", err)}
+		}
+	} else if n.ContainmentKind != "" {
+		return nil, invalid("containment_kind: only allowed with kind containment")
+	}
+	if n.Kind == "link" && !strings.HasPrefix(n.URL, "http://") && !strings.HasPrefix(n.URL, "https://") {
+		return nil, invalid("url: a link needs an http(s) URL")
+	}
+	if strings.TrimSpace(n.Text) == "" && n.Kind != "link" {
+		return nil, invalid("text: must not be empty")
+	}
+	if len(n.Text) > 16384 || len(n.URL) > 2048 {
+		return nil, invalid("text: at most 16384 bytes, url: at most 2048")
+	}
+	if strings.TrimSpace(a.Actor) == "" {
+		return nil, invalid("actor is required")
+	}
+	var note Note
+	err := s.write(ctx, "note", func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.loadIncident(ctx, tx, id); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		note = Note{At: now, Actor: a.Actor, Kind: n.Kind, ContainmentKind: n.ContainmentKind, Text: n.Text, URL: n.URL}
+		if err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO notes (incident_id, at, actor, kind, containment_kind, text, url) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			id, nanos(now), a.Actor, n.Kind, n.ContainmentKind, n.Text, n.URL).Scan(&note.ID); err != nil {
+			return fmt.Errorf("insert note: %w", err)
+		}
+		if err := s.addTimeline(ctx, tx, id, now, a.Actor, n.Kind, "", "", truncate(n.Text, 200)); err != nil {
+			return err
+		}
+		after, _ := json.Marshal(note)
+		return s.appendAudit(ctx, tx, now, a.Actor, "incident."+n.Kind, "incident/"+strconv.FormatInt(id, 10), nil, after)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &note, nil
+}
+
+// RecordAudit appends an audit entry outside incident changes (config reloads).
+func (s *DB) RecordAudit(ctx context.Context, actor, action, object string, before, after any) error {
+	b, err := marshalOrNil(before)
+	if err != nil {
+		return err
+	}
+	af, err := marshalOrNil(after)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "audit", func(ctx context.Context, tx *sql.Tx) error {
+		return s.appendAudit(ctx, tx, s.now().UTC(), actor, action, object, b, af)
+	})
+}
+
+func marshalOrNil(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// appendAudit adds an entry at the end of the chain. Locking the single head row makes
+// appends from several replicas take turns, so the chain never forks.
+func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, object string, before, after []byte) error {
+	var seq int64
+	var prev string
+	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.ForUpdate)).Scan(&seq, &prev); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	e := audit.Entry{Seq: seq + 1, At: at, Actor: actor, Action: action, Object: object, Before: before, After: after}
+	audit.Seal(&e, prev)
+	if _, err := s.exec(ctx, tx, `INSERT INTO audit (seq, at, actor, action, object, before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, nanos(e.At), e.Actor, e.Action, e.Object, string(before), string(after), e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, tx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	return err
+}

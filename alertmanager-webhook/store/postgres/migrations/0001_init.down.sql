@@ -1,0 +1,10 @@
+DROP TRIGGER audit_no_change ON audit;
+DROP FUNCTION audit_append_only();
+DROP TABLE audit_head;
+DROP TABLE audit;
+DROP TABLE notes;
+DROP TABLE timeline;
+DROP TABLE alert_transitions;
+DROP TABLE alerts;
+DROP TABLE incidents;
+DROP TABLE alert_groups;

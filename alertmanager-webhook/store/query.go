@@ -1,0 +1,442 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+)
+
+// Get returns one incident with its alerts, timeline and notes.
+func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
+	start := time.Now()
+	defer func() { s.observe("get", time.Since(start)) }()
+	inc, err := scanIncident(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("incident %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	inc.compute(s.cfg.SLA, s.now())
+	d := &Detail{Incident: *inc, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen
+		FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), id)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	for rows.Next() {
+		var a Alert
+		var st, en, fs int64
+		var l, an string
+		if err := rows.Scan(&a.ID, &a.IncidentID, &a.GroupKey, &a.Fingerprint, &st, &en, &a.Status, &l, &an, &a.GeneratorURL, &fs); err != nil {
+			rows.Close()
+			return nil, unavailable(err)
+		}
+		a.StartsAt, a.EndsAt, a.FirstSeen = fromNanos(st), fromNanos(en), fromNanos(fs)
+		_ = json.Unmarshal([]byte(l), &a.Labels)
+		_ = json.Unmarshal([]byte(an), &a.Annotations)
+		d.Alerts = append(d.Alerts, a)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, s.d.q(`SELECT id, at, actor, kind, from_state, to_state, note FROM timeline WHERE incident_id = ? ORDER BY id`), id)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	for rows.Next() {
+		var t TimelineEntry
+		var at int64
+		var from, to string
+		if err := rows.Scan(&t.ID, &at, &t.Actor, &t.Kind, &from, &to, &t.Note); err != nil {
+			rows.Close()
+			return nil, unavailable(err)
+		}
+		t.At, t.From, t.To = fromNanos(at), incident.State(from), incident.State(to)
+		d.Timeline = append(d.Timeline, t)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, s.d.q(`SELECT id, at, actor, kind, containment_kind, text, url FROM notes WHERE incident_id = ? ORDER BY id`), id)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n Note
+		var at int64
+		if err := rows.Scan(&n.ID, &at, &n.Actor, &n.Kind, &n.ContainmentKind, &n.Text, &n.URL); err != nil {
+			return nil, unavailable(err)
+		}
+		n.At = fromNanos(at)
+		d.Notes = append(d.Notes, n)
+	}
+	return d, unavailable(rows.Err())
+}
+
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// Filter selects incidents. Zero fields do not filter.
+type Filter struct {
+	States []incident.State
+	Tier   incident.Tier
+	Team   string
+	Model  string
+	From   time.Time // detected at or after
+	To     time.Time // detected before
+	Text   string    // substring of title, summary or group key, case-insensitive
+	Limit  int
+	Cursor string
+}
+
+// Page is one page of incidents, newest detection first.
+type Page struct {
+	Incidents  []Incident `json:"incidents"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// MaxPageSize bounds a page.
+const MaxPageSize = 500
+
+func encodeCursor(detected, id int64) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d", detected, id))
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, invalid("cursor: not a cursor returned by this API")
+	}
+	a, bb, ok := strings.Cut(string(b), ":")
+	d, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(bb, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, invalid("cursor: not a cursor returned by this API")
+	}
+	return d, id, nil
+}
+
+// List returns a page of incidents matching f, ordered by detection time then id, newest
+// first; NextCursor continues after the last one.
+func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
+	start := time.Now()
+	defer func() { s.observe("list", time.Since(start)) }()
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > MaxPageSize {
+		return nil, invalid("limit: at most %d", MaxPageSize)
+	}
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		ph := make([]string, len(f.States))
+		for i, st := range f.States {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(ph, ", ")+")")
+	}
+	for _, c := range []struct{ col, v string }{{"tier", string(f.Tier)}, {"team", f.Team}, {"model", f.Model}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "detected_at >= ?")
+		args = append(args, nanos(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "detected_at < ?")
+		args = append(args, nanos(f.To))
+	}
+	if f.Text != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
+		where = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(group_key) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like)
+	}
+	if f.Cursor != "" {
+		d, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "(detected_at < ? OR (detected_at = ? AND id < ?))")
+		args = append(args, d, d, id)
+	}
+	q := `SELECT ` + incidentCols + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY detected_at DESC, id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	p := &Page{Incidents: []Incident{}}
+	now := s.now()
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		inc.compute(s.cfg.SLA, now)
+		p.Incidents = append(p.Incidents, *inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	if len(p.Incidents) > f.Limit {
+		p.Incidents = p.Incidents[:f.Limit]
+		last := p.Incidents[f.Limit-1]
+		p.NextCursor = encodeCursor(nanos(last.DetectedAt), last.ID)
+	}
+	return p, nil
+}
+
+// Bucket aggregates incidents sharing a key.
+type Bucket struct {
+	Key         string  `json:"key"`
+	Count       int     `json:"count"`
+	Open        int     `json:"open"`
+	Acked       int     `json:"acknowledged"`
+	Resolved    int     `json:"resolved"`
+	SLABreached int     `json:"sla_breached"`
+	MTTASeconds float64 `json:"mtta_seconds"`
+	MTTRSeconds float64 `json:"mttr_seconds"`
+	sumA, sumR  float64
+}
+
+// Stats summarises incidents detected in a range.
+type Stats struct {
+	From    time.Time          `json:"from"`
+	To      time.Time          `json:"to"`
+	Total   Bucket             `json:"total"`
+	ByState map[string]int     `json:"by_state"`
+	ByTier  []Bucket           `json:"by_tier"`
+	ByTeam  []Bucket           `json:"by_team"`
+	ByModel []Bucket           `json:"by_model"`
+	byKey   map[string]*Bucket `json:"-"`
+}
+
+// Stats computes counts and mean MTTA/MTTR (over incidents that reached the step) by tier,
+// team and model for incidents detected in [from, to).
+func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
+	if !to.After(from) {
+		return nil, invalid("to: must be after from")
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT tier, team, model, state, detected_at, triaged_at, resolved_at FROM incidents WHERE detected_at >= ? AND detected_at < ?`),
+		nanos(from), nanos(to))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	st := &Stats{From: from, To: to, ByState: map[string]int{}}
+	tiers, teams, models := map[string]*Bucket{}, map[string]*Bucket{}, map[string]*Bucket{}
+	now := s.now()
+	for rows.Next() {
+		var tier, team, model, state string
+		var det, tri, res int64
+		if err := rows.Scan(&tier, &team, &model, &state, &det, &tri, &res); err != nil {
+			return nil, unavailable(err)
+		}
+		st.ByState[state]++
+		d := incident.Measure(fromNanos(det), fromNanos(tri), fromNanos(res))
+		breached := s.cfg.SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
+		for _, b := range []*Bucket{&st.Total, bucket(tiers, tier), bucket(teams, team), bucket(models, model)} {
+			b.Count++
+			if incident.State(state).Open() {
+				b.Open++
+			}
+			if tri != 0 {
+				b.Acked++
+				b.sumA += d.MTTA.Seconds()
+			}
+			if res != 0 {
+				b.Resolved++
+				b.sumR += d.MTTR.Seconds()
+			}
+			if breached {
+				b.SLABreached++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	st.Total.finish()
+	st.ByTier, st.ByTeam, st.ByModel = buckets(tiers), buckets(teams), buckets(models)
+	return st, nil
+}
+
+func bucket(m map[string]*Bucket, k string) *Bucket {
+	b := m[k]
+	if b == nil {
+		b = &Bucket{Key: k}
+		m[k] = b
+	}
+	return b
+}
+
+func (b *Bucket) finish() {
+	if b.Acked > 0 {
+		b.MTTASeconds = b.sumA / float64(b.Acked)
+	}
+	if b.Resolved > 0 {
+		b.MTTRSeconds = b.sumR / float64(b.Resolved)
+	}
+}
+
+func buckets(m map[string]*Bucket) []Bucket {
+	out := make([]Bucket, 0, len(m))
+	for _, b := range m {
+		b.finish()
+		out = append(out, *b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// OpenCount is the number of open incidents of a tier in a state.
+type OpenCount struct {
+	Tier, State string
+	Count       int
+}
+
+// OpenCounts counts unresolved incidents by tier and state (for /metrics).
+func (s *DB) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tier, state, COUNT(*) FROM incidents WHERE state IN ('detected', 'triaged', 'contained', 'investigating') GROUP BY tier, state`)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	var out []OpenCount
+	for rows.Next() {
+		var c OpenCount
+		if err := rows.Scan(&c.Tier, &c.State, &c.Count); err != nil {
+			return nil, unavailable(err)
+		}
+		out = append(out, c)
+	}
+	return out, unavailable(rows.Err())
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	Actor    string
+	Action   string // prefix, e.g. "incident."
+	Object   string
+	From, To time.Time
+	AfterSeq int64
+	Limit    int
+}
+
+// Audit lists audit entries in sequence order.
+func (s *DB) Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 1000 {
+		return nil, invalid("limit: at most 1000")
+	}
+	where := []string{"seq > ?"}
+	args := []any{f.AfterSeq}
+	if f.Actor != "" {
+		where = append(where, "actor = ?")
+		args = append(args, f.Actor)
+	}
+	if f.Action != "" {
+		where = append(where, "action LIKE ? ESCAPE '\\'")
+		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")
+	}
+	if f.Object != "" {
+		where = append(where, "object = ?")
+		args = append(args, f.Object)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, nanos(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, nanos(f.To))
+	}
+	args = append(args, f.Limit)
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT seq, at, actor, action, object, before_json, after_json, prev_hash, hash FROM audit WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`), args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	out := []audit.Entry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, unavailable(rows.Err())
+}
+
+func scanAudit(r scanner) (audit.Entry, error) {
+	var e audit.Entry
+	var at int64
+	var before, after string
+	if err := r.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Object, &before, &after, &e.PrevHash, &e.Hash); err != nil {
+		return e, unavailable(err)
+	}
+	e.At = fromNanos(at)
+	if before != "" {
+		e.Before = json.RawMessage(before)
+	}
+	if after != "" {
+		e.After = json.RawMessage(after)
+	}
+	return e, nil
+}
+
+// VerifyAudit walks the whole chain and checks every link.
+func (s *DB) VerifyAudit(ctx context.Context) (audit.Verification, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return audit.Verification{}, unavailable(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var headSeq int64
+	var head string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &head); err != nil {
+		return audit.Verification{}, unavailable(err)
+	}
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT seq, at, actor, action, object, before_json, after_json, prev_hash, hash FROM audit WHERE seq <= ? ORDER BY seq`), headSeq)
+	if err != nil {
+		return audit.Verification{}, unavailable(err)
+	}
+	defer rows.Close()
+	var v audit.Verifier
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return audit.Verification{}, err
+		}
+		v.Add(e)
+	}
+	if err := rows.Err(); err != nil {
+		return audit.Verification{}, unavailable(err)
+	}
+	return v.Result(headSeq, head), nil
+}

@@ -1,0 +1,10 @@
+DROP TRIGGER audit_no_delete;
+DROP TRIGGER audit_no_update;
+DROP TABLE audit_head;
+DROP TABLE audit;
+DROP TABLE notes;
+DROP TABLE timeline;
+DROP TABLE alert_transitions;
+DROP TABLE alerts;
+DROP TABLE incidents;
+DROP TABLE alert_groups;

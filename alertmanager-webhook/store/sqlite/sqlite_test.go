@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
+)
+
+func factory(t *testing.T) storetest.Opener {
+	path := filepath.Join(t.TempDir(), "incidentd.db")
+	return func(cfg store.Config, now func() time.Time) *store.DB {
+		s, err := Open(context.Background(), Options{Path: path, Config: cfg, Now: now})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		return s
+	}
+}
+
+func TestStore(t *testing.T) { storetest.Run(t, factory) }
+
+func TestMigrationsUpDown(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "m.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	ms, err := Migrations()
+	require.NoError(t, err)
+	tables := func() []string {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_migrations' ORDER BY name`)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			require.NoError(t, rows.Scan(&n))
+			out = append(out, n)
+		}
+		return out
+	}
+	for range 2 {
+		require.NoError(t, store.Migrate(ctx, db, Dialect, ms, -1))
+		require.Contains(t, tables(), "incidents")
+		v, err := store.SchemaVersion(ctx, db)
+		require.NoError(t, err)
+		require.Equal(t, ms[len(ms)-1].Version, v)
+		require.NoError(t, store.Migrate(ctx, db, Dialect, ms, 0))
+		require.Empty(t, tables())
+	}
+}

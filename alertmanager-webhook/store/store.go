@@ -1,0 +1,195 @@
+// Package store keeps incidents, their alerts, timelines, notes and the audit log in SQL.
+//
+// The logic is written once against database/sql and a small Dialect; store/sqlite and
+// store/postgres open the database, run the embedded migrations and provide the Writer
+// that runs write transactions (SQLite: one goroutine batching concurrent writes into a
+// shared commit; PostgreSQL: a transaction per write, retried on serialization failures).
+//
+// Ingest is idempotent: an alert occurrence is (fingerprint, startsAt) and a transition is
+// recorded once per (occurrence, status, endsAt), so retries, repeat intervals and every
+// replica of an Alertmanager cluster land on the same rows. Correctness across several
+// incidentd replicas comes from unique constraints and a row lock per alert group, never
+// from memory.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+)
+
+// Errors callers map to responses.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable marks failures worth retrying: busy database, shutdown, exhausted pool.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// InvalidError is a request the store refuses on its merits (bad transition, bad field).
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+func invalid(format string, a ...any) error { return &InvalidError{Err: fmt.Errorf(format, a...)} }
+
+// Dialect captures the few SQL differences between SQLite and PostgreSQL.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1) instead of ?.
+	Numbered bool
+	// ForUpdate is appended to SELECTs that must lock the row (empty for SQLite, whose
+	// single writer already serializes).
+	ForUpdate string
+}
+
+func (d Dialect) q(query string) string {
+	if !d.Numbered {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Writer runs fn in a write transaction and returns only after the commit is durable.
+// It may run fn several times (retries), so fn must not keep state across runs.
+type Writer interface {
+	Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
+	Close() error
+}
+
+// Config is the incident policy the store applies while ingesting.
+type Config struct {
+	// GroupBy lists label names that key an incident; empty means Alertmanager's groupKey.
+	GroupBy []string
+	// AutoResolve resolves an incident when all its alerts resolved; otherwise the incident
+	// waits for a human and the timeline says the alerts are gone.
+	AutoResolve bool
+	// ReopenWindow: an alert of the group firing again within this time after the incident
+	// was resolved reopens it instead of opening a new one.
+	ReopenWindow time.Duration
+	SLA          incident.SLA
+}
+
+// DefaultConfig matches incidentd's configuration defaults.
+func DefaultConfig() Config {
+	return Config{AutoResolve: true, ReopenWindow: 30 * time.Minute, SLA: incident.DefaultSLA()}
+}
+
+// DB is the store.
+type DB struct {
+	db      *sql.DB
+	d       Dialect
+	w       Writer
+	now     func() time.Time
+	cfg     Config
+	observe func(op string, d time.Duration)
+}
+
+// Options assemble a DB; the sqlite and postgres packages fill them.
+type Options struct {
+	DB      *sql.DB
+	Dialect Dialect
+	Writer  Writer
+	Config  Config
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Observe receives the duration of each store operation, for metrics; may be nil.
+	Observe func(op string, d time.Duration)
+}
+
+// New builds a DB over an opened, migrated database.
+func New(o Options) *DB {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Observe == nil {
+		o.Observe = func(string, time.Duration) {}
+	}
+	if o.Config.SLA == nil {
+		o.Config.SLA = incident.DefaultSLA()
+	}
+	return &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, cfg: o.Config, observe: o.Observe}
+}
+
+// SetConfig replaces the incident policy (config reload).
+func (s *DB) SetConfig(c Config) {
+	if c.SLA == nil {
+		c.SLA = incident.DefaultSLA()
+	}
+	s.cfg = c
+}
+
+// Config returns the policy in force.
+func (s *DB) Config() Config { return s.cfg }
+
+// SQL exposes the underlying database (tests, benchmarks).
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Dialect returns the SQL dialect.
+func (s *DB) Dialect() Dialect { return s.d }
+
+// Ping checks the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close stops the writer and closes the database.
+func (s *DB) Close() error {
+	werr := s.w.Close()
+	return errors.Join(werr, s.db.Close())
+}
+
+func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	start := time.Now()
+	defer func() { s.observe(op, time.Since(start)) }()
+	return s.w.Write(ctx, fn)
+}
+
+func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	r, err := tx.ExecContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", firstWords(query), err)
+	}
+	return r, nil
+}
+
+func firstWords(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 48 {
+		q = q[:48]
+	}
+	return q
+}
+
+// nanos stores a time as integer nanoseconds; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
