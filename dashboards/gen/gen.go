@@ -203,7 +203,7 @@ func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
 			Datasource(*incidentsRef()).
 			Enable(true).
 			IconColor("red").
-			Target(NewIncidentsQuery(QueryAnnotations).RefId("Anno").Model("$"+VarModel)))
+			Target(NewIncidentsQuery(QueryAnnotations).RefId("Anno").Model("$" + VarModel)))
 }
 
 // sel is a selector on metric restricted to the chosen models and versions, plus
