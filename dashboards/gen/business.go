@@ -1,0 +1,39 @@
+package gen
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+func businessOutcomes() *dashboard.DashboardBuilder {
+	outcomeShare := func(outcome string) string {
+		return sumRate("model", "aiops_task_outcomes_total", `outcome="`+outcome+`"`) + " / " + sumRate("model", "aiops_task_outcomes_total")
+	}
+	return newDashboard(UIDBusiness, "Business outcomes",
+		"Pillar 4: are the models still delivering the business result? Task completion and escalation, business events and their value (conversions, handle time…), cost per processed transaction, and user feedback.").
+		WithRow(row("Tasks")).
+		WithPanel(timeSeries("Task completion rate", "Share of tasks that completed, per model.", "percentunit",
+			pq("A", exprCompletion(), "{{model}}")).Min(0).Max(1).Span(8)).
+		WithPanel(timeSeries("Escalation rate", "Share of tasks handed over to a human, per model.", "percentunit",
+			pq("A", outcomeShare("escalated"), "{{model}}")).Min(0).Max(1).Span(8)).
+		WithPanel(timeSeries("Task outcomes", "Share of each outcome (completed, failed, escalated, abandoned), per model.", "percentunit",
+			pq("A", sumRate("model, outcome", "aiops_task_outcomes_total")+" / ignoring (outcome) group_left () "+sumRate("model", "aiops_task_outcomes_total"), "{{model}} {{outcome}}")).
+			Span(8).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithRow(row("Business events")).
+		WithPanel(timeSeries("Business events per second", "Business events the application reports (conversions, orders, tickets closed…) per second, by name.", "ops",
+			pq("A", sumRate("model, name", "aiops_business_events_total"), "{{model}} {{name}}"))).
+		WithPanel(timeSeries("Value per business event", "Mean value carried by each business event (e.g. handle time in seconds, order value), by name: value rate / event rate.", "short",
+			pq("A", sumRate("model, name", "aiops_business_value_total")+" / "+sumRate("model, name", "aiops_business_events_total"), "{{model}} {{name}}"))).
+		WithPanel(timeSeries("Business events per inference", "Business events per accepted inference (a conversion rate when the event is a conversion), by name.", "percentunit",
+			pq("A", sumRate("model, name", "aiops_business_events_total")+" / ignoring (name) group_left () "+sumRate("model", "aiops_events_total"), "{{model}} {{name}}"))).
+		WithPanel(timeSeries("Cost per processed transaction", "Inference spend divided by accepted events, per model and currency.", "short",
+			pq("A", sumRate("model, currency", "aiops_cost_total")+" / ignoring (currency) group_left () "+sumRate("model", "aiops_events_total"), "{{model}} {{currency}}"))).
+		WithRow(row("Feedback")).
+		WithPanel(timeSeries("Feedback by rating", "Share of user feedback per rating (positive/negative or 1…5), per model.", "percentunit",
+			pq("A", sumRate("model, rating", "aiops_feedback_total")+" / ignoring (rating) group_left () "+sumRate("model", "aiops_feedback_total"), "{{model}} {{rating}}")).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithPanel(timeSeries("Positive feedback share", "Share of thumbs-up (rating=\"positive\") among thumbs-up and thumbs-down feedback, per model.", "percentunit",
+			pq("A", sumRate("model", "aiops_feedback_total", `rating="positive"`)+" / "+sumRate("model", "aiops_feedback_total", `rating=~"positive|negative"`), "{{model}}")).
+			Min(0).Max(1))
+}

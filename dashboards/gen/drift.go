@@ -1,0 +1,96 @@
+package gen
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// driftEpsilon keeps empty bins from turning ln(p/q) into ±Inf. The exporter
+// smooths the same way; a bin at 1e-4 contributes at most a few hundredths.
+const driftEpsilon = "0.0001"
+
+// currentBinShare is, per model, version, feature and bin, the share of events
+// in the bin over $__rate_interval, summed across every exporter replica first
+// (which is why the counters exist: ratios cannot be averaged across replicas).
+func currentBinShare() string {
+	return "clamp_min(" + sumRate("model, version, feature, bin", "aiops_feature_values_total") +
+		" / ignoring (bin) group_left () " +
+		sumRate("model, version, feature", "aiops_feature_values_total") + ", " + driftEpsilon + ")"
+}
+
+// referenceBinShare is the frozen reference share of each bin; every replica
+// exports the same reference, so max only removes the duplicates.
+func referenceBinShare() string {
+	return "clamp_min(max by (model, version, feature, bin) (" + sel("aiops_feature_reference_ratio") + "), " + driftEpsilon + ")"
+}
+
+// ExprPSI is the population stability index per feature computed in PromQL:
+// Σ_bins (p − q) · ln(p / q), p the current share, q the reference share.
+func ExprPSI() string {
+	p, q := currentBinShare(), referenceBinShare()
+	return "sum by (model, version, feature) ((" + p + " - " + q + ") * ln(" + p + " / " + q + "))"
+}
+
+// ExprJS is the Jensen–Shannon divergence per feature (natural log, so it lies
+// in [0, ln 2]): ½ Σ p ln(p/m) + ½ Σ q ln(q/m), m = (p + q) / 2.
+func ExprJS() string {
+	p, q := currentBinShare(), referenceBinShare()
+	m := "((" + p + " + " + q + ") / 2)"
+	return "sum by (model, version, feature) (0.5 * " + p + " * ln(" + p + " / " + m + ") + 0.5 * " + q + " * ln(" + q + " / " + m + "))"
+}
+
+func dataQualityDrift() *dashboard.DashboardBuilder {
+	psiSteps := thresholds("green", step{0.1, "orange"}, step{0.25, "red"})
+	return newDashboard(UIDDrift, "Data quality and drift",
+		"Pillar 2: is the data flowing into the models healthy? Feature and prediction drift against the frozen reference, statistical tests, null and outlier rates, rejected events and volume.").
+		WithRow(row("Feature drift")).
+		WithPanel(stateTimeline("PSI per feature", "Population stability index of each feature vs the reference, as reported by the exporter: green < 0.1 (stable), orange < 0.25 (moderate shift), red ≥ 0.25 (significant shift).", "none",
+			pq("A", `max by (model, feature) (`+sel("aiops_feature_drift_score", `method="psi"`)+`)`, "{{model}} {{feature}}")).
+			Thresholds(psiSteps).
+			ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds)).
+			Span(24)).
+		WithPanel(timeSeries("PSI: exporter vs PromQL across replicas", "The exporter's PSI (per replica, dashed) next to the PSI computed in PromQL from aiops_feature_values_total and aiops_feature_reference_ratio, which merges every replica over $__rate_interval. They agree on one replica; with several, the PromQL line is the fleet-wide drift.", "none",
+			pq("A", `max by (model, version, feature) (`+sel("aiops_feature_drift_score", `method="psi"`)+`)`, "{{model}} {{feature}} exporter"),
+			pq("B", ExprPSI(), "{{model}} {{feature}} PromQL")).
+			Thresholds(psiSteps).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
+			OverrideByRegexp(".* exporter", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
+		WithPanel(timeSeries("Jensen–Shannon: exporter vs PromQL across replicas", "Jensen–Shannon divergence (natural log, 0 … ln 2 ≈ 0.69) from the exporter next to the same divergence computed in PromQL across replicas.", "none",
+			pq("A", `max by (model, version, feature) (`+sel("aiops_feature_drift_score", `method="js"`)+`)`, "{{model}} {{feature}} exporter"),
+			pq("B", ExprJS(), "{{model}} {{feature}} PromQL")).
+			OverrideByRegexp(".* exporter", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
+		WithPanel(timeSeries("Drift test p-values", "p-values of the KS, chi-squared and z tests per feature (log scale): below 0.05 the feature's distribution differs from the reference.", "none",
+			pq("A", `min by (model, feature, test) (`+sel("aiops_feature_drift_pvalue")+`)`, "{{model}} {{feature}} {{test}}")).
+			ScaleDistribution(common.NewScaleDistributionConfigBuilder().Type(common.ScaleDistributionLog).Log(10)).
+			Thresholds(thresholds("red", step{0.05, "green"})).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine))).
+		WithPanel(timeSeries("Share of drifted features", "Share of each model's features whose drift verdict is set.", "percentunit",
+			pq("A", exprDriftShare(), "{{model}}")).
+			Min(0).Max(1)).
+		WithPanel(stateTimeline("Drift verdict per feature", "1 while the exporter judges the feature drifted, 0 otherwise.", "bool_yes_no",
+			pq("A", `max by (model, feature) (`+sel("aiops_feature_drifted")+`)`, "{{model}} {{feature}}")).
+			Thresholds(thresholds("green", step{1, "red"})).
+			ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds))).
+		WithPanel(timeSeries("Prediction drift", "Drift of the model's output distribution vs the reference, per method — it moves before accuracy can be measured.", "none",
+			pq("A", `max by (model, method) (`+sel("aiops_prediction_drift_score")+`)`, "{{model}} {{method}}"))).
+		WithRow(row("Data quality")).
+		WithPanel(timeSeries("Null rate per feature", "Share of events with the feature missing or null over the exporter's window; above 5% usually means an upstream pipeline failure.", "percentunit",
+			pq("A", `max by (model, feature) (`+sel("aiops_feature_null_ratio")+`)`, "{{model}} {{feature}}")).
+			Min(0).
+			Thresholds(thresholds("green", step{0.05, "red"})).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).
+			Span(8)).
+		WithPanel(timeSeries("Outlier rate per feature", "Share of events with the feature outside the reference range over the exporter's window.", "percentunit",
+			pq("A", `max by (model, feature) (`+sel("aiops_feature_outlier_ratio")+`)`, "{{model}} {{feature}}")).
+			Min(0).Span(8)).
+		WithPanel(timeSeries("Rejected events by reason", "Events the exporter refused, per second, by validation reason (schema violations, unknown model, out of range…).", "reqps",
+			pq("A", sumRate("model, reason", "aiops_events_rejected_total"), "{{model}} {{reason}}")).
+			Span(8).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithPanel(timeSeries("Volume vs last week", "Accepted events per second now and a week ago: a sudden drop often means an integration or upstream outage.", "reqps",
+			pq("A", exprRequests(), "{{model}}"),
+			pq("B", `sum by (model) (rate(`+sel("aiops_events_total")+`[$__rate_interval] offset 1w))`, "{{model}} last week")).
+			OverrideByRegexp(".* last week", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
+		WithPanel(heatMap("Input length distribution", "Distribution of input text length (characters or tokens, as the application reports it) — for LLM systems a shift in prompt length is an early sign of changed usage or prompt injection.", "short",
+			pq("A", `sum by (le) (`+rate("aiops_input_length_bucket")+`)`, "{{le}}")))
+}

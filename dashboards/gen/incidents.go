@@ -1,0 +1,44 @@
+package gen
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+func incidents() *dashboard.DashboardBuilder {
+	m := "$" + VarModel
+	return newDashboard(UIDIncidents, "Incidents",
+		"Incident response from incidentd through the OpsCentre incidents datasource: open incidents, incidents opened per day by tier, MTTA/MTTR by team, SLA breaches and recent changes.").
+		WithRow(row("Now")).
+		WithPanel(incidentStat("Open P1", "Open critical incidents (immediate response, 24/7).", "short",
+			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P1").Model(m)).
+			Thresholds(thresholds("green", step{1, "red"}))).
+		WithPanel(incidentStat("Open P2", "Open high-tier incidents (response within 1 hour in business hours).", "short",
+			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P2").Model(m)).
+			Thresholds(thresholds("green", step{1, "orange"}))).
+		WithPanel(incidentStat("Open P3", "Open medium-tier incidents (response within 24 hours).", "short",
+			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P3").Model(m)).
+			Thresholds(thresholds("green", step{1, "yellow"}))).
+		WithPanel(incidentStat("Open P4", "Open low-tier incidents (next sprint).", "short",
+			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P4").Model(m)).
+			Thresholds(thresholds("green", step{1, "blue"}))).
+		WithPanel(incidentTable("Open incidents", "Every incident not yet resolved for the selected models: tier, state, team, age and title. Newest first.", "short",
+			NewIncidentsQuery(QueryIncidents).RefId("A").State("open").Model(m))).
+		WithRow(row("Trends")).
+		WithPanel(incidentTimeSeries("Incidents opened per day by tier", "Incidents opened per day, split by tier.", "short",
+			NewIncidentsQuery(QueryTimeline).RefId("A").SplitBy("tier").Model(m)).
+			DrawStyle(common.GraphDrawStyleBars).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithPanel(incidentTimeSeries("SLA breaches by tier", "Incidents whose response exceeded their tier's response time, per day and tier.", "short",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("sla_breaches").SplitBy("tier").Model(m)).
+			DrawStyle(common.GraphDrawStyleBars)).
+		WithPanel(incidentTimeSeries("MTTA by team", "Mean time from detection to acknowledgement (triage), per team.", "s",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("mtta").SplitBy("team").Model(m))).
+		WithPanel(incidentTimeSeries("MTTR by team", "Mean time from detection to resolution, per team.", "s",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("mttr").SplitBy("team").Model(m))).
+		WithRow(row("History")).
+		WithPanel(incidentTable("Recent changes", "Deployments, model version changes and configuration changes recorded by incidentd, which annotate every OpsCentre dashboard.", "short",
+			NewIncidentsQuery(QueryAnnotations).RefId("A").Text("change").Model(m))).
+		WithPanel(incidentTable("Resolved incidents", "Incidents resolved or reviewed in the selected time range, with their time to resolve.", "short",
+			NewIncidentsQuery(QueryIncidents).RefId("A").State("resolved").Model(m)))
+}

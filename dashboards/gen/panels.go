@@ -1,0 +1,184 @@
+package gen
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/heatmap"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Panel constructors: every panel gets a title, a description and a unit at
+// birth, so a panel cannot be added without them (the lint tests check the JSON
+// as well).
+
+func timeSeries(title, description, unit string, targets ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
+	p := timeseries.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(8).
+		Span(12).
+		LineWidth(1).
+		FillOpacity(10).
+		ShowPoints(common.VisibilityModeNever).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true))
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
+}
+
+func statPanel(title, description, unit string, targets ...*prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	p := stat.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(4).
+		Span(4).
+		GraphMode(common.BigValueGraphModeArea).
+		ColorMode(common.BigValueColorModeValue).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false))
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
+}
+
+func barGauge(title, description, unit string, targets ...*prometheus.DataqueryBuilder) *bargauge.PanelBuilder {
+	p := bargauge.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(8).
+		Span(12).
+		DisplayMode(common.BarGaugeDisplayModeGradient).
+		Orientation(common.VizOrientationHorizontal).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false))
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
+}
+
+func stateTimeline(title, description, unit string, targets ...*prometheus.DataqueryBuilder) *statetimeline.PanelBuilder {
+	p := statetimeline.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(8).
+		Span(12).
+		ShowValue(common.VisibilityModeNever).
+		MergeValues(true).
+		FillOpacity(80)
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
+}
+
+func heatMap(title, description, unit string, target *prometheus.DataqueryBuilder) *heatmap.PanelBuilder {
+	return heatmap.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(8).
+		Span(12).
+		Calculate(false).
+		YAxis(heatmap.NewYAxisConfigBuilder().Unit(unit)).
+		CellValues(heatmap.NewCellValuesBuilder().Unit("reqps")).
+		WithTarget(target.Format(prometheus.PromQueryFormatHeatmap))
+}
+
+func promTable(title, description, unit string, targets ...*prometheus.DataqueryBuilder) *table.PanelBuilder {
+	p := table.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(promRef()).
+		Height(8).
+		Span(24).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"}))
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
+}
+
+// Panels on the incidents datasource.
+
+func incidentTable(title, description, unit string, q *IncidentsQueryBuilder) *table.PanelBuilder {
+	return table.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(*incidentsRef()).
+		Height(10).
+		Span(24).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"count"})).
+		WithTarget(q)
+}
+
+func incidentStat(title, description, unit string, q *IncidentsQueryBuilder) *stat.PanelBuilder {
+	return stat.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(*incidentsRef()).
+		Height(4).
+		Span(6).
+		GraphMode(common.BigValueGraphModeNone).
+		ColorMode(common.BigValueColorModeBackground).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)).
+		WithTarget(q)
+}
+
+func incidentTimeSeries(title, description, unit string, q *IncidentsQueryBuilder) *timeseries.PanelBuilder {
+	return timeseries.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Unit(unit).
+		Datasource(*incidentsRef()).
+		Height(8).
+		Span(12).
+		FillOpacity(10).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true)).
+		WithTarget(q)
+}
+
+// merge joins the columns of several table-format queries into one table.
+func merge() dashboard.DataTransformerConfig {
+	return dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}
+}
+
+// organize hides Prometheus' Time column and renames value columns.
+func organize(rename map[string]string) dashboard.DataTransformerConfig {
+	return dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+		"excludeByName": map[string]any{"Time": true},
+		"renameByName":  rename,
+	}}
+}
+
+// override sets a property on the fields matching name.
+func override(name string, props ...dashboard.DynamicConfigValue) (string, []dashboard.DynamicConfigValue) {
+	return name, props
+}
+
+func prop(id string, value any) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: id, Value: value}
+}
