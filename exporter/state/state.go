@@ -7,6 +7,7 @@ package state
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
@@ -46,8 +47,9 @@ type Options struct {
 type State struct {
 	opts Options
 
+	cfg atomic.Pointer[config.Config]
+
 	mu     sync.RWMutex
-	cfg    *config.Config
 	models map[string]*Model
 
 	labelMu  sync.Mutex
@@ -66,25 +68,22 @@ func New(cfg *config.Config, opts Options) *State {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &State{
+	s := &State{
 		opts:     opts,
-		cfg:      cfg,
 		models:   make(map[string]*Model),
 		labels:   make(map[string]map[string]string),
 		folded:   make(map[string]uint64),
 		rejected: make(map[RejectKey]uint64),
 	}
+	s.cfg.Store(cfg)
+	return s
 }
 
 // Now is the state's clock.
 func (s *State) Now() time.Time { return s.opts.Now() }
 
 // Config is the configuration in force.
-func (s *State) Config() *config.Config {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cfg
-}
+func (s *State) Config() *config.Config { return s.cfg.Load() }
 
 // Model is one model and its versions.
 type Model struct {
@@ -129,12 +128,13 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 		return m, Resolved
 	}
 	n := string(name)
-	mc, configured := s.cfg.Models[n]
+	cfg := s.Config()
+	mc, configured := cfg.Models[n]
 	if !configured {
-		if s.cfg.UnknownModels == config.PolicyReject {
+		if cfg.UnknownModels == config.PolicyReject {
 			return nil, UnknownModel
 		}
-		if s.learntModels() >= s.cfg.Limits.MaxModels || n == Other {
+		if s.learntModels() >= cfg.Limits.MaxModels || n == Other {
 			s.fold(LabelModel)
 			if m = s.models[Other]; m != nil {
 				return m, Resolved
@@ -227,8 +227,8 @@ func (s *State) Reject(model, version, reason string) {
 // SetConfig puts a reloaded configuration in force: configured models and features get
 // their new schema; what was learnt is kept.
 func (s *State) SetConfig(cfg *config.Config) {
+	s.cfg.Store(cfg)
 	s.mu.Lock()
-	s.cfg = cfg
 	models := make([]*Model, 0, len(s.models))
 	for _, m := range s.models {
 		models = append(models, m)

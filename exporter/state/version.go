@@ -108,6 +108,7 @@ type Version struct {
 	mu       sync.Mutex
 	features map[string]*Feature
 	list     []*Feature
+	order    []*Feature // FeatureAt's hint: the feature last seen at each position
 	ring     *window.Ring[Slot]
 	c        Counters
 }
@@ -121,6 +122,29 @@ func (v *Version) Unlock() { v.mu.Unlock() }
 
 // Feature returns a known feature, or nil.
 func (v *Version) Feature(name []byte) *Feature { return v.features[string(name)] }
+
+// FeatureAt is Feature for the feature at position pos of an event's features object.
+// Applications send features in the same order every time, so the feature found at pos in
+// the previous event is tried before the map: a string comparison instead of a hash lookup
+// on the hot path.
+func (v *Version) FeatureAt(pos int, name []byte) *Feature {
+	if pos < len(v.order) {
+		if f := v.order[pos]; f != nil && f.Name == string(name) {
+			return f
+		}
+	}
+	f := v.features[string(name)]
+	if f != nil && pos < maxOrderHint {
+		for len(v.order) <= pos {
+			v.order = append(v.order, nil)
+		}
+		v.order[pos] = f
+	}
+	return f
+}
+
+// maxOrderHint bounds the position hints, whatever the events look like.
+const maxOrderHint = 1024
 
 // LearnPolicy is the unknown-feature policy for this version.
 func (v *Version) LearnPolicy() config.Policy {
