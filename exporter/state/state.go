@@ -89,10 +89,33 @@ func (s *State) Config() *config.Config { return s.cfg.Load() }
 type Model struct {
 	Name string
 
-	mu         sync.RWMutex
+	// settings is swapped whole on reload, so versions read it without the model's lock.
+	settings atomic.Pointer[modelSettings]
+
+	mu       sync.RWMutex
+	versions map[string]*Version
+}
+
+type modelSettings struct {
 	cfg        config.Model
 	configured bool
-	versions   map[string]*Version
+}
+
+func newModel(name string, cfg *config.Config) *Model {
+	m := &Model{Name: name, versions: make(map[string]*Version)}
+	m.configure(cfg)
+	return m
+}
+
+func (m *Model) configure(cfg *config.Config) {
+	mc, ok := cfg.Models[m.Name]
+	m.settings.Store(&modelSettings{cfg: mc, configured: ok})
+}
+
+// Config is the model's configuration; configured is false for a learnt model.
+func (m *Model) Config() (cfg config.Model, configured bool) {
+	s := m.settings.Load()
+	return s.cfg, s.configured
 }
 
 // Resolution is why Resolve found no version.
@@ -129,7 +152,7 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 	}
 	n := string(name)
 	cfg := s.Config()
-	mc, configured := cfg.Models[n]
+	_, configured := cfg.Models[n]
 	if !configured {
 		if cfg.UnknownModels == config.PolicyReject {
 			return nil, UnknownModel
@@ -142,7 +165,7 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 			n = Other
 		}
 	}
-	m = &Model{Name: n, cfg: mc, configured: configured, versions: make(map[string]*Version)}
+	m = newModel(n, cfg)
 	s.models[n] = m
 	return m, Resolved
 }
@@ -173,8 +196,9 @@ func (s *State) version(m *Model, name []byte) (*Version, Resolution) {
 		return v, Resolved
 	}
 	n := string(name)
-	_, listed := m.cfg.Versions[n]
-	if !listed && len(m.cfg.Versions) > 0 && cfg.UnknownModels == config.PolicyReject {
+	mc, _ := m.Config()
+	_, listed := mc.Versions[n]
+	if !listed && len(mc.Versions) > 0 && cfg.UnknownModels == config.PolicyReject {
 		return nil, UnknownVersion
 	}
 	if !listed && (len(m.versions) >= cfg.Limits.MaxVersionsPerModel || n == Other) {
@@ -235,8 +259,8 @@ func (s *State) SetConfig(cfg *config.Config) {
 	}
 	s.mu.Unlock()
 	for _, m := range models {
+		m.configure(cfg)
 		m.mu.Lock()
-		m.cfg, m.configured = cfg.Models[m.Name]
 		versions := make([]*Version, 0, len(m.versions))
 		for _, v := range m.versions {
 			versions = append(versions, v)

@@ -148,8 +148,8 @@ const maxOrderHint = 1024
 
 // LearnPolicy is the unknown-feature policy for this version.
 func (v *Version) LearnPolicy() config.Policy {
-	if v.model.configured {
-		return v.state.Config().FeaturePolicy(v.model.cfg)
+	if mc, ok := v.model.Config(); ok {
+		return v.state.Config().FeaturePolicy(mc)
 	}
 	return config.PolicyLearn
 }
@@ -164,7 +164,10 @@ func (v *Version) Required(fn func(*Feature)) {
 }
 
 // ModelConfig is the model's configuration (zero when learnt).
-func (v *Version) ModelConfig() config.Model { return v.model.cfg }
+func (v *Version) ModelConfig() config.Model {
+	mc, _ := v.model.Config()
+	return mc
+}
 
 func (s *State) newVersion(m *Model, name string, cfg *config.Config, saved []FeatureSnapshot) *Version {
 	w := cfg.Window
@@ -213,10 +216,11 @@ func (v *Version) applySchema(cfg *config.Config, m *Model) {
 			f.setSchema(config.Feature{Type: f.Schema.Type}, false)
 		}
 	}
-	if !m.configured {
+	mc, configured := m.Config()
+	if !configured {
 		return
 	}
-	for name, schema := range m.cfg.VersionFeatures(v.Name) {
+	for name, schema := range mc.VersionFeatures(v.Name) {
 		f := v.features[name]
 		if f == nil {
 			f = v.addFeature(name, schema)
