@@ -146,8 +146,8 @@ type ClassMetrics struct {
 
 // ClassificationMetrics are the usual summary of a confusion matrix.
 type ClassificationMetrics struct {
-	N, Correct, Accuracy               float64
-	Classes                            []ClassMetrics
+	N, Correct, Accuracy                 float64
+	Classes                              []ClassMetrics
 	MacroPrecision, MacroRecall, MacroF1 float64
 }
 
