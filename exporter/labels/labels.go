@@ -3,7 +3,7 @@
 //
 // Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash map
 // from id into an insertion-ordered list: joining a label is O(1), evicting the oldest is O(1),
-// and memory is about 160 bytes per waiting prediction with 36-character ids (see the memory
+// and memory is about 170 bytes per waiting prediction with 36-character ids (see the memory
 // test), so 1M waiting predictions fit in well under 200 MB. The same type can hold labels that
 // arrive before their prediction, for a shorter time.
 package labels
@@ -52,6 +52,10 @@ type Stats struct {
 
 const none = ^uint32(0)
 
+const pageBits = 12
+
+func (s *Store) node(i uint32) *node { return &s.pages[i>>pageBits][i&(1<<pageBits-1)] }
+
 type node struct {
 	id         string
 	class      string
@@ -65,7 +69,10 @@ type Store struct {
 	mu    sync.Mutex
 	opts  Options
 	index map[string]uint32
-	nodes []node
+	// pages hold the nodes in fixed-size pages rather than one slice, so growing never copies
+	// or over-allocates by the doubling factor.
+	pages [][]node
+	used  uint32 // nodes ever allocated
 	free  uint32 // head of the free list, linked through next
 	head  uint32 // oldest
 	tail  uint32 // newest
@@ -133,14 +140,17 @@ func (s *Store) put(e Entry) (bool, error) {
 	var i uint32
 	if s.free != none {
 		i = s.free
-		s.free = s.nodes[i].next
-		s.nodes[i] = n
+		s.free = s.node(i).next
 	} else {
-		i = uint32(len(s.nodes))
-		s.nodes = append(s.nodes, n)
+		i = s.used
+		s.used++
+		if int(i>>pageBits) == len(s.pages) {
+			s.pages = append(s.pages, make([]node, 1<<pageBits))
+		}
 	}
+	*s.node(i) = n
 	if s.tail != none {
-		s.nodes[s.tail].next = i
+		s.node(s.tail).next = i
 	} else {
 		s.head = i
 	}
@@ -159,7 +169,7 @@ func (s *Store) Take(id string) (Prediction, bool) {
 	if !ok {
 		return Prediction{}, false
 	}
-	n := s.nodes[i]
+	n := *s.node(i)
 	s.removeLocked(i)
 	s.stats.Joined++
 	return Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, true
@@ -179,7 +189,7 @@ func (s *Store) expireLocked(now time.Time) int {
 	}
 	limit := now.Add(-s.opts.MaxAge).UnixNano()
 	var n int
-	for s.head != none && s.nodes[s.head].added < limit {
+	for s.head != none && s.node(s.head).added < limit {
 		s.removeLocked(s.head)
 		s.stats.EvictedAge++
 		n++
@@ -188,14 +198,14 @@ func (s *Store) expireLocked(now time.Time) int {
 }
 
 func (s *Store) removeLocked(i uint32) {
-	n := &s.nodes[i]
+	n := s.node(i)
 	if n.prev != none {
-		s.nodes[n.prev].next = n.next
+		s.node(n.prev).next = n.next
 	} else {
 		s.head = n.next
 	}
 	if n.next != none {
-		s.nodes[n.next].prev = n.prev
+		s.node(n.next).prev = n.prev
 	} else {
 		s.tail = n.prev
 	}
@@ -225,7 +235,7 @@ func (s *Store) Oldest() (time.Time, bool) {
 	if s.head == none {
 		return time.Time{}, false
 	}
-	return time.Unix(0, s.nodes[s.head].added), true
+	return time.Unix(0, s.node(s.head).added), true
 }
 
 // Each calls fn for every waiting prediction, oldest first, until fn returns false; use it to
@@ -233,8 +243,8 @@ func (s *Store) Oldest() (time.Time, bool) {
 func (s *Store) Each(fn func(Entry) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := s.head; i != none; i = s.nodes[i].next {
-		n := s.nodes[i]
+	for i := s.head; i != none; i = s.node(i).next {
+		n := *s.node(i)
 		if !fn(Entry{ID: n.id, Prediction: Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, Added: time.Unix(0, n.added)}) {
 			return
 		}
