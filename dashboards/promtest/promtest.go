@@ -28,25 +28,42 @@ type Server struct {
 
 // Start runs the Prometheus binary bin scraping targets (host:port) as job
 // "aiops" every second, and stops it when the test ends.
+func Start(tb testing.TB, bin string, targets ...string) *Server {
+	tb.Helper()
+	return StartWith(tb, Config{Binary: bin, Targets: targets})
+}
+
+// Config describes a test Prometheus.
+type Config struct {
+	Binary  string
+	Targets []string
+	// Flags are extra command-line flags, e.g. --enable-feature=native-histograms.
+	Flags []string
+	// Global is extra YAML for the global: section, each line indented by two spaces.
+	Global string
+}
+
+// StartWith runs Prometheus as configured and stops it when the test ends.
 //
 // Prometheus cannot report a port it picked itself, so Start reserves a free
 // port, releases it and hands it to Prometheus; if another process grabs it in
 // between, Prometheus exits and Start tries again with a new port.
-func Start(tb testing.TB, bin string, targets ...string) *Server {
+func StartWith(tb testing.TB, c Config) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
-	quoted := make([]string, len(targets))
-	for i, t := range targets {
+	quoted := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
 		quoted[i] = strconv.Quote(t)
 	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+%s
 scrape_configs:
   - job_name: aiops
     static_configs:
       - targets: [%s]
-`, strings.Join(quoted, ", "))
+`, c.Global, strings.Join(quoted, ", "))
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)
@@ -57,11 +74,12 @@ scrape_configs:
 		if err != nil {
 			tb.Fatal(err)
 		}
-		cmd := exec.Command(bin,
-			"--config.file="+cfgPath,
-			"--storage.tsdb.path="+filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
-			"--web.listen-address="+addr,
-		)
+		args := append([]string{
+			"--config.file=" + cfgPath,
+			"--storage.tsdb.path=" + filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
+			"--web.listen-address=" + addr,
+		}, c.Flags...)
+		cmd := exec.Command(c.Binary, args...)
 		logPath := filepath.Join(dir, fmt.Sprintf("prometheus%d.log", attempt))
 		logFile, err := os.Create(logPath)
 		if err != nil {
