@@ -87,7 +87,14 @@ func referenceDivergences(c driftCase) (psi, js float64) {
 // Prometheus scraping two replicas' counters, and compares them with the same
 // divergences computed directly from the counts.
 func TestDriftPromQLMatchesGo(t *testing.T) {
-	bin := testbin.Prometheus(t, 2)
+	for _, major := range []int{2, 3} {
+		t.Run(fmt.Sprintf("prometheus%d", major), func(t *testing.T) {
+			checkDriftPromQL(t, testbin.Prometheus(t, major))
+		})
+	}
+}
+
+func checkDriftPromQL(t *testing.T, bin string) {
 	cases := driftCases()
 	var mu sync.Mutex
 	scrapes := 0
