@@ -1,0 +1,190 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Query types, as the QueryEditor sends them in DataQuery.QueryType.
+const (
+	QueryIncidents   = "incidents"
+	QueryCounts      = "counts"
+	QueryStats       = "stats"
+	QueryTimeline    = "timeline"
+	QueryAnnotations = "annotations"
+	QueryVariables   = "variables"
+)
+
+// Valid values of the filters, matching incidentd's.
+var (
+	validStates  = []string{"detected", "triaged", "contained", "investigating", "resolved", "reviewed"}
+	validTiers   = []string{"P1", "P2", "P3", "P4"}
+	validSplits  = []string{"", "tier", "state", "team", "model"}
+	validCount   = []string{"", "opened", "open"}
+	validGroups  = []string{"", "total", "tier", "team", "model"}
+	validVarKind = []string{"teams", "models", "tiers", "states"}
+)
+
+// Query is the JSON of one query, shared by every query type; each type reads the
+// fields it needs.
+type Query struct {
+	// Filters (incidents, counts, annotations).
+	States []string `json:"states,omitempty"`
+	Tiers  []string `json:"tiers,omitempty"`
+	Teams  []string `json:"teams,omitempty"`
+	Models []string `json:"models,omitempty"`
+	Text   string   `json:"text,omitempty"`
+	// OpenOnly keeps unresolved incidents only.
+	OpenOnly bool `json:"openOnly,omitempty"`
+
+	// LabelColumns adds these incident labels as table columns (incidents).
+	LabelColumns []string `json:"labelColumns,omitempty"`
+
+	// CountMode is "opened" (incidents detected per interval, the default) or "open"
+	// (incidents open at the end of each interval) (counts).
+	CountMode string `json:"countMode,omitempty"`
+	// SplitBy makes one series per tier, state, team or model (counts).
+	SplitBy string `json:"splitBy,omitempty"`
+	// Interval overrides the panel's interval, as a Go or Grafana duration ("1h", "1d") (counts).
+	Interval string `json:"interval,omitempty"`
+
+	// GroupBy selects the stats rows: total (default), tier, team or model (stats).
+	GroupBy string `json:"groupBy,omitempty"`
+
+	// IncidentID selects the incident (timeline); may hold a dashboard variable already
+	// interpolated by the frontend, hence a string.
+	IncidentID json.RawMessage `json:"incidentId,omitempty"`
+
+	// IncludeChanges adds change-log entries (annotations).
+	IncludeChanges bool `json:"includeChanges,omitempty"`
+
+	// Variable names what a variables query lists: teams, models, tiers or states.
+	Variable string `json:"variable,omitempty"`
+}
+
+// parseQuery decodes and validates a query; errors name the field as the editor shows it.
+func parseQuery(raw json.RawMessage) (Query, error) {
+	var q Query
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &q); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return q, fmt.Errorf("query field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			}
+			return q, fmt.Errorf("query: not a JSON object: %w", err)
+		}
+	}
+	q.States = clean(q.States, strings.ToLower)
+	q.Tiers = clean(q.Tiers, strings.ToUpper)
+	q.Teams = clean(q.Teams, nil)
+	q.Models = clean(q.Models, nil)
+	q.Text = strings.TrimSpace(q.Text)
+	for _, s := range q.States {
+		if !slices.Contains(validStates, s) {
+			return q, fmt.Errorf("states: unknown state %q, expected one of %s", s, strings.Join(validStates, ", "))
+		}
+	}
+	for _, t := range q.Tiers {
+		if !slices.Contains(validTiers, t) {
+			return q, fmt.Errorf("tiers: unknown tier %q, expected one of %s", t, strings.Join(validTiers, ", "))
+		}
+	}
+	if !slices.Contains(validSplits, q.SplitBy) {
+		return q, fmt.Errorf("splitBy: unknown value %q, expected tier, state, team or model", q.SplitBy)
+	}
+	if !slices.Contains(validCount, q.CountMode) {
+		return q, fmt.Errorf("countMode: unknown value %q, expected opened or open", q.CountMode)
+	}
+	if !slices.Contains(validGroups, q.GroupBy) {
+		return q, fmt.Errorf("groupBy: unknown value %q, expected total, tier, team or model", q.GroupBy)
+	}
+	if q.Variable != "" && !slices.Contains(validVarKind, q.Variable) {
+		return q, fmt.Errorf("variable: unknown value %q, expected teams, models, tiers or states", q.Variable)
+	}
+	if q.Interval != "" {
+		if _, err := parseInterval(q.Interval); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// clean trims, drops empty values and the "$__all"/"All" that an unexpanded variable leaves.
+func clean(in []string, norm func(string) string) []string {
+	var out []string
+	for _, s := range in {
+		// A multi-value variable may arrive as one comma-separated value.
+		for _, p := range strings.Split(s, ",") {
+			p = strings.Trim(strings.TrimSpace(p), "{}")
+			if p == "" || p == "$__all" || p == "All" || p == "*" {
+				continue
+			}
+			if norm != nil {
+				p = norm(p)
+			}
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// parseInterval reads "90s", "5m", "1h", "1d" or "1w".
+func parseInterval(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	mult := time.Duration(0)
+	switch {
+	case strings.HasSuffix(s, "d"):
+		mult = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		mult = 7 * 24 * time.Hour
+	}
+	var d time.Duration
+	if mult != 0 {
+		var n float64
+		if _, err := fmt.Sscanf(strings.TrimRight(s, "dw"), "%g", &n); err != nil || n <= 0 {
+			return 0, fmt.Errorf("interval: expected a duration like 1h or 1d, got %q", s)
+		}
+		d = time.Duration(n * float64(mult))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
+			return 0, fmt.Errorf("interval: expected a duration like 1h or 1d, got %q", s)
+		}
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("interval: expected at least 1s, got %q", s)
+	}
+	return d, nil
+}
+
+// incidentID reads the timeline's incident id, a JSON number or a string holding one.
+func (q Query) incidentID() (int64, error) {
+	if len(q.IncidentID) == 0 || string(q.IncidentID) == "null" || string(q.IncidentID) == `""` {
+		return 0, errors.New("incidentId: required for the timeline query, the number of an incident")
+	}
+	var n int64
+	if err := json.Unmarshal(q.IncidentID, &n); err == nil && n > 0 {
+		return n, nil
+	}
+	var s string
+	if err := json.Unmarshal(q.IncidentID, &s); err == nil {
+		s = strings.TrimPrefix(strings.TrimSpace(s), "#")
+		if _, err := fmt.Sscanf(s, "%d", &n); err == nil && n > 0 && fmt.Sprint(n) == s {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("incidentId: expected a positive incident number, got %s", q.IncidentID)
+}
+
+// match applies the filters incidentd cannot apply itself (several values of one field).
+func (q Query) match(tier, team, model string) bool {
+	return (len(q.Tiers) == 0 || slices.Contains(q.Tiers, tier)) &&
+		(len(q.Teams) == 0 || slices.Contains(q.Teams, team)) &&
+		(len(q.Models) == 0 || slices.Contains(q.Models, model))
+}

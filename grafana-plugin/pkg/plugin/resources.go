@@ -1,0 +1,214 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+)
+
+// maxActionBody bounds an action's JSON body.
+const maxActionBody = 64 << 10
+
+// resourceMux routes the plugin's resources, reached from the frontend as
+// /api/datasources/uid/<uid>/resources/<path>.
+func (d *Datasource) resourceMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /options/{kind}", d.handleOptions)
+	mux.HandleFunc("GET /teams", func(w http.ResponseWriter, r *http.Request) { r.SetPathValue("kind", "teams"); d.handleOptions(w, r) })
+	mux.HandleFunc("GET /models", func(w http.ResponseWriter, r *http.Request) { r.SetPathValue("kind", "models"); d.handleOptions(w, r) })
+	mux.HandleFunc("POST /incidents/{id}/ack", d.action("ack", d.ack))
+	mux.HandleFunc("POST /incidents/{id}/transition", d.action("transition", d.transition))
+	mux.HandleFunc("POST /incidents/{id}/notes", d.action("note", d.note))
+	mux.HandleFunc("POST /incidents/{id}/assign", d.action("assign", d.assign))
+	return mux
+}
+
+// resourceError is the JSON body of a failed resource call; source tells the frontend (and
+// whoever reads Grafana's logs) whether incidentd or the plugin refused.
+type resourceError struct {
+	Error  string `json:"error"`
+	Source string `json:"source"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeActionError maps an error to a status in one place: incidentd's own 4xx answers are
+// passed through, an unreachable or failing incidentd is a 502, everything else is ours.
+func writeActionError(w http.ResponseWriter, err error) string {
+	var ie *incidentd.Error
+	var be *badInput
+	switch {
+	case errors.As(err, &be):
+		writeJSON(w, http.StatusBadRequest, resourceError{Error: err.Error(), Source: string(backend.ErrorSourcePlugin)})
+		return "bad_request"
+	case errors.As(err, &ie) && ie.Status >= 400 && ie.Status < 500:
+		writeJSON(w, ie.Status, resourceError{Error: err.Error(), Source: string(backend.ErrorSourceDownstream)})
+		if ie.Status == http.StatusForbidden || ie.Status == http.StatusUnauthorized {
+			return "denied"
+		}
+		return "downstream_error"
+	case errors.As(err, &ie):
+		writeJSON(w, http.StatusBadGateway, resourceError{Error: err.Error(), Source: string(backend.ErrorSourceDownstream)})
+		return "downstream_error"
+	}
+	writeJSON(w, http.StatusInternalServerError, resourceError{Error: err.Error(), Source: string(backend.ErrorSourcePlugin)})
+	return "plugin_error"
+}
+
+type badInput struct{ msg string }
+
+func (e *badInput) Error() string { return e.msg }
+
+func badInputf(format string, a ...any) error { return &badInput{msg: fmt.Sprintf(format, a...)} }
+
+func (d *Datasource) handleOptions(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	if !slices.Contains(validVarKind, kind) {
+		writeActionError(w, badInputf("options: unknown kind %q, expected teams, models, tiers or states", kind))
+		return
+	}
+	vals, err := d.options(r.Context(), kind)
+	if err != nil {
+		writeActionError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, vals)
+}
+
+// actor is who clicked: Grafana puts the signed-in user in the plugin context. Requests
+// without a user (alerting, service calls) and Grafana viewers may not act.
+func actor(r *http.Request) (string, error) {
+	u := backend.UserFromContext(r.Context())
+	if u == nil || (u.Login == "" && u.Email == "") {
+		return "", errors.New("actions need a signed-in Grafana user; this request carries none")
+	}
+	if u.Role == "" || strings.EqualFold(u.Role, "Viewer") || strings.EqualFold(u.Role, "None") {
+		return "", fmt.Errorf("Grafana user %q has role %q; acting on incidents needs Editor or Admin", login(u), u.Role)
+	}
+	return login(u), nil
+}
+
+func login(u *backend.User) string {
+	if u.Login != "" {
+		return u.Login
+	}
+	return u.Email
+}
+
+type actionFunc func(r *http.Request, id int64, user string) (any, error)
+
+// action wraps an incident action: identifies the user, reads the id, counts the outcome.
+func (d *Datasource) action(name string, fn actionFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, err := actor(r)
+		if err != nil {
+			writeJSON(w, http.StatusForbidden, resourceError{Error: err.Error(), Source: string(backend.ErrorSourcePlugin)})
+			d.o.Metrics.observeAction(name, "denied")
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			d.o.Metrics.observeAction(name, writeActionError(w, badInputf("incident id %q: expected a positive integer", r.PathValue("id"))))
+			return
+		}
+		out, err := fn(r, id, user)
+		if err != nil {
+			outcome := writeActionError(w, err)
+			d.o.Metrics.observeAction(name, outcome)
+			d.o.Logger.Warn("incident action failed", "action", name, "incident", id, "user", user, "err", err)
+			return
+		}
+		d.o.Metrics.observeAction(name, "ok")
+		d.o.Logger.Info("incident action", "action", name, "incident", id, "user", user)
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// decodeBody reads an action body strictly; an empty body is an empty object.
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxActionBody+1))
+	if err != nil {
+		return badInputf("read body: %v", err)
+	}
+	if len(b) > maxActionBody {
+		return badInputf("body larger than %d bytes", maxActionBody)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return badInputf("field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return badInputf("body: expected a JSON object: %v", err)
+	}
+	return nil
+}
+
+func (d *Datasource) ack(r *http.Request, id int64, user string) (any, error) {
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	return d.client.Ack(r.Context(), id, user, in.Note)
+}
+
+func (d *Datasource) transition(r *http.Request, id int64, user string) (any, error) {
+	var in struct {
+		To   string `json:"to"`
+		Note string `json:"note"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(validStates, in.To) {
+		return nil, badInputf("to: expected one of %s, got %q", strings.Join(validStates, ", "), in.To)
+	}
+	return d.client.Transition(r.Context(), id, user, in.To, in.Note)
+}
+
+func (d *Datasource) note(r *http.Request, id int64, user string) (any, error) {
+	var in incidentd.NoteInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Kind == "" {
+		in.Kind = "note"
+	}
+	if in.Kind == "note" && strings.TrimSpace(in.Text) == "" {
+		return nil, badInputf("text: required for a note")
+	}
+	return d.client.AddNote(r.Context(), id, user, in)
+}
+
+func (d *Datasource) assign(r *http.Request, id int64, user string) (any, error) {
+	var in struct {
+		Assignee string `json:"assignee"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	// "me" is the user who clicked, so a panel button can say "take it".
+	if in.Assignee == "me" {
+		in.Assignee = user
+	}
+	return d.client.Assign(r.Context(), id, user, in.Assignee)
+}
