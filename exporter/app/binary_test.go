@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -334,6 +335,15 @@ func TestBinaryEndToEnd(t *testing.T) {
 	_, resp = e.post(t, []byte(`{"model":"another-new"}`), nil)
 	require.Equal(t, 0.0, resp["accepted"])
 
+	// Bad bodies get request errors and the process stays up.
+	status, resp = e.post(t, []byte(`[{"model":"fraud"`), nil)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, resp["error"], "not valid JSON")
+	gz := gzipped(t, bytes.Repeat([]byte(`{"model":"fraud","version":"v1","features":{"amount":1}}`+"\n"), 5000))
+	status, resp = e.post(t, gz[:len(gz)/2], map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, resp["error"], "gzip stream broken")
+
 	for path, want := range map[string]int{"/-/healthy": 200, "/-/ready": 200, "/": 200} {
 		r, err := http.Get(e.url + path)
 		require.NoError(t, err)
@@ -366,4 +376,27 @@ func TestConfigCheckFlag(t *testing.T) {
 	out, err = exec.Command(bin, "--config.check", "--config.file="+bad).CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), `line 4: feature type: expected numeric, categorical, boolean or text, got "numbr"`)
+}
+
+// --web.config.file is exporter-toolkit's: basic auth protects every endpoint.
+func TestWebConfigBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	require.NoError(t, err)
+	webCfg := writeFile(t, dir, "web.yml", "basic_auth_users:\n  app: "+string(hash)+"\n")
+	e := startExporter(t, "--web.config.file="+webCfg, "--storage.path="+filepath.Join(dir, "data"))
+
+	resp, err := http.Post(e.url+"/api/v1/events", "application/json", strings.NewReader(`{"model":"m"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	req, err := http.NewRequest(http.MethodPost, e.url+"/api/v1/events", strings.NewReader(`{"model":"m"}`))
+	require.NoError(t, err)
+	req.SetBasicAuth("app", "s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	e.stop(t)
 }
