@@ -10,9 +10,8 @@ import (
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
-// Feature values are checked against the version schema: the configured type and bounds,
-// or for a learnt feature the type of its first value.
-
+// features validates the features object against the version schema: the configured type
+// and bounds, or for a learnt feature the type of its first value.
 func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 	if v.Type() == fastjson.TypeNull {
 		return
