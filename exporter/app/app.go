@@ -118,6 +118,7 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelError),
+		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	}))
 	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -184,6 +185,9 @@ func nameField(o *fastjson.Object, key string, required bool) (name []byte, fiel
 	}
 	if len(b) > maxNameLen {
 		return nil, key, ReasonInvalidValue, fmt.Sprintf("%s is %d bytes long; at most %d allowed", key, len(b), maxNameLen)
+	}
+	if !utf8.Valid(b) {
+		return nil, key, ReasonInvalidValue, key + " is not valid UTF-8"
 	}
 	return b, "", "", ""
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -31,6 +32,11 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 		f := ver.FeatureAt(pos, key)
 		if f == nil && policy == config.PolicyReject {
 			d.fail("features."+string(key), ReasonUnknownFeature, "feature %q is not configured for this model and unknown_features is reject", truncate(key))
+			return
+		}
+		if f == nil && (len(key) == 0 || len(key) > maxNameLen || !utf8.Valid(key)) {
+			// A learnt feature name becomes a label value.
+			d.fail("features", ReasonInvalidValue, "feature names must be valid UTF-8, 1..%d bytes long", maxNameLen)
 			return
 		}
 		fv := state.FeatureValue{Feature: f, Name: key}
@@ -110,6 +116,11 @@ func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want co
 			return false
 		}
 		b, _ := v.StringBytes()
+		if want == config.Categorical && !utf8.Valid(b) {
+			// Categories become bin label values of the drift metrics.
+			d.featFail(fv, ReasonInvalidValue, "categorical value is not valid UTF-8")
+			return false
+		}
 		if want == config.Categorical && f != nil && !f.Allowed(b) {
 			d.featFail(fv, ReasonUnknownCategory, "%q is not one of the allowed values", truncate(b))
 			return false

@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -100,6 +101,10 @@ func (d *decoder) errorField(v *fastjson.Value) {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
 		if len(b) == 0 {
+			return
+		}
+		if !utf8.Valid(b) {
+			d.fail("error", ReasonInvalidValue, "error type is not valid UTF-8")
 			return
 		}
 		if len(b) > maxNameLen {
@@ -264,8 +269,8 @@ func (d *decoder) business(v *fastjson.Value) {
 		if d.bad {
 			return
 		}
-		if len(key) == 0 || len(key) > maxNameLen {
-			d.fail("business", ReasonInvalidValue, "business names must be 1..%d bytes long", maxNameLen)
+		if len(key) == 0 || len(key) > maxNameLen || !utf8.Valid(key) {
+			d.fail("business", ReasonInvalidValue, "business names must be valid UTF-8, 1..%d bytes long", maxNameLen)
 			return
 		}
 		x, ok := d.number("business."+string(key), v, true)

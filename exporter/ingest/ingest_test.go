@@ -182,6 +182,11 @@ func TestRejectsBadEvents(t *testing.T) {
 		{"negative business", `{"model":"chat","business":{"refund":-3}}`, "business.refund", ReasonNegativeValue},
 		{"error object", `{"model":"chat","error":{"code":1}}`, "error", ReasonTypeMismatch},
 		{"long name", `{"model":"` + strings.Repeat("m", 300) + `"}`, "model", ReasonInvalidValue},
+		{"model not UTF-8", "{\"model\":\"m\xff\"}", "model", ReasonInvalidValue},
+		{"error not UTF-8", "{\"model\":\"chat\",\"error\":\"\xc3\"}", "error", ReasonInvalidValue},
+		{"business not UTF-8", "{\"model\":\"chat\",\"business\":{\"\xa0\":1}}", "business", ReasonInvalidValue},
+		{"feature name not UTF-8", "{\"model\":\"chat\",\"features\":{\"\xe2\x82\":1}}", "features", ReasonInvalidValue},
+		{"category not UTF-8", "{\"model\":\"chat\",\"features\":{\"c\":\"\xff\"}}", "features.c", ReasonInvalidValue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, schema)
