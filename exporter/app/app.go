@@ -201,8 +201,11 @@ loop:
 		case err = <-serveErr:
 			break loop
 		case <-ticker.C:
+			start := time.Now()
 			if serr := a.Snapshot(); serr != nil {
 				a.logger.Error("saving snapshot", "err", serr)
+			} else {
+				a.logger.Debug("snapshot saved", "duration", time.Since(start))
 			}
 		case <-a.opts.Reload:
 			_ = a.reload()
@@ -242,6 +245,9 @@ func CheckConfig(path string, out io.Writer) error {
 	c, err := config.Load(path)
 	if err != nil {
 		return err
+	}
+	if path == "" {
+		path = "no --config.file, embedded defaults"
 	}
 	_, err = fmt.Fprintf(out, "%s: OK (%d models configured, unknown models: %s, unknown features: %s, window %s)\n",
 		path, len(c.Models), c.UnknownModels, c.UnknownFeatures, c.Window.Length())
