@@ -143,6 +143,13 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 // resolve is state.Resolve behind the decoder's cache, sparing the state's locks per event.
 func (d *decoder) resolve(model, version []byte) (*state.Version, state.Resolution) {
 	if ver := d.versions[string(model)][string(version)]; ver != nil {
+		// Folding counts every event, not only the first that created the cache entry.
+		if ver.Model() == state.Other {
+			d.st.Fold(state.LabelModel)
+		}
+		if ver.Name == state.Other {
+			d.st.Fold(state.LabelVersion)
+		}
 		return ver, state.Resolved
 	}
 	ver, res := d.st.Resolve(model, version)

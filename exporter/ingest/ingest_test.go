@@ -310,4 +310,11 @@ func TestManyDistinctLabelValues(t *testing.T) {
 	require.Equal(t, uint64(n-20), folded[state.LabelName])
 	// Every model's city feature learnt its first category; __other__ remembered 30.
 	require.Equal(t, uint64(n-10-30), folded[state.LabelBin])
+
+	// Repeated overflow names count every event, in every request.
+	for range 3 {
+		r = f.post(t, []byte(`[{"model":"m-19999"},{"model":"m-19999"}]`), nil)
+		require.Equal(t, 2, r.Accepted)
+	}
+	require.Equal(t, uint64(n-10+6), f.st.Folded()[state.LabelModel])
 }
