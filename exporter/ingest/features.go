@@ -59,7 +59,7 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 		}
 		var want config.FeatureType
 		switch {
-		case f != nil && !f.Any:
+		case f != nil && !f.Any && f.Schema.Type != "":
 			want = f.Schema.Type
 		case t == fastjson.TypeNumber:
 			want = config.Numeric

@@ -318,3 +318,14 @@ func TestManyDistinctLabelValues(t *testing.T) {
 	}
 	require.Equal(t, uint64(n-10+6), f.st.Folded()[state.LabelModel])
 }
+
+// A learnt feature first seen as null takes the type of its first value.
+func TestFeatureLearntWhileNull(t *testing.T) {
+	f := newFixture(t, "")
+	r := f.post(t, []byte(`[{"model":"m","features":{"x":null}},{"model":"m","features":{"x":3}},{"model":"m","features":{"x":"a"}}]`), nil)
+	require.Equal(t, 2, r.Accepted)
+	require.Equal(t, []Rejection{{Index: 2, Field: "features.x", Reason: ReasonTypeMismatch, Message: r.Rejected[0].Message}}, r.Rejected)
+	got := f.read(t, "m", state.DefaultVersion)
+	require.Equal(t, []state.FeatureReading{{Name: "x", Numeric: true, Present: 1}}, got.Features)
+	require.Equal(t, uint64(2), got.WindowEvents)
+}

@@ -125,6 +125,10 @@ func (v *Version) Apply(e *Event) {
 		if f == nil {
 			f = v.learn(fv.Name, fv.Type)
 		}
+		if f.Schema.Type == "" && !f.Any && fv.Type != "" {
+			// Learnt while null: the first value gives the type.
+			f.Schema.Type = fv.Type
+		}
 		if fv.Type == config.Categorical && f.allowed == nil && !f.Any {
 			v.remember(f, fv.Str, cfg.Limits.MaxCategoriesPerFeat)
 		}
