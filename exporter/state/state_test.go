@@ -267,12 +267,16 @@ func TestAccumulatorsPerSlot(t *testing.T) {
 	c.t = t0.Add(time.Minute)
 	apply(v, c.t, map[string]any{"x": 10.0})
 	require.Len(t, made, 2) // one per sub-window slot used
-	var total sumAcc
-	v.ring.Each(c.t, func(sl *Slot) { total.Merge(sl.Features[0].Extra[0]) })
+	total := &sumAcc{}
+	require.True(t, v.MergeAccumulators(c.t, "x", []window.Accumulator{total}))
 	require.Equal(t, 15.0, total.sum)
+	require.False(t, v.MergeAccumulators(c.t, "nope", []window.Accumulator{total}))
 	// Two minutes on, the first slot is reused: its accumulator starts from zero.
 	c.t = t0.Add(2 * time.Minute)
 	apply(v, c.t, map[string]any{"x": 1.0})
 	require.Equal(t, 1.0, made[0].sum)
 	require.Equal(t, 10.0, made[1].sum)
+	total = &sumAcc{}
+	v.MergeAccumulators(c.t, "x", []window.Accumulator{total})
+	require.Equal(t, 11.0, total.sum)
 }
