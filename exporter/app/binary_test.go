@@ -400,3 +400,22 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	e.stop(t)
 }
+
+// A crash (SIGKILL, no shutdown snapshot) loses at most one snapshot interval: events
+// older than that are back after the restart.
+func TestCrashKeepsLastSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--storage.path=" + filepath.Join(dir, "data"), "--storage.snapshot-interval=200ms"}
+	e := startExporter(t, args...)
+	status, _ := e.post(t, []byte(`[{"model":"m","tokens":{"input":7,"output":1}},{"model":"m"}]`), nil)
+	require.Equal(t, http.StatusOK, status)
+	time.Sleep(time.Second) // several snapshot intervals
+	require.NoError(t, e.cmd.Process.Kill())
+	_ = e.cmd.Wait()
+
+	e = startExporter(t, args...)
+	_, fams := e.scrape(t)
+	require.Equal(t, 2.0, value(t, fams, "aiops_events_total", map[string]string{"model": "m"}))
+	require.Equal(t, 7.0, value(t, fams, "aiops_tokens_total", map[string]string{"model": "m", "type": "input"}))
+	e.stop(t)
+}
