@@ -417,5 +417,9 @@ func TestCrashKeepsLastSnapshot(t *testing.T) {
 	_, fams := e.scrape(t)
 	require.Equal(t, 2.0, value(t, fams, "aiops_events_total", map[string]string{"model": "m"}))
 	require.Equal(t, 7.0, value(t, fams, "aiops_tokens_total", map[string]string{"model": "m", "type": "input"}))
+	time.Sleep(500 * time.Millisecond)
+	_, fams = e.scrape(t)
+	require.InDelta(t, float64(time.Now().Unix()), value(t, fams, "aiops_exporter_last_snapshot_success_timestamp_seconds", nil), 5)
+	require.Equal(t, 0.0, value(t, fams, "aiops_exporter_snapshot_failures_total", nil))
 	e.stop(t)
 }
