@@ -10,6 +10,9 @@ import (
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
+// maxCached bounds the decoder's resolution cache.
+const maxCached = 4096
+
 // maxNameLen bounds model and version names; longer ones are not names but payload.
 const maxNameLen = 256
 
@@ -23,7 +26,10 @@ type decoder struct {
 	evNum  uint64
 	// versions caches resolved model versions (model → version → state). Versions are never
 	// removed from the state, so an entry stays valid; unresolved names are not cached.
+	// Names folded into __other__ are unbounded, so the cache is dropped when it grows past
+	// maxCached entries.
 	versions map[string]map[string]*state.Version
+	cached   int
 
 	// Set by the current event's validation; the first error wins.
 	bad    bool
@@ -154,6 +160,10 @@ func (d *decoder) resolve(model, version []byte) (*state.Version, state.Resoluti
 	}
 	ver, res := d.st.Resolve(model, version)
 	if res == state.Resolved {
+		if d.cached >= maxCached {
+			d.versions, d.cached = nil, 0
+		}
+		d.cached++
 		if d.versions == nil {
 			d.versions = make(map[string]map[string]*state.Version)
 		}
