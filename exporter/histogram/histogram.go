@@ -63,7 +63,7 @@ func (h *Histogram) Observe(bounds []float64, v float64) {
 	if len(h.Counts) != len(bounds)+1 {
 		h.Counts = make([]uint64, len(bounds)+1)
 	}
-	h.Counts[sort.SearchFloat64s(bounds, v)]++
+	h.Counts[search(bounds, v)]++
 	h.Count++
 	h.Sum += v
 	if v <= ZeroThreshold {
@@ -102,7 +102,17 @@ func (h *Histogram) halve() {
 // (base^(i-1), base^i] with base = 2^(2^-schema).
 func nativeIndex(v float64) int32 {
 	frac, exp := math.Frexp(v)
-	return int32(sort.SearchFloat64s(nativeBounds, frac) + (exp-1)*len(nativeBounds))
+	return int32(search(nativeBounds, frac) + (exp-1)*len(nativeBounds))
+}
+
+// search is sort.SearchFloat64s (the first index with bounds[i] >= v) as a plain loop: the
+// bound lists are short and this runs once per observation on the ingest hot path.
+func search(bounds []float64, v float64) int {
+	i := 0
+	for i < len(bounds) && bounds[i] < v {
+		i++
+	}
+	return i
 }
 
 // Merge adds other's counts to h, at the coarser of the two resolutions.

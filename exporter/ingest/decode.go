@@ -212,7 +212,7 @@ func nameField(o *fastjson.Object, key string, required bool) (name []byte, fiel
 // event validates o into d.ev; ver is locked.
 func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 	now := d.st.Now()
-	d.ev.Time = now
+	d.ev.Time, d.ev.Now = now, now
 	limits := d.st.Config().Limits
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if d.bad {
