@@ -130,10 +130,12 @@ func TestAcceptsArrayObjectAndNDJSON(t *testing.T) {
 
 	r = f.post(t, gz(t, nd), map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
 	require.Equal(t, 3, r.Accepted)
+	r = f.post(t, gz(t, nd), map[string]string{"Content-Type": "application/x-ndjson; charset=utf-8", "Content-Encoding": "GZIP"})
+	require.Equal(t, 3, r.Accepted)
 
 	got := f.read(t, "fraud", "v1")
-	require.Equal(t, uint64(2+1+3+3+3), got.Counters.Events)
-	require.Equal(t, uint64(2+1+3+3+3), got.WindowEvents)
+	require.Equal(t, uint64(2+1+3+3+3+3), got.Counters.Events)
+	require.Equal(t, uint64(2+1+3+3+3+3), got.WindowEvents)
 }
 
 // Each bad event is rejected with its index, field and reason; the good ones around it
