@@ -317,8 +317,11 @@ func TestBinaryEndToEnd(t *testing.T) {
 	// SIGHUP with a configuration that rejects unknown models.
 	writeFile(t, dir, "exporter.yml", strings.Replace(exporterConfig, "unknown_models: learn", "unknown_models: reject", 1))
 	require.NoError(t, e.cmd.Process.Signal(syscall.SIGHUP))
+	// Each try names a new model: one posted before the reload lands is learnt for good.
+	try := 0
 	require.Eventually(t, func() bool {
-		_, resp := e.post(t, []byte(`{"model":"brand-new"}`), nil)
+		try++
+		_, resp := e.post(t, fmt.Appendf(nil, `{"model":"brand-new-%d"}`, try), nil)
 		return resp["accepted"] == 0.0
 	}, 10*time.Second, 50*time.Millisecond)
 	_, fams = e.scrape(t)
