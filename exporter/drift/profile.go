@@ -297,11 +297,21 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 	return s
 }
 
-// cellOf returns the fine cell of a numeric value.
+// cellOf returns the fine cell of a numeric value. It is the ingest hot path, so the binary
+// search is written out rather than going through sort.Search's closure.
 func (f *FeatureProfile) cellOf(v float64) int {
-	i := sort.SearchFloat64s(f.Edges, v)
-	if i < len(f.Edges) && f.Edges[i] == v {
-		return 2*i + 1
+	e := f.Edges
+	lo, hi := 0, len(e) // first index with e[i] >= v lies in [lo, hi]
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if e[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
 	}
-	return 2 * i
+	if lo < len(e) && e[lo] == v {
+		return 2*lo + 1
+	}
+	return 2 * lo
 }
