@@ -120,10 +120,15 @@ func (f *FeatureProfile) validate() error {
 	if !finiteNonNeg(f.Rows) || !finiteNonNeg(f.Nulls) {
 		return fmt.Errorf("rows and nulls: must be finite and non-negative, got %v and %v", f.Rows, f.Nulls)
 	}
+	var total float64
 	for i, v := range f.RefCells {
 		if !finiteNonNeg(v) {
 			return fmt.Errorf("ref_cells[%d]: must be finite and non-negative, got %v", i, v)
 		}
+		total += v
+	}
+	if f.Rows > 0 && total == 0 {
+		return fmt.Errorf("ref_cells: all zero for a feature with %v reference rows", f.Rows)
 	}
 	switch f.Kind {
 	case Numeric:

@@ -1,7 +1,5 @@
 package drift
 
-import "strings"
-
 // PromQL that recomputes PSI and JS from the exported bin counters, so drift can be judged
 // across exporter replicas and over any range. The exporter exports, per feature and coarse bin,
 // aiops_feature_values_total (a counter of window values, every bin from zero on) and
@@ -46,6 +44,3 @@ func PromQLJS(window string) string {
 	}
 	return "sqrt((" + term(r) + " + " + term(c) + ") / 2)"
 }
-
-// promQLOneLine is for logs and tests that want the query without the generator's spacing.
-func promQLOneLine(q string) string { return strings.Join(strings.Fields(q), " ") }

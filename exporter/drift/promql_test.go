@@ -23,6 +23,9 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
+// promQLOneLine is for failure messages.
+func promQLOneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
+
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
