@@ -68,8 +68,9 @@ type Config struct {
 	Threshold    map[Method]float64
 	ThresholdFor map[string]float64
 	// Scores are computed for every feature they apply to, besides the verdict method. Default:
-	// psi, kl, js, hellinger and wasserstein — the cheap ones. The tests cost more (KS with an
-	// exact p-value is O(n·m·D)), so they run only as the verdict method or when listed here.
+	// psi, kl, js, hellinger and wasserstein — the cheap ones. The tests cost more, so they run
+	// only as the verdict method or when listed here: KS's exact p-value is O(n·m·D), and its
+	// asymptotic one for n·m/(n+m) above 10⁵ sums up to n terms (about 0.1–0.5 s at 10⁶).
 	Scores []Method
 	// SmallReference is the largest reference (non-null rows) judged by p-values; larger
 	// references are judged by distances (default 1000, Evidently's split).
