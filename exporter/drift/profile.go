@@ -77,7 +77,9 @@ type FeatureProfile struct {
 	index   map[string]int
 }
 
-// Profile is the frozen reference of one model version.
+// Profile is the frozen reference of one model version. Builder.Profile returns it ready; one
+// decoded from JSON must pass Validate first. After that it is read-only, so one profile can
+// serve every goroutine that bins values into its own histograms.
 type Profile struct {
 	Features []*FeatureProfile `json:"features"`
 }
