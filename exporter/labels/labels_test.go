@@ -55,6 +55,11 @@ func TestJoinAndBounds(t *testing.T) {
 
 	require.Equal(t, Stats{Added: 6, Joined: 1, Duplicates: 1, EvictedCapacity: 2, EvictedAge: 2}, s.Stats())
 
+	_, _ = s.Put("no-time", Prediction{Class: "x"})
+	p, ok = s.Take("no-time")
+	require.True(t, ok)
+	require.True(t, p.At.IsZero(), "a prediction without a timestamp keeps the zero time")
+
 	_, err = s.Put("", Prediction{})
 	require.ErrorIs(t, err, ErrBadID)
 	_, err = s.Put(strings.Repeat("x", 300), Prediction{})

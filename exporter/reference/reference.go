@@ -110,6 +110,9 @@ func ReadCSV(r io.Reader, opts Options) (*drift.Profile, error) {
 		return nil, fmt.Errorf("reference CSV header: %w", err)
 	}
 	header = slices.Clone(header) // ReuseRecord would overwrite it
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte-order mark from spreadsheet exports
+	}
 	names := make([]string, len(header))
 	seen := map[string]bool{}
 	used := 0

@@ -43,6 +43,13 @@ func TestReadCSV(t *testing.T) {
 	require.Nil(t, missing, "ignored columns stay out")
 }
 
+func TestReadCSVByteOrderMark(t *testing.T) {
+	p, err := ReadCSV(strings.NewReader("\ufeffid,x\n1,2\n"), Options{Ignore: []string{"id"}})
+	require.NoError(t, err)
+	require.Len(t, p.Features, 1)
+	require.Equal(t, "x", p.Features[0].Name)
+}
+
 func TestReadCSVDeclaredKind(t *testing.T) {
 	in := "zip\n75001\n10115\nSW1A\n"
 	_, err := ReadCSV(strings.NewReader(in), Options{})
