@@ -44,3 +44,29 @@ func PromQLJS(window string) string {
 	}
 	return "sqrt((" + term(r) + " + " + term(c) + ") / 2)"
 }
+
+// RecordingRule is one Prometheus recording rule.
+type RecordingRule struct {
+	Record string `yaml:"record"`
+	Expr   string `yaml:"expr"`
+}
+
+// PromQLRecordingRules returns recording rules that compute the window shares, the reference
+// shares, PSI and JS over a range such as "1h": aiops:feature_bin_share:ratio_<range>,
+// aiops:feature_reference_share:max, aiops:feature_psi:<range> and aiops:feature_js:<range>.
+// They split PromQLPSI and PromQLJS into steps that dashboards and alerts can reuse.
+func PromQLRecordingRules(window string) []RecordingRule {
+	cur := "aiops:feature_bin_share:ratio_" + window
+	ref := "aiops:feature_reference_share:max"
+	cc, rc := "clamp_min("+cur+", 1e-4)", "clamp_min("+ref+", 1e-4)"
+	m := "(" + ref + " + " + cur + ")"
+	term := func(p string) string {
+		return "sum by (" + promGroup + ") ((" + p + " > 0) * ln(2 * (" + p + " > 0) / " + m + "))"
+	}
+	return []RecordingRule{
+		{Record: cur, Expr: currentShares(window)},
+		{Record: ref, Expr: referenceShares},
+		{Record: "aiops:feature_psi:" + window, Expr: "sum by (" + promGroup + ") ((" + rc + " - " + cc + ") * ln(" + rc + " / " + cc + "))"},
+		{Record: "aiops:feature_js:" + window, Expr: "sqrt((" + term(ref) + " + " + term(cur) + ") / 2)"},
+	}
+}

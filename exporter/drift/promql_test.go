@@ -92,7 +92,16 @@ func testPromQL(t *testing.T, promBin string) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: [%q]\n", strings.TrimPrefix(srv.URL, "http://"))
+	// The recording rules, written as YAML by hand (JSON strings are valid YAML scalars).
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: drift\n    interval: 1s\n    rules:\n")
+	for _, r := range PromQLRecordingRules("30s") {
+		rec, _ := json.Marshal(r.Record)
+		expr, _ := json.Marshal(r.Expr)
+		fmt.Fprintf(&rules, "      - record: %s\n        expr: %s\n", rec, expr)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(rules.String()), 0o600))
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: [%q]\n", strings.TrimPrefix(srv.URL, "http://"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600))
 	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,13 +154,17 @@ func testPromQL(t *testing.T, promBin string) {
 		return out, nil
 	}
 
-	// Both forms: lifetime counters and increase over a range, once a few scrapes are in.
+	// Three forms: lifetime counters, increase over a range, and the recording rules, once a
+	// few scrapes and rule evaluations are in.
 	deadline := time.Now().Add(60 * time.Second)
-	for _, window := range []string{"", "30s"} {
+	for _, window := range []string{"", "30s", "rules"} {
 		for _, m := range []Method{MethodPSI, MethodJS} {
 			q := PromQLPSI(window)
 			if m == MethodJS {
 				q = PromQLJS(window)
+			}
+			if window == "rules" {
+				q = "aiops:feature_" + string(m) + ":30s"
 			}
 			var got map[string]float64
 			for {
