@@ -136,9 +136,13 @@ type FeatureResult struct {
 	// be set when it was judged by another method than asked for.
 	Judged bool
 	Reason string
-	// Rows and Nulls are the window's non-null and null counts; NullRatio their share.
+	// Rows and Nulls are the window's non-null and null counts.
 	Rows, Nulls float64
-	Scores      []Score
+	// OutOfRange counts window values outside the reference: below its minimum or above its
+	// maximum (numeric), or outside its category set (categorical) — the data-quality signal
+	// behind aiops_feature_outlier_ratio (OutOfRange/Rows).
+	OutOfRange float64
+	Scores     []Score
 }
 
 // Report is the verdict on a whole window.
@@ -212,7 +216,7 @@ func (f *FeatureProfile) Applies(m Method) bool {
 }
 
 func (f *FeatureProfile) compare(h *Histogram, cfg Config) FeatureResult {
-	res := FeatureResult{Feature: f.Name, Kind: f.Kind, Rows: h.Rows(), Nulls: h.Nulls, Value: math.NaN(), PValue: math.NaN()}
+	res := FeatureResult{Feature: f.Name, Kind: f.Kind, Rows: h.Rows(), Nulls: h.Nulls, OutOfRange: f.OutOfRange(h), Value: math.NaN(), PValue: math.NaN()}
 	method := f.DefaultMethod(cfg.SmallReference)
 	if m, ok := cfg.Method[f.Name]; ok {
 		if f.Applies(m) {
@@ -346,4 +350,21 @@ func (f *FeatureProfile) cellWasserstein(h *Histogram) float64 {
 		fc += cc
 	}
 	return w
+}
+
+// OutOfRange counts the histogram's values outside the reference: the two open-ended tail cells
+// of a numeric feature (plus values binned nowhere because the reference was empty), or the
+// unseen bin of a categorical one.
+func (f *FeatureProfile) OutOfRange(h *Histogram) float64 {
+	switch f.Kind {
+	case Numeric:
+		if len(h.Counts) == 0 {
+			return h.Unbinned
+		}
+		return h.Counts[0] + h.Counts[len(h.Counts)-1]
+	case Categorical:
+		return h.Counts[len(h.Counts)-1]
+	default:
+		return 0
+	}
 }

@@ -113,6 +113,7 @@ func TestEdgeCases(t *testing.T) {
 			require.NoError(t, f.AddString(&w.Histograms[0], []string{"red", "green", "blue", "purple"}[i%4]))
 		}
 		require.Equal(t, []string{"blue", "green", "red", UnseenBin}, f.BinLabels())
+		require.Equal(t, 75.0, f.OutOfRange(&w.Histograms[0]), "every fourth value is purple")
 		r, err := Compare(p, w, Config{Scores: Methods()})
 		require.NoError(t, err)
 		fr := r.Features[0]
