@@ -120,3 +120,13 @@ func TestWassersteinClosedForms(t *testing.T) {
 	w := windowOf(t, p, []float64{10, 11, 12, 13})
 	require.InDelta(t, 10, p.Features[0].cellWasserstein(&w.Histograms[0]), 1e-12)
 }
+
+func TestParseMethod(t *testing.T) {
+	for _, m := range Methods() {
+		got, err := ParseMethod(string(m))
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+	_, err := ParseMethod("psy")
+	require.ErrorContains(t, err, `unknown drift method "psy"; want one of`)
+}

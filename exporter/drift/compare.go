@@ -22,11 +22,10 @@ const (
 	MethodZ           Method = "z"
 )
 
-// Methods lists every method, in a fixed order.
-var methods = []Method{MethodPSI, MethodKL, MethodJS, MethodHellinger, MethodWasserstein, MethodKS, MethodChi2, MethodZ}
-
-// Methods returns every method, in a fixed order.
-func Methods() []Method { return slices.Clone(methods) }
+// Methods returns every method, in a fixed order (a fresh slice: there is no package state).
+func Methods() []Method {
+	return []Method{MethodPSI, MethodKL, MethodJS, MethodHellinger, MethodWasserstein, MethodKS, MethodChi2, MethodZ}
+}
 
 // IsTest reports whether the method is a hypothesis test, judged by its p-value.
 func (m Method) IsTest() bool { return m == MethodKS || m == MethodChi2 || m == MethodZ }
@@ -42,12 +41,12 @@ func (m Method) DefaultThreshold() float64 {
 
 // ParseMethod checks a method name from configuration.
 func ParseMethod(s string) (Method, error) {
-	for _, m := range methods {
+	for _, m := range Methods() {
 		if string(m) == s {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("unknown drift method %q; want one of %v", s, methods)
+	return "", fmt.Errorf("unknown drift method %q; want one of %v", s, Methods())
 }
 
 // Reasons a feature was not judged by its preferred method, exported as a label value.
@@ -247,7 +246,7 @@ func (f *FeatureProfile) compare(h *Histogram, cfg Config) FeatureResult {
 		res.Method, res.Threshold = method, cfg.threshold(f.Name, method)
 	}
 	want := append([]Method{method}, cfg.Scores...)
-	for _, m := range methods {
+	for _, m := range Methods() {
 		if !slices.Contains(want, m) || !f.Applies(m) {
 			continue
 		}
