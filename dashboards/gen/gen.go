@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/prometheus/prometheus/model/rulefmt"
 )
 
 // Variable names every dashboard defines; panels refer to them as ${name}.
@@ -79,10 +80,21 @@ func All() ([]Dashboard, error) {
 }
 
 // Render builds every dashboard and returns its JSON keyed by file name.
-func Render() (map[string][]byte, error) {
+func Render() (map[string][]byte, error) { return RenderWithAlerts(nil) }
+
+// RenderWithAlerts is Render plus, when groups hold alerting rules, the alert
+// catalog built from them.
+func RenderWithAlerts(groups []rulefmt.RuleGroup) (map[string][]byte, error) {
 	ds, err := All()
 	if err != nil {
 		return nil, err
+	}
+	if len(groups) > 0 {
+		cat, err := AlertCatalog(groups)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, cat)
 	}
 	out := make(map[string][]byte, len(ds))
 	for _, d := range ds {

@@ -222,6 +222,14 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 	}
 }
 
+// TestCounterInRateAllowsAbsent: absent() only asks whether the series exists.
+func TestCounterInRateAllowsAbsent(t *testing.T) {
+	d := broken(t, func(m doc) {
+		target(panelNamed(t, m, "Request rate"), 0)["expr"] = `absent(aiops_events_total{model=~"$model", version=~"$version"}) or sum(resets(aiops_events_total{model=~"$model", version=~"$version"}[$__rate_interval]))`
+	})
+	require.Empty(t, CounterInRate(d))
+}
+
 // TestRateIntervalAllowsRangeInInstantQueries keeps the one exception honest:
 // totalling a counter over the picked range in an instant query is right.
 func TestRateIntervalAllowsRangeInInstantQueries(t *testing.T) {

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/rulefmt"
+
 	"github.com/opscentre/opscentre/dashboards/gen"
 	"github.com/opscentre/opscentre/dashboards/snapshot"
 )
@@ -36,8 +38,11 @@ func main() {
 const usage = `usage: dashgen <command> [flags]
 
 commands:
-  generate -out DIR   write every dashboard as DIR/<name>.json (default dashboards/json)
-  check -dir DIR      fail when DIR differs from what generate would write
+  generate -out DIR [-rules FILE]...
+                      write every dashboard as DIR/<name>.json (default dashboards/json);
+                      with -rules, also the alert catalog from those Prometheus rule files
+  check -dir DIR [-rules FILE]...
+                      fail when DIR differs from what generate would write
   snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
                       render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png`
 
@@ -52,16 +57,20 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	switch args[0] {
 	case "generate":
 		out := fs.String("out", filepath.Join("dashboards", "json"), "directory to write the dashboards to")
+		var rules listFlag
+		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return generate(*out, stdout)
+		return generate(*out, rules, stdout)
 	case "check":
 		dir := fs.String("dir", filepath.Join("dashboards", "json"), "directory holding the committed dashboards")
+		var rules listFlag
+		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return check(*dir, stdout)
+		return check(*dir, rules, stdout)
 	case "snapshot":
 		return snapshotCmd(ctx, fs, args[1:], stdout)
 	case "-h", "-help", "--help", "help":
@@ -73,8 +82,25 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 }
 
-func generate(dir string, stdout io.Writer) error {
-	files, err := gen.Render()
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func render(rules []string) (map[string][]byte, error) {
+	var groups []rulefmt.RuleGroup
+	if len(rules) > 0 {
+		var err error
+		if groups, err = gen.LoadRules(rules...); err != nil {
+			return nil, err
+		}
+	}
+	return gen.RenderWithAlerts(groups)
+}
+
+func generate(dir string, rules []string, stdout io.Writer) error {
+	files, err := render(rules)
 	if err != nil {
 		return err
 	}
@@ -91,8 +117,8 @@ func generate(dir string, stdout io.Writer) error {
 	return nil
 }
 
-func check(dir string, stdout io.Writer) error {
-	files, err := gen.Render()
+func check(dir string, rules []string, stdout io.Writer) error {
+	files, err := render(rules)
 	if err != nil {
 		return err
 	}

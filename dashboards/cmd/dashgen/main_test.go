@@ -37,6 +37,23 @@ func TestGenerateThenCheck(t *testing.T) {
 	require.ErrorContains(t, err, "old.json is no longer generated")
 }
 
+func TestGenerateWithRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join("..", "..", "gen", "testdata", "rules.yml")
+	_, err := run(t, "generate", "-out", dir, "-rules", rules)
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(dir, "alert-catalog.json"))
+	_, err = run(t, "check", "-dir", dir, "-rules", rules)
+	require.NoError(t, err)
+	_, err = run(t, "check", "-dir", dir)
+	require.ErrorContains(t, err, "alert-catalog.json is no longer generated")
+
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	require.NoError(t, os.WriteFile(bad, []byte("groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: rate(x[5m]\n"), 0o644))
+	_, err = run(t, "generate", "-out", dir, "-rules", bad)
+	require.ErrorContains(t, err, "bad.yml")
+}
+
 func TestCommittedDashboardsAreCurrent(t *testing.T) {
 	_, err := run(t, "check", "-dir", filepath.Join("..", "..", "json"))
 	require.NoError(t, err)
