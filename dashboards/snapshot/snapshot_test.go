@@ -102,6 +102,8 @@ func TestRenderAgainstRealPrometheus(t *testing.T) {
 		require.Greater(t, img.Bounds().Dx(), 100)
 	}
 	require.Equal(t, 0, byPanel["Task completion"].Series, "no aiops_task_outcomes_total is exposed")
+	// Both targets are queried: this week's 2 series, and last week's none.
+	require.Equal(t, 2, byPanel["Accuracy vs last week"].Series)
 
 	index, err := os.ReadFile(filepath.Join(out, "index.md"))
 	require.NoError(t, err)
