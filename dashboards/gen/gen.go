@@ -52,8 +52,8 @@ type entry struct {
 	build func() *dashboard.DashboardBuilder
 }
 
-// catalog lists the dashboards in the order the README presents them.
-func catalog() []entry {
+// dashboardList lists the dashboards in the order the README presents them.
+func dashboardList() []entry {
 	return []entry{
 		{"overview.json", overview},
 		{"model-performance.json", modelPerformance},
@@ -66,7 +66,7 @@ func catalog() []entry {
 
 // All builds every dashboard.
 func All() ([]Dashboard, error) {
-	entries := catalog()
+	entries := dashboardList()
 	out := make([]Dashboard, 0, len(entries))
 	for _, b := range entries {
 		d, err := b.build().Build()
