@@ -242,7 +242,7 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 
 	ds, err := gen.All()
 	require.NoError(t, err)
-	vars := strings.NewReplacer("$__rate_interval", "4s", "$__range", "8s", "$__interval", "1s", "$model", ".+", "$version", ".+")
+	vars := strings.NewReplacer("$__rate_interval", "4s", "$__range", "8s", "$__interval", "1s", "$model", ".+", "$version", ".+", "$daily_budget", "100")
 	end := time.Now()
 	checked, empty := 0, 0
 	for _, d := range ds {

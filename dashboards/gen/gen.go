@@ -28,6 +28,8 @@ const (
 	VarIncidents  = "incidents"
 	VarModel      = "model"
 	VarVersion    = "version"
+	// VarDailyBudget is the infrastructure dashboard's budget textbox.
+	VarDailyBudget = "daily_budget"
 )
 
 // Tag carried by every OpsCentre dashboard; the dashboard links list dashboards by it.

@@ -99,6 +99,8 @@ func Render(ctx context.Context, dashboards []gen.Dashboard, opts Options) ([]Pa
 	opts.defaults()
 	var out []PanelResult
 	for _, d := range dashboards {
+		dopts := opts
+		dopts.Vars = withDefaults(d.Dashboard, opts.Vars)
 		base := strings.TrimSuffix(d.File, filepath.Ext(d.File))
 		dir := filepath.Join(opts.OutDir, base)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -110,13 +112,13 @@ func Render(ctx context.Context, dashboards []gen.Dashboard, opts Options) ([]Pa
 				continue
 			}
 			t := targets[0]
-			r := PanelResult{Dashboard: title(d.Dashboard), Panel: t.Panel, Expr: substitute(t.Expr, opts)}
+			r := PanelResult{Dashboard: title(d.Dashboard), Panel: t.Panel, Expr: substitute(t.Expr, dopts)}
 			var plotted []targetSeries
 			for _, tg := range targets {
 				if tg.Instant != t.Instant || (t.Instant && len(plotted) > 0) {
 					continue // bars: the first instant query only
 				}
-				series, err := query(ctx, opts, substitute(tg.Expr, opts), tg.Instant)
+				series, err := query(ctx, dopts, substitute(tg.Expr, dopts), tg.Instant)
 				if err != nil {
 					r.Err = fmt.Errorf("target %s: %w", tg.RefID, err)
 					break
@@ -153,6 +155,21 @@ type targetSeries struct {
 }
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
+
+// withDefaults adds the default values of a dashboard's textbox variables
+// (the daily budget…) to vars, which take precedence.
+func withDefaults(d dashboard.Dashboard, vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, v := range d.Templating.List {
+		if v.Type == dashboard.VariableTypeTextbox && v.Query != nil && v.Query.String != nil {
+			out[v.Name] = *v.Query.String
+		}
+	}
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
+}
 
 // substitute does what Grafana does before sending a query: time variables
 // become durations, template variables their (regex) values.
