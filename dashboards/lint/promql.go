@@ -19,9 +19,11 @@ const (
 	rateIntervalStandIn = 7*time.Minute + 13*time.Second
 	rangeStandIn        = 3*time.Hour + 17*time.Minute + 19*time.Second
 	intervalStandIn     = time.Minute + 1*time.Second
-	// stringStandIn replaces a variable inside a string literal.
-	stringStandIn = "x"
 )
+
+// stringStandIn replaces a variable inside a string literal; it keeps the
+// name, so a rule can tell model=~"$model" from model=~"$version".
+func stringStandIn(name string) string { return "var_" + name }
 
 var (
 	varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::[A-Za-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]`)
@@ -37,7 +39,7 @@ var (
 )
 
 // Substitute replaces Grafana variables in a PromQL expression with values
-// that keep it valid: durations for the time variables, a plain word inside a
+// that keep it valid: durations for the time variables, var_<name> inside a
 // string (a label matcher's value) and a number elsewhere (a threshold or
 // budget typed into a textbox variable).
 func Substitute(expr string) string {
@@ -57,7 +59,7 @@ func Substitute(expr string) string {
 		case ok:
 			b.WriteString(v)
 		case quoted[loc[0]]:
-			b.WriteString(stringStandIn)
+			b.WriteString(stringStandIn(name))
 		default:
 			b.WriteString("1")
 		}

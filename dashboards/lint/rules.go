@@ -346,7 +346,7 @@ func ModelVersionMatchers(d dashboard.Dashboard) []Problem {
 
 func hasVarMatcher(vs *parser.VectorSelector, label string) bool {
 	for _, m := range vs.LabelMatchers {
-		if m.Name == label && m.Type == labels.MatchRegexp && m.Value == stringStandIn {
+		if m.Name == label && m.Type == labels.MatchRegexp && m.Value == stringStandIn(label) {
 			return true
 		}
 	}
