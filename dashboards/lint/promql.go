@@ -96,8 +96,12 @@ func quotedSpans(expr string) []bool {
 
 // ParsePromQL parses a dashboard expression after substituting its variables.
 func ParsePromQL(expr string) (parser.Expr, error) {
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(Substitute(expr))
+	sub := Substitute(expr)
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(sub)
 	if err != nil {
+		if sub != expr { // the positions in err refer to the substituted text
+			return nil, fmt.Errorf("PromQL does not parse: %w (in %s)", err, sub)
+		}
 		return nil, fmt.Errorf("PromQL does not parse: %w", err)
 	}
 	return e, nil

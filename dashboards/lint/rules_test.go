@@ -170,9 +170,9 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 				variable(t, m, "model")["query"] = `query_result(up)`
 			},
 			want: []string{
-				`promql-parses: panel "Request rate" target A: PromQL does not parse: 1:48: parse error: unclosed left parenthesis`,
+				`promql-parses: panel "Request rate" target A: PromQL does not parse: 1:48: parse error: unclosed left parenthesis (in sum by (model) (rate(aiops_events_total[7m13s]))`,
 				`promql-parses: variable model: query "query_result(up)" is not label_values(<selector>, <label>)`,
-				`promql-parses: variable version: PromQL does not parse: 1:38: parse error: unexpected end of input inside braces`,
+				`promql-parses: variable version: PromQL does not parse: 1:38: parse error: unexpected end of input inside braces (in aiops_events_total{model=~"var_model")`,
 			},
 		},
 		{

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
+	"github.com/opscentre/opscentre/dashboards/lint"
 	"github.com/opscentre/opscentre/dashboards/snapshot"
 )
 
@@ -43,6 +44,7 @@ commands:
                       with -rules, also the alert catalog from those Prometheus rule files
   check -dir DIR [-rules FILE]...
                       fail when DIR differs from what generate would write
+  lint FILE...        check dashboard JSON files with the OpsCentre lint rules
   snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
                       render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png`
 
@@ -73,6 +75,11 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		return check(*dir, rules, stdout)
 	case "snapshot":
 		return snapshotCmd(ctx, fs, args[1:], stdout)
+	case "lint":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return lintFiles(fs.Args(), stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -222,5 +229,38 @@ func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io
 	if failed > 0 {
 		return fmt.Errorf("%d panel queries failed", failed)
 	}
+	return nil
+}
+
+// lintFiles loads each file strictly and runs every rule, printing one line per
+// problem; it fails if any file has one.
+func lintFiles(paths []string, stdout io.Writer) error {
+	if len(paths) == 0 {
+		return errors.New("lint: no files given, e.g. dashgen lint dashboards/json/*.json")
+	}
+	bad := 0
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("lint: %w", err)
+		}
+		d, err := lint.Load(raw)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", p, err)
+			bad++
+			continue
+		}
+		problems := lint.Check(d)
+		for _, pr := range problems {
+			fmt.Fprintf(stdout, "%s: %s\n", p, pr)
+		}
+		if len(problems) > 0 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("lint: %d of %d files have problems", bad, len(paths))
+	}
+	fmt.Fprintf(stdout, "%d files pass every rule\n", len(paths))
 	return nil
 }

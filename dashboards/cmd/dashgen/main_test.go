@@ -69,3 +69,27 @@ func TestBadUsage(t *testing.T) {
 	_, err = run(t, "snapshot", "-prometheus", "http://x", "-var", "model")
 	require.ErrorContains(t, err, `-var "model": expected name=regex`)
 }
+
+func TestLint(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "json", "*.json"))
+	require.NoError(t, err)
+	out, err := run(t, append([]string{"lint"}, files...)...)
+	require.NoError(t, err)
+	require.Contains(t, out, "6 files pass every rule")
+
+	dir := t.TempDir()
+	raw, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	broken := filepath.Join(dir, "broken.json")
+	require.NoError(t, os.WriteFile(broken, bytes.ReplaceAll(raw, []byte("[$__rate_interval]"), []byte("[5m]")), 0o644))
+	typo := filepath.Join(dir, "typo.json")
+	require.NoError(t, os.WriteFile(typo, bytes.Replace(raw, []byte(`"title"`), []byte(`"titel"`), 1), 0o644))
+	out, err = run(t, "lint", broken, typo)
+	require.EqualError(t, err, "lint: 2 of 2 files have problems")
+	require.Contains(t, out, broken+": rate-interval: ")
+	require.Contains(t, out, "uses [5m]; use [$__rate_interval]")
+	require.Contains(t, out, typo+": strict decode: ")
+
+	_, err = run(t, "lint")
+	require.ErrorContains(t, err, "no files given")
+}
