@@ -175,7 +175,7 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	var b strings.Builder
 	elapsed := time.Since(v.start).Truncate(time.Second)
 	b.WriteString("\033[H\033[2J")
-	fmt.Fprintf(&b, "OpsCentre demo — scenario t=%s / %s   (Ctrl-C stops everything)\n", elapsed, v.d.Scenario.Duration.D())
+	fmt.Fprintf(&b, "OpsCentre demo — scenario t=%s, last fault ends at %s   (Ctrl-C stops everything)\n", elapsed, v.d.LastFaultEnd())
 	fmt.Fprintf(&b, "  Prometheus   %s/alerts\n  Alertmanager %s\n  incidentd    %s/api/v1/incidents\n  exporter     %s/metrics\n  logs         %s/*.log\n\n",
 		v.st.PrometheusURL, v.st.AlertmanagerURL, v.st.IncidentdURL, v.st.ExporterURL, v.dir)
 	if simStats != nil {

@@ -61,32 +61,43 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)
 
+	// The simulator plays until the check below is done: the systems keep running healthy
+	// after the last fault, so every alert can resolve.
 	start := time.Now()
-	stats, err := sim.Run(ctx, sim.Options{
-		Scenario: demo.Scenario,
-		Sink:     &sim.HTTPSink{URL: st.ExporterURL},
-		Start:    start,
-	})
-	require.NoError(t, err)
-	require.Zero(t, stats.SendErrors-stats.LabelSendErrors, "last send error: %v", stats.LastError)
+	simCtx, stopSim := context.WithCancel(ctx)
+	simDone := make(chan sim.Stats, 1)
+	go func() {
+		stats, _ := sim.Run(simCtx, sim.Options{Scenario: demo.Scenario, Sink: &sim.HTTPSink{URL: st.ExporterURL}, Start: start})
+		simDone <- stats
+	}()
+	defer stopSim()
 
-	// Let the last faults' alerts resolve and Alertmanager tell incidentd.
-	var incidents []incidentd.Incident
-	deadline := time.Now().Add(90 * time.Second)
+	// Wait until the last fault is over, then until every incident resolved (or a deadline).
+	verify := stack.VerifyOptions{Start: start, Pipeline: pipelineAllowance, RequireResolved: true}
+	deadline := start.Add(demo.LastFaultEnd() + 90*time.Second)
+	var (
+		incidents []incidentd.Incident
+		outcomes  []stack.Outcome
+		problems  []string
+	)
 	for {
+		time.Sleep(2 * time.Second)
 		incidents, err = stack.Incidents(ctx, st.IncidentdURL)
 		require.NoError(t, err)
-		outcomes, problems := demo.Verify(incidents, stack.VerifyOptions{Start: start, Pipeline: pipelineAllowance, RequireResolved: true})
-		done := len(problems) == 0
+		outcomes, problems = demo.Verify(incidents, verify)
+		done := time.Since(start) > demo.LastFaultEnd() && len(problems) == 0
 		for _, o := range outcomes {
 			done = done && o.OK()
 		}
 		if done || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(2 * time.Second)
 	}
-	outcomes, problems := demo.Verify(incidents, stack.VerifyOptions{Start: start, Pipeline: pipelineAllowance, RequireResolved: true})
+	stopSim()
+	stats := <-simDone
+	require.NotZero(t, stats.Events)
+	require.Zero(t, stats.SendErrors-stats.LabelSendErrors, "last send error: %v", stats.LastError)
+
 	var report strings.Builder
 	for _, o := range outcomes {
 		fmt.Fprintf(&report, "%-24s %-22s %s opened after %-6s budget %-5s margin %-6s %v\n", o.Fault, o.Alert, o.Tier,

@@ -187,3 +187,12 @@ func Incidents(ctx context.Context, incidentdURL string) ([]incidentd.Incident, 
 	}
 	return ins, nil
 }
+
+// LastFaultEnd is the scenario time at which the last scripted fault ends.
+func (d *Demo) LastFaultEnd() time.Duration {
+	var end time.Duration
+	for _, f := range d.Scenario.Faults {
+		end = max(end, f.At.D()+f.For.D())
+	}
+	return end
+}
