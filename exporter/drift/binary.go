@@ -201,5 +201,10 @@ func (h *Histogram) read(r *reader) error {
 			return fmt.Errorf("counts must be finite and non-negative, got %v", v)
 		}
 	}
+	for i, v := range h.Sums {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("sums[%d]: must be finite, got %v", i, v)
+		}
+	}
 	return nil
 }

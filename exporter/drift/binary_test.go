@@ -59,6 +59,9 @@ func TestWindowBinaryRoundTrip(t *testing.T) {
 	nan := Window{Histograms: []Histogram{{Counts: []float64{math.NaN()}}}}
 	bin, _ = nan.MarshalBinary()
 	require.Error(t, x.UnmarshalBinary(bin))
+	inf := Window{Histograms: []Histogram{{Counts: []float64{1}, Sums: []float64{math.Inf(1)}}}}
+	bin, _ = inf.MarshalBinary()
+	require.ErrorContains(t, x.UnmarshalBinary(bin), "sums[0]")
 }
 
 func FuzzWindowBinary(f *testing.F) {
@@ -70,6 +73,9 @@ func FuzzWindowBinary(f *testing.F) {
 		var w Window
 		if err := w.UnmarshalBinary(data); err != nil {
 			return
+		}
+		if _, err := json.Marshal(&w); err != nil {
+			t.Fatalf("a decoded window must also encode as JSON: %v", err)
 		}
 		again, err := w.MarshalBinary()
 		if err != nil {
