@@ -367,3 +367,28 @@ func (f *FeatureProfile) OutOfRange(h *Histogram) float64 {
 		return 0
 	}
 }
+
+// Warnings lists what an operator should know about a profile before trusting its verdicts, in
+// words fit for a log line or an API response: features that will not be judged for lack of
+// reference rows, references judged by p-values on few rows, and categories past the limit.
+func (p *Profile) Warnings(cfg Config) []string {
+	cfg = cfg.withDefaults()
+	var out []string
+	for _, f := range p.Features {
+		switch {
+		case f.Rows == 0:
+			out = append(out, fmt.Sprintf("feature %q: no non-null reference value; it will not be judged (reason %s)", f.Name, ReasonReferenceEmpty))
+			continue
+		case f.Rows < cfg.MinReferenceRows:
+			out = append(out, fmt.Sprintf("feature %q: %v reference rows, fewer than the %v needed; it will not be judged (reason %s)", f.Name, f.Rows, cfg.MinReferenceRows, ReasonReferenceTooSmall))
+			continue
+		}
+		if f.Kind == Categorical && f.Distinct > len(f.Categories) {
+			out = append(out, fmt.Sprintf("feature %q: %d reference categories, only the %d most frequent are kept; the rest share bin %s", f.Name, f.Distinct, len(f.Categories), UnseenBin))
+		}
+		if f.Kind == Numeric && f.Sampled {
+			out = append(out, fmt.Sprintf("feature %q: %v reference rows; bins and KS/Wasserstein cells come from a uniform sample of them", f.Name, f.Rows))
+		}
+	}
+	return out
+}

@@ -327,3 +327,22 @@ func TestBuilderAddJSON(t *testing.T) {
 	require.ErrorContains(t, b.AddJSON("x", []any{}), "got an array")
 	require.Error(t, b.AddNull(""))
 }
+
+func TestProfileWarnings(t *testing.T) {
+	b := NewBuilder(ProfileOptions{MaxCategories: 3, MaxSample: 100})
+	for i := 0; i < 500; i++ {
+		require.NoError(t, b.AddString("city", strconv.Itoa(i%10)))
+		require.NoError(t, b.AddFloat("big", float64(i)))
+	}
+	for i := 0; i < 12; i++ {
+		require.NoError(t, b.AddFloat("few", float64(i)))
+	}
+	require.NoError(t, b.AddNull("none"))
+	w := b.Profile().Warnings(Config{})
+	require.Equal(t, []string{
+		`feature "city": 10 reference categories, only the 3 most frequent are kept; the rest share bin __unseen__`,
+		`feature "big": 500 reference rows; bins and KS/Wasserstein cells come from a uniform sample of them`,
+		`feature "few": 12 reference rows, fewer than the 30 needed; it will not be judged (reason reference_too_small)`,
+		`feature "none": no non-null reference value; it will not be judged (reason reference_empty)`,
+	}, w)
+}
