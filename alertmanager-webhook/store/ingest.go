@@ -69,6 +69,14 @@ func (s *DB) partition(m *webhook.Message, groupBy []string) []part {
 func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, error) {
 	cfg := s.cfg
 	parts := s.partition(m, cfg.GroupBy)
+	// Repeats, retries and every HA replica re-send what is already stored; recognising
+	// them with a read keeps them out of the writer and its fsyncs. What is read is
+	// committed, so answering 200 is still "durable before acknowledged".
+	if dup, err := s.allRecorded(ctx, m); err != nil {
+		return webhook.Outcome{}, err
+	} else if dup {
+		return webhook.Outcome{Duplicates: len(m.Alerts)}, nil
+	}
 	var out webhook.Outcome
 	err := s.write(ctx, "ingest", func(ctx context.Context, tx *sql.Tx) error {
 		out = webhook.Outcome{}
@@ -92,6 +100,37 @@ func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, e
 		return webhook.Outcome{}, err
 	}
 	return out, nil
+}
+
+// allRecorded reports whether every transition of m is already stored.
+func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) {
+	if len(m.Alerts) == 0 || len(m.Alerts) > rowsPerStatement {
+		return false, nil
+	}
+	type tkey struct {
+		fp, status  string
+		start, ends int64
+	}
+	uniq := map[tkey]bool{}
+	args := make([]any, 0, 4*len(m.Alerts))
+	for _, a := range m.Alerts {
+		k := tkey{a.Fingerprint, a.Status, nanos(a.StartsAt), nanos(a.EndsAt)}
+		if !uniq[k] {
+			uniq[k] = true
+			args = append(args, k.fp, k.start, k.status, k.ends)
+		}
+	}
+	q := `SELECT COUNT(*) FROM alert_transitions WHERE (fingerprint, starts_at, status, ends_at) IN (VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(uniq)), ", ") + `)`
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	var n int
+	if err := st.QueryRowContext(ctx, args...).Scan(&n); err != nil {
+		return false, unavailable(err)
+	}
+	return n == len(uniq), nil
 }
 
 func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, now time.Time, out *webhook.Outcome) error {

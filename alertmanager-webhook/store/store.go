@@ -176,6 +176,15 @@ func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, 
 // the statement already prepared on that connection, which saves SQLite from compiling the
 // same SQL for every alert of every notification (the largest CPU cost of ingest).
 func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// prepared returns the database-level prepared statement for query.
+func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
 	st, ok := s.stmts[query]
 	s.stmtMu.Unlock()
@@ -193,7 +202,7 @@ func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, err
 		}
 		s.stmtMu.Unlock()
 	}
-	return tx.StmtContext(ctx, st), nil
+	return st, nil
 }
 
 func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// SeedStart is when the first seeded incident was detected.
+var SeedStart = time.Date(2026, 8, 21, 0, 0, 0, 0, time.UTC)
+
 // Seed bulk-loads n synthetic incidents spread over 100 days, for benchmarks and load
 // tests of the list endpoint: tiers P1–P4, 20 teams, 100 models, every state.
 func Seed(ctx context.Context, db *sql.DB, n int) error {
@@ -23,7 +26,7 @@ func Seed(ctx context.Context, db *sql.DB, n int) error {
 	}
 	defer stmt.Close()
 	states := []string{"detected", "triaged", "contained", "investigating", "resolved", "reviewed"}
-	t0 := time.Date(2026, 8, 21, 0, 0, 0, 0, time.UTC).UnixNano()
+	t0 := SeedStart.UnixNano()
 	step := int64(100*24*time.Hour) / int64(n)
 	for i := range n {
 		det := t0 + int64(i)*step
