@@ -136,7 +136,7 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 	if err != nil {
 		return nil, err
 	}
-	result.compute(s.cfg.SLA, s.now())
+	result.compute(s.Config().SLA, s.now())
 	return result, nil
 }
 

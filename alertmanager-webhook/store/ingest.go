@@ -67,7 +67,7 @@ func (s *DB) partition(m *webhook.Message, groupBy []string) []part {
 
 // Ingest stores a notification; it returns after the commit.
 func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, error) {
-	cfg := s.cfg
+	cfg := s.Config()
 	parts := s.partition(m, cfg.GroupBy)
 	// Repeats, retries and every HA replica re-send what is already stored; recognising
 	// them with a read keeps them out of the writer and its fsyncs. What is read is

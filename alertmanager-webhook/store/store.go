@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -97,7 +98,7 @@ type DB struct {
 	d       Dialect
 	w       Writer
 	now     func() time.Time
-	cfg     Config
+	cfg     atomic.Pointer[Config] // swapped on config reload while requests run
 	observe func(op string, d time.Duration)
 
 	stmtMu sync.Mutex
@@ -127,7 +128,9 @@ func New(o Options) *DB {
 	if o.Config.SLA == nil {
 		o.Config.SLA = incident.DefaultSLA()
 	}
-	return &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, cfg: o.Config, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
+	s := &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
+	s.cfg.Store(&o.Config)
+	return s
 }
 
 // SetConfig replaces the incident policy (config reload).
@@ -135,11 +138,11 @@ func (s *DB) SetConfig(c Config) {
 	if c.SLA == nil {
 		c.SLA = incident.DefaultSLA()
 	}
-	s.cfg = c
+	s.cfg.Store(&c)
 }
 
 // Config returns the policy in force.
-func (s *DB) Config() Config { return s.cfg }
+func (s *DB) Config() Config { return *s.cfg.Load() }
 
 // SQL exposes the underlying database (tests, benchmarks).
 func (s *DB) SQL() *sql.DB { return s.db }
