@@ -50,6 +50,9 @@ type Dialect struct {
 	ForUpdate string
 }
 
+// Rebind turns ? placeholders into the dialect's form.
+func (d Dialect) Rebind(query string) string { return d.q(query) }
+
 func (d Dialect) q(query string) string {
 	if !d.Numbered {
 		return query

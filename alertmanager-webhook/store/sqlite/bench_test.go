@@ -204,10 +204,10 @@ func BenchmarkList100k(b *testing.B) {
 	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "list.db"), Config: store.DefaultConfig()})
 	require.NoError(b, err)
 	defer s.Close()
-	require.NoError(b, Seed(ctx, s.SQL(), 100000))
+	require.NoError(b, storetest.Seed(ctx, s.SQL(), Dialect, 100000))
 	cases := map[string]store.Filter{
 		"tier+state":      {Tier: incident.P1, States: []incident.State{incident.Detected, incident.Triaged}, Limit: 50},
-		"team+time-range": {Team: "team-3", From: SeedStart.Add(10 * 24 * time.Hour), To: SeedStart.Add(40 * 24 * time.Hour), Limit: 50},
+		"team+time-range": {Team: "team-3", From: storetest.SeedStart.Add(10 * 24 * time.Hour), To: storetest.SeedStart.Add(40 * 24 * time.Hour), Limit: 50},
 		"model":           {Model: "model-17", Limit: 50},
 		"text":            {Text: "model-42 ", Limit: 50},
 		"no-filter":       {Limit: 50},
