@@ -122,12 +122,8 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 	}
 	q := `SELECT COUNT(*) FROM alert_transitions WHERE (fingerprint, starts_at, status, ends_at) IN (VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(uniq)), ", ") + `)`
-	st, err := s.prepared(ctx, q)
-	if err != nil {
-		return false, unavailable(err)
-	}
 	var n int
-	if err := st.QueryRowContext(ctx, args...).Scan(&n); err != nil {
+	if err := s.readRow(ctx, q, args...).Scan(&n); err != nil {
 		return false, unavailable(err)
 	}
 	return n == len(uniq), nil
@@ -445,12 +441,8 @@ func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Messa
 		for _, a := range c {
 			args = append(args, a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
 		}
-		st, err := s.stmt(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
-			placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING RETURNING fingerprint, starts_at, status, ends_at`)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := st.QueryContext(ctx, args...)
+		rows, err := s.query(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
+			placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING RETURNING fingerprint, starts_at, status, ends_at`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record transitions: %w", err)
 		}
@@ -485,13 +477,9 @@ func (s *DB) findAlerts(ctx context.Context, tx *sql.Tx, alerts []*webhook.Alert
 		for _, a := range c {
 			args = append(args, a.Fingerprint, nanos(a.StartsAt))
 		}
-		st, err := s.stmt(ctx, tx, `SELECT id, incident_id, status, ends_at, fingerprint, starts_at FROM alerts WHERE (fingerprint, starts_at) IN (VALUES `+
+		rows, err := s.query(ctx, tx, `SELECT id, incident_id, status, ends_at, fingerprint, starts_at FROM alerts WHERE (fingerprint, starts_at) IN (VALUES `+
 			// PostgreSQL cannot infer the types of a bare VALUES list.
-			strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(c)), ", ")+`)`)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := st.QueryContext(ctx, args...)
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(c)), ", ")+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("find alerts: %w", err)
 		}

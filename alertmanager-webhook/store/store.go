@@ -48,6 +48,11 @@ type Dialect struct {
 	// ForUpdate is appended to SELECTs that must lock the row (empty for SQLite, whose
 	// single writer already serializes).
 	ForUpdate string
+	// CachePrepared keeps one prepared statement per query (SQLite compiles SQL on every
+	// unprepared call). PostgreSQL's pgx driver caches per connection by itself, and
+	// preparing on the pool from inside a transaction could wait for a connection that
+	// only transactions waiting the same way would release.
+	CachePrepared bool
 }
 
 // Rebind turns ? placeholders into the dialect's form.
@@ -212,6 +217,13 @@ func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if !s.d.CachePrepared {
+		r, err := tx.ExecContext(ctx, s.d.q(query), args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", firstWords(query), err)
+		}
+		return r, nil
+	}
 	st, err := s.stmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
@@ -225,12 +237,37 @@ func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (s
 
 // queryRow is QueryRowContext through the statement cache.
 func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if !s.d.CachePrepared {
+		return tx.QueryRowContext(ctx, s.d.q(query), args...)
+	}
 	st, err := s.stmt(ctx, tx, query)
 	if err != nil {
 		// A Row cannot carry an error; run the query unprepared so Scan reports it.
 		return tx.QueryRowContext(ctx, s.d.q(query), args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// query is QueryContext through the statement cache.
+func (s *DB) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if !s.d.CachePrepared {
+		return tx.QueryContext(ctx, s.d.q(query), args...)
+	}
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// readRow runs a read outside transactions, through the statement cache if enabled.
+func (s *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s.d.CachePrepared {
+		if st, err := s.prepared(ctx, query); err == nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return s.db.QueryRowContext(ctx, s.d.q(query), args...)
 }
 
 func firstWords(q string) string {
