@@ -185,6 +185,24 @@ func (w *Writer) run(batch []*request) {
 		fail(fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err))
 		return
 	}
+	if len(batch) == 1 {
+		// Alone in its batch, a write needs no savepoint: on error the whole
+		// transaction is rolled back.
+		r := batch[0]
+		err := r.ctx.Err()
+		if err != nil {
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		} else {
+			err = r.fn(w.ctx, tx)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		} else if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err)
+		}
+		r.errc <- err
+		return
+	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
