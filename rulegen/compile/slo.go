@@ -49,6 +49,10 @@ func compileSLO(c *ctx) {
 		}
 		f := spec.RoundSig(p.budgetShare * s.Period.Hours() / p.long.Hours())
 		th := spec.RoundSig(f * budget)
+		if th >= 1 && a.Preset != "" {
+			c.group.Notes = append(c.group.Notes, fmt.Sprintf("burn window %s left out: at objective %s%% it needs an error ratio of %s", name, num(s.Objective), num(th)))
+			continue
+		}
 		if th >= 1 {
 			c.warnf("burn window %s of %s can never fire: it needs an error ratio of %s (factor %s × budget %s); it is left out", name, a.Name, num(th), num(f), num(budget))
 			continue

@@ -1,7 +1,9 @@
 package gate_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/rulegen/gate"
 	"github.com/opscentre/opscentre/rulegen/spec"
 	"github.com/opscentre/opscentre/test/testbin"
@@ -105,6 +108,28 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 	require.False(t, rep.Passed)
 	require.Equal(t, "accuracy_vs_baseline", rep.Checks[0].Name)
 	require.True(t, rep.Checks[0].Passed)
+
+	// The same through the CLI, as a CD pipeline runs it, with the JSON report.
+	specFile := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(specFile, []byte(`apiVersion: opscentre.io/v1
+tiers: {P1: {name: Critical, response_time: immediate}}
+gates: {window: 1m, max_accuracy_drop: 0.01, max_p95_latency: 3}
+alerts: []
+`), 0o644))
+	var out, errOut bytes.Buffer
+	err = cli.Run(context.Background(), []string{"gate", specFile, "--prometheus", "http://" + addr, "--model", "m", "--candidate", "v2", "--baseline", "v1", "--format", "json"}, nil, &out, &errOut)
+	require.ErrorIs(t, err, cli.ErrFailed, errOut.String())
+	var jr gate.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &jr))
+	require.False(t, jr.Passed)
+	require.Len(t, jr.Checks, 2)
+	require.False(t, jr.Checks[0].Passed)
+	require.True(t, jr.Checks[1].Passed)
+	out.Reset()
+	err = cli.Run(context.Background(), []string{"gate", specFile, "--prometheus", "http://" + addr, "--model", "m", "--candidate", "v1", "--baseline", "v1"}, nil, &out, &errOut)
+	require.Error(t, err, "v1 has no latency histogram, so the latency gate has no data")
+	require.Contains(t, out.String(), "gate FAILED: model m, candidate v1 vs baseline v1")
+	require.Contains(t, out.String(), "[ok  ] accuracy_vs_baseline")
 
 	// A model with no data fails: a gate never passes on nothing.
 	rep, err = gate.Evaluate(context.Background(), client, &spec.Gates{Window: time.Minute, MaxP95Latency: 3, MaxP95LatencySet: true}, gate.Target{Model: "unknown", Candidate: "v2", Baseline: "v1"})
