@@ -79,7 +79,12 @@ func Compile(s *spec.Spec) (*Result, spec.Errors) {
 	close(work)
 	wg.Wait()
 	var errs spec.Errors
+	slugs := map[string]*spec.Alert{}
 	for _, c := range ctxs {
+		if prev, dup := slugs[c.group.Name]; dup {
+			c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", c.alert.Name, prev.Name, prev.Pos.Line, c.group.Name)})
+		}
+		slugs[c.group.Name] = c.alert
 		errs = append(errs, c.errs...)
 		res.Warnings = append(res.Warnings, c.warns...)
 		if len(c.errs) == 0 {

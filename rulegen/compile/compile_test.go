@@ -98,6 +98,20 @@ func TestSelfMatchingSelector(t *testing.T) {
     threshold: {expr: 'count by (model) (ALERTS{alertname="Loop"})', by: [model], op: ">", value: 0}
 `)
 	require.Contains(t, msg, "selects the alert's own ALERTS series")
+
+	msg = compileErr(t, `  - name: Loop
+    tier: P1
+    runbook_url: https://x.example
+    threshold: {expr: 'count by (model) (ALERTS{alertname="Loop", alertstate="firing"})', by: [model], op: ">", value: 0}
+`)
+	require.Contains(t, msg, "selects the alert's own ALERTS series")
+}
+
+func TestSlugCollision(t *testing.T) {
+	msg := compileErr(t, `  - {name: AB1, tier: P1, preset: error_rate, runbook_url: https://x.example}
+  - {name: Ab1, tier: P1, preset: error_rate, runbook_url: https://x.example}
+`)
+	require.Contains(t, msg, "spec.yaml:6:5: alerts[1]: alert \"Ab1\" and alert \"AB1\" (line 5) both become \"ab1\"")
 }
 
 func TestLabelMismatch(t *testing.T) {
