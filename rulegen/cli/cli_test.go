@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/rulegen/cli"
+	"github.com/opscentre/opscentre/rulegen/output"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -131,4 +133,30 @@ func TestAlertmanagerFragmentWithAmtool(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, strings.TrimSpace(string(out)))
 	}
+}
+
+// TestPrometheusRuleResource checks the custom resource holds the same groups as the rule
+// files, in a form rulefmt accepts.
+func TestPrometheusRuleResource(t *testing.T) {
+	_, dir := examplePaths(t)
+	b, err := os.ReadFile(filepath.Join(dir, "prometheusrule.yaml"))
+	require.NoError(t, err)
+	var cr struct {
+		APIVersion string    `yaml:"apiVersion"`
+		Kind       string    `yaml:"kind"`
+		Spec       yaml.Node `yaml:"spec"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &cr))
+	require.Equal(t, "monitoring.coreos.com/v1", cr.APIVersion)
+	require.Equal(t, "PrometheusRule", cr.Kind)
+	groups, err := yaml.Marshal(&cr.Spec)
+	require.NoError(t, err)
+	require.NoError(t, output.CheckRuleFile(groups))
+	var parsed struct {
+		Groups []struct {
+			Name string `yaml:"name"`
+		} `yaml:"groups"`
+	}
+	require.NoError(t, yaml.Unmarshal(groups, &parsed))
+	require.Len(t, parsed.Groups, len(ruleFiles(t, dir, "rules")))
 }
