@@ -184,3 +184,19 @@ func BenchmarkGenerate1000(b *testing.B) {
 		}
 	}
 }
+
+// TestHugeWindowsSkipTests: a window of years compiles, but generates no test series
+// instead of allocating gigabytes.
+func TestHugeWindowsSkipTests(t *testing.T) {
+	s, errs := spec.Parse("spec.yaml", []byte(head+`  - name: Slow
+    tier: P1
+    for: 520w
+    runbook_url: https://x.example
+    anomaly: {expr: 'max by (model) (aiops_model_accuracy)', by: [model], window: 5200w}
+`), spec.Options{})
+	require.Empty(t, errs.Fatal())
+	res, cerrs := compile.Compile(s)
+	require.Empty(t, cerrs)
+	require.Nil(t, res.Groups[0].Tests)
+	require.Contains(t, res.Groups[0].NoTests[0], "more than 50000 samples")
+}

@@ -312,6 +312,9 @@ const sloEval = 5 * time.Minute
 func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 	a, s := c.alert, c.alert.SLO
 	step := time.Minute
+	if !c.testable(72*time.Hour+a.For, step) {
+		return
+	}
 	c.group.Tests = &TestFile{EvalInterval: sloEval}
 	bad := s.Bad != ""
 	ratioFor := func(errRatio float64) float64 {
