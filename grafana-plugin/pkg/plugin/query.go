@@ -45,7 +45,7 @@ type Query struct {
 	LabelColumns []string `json:"labelColumns,omitempty"`
 
 	// CountMode is "opened" (incidents detected per interval, the default) or "open"
-	// (incidents open at the end of each interval) (counts).
+	// (incidents open at some moment of each interval) (counts).
 	CountMode string `json:"countMode,omitempty"`
 	// SplitBy makes one series per tier, state, team or model (counts).
 	SplitBy string `json:"splitBy,omitempty"`
