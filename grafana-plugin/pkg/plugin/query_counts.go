@@ -144,7 +144,7 @@ func countStep(p Query, q backend.DataQuery, from, to time.Time) (time.Duration,
 		step = minStep
 	}
 	// Whole seconds, rounded up so the bound still holds.
-	step = max((step+time.Second-1).Truncate(time.Second), time.Second)
+	step = max((step + time.Second - 1).Truncate(time.Second), time.Second)
 	return step, nil
 }
 
