@@ -184,27 +184,29 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	}
 	limit = min(limit, f.pageMax)
 	offset, _ := strconv.Atoi(q.Get("cursor"))
-	var match []incidentd.Incident
-	for _, in := range f.incidents {
-		if (!from.IsZero() && in.DetectedAt.Before(from)) || (!to.IsZero() && !in.DetectedAt.Before(to)) ||
+	keep := func(in *incidentd.Incident) bool {
+		return !((!from.IsZero() && in.DetectedAt.Before(from)) || (!to.IsZero() && !in.DetectedAt.Before(to)) ||
 			(len(states) > 0 && !slices.Contains(states, in.State)) ||
 			(q.Get("tier") != "" && in.Tier != q.Get("tier")) ||
 			(q.Get("team") != "" && in.Team != q.Get("team")) ||
 			(q.Get("model") != "" && in.Model != q.Get("model")) ||
-			(q.Get("q") != "" && !strings.Contains(strings.ToLower(in.Title), strings.ToLower(q.Get("q")))) {
-			continue
-		}
-		match = append(match, in)
+			(q.Get("q") != "" && !strings.Contains(strings.ToLower(in.Title), strings.ToLower(q.Get("q")))))
 	}
 	page := struct {
 		Incidents  []incidentd.Incident `json:"incidents"`
 		NextCursor string               `json:"next_cursor,omitempty"`
 	}{Incidents: []incidentd.Incident{}}
-	if offset < len(match) {
-		end := min(offset+limit, len(match))
-		page.Incidents = match[offset:end]
-		if end < len(match) {
-			page.NextCursor = strconv.Itoa(end)
+	// The cursor is the index in f.incidents to continue from.
+	i := offset
+	for ; i < len(f.incidents) && len(page.Incidents) < limit; i++ {
+		if keep(&f.incidents[i]) {
+			page.Incidents = append(page.Incidents, f.incidents[i])
+		}
+	}
+	for ; i < len(f.incidents); i++ {
+		if keep(&f.incidents[i]) {
+			page.NextCursor = strconv.Itoa(i)
+			break
 		}
 	}
 	writeJSON(w, http.StatusOK, page)
