@@ -41,7 +41,7 @@ func scanIncident(r scanner) (*Incident, error) {
 }
 
 func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident, error) {
-	inc, err := scanIncident(tx.QueryRowContext(ctx, s.d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`+s.d.ForUpdate), id))
+	inc, err := scanIncident(s.queryRow(ctx, tx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`+s.d.ForUpdate, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("incident %d: %w", id, ErrNotFound)
 	}
@@ -53,20 +53,44 @@ func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident,
 
 func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
 	labels, _ := json.Marshal(i.Labels)
-	return tx.QueryRowContext(ctx, s.d.q(`INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+	return s.queryRow(ctx, tx, `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
 		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
 		alerts_firing, alerts_total, reopen_count, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', 0, 0, 0, ?, ?) RETURNING id`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', 0, 0, 0, ?, ?) RETURNING id`,
 		i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), string(i.State),
 		nanos(i.DetectedAt), nanos(i.CreatedAt), nanos(i.UpdatedAt)).Scan(&i.ID)
 }
 
-func (s *DB) updateIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
-	_, err := s.exec(ctx, tx, `UPDATE incidents SET tier = ?, state = ?, assignee = ?, detected_at = ?, triaged_at = ?, contained_at = ?,
-		investigating_at = ?, resolved_at = ?, reviewed_at = ?, resolved_by = ?, alerts_firing = ?, alerts_total = ?, reopen_count = ?, updated_at = ?
-		WHERE id = ?`,
-		string(i.Tier), string(i.State), i.Assignee, nanos(i.DetectedAt), nanos(i.TriagedAt), nanos(i.ContainedAt),
-		nanos(i.InvestigAt), nanos(i.ResolvedAt), nanos(i.ReviewedAt), i.ResolvedBy, i.AlertsFiring, i.AlertsTotal, i.ReopenCount, nanos(i.UpdatedAt), i.ID)
+// saveIncident writes the columns of i that differ from orig: SQLite and PostgreSQL then
+// only touch the indexes of columns that changed (counts and updated_at are not indexed).
+func (s *DB) saveIncident(ctx context.Context, tx *sql.Tx, i, orig *Incident) error {
+	var set []string
+	var args []any
+	add := func(changed bool, col string, v any) {
+		if changed {
+			set = append(set, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	add(i.Tier != orig.Tier, "tier", string(i.Tier))
+	add(i.State != orig.State, "state", string(i.State))
+	add(i.Assignee != orig.Assignee, "assignee", i.Assignee)
+	add(!i.DetectedAt.Equal(orig.DetectedAt), "detected_at", nanos(i.DetectedAt))
+	add(!i.TriagedAt.Equal(orig.TriagedAt), "triaged_at", nanos(i.TriagedAt))
+	add(!i.ContainedAt.Equal(orig.ContainedAt), "contained_at", nanos(i.ContainedAt))
+	add(!i.InvestigAt.Equal(orig.InvestigAt), "investigating_at", nanos(i.InvestigAt))
+	add(!i.ResolvedAt.Equal(orig.ResolvedAt), "resolved_at", nanos(i.ResolvedAt))
+	add(!i.ReviewedAt.Equal(orig.ReviewedAt), "reviewed_at", nanos(i.ReviewedAt))
+	add(i.ResolvedBy != orig.ResolvedBy, "resolved_by", i.ResolvedBy)
+	add(i.AlertsFiring != orig.AlertsFiring, "alerts_firing", i.AlertsFiring)
+	add(i.AlertsTotal != orig.AlertsTotal, "alerts_total", i.AlertsTotal)
+	add(i.ReopenCount != orig.ReopenCount, "reopen_count", i.ReopenCount)
+	if len(set) == 0 {
+		return nil
+	}
+	add(true, "updated_at", nanos(i.UpdatedAt))
+	args = append(args, i.ID)
+	_, err := s.exec(ctx, tx, `UPDATE incidents SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...)
 	return err
 }
 
@@ -88,6 +112,7 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 			return err
 		}
 		before, _ := json.Marshal(inc)
+		orig := *inc
 		now := s.now().UTC()
 		kind, from, to, err := fn(inc, now)
 		if err != nil {
@@ -98,7 +123,7 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 			return nil
 		}
 		inc.UpdatedAt = now
-		if err := s.updateIncident(ctx, tx, inc); err != nil {
+		if err := s.saveIncident(ctx, tx, inc, &orig); err != nil {
 			return err
 		}
 		if err := s.addTimeline(ctx, tx, inc.ID, now, a.Actor, kind, from, to, a.Note); err != nil {
@@ -241,7 +266,7 @@ func (s *DB) AddNote(ctx context.Context, id int64, n NoteInput, a Action) (*Not
 		}
 		now := s.now().UTC()
 		note = Note{At: now, Actor: a.Actor, Kind: n.Kind, ContainmentKind: n.ContainmentKind, Text: n.Text, URL: n.URL}
-		if err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO notes (incident_id, at, actor, kind, containment_kind, text, url) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		if err := s.queryRow(ctx, tx, `INSERT INTO notes (incident_id, at, actor, kind, containment_kind, text, url) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			id, nanos(now), a.Actor, n.Kind, n.ContainmentKind, n.Text, n.URL).Scan(&note.ID); err != nil {
 			return fmt.Errorf("insert note: %w", err)
 		}
@@ -284,7 +309,7 @@ func marshalOrNil(v any) ([]byte, error) {
 func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, object string, before, after []byte) error {
 	var seq int64
 	var prev string
-	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.ForUpdate)).Scan(&seq, &prev); err != nil {
+	if err := s.queryRow(ctx, tx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.ForUpdate).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	e := audit.Entry{Seq: seq + 1, At: at, Actor: actor, Action: action, Object: object, Before: before, After: after}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -96,58 +95,81 @@ func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, e
 }
 
 func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, now time.Time, out *webhook.Outcome) error {
-	if _, err := s.exec(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0) ON CONFLICT (group_key) DO NOTHING`, p.key); err != nil {
-		return err
-	}
 	var curID int64
-	// The row lock serializes every replica ingesting this group.
-	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT incident_id FROM alert_groups WHERE group_key = ?`+s.d.ForUpdate), p.key).Scan(&curID); err != nil {
+	// The upsert takes the group's row lock (ON CONFLICT DO UPDATE locks the row in
+	// PostgreSQL), which serializes every replica ingesting this group until commit.
+	if err := s.queryRow(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)
+		ON CONFLICT (group_key) DO UPDATE SET incident_id = alert_groups.incident_id RETURNING incident_id`, p.key).Scan(&curID); err != nil {
 		return fmt.Errorf("lock group: %w", err)
 	}
-	var cur *Incident
+	var cur, curOrig *Incident
 	if curID != 0 {
 		var err error
 		if cur, err = s.loadIncident(ctx, tx, curID); err != nil {
 			return err
 		}
+		o := *cur
+		curOrig = &o
 	}
-	touched := map[int64]bool{}
-	for _, a := range p.alerts {
-		res, err := s.exec(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING`,
-			a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
-		if err != nil {
-			return err
+	fresh, err := s.recordTransitions(ctx, tx, m, p.alerts, now)
+	if err != nil {
+		return err
+	}
+	out.NewTransitions += len(fresh)
+	out.Duplicates += len(p.alerts) - len(fresh)
+	existing, err := s.findAlerts(ctx, tx, fresh)
+	if err != nil {
+		return err
+	}
+	touched := map[int64]*countDelta{}
+	touch := func(id int64) *countDelta {
+		d := touched[id]
+		if d == nil {
+			d = &countDelta{}
+			touched[id] = d
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			out.Duplicates++
+		return d
+	}
+	var pending []*pendingAlert
+	pendingByOcc := map[occurrence]*pendingAlert{}
+	for _, a := range fresh {
+		occ := occurrence{a.Fingerprint, nanos(a.StartsAt)}
+		if pa := pendingByOcc[occ]; pa != nil {
+			// The same occurrence twice in one notification: resolved wins.
+			if a.Resolved() {
+				if pa.status == webhook.StatusFiring && pa.incidentID != 0 {
+					touch(pa.incidentID).firing--
+				}
+				pa.status, pa.endsAt = webhook.StatusResolved, max(pa.endsAt, nanos(a.EndsAt))
+			}
 			continue
 		}
-		out.NewTransitions++
-
-		var (
-			alertID, incID int64
-			status         string
-			endsAt         int64
-		)
-		err = tx.QueryRowContext(ctx, s.d.q(`SELECT id, incident_id, status, ends_at FROM alerts WHERE fingerprint = ? AND starts_at = ?`),
-			a.Fingerprint, nanos(a.StartsAt)).Scan(&alertID, &incID, &status, &endsAt)
-		switch {
-		case err == nil:
+		if ex, ok := existing[occ]; ok {
 			// Resolved is final for an occurrence (a re-fire has a new startsAt); a late
 			// "firing" for a resolved occurrence is a retry arriving out of order.
-			if a.Resolved() && (status != webhook.StatusResolved || nanos(a.EndsAt) > endsAt) {
-				if incID != 0 {
-					touched[incID] = true
-				}
-				if _, err := s.exec(ctx, tx, `UPDATE alerts SET status = ?, ends_at = ?, last_change = ? WHERE id = ?`,
-					webhook.StatusResolved, max(nanos(a.EndsAt), endsAt), nanos(now), alertID); err != nil {
+			if a.Resolved() && (ex.status != webhook.StatusResolved || nanos(a.EndsAt) > ex.endsAt) {
+				ex.endsAt = max(nanos(a.EndsAt), ex.endsAt)
+				// Conditional on the stored status, so that two writers racing on the same
+				// alert (two routes) cannot both count it as newly resolved.
+				res, err := s.exec(ctx, tx, `UPDATE alerts SET status = 'resolved', ends_at = ?, last_change = ? WHERE id = ? AND status = 'firing'`,
+					ex.endsAt, nanos(now), ex.id)
+				if err != nil {
 					return err
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					if ex.incidentID != 0 {
+						touch(ex.incidentID).firing--
+					}
+				} else if _, err := s.exec(ctx, tx, `UPDATE alerts SET ends_at = ?, last_change = ? WHERE id = ? AND ends_at < ?`,
+					ex.endsAt, nanos(now), ex.id, ex.endsAt); err != nil {
+					return err
+				}
+				ex.status = webhook.StatusResolved
+				if ex.incidentID != 0 {
+					touch(ex.incidentID)
 				}
 			}
 			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("find alert: %w", err)
 		}
 
 		if a.Resolved() {
@@ -156,13 +178,13 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 			target := int64(0)
 			if cur != nil && cur.State.Open() {
 				target = cur.ID
-				touched[target] = true
+				touch(target).total++
 			} else {
 				out.Orphans++
 			}
-			if err := s.insertAlert(ctx, tx, target, p.key, a, now); err != nil {
-				return err
-			}
+			pa := &pendingAlert{a: a, incidentID: target, status: a.Status, endsAt: nanos(a.EndsAt)}
+			pending = append(pending, pa)
+			pendingByOcc[occ] = pa
 			continue
 		}
 
@@ -172,6 +194,8 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 			if err := s.insertIncident(ctx, tx, cur); err != nil {
 				return err
 			}
+			o := *cur
+			curOrig = &o
 			if _, err := s.exec(ctx, tx, `UPDATE alert_groups SET incident_id = ? WHERE group_key = ?`, cur.ID, p.key); err != nil {
 				return err
 			}
@@ -187,15 +211,19 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 				fmt.Sprintf("alert %s fired again within the reopen window", a.Labels["alertname"])); err != nil {
 				return err
 			}
-			touched[cur.ID] = true
 		}
 		if a.StartsAt.Before(cur.DetectedAt) {
 			cur.DetectedAt = a.StartsAt
 		}
-		if err := s.insertAlert(ctx, tx, cur.ID, p.key, a, now); err != nil {
-			return err
-		}
-		touched[cur.ID] = true
+		pa := &pendingAlert{a: a, incidentID: cur.ID, status: a.Status, endsAt: nanos(a.EndsAt)}
+		pending = append(pending, pa)
+		pendingByOcc[occ] = pa
+		d := touch(cur.ID)
+		d.total++
+		d.firing++
+	}
+	if err := s.insertAlerts(ctx, tx, p.key, pending, now); err != nil {
+		return err
 	}
 
 	ids := make([]int64, 0, len(touched))
@@ -204,14 +232,16 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		inc := cur
+		inc, orig := cur, curOrig
 		if cur == nil || cur.ID != id {
 			var err error
 			if inc, err = s.loadIncident(ctx, tx, id); err != nil {
 				return err
 			}
+			o := *inc
+			orig = &o
 		}
-		if err := s.settle(ctx, tx, cfg, inc, now); err != nil {
+		if err := s.settle(ctx, tx, cfg, inc, orig, *touched[id], now); err != nil {
 			return err
 		}
 		out.Incidents = appendUnique(out.Incidents, id)
@@ -223,18 +253,20 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 }
 
 // settle recounts an incident's alerts and resolves it when none fire any more.
-func (s *DB) settle(ctx context.Context, tx *sql.Tx, cfg Config, inc *Incident, now time.Time) error {
-	var firing, total int
-	var lastEnd sql.NullInt64
-	err := tx.QueryRowContext(ctx, s.d.q(`SELECT COALESCE(SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END), 0), COUNT(*), MAX(ends_at)
-		FROM alerts WHERE incident_id = ?`), inc.ID).Scan(&firing, &total, &lastEnd)
-	if err != nil {
-		return fmt.Errorf("count alerts: %w", err)
-	}
+// countDelta is how a notification changed an incident's alert counts.
+type countDelta struct{ firing, total int }
+
+// settle applies the count changes and resolves the incident when no alert fires any more.
+func (s *DB) settle(ctx context.Context, tx *sql.Tx, cfg Config, inc, orig *Incident, d countDelta, now time.Time) error {
 	wasFiring := inc.AlertsFiring
+	firing, total := max(inc.AlertsFiring+d.firing, 0), inc.AlertsTotal+d.total
 	inc.AlertsFiring, inc.AlertsTotal = firing, total
 	inc.UpdatedAt = now
 	if inc.State.Open() && firing == 0 && total > 0 {
+		var lastEnd sql.NullInt64
+		if err := s.queryRow(ctx, tx, `SELECT MAX(ends_at) FROM alerts WHERE incident_id = ?`, inc.ID).Scan(&lastEnd); err != nil {
+			return fmt.Errorf("last alert end: %w", err)
+		}
 		if cfg.AutoResolve {
 			from := inc.State
 			// The incident ended when its last alert ended, as Alertmanager reported it;
@@ -255,7 +287,7 @@ func (s *DB) settle(ctx context.Context, tx *sql.Tx, cfg Config, inc *Incident, 
 			}
 		}
 	}
-	return s.updateIncident(ctx, tx, inc)
+	return s.saveIncident(ctx, tx, inc, orig)
 }
 
 func appendUnique(s []int64, v int64) []int64 {
@@ -312,14 +344,149 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func (s *DB) insertAlert(ctx context.Context, tx *sql.Tx, incID int64, key string, a *webhook.Alert, now time.Time) error {
-	labels, _ := json.Marshal(a.Labels)
-	ann, _ := json.Marshal(a.Annotations)
-	// DO NOTHING: the same occurrence may already belong to another group (two routes).
-	_, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint, starts_at) DO NOTHING`,
-		incID, key, a.Fingerprint, nanos(a.StartsAt), nanos(a.EndsAt), a.Status, string(labels), string(ann), a.GeneratorURL, nanos(now), nanos(now))
-	return err
+type occurrence struct {
+	fp    string
+	start int64
+}
+
+type existingAlert struct {
+	id, incidentID int64
+	status         string
+	endsAt         int64
+}
+
+type pendingAlert struct {
+	a          *webhook.Alert
+	incidentID int64
+	status     string
+	endsAt     int64
+}
+
+// rowsPerStatement bounds multi-row statements; a handful of distinct arities keeps the
+// prepared-statement cache small while one statement still covers a typical group.
+const rowsPerStatement = 32
+
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}
+
+func placeholders(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+// recordTransitions inserts every (occurrence, status, endsAt) of the notification and
+// returns the alerts whose transition was not recorded before — all in a few statements,
+// since per-statement cost dominates ingest on SQLite.
+func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Message, alerts []*webhook.Alert, now time.Time) ([]*webhook.Alert, error) {
+	type tkey struct {
+		fp, status  string
+		start, ends int64
+	}
+	byKey := map[tkey]*webhook.Alert{}
+	var uniq []*webhook.Alert
+	for _, a := range alerts {
+		k := tkey{a.Fingerprint, a.Status, nanos(a.StartsAt), nanos(a.EndsAt)}
+		if _, dup := byKey[k]; !dup {
+			byKey[k] = a
+			uniq = append(uniq, a)
+		}
+	}
+	fresh := map[tkey]bool{}
+	for _, c := range chunks(uniq, rowsPerStatement) {
+		args := make([]any, 0, 6*len(c))
+		for _, a := range c {
+			args = append(args, a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
+		}
+		st, err := s.stmt(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
+			placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING RETURNING fingerprint, starts_at, status, ends_at`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("record transitions: %w", err)
+		}
+		for rows.Next() {
+			var k tkey
+			if err := rows.Scan(&k.fp, &k.start, &k.status, &k.ends); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record transitions: %w", err)
+			}
+			fresh[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("record transitions: %w", err)
+		}
+	}
+	var out []*webhook.Alert
+	for _, a := range alerts {
+		k := tkey{a.Fingerprint, a.Status, nanos(a.StartsAt), nanos(a.EndsAt)}
+		if fresh[k] {
+			out = append(out, a)
+			delete(fresh, k) // a repeated alert counts once
+		}
+	}
+	return out, nil
+}
+
+// findAlerts loads the stored occurrences among alerts.
+func (s *DB) findAlerts(ctx context.Context, tx *sql.Tx, alerts []*webhook.Alert) (map[occurrence]*existingAlert, error) {
+	out := map[occurrence]*existingAlert{}
+	for _, c := range chunks(alerts, rowsPerStatement) {
+		args := make([]any, 0, 2*len(c))
+		for _, a := range c {
+			args = append(args, a.Fingerprint, nanos(a.StartsAt))
+		}
+		st, err := s.stmt(ctx, tx, `SELECT id, incident_id, status, ends_at, fingerprint, starts_at FROM alerts WHERE (fingerprint, starts_at) IN (VALUES `+
+			// PostgreSQL cannot infer the types of a bare VALUES list.
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(c)), ", ")+`)`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find alerts: %w", err)
+		}
+		for rows.Next() {
+			var e existingAlert
+			var o occurrence
+			if err := rows.Scan(&e.id, &e.incidentID, &e.status, &e.endsAt, &o.fp, &o.start); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find alerts: %w", err)
+			}
+			out[o] = &e
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("find alerts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending []*pendingAlert, now time.Time) error {
+	for _, c := range chunks(pending, rowsPerStatement) {
+		args := make([]any, 0, 11*len(c))
+		for _, p := range c {
+			labels, _ := json.Marshal(p.a.Labels)
+			ann, _ := json.Marshal(p.a.Annotations)
+			args = append(args, p.incidentID, key, p.a.Fingerprint, nanos(p.a.StartsAt), p.endsAt, p.status, string(labels), string(ann), p.a.GeneratorURL, nanos(now), nanos(now))
+		}
+		// DO NOTHING: the same occurrence may already belong to another group (two routes).
+		if _, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
+			VALUES `+placeholders(len(c), 11)+` ON CONFLICT (fingerprint, starts_at) DO NOTHING`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *DB) addTimeline(ctx context.Context, tx *sql.Tx, incID int64, at time.Time, actor, kind string, from, to incident.State, note string) error {

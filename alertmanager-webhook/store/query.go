@@ -440,3 +440,66 @@ func (s *DB) VerifyAudit(ctx context.Context) (audit.Verification, error) {
 	}
 	return v.Result(headSeq, head), nil
 }
+
+// DurationBuckets counts incidents by how long a step took, for histograms that survive
+// restarts and agree across replicas (they are computed from the database, not memory).
+// which is "ack" (triaged − detected) or "resolve" (resolved − detected); bounds are upper
+// bucket bounds in seconds. It returns per tier the count in each bucket (the last one is
+// +Inf), and the sum of seconds.
+func (s *DB) DurationBuckets(ctx context.Context, which string, bounds []float64) (map[string][]uint64, map[string]float64, error) {
+	col := map[string]string{"ack": "triaged_at", "resolve": "resolved_at"}[which]
+	if col == "" {
+		return nil, nil, fmt.Errorf("unknown duration %q", which)
+	}
+	var cases strings.Builder
+	cases.WriteString("CASE")
+	for i, b := range bounds {
+		fmt.Fprintf(&cases, " WHEN d <= %d THEN %d", int64(b*1e9), i)
+	}
+	fmt.Fprintf(&cases, " ELSE %d END", len(bounds))
+	q := `SELECT tier, ` + cases.String() + ` AS b, COUNT(*), SUM(d) FROM (SELECT tier, CASE WHEN ` + col + ` > detected_at THEN ` + col +
+		` - detected_at ELSE 0 END AS d FROM incidents WHERE ` + col + ` > 0) x GROUP BY tier, b`
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	defer rows.Close()
+	counts, sums := map[string][]uint64{}, map[string]float64{}
+	for rows.Next() {
+		var tier string
+		var b int
+		var n int64
+		var sum float64
+		if err := rows.Scan(&tier, &b, &n, &sum); err != nil {
+			return nil, nil, unavailable(err)
+		}
+		if counts[tier] == nil {
+			counts[tier] = make([]uint64, len(bounds)+1)
+		}
+		counts[tier][b] += uint64(n)
+		sums[tier] += sum / 1e9
+	}
+	return counts, sums, unavailable(rows.Err())
+}
+
+// OpenBreaches counts unresolved incidents past their tier's acknowledge target, by tier.
+func (s *DB) OpenBreaches(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tier, detected_at, triaged_at FROM incidents WHERE state IN ('detected', 'triaged', 'contained', 'investigating')`)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	now := s.now()
+	out := map[string]int{}
+	for rows.Next() {
+		var tier string
+		var det, tri int64
+		if err := rows.Scan(&tier, &det, &tri); err != nil {
+			return nil, unavailable(err)
+		}
+		if s.cfg.SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
+			out[tier]++
+		}
+	}
+	return out, unavailable(rows.Err())
+}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -98,6 +99,9 @@ type DB struct {
 	now     func() time.Time
 	cfg     Config
 	observe func(op string, d time.Duration)
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Options assemble a DB; the sqlite and postgres packages fill them.
@@ -123,7 +127,7 @@ func New(o Options) *DB {
 	if o.Config.SLA == nil {
 		o.Config.SLA = incident.DefaultSLA()
 	}
-	return &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, cfg: o.Config, observe: o.Observe}
+	return &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, cfg: o.Config, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
 }
 
 // SetConfig replaces the incident policy (config reload).
@@ -154,6 +158,11 @@ func (s *DB) Ping(ctx context.Context) error {
 // Close stops the writer and closes the database.
 func (s *DB) Close() error {
 	werr := s.w.Close()
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmtMu.Unlock()
 	return errors.Join(werr, s.db.Close())
 }
 
@@ -163,12 +172,50 @@ func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, 
 	return s.w.Write(ctx, fn)
 }
 
+// stmt returns query prepared once per database; inside a transaction database/sql reuses
+// the statement already prepared on that connection, which saves SQLite from compiling the
+// same SQL for every alert of every notification (the largest CPU cost of ingest).
+func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	s.stmtMu.Unlock()
+	if !ok {
+		var err error
+		if st, err = s.db.PrepareContext(ctx, s.d.q(query)); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", firstWords(query), err)
+		}
+		s.stmtMu.Lock()
+		if prev, raced := s.stmts[query]; raced {
+			st.Close()
+			st = prev
+		} else {
+			s.stmts[query] = st
+		}
+		s.stmtMu.Unlock()
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
 func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	r, err := tx.ExecContext(ctx, s.d.q(query), args...)
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", firstWords(query), err)
 	}
 	return r, nil
+}
+
+// queryRow is QueryRowContext through the statement cache.
+func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		// A Row cannot carry an error; run the query unprepared so Scan reports it.
+		return tx.QueryRowContext(ctx, s.d.q(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func firstWords(q string) string {

@@ -10,7 +10,7 @@ func infrastructureLatency() *dashboard.DashboardBuilder {
 	return newDashboard(UIDInfrastructure, "Infrastructure and latency",
 		"Pillar 3: can the models answer fast enough, and what does it cost? Latency percentiles (classic and native histograms), errors, request rate, tokens and spend, queue depth, and CPU/GPU saturation from node_exporter and the NVIDIA DCGM exporter when they are scraped.").
 		WithRow(row("Latency")).
-		WithPanel(timeSeries("Latency P50 / P95 / P99 (classic buckets)", "Inference latency percentiles per model from the classic histogram buckets (aiops_inference_duration_seconds_bucket); works on every Prometheus.", "s",
+		WithPanel(timeSeries("Latency P50 / P95 / P99 (classic buckets)", "Inference latency percentiles per model from the classic histogram buckets (aiops_inference_duration_seconds_bucket). A Prometheus that scrapes native histograms drops these buckets unless always_scrape_classic_histograms is set (3.x; 2.x keeps one or the other).", "s",
 			pq("A", quantile("0.5", "model", lat), "{{model}} p50"),
 			pq("B", quantile("0.95", "model", lat), "{{model}} p95"),
 			pq("C", quantile("0.99", "model", lat), "{{model}} p99")).

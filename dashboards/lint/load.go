@@ -76,6 +76,7 @@ type Target struct {
 	Panel   string
 	RefID   string
 	Expr    string
+	Legend  string
 	Instant bool
 }
 
@@ -94,9 +95,21 @@ func PromTargets(d dashboard.Dashboard) []Target {
 			if pq.RefId != nil {
 				t.RefID = *pq.RefId
 			}
+			if pq.LegendFormat != nil {
+				t.Legend = *pq.LegendFormat
+			}
 			t.Instant = pq.Instant != nil && *pq.Instant && (pq.Range == nil || !*pq.Range)
 			out = append(out, t)
 		}
+	}
+	return out
+}
+
+// PromTargetsByPanel counts the panels that have at least one Prometheus target.
+func PromTargetsByPanel(d dashboard.Dashboard) map[string]int {
+	out := map[string]int{}
+	for _, t := range PromTargets(d) {
+		out[t.Panel]++
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/units"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
@@ -39,6 +40,7 @@ func Rules() []Rule {
 		{"promql-parses", PromQLParses},
 		{"rate-interval", RateInterval},
 		{"counter-in-rate", CounterInRate},
+		{"model-version-matchers", ModelVersionMatchers},
 	}
 }
 
@@ -295,6 +297,49 @@ func CounterInRate(d dashboard.Dashboard) []Problem {
 		})
 	}
 	return out
+}
+
+// ModelVersionMatchers requires every selector of an OpsCentre metric (aiops_*
+// and the gen_ai_* families the exporter writes) to filter on the $model and
+// $version variables, so the pickers at the top of the dashboard really select
+// what every panel shows. The exporter's own health metrics (aiops_exporter_*)
+// carry no model and are exempt.
+func ModelVersionMatchers(d dashboard.Dashboard) []Problem {
+	var out []Problem
+	for _, t := range PromTargets(d) {
+		e, err := ParsePromQL(t.Expr)
+		if err != nil {
+			continue
+		}
+		// The parser sees the substituted expression, so look for the matcher
+		// values the variables became.
+		parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+			vs, ok := n.(*parser.VectorSelector)
+			if !ok {
+				return nil
+			}
+			name := selectorName(vs)
+			if !(strings.HasPrefix(name, "aiops_") || strings.HasPrefix(name, "gen_ai_")) || strings.HasPrefix(name, "aiops_exporter_") {
+				return nil
+			}
+			for _, label := range []string{gen.VarModel, gen.VarVersion} {
+				if !hasVarMatcher(vs, label) {
+					out = append(out, Problem{"model-version-matchers", t.String(), fmt.Sprintf("selector of %s does not filter %s=~\"$%s\"", name, label, label)})
+				}
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+func hasVarMatcher(vs *parser.VectorSelector, label string) bool {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == label && m.Type == labels.MatchRegexp && m.Value == Substitute("$"+label) {
+			return true
+		}
+	}
+	return false
 }
 
 // insideRangeFunc reports whether the innermost ancestors of a selector are a

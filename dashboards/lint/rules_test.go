@@ -201,6 +201,18 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 				`counter-in-rate: panel "Request rate" target A: counter aiops_events_total is used without rate/irate/increase`,
 			},
 		},
+		{
+			name: "selectors that ignore the model and version pickers",
+			rule: ModelVersionMatchers,
+			change: func(t *testing.T, m doc) {
+				target(panelNamed(t, m, "Request rate"), 0)["expr"] = `sum(rate(aiops_events_total{model=~"$model"}[$__rate_interval]))`
+				target(panelNamed(t, m, "Accuracy"), 0)["expr"] = `avg(aiops_model_accuracy{model="fraud", version=~"$version"}) + min(aiops_exporter_config_last_reload_successful) + max(up)`
+			},
+			want: []string{
+				`model-version-matchers: panel "Accuracy" target A: selector of aiops_model_accuracy does not filter model=~"$model"`,
+				`model-version-matchers: panel "Request rate" target A: selector of aiops_events_total does not filter version=~"$version"`,
+			},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

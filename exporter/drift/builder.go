@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // ProfileOptions control how a reference is frozen. The zero value means the defaults.
@@ -111,6 +113,9 @@ func (b *Builder) feature(name string, kind Kind) (*featureBuilder, error) {
 	default:
 		return nil, fmt.Errorf("feature %q: unknown kind %q", name, kind)
 	}
+	if name == "" || !utf8.ValidString(name) {
+		return nil, fmt.Errorf("feature %q: a name must be non-empty valid UTF-8", name)
+	}
 	f := &featureBuilder{name: name, kind: kind, min: math.Inf(1), max: math.Inf(-1)}
 	if kind == Categorical {
 		f.counts = map[string]float64{}
@@ -128,7 +133,8 @@ func (b *Builder) Kind(name string) Kind {
 	return ""
 }
 
-// AddFloat adds a numeric reference value; NaN and ±Inf count as null.
+// AddFloat adds a numeric reference value; NaN and ±Inf count as null, and a magnitude above
+// MaxMagnitude is an error.
 func (b *Builder) AddFloat(name string, v float64) error {
 	f, err := b.feature(name, Numeric)
 	if err != nil {
@@ -137,6 +143,9 @@ func (b *Builder) AddFloat(name string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		f.nulls++
 		return nil
+	}
+	if math.Abs(v) > MaxMagnitude {
+		return fmt.Errorf("feature %q: %v is out of range; numeric values must lie within ±%g", name, v, MaxMagnitude)
 	}
 	f.rows++
 	d := v - f.mean
@@ -157,6 +166,7 @@ func (b *Builder) AddString(name, v string) error {
 	if err != nil {
 		return err
 	}
+	v = validCategory(v)
 	f.rows++
 	if _, ok := f.counts[v]; ok || len(f.counts) < maxTrackedCategories {
 		f.counts[v]++
@@ -304,6 +314,15 @@ func (b *Builder) freezeCategorical(f *featureBuilder, fp *FeatureProfile) {
 		}
 	}
 	fp.RefCells[keep] += f.overflow
+}
+
+// validCategory replaces invalid UTF-8, which JSON (the profile's storage) and Prometheus
+// labels would mangle anyway, so that two spellings cannot collapse into one after a reload.
+func validCategory(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // FormatCategory is how a number used as a category is named (so "3" in a CSV file and 3 in

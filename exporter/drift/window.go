@@ -98,6 +98,10 @@ func (w *Window) Reset() {
 	w.Events = 0
 }
 
+// MaxMagnitude bounds numeric values so that sums and squares of any realistic number of them
+// stay finite (and JSON-encodable): a value beyond it is rejected with an error.
+const MaxMagnitude = 1e100
+
 // AddFloat records a numeric value. NaN counts as null (Evidently turns ±Inf into NaN too; so do
 // we, rather than let an infinity dominate the sums).
 func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
@@ -107,6 +111,9 @@ func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
 	}
 	switch f.Kind {
 	case Numeric:
+		if math.Abs(v) > MaxMagnitude {
+			return fmt.Errorf("feature %q: %v is out of range; numeric values must lie within ±%g", f.Name, v, MaxMagnitude)
+		}
 		if len(f.Edges) == 0 {
 			h.Unbinned++
 			return nil
@@ -131,7 +138,7 @@ func (f *FeatureProfile) AddString(h *Histogram, s string) error {
 	if f.index == nil {
 		f.prepare()
 	}
-	if i, ok := f.index[s]; ok {
+	if i, ok := f.index[validCategory(s)]; ok {
 		h.Counts[i]++
 	} else {
 		h.Counts[len(f.Categories)]++

@@ -24,6 +24,9 @@ type decoder struct {
 	ev     state.Event
 	seen   []uint64 // per feature index: the event number that last set it
 	evNum  uint64
+	// versions caches resolved model versions (model → version → state). Versions are never
+	// removed from the state, so an entry stays valid; unresolved names are not cached.
+	versions map[string]map[string]*state.Version
 
 	// Set by the current event's validation; the first error wins.
 	bad    bool
@@ -114,7 +117,7 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 		d.reject(i, field, reason, msg, res)
 		return
 	}
-	ver, resolution := d.st.Resolve(model, version)
+	ver, resolution := d.resolve(model, version)
 	switch resolution {
 	case state.UnknownModel:
 		d.reject(i, "model", ReasonUnknownModel, fmt.Sprintf("model %q is not configured and unknown_models is reject", truncate(model)), res)
@@ -138,6 +141,26 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 		return
 	}
 	res.Accepted++
+}
+
+// resolve is state.Resolve behind the decoder's cache, sparing the state's locks per event.
+func (d *decoder) resolve(model, version []byte) (*state.Version, state.Resolution) {
+	if ver := d.versions[string(model)][string(version)]; ver != nil {
+		return ver, state.Resolved
+	}
+	ver, res := d.st.Resolve(model, version)
+	if res == state.Resolved {
+		if d.versions == nil {
+			d.versions = make(map[string]map[string]*state.Version)
+		}
+		byVersion := d.versions[string(model)]
+		if byVersion == nil {
+			byVersion = make(map[string]*state.Version)
+			d.versions[string(model)] = byVersion
+		}
+		byVersion[string(version)] = ver
+	}
+	return ver, res
 }
 
 func truncate(b []byte) string {
@@ -304,11 +327,13 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 		return
 	}
 	policy := ver.LearnPolicy()
+	pos := -1
 	o.Visit(func(key []byte, v *fastjson.Value) {
+		pos++
 		if d.bad {
 			return
 		}
-		f := ver.Feature(key)
+		f := ver.FeatureAt(pos, key)
 		if f == nil && policy == config.PolicyReject {
 			d.fail("features."+string(key), ReasonUnknownFeature, "feature %q is not configured for this model and unknown_features is reject", truncate(key))
 			return

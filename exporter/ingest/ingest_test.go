@@ -280,3 +280,29 @@ func TestUnsupportedRequests(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
+
+// Distinct values for every open label, far past their limits: all events are accepted,
+// the labels stay bounded and the folded counter says how many were folded.
+func TestManyDistinctLabelValues(t *testing.T) {
+	f := newFixture(t, "limits: {max_models: 10, max_label_values: 20, max_categories_per_feature: 30}\n")
+	const n = 20_000
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `{"model":"m-%d","error":"err-%d","business":{"b-%d":1},"features":{"city":"c-%d"}}`+"\n", i, i, i, i)
+	}
+	r := f.post(t, b.Bytes(), map[string]string{"Content-Type": "application/x-ndjson"})
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, n, r.Accepted)
+	versions := f.st.Versions()
+	require.Len(t, versions, 11) // 10 models and __other__
+	other := f.read(t, state.Other, state.DefaultVersion)
+	require.Equal(t, uint64(n-10), other.Counters.Events)
+	require.LessOrEqual(t, len(other.Counters.Errors), 21)
+	require.LessOrEqual(t, len(other.Counters.Business), 21)
+	folded := f.st.Folded()
+	require.Equal(t, uint64(n-10), folded[state.LabelModel])
+	require.Equal(t, uint64(n-20), folded[state.LabelType])
+	require.Equal(t, uint64(n-20), folded[state.LabelName])
+	// Every model's city feature learnt its first category; __other__ remembered 30.
+	require.Equal(t, uint64(n-10-30), folded[state.LabelBin])
+}

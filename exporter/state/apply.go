@@ -172,7 +172,7 @@ func (v *Version) remember(f *Feature, value []byte, limit int) {
 
 // cost is the event's own cost, or the one derived from the model's price table.
 func (v *Version) cost(e *Event, cfg *config.Config) (float64, string, bool) {
-	p := v.model.cfg.Price
+	p := v.ModelConfig().Price
 	currency := cfg.DefaultCurrency
 	if p != nil && p.Currency != "" {
 		currency = p.Currency

@@ -31,11 +31,12 @@ type FeatureReading struct {
 func (v *Version) Read(now time.Time) Reading {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	mc := v.ModelConfig()
 	r := Reading{
 		Model:     v.model.Name,
 		Version:   v.Name,
-		Provider:  v.model.cfg.Provider,
-		Operation: v.model.cfg.Operation,
+		Provider:  mc.Provider,
+		Operation: mc.Operation,
 		Counters:  v.c.clone(),
 		Features:  make([]FeatureReading, len(v.list)),
 	}

@@ -103,8 +103,7 @@ func (s *State) Restore(snap *Snapshot) error {
 		s.mu.Lock()
 		m := s.models[vs.Model]
 		if m == nil {
-			mc, configured := cfg.Models[vs.Model]
-			m = &Model{Name: vs.Model, cfg: mc, configured: configured, versions: make(map[string]*Version)}
+			m = newModel(vs.Model, cfg)
 			s.models[vs.Model] = m
 		}
 		s.mu.Unlock()

@@ -7,6 +7,7 @@ package state
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
@@ -46,8 +47,9 @@ type Options struct {
 type State struct {
 	opts Options
 
+	cfg atomic.Pointer[config.Config]
+
 	mu     sync.RWMutex
-	cfg    *config.Config
 	models map[string]*Model
 
 	labelMu  sync.Mutex
@@ -66,34 +68,54 @@ func New(cfg *config.Config, opts Options) *State {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &State{
+	s := &State{
 		opts:     opts,
-		cfg:      cfg,
 		models:   make(map[string]*Model),
 		labels:   make(map[string]map[string]string),
 		folded:   make(map[string]uint64),
 		rejected: make(map[RejectKey]uint64),
 	}
+	s.cfg.Store(cfg)
+	return s
 }
 
 // Now is the state's clock.
 func (s *State) Now() time.Time { return s.opts.Now() }
 
 // Config is the configuration in force.
-func (s *State) Config() *config.Config {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cfg
-}
+func (s *State) Config() *config.Config { return s.cfg.Load() }
 
 // Model is one model and its versions.
 type Model struct {
 	Name string
 
-	mu         sync.RWMutex
+	// settings is swapped whole on reload, so versions read it without the model's lock.
+	settings atomic.Pointer[modelSettings]
+
+	mu       sync.RWMutex
+	versions map[string]*Version
+}
+
+type modelSettings struct {
 	cfg        config.Model
 	configured bool
-	versions   map[string]*Version
+}
+
+func newModel(name string, cfg *config.Config) *Model {
+	m := &Model{Name: name, versions: make(map[string]*Version)}
+	m.configure(cfg)
+	return m
+}
+
+func (m *Model) configure(cfg *config.Config) {
+	mc, ok := cfg.Models[m.Name]
+	m.settings.Store(&modelSettings{cfg: mc, configured: ok})
+}
+
+// Config is the model's configuration; configured is false for a learnt model.
+func (m *Model) Config() (cfg config.Model, configured bool) {
+	s := m.settings.Load()
+	return s.cfg, s.configured
 }
 
 // Resolution is why Resolve found no version.
@@ -129,12 +151,13 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 		return m, Resolved
 	}
 	n := string(name)
-	mc, configured := s.cfg.Models[n]
+	cfg := s.Config()
+	_, configured := cfg.Models[n]
 	if !configured {
-		if s.cfg.UnknownModels == config.PolicyReject {
+		if cfg.UnknownModels == config.PolicyReject {
 			return nil, UnknownModel
 		}
-		if s.learntModels() >= s.cfg.Limits.MaxModels || n == Other {
+		if s.learntModels() >= cfg.Limits.MaxModels || n == Other {
 			s.fold(LabelModel)
 			if m = s.models[Other]; m != nil {
 				return m, Resolved
@@ -142,7 +165,7 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 			n = Other
 		}
 	}
-	m = &Model{Name: n, cfg: mc, configured: configured, versions: make(map[string]*Version)}
+	m = newModel(n, cfg)
 	s.models[n] = m
 	return m, Resolved
 }
@@ -173,8 +196,9 @@ func (s *State) version(m *Model, name []byte) (*Version, Resolution) {
 		return v, Resolved
 	}
 	n := string(name)
-	_, listed := m.cfg.Versions[n]
-	if !listed && len(m.cfg.Versions) > 0 && cfg.UnknownModels == config.PolicyReject {
+	mc, _ := m.Config()
+	_, listed := mc.Versions[n]
+	if !listed && len(mc.Versions) > 0 && cfg.UnknownModels == config.PolicyReject {
 		return nil, UnknownVersion
 	}
 	if !listed && (len(m.versions) >= cfg.Limits.MaxVersionsPerModel || n == Other) {
@@ -227,16 +251,16 @@ func (s *State) Reject(model, version, reason string) {
 // SetConfig puts a reloaded configuration in force: configured models and features get
 // their new schema; what was learnt is kept.
 func (s *State) SetConfig(cfg *config.Config) {
+	s.cfg.Store(cfg)
 	s.mu.Lock()
-	s.cfg = cfg
 	models := make([]*Model, 0, len(s.models))
 	for _, m := range s.models {
 		models = append(models, m)
 	}
 	s.mu.Unlock()
 	for _, m := range models {
+		m.configure(cfg)
 		m.mu.Lock()
-		m.cfg, m.configured = cfg.Models[m.Name]
 		versions := make([]*Version, 0, len(m.versions))
 		for _, v := range m.versions {
 			versions = append(versions, v)

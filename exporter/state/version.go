@@ -108,6 +108,7 @@ type Version struct {
 	mu       sync.Mutex
 	features map[string]*Feature
 	list     []*Feature
+	order    []*Feature // FeatureAt's hint: the feature last seen at each position
 	ring     *window.Ring[Slot]
 	c        Counters
 }
@@ -122,10 +123,33 @@ func (v *Version) Unlock() { v.mu.Unlock() }
 // Feature returns a known feature, or nil.
 func (v *Version) Feature(name []byte) *Feature { return v.features[string(name)] }
 
+// FeatureAt is Feature for the feature at position pos of an event's features object.
+// Applications send features in the same order every time, so the feature found at pos in
+// the previous event is tried before the map: a string comparison instead of a hash lookup
+// on the hot path.
+func (v *Version) FeatureAt(pos int, name []byte) *Feature {
+	if pos < len(v.order) {
+		if f := v.order[pos]; f != nil && f.Name == string(name) {
+			return f
+		}
+	}
+	f := v.features[string(name)]
+	if f != nil && pos < maxOrderHint {
+		for len(v.order) <= pos {
+			v.order = append(v.order, nil)
+		}
+		v.order[pos] = f
+	}
+	return f
+}
+
+// maxOrderHint bounds the position hints, whatever the events look like.
+const maxOrderHint = 1024
+
 // LearnPolicy is the unknown-feature policy for this version.
 func (v *Version) LearnPolicy() config.Policy {
-	if v.model.configured {
-		return v.state.Config().FeaturePolicy(v.model.cfg)
+	if mc, ok := v.model.Config(); ok {
+		return v.state.Config().FeaturePolicy(mc)
 	}
 	return config.PolicyLearn
 }
@@ -140,7 +164,10 @@ func (v *Version) Required(fn func(*Feature)) {
 }
 
 // ModelConfig is the model's configuration (zero when learnt).
-func (v *Version) ModelConfig() config.Model { return v.model.cfg }
+func (v *Version) ModelConfig() config.Model {
+	mc, _ := v.model.Config()
+	return mc
+}
 
 func (s *State) newVersion(m *Model, name string, cfg *config.Config, saved []FeatureSnapshot) *Version {
 	w := cfg.Window
@@ -189,10 +216,11 @@ func (v *Version) applySchema(cfg *config.Config, m *Model) {
 			f.setSchema(config.Feature{Type: f.Schema.Type}, false)
 		}
 	}
-	if !m.configured {
+	mc, configured := m.Config()
+	if !configured {
 		return
 	}
-	for name, schema := range m.cfg.VersionFeatures(v.Name) {
+	for name, schema := range mc.VersionFeatures(v.Name) {
 		f := v.features[name]
 		if f == nil {
 			f = v.addFeature(name, schema)

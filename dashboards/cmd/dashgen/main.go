@@ -3,6 +3,7 @@
 //
 //	go run ./dashboards/cmd/dashgen generate -out dashboards/json
 //	go run ./dashboards/cmd/dashgen check -dir dashboards/json
+//	go run ./dashboards/cmd/dashgen snapshot -prometheus http://localhost:9090 -out dashboards/snapshots
 package main
 
 import (
@@ -17,8 +18,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
+	"github.com/opscentre/opscentre/dashboards/snapshot"
 )
 
 func main() {
@@ -34,10 +37,12 @@ const usage = `usage: dashgen <command> [flags]
 
 commands:
   generate -out DIR   write every dashboard as DIR/<name>.json (default dashboards/json)
-  check -dir DIR      fail when DIR differs from what generate would write`
+  check -dir DIR      fail when DIR differs from what generate would write
+  snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
+                      render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png`
 
 // Run is the whole program, so tests drive it in-process.
-func Run(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return errors.New("missing command")
@@ -57,6 +62,8 @@ func Run(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer
 			return err
 		}
 		return check(*dir, stdout)
+	case "snapshot":
+		return snapshotCmd(ctx, fs, args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -129,4 +136,65 @@ func sortedKeys(m map[string][]byte) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// varFlags collects repeated -var name=value flags.
+type varFlags map[string]string
+
+func (v varFlags) String() string { return fmt.Sprint(map[string]string(v)) }
+
+func (v varFlags) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("-var %q: expected name=regex, e.g. model=fraud|chatbot", s)
+	}
+	v[name] = value
+	return nil
+}
+
+func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	promURL := fs.String("prometheus", "", "base URL of the Prometheus to query (required)")
+	out := fs.String("out", filepath.Join("dashboards", "snapshots"), "directory for the PNGs and index.md")
+	rng := fs.Duration("range", time.Hour, "time range to plot, ending now")
+	step := fs.Duration("step", 0, "query resolution (default: range/240)")
+	rate := fs.Duration("rate-interval", time.Minute, "value of $__rate_interval (Grafana: max(4 × scrape interval, step))")
+	vars := varFlags{}
+	fs.Var(vars, "var", "dashboard variable as name=regex (repeatable); unset variables match everything")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *promURL == "" {
+		return errors.New("snapshot: -prometheus is required, e.g. -prometheus http://localhost:9090")
+	}
+	ds, err := gen.All()
+	if err != nil {
+		return err
+	}
+	results, err := snapshot.Render(ctx, ds, snapshot.Options{
+		PrometheusURL: strings.TrimSuffix(*promURL, "/"),
+		OutDir:        *out,
+		Range:         *rng,
+		Step:          *step,
+		RateInterval:  *rate,
+		Vars:          vars,
+	})
+	if err != nil {
+		return err
+	}
+	empty, failed := 0, 0
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			failed++
+			fmt.Fprintf(stdout, "FAIL  %s / %s: %v\n", r.Dashboard, r.Panel, r.Err)
+		case r.Series == 0:
+			empty++
+			fmt.Fprintf(stdout, "EMPTY %s / %s\n", r.Dashboard, r.Panel)
+		}
+	}
+	fmt.Fprintf(stdout, "%d panels rendered to %s (%d with data, %d empty, %d failed)\n", len(results), *out, len(results)-empty-failed, empty, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d panel queries failed", failed)
+	}
+	return nil
 }

@@ -34,7 +34,6 @@ CREATE INDEX incidents_state ON incidents (state, detected_at DESC, id DESC);
 CREATE INDEX incidents_tier ON incidents (tier, detected_at DESC, id DESC);
 CREATE INDEX incidents_team ON incidents (team, detected_at DESC, id DESC);
 CREATE INDEX incidents_model ON incidents (model, detected_at DESC, id DESC);
-CREATE INDEX incidents_group ON incidents (group_key);
 
 CREATE TABLE alerts (
   id            BIGSERIAL PRIMARY KEY,

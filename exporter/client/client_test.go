@@ -1,0 +1,147 @@
+package client_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/exporter/client"
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/ingest"
+	"github.com/opscentre/opscentre/exporter/state"
+)
+
+// exporterServer runs the exporter's real ingest handler; wrap can interpose failures.
+func exporterServer(t *testing.T, wrap func(http.Handler) http.Handler) (*httptest.Server, *state.State) {
+	t.Helper()
+	st := state.New(config.Default(), state.Options{})
+	var h http.Handler = ingest.New(st, slog.New(slog.DiscardHandler))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, st
+}
+
+func events(st *state.State) uint64 {
+	var n uint64
+	for _, v := range st.Versions() {
+		n += v.Read(time.Now()).Counters.Events
+	}
+	return n
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestBatchesAndFlush(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		srv, st := exporterServer(t, nil)
+		c, err := client.New(client.Options{URL: srv.URL, BatchSize: 64, FlushInterval: time.Hour, Gzip: gz})
+		require.NoError(t, err)
+		lat := 0.25
+		for i := range 1000 {
+			require.True(t, c.Send(client.Event{Model: "m", Version: "v1", LatencySeconds: &lat,
+				Features: map[string]any{"x": i, "c": "a"}, Tokens: &client.Tokens{Input: 10, Output: 2}}))
+		}
+		require.NoError(t, c.Flush(ctx(t)))
+		require.Equal(t, uint64(1000), events(st))
+		require.Equal(t, client.Stats{Sent: 1000}, c.Stats())
+
+		// Invalid events are counted as rejected, not retried.
+		bad := -1.0
+		c.Send(client.Event{Model: "m", LatencySeconds: &bad})
+		require.NoError(t, c.Close(ctx(t)))
+		require.Equal(t, uint64(1), c.Stats().Rejected)
+		require.False(t, c.Send(client.Event{Model: "m"}), "Send after Close drops")
+		require.Equal(t, uint64(1), c.Stats().Dropped)
+	}
+}
+
+func TestRetriesTransientFailures(t *testing.T) {
+	var calls atomic.Int32
+	srv, st := exporterServer(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) <= 2 {
+				http.Error(w, "restarting", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	c, err := client.New(client.Options{URL: srv.URL, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	require.NoError(t, err)
+	for range 10 {
+		c.Send(client.Event{Model: "m"})
+	}
+	require.NoError(t, c.Close(ctx(t)))
+	require.Equal(t, uint64(10), events(st))
+	s := c.Stats()
+	require.Equal(t, uint64(2), s.Retries)
+	require.Equal(t, uint64(10), s.Sent)
+}
+
+func TestGivesUpAfterRetriesAndOnClientErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	c, err := client.New(client.Options{URL: srv.URL, MaxRetries: 3, MinBackoff: time.Millisecond})
+	require.NoError(t, err)
+	c.Send(client.Event{Model: "m"})
+	require.NoError(t, c.Flush(ctx(t)))
+	require.Equal(t, client.Stats{Failed: 1, Retries: 3}, c.Stats())
+	require.NoError(t, c.Close(ctx(t)))
+
+	// 413 is the caller's problem (batch too big): no retry.
+	tooBig := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error":"too big"}`, http.StatusRequestEntityTooLarge)
+	}))
+	defer tooBig.Close()
+	c, err = client.New(client.Options{URL: tooBig.URL})
+	require.NoError(t, err)
+	c.Send(client.Event{Model: "m"})
+	require.NoError(t, c.Close(ctx(t)))
+	require.Equal(t, client.Stats{Failed: 1}, c.Stats())
+}
+
+// A stuck exporter must never block the application: Send returns at once and drops once
+// the queue is full.
+func TestSendNeverBlocks(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"accepted":0,"rejected":[]}`))
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := client.New(client.Options{URL: srv.URL, QueueSize: 100, BatchSize: 10})
+	require.NoError(t, err)
+	start := time.Now()
+	accepted := 0
+	for range 10_000 {
+		if c.Send(client.Event{Model: "m"}) {
+			accepted++
+		}
+	}
+	require.Less(t, time.Since(start), 5*time.Second)
+	// At most the queue plus the batch being assembled and the one in flight get in.
+	require.LessOrEqual(t, accepted, 100+2*10)
+	require.Equal(t, uint64(10_000-accepted), c.Stats().Dropped)
+}
+
+func TestNeedsURL(t *testing.T) {
+	_, err := client.New(client.Options{})
+	require.ErrorContains(t, err, "Options.URL is required")
+}

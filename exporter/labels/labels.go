@@ -1,0 +1,252 @@
+// Package labels keeps predictions that wait for their ground truth, bounded by count and by
+// age, and counts what falls out.
+//
+// Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash map
+// from id into an insertion-ordered list: joining a label is O(1), evicting the oldest is O(1),
+// and memory is about 170 bytes per waiting prediction with 36-character ids (see the memory
+// test), so 1M waiting predictions fit in well under 200 MB. The same type can hold labels that
+// arrive before their prediction, for a shorter time.
+package labels
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Options bound the store. MaxCount ≤ 0 means 1,000,000; MaxAge ≤ 0 means no age limit; Now
+// nil means time.Now.
+type Options struct {
+	MaxCount int
+	MaxAge   time.Duration
+	// MaxIDBytes bounds an id (default 256) so a client cannot store megabytes under one key.
+	MaxIDBytes int
+	Now        func() time.Time
+}
+
+// Prediction is what is kept per id: when it was made, the predicted class (classification) or
+// value (regression, or the positive-class score).
+type Prediction struct {
+	At    time.Time `json:"at"`
+	Class string    `json:"class,omitempty"`
+	Value float64   `json:"value,omitempty"`
+}
+
+// Entry is one waiting prediction, as saved and restored.
+type Entry struct {
+	ID         string     `json:"id"`
+	Prediction Prediction `json:"prediction"`
+	Added      time.Time  `json:"added"`
+}
+
+// Stats count what happened; the integrator exports them as counters.
+type Stats struct {
+	Added           uint64 // predictions stored
+	Joined          uint64 // taken by their label
+	Duplicates      uint64 // ids already waiting: the first prediction is kept
+	EvictedCapacity uint64 // dropped because the store was full (oldest first)
+	EvictedAge      uint64 // dropped because older than MaxAge
+}
+
+const none = ^uint32(0)
+
+const pageBits = 12
+
+func (s *Store) node(i uint32) *node { return &s.pages[i>>pageBits][i&(1<<pageBits-1)] }
+
+type node struct {
+	id         string
+	class      string
+	at, added  int64
+	value      float64
+	prev, next uint32
+}
+
+// Store is safe for concurrent use.
+type Store struct {
+	mu    sync.Mutex
+	opts  Options
+	index map[string]uint32
+	// pages hold the nodes in fixed-size pages rather than one slice, so growing never copies
+	// or over-allocates by the doubling factor.
+	pages [][]node
+	used  uint32 // nodes ever allocated
+	free  uint32 // head of the free list, linked through next
+	head  uint32 // oldest
+	tail  uint32 // newest
+	// classes interns class names so a million predictions of "fraud" share one string.
+	classes map[string]string
+	stats   Stats
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	if opts.MaxCount <= 0 {
+		opts.MaxCount = 1_000_000
+	}
+	if opts.MaxIDBytes <= 0 {
+		opts.MaxIDBytes = 256
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{opts: opts, index: map[string]uint32{}, free: none, head: none, tail: none, classes: map[string]string{}}
+}
+
+// ErrBadID is returned for an empty, oversized or non-UTF-8 id.
+var ErrBadID = errors.New("labels: id must be 1 to MaxIDBytes bytes of UTF-8")
+
+func (s *Store) checkID(id string) error {
+	if id == "" || len(id) > s.opts.MaxIDBytes || !utf8.ValidString(id) {
+		return fmt.Errorf("%w (got %d bytes)", ErrBadID, len(id))
+	}
+	return nil
+}
+
+// Put stores a prediction under id. It returns false when the id is already waiting (the
+// first prediction wins and the duplicate is counted).
+func (s *Store) Put(id string, p Prediction) (bool, error) {
+	return s.put(Entry{ID: id, Prediction: p, Added: s.opts.Now()})
+}
+
+// Restore puts a saved entry back, keeping its original Added time so age limits still hold
+// after a restart. Entries must be restored oldest first (the order Each gives).
+func (s *Store) Restore(e Entry) (bool, error) { return s.put(e) }
+
+func (s *Store) put(e Entry) (bool, error) {
+	if err := s.checkID(e.ID); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked(s.opts.Now())
+	if _, ok := s.index[e.ID]; ok {
+		s.stats.Duplicates++
+		return false, nil
+	}
+	for len(s.index) >= s.opts.MaxCount {
+		s.removeLocked(s.head)
+		s.stats.EvictedCapacity++
+	}
+	class := e.Prediction.Class
+	if c, ok := s.classes[class]; ok {
+		class = c
+	} else if len(s.classes) < 1024 {
+		s.classes[class] = class
+	}
+	n := node{id: e.ID, class: class, at: e.Prediction.At.UnixNano(), added: e.Added.UnixNano(), value: e.Prediction.Value, prev: s.tail, next: none}
+	var i uint32
+	if s.free != none {
+		i = s.free
+		s.free = s.node(i).next
+	} else {
+		i = s.used
+		s.used++
+		if int(i>>pageBits) == len(s.pages) {
+			s.pages = append(s.pages, make([]node, 1<<pageBits))
+		}
+	}
+	*s.node(i) = n
+	if s.tail != none {
+		s.node(s.tail).next = i
+	} else {
+		s.head = i
+	}
+	s.tail = i
+	s.index[e.ID] = i
+	s.stats.Added++
+	return true, nil
+}
+
+// Take removes and returns the prediction waiting under id, for joining with its label.
+func (s *Store) Take(id string) (Prediction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked(s.opts.Now())
+	i, ok := s.index[id]
+	if !ok {
+		return Prediction{}, false
+	}
+	n := *s.node(i)
+	s.removeLocked(i)
+	s.stats.Joined++
+	return Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, true
+}
+
+// Expire drops predictions older than MaxAge now; Put and Take do it too. It returns how many
+// were dropped.
+func (s *Store) Expire() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expireLocked(s.opts.Now())
+}
+
+func (s *Store) expireLocked(now time.Time) int {
+	if s.opts.MaxAge <= 0 {
+		return 0
+	}
+	limit := now.Add(-s.opts.MaxAge).UnixNano()
+	var n int
+	for s.head != none && s.node(s.head).added < limit {
+		s.removeLocked(s.head)
+		s.stats.EvictedAge++
+		n++
+	}
+	return n
+}
+
+func (s *Store) removeLocked(i uint32) {
+	n := s.node(i)
+	if n.prev != none {
+		s.node(n.prev).next = n.next
+	} else {
+		s.head = n.next
+	}
+	if n.next != none {
+		s.node(n.next).prev = n.prev
+	} else {
+		s.tail = n.prev
+	}
+	delete(s.index, n.id)
+	*n = node{next: s.free, prev: none} // drop the strings so they can be collected
+	s.free = i
+}
+
+// Len is the number of waiting predictions (aiops_predictions_awaiting_label).
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.index)
+}
+
+// Stats returns the counters so far.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Oldest returns when the oldest waiting prediction was added, and false when none waits.
+func (s *Store) Oldest() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == none {
+		return time.Time{}, false
+	}
+	return time.Unix(0, s.node(s.head).added), true
+}
+
+// Each calls fn for every waiting prediction, oldest first, until fn returns false; use it to
+// save the store. The store is locked meanwhile, so fn must not call back into it.
+func (s *Store) Each(fn func(Entry) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := s.head; i != none; i = s.node(i).next {
+		n := *s.node(i)
+		if !fn(Entry{ID: n.id, Prediction: Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, Added: time.Unix(0, n.added)}) {
+			return
+		}
+	}
+}

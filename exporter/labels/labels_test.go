@@ -1,0 +1,145 @@
+package labels
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+func TestJoinAndBounds(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Options{MaxCount: 3, MaxAge: 7 * 24 * time.Hour, Now: clock.Now})
+	at := clock.t.Add(-time.Second)
+	for _, id := range []string{"a", "b", "c"} {
+		ok, err := s.Put(id, Prediction{At: at, Class: "fraud", Value: 0.9})
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	ok, err := s.Put("a", Prediction{Class: "legit"})
+	require.NoError(t, err)
+	require.False(t, ok, "duplicate id: the first wins")
+	p, ok := s.Take("a")
+	require.True(t, ok)
+	require.Equal(t, "fraud", p.Class)
+	require.Equal(t, 0.9, p.Value)
+	require.True(t, p.At.Equal(at))
+	_, ok = s.Take("a")
+	require.False(t, ok, "a label joins once")
+
+	// Capacity: d and e push out b, the oldest.
+	_, _ = s.Put("d", Prediction{})
+	_, _ = s.Put("e", Prediction{})
+	require.Equal(t, 3, s.Len())
+	_, ok = s.Take("b")
+	require.False(t, ok)
+
+	// Age: three days later f arrives (pushing out c); eight days after the start d and e are
+	// too old.
+	clock.t = clock.t.Add(3 * 24 * time.Hour)
+	_, _ = s.Put("f", Prediction{})
+	clock.t = clock.t.Add(5 * 24 * time.Hour)
+	require.Equal(t, 2, s.Expire())
+	require.Equal(t, 1, s.Len())
+	oldest, ok := s.Oldest()
+	require.True(t, ok)
+	require.True(t, clock.t.Add(-5*24*time.Hour).Equal(oldest))
+
+	require.Equal(t, Stats{Added: 6, Joined: 1, Duplicates: 1, EvictedCapacity: 2, EvictedAge: 2}, s.Stats())
+
+	_, err = s.Put("", Prediction{})
+	require.ErrorIs(t, err, ErrBadID)
+	_, err = s.Put(strings.Repeat("x", 300), Prediction{})
+	require.ErrorIs(t, err, ErrBadID)
+	_, err = s.Put("\xff", Prediction{})
+	require.ErrorIs(t, err, ErrBadID)
+}
+
+// TestSaveAndRestore saves a store through JSON and restores it into a new one, as a restart
+// would: the same predictions wait, with their original ages.
+func TestSaveAndRestore(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Options{MaxAge: 2 * time.Hour, Now: clock.Now})
+	for i := 0; i < 100; i++ {
+		_, _ = s.Put(fmt.Sprint("id-", i), Prediction{At: clock.t, Value: float64(i)})
+		clock.t = clock.t.Add(time.Minute)
+	}
+	for i := 0; i < 100; i += 2 {
+		_, ok := s.Take(fmt.Sprint("id-", i))
+		require.True(t, ok)
+	}
+	var saved []byte
+	s.Each(func(e Entry) bool {
+		b, err := json.Marshal(e)
+		require.NoError(t, err)
+		saved = append(append(saved, b...), '\n')
+		return true
+	})
+	clock.t = clock.t.Add(40 * time.Minute) // the restart takes a while
+	r := New(Options{MaxAge: 2 * time.Hour, Now: clock.Now})
+	for _, line := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
+		var e Entry
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		_, err := r.Restore(e)
+		require.NoError(t, err)
+	}
+	// 140 minutes after the first put, id-0..19 are older than two hours and expire on restore;
+	// the odd ids from 21 to 99 still wait.
+	require.Equal(t, 40, r.Len())
+	require.Equal(t, uint64(10), r.Stats().EvictedAge)
+	p, ok := r.Take("id-99")
+	require.True(t, ok)
+	require.Equal(t, 99.0, p.Value)
+	_, ok = r.Take("id-98")
+	require.False(t, ok)
+}
+
+// TestMemoryMillionPredictions: 1M predictions with UUID-sized ids must stay under 200 MB.
+func TestMemoryMillionPredictions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a million entries")
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := New(Options{MaxCount: 1_000_000})
+	now := time.Now()
+	classes := []string{"fraud", "legit", "review"}
+	for i := 0; i < 1_000_000; i++ {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i*7919)
+		if _, err := s.Put(id, Prediction{At: now, Class: classes[i%3], Value: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	used := after.HeapAlloc - before.HeapAlloc
+	t.Logf("1M awaiting predictions: %.1f MB heap (%.0f bytes each)", float64(used)/1e6, float64(used)/1e6)
+	require.Equal(t, 1_000_000, s.Len())
+	require.Less(t, used, uint64(200<<20))
+	runtime.KeepAlive(s)
+}
+
+func BenchmarkPutTake(b *testing.B) {
+	s := New(Options{MaxCount: 100_000})
+	ids := make([]string, 200_000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := ids[i%len(ids)]
+		_, _ = s.Put(id, Prediction{Class: "a"})
+		if i%2 == 0 {
+			s.Take(id)
+		}
+	}
+}

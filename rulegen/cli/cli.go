@@ -1,0 +1,201 @@
+// Package cli is the rulegen command line: generate, check, test and gate, as one function
+// Run(ctx, args, stdin, stdout, stderr) so tests run the whole program in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/opscentre/opscentre/rulegen/compile"
+	"github.com/opscentre/opscentre/rulegen/output"
+	"github.com/opscentre/opscentre/rulegen/spec"
+)
+
+// ErrFailed is returned when a command ran but its verdict is negative (stale output,
+// invalid spec, failed gate); the message has already been printed.
+var ErrFailed = errors.New("rulegen: failed")
+
+// Run runs rulegen with args (without the program name).
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	app := kingpin.New("rulegen", "Compile an OpsCentre alert-tier spec into Prometheus rules, Alertmanager routes and promtool tests.")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	app.Terminate(nil)
+	allowMissing := app.Flag("allow-missing-runbooks", "Treat alerts without a runbook as a warning instead of an error.").Bool()
+
+	gen := app.Command("generate", "Generate rule files, the PrometheusRule resource, the Alertmanager fragment, promtool tests and the catalog.")
+	genSpec := gen.Arg("spec", "Spec file (- for stdin).").Required().String()
+	genOut := gen.Flag("output", "Output directory.").Short('o').Default("generated").String()
+	genCheck := gen.Flag("check", "Do not write; exit non-zero and list differences when the output directory is stale.").Bool()
+
+	chk := app.Command("check", "Validate the spec and every generated output.")
+	chkSpec := chk.Arg("spec", "Spec file (- for stdin).").Required().String()
+	chkFormat := chk.Flag("format", "Output format: text or github (workflow annotations).").Default("text").Enum("text", "github")
+
+	tst := app.Command("test", "Run the generated promtool unit tests with promtool test rules.")
+	tstSpec := tst.Arg("spec", "Spec file.").Required().String()
+	tstPromtool := tst.Flag("promtool", "promtool binary.").Default("promtool").String()
+
+	gt := app.Command("gate", "Evaluate the spec's gates against a live Prometheus; exit non-zero when the candidate fails.")
+	gtSpec := gt.Arg("spec", "Spec file.").Required().String()
+	gtProm := gt.Flag("prometheus", "Prometheus base URL.").Default("http://127.0.0.1:9090").String()
+	gtModel := gt.Flag("model", "Model name.").Required().String()
+	gtCand := gt.Flag("candidate", "Candidate version.").Required().String()
+	gtBase := gt.Flag("baseline", "Baseline version.").Required().String()
+	gtFormat := gt.Flag("format", "Report format: text or json.").Default("text").Enum("text", "json")
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		return fmt.Errorf("rulegen: %w", err)
+	}
+	opts := spec.Options{AllowMissingRunbooks: *allowMissing}
+	switch cmd {
+	case gen.FullCommand():
+		return generate(*genSpec, *genOut, *genCheck, opts, stdin, stdout, stderr)
+	case chk.FullCommand():
+		return check(*chkSpec, *chkFormat, opts, stdin, stdout, stderr)
+	case tst.FullCommand():
+		return runTests(ctx, *tstSpec, *tstPromtool, opts, stdout, stderr)
+	case gt.FullCommand():
+		return runGate(ctx, gateArgs{spec: *gtSpec, prometheus: *gtProm, model: *gtModel, candidate: *gtCand, baseline: *gtBase, format: *gtFormat}, opts, stdout, stderr)
+	}
+	return fmt.Errorf("rulegen: unknown command %q", cmd)
+}
+
+func readSpec(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(stdin)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec: %w", err)
+	}
+	return b, nil
+}
+
+// build parses, compiles and renders a spec, printing problems to w in the given format.
+func build(path, format string, opts spec.Options, stdin io.Reader, w io.Writer) (output.Files, *compile.Result, error) {
+	data, err := readSpec(path, stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := path
+	if path == "-" {
+		name = "<stdin>"
+	}
+	s, problems := spec.Parse(name, data, opts)
+	report(w, format, problems)
+	if s == nil {
+		return nil, nil, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(problems.Fatal()), name)
+	}
+	res, errs := compile.Compile(s)
+	if res != nil {
+		report(w, format, res.Warnings)
+	}
+	if len(errs) > 0 {
+		report(w, format, errs)
+		return nil, nil, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(errs), name)
+	}
+	files, err := output.Render(res, filepath.Base(name))
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, res, nil
+}
+
+func report(w io.Writer, format string, problems spec.Errors) {
+	for _, p := range problems {
+		level := "error"
+		if p.Warning {
+			level = "warning"
+		}
+		if format == "github" {
+			fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, p.Pos.File, p.Pos.Line, p.Pos.Column, p.Pos.Path, escapeGitHub(p.Msg))
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s: %s\n", p.Pos, level, p.Msg)
+	}
+}
+
+func escapeGitHub(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func generate(path, dir string, checkOnly bool, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
+	files, _, err := build(path, "text", opts, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	if checkOnly {
+		diffs, err := output.Diff(dir, files)
+		if err != nil {
+			return err
+		}
+		if len(diffs) > 0 {
+			fmt.Fprintf(stderr, "%s is stale; run: rulegen generate %s -o %s\n", dir, path, dir)
+			for _, d := range diffs {
+				fmt.Fprintln(stderr, "  "+d)
+			}
+			return fmt.Errorf("%w: %d generated file(s) differ", ErrFailed, len(diffs))
+		}
+		fmt.Fprintf(stdout, "%s is up to date (%d files)\n", dir, len(files))
+		return nil
+	}
+	if err := output.Write(dir, files); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d files to %s\n", len(files), dir)
+	return nil
+}
+
+func check(path, format string, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
+	files, res, err := build(path, format, opts, stdin, stdout)
+	if err != nil {
+		return err
+	}
+	rules := 0
+	for _, g := range res.Groups {
+		rules += len(g.Rules)
+	}
+	if format == "text" {
+		fmt.Fprintf(stdout, "%s: OK: %d alerts, %d rules, %d files\n", path, len(res.Groups), rules, len(files))
+	}
+	return nil
+}
+
+func runTests(ctx context.Context, path, promtool string, opts spec.Options, stdout, stderr io.Writer) error {
+	files, _, err := build(path, "text", opts, nil, stderr)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "rulegen-test-")
+	if err != nil {
+		return fmt.Errorf("creating temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := output.Write(dir, files); err != nil {
+		return err
+	}
+	var tests []string
+	for _, p := range files.Paths() {
+		if strings.HasPrefix(p, "tests/") {
+			tests = append(tests, filepath.Join(dir, filepath.FromSlash(p)))
+		}
+	}
+	sort.Strings(tests)
+	cmd := exec.CommandContext(ctx, promtool, append([]string{"test", "rules"}, tests...)...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: promtool test rules: %v", ErrFailed, err)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+// Package compile turns a validated spec into Prometheus recording and alerting rules and
+// promtool unit tests, one file per alert kind. Every generated expression is parsed with
+// the Prometheus PromQL parser and checked for label-set mismatches on binary operators and
+// for selectors that read the rule's own output.
+package compile
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opscentre/opscentre/rulegen/spec"
+)
+
+// Rule is one generated recording or alerting rule.
+type Rule struct {
+	Record        string
+	Alert         string
+	Expr          string
+	For           time.Duration
+	KeepFiringFor time.Duration
+	Labels        map[string]string
+	Annotations   map[string]string
+	// Tier of an alerting rule (an SLO has a fast and a slow one).
+	Tier string
+	// Condition in words, for the catalog.
+	Condition string
+}
+
+// Group is the rules of one spec alert; rules in a group run in order, so recording rules
+// come before the alert reading them.
+type Group struct {
+	Name     string
+	Interval time.Duration
+	Alert    *spec.Alert
+	Rules    []Rule
+	Tests    *TestFile
+	// NoTests explains why some generated scenarios are missing (e.g. a blip cannot be shorter
+	// than `for` when the expression's range window is longer).
+	NoTests []string
+	// Series estimates how many series the group's rules produce per label combination.
+	Series int
+}
+
+// Result is a compiled spec.
+type Result struct {
+	Spec     *spec.Spec
+	Groups   []*Group
+	Warnings spec.Errors
+}
+
+// Compile compiles every alert of s. Problems carry the position of the alert at fault.
+func Compile(s *spec.Spec) (*Result, spec.Errors) {
+	res := &Result{Spec: s}
+	var errs spec.Errors
+	for _, a := range s.Alerts {
+		c := &ctx{spec: s, alert: a}
+		g := &Group{Name: slug(a.Name), Alert: a}
+		c.group = g
+		fn, ok := kinds[a.Kind()]
+		if !ok {
+			errs = append(errs, &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q has no kind", a.Name)})
+			continue
+		}
+		fn(c)
+		c.check()
+		errs = append(errs, c.errs...)
+		res.Warnings = append(res.Warnings, c.warns...)
+		if len(c.errs) == 0 {
+			res.Groups = append(res.Groups, g)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return res, nil
+}
+
+// kinds maps an alert kind to the function compiling it; each lives in its own file.
+var kinds = map[string]func(*ctx){
+	"threshold": compileThreshold,
+	"change":    compileChange,
+	"anomaly":   compileAnomaly,
+	"trend":     compileTrend,
+	"absence":   compileAbsence,
+	"slo":       compileSLO,
+}
+
+// ctx carries one alert through compilation.
+type ctx struct {
+	spec  *spec.Spec
+	alert *spec.Alert
+	group *Group
+	errs  spec.Errors
+	warns spec.Errors
+	// inputs are the user's (or preset's) expressions, which must not read this alert's output.
+	inputs []string
+}
+
+func (c *ctx) errorf(format string, args ...any) {
+	c.errs = append(c.errs, &spec.Error{Pos: c.alert.ExprPos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *ctx) warnf(format string, args ...any) {
+	c.warns = append(c.warns, &spec.Error{Pos: c.alert.ExprPos, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// record adds a recording rule named level:metric:operations and returns its name.
+func (c *ctx) record(by []string, ops, expr string) string {
+	name := level(by) + ":" + c.group.Name + ":" + ops
+	c.group.Rules = append(c.group.Rules, Rule{Record: name, Expr: expr})
+	return name
+}
+
+// alertRule adds the alerting rule with the tier's labels and the annotations.
+func (c *ctx) alertRule(name, tierID, expr, condition string, forDur time.Duration) {
+	a := c.alert
+	t := c.spec.Tier(tierID)
+	labels := map[string]string{}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	labels["tier"] = tierID
+	labels["severity"] = t.Severity
+	labels["team"] = a.Team
+	labels["owner"] = a.Owner
+	ann := map[string]string{
+		"response_time": t.ResponseTime,
+		"summary":       a.Summary,
+		"description":   a.Description,
+	}
+	if ann["summary"] == "" {
+		ann["summary"] = a.Name + " (" + a.Kind() + ") is firing"
+	}
+	if ann["description"] == "" {
+		ann["description"] = "Fires when " + condition + "."
+	}
+	if a.RunbookURL != "" {
+		ann["runbook_url"] = a.RunbookURL
+	}
+	if len(a.Runbook) > 0 {
+		steps := make([]string, len(a.Runbook))
+		for i, s := range a.Runbook {
+			steps[i] = fmt.Sprintf("%d. %s", i+1, s)
+		}
+		ann["runbook"] = strings.Join(steps, "\n")
+	}
+	c.group.Rules = append(c.group.Rules, Rule{
+		Alert: name, Expr: expr, For: forDur, KeepFiringFor: a.KeepFiringFor,
+		Labels: labels, Annotations: ann, Tier: tierID, Condition: condition,
+	})
+}
+
+var (
+	camelRE   = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+	nonWordRE = regexp.MustCompile(`[^a-z0-9_]+`)
+)
+
+// slug turns AccuracyDrop into accuracy_drop for metric and file names.
+func slug(name string) string {
+	s := strings.ToLower(camelRE.ReplaceAllString(name, "${1}_${2}"))
+	return nonWordRE.ReplaceAllString(s, "_")
+}
+
+// level is the aggregation level of a recording rule: the labels it keeps.
+func level(by []string) string {
+	if len(by) == 0 {
+		return "global"
+	}
+	return strings.Join(by, "_")
+}
+
+func num(v float64) string { return spec.FormatNum(v) }
+
+func dur(d time.Duration) string { return spec.FormatDuration(d) }
+
+func onBy(by []string) string { return "on (" + strings.Join(by, ", ") + ")" }
+
+func sortedCopy(ss []string) []string {
+	out := append([]string(nil), ss...)
+	sort.Strings(out)
+	return out
+}
