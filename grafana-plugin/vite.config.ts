@@ -41,5 +41,7 @@ export default defineConfig({
     globals: true,
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // @grafana/ui imports CSS (uPlot's); run it through Vite instead of Node's loader.
+    server: { deps: { inline: [/@grafana\//, /uplot/] } },
   },
 });
