@@ -33,6 +33,12 @@ describe('DataSource', () => {
     expect(out.tiers).toEqual(['P1']);
   });
 
+  it('expands single-value fields to comma-separated lists', () => {
+    const out = ds.applyTemplateVariables({ refId: 'A', queryType: 'counts', team: '$team', state: 'open' }, {});
+    expect(out.team).toBe('llm,data');
+    expect(out.state).toBe('open');
+  });
+
   it('expands the timeline incident', () => {
     const out = ds.applyTemplateVariables({ refId: 'A', queryType: 'timeline', incidentId: '$incident' }, {});
     expect(out.incidentId).toBe('42');

@@ -14,6 +14,7 @@ import {
 } from './types';
 
 const LIST_FIELDS = ['states', 'tiers', 'teams', 'models', 'labelColumns'] as const;
+const SINGLE_FIELDS = ['state', 'tier', 'team', 'model'] as const;
 
 /** The incidents datasource: queries run in the Go backend; actions go through its resources. */
 export class DataSource extends DataSourceWithBackend<IncidentsQuery, IncidentsOptions> {
@@ -48,6 +49,12 @@ export class DataSource extends DataSourceWithBackend<IncidentsQuery, IncidentsO
         .flatMap((v) => this.templateSrv.replace(v, scopedVars, 'csv').split(','))
         .map((v) => v.trim())
         .filter((v) => v !== '');
+    }
+    for (const key of SINGLE_FIELDS) {
+      const value = query[key];
+      if (value) {
+        out[key] = this.templateSrv.replace(value, scopedVars, 'csv');
+      }
     }
     if (query.text) {
       out.text = this.templateSrv.replace(query.text, scopedVars);

@@ -33,6 +33,13 @@ export interface IncidentsQuery extends DataQuery {
   incidentId?: string;
   includeChanges?: boolean;
   variable?: VariableKind;
+  /** One number of the stats: count, open, acknowledged, resolved, sla_breached, mtta, mttr. */
+  stat?: string;
+  /** Single-value spellings (comma-separated lists allowed); state "open" = unresolved. */
+  state?: string;
+  tier?: string;
+  team?: string;
+  model?: string;
 }
 
 export const DEFAULT_QUERY: Partial<IncidentsQuery> = {

@@ -135,7 +135,7 @@ func (d *Datasource) measure(kind string, fn queryFunc) backend.QueryDataHandler
 		for _, q := range req.Queries {
 			start := d.o.Now()
 			var r backend.DataResponse
-			p, err := parseQuery(q.JSON)
+			p, err := parseQuery(q.JSON, kind)
 			if err != nil {
 				r = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 			} else {

@@ -148,6 +148,8 @@ func TestIncidentsFilters(t *testing.T) {
 		{"text", map[string]any{"text": "drift"}, []int64{3, 5}},
 		{"All from a variable means no filter", map[string]any{"teams": []string{"$__all"}}, []int64{4, 3, 2, 1, 5, 6}},
 		{"multi-value variable as one string", map[string]any{"teams": []string{"{llm,data}"}}, []int64{4, 2, 6}},
+		{"single-value spellings", map[string]any{"team": "llm,data", "tier": "P2", "state": "open"}, []int64{2, 6}},
+		{"single state", map[string]any{"state": "resolved", "model": "fraud-v3"}, []int64{1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: wide.from, to: wide.to, json: tc.query}).Responses["A"]
@@ -217,6 +219,12 @@ func TestCounts(t *testing.T) {
 		// 6 is open throughout; 5 until 02:00; 1 from 08:00 to 09:00; 2 from 09:30; 3 from 10:10; 4 from 11:00.
 		require.Equal(t, []int64{2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}, seriesValues(t, r.Frames[0]))
 	})
+	t.Run("state open means open counts", func(t *testing.T) {
+		r := run(t, d, nil, nil, q{queryType: QueryCounts, from: day.from, to: day.to, interval: time.Hour, json: map[string]any{"state": "open", "tier": "P2"}}).Responses["A"]
+		require.NoError(t, r.Error)
+		// 6 (P2) open throughout, 2 (P2) from 09:30.
+		require.Equal(t, []int64{1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2}, seriesValues(t, r.Frames[0]))
+	})
 	t.Run("opened per 4h by tier", func(t *testing.T) {
 		r := run(t, d, nil, nil, q{queryType: QueryCounts, from: day.from, to: day.to, interval: time.Minute, json: map[string]any{"splitBy": "tier", "interval": "4h"}}).Responses["A"]
 		require.NoError(t, r.Error)
@@ -270,6 +278,15 @@ func TestStats(t *testing.T) {
 	}
 	require.NotNil(t, p3)
 	require.Nil(t, p3.At(0).(*float64))
+
+	// One stat, grouped with the counts' spelling splitBy.
+	r = run(t, d, nil, nil, q{queryType: QueryStats, from: day.from, to: day.to, json: map[string]any{"splitBy": "tier", "stat": "mttr"}}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Len(t, r.Frames[0].Fields, 2, "mttr of P1 and P3")
+	require.Equal(t, "mttr_seconds", r.Frames[0].Fields[0].Name)
+	require.Equal(t, 3600.0, *r.Frames[0].Fields[0].At(0).(*float64))
+	r = run(t, d, nil, nil, q{queryType: QueryStats, json: map[string]any{"stat": "p99"}}).Responses["A"]
+	require.ErrorContains(t, r.Error, `stat: unknown value "p99"`)
 
 	r = run(t, d, nil, nil, q{queryType: QueryStats, from: day.from, to: day.to, json: map[string]any{}}).Responses["A"]
 	require.NoError(t, r.Error)

@@ -27,7 +27,7 @@ func FuzzParseQuery(f *testing.F) {
 	f.Add(`{"teams":"x"}`)
 	f.Add(`null`)
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := parseQuery(json.RawMessage(raw))
+		q, err := parseQuery(json.RawMessage(raw), QueryIncidents)
 		if err != nil {
 			return
 		}
