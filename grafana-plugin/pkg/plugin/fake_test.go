@@ -32,6 +32,9 @@ type fakeIncidentd struct {
 	requests []*http.Request
 	// fail, when set, answers every API request with this status.
 	fail int
+	// pages, when not nil, caches encoded incident pages by query string, so benchmarks
+	// measure the plugin rather than the fake's JSON encoding.
+	pages map[string][]byte
 }
 
 type fakeToken struct {
@@ -109,7 +112,19 @@ func (f *fakeIncidentd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case r.URL.Path == "/api/v1/incidents" && r.Method == http.MethodGet:
-		f.list(w, r)
+		if f.pages == nil {
+			f.list(w, r)
+			return
+		}
+		b, ok := f.pages[r.URL.RawQuery]
+		if !ok {
+			rec := httptest.NewRecorder()
+			f.list(rec, r)
+			b = rec.Body.Bytes()
+			f.pages[r.URL.RawQuery] = b
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
 	case r.URL.Path == "/api/v1/stats":
 		if f.stats == nil {
 			fakeErr(w, http.StatusInternalServerError, "no stats")

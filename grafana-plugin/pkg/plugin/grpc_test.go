@@ -112,8 +112,9 @@ func TestOverGRPC(t *testing.T) {
 }
 
 // BenchmarkQuery10k measures a query over 10,000 incidents through the plugin's gRPC
-// server: 20 pages from a loopback incidentd fake, the frame built, Arrow-encoded and
-// decoded. The issue asks for under 100 ms per query.
+// server: 20 pages from a loopback incidentd fake (pages encoded once, so the fake's
+// encoding is not counted), decoded, the frame built, Arrow-encoded and decoded. The issue
+// asks for under 100 ms per query; fetch-only is the baseline the others are compared to.
 func BenchmarkQuery10k(b *testing.B) {
 	c := sharedGRPC(b)
 	many := make([]incidentd.Incident, 10000)
@@ -125,6 +126,7 @@ func BenchmarkQuery10k(b *testing.B) {
 			DetectedAt: det, TriagedAt: det.Add(5 * time.Minute), ResolvedAt: det.Add(time.Hour), AlertsTotal: 1}
 	}
 	fake := newFake(many)
+	fake.pages = map[string][]byte{}
 	srv := fake.start(b)
 	// The baseline: reading the same 20 pages with the client alone, no frames, no gRPC.
 	// The plugin's own cost is the ratio of the other runs to this one.
