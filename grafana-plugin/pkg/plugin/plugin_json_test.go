@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
@@ -147,9 +148,17 @@ func TestProvisioning(t *testing.T) {
 			}
 		}
 		Panels []struct {
-			Title      string
-			Datasource struct{ Type, UID string }
-			Targets    []json.RawMessage
+			Title       string
+			Datasource  struct{ Type, UID string }
+			Targets     []json.RawMessage
+			FieldConfig struct {
+				Defaults struct {
+					Actions []struct {
+						Title string
+						Fetch struct{ Method, URL, Body string }
+					}
+				}
+			}
 		}
 	}
 	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incidents-overview.json")
@@ -178,6 +187,27 @@ func TestProvisioning(t *testing.T) {
 	for _, a := range dash.Annotations.List {
 		check("annotation", a.Datasource, a.Target)
 	}
+
+	// The table's actions post to this datasource's resources; each must be a route that
+	// works for an Editor.
+	fake := newFake(fixture())
+	srv := fake.start(t)
+	plug := newTestDS(t, srv.URL, nil, "plugin")
+	prefix := "/api/datasources/uid/" + d.UID + "/resources/"
+	actions := 0
+	for _, p := range dash.Panels {
+		for _, a := range p.FieldConfig.Defaults.Actions {
+			actions++
+			require.True(t, strings.HasPrefix(a.Fetch.URL, prefix), "action %q: %s", a.Title, a.Fetch.URL)
+			path := strings.ReplaceAll(strings.TrimPrefix(a.Fetch.URL, prefix), "${__data.fields.id}", "2")
+			var body any
+			require.NoError(t, json.Unmarshal([]byte(a.Fetch.Body), &body), a.Title)
+			code, m, _ := call(t, plug, &backend.User{Login: "erin", Role: "Editor"}, a.Fetch.Method, path, body)
+			require.Equal(t, 200, code, "action %q: %v", a.Title, m)
+		}
+	}
+	require.Equal(t, 4, actions)
+	require.Len(t, fake.actions, 4)
 	for _, v := range dash.Templating.List {
 		if v.Datasource != nil {
 			require.Equal(t, ID, v.Datasource.Type, v.Name)
