@@ -36,7 +36,7 @@ const pluginID = "opscentre-incidents-datasource"
 
 // pluginBinary finds the backend built by grafana-plugin/build.sh; in CI its absence fails
 // the test, so CI cannot pass without testing the real binary.
-func pluginBinary(t *testing.T) string {
+func pluginBinary(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("OPSCENTRE_PLUGIN_BIN")
 	if p == "" {
@@ -60,7 +60,7 @@ type incidentd struct {
 
 // startIncidentd runs the real incidentd binary with a plugin token (responder, may
 // delegate), a reader token that may not delegate, and an admin token for the audit log.
-func startIncidentd(t *testing.T) incidentd {
+func startIncidentd(t testing.TB) incidentd {
 	t.Helper()
 	bin := testbin.Project(t, "incidentd")
 	dir := t.TempDir()
@@ -103,7 +103,7 @@ func startIncidentd(t *testing.T) incidentd {
 	return incidentd{}
 }
 
-func waitReady(t *testing.T, url string, exited <-chan struct{}) bool {
+func waitReady(t testing.TB, url string, exited <-chan struct{}) bool {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -183,7 +183,7 @@ type grafana struct {
 }
 
 // startPlugin starts the binary the way Grafana's plugin manager does.
-func startPlugin(t *testing.T, bin string) grafana {
+func startPlugin(t testing.TB, bin string) grafana {
 	t.Helper()
 	cmd := exec.Command(bin)
 	// A short socket directory: unix socket paths are limited to 107 bytes.
@@ -236,7 +236,7 @@ func (g grafana) health(t *testing.T, pc backend.PluginContext) *backend.CheckHe
 	return backend.FromProto().CheckHealthResponse(resp)
 }
 
-func (g grafana) query(t *testing.T, pc backend.PluginContext, headers map[string]string, qs ...backend.DataQuery) *backend.QueryDataResponse {
+func (g grafana) query(t testing.TB, pc backend.PluginContext, headers map[string]string, qs ...backend.DataQuery) *backend.QueryDataResponse {
 	t.Helper()
 	resp, err := g.data.QueryData(context.Background(), backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: pc, Headers: headers, Queries: qs}))
 	require.NoError(t, err)
