@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 )
 
 // DelegationHeader names the Grafana user an action is performed for; incidentd accepts it
@@ -209,6 +211,7 @@ type Client struct {
 	http    *http.Client
 	observe Observer
 	now     func() time.Time
+	parsers fastjson.ParserPool
 }
 
 // New builds a client for the incidentd at base (scheme://host[/prefix]).
@@ -275,7 +278,19 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	var err2 error
+	if page, ok := out.(*Page); ok {
+		pr := c.parsers.Get()
+		var got *Page
+		got, err2 = decodePage(pr, data)
+		c.parsers.Put(pr)
+		if err2 == nil {
+			*page = *got
+		}
+	} else {
+		err2 = json.Unmarshal(data, out)
+	}
+	if err := err2; err != nil {
 		return &Error{Status: resp.StatusCode, Path: path, Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
 	}
 	return nil

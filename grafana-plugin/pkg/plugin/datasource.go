@@ -42,6 +42,19 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Datasource is one configured datasource instance.
 type Datasource struct {
 	o        Options
@@ -54,15 +67,7 @@ type Datasource struct {
 
 // NewFactory returns the instance factory given to datasource.Manage.
 func NewFactory(o Options) datasource.InstanceFactoryFunc {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Metrics == nil {
-		o.Metrics = NewMetrics(nil)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o = o.withDefaults()
 	return func(_ context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 		return New(s, o)
 	}
@@ -70,6 +75,7 @@ func NewFactory(o Options) datasource.InstanceFactoryFunc {
 
 // New builds a datasource instance from Grafana's instance settings.
 func New(s backend.DataSourceInstanceSettings, o Options) (*Datasource, error) {
+	o = o.withDefaults()
 	cfg, err := settings.Load(s)
 	if err != nil {
 		// Settings are the user's to fix; Grafana shows this message in the health check.
@@ -129,7 +135,7 @@ func (d *Datasource) measure(kind string, fn queryFunc) backend.QueryDataHandler
 		for _, q := range req.Queries {
 			start := d.o.Now()
 			var r backend.DataResponse
-			p, err := parseQuery(q.JSON)
+			p, err := parseQuery(q.JSON, kind)
 			if err != nil {
 				r = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 			} else {

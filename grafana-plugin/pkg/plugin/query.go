@@ -45,7 +45,7 @@ type Query struct {
 	LabelColumns []string `json:"labelColumns,omitempty"`
 
 	// CountMode is "opened" (incidents detected per interval, the default) or "open"
-	// (incidents open at the end of each interval) (counts).
+	// (incidents open at some moment of each interval) (counts).
 	CountMode string `json:"countMode,omitempty"`
 	// SplitBy makes one series per tier, state, team or model (counts).
 	SplitBy string `json:"splitBy,omitempty"`
@@ -64,10 +64,30 @@ type Query struct {
 
 	// Variable names what a variables query lists: teams, models, tiers or states.
 	Variable string `json:"variable,omitempty"`
+
+	// Stat keeps one number of the stats (count, open, acknowledged, resolved,
+	// sla_breached, mtta_seconds, mttr_seconds; also sla_breaches, mtta, mttr) (stats).
+	Stat string `json:"stat,omitempty"`
+
+	// Single-value spellings of the filters, as dashboards generated with
+	// dashboards/gen write them; each may hold a comma-separated list. State "open"
+	// means unresolved incidents (incidents, annotations) or open counts (counts).
+	State string `json:"state,omitempty"`
+	Tier  string `json:"tier,omitempty"`
+	Team  string `json:"team,omitempty"`
+	Model string `json:"model,omitempty"`
 }
 
-// parseQuery decodes and validates a query; errors name the field as the editor shows it.
-func parseQuery(raw json.RawMessage) (Query, error) {
+// statAliases maps the accepted names of Query.Stat to the stats field names.
+var statAliases = map[string]string{
+	"count": "count", "open": "open", "acknowledged": "acknowledged", "resolved": "resolved",
+	"sla_breached": "sla_breached", "sla_breaches": "sla_breached",
+	"mtta_seconds": "mtta_seconds", "mtta": "mtta_seconds", "mttr_seconds": "mttr_seconds", "mttr": "mttr_seconds",
+}
+
+// parseQuery decodes and validates a query of the given type; errors name the field as
+// the editor shows it.
+func parseQuery(raw json.RawMessage, queryType string) (Query, error) {
 	var q Query
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &q); err != nil {
@@ -77,6 +97,37 @@ func parseQuery(raw json.RawMessage) (Query, error) {
 			}
 			return q, fmt.Errorf("query: not a JSON object: %w", err)
 		}
+	}
+	if q.State != "" {
+		for _, st := range strings.Split(q.State, ",") {
+			st = strings.TrimSpace(strings.ToLower(st))
+			switch {
+			case st != "open":
+				q.States = append(q.States, st)
+			case queryType == QueryCounts:
+				if q.CountMode == "" {
+					q.CountMode = "open"
+				}
+			default:
+				q.OpenOnly = true
+			}
+		}
+	}
+	q.Tiers = append(q.Tiers, q.Tier)
+	q.Teams = append(q.Teams, q.Team)
+	q.Models = append(q.Models, q.Model)
+	if queryType == QueryStats && q.GroupBy == "" && q.SplitBy != "" {
+		if q.SplitBy == "state" {
+			return q, errors.New("splitBy: stats are grouped by tier, team or model, not state")
+		}
+		q.GroupBy, q.SplitBy = q.SplitBy, ""
+	}
+	if q.Stat != "" {
+		name, ok := statAliases[strings.ToLower(strings.TrimSpace(q.Stat))]
+		if !ok {
+			return q, fmt.Errorf("stat: unknown value %q, expected count, open, acknowledged, resolved, sla_breached, mtta or mttr", q.Stat)
+		}
+		q.Stat = name
 	}
 	q.States = clean(q.States, strings.ToLower)
 	q.Tiers = clean(q.Tiers, strings.ToUpper)

@@ -15,8 +15,8 @@ import (
 // maxBuckets bounds the points of a counts series whatever interval is asked for.
 const maxBuckets = 2000
 
-// queryCounts answers time series of incidents opened per interval, or open at the end of
-// each interval, optionally one series per tier, state, team or model.
+// queryCounts answers time series of incidents opened per interval, or open at some moment
+// of each interval, optionally one series per tier, state, team or model.
 func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataRequest, q backend.DataQuery, p Query) backend.DataResponse {
 	from, to := q.TimeRange.From, q.TimeRange.To
 	if !to.After(from) {
@@ -76,7 +76,8 @@ func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataReques
 			if end.After(to) {
 				end = to
 			}
-			if in.DetectedAt.Before(end) && (in.ResolvedAt.IsZero() || !in.ResolvedAt.Before(end)) {
+			// Open at some moment of [t, end): detected before its end, not resolved by its start.
+			if in.DetectedAt.Before(end) && (in.ResolvedAt.IsZero() || in.ResolvedAt.After(t)) {
 				series[k][i]++
 			}
 		}
@@ -138,10 +139,12 @@ func countStep(p Query, q backend.DataQuery, from, to time.Time) (time.Duration,
 	if q.MaxDataPoints > 0 && q.MaxDataPoints < limit {
 		limit = q.MaxDataPoints
 	}
-	if minStep := to.Sub(from) / time.Duration(limit); step < minStep {
+	// limit-1: aligning the first bucket to the step may add one bucket at the start.
+	if minStep := to.Sub(from) / time.Duration(max(limit-1, 1)); step < minStep {
 		step = minStep
 	}
-	step = max(step.Round(time.Second), time.Second)
+	// Whole seconds, rounded up so the bound still holds.
+	step = max((step + time.Second - 1).Truncate(time.Second), time.Second)
 	return step, nil
 }
 

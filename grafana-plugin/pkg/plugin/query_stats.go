@@ -64,6 +64,9 @@ func (d *Datasource) queryStats(ctx context.Context, _ *backend.QueryDataRequest
 			labels = data.Labels{group: b.Key}
 		}
 		for _, c := range statColumns {
+			if p.Stat != "" && c.name != p.Stat {
+				continue
+			}
 			fields = append(fields, data.NewField(c.name, labels, []*float64{c.value(b)}).SetConfig(&data.FieldConfig{DisplayName: displayName(c.display, group, b.Key), Unit: c.unit}))
 		}
 	}

@@ -139,6 +139,10 @@ func (d *Datasource) action(name string, fn actionFunc) http.HandlerFunc {
 
 // decodeBody reads an action body strictly; an empty body is an empty object.
 func decodeBody(r *http.Request, v any) error {
+	// The SDK's http adapter leaves Body nil when Grafana sends no body.
+	if r.Body == nil {
+		return nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxActionBody+1))
 	if err != nil {
 		return badInputf("read body: %v", err)

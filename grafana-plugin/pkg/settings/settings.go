@@ -65,7 +65,7 @@ func Load(s backend.DataSourceInstanceSettings) (*Settings, error) {
 		dec := json.NewDecoder(strings.NewReader(string(s.JSONData)))
 		if err := dec.Decode(&j); err != nil {
 			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
+			if errors.As(err, &te) && te.Field != "" {
 				return nil, fmt.Errorf("jsonData.%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
 			}
 			return nil, fmt.Errorf("jsonData: not a JSON object: %w", err)

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkBinaryQuery10k: the built plugin binary, called over go-plugin/gRPC like
+// Grafana calls it, lists 10,000 incidents held by the real incidentd (SQLite) and returns
+// the table frame. Reported beside it, in the same run: the same 20 pages read straight
+// from incidentd's API, so the plugin's share is the ratio of the two.
+func BenchmarkBinaryQuery10k(b *testing.B) {
+	bin := pluginBinary(b)
+	inc := startIncidentd(b)
+	g := startPlugin(b, bin)
+
+	const n = 10000
+	start := time.Now().UTC().Add(-180 * 24 * time.Hour).Truncate(time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				if err := postNotification(inc.url, i, start.Add(time.Duration(i)*25*time.Minute)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+
+	pc := backend.PluginContext{PluginID: pluginID, DataSourceInstanceSettings: settings(inc.url, "plugin-token", time.Now())}
+	from, to := start.Add(-time.Hour), time.Now().UTC().Add(time.Hour)
+	b.Run("incidentd-api-only", func(b *testing.B) {
+		for b.Loop() {
+			cursor, total := "", 0
+			for {
+				var page struct {
+					Incidents  []json.RawMessage `json:"incidents"`
+					NextCursor string            `json:"next_cursor"`
+				}
+				url := fmt.Sprintf("%s/api/v1/incidents?limit=500&from=%s&to=%s&cursor=%s", inc.url, from.Format(time.RFC3339), to.Format(time.RFC3339), cursor)
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("Authorization", "Bearer plugin-token")
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(b, err)
+				require.NoError(b, json.NewDecoder(resp.Body).Decode(&page))
+				resp.Body.Close()
+				total += len(page.Incidents)
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			require.Equal(b, n, total)
+		}
+	})
+	b.Run("plugin-incidents-table", func(b *testing.B) {
+		for b.Loop() {
+			resp := g.query(b, pc, nil, dq("A", "incidents", from, to, `{}`))
+			r := resp.Responses["A"]
+			require.NoError(b, r.Error)
+			require.Equal(b, n, r.Frames[0].Rows())
+		}
+	})
+}
+
+func postNotification(url string, i int, startsAt time.Time) error {
+	labels := map[string]string{"alertname": fmt.Sprintf("Bench%d", i), "model": fmt.Sprintf("m%d", i%11),
+		"tier": fmt.Sprintf("P%d", 1+i%4), "team": fmt.Sprintf("t%d", i%7)}
+	msg := map[string]any{
+		"version": "4", "status": "firing", "receiver": "incidentd", "groupKey": fmt.Sprintf(`{}:{alertname="Bench%d"}`, i),
+		"groupLabels": map[string]string{"alertname": labels["alertname"]}, "commonLabels": labels, "commonAnnotations": map[string]string{},
+		"alerts": []map[string]any{{"status": "firing", "labels": labels, "annotations": map[string]string{},
+			"startsAt": startsAt.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("%016x", i)}},
+	}
+	b, _ := json.Marshal(msg)
+	resp, err := http.Post(url+"/api/v1/alertmanager", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("notification %d: status %d", i, resp.StatusCode)
+	}
+	return nil
+}

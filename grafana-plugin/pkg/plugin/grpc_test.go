@@ -1,0 +1,159 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental/datasourcetest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+)
+
+// The SDK's gRPC test server registers its middleware metrics with the default registry,
+// so a process can start it once: every test shares it and tells instances apart by the
+// datasource UID (Grafana's instance cache key).
+var grpcPlugin struct {
+	once sync.Once
+	tp   datasourcetest.TestPlugin
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if grpcPlugin.tp.Client != nil {
+		_ = grpcPlugin.tp.Shutdown()
+	}
+	os.Exit(code)
+}
+
+func sharedGRPC(t testing.TB) *datasourcetest.TestPluginClient {
+	t.Helper()
+	grpcPlugin.once.Do(func() {
+		factory := NewFactory(Options{Now: func() time.Time { return testNow }})
+		// Picking a free port by closing a listener can race with another process; retry.
+		for range 5 {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				grpcPlugin.err = err
+				return
+			}
+			addr := l.Addr().String()
+			_ = l.Close()
+			grpcPlugin.tp, grpcPlugin.err = datasourcetest.Manage(factory, datasourcetest.ManageOpts{Address: addr})
+			if grpcPlugin.err == nil {
+				return
+			}
+		}
+	})
+	require.NoError(t, grpcPlugin.err)
+	return grpcPlugin.tp.Client
+}
+
+func grpcContext(uid, url, token string) backend.PluginContext {
+	s := instanceSettings(url, nil, token)
+	s.UID = uid
+	return backend.PluginContext{PluginID: ID, DataSourceInstanceSettings: &s}
+}
+
+// The plugin answers over gRPC as Grafana calls it: frames survive Arrow encoding, health
+// and resources work, and a settings change rebuilds the instance.
+func TestOverGRPC(t *testing.T) {
+	c := sharedGRPC(t)
+	fake := newFake(fixture())
+	srv := fake.start(t)
+	pc := grpcContext("grpc-main", srv.URL, "plugin")
+	ctx := context.Background()
+
+	h, err := c.CheckHealth(ctx, &backend.CheckHealthRequest{PluginContext: pc})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status, h.Message)
+
+	resp, err := c.QueryData(ctx, &backend.QueryDataRequest{PluginContext: pc, Queries: []backend.DataQuery{
+		{RefID: "A", QueryType: QueryIncidents, JSON: []byte(`{"teams":["ml-platform"]}`), TimeRange: backend.TimeRange{From: day.from, To: day.to}},
+		{RefID: "B", QueryType: QueryCounts, JSON: []byte(`{"interval":"1h"}`), TimeRange: backend.TimeRange{From: day.from, To: day.to}},
+		{RefID: "C", QueryType: QueryIncidents, JSON: []byte(`{"states":["nope"]}`)},
+	}})
+	require.NoError(t, err)
+	a := resp.Responses["A"]
+	require.NoError(t, a.Error)
+	require.Equal(t, 2, a.Frames[0].Rows())
+	dur, _ := a.Frames[0].FieldByName("duration")
+	require.Equal(t, "s", dur.Config.Unit, "field config survives Arrow")
+	b := resp.Responses["B"]
+	require.NoError(t, b.Error)
+	require.Equal(t, []int64{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}, seriesValues(t, b.Frames[0]))
+	require.ErrorContains(t, resp.Responses["C"].Error, `states: unknown state "nope"`)
+	require.Equal(t, backend.ErrorSourceDownstream, resp.Responses["C"].ErrorSource)
+
+	var got *backend.CallResourceResponse
+	err = c.CallResource(ctx, &backend.CallResourceRequest{
+		PluginContext: backend.PluginContext{PluginID: ID, DataSourceInstanceSettings: pc.DataSourceInstanceSettings, User: &backend.User{Login: "erin", Role: "Editor"}},
+		Method:        "POST", Path: "incidents/4/ack", URL: "incidents/4/ack", Body: []byte(`{}`),
+	}, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { got = r; return nil }))
+	require.NoError(t, err)
+	require.Equal(t, 200, got.Status, string(got.Body))
+	require.Equal(t, "erin (via plugin)", fake.actions[0].Actor)
+
+	// New settings (a bad token) under the same UID take effect once Updated changes.
+	s := *pc.DataSourceInstanceSettings
+	s.DecryptedSecureJSONData = map[string]string{"apiToken": "wrong"}
+	s.Updated = s.Updated.Add(time.Minute)
+	h, err = c.CheckHealth(ctx, &backend.CheckHealthRequest{PluginContext: backend.PluginContext{PluginID: ID, DataSourceInstanceSettings: &s}})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusError, h.Status)
+	require.Contains(t, h.Message, "rejected the API token")
+}
+
+// BenchmarkQuery10k measures a query over 10,000 incidents through the plugin's gRPC
+// server: 20 pages from a loopback incidentd fake (pages encoded once, so the fake's
+// encoding is not counted), decoded, the frame built, Arrow-encoded and decoded. The issue
+// asks for under 100 ms per query; fetch-only is the baseline the others are compared to.
+func BenchmarkQuery10k(b *testing.B) {
+	c := sharedGRPC(b)
+	many := make([]incidentd.Incident, 10000)
+	start := testNow.AddDate(0, -6, 0)
+	for i := range many {
+		det := start.Add(time.Duration(i) * 25 * time.Minute)
+		many[i] = incidentd.Incident{ID: int64(i + 1), Title: fmt.Sprintf("incident %d", i), Tier: validTiers[i%4], State: "resolved",
+			Team: "team-" + fmt.Sprint(i%7), Model: "model-" + fmt.Sprint(i%11), Labels: map[string]string{"alertname": "A", "region": "eu"},
+			DetectedAt: det, TriagedAt: det.Add(5 * time.Minute), ResolvedAt: det.Add(time.Hour), AlertsTotal: 1}
+	}
+	fake := newFake(many)
+	fake.pages = map[string][]byte{}
+	srv := fake.start(b)
+	// The baseline: reading the same 20 pages with the client alone, no frames, no gRPC.
+	// The plugin's own cost is the ratio of the other runs to this one.
+	b.Run("fetch-only", func(b *testing.B) {
+		d := newTestDS(b, srv.URL, nil, "plugin")
+		for b.Loop() {
+			got, _, err := d.client.List(context.Background(), incidentd.Filter{From: start, To: testNow}, 50000)
+			if err != nil || len(got) != 10000 {
+				b.Fatal(err, len(got))
+			}
+		}
+	})
+	for _, qt := range []string{QueryIncidents, QueryCounts} {
+		b.Run(qt, func(b *testing.B) {
+			pc := grpcContext("bench-"+qt, srv.URL, "plugin")
+			req := &backend.QueryDataRequest{PluginContext: pc, Queries: []backend.DataQuery{{RefID: "A", QueryType: qt,
+				JSON: []byte(`{"labelColumns":["region"],"splitBy":"tier"}`), Interval: time.Hour, MaxDataPoints: 1000,
+				TimeRange: backend.TimeRange{From: start, To: testNow}}}}
+			for b.Loop() {
+				resp, err := c.QueryData(context.Background(), req)
+				if err != nil || resp.Responses["A"].Error != nil {
+					b.Fatal(err, resp.Responses["A"].Error)
+				}
+				if qt == QueryIncidents && resp.Responses["A"].Frames[0].Rows() != 10000 {
+					b.Fatalf("rows %d", resp.Responses["A"].Frames[0].Rows())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,126 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+)
+
+type recorder struct{ resp *backend.CallResourceResponse }
+
+func (r *recorder) Send(resp *backend.CallResourceResponse) error {
+	if r.resp == nil {
+		r.resp = resp
+	} else {
+		r.resp.Body = append(r.resp.Body, resp.Body...)
+	}
+	return nil
+}
+
+func call(t *testing.T, d *Datasource, user *backend.User, method, path string, body any) (int, map[string]any, []byte) {
+	t.Helper()
+	var b []byte
+	if body != nil {
+		var err error
+		b, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	rec := &recorder{}
+	err := d.CallResource(context.Background(), &backend.CallResourceRequest{
+		PluginContext: backend.PluginContext{User: user}, Method: method, Path: path, URL: path, Body: b,
+	}, rec)
+	require.NoError(t, err)
+	require.NotNil(t, rec.resp)
+	var m map[string]any
+	_ = json.Unmarshal(rec.resp.Body, &m)
+	return rec.resp.Status, m, rec.resp.Body
+}
+
+func TestResourceActions(t *testing.T) {
+	fake := newFake(fixture())
+	srv := fake.start(t)
+	d := newTestDS(t, srv.URL, nil, "plugin")
+	editor := &backend.User{Login: "alice", Role: "Editor"}
+
+	code, m, _ := call(t, d, editor, http.MethodPost, "incidents/3/ack", map[string]any{"note": "on it"})
+	require.Equal(t, http.StatusOK, code, m)
+	require.Equal(t, "triaged", m["state"])
+	require.Equal(t, fakeAction{Action: "ack", Actor: "alice (via plugin)", Body: `{"note":"on it"}`, ID: 3}, fake.actions[0])
+
+	code, m, _ = call(t, d, editor, http.MethodPost, "incidents/3/transition", map[string]any{"to": "contained", "note": "fallback on"})
+	require.Equal(t, http.StatusOK, code, m)
+	require.Equal(t, "contained", m["state"])
+
+	code, m, _ = call(t, d, editor, http.MethodPost, "incidents/3/assign", map[string]any{"assignee": "me"})
+	require.Equal(t, http.StatusOK, code, m)
+	require.Equal(t, "alice", m["assignee"])
+
+	code, _, _ = call(t, d, &backend.User{Login: "root", Role: "Admin"}, http.MethodPost, "incidents/3/notes", map[string]any{"text": "see dashboard"})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "root (via plugin)", fake.actions[3].Actor)
+	require.Len(t, fake.actions, 4)
+
+	for _, tc := range []struct {
+		name   string
+		user   *backend.User
+		path   string
+		body   any
+		code   int
+		msg    string
+		source string
+	}{
+		{"viewer", &backend.User{Login: "vic", Role: "Viewer"}, "incidents/3/ack", nil, 403, `Grafana user "vic" has role "Viewer"`, "plugin"},
+		{"no user (alerting)", nil, "incidents/3/ack", nil, 403, "actions need a signed-in Grafana user", "plugin"},
+		{"bad id", editor, "incidents/x/ack", nil, 400, `incident id "x": expected a positive integer`, "plugin"},
+		{"bad state", editor, "incidents/3/transition", map[string]any{"to": "done"}, 400, `to: expected one of detected, triaged`, "plugin"},
+		{"unknown field", editor, "incidents/3/ack", map[string]any{"nope": 1}, 400, `unknown field "nope"`, "plugin"},
+		{"wrong type", editor, "incidents/3/ack", map[string]any{"note": 5}, 400, `field "note": expected string`, "plugin"},
+		{"empty note", editor, "incidents/3/notes", map[string]any{"kind": "note"}, 400, "text: required for a note", "plugin"},
+		{"incidentd refuses", editor, "incidents/3/transition", map[string]any{"to": "detected"}, 409, "cannot move back", "downstream"},
+		{"unknown incident", editor, "incidents/404/ack", nil, 404, "incident 404 not found", "downstream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, m, raw := call(t, d, tc.user, http.MethodPost, tc.path, tc.body)
+			require.Equal(t, tc.code, code, string(raw))
+			require.Contains(t, m["error"], tc.msg)
+			require.Equal(t, tc.source, m["source"])
+		})
+	}
+	require.Len(t, fake.actions, 4, "refused actions change nothing")
+
+	// A token that may not delegate: incidentd's 403 is passed through.
+	fake.tokens["nodelegate"] = fakeToken{role: "responder"}
+	d2 := newTestDS(t, srv.URL, nil, "nodelegate")
+	code, m, _ = call(t, d2, editor, http.MethodPost, "incidents/3/ack", nil)
+	require.Equal(t, http.StatusForbidden, code)
+	require.Equal(t, "downstream", m["source"])
+}
+
+func TestResourceOptions(t *testing.T) {
+	fake := newFake(fixture())
+	fake.stats = &incidentd.Stats{ByTeam: []incidentd.Bucket{{Key: "llm"}, {Key: "data"}}, ByModel: []incidentd.Bucket{{Key: "fraud-v3"}}}
+	srv := fake.start(t)
+	d := newTestDS(t, srv.URL, nil, "plugin")
+	viewer := &backend.User{Login: "vic", Role: "Viewer"}
+
+	code, _, raw := call(t, d, viewer, http.MethodGet, "teams", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `["data","llm"]`, string(raw))
+	code, _, raw = call(t, d, viewer, http.MethodGet, "options/models", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `["fraud-v3"]`, string(raw))
+	code, m, _ := call(t, d, viewer, http.MethodGet, "options/colours", nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, m["error"], `unknown kind "colours"`)
+
+	fake.fail = http.StatusInternalServerError
+	code, m, _ = call(t, d, viewer, http.MethodGet, "teams", nil)
+	require.Equal(t, http.StatusBadGateway, code)
+	require.Equal(t, "downstream", m["source"])
+}
