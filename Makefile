@@ -20,6 +20,7 @@ build: ## Build every binary into ./bin.
 	@for b in $(BINARIES); do \
 		if [ -d cmd/$$b ]; then echo ">> building $$b"; $(GO) build $(GOFLAGS) -o $(BIN)/$$b ./cmd/$$b || exit 1; fi; \
 	done
+	grafana-plugin/build.sh
 
 .PHONY: test
 test: tools lint build ## Install missing test tools, lint, build, then run every test (unit, fuzz seeds, integration, e2e).
