@@ -53,6 +53,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	gtBase := gt.Flag("baseline", "Baseline version.").Required().String()
 	gtFormat := gt.Flag("format", "Report format: text or json.").Default("text").Enum("text", "json")
 
+	app.Command("presets", "List the presets and their params.")
+
 	cmd, err := app.Parse(args)
 	if err != nil {
 		return fmt.Errorf("rulegen: %w", err)
@@ -65,6 +67,21 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return check(*chkSpec, *chkFormat, opts, stdin, stdout, stderr)
 	case tst.FullCommand():
 		return runTests(ctx, *tstSpec, *tstPromtool, opts, stdout, stderr)
+	case "presets":
+		for _, name := range spec.PresetNames() {
+			doc, params := spec.PresetDoc(name)
+			keys := make([]string, 0, len(params))
+			for k := range params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s=%q", k, params[k])
+			}
+			fmt.Fprintf(stdout, "%s\n  %s\n  params: %s\n", name, doc, strings.Join(parts, " "))
+		}
+		return nil
 	case gt.FullCommand():
 		return runGate(ctx, gateArgs{spec: *gtSpec, prometheus: *gtProm, model: *gtModel, candidate: *gtCand, baseline: *gtBase, format: *gtFormat}, opts, stdout, stderr)
 	}

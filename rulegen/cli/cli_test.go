@@ -160,3 +160,10 @@ func TestPrometheusRuleResource(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(groups, &parsed))
 	require.Len(t, parsed.Groups, len(ruleFiles(t, dir, "rules")))
 }
+
+func TestPresetsCommand(t *testing.T) {
+	out, _, err := run(t, "presets")
+	require.NoError(t, err)
+	require.Contains(t, out, "latency_p95\n  P95 inference latency over 5m above `max` seconds (default 3)\n  params: max=\"3\" model=\"\" quantile=\"0.95\" version=\"\"\n")
+	require.Equal(t, 13, strings.Count(out, "params:"))
+}
