@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/cli"
-	"github.com/opscentre/opscentre/rulegen/output"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -151,7 +151,7 @@ func TestPrometheusRuleResource(t *testing.T) {
 	require.Equal(t, "PrometheusRule", cr.Kind)
 	groups, err := yaml.Marshal(&cr.Spec)
 	require.NoError(t, err)
-	require.NoError(t, output.CheckRuleFile(groups))
+	require.NoError(t, check.RuleFile(groups))
 	var parsed struct {
 		Groups []struct {
 			Name string `yaml:"name"`
