@@ -69,7 +69,7 @@ func compileAnomaly(c *ctx) {
 // with each level held as long as the expression's range so rates keep the variation.
 func anomalyTests(c *ctx, season time.Duration) {
 	a, an := c.alert, c.alert.Anomaly
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(an.Expr)
 	block := steps(lag, step) + 1
 	pattern := func(n int) []float64 {
@@ -121,7 +121,7 @@ func anomalyTests(c *ctx, season time.Duration) {
 		c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 	}
 	if a.For < lag+3*step {
-		c.noTest("blip: `for` %s is not longer than the expression's range %s plus two samples", dur(a.For), dur(lag))
+		c.noTest("blip: `for` %s is not longer than the expression's range %s plus three test steps of %s", dur(a.For), dur(lag), dur(step))
 		return
 	}
 	sig = concat(pattern(nh), []float64{spike}, pattern(steps(a.For, step)+3))

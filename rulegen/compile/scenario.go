@@ -142,6 +142,34 @@ func stepFor(forDur time.Duration) time.Duration {
 	return time.Minute
 }
 
+// promtoolMaxSamples is the query sample limit of promtool's unit-test engine (10,000 in
+// Prometheus 2.42 and 3); a range longer than that many test steps fails the test.
+const promtoolMaxSamples = 10000
+
+// testStep is stepFor(for), coarsened (up to 10m) so that no range window of the group's
+// rules holds more samples than promtool's test engine allows (a 7d average at 1m would
+// need 10,080). testable rejects what even 10m cannot fit.
+func (c *ctx) testStep() time.Duration {
+	step := stepFor(c.alert.For)
+	if need := roundUp(c.longestRange()/promtoolRangeSamples+1, time.Minute); need > step {
+		step = min(need, maxTestStep)
+	}
+	return step
+}
+
+const (
+	promtoolRangeSamples = promtoolMaxSamples * 9 / 10
+	maxTestStep          = 10 * time.Minute
+)
+
+func (c *ctx) longestRange() time.Duration {
+	var longest time.Duration
+	for _, r := range c.group.Rules {
+		longest = max(longest, maxRange(r.Expr))
+	}
+	return longest
+}
+
 // lastAt is the time of the last sample of a series of n samples.
 func lastAt(n int, step time.Duration) time.Duration { return time.Duration(n-1) * step }
 
@@ -154,6 +182,10 @@ const maxTestSamples = 50000
 func (c *ctx) testable(total, step time.Duration) bool {
 	if total < 0 || total/step > maxTestSamples {
 		c.noTest("all scenarios: the windows and `for` need %s of input series, more than %d samples at %s", dur(total), maxTestSamples, dur(step))
+		return false
+	}
+	if r := c.longestRange(); r/step > promtoolRangeSamples {
+		c.noTest("all scenarios: a range of %s holds more than promtool's %d-sample limit even at %s steps", dur(r), promtoolMaxSamples, dur(step))
 		return false
 	}
 	return true
