@@ -105,9 +105,8 @@ type ruleYAML struct {
 }
 
 type groupYAML struct {
-	Name     string     `yaml:"name"`
-	Interval string     `yaml:"interval,omitempty"`
-	Rules    []ruleYAML `yaml:"rules"`
+	Name  string     `yaml:"name"`
+	Rules []ruleYAML `yaml:"rules"`
 }
 
 type groupsYAML struct {
@@ -124,7 +123,7 @@ func durStr(d time.Duration) string {
 func groups(gs []*compile.Group) []groupYAML {
 	out := make([]groupYAML, 0, len(gs))
 	for _, g := range gs {
-		gy := groupYAML{Name: "opscentre-" + g.Name, Interval: durStr(g.Interval)}
+		gy := groupYAML{Name: "opscentre-" + g.Name}
 		for _, r := range g.Rules {
 			ann := map[string]string{}
 			for k, v := range r.Annotations {
