@@ -6,6 +6,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -14,7 +15,9 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/template"
 )
 
 // LabelSet is what is known about the labels of an expression's result: exactly these
@@ -339,4 +342,28 @@ func RuleFile(b []byte) error {
 		msgs[i] = e.Error()
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// Templates parses alert label and annotation values as Prometheus alert templates, the same
+// way rulefmt does, so a broken summary is reported against the spec instead of surfacing as
+// an invalid generated file.
+func Templates(kind string, values map[string]string) []error {
+	data := template.AlertTemplateData(map[string]string{}, map[string]string{}, "", promql.Sample{})
+	defs := "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if !strings.Contains(values[k], "{{") {
+			continue
+		}
+		t := template.NewTemplateExpander(context.Background(), defs+values[k], "__alert", data, model.Time(0), nil, nil, nil)
+		if err := t.ParseTest(); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", kind, k, err))
+		}
+	}
+	return errs
 }

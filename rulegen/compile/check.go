@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -45,6 +46,11 @@ func (c *ctx) check() {
 		})
 	}
 	for _, r := range c.group.Rules {
+		if r.Alert != "" {
+			for _, err := range append(check.Templates("label", r.Labels), check.Templates("annotation", r.Annotations)...) {
+				c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %s: invalid template: %v", r.Alert, err)})
+			}
+		}
 		e, err := spec.ParseExpr(r.Expr)
 		if err != nil {
 			c.errorf("generated expression of %s does not parse (a rulegen bug, please report): %v", r.Record+r.Alert, err)

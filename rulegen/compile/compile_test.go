@@ -272,3 +272,13 @@ func TestEveryExampleAlertHasFiringAndQuietTests(t *testing.T) {
 		}
 	}
 }
+
+func TestBadTemplate(t *testing.T) {
+	msg := compileErr(t, `  - name: Tmpl
+    tier: P1
+    runbook_url: https://x.example
+    summary: "{{ $labels.model "
+    preset: error_rate
+`)
+	require.Contains(t, msg, "spec.yaml:5:5: alerts[0]: alert Tmpl: invalid template: annotation \"summary\"")
+}
