@@ -158,10 +158,18 @@ const promtoolMaxSamples = 10000
 func (c *ctx) testStep() time.Duration {
 	step := stepFor(c.alert.For)
 	if short := c.shortestRange(); short > 0 && step > short/3 {
-		step = max(short/3/time.Minute*time.Minute, 15*time.Second)
+		// Whole minutes where the range allows, else whole seconds: a 20s rate window
+		// needs samples every 6s, not the 15s floor of a longer `for`.
+		if short >= 3*time.Minute {
+			step = short / 3 / time.Minute * time.Minute
+		} else {
+			step = max(short/3/time.Second*time.Second, time.Second)
+		}
 	}
-	if need := roundUp(c.longestRange()/promtoolRangeSamples+1, time.Minute); need > step {
-		step = min(need, maxTestStep)
+	// Coarsen only when the longest range would otherwise hold more samples than promtool
+	// allows; rounding the need up to a minute must not coarsen a step that already fits.
+	if need := c.longestRange()/promtoolRangeSamples + 1; need > step {
+		step = min(roundUp(need, time.Minute), maxTestStep)
 	}
 	return step
 }
