@@ -123,7 +123,7 @@ func TestIncidentsTable(t *testing.T) {
 	require.Equal(t, 75*60.0, *mtta.At(2).(*float64))
 	rb, _ := f.FieldByName("runbook")
 	require.Equal(t, "https://runbooks.example/down", *rb.At(3).(*string))
-	require.Equal(t, "https://incidents.example/api/v1/incidents/${__value.raw}", ids.Config.Links[0].URL)
+	require.Equal(t, "https://incidents.example/api/v1/incidents/${__value.raw}", ids.Config.Links[1].URL)
 	region, _ := f.FieldByName("label_region")
 	require.Equal(t, "us", *region.At(1).(*string))
 	require.Nil(t, region.At(0).(*string))

@@ -134,6 +134,7 @@ func TestProvisioning(t *testing.T) {
 	require.NoError(t, err)
 
 	var dash struct {
+		UID        string
 		Templating struct {
 			List []struct {
 				Name       string
@@ -161,7 +162,7 @@ func TestProvisioning(t *testing.T) {
 			}
 		}
 	}
-	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incidents-overview.json")
+	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incident-response.json")
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &dash))
 	check := func(where string, ref struct{ Type, UID string }, target json.RawMessage) {
@@ -178,6 +179,12 @@ func TestProvisioning(t *testing.T) {
 		_, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 		require.NoError(t, err, where)
 	}
+	require.Equal(t, DashboardUID, dash.UID, "incident links point at this dashboard")
+	hasIncidentVar := false
+	for _, v := range dash.Templating.List {
+		hasIncidentVar = hasIncidentVar || v.Name == "incident"
+	}
+	require.True(t, hasIncidentVar, "the links set var-incident")
 	require.NotEmpty(t, dash.Panels)
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
