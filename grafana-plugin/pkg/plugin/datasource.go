@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"time"
 
@@ -100,8 +101,31 @@ func New(s backend.DataSourceInstanceSettings, o Options) (*Datasource, error) {
 	d.queries.HandleFunc(QueryTimeline, d.measure(QueryTimeline, d.queryTimeline))
 	d.queries.HandleFunc(QueryAnnotations, d.measure(QueryAnnotations, d.queryAnnotations))
 	d.queries.HandleFunc(QueryVariables, d.measure(QueryVariables, d.queryVariables))
-	// An empty query type (a query saved before one was picked) lists incidents.
-	d.queries.HandleFunc("", d.measure(QueryIncidents, d.queryIncidents))
+	// The mux's "" handler also receives every unknown type: an empty type (a query saved
+	// before one was picked) lists incidents, anything else is an error naming the types.
+	listIncidents := d.measure(QueryIncidents, d.queryIncidents)
+	d.queries.HandleFunc("", func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+		resp := backend.NewQueryDataResponse()
+		var empty []backend.DataQuery
+		for _, q := range req.Queries {
+			if q.QueryType != "" {
+				resp.Responses[q.RefID] = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
+					fmt.Sprintf("queryType: unknown %q, expected incidents, counts, stats, timeline, annotations or variables", q.QueryType))
+				continue
+			}
+			empty = append(empty, q)
+		}
+		if len(empty) > 0 {
+			sub := *req
+			sub.Queries = empty
+			r, err := listIncidents(ctx, &sub)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(resp.Responses, r.Responses)
+		}
+		return resp, nil
+	})
 	d.resource = httpadapter.New(d.resourceMux())
 	return d, nil
 }

@@ -407,6 +407,15 @@ func TestErrorAttribution(t *testing.T) {
 	require.NoError(t, resp.Responses["good"].Error)
 	require.ErrorContains(t, resp.Responses["wrongtype"].Error, `query field "teams": expected []string`)
 
+	resp = run(t, d, nil, nil,
+		q{refID: "bogus", queryType: "bogus"},
+		q{refID: "empty", queryType: "", from: day.from, to: day.to},
+	)
+	require.ErrorContains(t, resp.Responses["bogus"].Error, `queryType: unknown "bogus", expected incidents, counts`)
+	require.Equal(t, backend.ErrorSourceDownstream, resp.Responses["bogus"].ErrorSource)
+	require.NoError(t, resp.Responses["empty"].Error)
+	require.Equal(t, 4, resp.Responses["empty"].Frames[0].Rows(), "an empty query type lists incidents")
+
 	fake.fail = http.StatusServiceUnavailable
 	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
 	require.ErrorContains(t, r.Error, "incidentd answered 503")
