@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/settings"
@@ -167,6 +169,14 @@ func (d *Datasource) measure(kind string, fn queryFunc) backend.QueryDataHandler
 			}
 			for _, f := range r.Frames {
 				f.RefID = q.RefID
+			}
+			if unknown := unknownKeys(q.JSON); len(unknown) > 0 && len(r.Frames) > 0 {
+				f := r.Frames[0]
+				if f.Meta == nil {
+					f.Meta = &data.FrameMeta{}
+				}
+				f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
+					Text: "Ignored query fields this datasource does not know: " + strings.Join(unknown, ", ")})
 			}
 			d.o.Metrics.observeQuery(kind, fromAlert, r, d.o.Now().Sub(start))
 			resp.Responses[q.RefID] = r

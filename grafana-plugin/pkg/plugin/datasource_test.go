@@ -416,8 +416,13 @@ func TestErrorAttribution(t *testing.T) {
 	require.NoError(t, resp.Responses["empty"].Error)
 	require.Equal(t, 4, resp.Responses["empty"].Frames[0].Rows(), "an empty query type lists incidents")
 
+	// A misspelt filter is not applied, and the frame says so.
+	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to, json: map[string]any{"refId": "A", "teamz": []string{"llm"}, "intervalMs": 1000}}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, []data.Notice{{Severity: data.NoticeSeverityWarning, Text: "Ignored query fields this datasource does not know: teamz"}}, r.Frames[0].Meta.Notices)
+
 	fake.fail = http.StatusServiceUnavailable
-	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
 	require.ErrorContains(t, r.Error, "incidentd answered 503")
 	require.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
 	require.Equal(t, backend.Status(503), r.Status)

@@ -178,6 +178,7 @@ func TestProvisioning(t *testing.T) {
 		expanded := strings.NewReplacer(`"$team"`, `"$__all"`, `"$tier"`, `"$__all"`, `"$incident"`, `"1"`).Replace(string(target))
 		_, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 		require.NoError(t, err, where)
+		require.Empty(t, unknownKeys(target), where)
 	}
 	require.Equal(t, DashboardUID, dash.UID, "incident links point at this dashboard")
 	hasIncidentVar := false
@@ -256,6 +257,7 @@ func TestGeneratedDashboardQueries(t *testing.T) {
 				expanded := strings.ReplaceAll(string(tg), `"$model"`, `"fraud-v3,support-llm"`)
 				parsed, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 				require.NoError(t, err, "%s: panel %q", f, p.Title)
+				require.Empty(t, unknownKeys(tg), "%s: panel %q uses fields the plugin ignores", f, p.Title)
 				if q.QueryType == QueryTimeline && q.IncidentID == nil {
 					_, err := parsed.incidentID()
 					t.Logf("%s: panel %q is a timeline without incidentId; it will show: %v", filepath.Base(f), p.Title, err)
