@@ -125,6 +125,22 @@ func TestProvisioning(t *testing.T) {
 	require.Equal(t, ID, d.Type)
 	require.Equal(t, "proxy", d.Access)
 	require.Contains(t, d.SecureJSONData, "apiToken", "the token goes to secureJsonData")
+	// deploy/grafana provisions the same datasource; both must agree on its uid, which
+	// dashboards and action URLs use.
+	others, _ := filepath.Glob("../../../deploy/grafana/provisioning/datasources/*.yaml")
+	for _, f := range others {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var other struct {
+			Datasources []struct{ Type, UID string } `yaml:"datasources"`
+		}
+		require.NoError(t, yaml.Unmarshal(b, &other), f)
+		for _, o := range other.Datasources {
+			if o.Type == ID {
+				require.Equal(t, d.UID, o.UID, f)
+			}
+		}
+	}
 	// jsonData keys are the ones settings.Load reads.
 	b, err := json.Marshal(d.JSONData)
 	require.NoError(t, err)
