@@ -5,7 +5,7 @@ GO        ?= go
 GOFLAGS   ?=
 BIN       ?= bin
 PKGS      ?= ./...
-BINARIES  := aiops_exporter rulegen incidentd aiops-sim
+BINARIES  := aiops_exporter rulegen incidentd aiops-sim aiops-loadgen
 BENCHTIME ?= 1s
 
 .DEFAULT_GOAL := help
@@ -20,6 +20,7 @@ build: ## Build every binary into ./bin.
 	@for b in $(BINARIES); do \
 		if [ -d cmd/$$b ]; then echo ">> building $$b"; $(GO) build $(GOFLAGS) -o $(BIN)/$$b ./cmd/$$b || exit 1; fi; \
 	done
+	grafana-plugin/build.sh
 
 .PHONY: test
 test: tools lint build ## Install missing test tools, lint, build, then run every test (unit, fuzz seeds, integration, e2e).
@@ -41,9 +42,16 @@ bench: build ## Run Go benchmarks and the loopback load tests.
 e2e: build ## Run the end-to-end tests against the real Prometheus and Alertmanager.
 	$(GO) test -count=1 -v ./test/e2e/...
 
+.PHONY: demo
+demo: build ## Run the whole loop on loopback with scripted faults and a live view; DURATION=3m runs unattended and checks the incidents.
+	DURATION=$(DURATION) scripts/demo.sh
+
 .PHONY: run
-run: build ## Run the whole stack on embedded defaults (exporter, incidentd, Prometheus, Alertmanager).
-	scripts/run.sh
+run: demo ## Same as demo: the whole stack on embedded defaults.
+
+.PHONY: snapshot
+snapshot: ## Render every dashboard panel to PNG from a Prometheus at PROMETHEUS_URL (default http://localhost:9090).
+	go run ./dashboards/cmd/dashgen snapshot -prometheus $(or $(PROMETHEUS_URL),http://localhost:9090)
 
 .PHONY: generate
 generate: ## Regenerate committed artifacts (rules, Alertmanager config, dashboards).

@@ -48,8 +48,6 @@ type Options struct {
 	Now func() time.Time
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
-	// Ready, when set, is called with the addresses the server listens on.
-	Ready func(addrs []net.Addr)
 }
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
@@ -215,18 +213,13 @@ func Run(ctx context.Context, o Options) error {
 			listeners = append(listeners, l)
 		}
 	}
-	var addrs []net.Addr
 	for _, l := range listeners {
-		addrs = append(addrs, l.Addr())
 		logger.Info("listening", "address", l.Addr().String())
 	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	ready.Store(true)
-	if o.Ready != nil {
-		o.Ready(addrs)
-	}
 	go func() {
 		flags := &web.FlagConfig{WebListenAddresses: &o.ListenAddresses, WebSystemdSocket: new(bool), WebConfigFile: &o.WebConfigFile}
 		errc <- web.ServeMultiple(listeners, srv, flags, logger)

@@ -23,12 +23,14 @@ const (
 	Reviewed      State = "reviewed"
 )
 
-// States lists the lifecycle in order.
-var States = []State{Detected, Triaged, Contained, Investigating, Resolved, Reviewed}
+// States lists the lifecycle in order (a fresh slice: callers may not change the rules).
+func States() []State {
+	return []State{Detected, Triaged, Contained, Investigating, Resolved, Reviewed}
+}
 
 // ParseState checks a state name.
 func ParseState(s string) (State, error) {
-	for _, st := range States {
+	for _, st := range States() {
 		if string(st) == s {
 			return st, nil
 		}
@@ -37,8 +39,8 @@ func ParseState(s string) (State, error) {
 }
 
 func stateNames() string {
-	n := make([]string, len(States))
-	for i, s := range States {
+	n := make([]string, len(States()))
+	for i, s := range States() {
 		n[i] = string(s)
 	}
 	return strings.Join(n, ", ")
@@ -46,7 +48,7 @@ func stateNames() string {
 
 // Rank is the position of s in the lifecycle (0 for detected), or -1 when unknown.
 func (s State) Rank() int {
-	for i, st := range States {
+	for i, st := range States() {
 		if st == s {
 			return i
 		}
@@ -175,14 +177,16 @@ func Measure(detected, acked, resolved time.Time) Durations {
 }
 
 // ContainmentKinds are the kinds of containment action the API accepts; free text goes beside.
-var ContainmentKinds = []string{"fallback", "feature_disabled", "inputs_blocked", "rollback", "rate_limited", "other"}
+func ContainmentKinds() []string {
+	return []string{"fallback", "feature_disabled", "inputs_blocked", "rollback", "rate_limited", "other"}
+}
 
 // CheckContainmentKind validates a containment kind.
 func CheckContainmentKind(k string) error {
-	for _, c := range ContainmentKinds {
+	for _, c := range ContainmentKinds() {
 		if c == k {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown containment kind %q, expected one of %s", k, strings.Join(ContainmentKinds, ", "))
+	return fmt.Errorf("unknown containment kind %q, expected one of %s", k, strings.Join(ContainmentKinds(), ", "))
 }

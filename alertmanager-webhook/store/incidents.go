@@ -136,7 +136,7 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 	if err != nil {
 		return nil, err
 	}
-	result.compute(s.cfg.SLA, s.now())
+	result.compute(s.Config().SLA, s.now())
 	return result, nil
 }
 
@@ -233,28 +233,36 @@ type NoteInput struct {
 	URL             string
 }
 
-// AddNote attaches a note to an incident.
-func (s *DB) AddNote(ctx context.Context, id int64, n NoteInput, a Action) (*Note, error) {
+// Validate checks a note before it is stored.
+func (n NoteInput) Validate() error {
 	switch n.Kind {
 	case "note", "link", "containment":
 	default:
-		return nil, invalid("kind: expected note, link or containment, got %q", n.Kind)
+		return invalid("kind: expected note, link or containment, got %q", n.Kind)
 	}
 	if n.Kind == "containment" {
 		if err := incident.CheckContainmentKind(n.ContainmentKind); err != nil {
-			return nil, &InvalidError{Err: fmt.Errorf("containment_kind: %w", err)}
+			return &InvalidError{Err: fmt.Errorf("containment_kind: %w", err)}
 		}
 	} else if n.ContainmentKind != "" {
-		return nil, invalid("containment_kind: only allowed with kind containment")
+		return invalid("containment_kind: only allowed with kind containment")
 	}
 	if n.Kind == "link" && !strings.HasPrefix(n.URL, "http://") && !strings.HasPrefix(n.URL, "https://") {
-		return nil, invalid("url: a link needs an http(s) URL")
+		return invalid("url: a link needs an http(s) URL")
 	}
 	if strings.TrimSpace(n.Text) == "" && n.Kind != "link" {
-		return nil, invalid("text: must not be empty")
+		return invalid("text: must not be empty")
 	}
 	if len(n.Text) > 16384 || len(n.URL) > 2048 {
-		return nil, invalid("text: at most 16384 bytes, url: at most 2048")
+		return invalid("text: at most 16384 bytes, url: at most 2048")
+	}
+	return nil
+}
+
+// AddNote attaches a note to an incident.
+func (s *DB) AddNote(ctx context.Context, id int64, n NoteInput, a Action) (*Note, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(a.Actor) == "" {
 		return nil, invalid("actor is required")

@@ -67,8 +67,16 @@ func (s *DB) partition(m *webhook.Message, groupBy []string) []part {
 
 // Ingest stores a notification; it returns after the commit.
 func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, error) {
-	cfg := s.cfg
+	cfg := s.Config()
 	parts := s.partition(m, cfg.GroupBy)
+	// Repeats, retries and every HA replica re-send what is already stored; recognising
+	// them with a read keeps them out of the writer and its fsyncs. What is read is
+	// committed, so answering 200 is still "durable before acknowledged".
+	if dup, err := s.allRecorded(ctx, m); err != nil {
+		return webhook.Outcome{}, err
+	} else if dup {
+		return webhook.Outcome{Duplicates: len(m.Alerts)}, nil
+	}
 	var out webhook.Outcome
 	err := s.write(ctx, "ingest", func(ctx context.Context, tx *sql.Tx) error {
 		out = webhook.Outcome{}
@@ -92,6 +100,33 @@ func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, e
 		return webhook.Outcome{}, err
 	}
 	return out, nil
+}
+
+// allRecorded reports whether every transition of m is already stored.
+func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) {
+	if len(m.Alerts) == 0 || len(m.Alerts) > rowsPerStatement {
+		return false, nil
+	}
+	type tkey struct {
+		fp, status  string
+		start, ends int64
+	}
+	uniq := map[tkey]bool{}
+	args := make([]any, 0, 4*len(m.Alerts))
+	for _, a := range m.Alerts {
+		k := tkey{a.Fingerprint, a.Status, nanos(a.StartsAt), nanos(a.EndsAt)}
+		if !uniq[k] {
+			uniq[k] = true
+			args = append(args, k.fp, k.start, k.status, k.ends)
+		}
+	}
+	q := `SELECT COUNT(*) FROM alert_transitions WHERE (fingerprint, starts_at, status, ends_at) IN (VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(uniq)), ", ") + `)`
+	var n int
+	if err := s.readRow(ctx, q, args...).Scan(&n); err != nil {
+		return false, unavailable(err)
+	}
+	return n == len(uniq), nil
 }
 
 func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, now time.Time, out *webhook.Outcome) error {
@@ -406,12 +441,8 @@ func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Messa
 		for _, a := range c {
 			args = append(args, a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
 		}
-		st, err := s.stmt(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
-			placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING RETURNING fingerprint, starts_at, status, ends_at`)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := st.QueryContext(ctx, args...)
+		rows, err := s.query(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
+			placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING RETURNING fingerprint, starts_at, status, ends_at`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record transitions: %w", err)
 		}
@@ -446,13 +477,9 @@ func (s *DB) findAlerts(ctx context.Context, tx *sql.Tx, alerts []*webhook.Alert
 		for _, a := range c {
 			args = append(args, a.Fingerprint, nanos(a.StartsAt))
 		}
-		st, err := s.stmt(ctx, tx, `SELECT id, incident_id, status, ends_at, fingerprint, starts_at FROM alerts WHERE (fingerprint, starts_at) IN (VALUES `+
+		rows, err := s.query(ctx, tx, `SELECT id, incident_id, status, ends_at, fingerprint, starts_at FROM alerts WHERE (fingerprint, starts_at) IN (VALUES `+
 			// PostgreSQL cannot infer the types of a bare VALUES list.
-			strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(c)), ", ")+`)`)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := st.QueryContext(ctx, args...)
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(c)), ", ")+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("find alerts: %w", err)
 		}

@@ -76,7 +76,7 @@ func (i *Incident) setStep(s incident.State, t time.Time) {
 // so that steps stay monotonic even if the clock steps back.
 func (i *Incident) latestStep() time.Time {
 	var t time.Time
-	for _, s := range incident.States {
+	for _, s := range incident.States() {
 		if st := i.stepTime(s); st.After(t) {
 			t = st
 		}

@@ -27,7 +27,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	inc.compute(s.cfg.SLA, s.now())
+	inc.compute(s.Config().SLA, s.now())
 	d := &Detail{Incident: *inc, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen
 		FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), id)
@@ -194,7 +194,7 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		inc.compute(s.cfg.SLA, now)
+		inc.compute(s.Config().SLA, now)
 		p.Incidents = append(p.Incidents, *inc)
 	}
 	if err := rows.Err(); err != nil {
@@ -256,7 +256,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 		}
 		st.ByState[state]++
 		d := incident.Measure(fromNanos(det), fromNanos(tri), fromNanos(res))
-		breached := s.cfg.SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
+		breached := s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
 		for _, b := range []*Bucket{&st.Total, bucket(tiers, tier), bucket(teams, team), bucket(models, model)} {
 			b.Count++
 			if incident.State(state).Open() {
@@ -497,7 +497,7 @@ func (s *DB) OpenBreaches(ctx context.Context) (map[string]int, error) {
 		if err := rows.Scan(&tier, &det, &tri); err != nil {
 			return nil, unavailable(err)
 		}
-		if s.cfg.SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
+		if s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
 			out[tier]++
 		}
 	}

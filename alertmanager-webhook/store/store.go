@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -47,7 +48,15 @@ type Dialect struct {
 	// ForUpdate is appended to SELECTs that must lock the row (empty for SQLite, whose
 	// single writer already serializes).
 	ForUpdate string
+	// CachePrepared keeps one prepared statement per query (SQLite compiles SQL on every
+	// unprepared call). PostgreSQL's pgx driver caches per connection by itself, and
+	// preparing on the pool from inside a transaction could wait for a connection that
+	// only transactions waiting the same way would release.
+	CachePrepared bool
 }
+
+// Rebind turns ? placeholders into the dialect's form.
+func (d Dialect) Rebind(query string) string { return d.q(query) }
 
 func (d Dialect) q(query string) string {
 	if !d.Numbered {
@@ -97,7 +106,7 @@ type DB struct {
 	d       Dialect
 	w       Writer
 	now     func() time.Time
-	cfg     Config
+	cfg     atomic.Pointer[Config] // swapped on config reload while requests run
 	observe func(op string, d time.Duration)
 
 	stmtMu sync.Mutex
@@ -127,7 +136,9 @@ func New(o Options) *DB {
 	if o.Config.SLA == nil {
 		o.Config.SLA = incident.DefaultSLA()
 	}
-	return &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, cfg: o.Config, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
+	s := &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
+	s.cfg.Store(&o.Config)
+	return s
 }
 
 // SetConfig replaces the incident policy (config reload).
@@ -135,11 +146,11 @@ func (s *DB) SetConfig(c Config) {
 	if c.SLA == nil {
 		c.SLA = incident.DefaultSLA()
 	}
-	s.cfg = c
+	s.cfg.Store(&c)
 }
 
 // Config returns the policy in force.
-func (s *DB) Config() Config { return s.cfg }
+func (s *DB) Config() Config { return *s.cfg.Load() }
 
 // SQL exposes the underlying database (tests, benchmarks).
 func (s *DB) SQL() *sql.DB { return s.db }
@@ -176,6 +187,15 @@ func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, 
 // the statement already prepared on that connection, which saves SQLite from compiling the
 // same SQL for every alert of every notification (the largest CPU cost of ingest).
 func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// prepared returns the database-level prepared statement for query.
+func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
 	st, ok := s.stmts[query]
 	s.stmtMu.Unlock()
@@ -193,10 +213,17 @@ func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, err
 		}
 		s.stmtMu.Unlock()
 	}
-	return tx.StmtContext(ctx, st), nil
+	return st, nil
 }
 
 func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if !s.d.CachePrepared {
+		r, err := tx.ExecContext(ctx, s.d.q(query), args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", firstWords(query), err)
+		}
+		return r, nil
+	}
 	st, err := s.stmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
@@ -210,12 +237,37 @@ func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (s
 
 // queryRow is QueryRowContext through the statement cache.
 func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if !s.d.CachePrepared {
+		return tx.QueryRowContext(ctx, s.d.q(query), args...)
+	}
 	st, err := s.stmt(ctx, tx, query)
 	if err != nil {
 		// A Row cannot carry an error; run the query unprepared so Scan reports it.
 		return tx.QueryRowContext(ctx, s.d.q(query), args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// query is QueryContext through the statement cache.
+func (s *DB) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if !s.d.CachePrepared {
+		return tx.QueryContext(ctx, s.d.q(query), args...)
+	}
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// readRow runs a read outside transactions, through the statement cache if enabled.
+func (s *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s.d.CachePrepared {
+		if st, err := s.prepared(ctx, query); err == nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return s.db.QueryRowContext(ctx, s.d.q(query), args...)
 }
 
 func firstWords(q string) string {

@@ -128,6 +128,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if out.NewTransitions == 0 && out.Orphans == 0 {
 		h.dedup.Inc()
 	}
+	if out.Incidents == nil {
+		out.Incidents = []int64{}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
 }

@@ -1,8 +1,9 @@
 // Package webhook decodes Alertmanager (and Grafana-managed alerting) webhook notifications.
 //
 // The types are our own rather than github.com/prometheus/alertmanager/notify/webhook's: that
-// package drags in Alertmanager's template engine (sprig, html/template, the config loader)
-// for three structs. They are tested against real captures of Alertmanager 0.25 instead.
+// package drags in Alertmanager's template engine and config loader — 322 non-standard
+// packages, 21 MB for an otherwise empty binary — for three structs. They are tested
+// against real captures of Alertmanager 0.25 instead.
 //
 // Decoding is tolerant by design: Alertmanager keeps `version: "4"` while adding fields
 // (notification_reason, routeLabels, truncatedAlerts), and Grafana sends a superset, so

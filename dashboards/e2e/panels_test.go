@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +22,7 @@ import (
 	"github.com/opscentre/opscentre/dashboards/lint"
 	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/dashboards/snapshot"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -111,10 +114,11 @@ func newSyntheticExporter() *syntheticExporter {
 				return out
 			}
 			fi := float64(i)
-			events.With(l).Add(100)
+			wave := 1 + 0.3*math.Sin(k/15+fi) // traffic and drift move, so pictures are not flat
+			events.With(l).Add(100 * wave)
 			rejected.With(w("reason", "missing_model")).Add(1)
 			for _, f := range []string{"amount", "country"} {
-				driftScore.With(w("feature", f, "method", "psi")).Set(0.05 + 0.1*fi)
+				driftScore.With(w("feature", f, "method", "psi")).Set((0.05 + 0.1*fi) * wave)
 				driftScore.With(w("feature", f, "method", "js")).Set(0.01 + 0.02*fi)
 				pvalue.With(w("feature", f, "test", "ks")).Set(0.5 - 0.4*fi)
 				drifted.With(w("feature", f)).Set(fi)
@@ -122,7 +126,7 @@ func newSyntheticExporter() *syntheticExporter {
 				outliers.With(w("feature", f)).Set(0.02)
 				for b, share := range []float64{0.2, 0.3, 0.5} {
 					bin := strconv.Itoa(b)
-					values.With(w("feature", f, "bin", bin)).Add(100 * share * (1 + 0.2*fi*float64(b)))
+					values.With(w("feature", f, "bin", bin)).Add(100 * share * (1 + 0.2*fi*float64(b)*wave))
 					reference.With(w("feature", f, "bin", bin)).Set(share)
 				}
 			}
@@ -145,7 +149,7 @@ func newSyntheticExporter() *syntheticExporter {
 			awaiting.With(l).Set(1000 - k)
 			queue.With(l).Set(3 + fi)
 			for j := 0; j < 20; j++ {
-				latency.With(l).Observe(0.01 * float64(j+1) * (1 + fi))
+				latency.With(l).Observe(0.01 * float64(j+1) * (1 + fi) * wave)
 				labelDelay.With(l).Observe(600 * float64(j+1))
 				inputLen.With(l).Observe(float64(50 * (j + 1)))
 				tokenUsage.With(w("gen_ai_token_type", "input", "gen_ai_request_model", "gpt-x")).Observe(float64(100 + j))
@@ -238,7 +242,7 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 
 	ds, err := gen.All()
 	require.NoError(t, err)
-	vars := strings.NewReplacer("$__rate_interval", "4s", "$__range", "8s", "$__interval", "1s", "$model", ".+", "$version", ".+")
+	vars := strings.NewReplacer("$__rate_interval", "4s", "$__range", "8s", "$__interval", "1s", "$model", ".+", "$version", ".+", "$daily_budget", "100")
 	end := time.Now()
 	checked, empty := 0, 0
 	for _, d := range ds {
@@ -264,6 +268,49 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 	}
 	require.Greater(t, checked, 60)
 	t.Logf("%d queries checked, %d allowed to be empty", checked, empty)
+}
+
+var snapshots = flag.String("snapshots", "", "render README snapshots of the synthetic workload into this directory (takes two minutes)")
+
+// TestSnapshotsForReadme renders the pictures in dashboards/snapshots from the
+// synthetic exporter on a real Prometheus 3. It runs only when asked:
+//
+//	go test ./dashboards/e2e -run Snapshots -snapshots ../snapshots
+func TestSnapshotsForReadme(t *testing.T) {
+	if *snapshots == "" {
+		t.Skip("pass -snapshots DIR to render the README pictures")
+	}
+	bin := testbin.Prometheus(t, 3)
+	exp := httptest.NewServer(newSyntheticExporter())
+	defer exp.Close()
+	prom := promtest.StartWith(t, promtest.Config{
+		Binary:  bin,
+		Targets: []string{strings.TrimPrefix(exp.URL, "http://")},
+		Global:  "  scrape_native_histograms: true\n  always_scrape_classic_histograms: true",
+	})
+	const span = 2 * time.Minute
+	time.Sleep(span + 5*time.Second)
+	ds, err := gen.All()
+	require.NoError(t, err)
+	var pick []gen.Dashboard
+	for _, d := range ds {
+		switch d.File {
+		case "overview.json", "data-quality-drift.json", "infrastructure-latency.json":
+			pick = append(pick, d)
+		}
+	}
+	results, err := snapshot.Render(context.Background(), pick, snapshot.Options{
+		PrometheusURL: prom.URL,
+		OutDir:        *snapshots,
+		Range:         span,
+		Step:          time.Second,
+		RateInterval:  4 * time.Second,
+		Title:         "synthetic workload (dashboards/e2e), Prometheus 3",
+	})
+	require.NoError(t, err)
+	for _, r := range results {
+		require.NoError(t, r.Err, r.Panel)
+	}
 }
 
 func unix(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }

@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/prometheus/prometheus/model/rulefmt"
 )
 
 // Variable names every dashboard defines; panels refer to them as ${name}.
@@ -27,6 +28,8 @@ const (
 	VarIncidents  = "incidents"
 	VarModel      = "model"
 	VarVersion    = "version"
+	// VarDailyBudget is the infrastructure dashboard's budget textbox.
+	VarDailyBudget = "daily_budget"
 )
 
 // Tag carried by every OpsCentre dashboard; the dashboard links list dashboards by it.
@@ -51,8 +54,8 @@ type entry struct {
 	build func() *dashboard.DashboardBuilder
 }
 
-// catalog lists the dashboards in the order the README presents them.
-func catalog() []entry {
+// dashboardList lists the dashboards in the order the README presents them.
+func dashboardList() []entry {
 	return []entry{
 		{"overview.json", overview},
 		{"model-performance.json", modelPerformance},
@@ -65,7 +68,7 @@ func catalog() []entry {
 
 // All builds every dashboard.
 func All() ([]Dashboard, error) {
-	entries := catalog()
+	entries := dashboardList()
 	out := make([]Dashboard, 0, len(entries))
 	for _, b := range entries {
 		d, err := b.build().Build()
@@ -79,10 +82,21 @@ func All() ([]Dashboard, error) {
 }
 
 // Render builds every dashboard and returns its JSON keyed by file name.
-func Render() (map[string][]byte, error) {
+func Render() (map[string][]byte, error) { return RenderWithAlerts(nil) }
+
+// RenderWithAlerts is Render plus, when groups hold alerting rules, the alert
+// catalog built from them.
+func RenderWithAlerts(groups []rulefmt.RuleGroup) (map[string][]byte, error) {
 	ds, err := All()
 	if err != nil {
 		return nil, err
+	}
+	if len(groups) > 0 {
+		cat, err := AlertCatalog(groups)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, cat)
 	}
 	out := make(map[string][]byte, len(ds))
 	for _, d := range ds {

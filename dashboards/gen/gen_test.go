@@ -35,6 +35,9 @@ func TestCommittedJSONIsCurrent(t *testing.T) {
 	existing, err := filepath.Glob(filepath.Join(jsonDir, "*.json"))
 	require.NoError(t, err)
 	for _, path := range existing {
+		if filepath.Base(path) == AlertCatalogFile {
+			continue // generated from rulegen's rule files: dashgen check -rules covers it
+		}
 		require.Contains(t, files, filepath.Base(path), "%s is not generated any more; delete it", path)
 	}
 }

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
@@ -9,6 +10,14 @@ func infrastructureLatency() *dashboard.DashboardBuilder {
 	lat := "aiops_inference_duration_seconds"
 	return newDashboard(UIDInfrastructure, "Infrastructure and latency",
 		"Pillar 3: can the models answer fast enough, and what does it cost? Latency percentiles (classic and native histograms), errors, request rate, tokens and spend, queue depth, and CPU/GPU saturation from node_exporter and the NVIDIA DCGM exporter when they are scraped.").
+		WithVariable(dashboard.NewTextBoxVariableBuilder(VarDailyBudget).
+			Label("Daily budget").
+			Description("Daily inference budget, in the price table's currency, drawn on the spend panel.").
+			DefaultValue(dashboard.StringOrMap{String: cog.ToPtr("100")}).
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("100")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("100")},
+			})).
 		WithRow(row("Latency")).
 		WithPanel(timeSeries("Latency P50 / P95 / P99 (classic buckets)", "Inference latency percentiles per model from the classic histogram buckets (aiops_inference_duration_seconds_bucket). A Prometheus that scrapes native histograms drops these buckets unless always_scrape_classic_histograms is set (3.x; 2.x keeps one or the other).", "s",
 			pq("A", quantile("0.5", "model", lat), "{{model}} p50"),
@@ -39,8 +48,14 @@ func infrastructureLatency() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Tokens per second", "Token consumption per model and token type (input, output, cached): watch it against provider rate limits.", "short",
 			pq("A", sumRate("model, type", "aiops_tokens_total"), "{{model}} {{type}}")).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).Span(8)).
-		WithPanel(timeSeries("Projected daily spend", "Spend rate extrapolated to a day (rate × 86400) per model and currency; compare with the daily budget. A doubling is the classic sign of a runaway loop or misuse.", "short",
-			pq("A", `sum by (model, currency) (`+rate("aiops_cost_total")+`) * 86400`, "{{model}} {{currency}}")).Span(8)).
+		WithPanel(timeSeries("Projected daily spend vs budget", "Spend rate extrapolated to a day (rate × 86400) per model and currency, against the daily budget typed into the dashboard's Daily budget box (red dashes). A doubling is the classic sign of a runaway loop or misuse.", "short",
+			pq("A", `sum by (model, currency) (`+rate("aiops_cost_total")+`) * 86400`, "{{model}} {{currency}}"),
+			pq("B", `vector($`+VarDailyBudget+`)`, "daily budget")).
+			OverrideByName("daily budget", []dashboard.DynamicConfigValue{
+				prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}}),
+				prop("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
+			}).
+			Span(8)).
 		WithPanel(timeSeries("Tokens per request P95", "95th percentile of tokens per LLM call (gen_ai_client_token_usage) per requested model and token type.", "short",
 			pq("A", `histogram_quantile(0.95, sum by (model, gen_ai_request_model, gen_ai_token_type, le) (`+rate("gen_ai_client_token_usage_bucket")+`))`, "{{gen_ai_request_model}} {{gen_ai_token_type}}")).Span(8)).
 		WithRow(row("Hosts and GPUs")).

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 )
 
 // Family types, as in the exposition's # TYPE line.
@@ -128,4 +129,18 @@ func ExternalFamilies() map[string]string {
 		"node_cpu_seconds_total": Counter,
 		"DCGM_FI_DEV_GPU_UTIL":   Gauge,
 	}
+}
+
+// RecordedSeries returns the series names recording rules produce, which
+// dashboards may select like exported metrics.
+func RecordedSeries(groups []rulefmt.RuleGroup) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				out[r.Record] = true
+			}
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -20,6 +21,10 @@ const (
 	intervalStandIn     = time.Minute + 1*time.Second
 )
 
+// stringStandIn replaces a variable inside a string literal; it keeps the
+// name, so a rule can tell model=~"$model" from model=~"$version".
+func stringStandIn(name string) string { return "var_" + name }
+
 var (
 	varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::[A-Za-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]`)
 
@@ -34,23 +39,69 @@ var (
 )
 
 // Substitute replaces Grafana variables in a PromQL expression with values
-// that keep it valid: durations for the time variables, a plain word for the
-// rest (they appear inside label matcher strings).
+// that keep it valid: durations for the time variables, var_<name> inside a
+// string (a label matcher's value) and a number elsewhere (a threshold or
+// budget typed into a textbox variable).
 func Substitute(expr string) string {
-	return varRef.ReplaceAllStringFunc(expr, func(m string) string {
-		sub := varRef.FindStringSubmatch(m)
-		name := sub[1] + sub[2] + sub[3]
-		if v, ok := timeVars[name]; ok {
-			return v
+	quoted := quotedSpans(expr)
+	var b strings.Builder
+	last := 0
+	for _, loc := range varRef.FindAllStringSubmatchIndex(expr, -1) {
+		b.WriteString(expr[last:loc[0]])
+		last = loc[1]
+		name := ""
+		for g := 1; g <= 3; g++ {
+			if loc[2*g] >= 0 {
+				name = expr[loc[2*g]:loc[2*g+1]]
+			}
 		}
-		return "x"
-	})
+		switch v, ok := timeVars[name]; {
+		case ok:
+			b.WriteString(v)
+		case quoted[loc[0]]:
+			b.WriteString(stringStandIn(name))
+		default:
+			b.WriteString("1")
+		}
+	}
+	b.WriteString(expr[last:])
+	return b.String()
+}
+
+// quotedSpans marks the bytes of expr that lie inside a PromQL string literal
+// ("…", '…' or `…`), honouring backslash escapes in the first two.
+func quotedSpans(expr string) []bool {
+	in := make([]bool, len(expr))
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote == 0 && (c == '"' || c == '\'' || c == '`'):
+			quote = c
+		case quote != 0 && c == '\\' && quote != '`':
+			in[i] = true
+			if i+1 < len(expr) {
+				i++
+				in[i] = true
+			}
+			continue
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			in[i] = true
+		}
+	}
+	return in
 }
 
 // ParsePromQL parses a dashboard expression after substituting its variables.
 func ParsePromQL(expr string) (parser.Expr, error) {
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(Substitute(expr))
+	sub := Substitute(expr)
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(sub)
 	if err != nil {
+		if sub != expr { // the positions in err refer to the substituted text
+			return nil, fmt.Errorf("PromQL does not parse: %w (in %s)", err, sub)
+		}
 		return nil, fmt.Errorf("PromQL does not parse: %w", err)
 	}
 	return e, nil

@@ -45,9 +45,20 @@ func Rules() []Rule {
 }
 
 // Check runs every rule.
-func Check(d dashboard.Dashboard) []Problem {
+func Check(d dashboard.Dashboard) []Problem { return CheckExcept(d, nil) }
+
+// CheckExcept runs every rule not in excluded, a map from rule name to the
+// reason it does not apply (like dashboard-linter's .lint file): the reason is
+// required so an exclusion is a decision, not an escape hatch.
+func CheckExcept(d dashboard.Dashboard, excluded map[string]string) []Problem {
 	var out []Problem
 	for _, r := range Rules() {
+		if reason, ok := excluded[r.Name]; ok {
+			if strings.TrimSpace(reason) == "" {
+				out = append(out, Problem{r.Name, "exclusions", "excluded without a reason"})
+			}
+			continue
+		}
 		out = append(out, r.Check(d)...)
 	}
 	return out
@@ -276,8 +287,8 @@ func RateInterval(d dashboard.Dashboard) []Problem {
 }
 
 // CounterInRate requires every *_total series (a counter) to be read through
-// rate, irate or increase: a raw counter's value depends on when the process
-// last restarted and means nothing on a graph.
+// rate, irate or increase (or resets, or tested with absent): a raw counter's
+// value depends on when the process last restarted and means nothing on a graph.
 func CounterInRate(d dashboard.Dashboard) []Problem {
 	var out []Problem
 	for _, t := range PromTargets(d) {
@@ -335,35 +346,27 @@ func ModelVersionMatchers(d dashboard.Dashboard) []Problem {
 
 func hasVarMatcher(vs *parser.VectorSelector, label string) bool {
 	for _, m := range vs.LabelMatchers {
-		if m.Name == label && m.Type == labels.MatchRegexp && m.Value == Substitute("$"+label) {
+		if m.Name == label && m.Type == labels.MatchRegexp && m.Value == stringStandIn(label) {
 			return true
 		}
 	}
 	return false
 }
 
-// insideRangeFunc reports whether the innermost ancestors of a selector are a
-// matrix selector (possibly in parentheses) passed to rate, irate or increase.
+// insideRangeFunc reports whether a selector is read by a function that
+// accounts for counter resets (rate, irate, increase, resets) or ignores the
+// value altogether (absent, absent_over_time), parentheses aside.
 func insideRangeFunc(path []parser.Node) bool {
-	i := len(path) - 1
-	for i >= 0 {
-		if _, ok := path[i].(*parser.ParenExpr); !ok {
-			break
-		}
-		i--
-	}
-	if i < 1 {
-		return false
-	}
-	if _, ok := path[i].(*parser.MatrixSelector); !ok {
-		return false
-	}
-	for j := i - 1; j >= 0; j-- {
-		switch n := path[j].(type) {
-		case *parser.ParenExpr, parser.Expressions:
+	for i := len(path) - 1; i >= 0; i-- {
+		switch n := path[i].(type) {
+		case *parser.ParenExpr, *parser.MatrixSelector, parser.Expressions:
 			continue
 		case *parser.Call:
-			return isRangeFunc(n.Func.Name)
+			switch n.Func.Name {
+			case "rate", "irate", "increase", "resets", "absent", "absent_over_time":
+				return true
+			}
+			return false
 		default:
 			return false
 		}

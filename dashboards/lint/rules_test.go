@@ -170,9 +170,9 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 				variable(t, m, "model")["query"] = `query_result(up)`
 			},
 			want: []string{
-				`promql-parses: panel "Request rate" target A: PromQL does not parse: 1:48: parse error: unclosed left parenthesis`,
+				`promql-parses: panel "Request rate" target A: PromQL does not parse: 1:48: parse error: unclosed left parenthesis (in sum by (model) (rate(aiops_events_total[7m13s]))`,
 				`promql-parses: variable model: query "query_result(up)" is not label_values(<selector>, <label>)`,
-				`promql-parses: variable version: PromQL does not parse: 1:30: parse error: unexpected end of input inside braces`,
+				`promql-parses: variable version: PromQL does not parse: 1:38: parse error: unexpected end of input inside braces (in aiops_events_total{model=~"var_model")`,
 			},
 		},
 		{
@@ -207,9 +207,11 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 			change: func(t *testing.T, m doc) {
 				target(panelNamed(t, m, "Request rate"), 0)["expr"] = `sum(rate(aiops_events_total{model=~"$model"}[$__rate_interval]))`
 				target(panelNamed(t, m, "Accuracy"), 0)["expr"] = `avg(aiops_model_accuracy{model="fraud", version=~"$version"}) + min(aiops_exporter_config_last_reload_successful) + max(up)`
+				target(panelNamed(t, m, "Error rate"), 0)["expr"] = `sum(rate(aiops_inference_errors_total{model=~"$version", version=~"$version"}[$__rate_interval]))`
 			},
 			want: []string{
 				`model-version-matchers: panel "Accuracy" target A: selector of aiops_model_accuracy does not filter model=~"$model"`,
+				`model-version-matchers: panel "Error rate" target A: selector of aiops_inference_errors_total does not filter model=~"$model"`,
 				`model-version-matchers: panel "Request rate" target A: selector of aiops_events_total does not filter version=~"$version"`,
 			},
 		},
@@ -220,6 +222,14 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 			require.ElementsMatch(t, c.want, messages(c.rule(d)))
 		})
 	}
+}
+
+// TestCounterInRateAllowsAbsent: absent() only asks whether the series exists.
+func TestCounterInRateAllowsAbsent(t *testing.T) {
+	d := broken(t, func(m doc) {
+		target(panelNamed(t, m, "Request rate"), 0)["expr"] = `absent(aiops_events_total{model=~"$model", version=~"$version"}) or sum(resets(aiops_events_total{model=~"$model", version=~"$version"}[$__rate_interval]))`
+	})
+	require.Empty(t, CounterInRate(d))
 }
 
 // TestRateIntervalAllowsRangeInInstantQueries keeps the one exception honest:
@@ -260,13 +270,15 @@ func TestLoadRejectsUnknownFields(t *testing.T) {
 
 func TestSubstituteKeepsExpressionsParseable(t *testing.T) {
 	cases := map[string]string{
-		`rate(x{model=~"$model"}[$__rate_interval])`:     `rate(x{model=~"x"}[7m13s])`,
-		`increase(x{a="${model:regex}"}[${__range}])`:    `increase(x{a="x"}[3h17m19s])`,
-		`avg_over_time(x{a="[[version]]"}[$__interval])`: `avg_over_time(x{a="x"}[1m1s])`,
+		`rate(x{model=~"$model"}[$__rate_interval])`:     `rate(x{model=~"var_model"}[7m13s])`,
+		`increase(x{a="${model:regex}"}[${__range}])`:    `increase(x{a="var_model"}[3h17m19s])`,
+		`avg_over_time(x{a="[[version]]"}[$__interval])`: `avg_over_time(x{a="var_version"}[1m1s])`,
 		`x > $__range_s`: `x > 11839`,
-		`sum(rate(y[$__rate_interval] offset $__interval))`:                 `sum(rate(y[7m13s] offset 1m1s))`,
-		`label_replace(up, "dst", "$1", "instance", "(.*)")`:                `label_replace(up, "dst", "$1", "instance", "(.*)")`,
-		`histogram_quantile(0.95, sum by (le) (rate(h[$__rate_interval])))`: `histogram_quantile(0.95, sum by (le) (rate(h[7m13s])))`,
+		`x > $threshold and y{a="$threshold"} < ${budget}`:                      `x > 1 and y{a="var_threshold"} < 1`,
+		"vector($daily_budget) + on() group_left sum(z{a='it\\'s $v', b=`$w`})": "vector(1) + on() group_left sum(z{a='it\\'s var_v', b=`var_w`})",
+		`sum(rate(y[$__rate_interval] offset $__interval))`:                     `sum(rate(y[7m13s] offset 1m1s))`,
+		`label_replace(up, "dst", "$1", "instance", "(.*)")`:                    `label_replace(up, "dst", "$1", "instance", "(.*)")`,
+		`histogram_quantile(0.95, sum by (le) (rate(h[$__rate_interval])))`:     `histogram_quantile(0.95, sum by (le) (rate(h[7m13s])))`,
 	}
 	for in, want := range cases {
 		require.Equal(t, want, Substitute(in), in)

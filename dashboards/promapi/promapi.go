@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,8 +31,8 @@ type apiResponse struct {
 	ErrorType string `json:"errorType"`
 	Error     string `json:"error"`
 	Data      struct {
-		ResultType string            `json:"resultType"`
-		Result     []json.RawMessage `json:"result"`
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
 	} `json:"data"`
 }
 
@@ -48,23 +49,52 @@ func Query(ctx context.Context, c *http.Client, base, path string, v url.Values)
 		return nil, fmt.Errorf("query %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	var r apiResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, fmt.Errorf("query %s: decode response (HTTP %d): %w", path, resp.StatusCode, err)
+	out, err := Decode(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("query %s (HTTP %d): %w", path, resp.StatusCode, err)
 	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: %s: %s", path, r.ErrorType, r.Error)
+	return out, nil
+}
+
+// Decode reads a query API response: a vector or matrix becomes one Sample
+// per series, a scalar one Sample without labels; an error response becomes
+// an error carrying Prometheus' message.
+func Decode(r io.Reader) ([]Sample, error) {
+	var resp apiResponse
+	if err := json.NewDecoder(r).Decode(&resp); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
 	}
-	out := make([]Sample, 0, len(r.Data.Result))
-	for _, raw := range r.Data.Result {
-		var item struct {
-			Metric map[string]string `json:"metric"`
-			Value  []any             `json:"value"`
-			Values [][]any           `json:"values"`
+	if resp.Status != "success" {
+		if resp.Error == "" {
+			return nil, fmt.Errorf("response status %q, want \"success\"", resp.Status)
 		}
-		if err := json.Unmarshal(raw, &item); err != nil {
-			return nil, fmt.Errorf("query %s: decode series: %w", path, err)
+		return nil, fmt.Errorf("%s: %s", resp.ErrorType, resp.Error)
+	}
+	switch resp.Data.ResultType {
+	case "scalar":
+		var pair []any
+		if err := json.Unmarshal(resp.Data.Result, &pair); err != nil {
+			return nil, fmt.Errorf("decode scalar: %w", err)
 		}
+		pt, err := point(pair)
+		if err != nil {
+			return nil, err
+		}
+		return []Sample{{Metric: map[string]string{}, Values: []Point{pt}}}, nil
+	case "vector", "matrix":
+	default:
+		return nil, fmt.Errorf("result type %q is not vector, matrix or scalar", resp.Data.ResultType)
+	}
+	var items []struct {
+		Metric map[string]string `json:"metric"`
+		Value  []any             `json:"value"`
+		Values [][]any           `json:"values"`
+	}
+	if err := json.Unmarshal(resp.Data.Result, &items); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", resp.Data.ResultType, err)
+	}
+	out := make([]Sample, 0, len(items))
+	for _, item := range items {
 		smp := Sample{Metric: item.Metric}
 		pairs := item.Values
 		if item.Value != nil {
@@ -73,7 +103,7 @@ func Query(ctx context.Context, c *http.Client, base, path string, v url.Values)
 		for _, p := range pairs {
 			pt, err := point(p)
 			if err != nil {
-				return nil, fmt.Errorf("query %s: %w", path, err)
+				return nil, err
 			}
 			smp.Values = append(smp.Values, pt)
 		}

@@ -41,6 +41,8 @@ type Config struct {
 	Flags []string
 	// Global is extra YAML for the global: section, each line indented by two spaces.
 	Global string
+	// RuleFiles are loaded as rule_files (evaluated every second).
+	RuleFiles []string
 }
 
 // StartWith runs Prometheus as configured and stops it when the test ends.
@@ -55,15 +57,24 @@ func StartWith(tb testing.TB, c Config) *Server {
 	for i, t := range c.Targets {
 		quoted[i] = strconv.Quote(t)
 	}
+	rules := make([]string, len(c.RuleFiles))
+	for i, f := range c.RuleFiles {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rules[i] = strconv.Quote(abs)
+	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
 %s
+rule_files: [%s]
 scrape_configs:
   - job_name: aiops
     static_configs:
       - targets: [%s]
-`, c.Global, strings.Join(quoted, ", "))
+`, c.Global, strings.Join(rules, ", "), strings.Join(quoted, ", "))
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)

@@ -1,8 +1,9 @@
 // Package snapshot renders the panels of the generated dashboards to PNG from
 // a real Prometheus: Grafana cannot run everywhere (not in CI, not in a README),
-// but the queries can. For each panel it evaluates the first Prometheus target
-// over a time range and plots the series with gonum/plot, so a reader sees what
-// a dashboard shows — and an empty panel shows up as such.
+// but the queries can. For each panel it evaluates the Prometheus targets over a
+// time range and plots the series with gonum/plot (a panel of instant queries:
+// its first query, as bars), so a reader sees what a dashboard shows — and an
+// empty panel shows up as such.
 package snapshot
 
 import (
@@ -50,6 +51,8 @@ type Options struct {
 	Client *http.Client
 	// Width and Height of each PNG.
 	Width, Height vg.Length
+	// Title says where the data came from, in index.md.
+	Title string
 }
 
 func (o *Options) defaults() {
@@ -96,47 +99,77 @@ func Render(ctx context.Context, dashboards []gen.Dashboard, opts Options) ([]Pa
 	opts.defaults()
 	var out []PanelResult
 	for _, d := range dashboards {
+		dopts := opts
+		dopts.Vars = withDefaults(d.Dashboard, opts.Vars)
 		base := strings.TrimSuffix(d.File, filepath.Ext(d.File))
 		dir := filepath.Join(opts.OutDir, base)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return out, fmt.Errorf("create snapshot directory: %w", err)
 		}
 		for _, p := range lint.Panels(d.Dashboard) {
-			t, ok := firstTarget(p)
-			if !ok {
+			targets := panelTargets(p)
+			if len(targets) == 0 {
 				continue
 			}
-			r := PanelResult{Dashboard: title(d.Dashboard), Panel: t.Panel, Expr: substitute(t.Expr, opts)}
-			series, err := query(ctx, opts, r.Expr, t.Instant)
-			if err != nil {
-				r.Err = err
+			t := targets[0]
+			r := PanelResult{Dashboard: title(d.Dashboard), Panel: t.Panel, Expr: substitute(t.Expr, dopts)}
+			var plotted []targetSeries
+			for _, tg := range targets {
+				if tg.Instant != t.Instant || (t.Instant && len(plotted) > 0) {
+					continue // bars: the first instant query only
+				}
+				series, err := query(ctx, dopts, substitute(tg.Expr, dopts), tg.Instant)
+				if err != nil {
+					r.Err = fmt.Errorf("target %s: %w", tg.RefID, err)
+					break
+				}
+				plotted = append(plotted, targetSeries{tg, series})
+				r.Series += len(series)
+			}
+			if r.Err != nil {
 				out = append(out, r)
 				continue
 			}
-			r.Series = len(series)
 			name := fmt.Sprintf("%02d-%s.png", panelID(p), slug(t.Panel))
-			if err := draw(p, t, series, opts, filepath.Join(dir, name)); err != nil {
+			if err := draw(p, plotted, opts, filepath.Join(dir, name)); err != nil {
 				return out, fmt.Errorf("draw %s / %s: %w", r.Dashboard, r.Panel, err)
 			}
 			r.File = filepath.ToSlash(filepath.Join(base, name))
 			out = append(out, r)
 		}
 	}
-	if err := writeIndex(opts.OutDir, out); err != nil {
+	if err := writeIndex(opts.OutDir, opts.Title, out); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
-func firstTarget(p dashboard.Panel) (lint.Target, bool) {
-	ts := lint.PromTargets(dashboard.Dashboard{Panels: []dashboard.PanelOrRowPanel{{Panel: &p}}})
-	if len(ts) == 0 {
-		return lint.Target{}, false
-	}
-	return ts[0], true
+func panelTargets(p dashboard.Panel) []lint.Target {
+	return lint.PromTargets(dashboard.Dashboard{Panels: []dashboard.PanelOrRowPanel{{Panel: &p}}})
+}
+
+// targetSeries is one target's query result.
+type targetSeries struct {
+	target lint.Target
+	series []promapi.Sample
 }
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
+
+// withDefaults adds the default values of a dashboard's textbox variables
+// (the daily budget…) to vars, which take precedence.
+func withDefaults(d dashboard.Dashboard, vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, v := range d.Templating.List {
+		if v.Type == dashboard.VariableTypeTextbox && v.Query != nil && v.Query.String != nil {
+			out[v.Name] = *v.Query.String
+		}
+	}
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
+}
 
 // substitute does what Grafana does before sending a query: time variables
 // become durations, template variables their (regex) values.
@@ -183,42 +216,64 @@ func unix(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli()
 
 const maxSeries = 12
 
-func draw(p dashboard.Panel, t lint.Target, series []promapi.Sample, o Options, path string) error {
+func draw(p dashboard.Panel, results []targetSeries, o Options, path string) error {
 	pl := plot.New()
-	pl.Title.Text = t.Panel
+	pl.Title.Text = results[0].target.Panel
 	pl.Y.Label.Text = unit(p)
 	pl.Legend.Top = true
-	sort.Slice(series, func(i, j int) bool { return legend(t, series[i]) < legend(t, series[j]) })
-	if len(series) > maxSeries {
-		series = series[:maxSeries]
+	pl.Legend.TextStyle.Font.Size = vg.Points(8)
+	total := 0
+	for _, r := range results {
+		total += len(r.series)
 	}
 	switch {
-	case len(series) == 0:
+	case total == 0:
 		pl.X.Label.Text = "no data in the range"
 		pl.BackgroundColor = color.RGBA{R: 0xf4, G: 0xf4, B: 0xf4, A: 0xff}
-	case t.Instant:
-		if err := drawBars(pl, t, series); err != nil {
+	case results[0].target.Instant:
+		if err := drawBars(pl, results[0].target, limit(sorted(results[0]))); err != nil {
 			return err
 		}
 	default:
 		pl.X.Tick.Marker = plot.TimeTicks{Format: "15:04:05"}
-		for i, s := range series {
-			xys := make(plotter.XYs, len(s.Values))
-			for j, v := range s.Values {
-				xys[j] = plotter.XY{X: float64(v.T.Unix()), Y: v.V}
+		drawn := 0
+		for _, r := range results {
+			for _, s := range sorted(r) {
+				if drawn == maxSeries {
+					break
+				}
+				xys := make(plotter.XYs, len(s.Values))
+				for j, v := range s.Values {
+					xys[j] = plotter.XY{X: float64(v.T.Unix()), Y: v.V}
+				}
+				line, err := plotter.NewLine(xys)
+				if err != nil {
+					return err
+				}
+				line.Color = plotutil.Color(drawn)
+				line.Width = vg.Points(1.5)
+				line.Dashes = plotutil.Dashes(drawn / len(plotutil.DefaultColors))
+				pl.Add(line)
+				pl.Legend.Add(legend(r.target, s), line)
+				drawn++
 			}
-			line, err := plotter.NewLine(xys)
-			if err != nil {
-				return err
-			}
-			line.Color = plotutil.Color(i)
-			line.Width = vg.Points(1.5)
-			pl.Add(line)
-			pl.Legend.Add(legend(t, s), line)
 		}
 		pl.Add(plotter.NewGrid())
 	}
 	return pl.Save(o.Width, o.Height, path)
+}
+
+func sorted(r targetSeries) []promapi.Sample {
+	s := append([]promapi.Sample(nil), r.series...)
+	sort.Slice(s, func(i, j int) bool { return legend(r.target, s[i]) < legend(r.target, s[j]) })
+	return s
+}
+
+func limit(s []promapi.Sample) []promapi.Sample {
+	if len(s) > maxSeries {
+		return s[:maxSeries]
+	}
+	return s
 }
 
 func drawBars(pl *plot.Plot, t lint.Target, series []promapi.Sample) error {
@@ -288,9 +343,13 @@ func slug(s string) string {
 }
 
 // writeIndex writes index.md: every panel with its picture, or why it has none.
-func writeIndex(dir string, results []PanelResult) error {
+func writeIndex(dir, source string, results []PanelResult) error {
 	var b strings.Builder
-	b.WriteString("# Dashboard snapshots\n\nGenerated by `go run ./dashboards/cmd/dashgen snapshot`; first Prometheus target of each panel.\n")
+	b.WriteString("# Dashboard snapshots\n\nThe Prometheus queries of each panel, drawn by `dashboards/snapshot`")
+	if source != "" {
+		b.WriteString(" from " + source)
+	}
+	b.WriteString(".\n")
 	current := ""
 	for _, r := range results {
 		if r.Dashboard != current {

@@ -102,6 +102,8 @@ func TestRenderAgainstRealPrometheus(t *testing.T) {
 		require.Greater(t, img.Bounds().Dx(), 100)
 	}
 	require.Equal(t, 0, byPanel["Task completion"].Series, "no aiops_task_outcomes_total is exposed")
+	// Both targets are queried: this week's 2 series, and last week's none.
+	require.Equal(t, 2, byPanel["Accuracy vs last week"].Series)
 
 	index, err := os.ReadFile(filepath.Join(out, "index.md"))
 	require.NoError(t, err)
@@ -122,4 +124,22 @@ func TestLegend(t *testing.T) {
 	require.Equal(t, "fraud p95", legend(lint.Target{Legend: "{{model}} p95"}, s))
 	require.Equal(t, "fraud  x", legend(lint.Target{Legend: "{{ model }} {{missing}} x"}, s))
 	require.Equal(t, "{le=0.5, model=fraud}", legend(lint.Target{Legend: "__auto"}, s))
+}
+
+// TestTextboxDefaults: the budget line needs the textbox's default value, or
+// vector($daily_budget) would not even parse.
+func TestTextboxDefaults(t *testing.T) {
+	ds, err := gen.All()
+	require.NoError(t, err)
+	for _, d := range ds {
+		if d.File != "infrastructure-latency.json" {
+			continue
+		}
+		o := Options{Vars: withDefaults(d.Dashboard, map[string]string{"model": "fraud"})}
+		require.Equal(t, `vector(100) + x{model=~"fraud"}`, substitute(`vector($daily_budget) + x{model=~"$model"}`, o))
+		o.Vars = withDefaults(d.Dashboard, map[string]string{"daily_budget": "250"})
+		require.Equal(t, `vector(250)`, substitute(`vector($daily_budget)`, o))
+		return
+	}
+	t.Fatal("no infrastructure dashboard")
 }

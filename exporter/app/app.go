@@ -65,6 +65,10 @@ type App struct {
 	store   *store.Store
 	handler http.Handler
 	ready   atomic.Bool
+
+	snapshotTime     prometheus.Gauge
+	snapshotDuration prometheus.Gauge
+	snapshotFailures prometheus.Counter
 }
 
 // New loads the configuration and the stored state.
@@ -100,7 +104,20 @@ func New(opts Options) (*App, error) {
 	}
 	a.logger.Info("state loaded", "path", opts.StoragePath, "model_versions", len(snap.Versions))
 
+	a.snapshotTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "aiops_exporter_last_snapshot_success_timestamp_seconds",
+		Help: "Unix time of the last state snapshot saved to --storage.path.",
+	})
+	a.snapshotDuration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "aiops_exporter_last_snapshot_duration_seconds",
+		Help: "Time the last successful state snapshot took.",
+	})
+	a.snapshotFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "aiops_exporter_snapshot_failures_total",
+		Help: "State snapshots that could not be saved; a restart would lose state since the last success.",
+	})
 	opts.Registry.MustRegister(
+		a.snapshotTime, a.snapshotDuration, a.snapshotFailures,
 		collector.New(a.state),
 		versioncollector.NewCollector("aiops_exporter"),
 		collectors.NewGoCollector(),
@@ -118,6 +135,7 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelError),
+		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	}))
 	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
@@ -176,11 +194,18 @@ func (a *App) reload() error {
 
 // Snapshot saves the state now.
 func (a *App) Snapshot() error {
+	start := time.Now()
 	snap, err := a.state.Snapshot()
+	if err == nil {
+		err = a.store.Save(snap)
+	}
 	if err != nil {
+		a.snapshotFailures.Inc()
 		return err
 	}
-	return a.store.Save(snap)
+	a.snapshotDuration.Set(time.Since(start).Seconds())
+	a.snapshotTime.Set(float64(a.opts.Now().UnixNano()) / 1e9)
+	return nil
 }
 
 // Serve serves HTTP and snapshots until ctx ends, then saves a last snapshot and closes.
@@ -241,6 +266,9 @@ func CheckConfig(path string, out io.Writer) error {
 	c, err := config.Load(path)
 	if err != nil {
 		return err
+	}
+	if path == "" {
+		path = "no --config.file, embedded defaults"
 	}
 	_, err = fmt.Fprintf(out, "%s: OK (%d models configured, unknown models: %s, unknown features: %s, window %s)\n",
 		path, len(c.Models), c.UnknownModels, c.UnknownFeatures, c.Window.Length())

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -316,8 +317,11 @@ func TestBinaryEndToEnd(t *testing.T) {
 	// SIGHUP with a configuration that rejects unknown models.
 	writeFile(t, dir, "exporter.yml", strings.Replace(exporterConfig, "unknown_models: learn", "unknown_models: reject", 1))
 	require.NoError(t, e.cmd.Process.Signal(syscall.SIGHUP))
+	// Each try names a new model: one posted before the reload lands is learnt for good.
+	try := 0
 	require.Eventually(t, func() bool {
-		_, resp := e.post(t, []byte(`{"model":"brand-new"}`), nil)
+		try++
+		_, resp := e.post(t, fmt.Appendf(nil, `{"model":"brand-new-%d"}`, try), nil)
 		return resp["accepted"] == 0.0
 	}, 10*time.Second, 50*time.Millisecond)
 	_, fams = e.scrape(t)
@@ -333,6 +337,15 @@ func TestBinaryEndToEnd(t *testing.T) {
 	require.Equal(t, 0.0, value(t, fams, "aiops_exporter_config_last_reload_successful", nil))
 	_, resp = e.post(t, []byte(`{"model":"another-new"}`), nil)
 	require.Equal(t, 0.0, resp["accepted"])
+
+	// Bad bodies get request errors and the process stays up.
+	status, resp = e.post(t, []byte(`[{"model":"fraud"`), nil)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, resp["error"], "not valid JSON")
+	gz := gzipped(t, bytes.Repeat([]byte(`{"model":"fraud","version":"v1","features":{"amount":1}}`+"\n"), 5000))
+	status, resp = e.post(t, gz[:len(gz)/2], map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, resp["error"], "gzip stream broken")
 
 	for path, want := range map[string]int{"/-/healthy": 200, "/-/ready": 200, "/": 200} {
 		r, err := http.Get(e.url + path)
@@ -366,4 +379,53 @@ func TestConfigCheckFlag(t *testing.T) {
 	out, err = exec.Command(bin, "--config.check", "--config.file="+bad).CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), `line 4: feature type: expected numeric, categorical, boolean or text, got "numbr"`)
+}
+
+// --web.config.file is exporter-toolkit's: basic auth protects every endpoint.
+func TestWebConfigBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	require.NoError(t, err)
+	webCfg := writeFile(t, dir, "web.yml", "basic_auth_users:\n  app: "+string(hash)+"\n")
+	e := startExporter(t, "--web.config.file="+webCfg, "--storage.path="+filepath.Join(dir, "data"))
+
+	resp, err := http.Post(e.url+"/api/v1/events", "application/json", strings.NewReader(`{"model":"m"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	req, err := http.NewRequest(http.MethodPost, e.url+"/api/v1/events", strings.NewReader(`{"model":"m"}`))
+	require.NoError(t, err)
+	req.SetBasicAuth("app", "s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	e.stop(t)
+}
+
+// A crash (SIGKILL, no shutdown snapshot) loses at most one snapshot interval: events
+// older than that are back after the restart.
+func TestCrashKeepsLastSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--storage.path=" + filepath.Join(dir, "data"), "--storage.snapshot-interval=200ms"}
+	e := startExporter(t, args...)
+	posted := float64(time.Now().UnixNano()) / 1e9
+	status, _ := e.post(t, []byte(`[{"model":"m","tokens":{"input":7,"output":1}},{"model":"m"}]`), nil)
+	require.Equal(t, http.StatusOK, status)
+	// Wait for a periodic snapshot taken after the post, then crash.
+	require.Eventually(t, func() bool {
+		_, fams := e.scrape(t)
+		f := fams["aiops_exporter_last_snapshot_success_timestamp_seconds"]
+		return f != nil && f.Metric[0].GetGauge().GetValue() > posted
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, e.cmd.Process.Kill())
+	_ = e.cmd.Wait()
+
+	e = startExporter(t, args...)
+	_, fams := e.scrape(t)
+	require.Equal(t, 2.0, value(t, fams, "aiops_events_total", map[string]string{"model": "m"}))
+	require.Equal(t, 7.0, value(t, fams, "aiops_tokens_total", map[string]string{"model": "m", "type": "input"}))
+	require.Equal(t, 0.0, value(t, fams, "aiops_exporter_snapshot_failures_total", nil))
+	e.stop(t)
 }

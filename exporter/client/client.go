@@ -259,6 +259,12 @@ func (c *Client) send(batch []Event) {
 		if err == nil {
 			return
 		}
+		if errors.Is(err, errTooLarge) && len(batch) > 1 {
+			// The exporter's limits.max_body_bytes is smaller than this batch: halve it.
+			c.send(batch[:len(batch)/2])
+			c.send(batch[len(batch)/2:])
+			return
+		}
 		if !retry || attempt >= c.opts.MaxRetries {
 			c.opts.Logger.Error("sending events failed", "err", err, "events", len(batch), "attempts", attempt+1)
 			c.failed.Add(uint64(len(batch)))
@@ -294,6 +300,8 @@ func (c *Client) encode(batch []Event) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+var errTooLarge = errors.New("batch larger than the exporter accepts")
+
 // post sends a body once; retry says whether a failure is worth retrying.
 func (c *Client) post(body []byte, n int) (retry bool, err error) {
 	req, err := http.NewRequest(http.MethodPost, c.endpoint, bytes.NewReader(body))
@@ -311,6 +319,8 @@ func (c *Client) post(body []byte, n int) (retry bool, err error) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
+	case resp.StatusCode == http.StatusRequestEntityTooLarge:
+		return false, fmt.Errorf("%w: %s", errTooLarge, bytes.TrimSpace(data))
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return true, fmt.Errorf("exporter answered %s", resp.Status)
 	case resp.StatusCode != http.StatusOK:

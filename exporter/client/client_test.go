@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -103,7 +104,7 @@ func TestGivesUpAfterRetriesAndOnClientErrors(t *testing.T) {
 	require.Equal(t, client.Stats{Failed: 1, Retries: 3}, c.Stats())
 	require.NoError(t, c.Close(ctx(t)))
 
-	// 413 is the caller's problem (batch too big): no retry.
+	// A single event over the exporter's body limit cannot be split: it fails, no retry.
 	tooBig := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, `{"error":"too big"}`, http.StatusRequestEntityTooLarge)
 	}))
@@ -128,14 +129,23 @@ func TestSendNeverBlocks(t *testing.T) {
 	defer close(release)
 	c, err := client.New(client.Options{URL: srv.URL, QueueSize: 100, BatchSize: 10})
 	require.NoError(t, err)
-	start := time.Now()
 	accepted := 0
-	for range 10_000 {
-		if c.Send(client.Event{Model: "m"}) {
-			accepted++
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 10_000 {
+			if c.Send(client.Event{Model: "m"}) {
+				accepted++
+			}
 		}
+	}()
+	// 10,000 sends that never block take milliseconds; a blocking Send would never finish
+	// while the exporter is stuck.
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Send blocked while the exporter was stuck")
 	}
-	require.Less(t, time.Since(start), 5*time.Second)
 	// At most the queue plus the batch being assembled and the one in flight get in.
 	require.LessOrEqual(t, accepted, 100+2*10)
 	require.Equal(t, uint64(10_000-accepted), c.Stats().Dropped)
@@ -144,4 +154,21 @@ func TestSendNeverBlocks(t *testing.T) {
 func TestNeedsURL(t *testing.T) {
 	_, err := client.New(client.Options{})
 	require.ErrorContains(t, err, "Options.URL is required")
+}
+
+// A batch over the exporter's limits.max_body_bytes is split until the halves fit.
+func TestSplitsBatchesTooLarge(t *testing.T) {
+	cfg := config.Default()
+	cfg.Limits.MaxBodyBytes = 2048
+	st := state.New(cfg, state.Options{})
+	srv := httptest.NewServer(ingest.New(st, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	c, err := client.New(client.Options{URL: srv.URL, BatchSize: 200, FlushInterval: time.Hour})
+	require.NoError(t, err)
+	for i := range 200 {
+		c.Send(client.Event{Model: "m", ID: fmt.Sprintf("request-%04d", i)}) // ~40 bytes each
+	}
+	require.NoError(t, c.Close(ctx(t)))
+	require.Equal(t, uint64(200), events(st))
+	require.Equal(t, client.Stats{Sent: 200}, c.Stats())
 }

@@ -13,20 +13,20 @@ func (c *Collector) collectOutcomes(ch chan<- prometheus.Metric, r *state.Readin
 	k := &r.Counters
 	if sum(k.Outcomes[:]) > 0 {
 		for i, o := range state.Outcomes {
-			ch <- prometheus.MustNewConstMetric(c.d.outcomes, prometheus.CounterValue, float64(k.Outcomes[i]), r.Model, r.Version, o)
+			ch <- constMetric(c.d.outcomes, prometheus.CounterValue, float64(k.Outcomes[i]), r.Model, r.Version, o)
 		}
 	}
 	if sum(k.Feedback[:]) > 0 {
 		for i, o := range state.Ratings {
-			ch <- prometheus.MustNewConstMetric(c.d.feedback, prometheus.CounterValue, float64(k.Feedback[i]), r.Model, r.Version, o)
+			ch <- constMetric(c.d.feedback, prometheus.CounterValue, float64(k.Feedback[i]), r.Model, r.Version, o)
 		}
 	}
 	if k.InputLength.Count > 0 {
 		ch <- k.InputLength.Metric(c.d.inputLength, state.InputLengthBounds, r.Model, r.Version)
 	}
 	for name, b := range k.Business {
-		ch <- prometheus.MustNewConstMetric(c.d.businessEvents, prometheus.CounterValue, float64(b.Events), r.Model, r.Version, name)
-		ch <- prometheus.MustNewConstMetric(c.d.businessValue, prometheus.CounterValue, b.Value, r.Model, r.Version, name)
+		ch <- constMetric(c.d.businessEvents, prometheus.CounterValue, float64(b.Events), r.Model, r.Version, name)
+		ch <- constMetric(c.d.businessValue, prometheus.CounterValue, b.Value, r.Model, r.Version, name)
 	}
 }
 

@@ -73,10 +73,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	start := time.Now()
 	now := c.st.Now()
 	for k, n := range c.st.Rejected() {
-		ch <- prometheus.MustNewConstMetric(c.d.rejected, prometheus.CounterValue, float64(n), k.Model, k.Version, k.Reason)
+		ch <- constMetric(c.d.rejected, prometheus.CounterValue, float64(n), k.Model, k.Version, k.Reason)
 	}
 	for label, n := range c.st.Folded() {
-		ch <- prometheus.MustNewConstMetric(c.d.folded, prometheus.CounterValue, float64(n), label)
+		ch <- constMetric(c.d.folded, prometheus.CounterValue, float64(n), label)
 	}
 	for _, v := range c.st.Versions() {
 		r := v.Read(now)
@@ -86,10 +86,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectLLM(ch, &r)
 		c.collectOutcomes(ch, &r)
 	}
-	ch <- prometheus.MustNewConstMetric(c.d.scrapeSeconds, prometheus.GaugeValue, time.Since(start).Seconds())
+	ch <- constMetric(c.d.scrapeSeconds, prometheus.GaugeValue, time.Since(start).Seconds())
 }
 
 func (c *Collector) collectVolume(ch chan<- prometheus.Metric, r *state.Reading) {
-	ch <- prometheus.MustNewConstMetric(c.d.events, prometheus.CounterValue, float64(r.Counters.Events), r.Model, r.Version)
-	ch <- prometheus.MustNewConstMetric(c.d.windowEvents, prometheus.GaugeValue, float64(r.WindowEvents), r.Model, r.Version)
+	ch <- constMetric(c.d.events, prometheus.CounterValue, float64(r.Counters.Events), r.Model, r.Version)
+	ch <- constMetric(c.d.windowEvents, prometheus.GaugeValue, float64(r.WindowEvents), r.Model, r.Version)
+}
+
+// constMetric is MustNewConstMetric without the panic: a panic in Collect would take the
+// whole exporter down, so a bad value becomes an invalid metric that the scrape reports
+// while the other series are still served (promhttp ContinueOnError).
+func constMetric(desc *prometheus.Desc, vt prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
+	m, err := prometheus.NewConstMetric(desc, vt, v, labels...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(desc, err)
+	}
+	return m
 }

@@ -13,9 +13,9 @@ func (c *Collector) collectInfra(ch chan<- prometheus.Metric, r *state.Reading) 
 		ch <- k.Latency.Metric(c.d.latency, state.LatencyBounds, r.Model, r.Version)
 	}
 	for typ, n := range k.Errors {
-		ch <- prometheus.MustNewConstMetric(c.d.errors, prometheus.CounterValue, float64(n), r.Model, r.Version, typ)
+		ch <- constMetric(c.d.errors, prometheus.CounterValue, float64(n), r.Model, r.Version, typ)
 	}
 	if k.QueueDepth != nil {
-		ch <- prometheus.MustNewConstMetric(c.d.queue, prometheus.GaugeValue, *k.QueueDepth, r.Model, r.Version)
+		ch <- constMetric(c.d.queue, prometheus.GaugeValue, *k.QueueDepth, r.Model, r.Version)
 	}
 }

@@ -11,7 +11,7 @@ func (c *Collector) collectLLM(ch chan<- prometheus.Metric, r *state.Reading) {
 	k := &r.Counters
 	if k.TokenUsage[0].Count > 0 {
 		for i, typ := range state.TokenTypes {
-			ch <- prometheus.MustNewConstMetric(c.d.tokens, prometheus.CounterValue, float64(k.Tokens[i]), r.Model, r.Version, typ)
+			ch <- constMetric(c.d.tokens, prometheus.CounterValue, float64(k.Tokens[i]), r.Model, r.Version, typ)
 		}
 		// OTel's gen_ai.token.type has input and output only; cached input is part of input.
 		for i, typ := range state.TokenTypes[:2] {
@@ -22,6 +22,6 @@ func (c *Collector) collectLLM(ch chan<- prometheus.Metric, r *state.Reading) {
 		ch <- k.Duration.Metric(c.d.genaiDuration, state.GenAIDurationBounds, r.Model, r.Version, r.Model, r.Operation, r.Provider)
 	}
 	for currency, v := range k.Cost {
-		ch <- prometheus.MustNewConstMetric(c.d.cost, prometheus.CounterValue, v, r.Model, r.Version, currency)
+		ch <- constMetric(c.d.cost, prometheus.CounterValue, v, r.Model, r.Version, currency)
 	}
 }

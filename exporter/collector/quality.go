@@ -14,10 +14,10 @@ func (c *Collector) collectQuality(ch chan<- prometheus.Metric, r *state.Reading
 	}
 	for _, f := range r.Features {
 		present := min(f.Present, r.WindowEvents)
-		ch <- prometheus.MustNewConstMetric(c.d.nullRatio, prometheus.GaugeValue,
+		ch <- constMetric(c.d.nullRatio, prometheus.GaugeValue,
 			1-float64(present)/float64(r.WindowEvents), r.Model, r.Version, f.Name)
 		if f.Numeric && f.Present > 0 {
-			ch <- prometheus.MustNewConstMetric(c.d.outlierRatio, prometheus.GaugeValue,
+			ch <- constMetric(c.d.outlierRatio, prometheus.GaugeValue,
 				float64(f.Outliers)/float64(f.Present), r.Model, r.Version, f.Name)
 		}
 	}

@@ -69,6 +69,9 @@ type Builder struct {
 	features []*featureBuilder
 	byName   map[string]int
 	rng      *rand.Rand
+	// pending holds nulls of features whose first value (and so kind) has not come yet.
+	pending      map[string]float64
+	pendingOrder []string
 }
 
 type featureBuilder struct {
@@ -88,7 +91,7 @@ type featureBuilder struct {
 // NewBuilder starts an empty reference.
 func NewBuilder(opts ProfileOptions) *Builder {
 	opts = opts.withDefaults()
-	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed))}
+	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)), pending: map[string]float64{}}
 }
 
 // Declare fixes a feature's kind; features are otherwise declared by their first Add.
@@ -116,7 +119,8 @@ func (b *Builder) feature(name string, kind Kind) (*featureBuilder, error) {
 	if name == "" || !utf8.ValidString(name) {
 		return nil, fmt.Errorf("feature %q: a name must be non-empty valid UTF-8", name)
 	}
-	f := &featureBuilder{name: name, kind: kind, min: math.Inf(1), max: math.Inf(-1)}
+	f := &featureBuilder{name: name, kind: kind, min: math.Inf(1), max: math.Inf(-1), nulls: b.pending[name]}
+	delete(b.pending, name)
 	if kind == Categorical {
 		f.counts = map[string]float64{}
 	}
@@ -191,14 +195,47 @@ func (b *Builder) AddBool(name string, v bool) error {
 	return nil
 }
 
-// AddNull adds a missing value to a feature that must already be declared or seen.
+// AddNull adds a missing value. Nulls that come before a feature's first value are held until
+// that value decides its kind; a feature that never gets a value is frozen as numeric with no
+// rows, which Compare reports as reference_empty rather than dropping it.
 func (b *Builder) AddNull(name string) error {
-	i, ok := b.byName[name]
-	if !ok {
-		return fmt.Errorf("feature %q: a null before any value; declare the feature's kind first", name)
+	if i, ok := b.byName[name]; ok {
+		b.features[i].nulls++
+		return nil
 	}
-	b.features[i].nulls++
+	if name == "" || !utf8.ValidString(name) {
+		return fmt.Errorf("feature %q: a name must be non-empty valid UTF-8", name)
+	}
+	if _, ok := b.pending[name]; !ok {
+		b.pendingOrder = append(b.pendingOrder, name)
+	}
+	b.pending[name]++
 	return nil
+}
+
+// AddJSON adds a value decoded by encoding/json: a number, string, boolean or nil. A number for
+// a feature already categorical is taken as a category (FormatCategory), so integer-coded
+// categories work; any other change of type is an error.
+func (b *Builder) AddJSON(name string, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return b.AddNull(name)
+	case float64:
+		if b.Kind(name) == Categorical {
+			return b.AddString(name, FormatCategory(x))
+		}
+		return b.AddFloat(name, x)
+	case string:
+		return b.AddString(name, x)
+	case bool:
+		return b.AddBool(name, x)
+	case map[string]any:
+		return fmt.Errorf("feature %q: want a number, string, boolean or null, got an object", name)
+	case []any:
+		return fmt.Errorf("feature %q: want a number, string, boolean or null, got an array", name)
+	default:
+		return fmt.Errorf("feature %q: want a number, string, boolean or null, got %T", name, v)
+	}
 }
 
 // Profile freezes everything added so far. The builder may keep collecting afterwards.
@@ -222,6 +259,13 @@ func (b *Builder) Profile() *Profile {
 		}
 		fp.prepare()
 		p.Features = append(p.Features, fp)
+	}
+	for _, name := range b.pendingOrder {
+		if n, ok := b.pending[name]; ok {
+			fp := &FeatureProfile{Name: name, Kind: Numeric, Nulls: n}
+			fp.prepare()
+			p.Features = append(p.Features, fp)
+		}
 	}
 	return p
 }

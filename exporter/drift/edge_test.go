@@ -113,6 +113,7 @@ func TestEdgeCases(t *testing.T) {
 			require.NoError(t, f.AddString(&w.Histograms[0], []string{"red", "green", "blue", "purple"}[i%4]))
 		}
 		require.Equal(t, []string{"blue", "green", "red", UnseenBin}, f.BinLabels())
+		require.Equal(t, 75.0, f.OutOfRange(&w.Histograms[0]), "every fourth value is purple")
 		r, err := Compare(p, w, Config{Scores: Methods()})
 		require.NoError(t, err)
 		fr := r.Features[0]
@@ -285,4 +286,63 @@ func TestProfileSize(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("profile of 1M rows × 100 features: %d bytes of JSON", len(raw))
 	require.Less(t, len(raw), 4<<20)
+}
+
+// TestBuilderAddJSON captures a reference from decoded events, as the exporter does when it
+// takes the first N events as the baseline.
+func TestBuilderAddJSON(t *testing.T) {
+	b := NewBuilder(ProfileOptions{})
+	events := []map[string]any{
+		{"age": nil, "zip": "75001", "vip": true, "only_null": nil},
+		{"age": 31.0, "zip": "10115", "vip": false, "only_null": nil},
+		{"age": 45.0, "zip": nil, "vip": true},
+	}
+	for _, ev := range events {
+		for _, k := range []string{"age", "zip", "vip", "only_null"} {
+			if v, ok := ev[k]; ok {
+				require.NoError(t, b.AddJSON(k, v))
+			}
+		}
+	}
+	require.NoError(t, b.AddJSON("zip", 12345.0), "a number in a categorical feature is a category")
+	p := b.Profile()
+	require.NoError(t, p.Validate())
+	age, _ := p.Feature("age")
+	require.Equal(t, Numeric, age.Kind)
+	require.Equal(t, 2.0, age.Rows)
+	require.Equal(t, 1.0, age.Nulls, "the null before the first value is kept")
+	zip, _ := p.Feature("zip")
+	require.Equal(t, []string{"10115", "12345", "75001"}, zip.Categories)
+	empty, _ := p.Feature("only_null")
+	require.NotNil(t, empty)
+	require.Equal(t, 2.0, empty.Nulls)
+	r, err := Compare(p, p.NewWindow(), Config{})
+	require.NoError(t, err)
+	_, i := p.Feature("only_null")
+	require.Equal(t, ReasonReferenceEmpty, r.Features[i].Reason)
+
+	require.ErrorContains(t, b.AddJSON("age", "old"), `feature "age": want a numeric value like the earlier rows, got a categorical value`)
+	require.ErrorContains(t, b.AddJSON("vip", 1.0), `feature "vip": want a boolean value`)
+	require.ErrorContains(t, b.AddJSON("x", map[string]any{}), "got an object")
+	require.ErrorContains(t, b.AddJSON("x", []any{}), "got an array")
+	require.Error(t, b.AddNull(""))
+}
+
+func TestProfileWarnings(t *testing.T) {
+	b := NewBuilder(ProfileOptions{MaxCategories: 3, MaxSample: 100})
+	for i := 0; i < 500; i++ {
+		require.NoError(t, b.AddString("city", strconv.Itoa(i%10)))
+		require.NoError(t, b.AddFloat("big", float64(i)))
+	}
+	for i := 0; i < 12; i++ {
+		require.NoError(t, b.AddFloat("few", float64(i)))
+	}
+	require.NoError(t, b.AddNull("none"))
+	w := b.Profile().Warnings(Config{})
+	require.Equal(t, []string{
+		`feature "city": 10 reference categories, only the 3 most frequent are kept; the rest share bin __unseen__`,
+		`feature "big": 500 reference rows; bins and KS/Wasserstein cells come from a uniform sample of them`,
+		`feature "few": 12 reference rows, fewer than the 30 needed; it will not be judged (reason reference_too_small)`,
+		`feature "none": no non-null reference value; it will not be judged (reason reference_empty)`,
+	}, w)
 }

@@ -99,8 +99,13 @@ func KSExactPValue(d float64, m, n int) float64 {
 		prev[j] = prev[j-1] * float64(n-j+1) / float64(m+n-j+1)
 	}
 	for i := 1; i <= m; i++ {
-		clear(next)
-		for j := 0; j <= n; j++ {
+		// Only the band |i·n − j·m| < h·g can be inside; visiting just it makes the cost
+		// O(m·n·D) instead of O(m·n). The band only moves right as i grows, so a buffer never
+		// holds values right of the current band, and clearing around the band is enough.
+		lo := max(0, int((int64(i)*int64(n)-bound)/int64(m))-1)
+		hi := min(n, int((int64(i)*int64(n)+bound)/int64(m))+1)
+		clear(next[max(0, lo-1):min(n+1, hi+2)])
+		for j := lo; j <= hi; j++ {
 			if !inside(i, j) {
 				continue
 			}

@@ -77,7 +77,9 @@ type FeatureProfile struct {
 	index   map[string]int
 }
 
-// Profile is the frozen reference of one model version.
+// Profile is the frozen reference of one model version. Builder.Profile returns it ready; one
+// decoded from JSON must pass Validate first. After that it is read-only, so one profile can
+// serve every goroutine that bins values into its own histograms.
 type Profile struct {
 	Features []*FeatureProfile `json:"features"`
 }
@@ -120,10 +122,15 @@ func (f *FeatureProfile) validate() error {
 	if !finiteNonNeg(f.Rows) || !finiteNonNeg(f.Nulls) {
 		return fmt.Errorf("rows and nulls: must be finite and non-negative, got %v and %v", f.Rows, f.Nulls)
 	}
+	var total float64
 	for i, v := range f.RefCells {
 		if !finiteNonNeg(v) {
 			return fmt.Errorf("ref_cells[%d]: must be finite and non-negative, got %v", i, v)
 		}
+		total += v
+	}
+	if f.Rows > 0 && total == 0 {
+		return fmt.Errorf("ref_cells: all zero for a feature with %v reference rows", f.Rows)
 	}
 	switch f.Kind {
 	case Numeric:
@@ -297,11 +304,21 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 	return s
 }
 
-// cellOf returns the fine cell of a numeric value.
+// cellOf returns the fine cell of a numeric value. It is the ingest hot path, so the binary
+// search is written out rather than going through sort.Search's closure.
 func (f *FeatureProfile) cellOf(v float64) int {
-	i := sort.SearchFloat64s(f.Edges, v)
-	if i < len(f.Edges) && f.Edges[i] == v {
-		return 2*i + 1
+	e := f.Edges
+	lo, hi := 0, len(e) // first index with e[i] >= v lies in [lo, hi]
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if e[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
 	}
-	return 2 * i
+	if lo < len(e) && e[lo] == v {
+		return 2*lo + 1
+	}
+	return 2 * lo
 }

@@ -133,6 +133,7 @@ func TestBinsAreReferenceQuantiles(t *testing.T) {
 	require.Equal(t, 1.0, bins[0])
 	require.Equal(t, 1.0, bins[9])
 	require.Equal(t, 1.0, bins[4]+bins[5])
+	require.Equal(t, 2.0, f.OutOfRange(&w.Histograms[0]), "below 0 and above 999")
 }
 
 func TestProfileJSONRoundTrip(t *testing.T) {

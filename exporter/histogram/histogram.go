@@ -19,6 +19,15 @@ import (
 // picks for NativeHistogramBucketFactor 1.1.
 const NativeSchema = 3
 
+// MaxNativeBuckets bounds the native buckets of one histogram. Values spread over a very
+// wide range (say 1e-9 to 1e9 seconds) would otherwise create thousands; past the bound the
+// resolution halves (schema − 1, merging neighbouring buckets), as client_golang does with
+// NativeHistogramMaxBucketNumber.
+const MaxNativeBuckets = 160
+
+// minSchema is the coarsest resolution (growth factor 2^16) Prometheus accepts.
+const minSchema = -4
+
 // ZeroThreshold is client_golang's default native-histogram zero bucket width.
 const ZeroThreshold = prometheus.DefNativeHistogramZeroThreshold
 
@@ -41,14 +50,20 @@ type Histogram struct {
 	Sum       float64          `json:"sum"`
 	ZeroCount uint64           `json:"zero_count"`
 	Native    map[int32]uint64 `json:"native,omitempty"` // positive native bucket index → count
+	// Reduction is how many times the resolution was halved: the schema is
+	// NativeSchema − Reduction.
+	Reduction int32 `json:"reduction,omitempty"`
 }
+
+// Schema is the histogram's native schema.
+func (h *Histogram) Schema() int32 { return NativeSchema - h.Reduction }
 
 // Observe adds one value, given the family's classic bounds (sorted, without +Inf).
 func (h *Histogram) Observe(bounds []float64, v float64) {
 	if len(h.Counts) != len(bounds)+1 {
 		h.Counts = make([]uint64, len(bounds)+1)
 	}
-	h.Counts[sort.SearchFloat64s(bounds, v)]++
+	h.Counts[search(bounds, v)]++
 	h.Count++
 	h.Sum += v
 	if v <= ZeroThreshold {
@@ -58,18 +73,54 @@ func (h *Histogram) Observe(bounds []float64, v float64) {
 	if h.Native == nil {
 		h.Native = make(map[int32]uint64, 16)
 	}
-	h.Native[nativeIndex(v)]++
+	h.Native[reduce(nativeIndex(v), h.Reduction)]++
+	for len(h.Native) > MaxNativeBuckets && h.Schema() > minSchema {
+		h.halve()
+	}
+}
+
+// reduce maps a bucket index at NativeSchema to the schema `by` steps coarser: bucket i
+// covers (base^(i-1), base^i], and at base² it falls in bucket ceil(i/2).
+func reduce(i, by int32) int32 {
+	if by == 0 {
+		return i
+	}
+	return ((i - 1) >> by) + 1
+}
+
+// halve merges neighbouring buckets: the schema drops by one.
+func (h *Histogram) halve() {
+	merged := make(map[int32]uint64, len(h.Native)/2+1)
+	for i, c := range h.Native {
+		merged[((i-1)>>1)+1] += c
+	}
+	h.Native = merged
+	h.Reduction++
 }
 
 // nativeIndex is the index of the native bucket holding v > 0: bucket i covers
 // (base^(i-1), base^i] with base = 2^(2^-schema).
 func nativeIndex(v float64) int32 {
 	frac, exp := math.Frexp(v)
-	return int32(sort.SearchFloat64s(nativeBounds, frac) + (exp-1)*len(nativeBounds))
+	return int32(search(nativeBounds, frac) + (exp-1)*len(nativeBounds))
 }
 
-// Merge adds other's counts to h.
+// search is sort.SearchFloat64s (the first index with bounds[i] >= v) as a plain loop: the
+// bound lists are short and this runs once per observation on the ingest hot path.
+func search(bounds []float64, v float64) int {
+	i := 0
+	for i < len(bounds) && bounds[i] < v {
+		i++
+	}
+	return i
+}
+
+// Merge adds other's counts to h, at the coarser of the two resolutions.
 func (h *Histogram) Merge(o *Histogram) {
+	for h.Reduction < o.Reduction {
+		h.halve()
+	}
+	delta := h.Reduction - o.Reduction
 	if len(o.Counts) > 0 && len(h.Counts) != len(o.Counts) {
 		h.Counts = make([]uint64, len(o.Counts))
 	}
@@ -83,7 +134,10 @@ func (h *Histogram) Merge(o *Histogram) {
 		if h.Native == nil {
 			h.Native = make(map[int32]uint64, len(o.Native))
 		}
-		h.Native[k] += c
+		h.Native[reduce(k, delta)] += c
+	}
+	for len(h.Native) > MaxNativeBuckets && h.Schema() > minSchema {
+		h.halve()
 	}
 }
 
@@ -96,7 +150,7 @@ func (h *Histogram) write(bounds []float64) *dto.Histogram {
 	out := &dto.Histogram{
 		SampleCount:   proto.Uint64(h.Count),
 		SampleSum:     proto.Float64(h.Sum),
-		Schema:        proto.Int32(NativeSchema),
+		Schema:        proto.Int32(h.Schema()),
 		ZeroThreshold: proto.Float64(ZeroThreshold),
 		ZeroCount:     proto.Uint64(h.ZeroCount),
 		Bucket:        make([]*dto.Bucket, len(bounds)),

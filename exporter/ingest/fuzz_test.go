@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/state"
 )
@@ -23,6 +26,7 @@ func FuzzDecodeEvents(f *testing.F) {
 		`[{"model":"fraud","features":{"amount":NaN}},{"model":"m","timestamp":"2026-11-29T12:00:00Z"}]`,
 		`{"model":"m","features":{"__other__":1,"x":{"y":2}},"error":true,"queue_depth":-1}`,
 		`[`, `nul`, `{"model":"m","latency_seconds":1e999}`, `{"model":"\u00e9\ud800"}`,
+		"{\"model\":\"\xff\xfe\",\"error\":\"\xc3\",\"business\":{\"\xa0\":1},\"features\":{\"\xe2\x82\":1}}",
 	} {
 		f.Add([]byte(seed), false)
 		f.Add([]byte(seed), true)
@@ -56,6 +60,12 @@ func FuzzDecodeEvents(f *testing.F) {
 		}
 		if counted != uint64(res.Accepted) {
 			t.Fatalf("accepted %d but the state counted %d", res.Accepted, counted)
+		}
+		// Whatever was ingested can be scraped: label values are valid, nothing panics.
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collector.New(st))
+		if _, err := reg.Gather(); err != nil {
+			t.Fatalf("scrape after ingest: %v", err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/opscentre/opscentre/exporter/state"
@@ -93,7 +94,8 @@ func (in *Ingester) serve(w *worker, r *http.Request) (Result, error) {
 	limit := int64(in.st.Config().Limits.MaxBodyBytes)
 	var body io.Reader = r.Body
 	gzipped := false
-	switch enc := r.Header.Get("Content-Encoding"); enc {
+	// Content codings are case-insensitive (RFC 9110 §8.4.1).
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		gzipped = true

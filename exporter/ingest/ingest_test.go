@@ -130,10 +130,12 @@ func TestAcceptsArrayObjectAndNDJSON(t *testing.T) {
 
 	r = f.post(t, gz(t, nd), map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
 	require.Equal(t, 3, r.Accepted)
+	r = f.post(t, gz(t, nd), map[string]string{"Content-Type": "application/x-ndjson; charset=utf-8", "Content-Encoding": "GZIP"})
+	require.Equal(t, 3, r.Accepted)
 
 	got := f.read(t, "fraud", "v1")
-	require.Equal(t, uint64(2+1+3+3+3), got.Counters.Events)
-	require.Equal(t, uint64(2+1+3+3+3), got.WindowEvents)
+	require.Equal(t, uint64(2+1+3+3+3+3), got.Counters.Events)
+	require.Equal(t, uint64(2+1+3+3+3+3), got.WindowEvents)
 }
 
 // Each bad event is rejected with its index, field and reason; the good ones around it
@@ -182,6 +184,11 @@ func TestRejectsBadEvents(t *testing.T) {
 		{"negative business", `{"model":"chat","business":{"refund":-3}}`, "business.refund", ReasonNegativeValue},
 		{"error object", `{"model":"chat","error":{"code":1}}`, "error", ReasonTypeMismatch},
 		{"long name", `{"model":"` + strings.Repeat("m", 300) + `"}`, "model", ReasonInvalidValue},
+		{"model not UTF-8", "{\"model\":\"m\xff\"}", "model", ReasonInvalidValue},
+		{"error not UTF-8", "{\"model\":\"chat\",\"error\":\"\xc3\"}", "error", ReasonInvalidValue},
+		{"business not UTF-8", "{\"model\":\"chat\",\"business\":{\"\xa0\":1}}", "business", ReasonInvalidValue},
+		{"feature name not UTF-8", "{\"model\":\"chat\",\"features\":{\"\xe2\x82\":1}}", "features", ReasonInvalidValue},
+		{"category not UTF-8", "{\"model\":\"chat\",\"features\":{\"c\":\"\xff\"}}", "features.c", ReasonInvalidValue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, schema)
@@ -305,4 +312,22 @@ func TestManyDistinctLabelValues(t *testing.T) {
 	require.Equal(t, uint64(n-20), folded[state.LabelName])
 	// Every model's city feature learnt its first category; __other__ remembered 30.
 	require.Equal(t, uint64(n-10-30), folded[state.LabelBin])
+
+	// Repeated overflow names count every event, in every request.
+	for range 3 {
+		r = f.post(t, []byte(`[{"model":"m-19999"},{"model":"m-19999"}]`), nil)
+		require.Equal(t, 2, r.Accepted)
+	}
+	require.Equal(t, uint64(n-10+6), f.st.Folded()[state.LabelModel])
+}
+
+// A learnt feature first seen as null takes the type of its first value.
+func TestFeatureLearntWhileNull(t *testing.T) {
+	f := newFixture(t, "")
+	r := f.post(t, []byte(`[{"model":"m","features":{"x":null}},{"model":"m","features":{"x":3}},{"model":"m","features":{"x":"a"}}]`), nil)
+	require.Equal(t, 2, r.Accepted)
+	require.Equal(t, []Rejection{{Index: 2, Field: "features.x", Reason: ReasonTypeMismatch, Message: r.Rejected[0].Message}}, r.Rejected)
+	got := f.read(t, "m", state.DefaultVersion)
+	require.Equal(t, []state.FeatureReading{{Name: "x", Numeric: true, Present: 1}}, got.Features)
+	require.Equal(t, uint64(2), got.WindowEvents)
 }

@@ -136,7 +136,7 @@ func (s *Store) put(e Entry) (bool, error) {
 	} else if len(s.classes) < 1024 {
 		s.classes[class] = class
 	}
-	n := node{id: e.ID, class: class, at: e.Prediction.At.UnixNano(), added: e.Added.UnixNano(), value: e.Prediction.Value, prev: s.tail, next: none}
+	n := node{id: e.ID, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none}
 	var i uint32
 	if s.free != none {
 		i = s.free
@@ -172,7 +172,7 @@ func (s *Store) Take(id string) (Prediction, bool) {
 	n := *s.node(i)
 	s.removeLocked(i)
 	s.stats.Joined++
-	return Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, true
+	return Prediction{At: fromUnixNano(n.at), Class: n.class, Value: n.value}, true
 }
 
 // Expire drops predictions older than MaxAge now; Put and Take do it too. It returns how many
@@ -235,7 +235,7 @@ func (s *Store) Oldest() (time.Time, bool) {
 	if s.head == none {
 		return time.Time{}, false
 	}
-	return time.Unix(0, s.node(s.head).added), true
+	return fromUnixNano(s.node(s.head).added), true
 }
 
 // Each calls fn for every waiting prediction, oldest first, until fn returns false; use it to
@@ -245,8 +245,24 @@ func (s *Store) Each(fn func(Entry) bool) {
 	defer s.mu.Unlock()
 	for i := s.head; i != none; i = s.node(i).next {
 		n := *s.node(i)
-		if !fn(Entry{ID: n.id, Prediction: Prediction{At: time.Unix(0, n.at), Class: n.class, Value: n.value}, Added: time.Unix(0, n.added)}) {
+		if !fn(Entry{ID: n.id, Prediction: Prediction{At: fromUnixNano(n.at), Class: n.class, Value: n.value}, Added: fromUnixNano(n.added)}) {
 			return
 		}
 	}
+}
+
+// unixNano keeps the zero time (a prediction without a timestamp) as 0; UnixNano of it would
+// overflow.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

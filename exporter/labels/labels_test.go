@@ -55,6 +55,11 @@ func TestJoinAndBounds(t *testing.T) {
 
 	require.Equal(t, Stats{Added: 6, Joined: 1, Duplicates: 1, EvictedCapacity: 2, EvictedAge: 2}, s.Stats())
 
+	_, _ = s.Put("no-time", Prediction{Class: "x"})
+	p, ok = s.Take("no-time")
+	require.True(t, ok)
+	require.True(t, p.At.IsZero(), "a prediction without a timestamp keeps the zero time")
+
 	_, err = s.Put("", Prediction{})
 	require.ErrorIs(t, err, ErrBadID)
 	_, err = s.Put(strings.Repeat("x", 300), Prediction{})
@@ -134,12 +139,43 @@ func BenchmarkPutTake(b *testing.B) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	for b.Loop() {
 		id := ids[i%len(ids)]
 		_, _ = s.Put(id, Prediction{Class: "a"})
 		if i%2 == 0 {
 			s.Take(id)
 		}
+		i++
 	}
+}
+
+// TestConcurrentUse runs puts, takes and expiries from several goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	s := New(Options{MaxCount: 500, MaxAge: time.Hour})
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 2000; i++ {
+				id := fmt.Sprintf("%d-%d", g, i)
+				_, _ = s.Put(id, Prediction{Class: "a"})
+				if i%3 == 0 {
+					s.Take(id)
+				}
+				if i%100 == 0 {
+					s.Expire()
+					_ = s.Len()
+					_ = s.Stats()
+				}
+			}
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	st := s.Stats()
+	require.Equal(t, uint64(8000), st.Added)
+	require.Equal(t, int(st.Added-st.Joined-st.EvictedCapacity-st.EvictedAge), s.Len())
+	require.LessOrEqual(t, s.Len(), 500)
 }

@@ -341,3 +341,13 @@ func TestBinaryCBPE(t *testing.T) {
 	require.Error(t, err)
 	require.Error(t, m.Add(&est, 2))
 }
+
+func BenchmarkClassificationAdd(b *testing.B) {
+	c := NewClassification(0)
+	classes := []string{"cat", "dog", "bird", "fish", "ant"}
+	i := 0
+	for b.Loop() {
+		_ = c.Add(classes[i%5], classes[(i/5)%5])
+		i++
+	}
+}

@@ -110,6 +110,9 @@ func ReadCSV(r io.Reader, opts Options) (*drift.Profile, error) {
 		return nil, fmt.Errorf("reference CSV header: %w", err)
 	}
 	header = slices.Clone(header) // ReuseRecord would overwrite it
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte-order mark from spreadsheet exports
+	}
 	names := make([]string, len(header))
 	seen := map[string]bool{}
 	used := 0
@@ -175,49 +178,14 @@ func ReadCSV(r io.Reader, opts Options) (*drift.Profile, error) {
 	return l.finish()
 }
 
-// loader wraps the builder to hold nulls met before a feature's first value decides its kind.
-type loader struct {
-	b       *drift.Builder
-	pending map[string]float64
-	order   []string
-}
+// loader wraps the builder for the readers.
+type loader struct{ b *drift.Builder }
 
-func newLoader(opts drift.ProfileOptions) *loader {
-	return &loader{b: drift.NewBuilder(opts), pending: map[string]float64{}}
-}
+func newLoader(opts drift.ProfileOptions) *loader { return &loader{b: drift.NewBuilder(opts)} }
 
-func (l *loader) null(name string) error {
-	if l.b.Kind(name) != "" {
-		return l.b.AddNull(name)
-	}
-	if _, ok := l.pending[name]; !ok {
-		l.order = append(l.order, name)
-	}
-	l.pending[name]++
-	return nil
-}
+func (l *loader) null(name string) error { return l.b.AddNull(name) }
 
-// flush adds the nulls held for a feature once its first value has declared it.
-func (l *loader) flush(name string) error {
-	n, ok := l.pending[name]
-	if !ok || l.b.Kind(name) == "" {
-		return nil
-	}
-	delete(l.pending, name)
-	for ; n > 0; n-- {
-		if err := l.b.AddNull(name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (l *loader) addCell(name, cell string) error {
-	if err := l.addCellValue(name, cell); err != nil {
-		return err
-	}
-	return l.flush(name)
-}
+func (l *loader) addCell(name, cell string) error { return l.addCellValue(name, cell) }
 
 func (l *loader) addCellValue(name, cell string) error {
 	b := l.b
@@ -267,6 +235,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ReadProfile reads a profile saved as JSON (what the store keeps and the API exports),
+// refusing unknown fields, and validates it.
+func ReadProfile(r io.Reader) (*drift.Profile, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var p drift.Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("reference profile: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("reference profile: want one JSON object, found more after it")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("reference profile: %w", err)
+	}
+	return &p, nil
 }
 
 // event is the part of an exporter event a reference needs.
@@ -344,12 +330,7 @@ func ReadNDJSON(r io.Reader, opts Options) (*drift.Profile, error) {
 	return l.finish()
 }
 
-func (l *loader) addJSON(name string, raw json.RawMessage) error {
-	if err := l.addJSONValue(name, raw); err != nil {
-		return err
-	}
-	return l.flush(name)
-}
+func (l *loader) addJSON(name string, raw json.RawMessage) error { return l.addJSONValue(name, raw) }
 
 func (l *loader) addJSONValue(name string, raw json.RawMessage) error {
 	var v any
@@ -395,18 +376,6 @@ func describe(v any) string {
 }
 
 func (l *loader) finish() (*drift.Profile, error) {
-	// A feature that was null in every row has no kind to learn; it is kept as numeric with no
-	// values, which drift reports as reference_empty instead of silently dropping it.
-	for _, name := range l.order {
-		if l.b.Kind(name) == "" {
-			if err := l.b.Declare(name, drift.Numeric); err != nil {
-				return nil, err
-			}
-		}
-		if err := l.flush(name); err != nil {
-			return nil, err
-		}
-	}
 	p := l.b.Profile()
 	if len(p.Features) == 0 {
 		return nil, errors.New("reference: no feature has a value; the file holds no usable data")

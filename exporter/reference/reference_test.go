@@ -43,6 +43,13 @@ func TestReadCSV(t *testing.T) {
 	require.Nil(t, missing, "ignored columns stay out")
 }
 
+func TestReadCSVByteOrderMark(t *testing.T) {
+	p, err := ReadCSV(strings.NewReader("\ufeffid,x\n1,2\n"), Options{Ignore: []string{"id"}})
+	require.NoError(t, err)
+	require.Len(t, p.Features, 1)
+	require.Equal(t, "x", p.Features[0].Name)
+}
+
 func TestReadCSVDeclaredKind(t *testing.T) {
 	in := "zip\n75001\n10115\nSW1A\n"
 	_, err := ReadCSV(strings.NewReader(in), Options{})
@@ -197,6 +204,34 @@ func FuzzReadNDJSON(f *testing.F) {
 	f.Add(`{"features":{"a":[1]}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := ReadNDJSON(strings.NewReader(in), Options{})
+		checkLoaded(t, p, err)
+	})
+}
+
+func TestReadProfile(t *testing.T) {
+	p, err := ReadCSV(strings.NewReader(goodCSV), Options{})
+	require.NoError(t, err)
+	raw, err := json.Marshal(p)
+	require.NoError(t, err)
+	back, err := ReadProfile(strings.NewReader(string(raw)))
+	require.NoError(t, err)
+	require.Len(t, back.Features, len(p.Features))
+
+	_, err = ReadProfile(strings.NewReader(`{"features":[],"extra":1}`))
+	require.ErrorContains(t, err, "unknown field")
+	_, err = ReadProfile(strings.NewReader(`{"features":[{"name":"x","kind":"numeric","rows":2,"edges":[2,1],"ref_cells":[0,1,0,1,0],"ref_sums":[0,2,0,1,0]}]}`))
+	require.ErrorContains(t, err, `feature "x": edges[1]`)
+	_, err = ReadProfile(strings.NewReader(`{"features":[]} {}`))
+	require.ErrorContains(t, err, "more after it")
+}
+
+func FuzzReadProfile(f *testing.F) {
+	p, _ := ReadCSV(strings.NewReader(goodCSV), Options{})
+	raw, _ := json.Marshal(p)
+	f.Add(string(raw))
+	f.Add(`{"features":[{"name":"x","kind":"boolean","rows":2,"ref_cells":[1,1]}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := ReadProfile(strings.NewReader(in))
 		checkLoaded(t, p, err)
 	})
 }

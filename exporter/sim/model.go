@@ -349,7 +349,7 @@ func (p *player) chat(rng *rand.Rand, ev *Event, active []*Fault) {
 	}
 	ev.InputTextLength = length
 	ev.Tokens = &Tokens{Input: in, Output: out, Cached: cached}
-	ev.LatencySeconds = round4(latency(rng, 0.35+0.012*float64(out), 0.25, active))
+	ev.LatencySeconds = round4(latency(rng, 0.3+0.008*float64(out), 0.25, active))
 	ev.Prediction = "answered"
 	o := &Outcome{}
 	switch u := rng.Float64(); {

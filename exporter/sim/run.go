@@ -39,7 +39,8 @@ type Options struct {
 // Stats counts what a run sent.
 type Stats struct {
 	Events, Labels uint64
-	SendErrors     uint64
+	// SendErrors counts failed sends; LabelSendErrors those of labels among them.
+	SendErrors, LabelSendErrors uint64
 	// LastError is the most recent send failure, for the user to read.
 	LastError    error
 	ScenarioTime time.Duration
@@ -126,6 +127,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		if len(labels) > 0 {
 			if err := o.Sink.SendLabels(ctx, labels); err != nil {
 				st.SendErrors, st.LastError = st.SendErrors+1, err
+				st.LabelSendErrors++
 			} else {
 				st.Labels += uint64(len(labels))
 			}

@@ -12,6 +12,8 @@ import (
 // are copied only when a new name or value has to be remembered.
 type Event struct {
 	Time time.Time
+	// Now is when the event was received (zero: the state's clock is read).
+	Now time.Time
 
 	HasLatency bool
 	Latency    float64
@@ -111,8 +113,12 @@ func (v *Version) Apply(e *Event) {
 	}
 
 	// The window: events in the future (within the allowed skew) count as now.
+	now := e.Now
+	if now.IsZero() {
+		now = v.state.Now()
+	}
 	t := e.Time
-	if now := v.state.Now(); t.After(now) {
+	if t.After(now) {
 		t = now
 	}
 	slot := v.ring.At(t)
@@ -124,6 +130,10 @@ func (v *Version) Apply(e *Event) {
 		f := fv.Feature
 		if f == nil {
 			f = v.learn(fv.Name, fv.Type)
+		}
+		if f.Schema.Type == "" && !f.Any && fv.Type != "" {
+			// Learnt while null: the first value gives the type.
+			f.Schema.Type = fv.Type
 		}
 		if fv.Type == config.Categorical && f.allowed == nil && !f.Any {
 			v.remember(f, fv.Str, cfg.Limits.MaxCategoriesPerFeat)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/histogram"
+	"github.com/opscentre/opscentre/exporter/window"
 )
 
 // Reading is a consistent copy of one version's numbers, taken for a scrape.
@@ -87,4 +88,28 @@ func cloneHist(h histogram.Histogram) histogram.Histogram {
 	var out histogram.Histogram
 	out.Merge(&h)
 	return out
+}
+
+// MergeAccumulators merges the feature's accumulators of every sub-window inside the window
+// ending at now into `into` (fresh accumulators from the same factory, in the same order):
+// the window-wide drift histogram or sketch is the merge of its sub-windows. It reports
+// whether the feature exists.
+func (v *Version) MergeAccumulators(now time.Time, feature string, into []window.Accumulator) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	f := v.features[feature]
+	if f == nil {
+		return false
+	}
+	v.ring.Each(now, func(s *Slot) {
+		if f.Index >= len(s.Features) {
+			return
+		}
+		for i, a := range s.Features[f.Index].Extra {
+			if i < len(into) {
+				into[i].Merge(a)
+			}
+		}
+	})
+	return true
 }

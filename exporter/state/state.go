@@ -213,6 +213,9 @@ func (s *State) version(m *Model, name []byte) (*Version, Resolution) {
 	return v, Resolved
 }
 
+// Fold counts one value of label replaced by Other (for callers that cache resolutions).
+func (s *State) Fold(label string) { s.fold(label) }
+
 // fold counts one value of label replaced by Other.
 func (s *State) fold(label string) {
 	s.labelMu.Lock()

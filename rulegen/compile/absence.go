@@ -40,6 +40,9 @@ func compileAbsence(c *ctx) {
 	history := roundUp(ab.Offset+lag, step) + 2*step
 	hold := roundUp(lag+a.For, step) + 3*step
 	nh, nb := steps(history, step), steps(hold, step)
+	if !c.testable(history+hold, step) {
+		return
+	}
 
 	sig := concat(constant(nh, v), constant(nb, bad))
 	tc, lbls, err := caseFor(fmt.Sprintf("fires when volume falls to %s from %s", num(bad), num(v)), ab.Expr, ab.By, step, sig, mode{})
@@ -92,6 +95,9 @@ func absentSelector(c *ctx, a *spec.Alert, ab *spec.Absence) {
 	}
 	series += "{" + strings.Join(ms, ", ") + "}"
 	step := stepFor(a.For)
+	if !c.testable(30*time.Minute+2*rng+a.For, step) {
+		return
+	}
 	present := steps(30*time.Minute, step)
 	gone := steps(2*rng+a.For, step) + 4
 	vals := make([]float64, present+gone)

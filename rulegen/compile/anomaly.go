@@ -82,6 +82,9 @@ func anomalyTests(c *ctx, season time.Duration) {
 	history := roundUp(max(an.WarmUp, season+an.Window)+lag, step) + 2*step
 	hold := roundUp(lag+a.For, step) + 3*step
 	nh, nb := steps(history, step), steps(hold, step)
+	if !c.testable(history+hold, step) {
+		return
+	}
 	spike := 11 + 10*an.K
 	inside := 11 + 0.2*an.K
 	guard := func(sig []float64, ok bool) []part {

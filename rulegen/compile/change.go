@@ -42,6 +42,9 @@ func compileChange(c *ctx) {
 	history := roundUp(ch.Window+ch.Offset+lag, step) + 2*step
 	hold := roundUp(lag+a.For, step) + 3*step
 	nh, nb := steps(history, step), steps(hold, step)
+	if !c.testable(history+hold, step) {
+		return
+	}
 
 	sig := concat(constant(nh, b), constant(nb, bad))
 	tc, lbls, err := caseFor(fmt.Sprintf("fires when the signal moves to %s against a baseline of %s", num(bad), num(b)), ch.Expr, ch.By, step, sig, mode{})

@@ -352,8 +352,9 @@ func selects(vs *parser.VectorSelector, name string, extra map[string]string) bo
 		case m.Name == labels.MetricName:
 			v = name
 		default:
-			v = extra[m.Name]
-			if _, ok := extra[m.Name]; !ok && extra == nil {
+			// A label rulegen knows nothing about could take any value: assume it matches.
+			var ok bool
+			if v, ok = extra[m.Name]; !ok {
 				continue
 			}
 		}

@@ -7,8 +7,10 @@ package compile
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opscentre/opscentre/rulegen/spec"
@@ -40,6 +42,9 @@ type Group struct {
 	// NoTests explains why some generated scenarios are missing (e.g. a blip cannot be shorter
 	// than `for` when the expression's range window is longer).
 	NoTests []string
+	// Notes are facts about the generated rules worth a line in the catalog (a burn window a
+	// preset's objective makes impossible, say).
+	Notes []string
 	// Series estimates how many series the group's rules produce per label combination.
 	Series int
 }
@@ -54,28 +59,54 @@ type Result struct {
 // Compile compiles every alert of s. Problems carry the position of the alert at fault.
 func Compile(s *spec.Spec) (*Result, spec.Errors) {
 	res := &Result{Spec: s}
+	// Alerts compile independently; spread them over the cores and collect in spec order,
+	// so output stays deterministic.
+	ctxs := make([]*ctx, len(s.Alerts))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				ctxs[i] = compileAlert(s, s.Alerts[i])
+			}
+		}()
+	}
+	for i := range s.Alerts {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 	var errs spec.Errors
-	for _, a := range s.Alerts {
-		c := &ctx{spec: s, alert: a}
-		g := &Group{Name: slug(a.Name), Alert: a}
-		c.group = g
-		fn, ok := kinds[a.Kind()]
-		if !ok {
-			errs = append(errs, &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q has no kind", a.Name)})
-			continue
+	slugs := map[string]*spec.Alert{}
+	for _, c := range ctxs {
+		if prev, dup := slugs[c.group.Name]; dup {
+			c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", c.alert.Name, prev.Name, prev.Pos.Line, c.group.Name)})
 		}
-		fn(c)
-		c.check()
+		slugs[c.group.Name] = c.alert
 		errs = append(errs, c.errs...)
 		res.Warnings = append(res.Warnings, c.warns...)
 		if len(c.errs) == 0 {
-			res.Groups = append(res.Groups, g)
+			res.Groups = append(res.Groups, c.group)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return res, nil
+}
+
+func compileAlert(s *spec.Spec, a *spec.Alert) *ctx {
+	c := &ctx{spec: s, alert: a, group: &Group{Name: slug(a.Name), Alert: a}}
+	fn, ok := kinds[a.Kind()]
+	if !ok {
+		c.errs = append(c.errs, &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q has no kind", a.Name)})
+		return c
+	}
+	fn(c)
+	c.check()
+	return c
 }
 
 // kinds maps an alert kind to the function compiling it; each lives in its own file.

@@ -98,6 +98,20 @@ func TestSelfMatchingSelector(t *testing.T) {
     threshold: {expr: 'count by (model) (ALERTS{alertname="Loop"})', by: [model], op: ">", value: 0}
 `)
 	require.Contains(t, msg, "selects the alert's own ALERTS series")
+
+	msg = compileErr(t, `  - name: Loop
+    tier: P1
+    runbook_url: https://x.example
+    threshold: {expr: 'count by (model) (ALERTS{alertname="Loop", alertstate="firing"})', by: [model], op: ">", value: 0}
+`)
+	require.Contains(t, msg, "selects the alert's own ALERTS series")
+}
+
+func TestSlugCollision(t *testing.T) {
+	msg := compileErr(t, `  - {name: AB1, tier: P1, preset: error_rate, runbook_url: https://x.example}
+  - {name: Ab1, tier: P1, preset: error_rate, runbook_url: https://x.example}
+`)
+	require.Contains(t, msg, "spec.yaml:6:5: alerts[1]: alert \"Ab1\" and alert \"AB1\" (line 5) both become \"ab1\"")
 }
 
 func TestLabelMismatch(t *testing.T) {
@@ -169,4 +183,66 @@ func BenchmarkGenerate1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestHugeWindowsSkipTests: a window of years compiles, but generates no test series
+// instead of allocating gigabytes.
+func TestHugeWindowsSkipTests(t *testing.T) {
+	s, errs := spec.Parse("spec.yaml", []byte(head+`  - name: Slow
+    tier: P1
+    for: 520w
+    runbook_url: https://x.example
+    anomaly: {expr: 'max by (model) (aiops_model_accuracy)', by: [model], window: 5200w}
+`), spec.Options{})
+	require.Empty(t, errs.Fatal())
+	res, cerrs := compile.Compile(s)
+	require.Empty(t, cerrs)
+	require.Nil(t, res.Groups[0].Tests)
+	require.Contains(t, res.Groups[0].NoTests[0], "more than 50000 samples")
+}
+
+func sloAlert(t *testing.T, slo string) (*compile.Result, map[string]string) {
+	t.Helper()
+	s, errs := spec.Parse("spec.yaml", []byte(head+`  - name: Acc
+    tier: P1
+    runbook_url: https://x.example
+    slo:
+      good: sum by (model) (increase(aiops_predictions_labeled_total{outcome="correct"}[{{window}}]))
+      total: sum by (model) (increase(aiops_predictions_labeled_total[{{window}}]))
+      by: [model]
+`+slo), spec.Options{})
+	require.Empty(t, errs.Fatal())
+	res, cerrs := compile.Compile(s)
+	require.Empty(t, cerrs)
+	exprs := map[string]string{}
+	for _, r := range res.Groups[0].Rules {
+		if r.Alert != "" {
+			exprs[r.Alert] = r.Expr
+		}
+	}
+	return res, exprs
+}
+
+// TestSLOFactorsFromPeriod: for 28d (672h) and 99.9%, factor = share × 672 / long window:
+// 0.02·672/1 = 13.44, 0.05·672/6 = 5.6, 0.1·672/24 = 2.8, 0.1·672/72 = 0.9333…; thresholds are
+// factor × 0.001.
+func TestSLOFactorsFromPeriod(t *testing.T) {
+	_, exprs := sloAlert(t, "      objective: 99.9\n      period: 28d\n")
+	require.Contains(t, exprs["AccFastBurn"], "ratio5m > 0.01344 and model:acc_error:ratio1h > 0.01344")
+	require.Contains(t, exprs["AccFastBurn"], "ratio30m > 0.0056 and model:acc_error:ratio6h > 0.0056")
+	require.Contains(t, exprs["AccSlowBurn"], "ratio2h > 0.0028 and model:acc_error:ratio1d > 0.0028")
+	require.Contains(t, exprs["AccSlowBurn"], "ratio6h > 0.000933333333333 and model:acc_error:ratio3d > 0.000933333333333")
+}
+
+func TestSLODisableAndImpossibleWindows(t *testing.T) {
+	_, exprs := sloAlert(t, "      objective: 99\n      disable: [\"1h\", \"6h\"]\n")
+	require.NotContains(t, exprs, "AccFastBurn", "both fast windows disabled: no fast alert")
+	require.Contains(t, exprs, "AccSlowBurn")
+
+	// At 90% the 1h pair needs an error ratio of 1.44: impossible, so it is left out with a warning.
+	res, exprs := sloAlert(t, "      objective: 90\n")
+	require.NotContains(t, exprs["AccFastBurn"], "ratio1h")
+	require.Contains(t, exprs["AccFastBurn"], "ratio6h > 0.6")
+	require.Len(t, res.Warnings, 1)
+	require.Contains(t, res.Warnings[0].Msg, "burn window 1h of Acc can never fire: it needs an error ratio of 1.44")
 }

@@ -146,3 +146,15 @@ func stepFor(forDur time.Duration) time.Duration {
 func lastAt(n int, step time.Duration) time.Duration { return time.Duration(n-1) * step }
 
 var nan = math.NaN()
+
+// maxTestSamples bounds the samples of one generated test series: a spec with a window of
+// years must not make rulegen (or promtool) allocate gigabytes; such alerts get no test.
+const maxTestSamples = 50000
+
+func (c *ctx) testable(total, step time.Duration) bool {
+	if total < 0 || total/step > maxTestSamples {
+		c.noTest("all scenarios: the windows and `for` need %s of input series, more than %d samples at %s", dur(total), maxTestSamples, dur(step))
+		return false
+	}
+	return true
+}

@@ -49,6 +49,10 @@ func compileSLO(c *ctx) {
 		}
 		f := spec.RoundSig(p.budgetShare * s.Period.Hours() / p.long.Hours())
 		th := spec.RoundSig(f * budget)
+		if th >= 1 && a.Preset != "" {
+			c.group.Notes = append(c.group.Notes, fmt.Sprintf("burn window %s left out: at objective %s%% it needs an error ratio of %s", name, num(s.Objective), num(th)))
+			continue
+		}
 		if th >= 1 {
 			c.warnf("burn window %s of %s can never fire: it needs an error ratio of %s (factor %s × budget %s); it is left out", name, a.Name, num(th), num(f), num(budget))
 			continue
@@ -308,6 +312,9 @@ const sloEval = 5 * time.Minute
 func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 	a, s := c.alert, c.alert.SLO
 	step := time.Minute
+	if !c.testable(72*time.Hour+a.For, step) {
+		return
+	}
 	c.group.Tests = &TestFile{EvalInterval: sloEval}
 	bad := s.Bad != ""
 	ratioFor := func(errRatio float64) float64 {

@@ -414,7 +414,7 @@ func (s *synth) inputs() []InputSeries {
 				if i > 0 {
 					acc += v * s.step.Seconds()
 				}
-				vals[i] = spec.RoundSig(acc)
+				vals[i] = acc
 			}
 		}
 		if ser.absent != nil {
@@ -450,11 +450,12 @@ func expand(vals []float64) string {
 		j := i
 		var d float64
 		if i+1 < len(vals) && !math.IsNaN(vals[i+1]) {
-			d = spec.RoundSig(vals[i+1] - vals[i])
+			d = vals[i+1] - vals[i]
 			j = i + 1
-			for j+1 < len(vals) && !math.IsNaN(vals[j+1]) && spec.RoundSig(vals[j+1]-vals[j]) == d && spec.RoundSig(vals[i]+d*float64(j+1-i)) == spec.RoundSig(vals[j+1]) {
+			for j+1 < len(vals) && !math.IsNaN(vals[j+1]) && sameStep(vals[j+1]-vals[j], d) {
 				j++
 			}
+			d = spec.RoundSig(d)
 		}
 		switch {
 		case j == i:
@@ -471,6 +472,12 @@ func expand(vals []float64) string {
 		i = j + 1
 	}
 	return strings.Join(parts, " ")
+}
+
+// sameStep compares two steps of a run with a relative tolerance, so float noise in
+// integrated counters does not break a run into single samples.
+func sameStep(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
 }
 
 // maxRange is the longest range window in an expression: the lag before a step in the input

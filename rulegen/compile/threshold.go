@@ -22,6 +22,9 @@ func compileThreshold(c *ctx) {
 	pre := roundUp(lag, step) + 2*step
 	hold := roundUp(lag+a.For, step) + 3*step
 	np, nh := steps(pre, step), steps(hold, step)
+	if !c.testable(pre+hold, step) {
+		return
+	}
 
 	sig := concat(constant(np, normal), constant(nh, bad))
 	tc, lbls, err := caseFor("fires when beyond the threshold for longer than `for`", t.Expr, t.By, step, sig, mode{})

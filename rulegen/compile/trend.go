@@ -29,6 +29,9 @@ func compileTrend(c *ctx) {
 
 	step := stepFor(a.For)
 	lag := maxRange(t.Expr)
+	if !c.testable(t.Window+lag+a.For, step) {
+		return
+	}
 	sign := 1.0
 	if t.Op == "<" {
 		sign = -1

@@ -53,6 +53,15 @@ func Catalog(source string, res *compile.Result) []byte {
 	}
 	var notes []string
 	for _, g := range res.Groups {
+		for _, n := range g.Notes {
+			notes = append(notes, fmt.Sprintf("- %s: %s", g.Alert.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n## Notes\n\n" + strings.Join(notes, "\n") + "\n")
+	}
+	notes = nil
+	for _, g := range res.Groups {
 		for _, n := range g.NoTests {
 			notes = append(notes, fmt.Sprintf("- %s: %s", g.Alert.Name, n))
 		}

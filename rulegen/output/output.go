@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -41,18 +43,43 @@ func (f Files) Paths() []string {
 // Render renders every output of res. source names the spec file in headers.
 func Render(res *compile.Result, source string) (Files, error) {
 	files := Files{}
-	for _, g := range res.Groups {
-		b, err := ruleFile(source, []*compile.Group{g})
-		if err != nil {
-			return nil, err
-		}
-		files["rules/"+g.Name+".rules.yml"] = b
-		if g.Tests != nil {
-			t, err := testFile(source, g)
-			if err != nil {
-				return nil, err
+	// Each group's rule file (re-parsed with rulefmt) and test file is independent of the
+	// others; render them on all cores, then collect in spec order.
+	type rendered struct {
+		rules, tests []byte
+		err          error
+	}
+	out := make([]rendered, len(res.Groups))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				g := res.Groups[i]
+				r := &out[i]
+				if r.rules, r.err = ruleFile(source, []*compile.Group{g}); r.err != nil {
+					continue
+				}
+				if g.Tests != nil {
+					r.tests, r.err = testFile(source, g)
+				}
 			}
-			files["tests/"+g.Name+".test.yml"] = t
+		}()
+	}
+	for i := range res.Groups {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i, g := range res.Groups {
+		if out[i].err != nil {
+			return nil, out[i].err
+		}
+		files["rules/"+g.Name+".rules.yml"] = out[i].rules
+		if out[i].tests != nil {
+			files["tests/"+g.Name+".test.yml"] = out[i].tests
 		}
 	}
 	cr, err := prometheusRule(source, res)

@@ -1,65 +1,80 @@
 package output
 
 import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+
 	"github.com/opscentre/opscentre/rulegen/compile"
 )
 
-type expAlertYAML struct {
-	ExpLabels      map[string]string `yaml:"exp_labels"`
-	ExpAnnotations map[string]string `yaml:"exp_annotations,omitempty"`
+// plainRE matches strings YAML reads back unchanged without quotes.
+var plainRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`)
+
+// quote writes a YAML scalar: plain when unambiguous, otherwise a JSON string, which is a
+// valid YAML double-quoted scalar.
+func quote(s string) string {
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~":
+		return `"` + s + `"`
+	}
+	if plainRE.MatchString(s) {
+		return s
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
-type alertTestYAML struct {
-	EvalTime  string         `yaml:"eval_time"`
-	Alertname string         `yaml:"alertname"`
-	ExpAlerts []expAlertYAML `yaml:"exp_alerts"`
-}
-
-type seriesYAML struct {
-	Series string `yaml:"series"`
-	Values string `yaml:"values"`
-}
-
-type testYAML struct {
-	Name        string          `yaml:"name"`
-	Interval    string          `yaml:"interval"`
-	InputSeries []seriesYAML    `yaml:"input_series"`
-	AlertTests  []alertTestYAML `yaml:"alert_rule_test"`
-}
-
-type testFileYAML struct {
-	RuleFiles          []string   `yaml:"rule_files"`
-	EvaluationInterval string     `yaml:"evaluation_interval"`
-	Tests              []testYAML `yaml:"tests"`
+func writeMap(b *strings.Builder, indent string, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(indent + quote(k) + ": " + quote(m[k]) + "\n")
+	}
 }
 
 // testFile writes the promtool unit tests of one group; they read the group's own rule file.
+// The file is written directly rather than through a YAML encoder: test inputs are long
+// value strings, and encoding thousands of them dominated the time to generate a large spec.
 func testFile(source string, g *compile.Group) ([]byte, error) {
-	tf := testFileYAML{
-		RuleFiles:          []string{"../rules/" + g.Name + ".rules.yml"},
-		EvaluationInterval: durStr(g.Tests.EvalInterval),
-	}
-	for _, tc := range g.Tests.Tests {
-		ty := testYAML{Name: tc.Name, Interval: durStr(tc.Interval)}
-		for _, in := range tc.Inputs {
-			ty.InputSeries = append(ty.InputSeries, seriesYAML(in))
-		}
-		for _, ch := range tc.Checks {
-			at := alertTestYAML{EvalTime: durStr(ch.EvalTime), Alertname: ch.Alertname, ExpAlerts: []expAlertYAML{}}
-			for _, e := range ch.Exp {
-				at.ExpAlerts = append(at.ExpAlerts, expAlertYAML{ExpLabels: e.Labels, ExpAnnotations: e.Annotations})
-			}
-			ty.AlertTests = append(ty.AlertTests, at)
-		}
-		tf.Tests = append(tf.Tests, ty)
-	}
-	body, err := marshal(tf)
-	if err != nil {
-		return nil, err
-	}
-	h := header(source)
+	var b strings.Builder
+	b.WriteString(header(source))
 	for _, n := range g.NoTests {
-		h += "# Not generated: " + n + "\n"
+		b.WriteString("# Not generated: " + n + "\n")
 	}
-	return append([]byte(h), body...), nil
+	b.WriteString("rule_files:\n  - " + quote("../rules/"+g.Name+".rules.yml") + "\n")
+	b.WriteString("evaluation_interval: " + durStr(g.Tests.EvalInterval) + "\n")
+	b.WriteString("tests:\n")
+	for _, tc := range g.Tests.Tests {
+		b.WriteString("  - name: " + quote(tc.Name) + "\n")
+		b.WriteString("    interval: " + durStr(tc.Interval) + "\n")
+		b.WriteString("    input_series:\n")
+		for _, in := range tc.Inputs {
+			b.WriteString("      - series: " + quote(in.Series) + "\n")
+			b.WriteString("        values: " + quote(in.Values) + "\n")
+		}
+		b.WriteString("    alert_rule_test:\n")
+		for _, ch := range tc.Checks {
+			b.WriteString("      - eval_time: " + durStr(ch.EvalTime) + "\n")
+			b.WriteString("        alertname: " + quote(ch.Alertname) + "\n")
+			if len(ch.Exp) == 0 {
+				b.WriteString("        exp_alerts: []\n")
+				continue
+			}
+			b.WriteString("        exp_alerts:\n")
+			for _, e := range ch.Exp {
+				b.WriteString("          - exp_labels:\n")
+				writeMap(&b, "              ", e.Labels)
+				if len(e.Annotations) > 0 {
+					b.WriteString("            exp_annotations:\n")
+					writeMap(&b, "              ", e.Annotations)
+				}
+			}
+		}
+	}
+	return []byte(b.String()), nil
 }

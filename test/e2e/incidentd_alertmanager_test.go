@@ -65,9 +65,12 @@ func TestIncidentdWithAlertmanagerCluster(t *testing.T) {
 	b := incdStartAM(t, base, fmt.Sprintf("127.0.0.1:%d", incdFreePort(t)), a.Cluster)
 
 	var alerts []incdAlert
+	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second) // as Prometheus sends it to both
 	for g := range 5 {
 		for f := range 3 {
-			alerts = append(alerts, driftAlert(fmt.Sprintf("model-%d", g), fmt.Sprintf("f%d", f)))
+			a := driftAlert(fmt.Sprintf("model-%d", g), fmt.Sprintf("f%d", f))
+			a.StartsAt = startsAt
+			alerts = append(alerts, a)
 		}
 	}
 	a.post(t, alerts)

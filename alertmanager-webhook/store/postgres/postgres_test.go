@@ -17,7 +17,7 @@ import (
 )
 
 // freshDB creates a database with a random name on the test server and drops it afterwards.
-func freshDB(t *testing.T) string {
+func freshDB(t testing.TB) string {
 	t.Helper()
 	admin := testbin.PostgresDSN(t)
 	b := make([]byte, 6)

@@ -3,11 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,45 +31,67 @@ func notification(i int64) *webhook.Message {
 	return storetest.Msg(fmt.Sprintf("bench-%d", i), as...)
 }
 
-// bare writes only the rows a notification needs — one incident, ten alerts, ten
-// transitions — with no lookups, deduplication, timeline or audit: the floor any design
-// must pay. Its statements are prepared once, as the store's are.
-type bare struct{ inc, tr, al *sql.Stmt }
+// bare stores exactly the rows an ingest of a new group stores — the group row, the
+// incident, ten transitions, ten alerts (with their labels as JSON), one timeline entry and
+// one audit entry — as plain prepared single-row INSERTs, with none of the logic: no
+// lookups, no deduplication, no hashing, no updates. It is the floor any design that keeps
+// the same records must pay.
+type bare struct{ grp, inc, tr, al, tl, au *sql.Stmt }
 
 func newBare(b *testing.B, db *sql.DB) *bare {
 	var x bare
-	var err error
-	x.inc, err = db.Prepare(`INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&x.grp, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)`},
+		{&x.inc, `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
 		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by, alerts_firing, alerts_total, reopen_count, created_at, updated_at)
-		VALUES (?, '', '', 'P2', 'P2', 'ml', 'm', '{}', 'detected', '', ?, 0, 0, 0, 0, 0, '', 10, 10, 0, 1, 1) RETURNING id`)
-	require.NoError(b, err)
-	x.tr, err = db.Prepare(`INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES (?, ?, 'firing', 0, 1, '')`)
-	require.NoError(b, err)
-	x.al, err = db.Prepare(`INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
-		VALUES (?, ?, ?, ?, 0, 'firing', '{}', '{}', '', 1, 1)`)
-	require.NoError(b, err)
+		VALUES (?, ?, ?, 'P2', 'P2', 'ml', 'm', ?, 'detected', '', ?, 0, 0, 0, 0, 0, '', 10, 10, 0, 1, 1) RETURNING id`},
+		{&x.tr, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES (?, ?, 'firing', 0, 1, ?)`},
+		{&x.al, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
+		VALUES (?, ?, ?, ?, 0, 'firing', ?, ?, '', 1, 1)`},
+		{&x.tl, `INSERT INTO timeline (incident_id, at, actor, kind, from_state, to_state, note) VALUES (?, 1, 'system', 'opened', '', 'detected', 'alert firing')`},
+		{&x.au, `INSERT INTO audit (seq, at, actor, action, object, before_json, after_json, prev_hash, hash) VALUES (?, 1, 'system', 'notification.ingested', ?, '', ?, ?, ?)`},
+	} {
+		st, err := db.Prepare(p.q)
+		require.NoError(b, err)
+		*p.dst = st
+	}
 	return &x
 }
 
-func (x *bare) insert(ctx context.Context, tx *sql.Tx, m *webhook.Message) error {
+func (x *bare) insert(ctx context.Context, tx *sql.Tx, m *webhook.Message, seq int64) error {
+	if _, err := tx.StmtContext(ctx, x.grp).ExecContext(ctx, m.GroupKey); err != nil {
+		return err
+	}
+	common, _ := json.Marshal(m.CommonLabels)
 	var id int64
-	if err := tx.StmtContext(ctx, x.inc).QueryRowContext(ctx, m.GroupKey, m.Alerts[0].StartsAt.UnixNano()).Scan(&id); err != nil {
+	if err := tx.StmtContext(ctx, x.inc).QueryRowContext(ctx, m.GroupKey, m.Alerts[0].Labels["alertname"], m.Alerts[0].Annotations["summary"],
+		string(common), m.Alerts[0].StartsAt.UnixNano()).Scan(&id); err != nil {
 		return err
 	}
 	tr, al := tx.StmtContext(ctx, x.tr), tx.StmtContext(ctx, x.al)
 	for _, a := range m.Alerts {
-		if _, err := tr.ExecContext(ctx, a.Fingerprint, a.StartsAt.UnixNano()); err != nil {
+		if _, err := tr.ExecContext(ctx, a.Fingerprint, a.StartsAt.UnixNano(), m.ExternalURL); err != nil {
 			return err
 		}
-		if _, err := al.ExecContext(ctx, id, m.GroupKey, a.Fingerprint, a.StartsAt.UnixNano()); err != nil {
+		labels, _ := json.Marshal(a.Labels)
+		ann, _ := json.Marshal(a.Annotations)
+		if _, err := al.ExecContext(ctx, id, m.GroupKey, a.Fingerprint, a.StartsAt.UnixNano(), string(labels), string(ann)); err != nil {
 			return err
 		}
 	}
-	return nil
+	if _, err := tx.StmtContext(ctx, x.tl).ExecContext(ctx, id); err != nil {
+		return err
+	}
+	const h = "0000000000000000000000000000000000000000000000000000000000000000"
+	_, err := tx.StmtContext(ctx, x.au).ExecContext(ctx, seq, "group/"+m.GroupKey, `{"alerts":10}`, h, h)
+	return err
 }
 
 // BenchmarkIngest measures, side by side on the same disk, durable ingestion of
-// notifications of 10 alerts by 64 concurrent senders:
+// notifications of 10 alerts by 16 and by 64 concurrent senders:
 //   - full: Ingest (dedup, incident logic, timeline, audit chain) with group commit;
 //   - bare-grouped: only the inserts, through the same group-commit writer;
 //   - bare-tx-each: only the inserts, one transaction (one fsync) per notification.
@@ -74,14 +99,20 @@ func (x *bare) insert(ctx context.Context, tx *sql.Tx, m *webhook.Message) error
 // Compare notif/s and p99-ms across the three; the target is full ≥ 1000 notif/s,
 // p99 < 50 ms and full costing at most 2× bare-grouped.
 func BenchmarkIngest(b *testing.B) {
-	const senders = 64
+	for _, senders := range []int{16, 64} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchmarkIngest(b, senders) })
+	}
+}
+
+func benchmarkIngest(b *testing.B, senders int) {
 	run := func(b *testing.B, write func(ctx context.Context, m *webhook.Message) error) {
 		var next atomic.Int64
 		lat := make([][]time.Duration, 0, senders)
 		var mu sync.Mutex
-		b.SetParallelism(senders / max(1, testingProcs()))
+		b.SetParallelism(max(1, senders/runtime.GOMAXPROCS(0)))
 		b.ResetTimer()
 		start := time.Now()
+		cpu0 := cpuTime()
 		b.RunParallel(func(pb *testing.PB) {
 			var mine []time.Duration
 			for pb.Next() {
@@ -98,7 +129,11 @@ func BenchmarkIngest(b *testing.B) {
 			mu.Unlock()
 		})
 		elapsed := time.Since(start)
+		cpu := cpuTime() - cpu0
 		b.StopTimer()
+		// CPU per notification is the cost measure that other load on a shared machine
+		// disturbs least; wall-clock rates swing with what the neighbours run.
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/notif")
 		var all []time.Duration
 		for _, l := range lat {
 			all = append(all, l...)
@@ -126,8 +161,10 @@ func BenchmarkIngest(b *testing.B) {
 		w := NewWriter(conn, 0)
 		defer w.Close()
 		x := newBare(b, s.SQL())
+		var seq atomic.Int64
 		run(b, func(ctx context.Context, m *webhook.Message) error {
-			return w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error { return x.insert(ctx, tx, m) })
+			n := seq.Add(1)
+			return w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error { return x.insert(ctx, tx, m, n) })
 		})
 	})
 	b.Run("bare-tx-each", func(b *testing.B) {
@@ -135,14 +172,16 @@ func BenchmarkIngest(b *testing.B) {
 		x := newBare(b, s.SQL())
 		// The naive design: one transaction, hence one fsync, per notification, one at a time.
 		var mu sync.Mutex
+		var seq int64
 		run(b, func(ctx context.Context, m *webhook.Message) error {
 			mu.Lock()
 			defer mu.Unlock()
+			seq++
 			tx, err := s.SQL().BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
-			if err := x.insert(ctx, tx, m); err != nil {
+			if err := x.insert(ctx, tx, m, seq); err != nil {
 				_ = tx.Rollback()
 				return err
 			}
@@ -151,16 +190,24 @@ func BenchmarkIngest(b *testing.B) {
 	})
 }
 
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkList100k lists a filtered page over 100,000 incidents (target: < 50 ms).
 func BenchmarkList100k(b *testing.B) {
 	ctx := context.Background()
 	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "list.db"), Config: store.DefaultConfig()})
 	require.NoError(b, err)
 	defer s.Close()
-	require.NoError(b, Seed(ctx, s.SQL(), 100000))
+	require.NoError(b, storetest.Seed(ctx, s.SQL(), Dialect, 100000))
 	cases := map[string]store.Filter{
 		"tier+state":      {Tier: incident.P1, States: []incident.State{incident.Detected, incident.Triaged}, Limit: 50},
-		"team+time-range": {Team: "team-3", From: storetest.T0.Add(10 * 24 * time.Hour), To: storetest.T0.Add(40 * 24 * time.Hour), Limit: 50},
+		"team+time-range": {Team: "team-3", From: storetest.SeedStart.Add(10 * 24 * time.Hour), To: storetest.SeedStart.Add(40 * 24 * time.Hour), Limit: 50},
 		"model":           {Model: "model-17", Limit: 50},
 		"text":            {Text: "model-42 ", Limit: 50},
 		"no-filter":       {Limit: 50},
@@ -182,5 +229,3 @@ func BenchmarkList100k(b *testing.B) {
 		})
 	}
 }
-
-func testingProcs() int { return 2 }

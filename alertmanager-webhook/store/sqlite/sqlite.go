@@ -28,7 +28,7 @@ import (
 var migrationsFS embed.FS
 
 // Dialect is SQLite's SQL flavour: ? placeholders, no row locks (one writer).
-var Dialect = store.Dialect{Name: "sqlite"}
+var Dialect = store.Dialect{Name: "sqlite", CachePrepared: true}
 
 // Migrations returns the embedded schema migrations.
 func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrationsFS, "migrations") }
@@ -183,6 +183,24 @@ func (w *Writer) run(batch []*request) {
 	tx, err := w.conn.BeginTx(w.ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err))
+		return
+	}
+	if len(batch) == 1 {
+		// Alone in its batch, a write needs no savepoint: on error the whole
+		// transaction is rolled back.
+		r := batch[0]
+		err := r.ctx.Err()
+		if err != nil {
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		} else {
+			err = r.fn(w.ctx, tx)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		} else if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err)
+		}
+		r.errc <- err
 		return
 	}
 	for i, r := range batch {

@@ -20,7 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/rulefmt"
+
 	"github.com/opscentre/opscentre/dashboards/gen"
+	"github.com/opscentre/opscentre/dashboards/lint"
 	"github.com/opscentre/opscentre/dashboards/snapshot"
 )
 
@@ -36,8 +39,12 @@ func main() {
 const usage = `usage: dashgen <command> [flags]
 
 commands:
-  generate -out DIR   write every dashboard as DIR/<name>.json (default dashboards/json)
-  check -dir DIR      fail when DIR differs from what generate would write
+  generate -out DIR [-rules FILE]...
+                      write every dashboard as DIR/<name>.json (default dashboards/json);
+                      with -rules, also the alert catalog from those Prometheus rule files
+  check -dir DIR [-rules FILE]...
+                      fail when DIR differs from what generate would write
+  lint FILE...        check dashboard JSON files with the OpsCentre lint rules
   snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
                       render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png`
 
@@ -52,18 +59,27 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	switch args[0] {
 	case "generate":
 		out := fs.String("out", filepath.Join("dashboards", "json"), "directory to write the dashboards to")
+		var rules listFlag
+		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return generate(*out, stdout)
+		return generate(*out, rules, stdout)
 	case "check":
 		dir := fs.String("dir", filepath.Join("dashboards", "json"), "directory holding the committed dashboards")
+		var rules listFlag
+		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return check(*dir, stdout)
+		return check(*dir, rules, stdout)
 	case "snapshot":
 		return snapshotCmd(ctx, fs, args[1:], stdout)
+	case "lint":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return lintFiles(fs.Args(), stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -73,8 +89,25 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 }
 
-func generate(dir string, stdout io.Writer) error {
-	files, err := gen.Render()
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func render(rules []string) (map[string][]byte, error) {
+	var groups []rulefmt.RuleGroup
+	if len(rules) > 0 {
+		var err error
+		if groups, err = gen.LoadRules(rules...); err != nil {
+			return nil, err
+		}
+	}
+	return gen.RenderWithAlerts(groups)
+}
+
+func generate(dir string, rules []string, stdout io.Writer) error {
+	files, err := render(rules)
 	if err != nil {
 		return err
 	}
@@ -91,8 +124,8 @@ func generate(dir string, stdout io.Writer) error {
 	return nil
 }
 
-func check(dir string, stdout io.Writer) error {
-	files, err := gen.Render()
+func check(dir string, rules []string, stdout io.Writer) error {
+	files, err := render(rules)
 	if err != nil {
 		return err
 	}
@@ -196,5 +229,38 @@ func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io
 	if failed > 0 {
 		return fmt.Errorf("%d panel queries failed", failed)
 	}
+	return nil
+}
+
+// lintFiles loads each file strictly and runs every rule, printing one line per
+// problem; it fails if any file has one.
+func lintFiles(paths []string, stdout io.Writer) error {
+	if len(paths) == 0 {
+		return errors.New("lint: no files given, e.g. dashgen lint dashboards/json/*.json")
+	}
+	bad := 0
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("lint: %w", err)
+		}
+		d, err := lint.Load(raw)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", p, err)
+			bad++
+			continue
+		}
+		problems := lint.Check(d)
+		for _, pr := range problems {
+			fmt.Fprintf(stdout, "%s: %s\n", p, pr)
+		}
+		if len(problems) > 0 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("lint: %d of %d files have problems", bad, len(paths))
+	}
+	fmt.Fprintf(stdout, "%d files pass every rule\n", len(paths))
 	return nil
 }

@@ -37,6 +37,23 @@ func TestGenerateThenCheck(t *testing.T) {
 	require.ErrorContains(t, err, "old.json is no longer generated")
 }
 
+func TestGenerateWithRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join("..", "..", "gen", "testdata", "rules.yml")
+	_, err := run(t, "generate", "-out", dir, "-rules", rules)
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(dir, "alert-catalog.json"))
+	_, err = run(t, "check", "-dir", dir, "-rules", rules)
+	require.NoError(t, err)
+	_, err = run(t, "check", "-dir", dir)
+	require.ErrorContains(t, err, "alert-catalog.json is no longer generated")
+
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	require.NoError(t, os.WriteFile(bad, []byte("groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: rate(x[5m]\n"), 0o644))
+	_, err = run(t, "generate", "-out", dir, "-rules", bad)
+	require.ErrorContains(t, err, "bad.yml")
+}
+
 func TestCommittedDashboardsAreCurrent(t *testing.T) {
 	_, err := run(t, "check", "-dir", filepath.Join("..", "..", "json"))
 	require.NoError(t, err)
@@ -51,4 +68,28 @@ func TestBadUsage(t *testing.T) {
 	require.ErrorContains(t, err, "-prometheus is required")
 	_, err = run(t, "snapshot", "-prometheus", "http://x", "-var", "model")
 	require.ErrorContains(t, err, `-var "model": expected name=regex`)
+}
+
+func TestLint(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "json", "*.json"))
+	require.NoError(t, err)
+	out, err := run(t, append([]string{"lint"}, files...)...)
+	require.NoError(t, err)
+	require.Contains(t, out, "6 files pass every rule")
+
+	dir := t.TempDir()
+	raw, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	broken := filepath.Join(dir, "broken.json")
+	require.NoError(t, os.WriteFile(broken, bytes.ReplaceAll(raw, []byte("[$__rate_interval]"), []byte("[5m]")), 0o644))
+	typo := filepath.Join(dir, "typo.json")
+	require.NoError(t, os.WriteFile(typo, bytes.Replace(raw, []byte(`"title"`), []byte(`"titel"`), 1), 0o644))
+	out, err = run(t, "lint", broken, typo)
+	require.EqualError(t, err, "lint: 2 of 2 files have problems")
+	require.Contains(t, out, broken+": rate-interval: ")
+	require.Contains(t, out, "uses [5m]; use [$__rate_interval]")
+	require.Contains(t, out, typo+": strict decode: ")
+
+	_, err = run(t, "lint")
+	require.ErrorContains(t, err, "no files given")
 }

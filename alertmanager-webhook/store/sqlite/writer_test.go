@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+)
+
+// TestWriterIsolatesFailuresInABatch: writes sharing one commit must not share fate — a
+// failing write is undone alone, the others commit, and every caller learns its own result.
+func TestWriterIsolatesFailuresInABatch(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "w.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`CREATE TABLE t (k INTEGER PRIMARY KEY)`)
+	require.NoError(t, err)
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	w := NewWriter(conn, 0)
+
+	// Hold the writer inside a first write so the others queue up and share the next batch.
+	started, release := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-release
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES (0)`)
+			return err
+		})
+	}()
+	<-started
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	results := make([]error, 30)
+	for i := 1; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES (?)`, i); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return boom // after writing: the savepoint must undo the insert
+				}
+				return nil
+			})
+		}()
+	}
+	close(release)
+	wg.Wait()
+	require.NoError(t, <-firstDone)
+	for i := 1; i < 30; i++ {
+		var n int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM t WHERE k = ?`, i).Scan(&n))
+		if i%3 == 0 {
+			require.ErrorIs(t, results[i], boom)
+			require.Zero(t, n, "failed write %d must leave nothing", i)
+		} else {
+			require.NoError(t, results[i])
+			require.Equal(t, 1, n, "write %d must be committed when its caller returns", i)
+		}
+	}
+	require.NoError(t, w.Close())
+	err = w.Write(ctx, func(context.Context, *sql.Tx) error { return nil })
+	require.ErrorIs(t, err, store.ErrUnavailable, "writes after Close are transient failures (503)")
+}

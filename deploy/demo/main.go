@@ -1,0 +1,333 @@
+// Command demo runs the whole OpsCentre loop on loopback for a new user — aiops-sim playing
+// three AI systems with scripted faults into aiops_exporter, Prometheus evaluating the rules
+// rulegen generated from deploy/demo/spec.yaml, Alertmanager routing to incidentd — and shows
+// metrics, alerts and incidents moving in a live terminal view. `make demo` runs it.
+//
+// With --duration it runs unattended and exits 0 only when every scripted fault produced its
+// incident, of the right tier, in time.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/opscentre/opscentre/exporter/sim"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/test/stack"
+)
+
+// pipeline is the data-path allowance on top of each alert's `for` (see test/e2e).
+const pipeline = 35 * time.Second
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	a := kingpin.New("demo", "Run the whole OpsCentre loop on loopback with a scripted scenario.")
+	root := a.Flag("root", "Repository root.").Default(".").String()
+	dir := a.Flag("dir", "Working directory for configuration, data and logs (recreated).").Default(".demo").String()
+	bin := a.Flag("bin", "Directory of the built OpsCentre binaries.").Default("bin").String()
+	duration := a.Flag("duration", "Run unattended for this long, then check the incidents and exit (0: until Ctrl-C).").Duration()
+	refresh := a.Flag("refresh", "Live view refresh interval.").Default("2s").Duration()
+	a.HelpFlag.Short('h')
+	if _, err := a.Parse(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := demo(ctx, *root, *dir, *bin, *duration, *refresh, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	return 0
+}
+
+func lookPath(names ...string) (string, error) {
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH; on Debian/Ubuntu install it with: sudo apt-get install prometheus prometheus-alertmanager", names[0])
+}
+
+// port returns the preferred port when it is free, else any free port.
+func port(preferred int) int {
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", preferred)); err == nil {
+		l.Close()
+		return preferred
+	}
+	p, err := stack.FreePort()
+	if err != nil {
+		return preferred
+	}
+	return p
+}
+
+func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Duration, out io.Writer) error {
+	d, err := stack.LoadDemo(root)
+	if err != nil {
+		return err
+	}
+	prom, err := lookPath("prometheus")
+	if err != nil {
+		return err
+	}
+	am, err := lookPath("prometheus-alertmanager", "alertmanager")
+	if err != nil {
+		return err
+	}
+	// Only the demo's own working directory is replaced; nothing else is touched.
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("cleaning %s: %w", dir, err)
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "starting incidentd, aiops_exporter, Alertmanager and Prometheus …")
+	st, err := stack.Start(ctx, stack.Options{
+		Dir: absDir,
+		Bin: stack.Binaries{
+			Exporter:     filepath.Join(bin, "aiops_exporter"),
+			Incidentd:    filepath.Join(bin, "incidentd"),
+			Prometheus:   prom,
+			Alertmanager: am,
+		},
+		ExporterPort: port(9477), IncidentdPort: port(9478), PrometheusPort: port(9090), AlertmanagerPort: port(9093),
+		RuleFiles:          d.RuleFiles,
+		AlertmanagerConfig: d.AlertmanagerConfig,
+		ExporterArgs:       []string{"--config.file=" + d.ExporterConfig},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "stopping every process the demo started (logs and data stay in", dir+")")
+		st.Stop()
+	}()
+
+	start := time.Now()
+	simCtx, simCancel := context.WithCancel(ctx)
+	defer simCancel()
+	simDone := make(chan sim.Stats, 1)
+	go func() {
+		s, _ := sim.Run(simCtx, sim.Options{Scenario: d.Scenario, Sink: &sim.HTTPSink{URL: st.ExporterURL, Client: &http.Client{Timeout: 10 * time.Second}}, Start: start})
+		simDone <- s
+	}()
+
+	pc, err := promapi.NewClient(promapi.Config{Address: st.PrometheusURL})
+	if err != nil {
+		return fmt.Errorf("prometheus client: %w", err)
+	}
+	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, "", &http.Client{Timeout: 5 * time.Second}, nil), start: start, out: out, dir: dir}
+	var end <-chan time.Time
+	if duration > 0 {
+		end = time.After(duration)
+	}
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	var simStats *sim.Stats
+	for {
+		v.render(ctx, simStats)
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out)
+			v.postmortem(context.Background())
+			return nil
+		case <-end:
+			return v.finish(context.Background())
+		case s := <-simDone:
+			simStats = &s
+		case <-tick.C:
+		}
+	}
+}
+
+type view struct {
+	d     *stack.Demo
+	st    *stack.Stack
+	prom  promv1.API
+	inc   *incidentd.Client
+	start time.Time
+	out   io.Writer
+	dir   string
+}
+
+func (v *view) render(ctx context.Context, simStats *sim.Stats) {
+	var b strings.Builder
+	elapsed := time.Since(v.start).Truncate(time.Second)
+	b.WriteString("\033[H\033[2J")
+	fmt.Fprintf(&b, "OpsCentre demo — scenario t=%s, last fault ends at %s   (Ctrl-C stops everything)\n", elapsed, v.d.LastFaultEnd())
+	fmt.Fprintf(&b, "  Prometheus   %s/alerts\n  Alertmanager %s\n  incidentd    %s/api/v1/incidents\n  exporter     %s/metrics\n  logs         %s/*.log\n\n",
+		v.st.PrometheusURL, v.st.AlertmanagerURL, v.st.IncidentdURL, v.st.ExporterURL, v.dir)
+	if simStats != nil {
+		fmt.Fprintf(&b, "simulator finished: %d events, %d labels sent\n\n", simStats.Events, simStats.Labels)
+	}
+
+	b.WriteString("FAULTS (scripted)\n")
+	for _, f := range v.d.Scenario.Faults {
+		state := "pending"
+		switch t := time.Since(v.start); {
+		case f.Active(t):
+			state = "\033[31mACTIVE\033[0m"
+		case t >= f.At.D()+f.For.D():
+			state = "over"
+		}
+		fmt.Fprintf(&b, "  %-24s %-17s %6s–%-6s expects %-22s %s\n", f.Name, f.Model, f.At.D(), f.At.D()+f.For.D(), f.Expect, state)
+	}
+
+	b.WriteString("\nMETRICS (Prometheus)\n")
+	fmt.Fprintf(&b, "  %-18s %10s %12s %16s %14s\n", "model", "events/s", "p95 latency", "output tokens/s", "max null ratio")
+	rows := map[string][4]string{}
+	for i, q := range []string{
+		`sum by (model) (rate(aiops_events_total[20s]))`,
+		`histogram_quantile(0.95, sum by (model, le) (rate(aiops_inference_duration_seconds_bucket[20s])))`,
+		`sum by (model) (rate(aiops_tokens_total{type="output"}[20s]))`,
+		`max by (model) (aiops_feature_null_ratio)`,
+	} {
+		for m, val := range v.query(ctx, q) {
+			r := rows[m]
+			r[i] = val
+			rows[m] = r
+		}
+	}
+	for _, m := range sortedKeys(rows) {
+		r := rows[m]
+		fmt.Fprintf(&b, "  %-18s %10s %12s %16s %14s\n", m, r[0], r[1], r[2], r[3])
+	}
+
+	b.WriteString("\nALERTS (Prometheus)\n")
+	if res, err := v.prom.Alerts(ctx); err == nil {
+		if len(res.Alerts) == 0 {
+			b.WriteString("  none\n")
+		}
+		sort.Slice(res.Alerts, func(i, j int) bool { return res.Alerts[i].Labels["alertname"] < res.Alerts[j].Labels["alertname"] })
+		for _, al := range res.Alerts {
+			fmt.Fprintf(&b, "  %-24s %-3s %-8s %s\n", al.Labels["alertname"], al.Labels["tier"], al.State, al.Labels["model"])
+		}
+	} else {
+		fmt.Fprintf(&b, "  (%v)\n", err)
+	}
+
+	b.WriteString("\nINCIDENTS (incidentd)\n")
+	if ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 50); err == nil {
+		if len(ins) == 0 {
+			b.WriteString("  none yet\n")
+		}
+		for _, in := range ins {
+			resolved := ""
+			if !in.ResolvedAt.IsZero() {
+				resolved = fmt.Sprintf(", resolved +%s", in.ResolvedAt.Sub(v.start).Truncate(time.Second))
+			}
+			fmt.Fprintf(&b, "  #%-3d %-3s %-13s %-24s %-18s team %-12s opened +%s%s\n", in.ID, in.Tier, in.State,
+				in.Labels["alertname"], in.Model, in.Team, in.DetectedAt.Sub(v.start).Truncate(time.Second), resolved)
+		}
+	} else {
+		fmt.Fprintf(&b, "  (%v)\n", err)
+	}
+	fmt.Fprint(v.out, b.String())
+}
+
+func (v *view) query(ctx context.Context, q string) map[string]string {
+	out := map[string]string{}
+	res, _, _, err := v.prom.Query(ctx, q, time.Now())
+	if err != nil {
+		return out
+	}
+	if vec, ok := res.(model.Vector); ok {
+		for _, s := range vec {
+			out[string(s.Metric["model"])] = fmt.Sprintf("%.3g", float64(s.Value))
+		}
+	}
+	return out
+}
+
+// finish checks what the run produced against the scenario and prints the verdict.
+func (v *view) finish(ctx context.Context) error {
+	ins, err := stack.Incidents(ctx, v.st.IncidentdURL)
+	if err != nil {
+		return err
+	}
+	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: pipeline})
+	fmt.Fprintln(v.out, "\nRESULT")
+	for _, o := range outcomes {
+		mark := "ok  "
+		if !o.OK() {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(v.out, "  %s %-24s → %-22s %s opened %s after the fault (budget %s) %s\n", mark, o.Fault, o.Alert, o.Tier,
+			o.OpenedAfter.Round(100*time.Millisecond), o.Budget, strings.Join(o.Problems, "; "))
+	}
+	for _, p := range problems {
+		fmt.Fprintln(v.out, "  FAIL", p)
+	}
+	v.postmortem(ctx)
+	for _, o := range outcomes {
+		if !o.OK() {
+			return errors.New("some scripted faults did not produce their incidents")
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New("unexpected incidents")
+	}
+	return nil
+}
+
+// postmortem prints the post-mortem draft of the first incident, or its timeline when this
+// incidentd has no post-mortem endpoint.
+func (v *view) postmortem(ctx context.Context) {
+	ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 500)
+	if err != nil || len(ins) == 0 {
+		return
+	}
+	first := ins[0]
+	for _, in := range ins {
+		if in.DetectedAt.Before(first.DetectedAt) {
+			first = in
+		}
+	}
+	url := fmt.Sprintf("%s/api/v1/incidents/%d/postmortem", v.st.IncidentdURL, first.ID)
+	if resp, err := http.Get(url); err == nil {
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			fmt.Fprintf(v.out, "\nPOST-MORTEM DRAFT of incident #%d (%s)\n\n%s\n", first.ID, url, body)
+			return
+		}
+	}
+	det, err := v.inc.Get(ctx, first.ID)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(v.out, "\nINCIDENT #%d %s (%s, %s) — timeline\n", det.ID, det.Title, det.Tier, det.State)
+	for _, e := range det.Timeline {
+		fmt.Fprintf(v.out, "  %s  %-10s %-12s %s→%s %s\n", e.At.Format(time.TimeOnly), e.Actor, e.Kind, e.From, e.To, e.Note)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,151 @@
+package drift
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// benchSetup freezes a 100-feature reference (20 quantile bins each, the default 256-cell grid)
+// and fills 60 window slots with 1M events in total.
+func benchSetup(b *testing.B) (*Profile, []*Window) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(1, 1))
+	bld := NewBuilder(ProfileOptions{Bins: 20})
+	const features = 100
+	names := make([]string, features)
+	for j := range names {
+		names[j] = "f" + strconv.Itoa(j)
+	}
+	for i := 0; i < 20000; i++ {
+		for j, n := range names {
+			if err := bld.AddFloat(n, rng.NormFloat64()*float64(j+1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	p := bld.Profile()
+	slots := make([]*Window, 60)
+	for s := range slots {
+		slots[s] = p.NewWindow()
+	}
+	for i := 0; i < 1_000_000; i++ {
+		w := slots[i%len(slots)]
+		for j, f := range p.Features {
+			if err := f.AddFloat(&w.Histograms[j], rng.NormFloat64()*float64(j+1)+0.1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		w.Events++
+	}
+	return p, slots
+}
+
+// BenchmarkRecompute is the exporter's periodic drift recompute: merge 60 slots holding 1M
+// events of 100 features, then score every feature. Its cost depends on bins, not events.
+func BenchmarkRecompute(b *testing.B) {
+	p, slots := benchSetup(b)
+	total := p.NewWindow()
+	for b.Loop() {
+		total.Reset()
+		for _, s := range slots {
+			if err := total.Merge(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r, err := Compare(p, total, Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if total.Events != 1_000_000 || r.Judged != 100 {
+			b.Fatalf("events %v judged %d", total.Events, r.Judged)
+		}
+	}
+}
+
+// BenchmarkAddFloat is the ingest cost of one numeric value.
+func BenchmarkAddFloat(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	ref := make([]float64, 50000)
+	for i := range ref {
+		ref[i] = rng.NormFloat64()
+	}
+	p := numericProfile(b, ProfileOptions{}, ref)
+	f := p.Features[0]
+	h := f.NewHistogram()
+	vals := make([]float64, 4096)
+	for i := range vals {
+		vals[i] = rng.NormFloat64() * 1.2
+	}
+	i := 0
+	for b.Loop() {
+		_ = f.AddFloat(&h, vals[i&4095])
+		i++
+	}
+}
+
+// BenchmarkRawVsBinned compares, for one feature of a 1M-event window, the raw-sample
+// statistics (sorting the events, as a tool keeping the raw window must) with the same
+// statistics from the frozen grid.
+func BenchmarkRawVsBinned(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	ref := normal(rng, 20000, 0, 1)
+	cur := normal(rng, 1_000_000, 0.1, 1)
+	b.Run("raw", func(b *testing.B) {
+		for b.Loop() {
+			_ = KSStatistic(ref, cur)
+			_ = WassersteinNormed(ref, cur)
+		}
+	})
+	p := numericProfile(b, ProfileOptions{}, ref)
+	w := windowOf(b, p, cur)
+	f := p.Features[0]
+	b.Run("binned", func(b *testing.B) {
+		for b.Loop() {
+			_ = f.cellKS(&w.Histograms[0])
+			_ = f.cellWasserstein(&w.Histograms[0]) / f.Std
+		}
+	})
+}
+
+// BenchmarkAddEvent is the drift share of ingesting one event with 20 features (14 numeric, 4
+// categorical, 2 boolean) as encoding/json decodes them, for comparison with the ingest path's
+// own per-event cost.
+func BenchmarkAddEvent(b *testing.B) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	bld := NewBuilder(ProfileOptions{})
+	event := func() []any {
+		ev := make([]any, 20)
+		for j := range ev {
+			switch {
+			case j < 14:
+				ev[j] = rng.NormFloat64() * float64(j+1)
+			case j < 18:
+				ev[j] = []string{"web", "app", "store", "kiosk"}[rng.IntN(4)]
+			default:
+				ev[j] = rng.IntN(2) == 0
+			}
+		}
+		return ev
+	}
+	for i := 0; i < 5000; i++ {
+		for j, v := range event() {
+			if err := bld.AddJSON("f"+strconv.Itoa(j), v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	p := bld.Profile()
+	w := p.NewWindow()
+	events := make([][]any, 1024)
+	for i := range events {
+		events[i] = event()
+	}
+	i := 0
+	for b.Loop() {
+		for j, v := range events[i&1023] {
+			_ = p.Features[j].AddJSON(&w.Histograms[j], v)
+		}
+		i++
+	}
+}

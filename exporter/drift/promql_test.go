@@ -1,0 +1,183 @@
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/test/testbin"
+)
+
+// promQLOneLine is for failure messages.
+func promQLOneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// TestPromQLMatchesGo serves the bins of two features — one numeric, one categorical with a
+// category the reference never saw — as counters that grow by the same window every scrape, lets
+// a real Prometheus scrape them each second, and checks that the documented PromQL gives the same
+// PSI and JS as Compare on that window.
+func TestPromQLMatchesGo(t *testing.T) {
+	for _, major := range []int{2, 3} {
+		t.Run(fmt.Sprint("prometheus-", major), func(t *testing.T) {
+			bin := testbin.Prometheus(t, major)
+			testPromQL(t, bin)
+		})
+	}
+}
+
+func testPromQL(t *testing.T, promBin string) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	b := NewBuilder(ProfileOptions{Bins: 10})
+	for i := 0; i < 5000; i++ {
+		require.NoError(t, b.AddFloat("amount", rng.ExpFloat64()*100))
+		require.NoError(t, b.AddString("channel", []string{"web", "app", "store"}[rng.IntN(3)]))
+	}
+	p := b.Profile()
+	w := p.NewWindow()
+	for i := 0; i < 3000; i++ {
+		require.NoError(t, p.Features[0].AddFloat(&w.Histograms[0], rng.ExpFloat64()*130))
+		require.NoError(t, p.Features[1].AddString(&w.Histograms[1], []string{"web", "app", "app", "kiosk"}[rng.IntN(4)]))
+	}
+	rep, err := Compare(p, w, Config{})
+	require.NoError(t, err)
+	want := map[string]map[Method]float64{}
+	for _, fr := range rep.Features {
+		want[fr.Feature] = map[Method]float64{}
+		for _, s := range fr.Scores {
+			want[fr.Feature][s.Method] = s.Value
+		}
+	}
+
+	var scrapes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		k := float64(scrapes.Add(1))
+		var sb strings.Builder
+		sb.WriteString("# TYPE aiops_feature_values_total counter\n# TYPE aiops_feature_reference_ratio gauge\n")
+		for i, f := range p.Features {
+			labels := f.BinLabels()
+			counts := f.Bins(w.Histograms[i].Counts)
+			ref := f.ReferenceShares()
+			for j, l := range labels {
+				fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, l, k*counts[j])
+				fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, l, ref[j])
+			}
+			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, NullBin, k*7)
+		}
+		rw.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = rw.Write([]byte(sb.String()))
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	// The recording rules, written as YAML by hand (JSON strings are valid YAML scalars).
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: drift\n    interval: 1s\n    rules:\n")
+	for _, r := range PromQLRecordingRules("30s") {
+		rec, _ := json.Marshal(r.Record)
+		expr, _ := json.Marshal(r.Expr)
+		fmt.Fprintf(&rules, "      - record: %s\n        expr: %s\n", rec, expr)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(rules.String()), 0o600))
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: [%q]\n", strings.TrimPrefix(srv.URL, "http://"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600))
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, promBin,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr)
+	logs, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	defer func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
+			t.Logf("prometheus log:\n%s", b)
+		}
+	}()
+
+	query := func(q string) (map[string]float64, error) {
+		resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Status string `json:"status"`
+			Error  string `json:"error"`
+			Data   struct {
+				Result []struct {
+					Metric map[string]string `json:"metric"`
+					Value  [2]any            `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return nil, err
+		}
+		if body.Status != "success" {
+			return nil, fmt.Errorf("query %s: %s", q, body.Error)
+		}
+		out := map[string]float64{}
+		for _, r := range body.Data.Result {
+			var v float64
+			_, _ = fmt.Sscan(r.Value[1].(string), &v)
+			out[r.Metric["feature"]] = v
+		}
+		return out, nil
+	}
+
+	// Three forms: lifetime counters, increase over a range, and the recording rules, once a
+	// few scrapes and rule evaluations are in.
+	deadline := time.Now().Add(60 * time.Second)
+	for _, window := range []string{"", "30s", "rules"} {
+		for _, m := range []Method{MethodPSI, MethodJS} {
+			q := PromQLPSI(window)
+			if m == MethodJS {
+				q = PromQLJS(window)
+			}
+			if window == "rules" {
+				q = "aiops:feature_" + string(m) + ":30s"
+			}
+			var got map[string]float64
+			for {
+				got, err = query(q)
+				if err == nil && len(got) == 2 && scrapes.Load() >= 4 {
+					break
+				}
+				require.True(t, time.Now().Before(deadline), "no result for %s (err %v, got %v)", promQLOneLine(q), err, got)
+				time.Sleep(500 * time.Millisecond)
+			}
+			for feature, v := range got {
+				require.InDelta(t, want[feature][m], v, 1e-9*math.Max(1, want[feature][m]), "%s %s over %q: PromQL %v, Go %v", feature, m, window, v, want[feature][m])
+			}
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the test database
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+	"github.com/opscentre/opscentre/test/testbin"
+)
+
+// incdFreshPostgres creates a database with a random name and drops it after the test.
+func incdFreshPostgres(t *testing.T) string {
+	t.Helper()
+	admin := testbin.PostgresDSN(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "incidentd_e2e_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", admin)
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE DATABASE ` + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := db.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
+		require.NoError(t, err)
+		db.Close()
+	})
+	u, err := url.Parse(admin)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	return u.String()
+}
+
+func incdStartReplica(t *testing.T, dsn string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := "webhook:\n  bearer_token_sha256: [\"" + incdSHA("s3cret") + "\"]\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	o := app.DefaultOptions()
+	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
+	o.PostgresDSN = dsn
+	o.Listener = l
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	base := "http://" + l.Addr().String()
+	incdWaitHTTP(t, base+"/-/ready", 30*time.Second)
+	return base
+}
+
+// TestIncidentdReplicasOnPostgres runs two incidentd replicas on one PostgreSQL database,
+// each notified by its own Alertmanager, with clustering off so that both Alertmanagers
+// notify every group at the same moment — the worst case of an HA pair. Every group must
+// still have exactly one incident.
+func TestIncidentdReplicasOnPostgres(t *testing.T) {
+	dsn := incdFreshPostgres(t)
+	r1 := incdStartReplica(t, dsn)
+	r2 := incdStartReplica(t, dsn)
+	am1 := incdStartAM(t, r1, "")
+	am2 := incdStartAM(t, r2, "")
+
+	const groups = 30
+	var alerts []incdAlert
+	// Prometheus sends both Alertmanagers the same startsAt (when the rule became active);
+	// without it each Alertmanager would stamp its own and the alerts would be distinct
+	// occurrences.
+	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	for g := range groups {
+		for f := range 4 {
+			a := driftAlert(fmt.Sprintf("replica-%02d", g), fmt.Sprintf("f%d", f))
+			a.StartsAt = startsAt
+			alerts = append(alerts, a)
+		}
+	}
+	am1.post(t, alerts)
+	am2.post(t, alerts)
+	require.Eventually(t, func() bool {
+		incs := incdList(t, r2)
+		if len(incs) != groups {
+			return false
+		}
+		for _, i := range incs {
+			if i.AlertsTotal != 4 {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond)
+	// Both replicas received every group; wait until both have answered all of them.
+	require.Eventually(t, func() bool {
+		return incdMetric(t, r1, "incidentd_notifications_received_total") >= groups &&
+			incdMetric(t, r2, "incidentd_notifications_received_total") >= groups
+	}, 30*time.Second, 100*time.Millisecond)
+	incs := incdList(t, r1)
+	require.Len(t, incs, groups, "one incident per group across two replicas")
+	for m, is := range incdByModel(incs) {
+		require.Len(t, is, 1, m)
+		require.Equal(t, 4, is[0].AlertsTotal, m)
+	}
+	t.Logf("replica 1: received %.0f, deduplicated %.0f; replica 2: received %.0f, deduplicated %.0f",
+		incdMetric(t, r1, "incidentd_notifications_received_total"), incdMetric(t, r1, "incidentd_notifications_deduplicated_total"),
+		incdMetric(t, r2, "incidentd_notifications_received_total"), incdMetric(t, r2, "incidentd_notifications_deduplicated_total"))
+}

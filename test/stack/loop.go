@@ -1,0 +1,198 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/sim"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/rulegen/spec"
+)
+
+// Demo is the demo's configuration: the alert-tier spec and its generated output, the
+// exporter configuration and the scenario, all under deploy/demo.
+type Demo struct {
+	Spec     *spec.Spec
+	Scenario *sim.Scenario
+	// RuleFiles and AlertmanagerConfig come from the spec's committed generated output.
+	RuleFiles          []string
+	AlertmanagerConfig string
+	ExporterConfig     string
+}
+
+// LoadDemo reads deploy/demo from the repository root.
+func LoadDemo(root string) (*Demo, error) {
+	dir := filepath.Join(root, "deploy", "demo")
+	specFile := filepath.Join(dir, "spec.yaml")
+	b, err := os.ReadFile(specFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading demo spec: %w", err)
+	}
+	sp, errs := spec.Parse(specFile, b, spec.Options{})
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("demo spec: %w", errs)
+	}
+	sc, err := sim.LoadScenario(filepath.Join(dir, "scenario.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	rules, err := filepath.Glob(filepath.Join(dir, "generated", "rules", "*.yml"))
+	if err != nil || len(rules) == 0 {
+		return nil, fmt.Errorf("no generated rules in %s/generated/rules (run make generate)", dir)
+	}
+	am, err := os.ReadFile(filepath.Join(dir, "generated", "alertmanager.yml"))
+	if err != nil {
+		return nil, fmt.Errorf("reading generated alertmanager.yml: %w", err)
+	}
+	d := &Demo{Spec: sp, Scenario: sc, RuleFiles: rules, ExporterConfig: filepath.Join(dir, "exporter.yml")}
+	// The generated receivers point at incidentd's default address; the stack may run it
+	// on another port.
+	d.AlertmanagerConfig = strings.ReplaceAll(string(am), "http://127.0.0.1:9478", "{{INCIDENTD}}")
+	for _, f := range sc.Faults {
+		if f.Expect != "" && d.tier(f.Expect) == "" {
+			return nil, fmt.Errorf("scenario fault %q expects alert %q, which the demo spec does not define", f.Name, f.Expect)
+		}
+	}
+	return d, nil
+}
+
+func (d *Demo) tier(alert string) string {
+	for _, a := range d.Spec.Alerts {
+		if a.Name == alert {
+			return a.Tier
+		}
+	}
+	return ""
+}
+
+// Budget is the longest a fault may take to become an incident: the rule's `for`, plus
+// what the data path adds (the alert's rate window filling, a scrape, a rule evaluation,
+// Alertmanager's group_wait and a margin).
+func (d *Demo) Budget(alert string, pipeline time.Duration) time.Duration {
+	for _, a := range d.Spec.Alerts {
+		if a.Name == alert {
+			return a.For + pipeline
+		}
+	}
+	return pipeline
+}
+
+// Outcome is what one scripted fault produced.
+type Outcome struct {
+	Fault, Alert, Tier string
+	Incident           *incidentd.Incident
+	// OpenedAfter is the time from the fault's start to the incident's detection.
+	OpenedAfter time.Duration
+	Budget      time.Duration
+	Problems    []string
+}
+
+// OK reports whether the fault produced what it should.
+func (o Outcome) OK() bool { return len(o.Problems) == 0 }
+
+// VerifyOptions say what to check.
+type VerifyOptions struct {
+	// Start is the wall time of scenario time zero.
+	Start time.Time
+	// Pipeline is the data-path allowance added to each alert's `for` (see Budget).
+	Pipeline time.Duration
+	// RequireResolved demands that every fault's incident was resolved after it ended.
+	RequireResolved bool
+}
+
+// Verify matches the incidents incidentd holds against the scenario's faults: each fault
+// that names an alert must have produced exactly one incident of that alert with the alert's
+// tier, opened after the fault began and within the budget; nothing may have opened before
+// the first fault (the clean stretch); with RequireResolved each incident must be resolved.
+func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
+	byAlert := map[string][]incidentd.Incident{}
+	for _, in := range incidents {
+		byAlert[in.Labels["alertname"]] = append(byAlert[in.Labels["alertname"]], in)
+	}
+	first := time.Duration(-1)
+	expected := map[string]bool{}
+	for _, f := range d.Scenario.Faults {
+		if first < 0 || f.At.D() < first {
+			first = f.At.D()
+		}
+		if f.Expect == "" {
+			continue
+		}
+		expected[f.Expect] = true
+		out := Outcome{Fault: f.Name, Alert: f.Expect, Tier: d.tier(f.Expect), Budget: d.Budget(f.Expect, o.Pipeline)}
+		got := byAlert[f.Expect]
+		switch len(got) {
+		case 0:
+			out.Problems = append(out.Problems, "no incident opened")
+		case 1:
+		default:
+			out.Problems = append(out.Problems, fmt.Sprintf("%d incidents opened, want exactly one", len(got)))
+		}
+		if len(got) > 0 {
+			in := got[0]
+			out.Incident = &in
+			began := o.Start.Add(f.At.D())
+			out.OpenedAfter = in.DetectedAt.Sub(began)
+			if in.Tier != out.Tier {
+				out.Problems = append(out.Problems, fmt.Sprintf("tier %s, want %s", in.Tier, out.Tier))
+			}
+			if out.OpenedAfter < 0 {
+				out.Problems = append(out.Problems, fmt.Sprintf("opened %s before the fault began", -out.OpenedAfter))
+			} else if out.OpenedAfter > out.Budget {
+				out.Problems = append(out.Problems, fmt.Sprintf("opened %s after the fault began, budget %s", out.OpenedAfter.Round(100*time.Millisecond), out.Budget))
+			}
+			if o.RequireResolved {
+				ended := began.Add(f.For.D())
+				switch {
+				case in.ResolvedAt.IsZero():
+					out.Problems = append(out.Problems, fmt.Sprintf("still %s, want resolved after the fault ended", in.State))
+				case in.ResolvedAt.Before(ended):
+					out.Problems = append(out.Problems, fmt.Sprintf("resolved %s before the fault ended", ended.Sub(in.ResolvedAt)))
+				}
+			}
+		}
+		outcomes = append(outcomes, out)
+	}
+	var unexpected []string
+	for alert, ins := range byAlert {
+		if expected[alert] {
+			continue
+		}
+		for _, in := range ins {
+			unexpected = append(unexpected, fmt.Sprintf("unexpected incident %d %q (%s) opened at %s", in.ID, alert, in.Tier, in.DetectedAt.Sub(o.Start).Round(time.Second)))
+		}
+	}
+	sort.Strings(unexpected)
+	problems = append(problems, unexpected...)
+	for _, in := range incidents {
+		if first >= 0 && in.DetectedAt.Before(o.Start.Add(first)) {
+			problems = append(problems, fmt.Sprintf("incident %d %q opened during the clean stretch", in.ID, in.Labels["alertname"]))
+		}
+	}
+	return outcomes, problems
+}
+
+// Incidents lists every incident incidentd holds.
+func Incidents(ctx context.Context, incidentdURL string) ([]incidentd.Incident, error) {
+	c := incidentd.New(incidentdURL, "", &http.Client{Timeout: 10 * time.Second}, nil)
+	ins, _, err := c.List(ctx, incidentd.Filter{}, 10000)
+	if err != nil {
+		return nil, fmt.Errorf("listing incidents: %w", err)
+	}
+	return ins, nil
+}
+
+// LastFaultEnd is the scenario time at which the last scripted fault ends.
+func (d *Demo) LastFaultEnd() time.Duration {
+	var end time.Duration
+	for _, f := range d.Scenario.Faults {
+		end = max(end, f.At.D()+f.For.D())
+	}
+	return end
+}
