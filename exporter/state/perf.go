@@ -29,6 +29,7 @@ const (
 	LabelPending   = "pending"   // prediction unknown yet: kept for labels.unknown_id_ttl
 	LabelLate      = "late_join" // a pending label joined when its prediction arrived
 	LabelDuplicate = "duplicate" // the id was already labelled: the first label wins
+	LabelRejected  = "rejected"  // malformed, counted with model and version "__unknown__"
 )
 
 // CalibrationRows is how many labelled predictions with a confidence calibrate the CBPE
@@ -382,6 +383,9 @@ func (s *State) ApplyLabel(model, version string, l *Label) (LabelResult, Resolu
 type LabelKey struct {
 	Model, Version, Result string
 }
+
+// CountLabel counts a label result that the state did not see (a rejected label).
+func (s *State) CountLabel(model, version, result string) { s.countLabel(model, version, result) }
 
 func (s *State) countLabel(model, version, result string) {
 	s.labelMu.Lock()
