@@ -327,3 +327,19 @@ func TestBuilderAddJSON(t *testing.T) {
 	require.ErrorContains(t, b.AddJSON("x", []any{}), "got an array")
 	require.Error(t, b.AddNull(""))
 }
+
+// AddCategory bins bytes as AddString bins the same text, invalid UTF-8 included.
+func TestAddCategoryMatchesAddString(t *testing.T) {
+	b := NewBuilder(ProfileOptions{})
+	for _, c := range []string{"a", "b", "b", "\xff"} {
+		require.NoError(t, b.AddString("c", c))
+	}
+	f := b.Profile().Features[0]
+	h1, h2 := f.NewHistogram(), f.NewHistogram()
+	for _, c := range []string{"a", "b", "zz", "\xff", "\xfe"} {
+		require.NoError(t, f.AddString(&h1, c))
+		require.NoError(t, f.AddCategory(&h2, []byte(c)))
+	}
+	require.Equal(t, h1, h2)
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = f.AddCategory(&h2, []byte("b")) }))
+}
