@@ -168,7 +168,7 @@ func addValue(fp *drift.FeatureProfile, h *drift.Histogram, typ config.FeatureTy
 	case config.Numeric:
 		_ = fp.AddFloat(h, num)
 	case config.Categorical:
-		_ = fp.AddString(h, string(str))
+		_ = fp.AddCategory(h, str)
 	case config.Boolean:
 		_ = fp.AddBool(h, num == 1)
 	}
