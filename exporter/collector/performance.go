@@ -16,6 +16,7 @@ type perfDescs struct {
 	accuracy, precision, recall, f1, rmse, mae, logLoss, brier *prometheus.Desc
 	estAccuracy, labeled, confusion, errorSum, labelDelay      *prometheus.Desc
 	awaiting, evicted, labelResults, calibrated                *prometheus.Desc
+	estPrecision, estRecall, estF1                             *prometheus.Desc
 }
 
 func newPerfDescs() perfDescs {
@@ -36,13 +37,17 @@ func newPerfDescs() perfDescs {
 		awaiting:     prometheus.NewDesc("aiops_predictions_awaiting_label", "Predictions kept for their label to arrive.", mv, nil),
 		evicted:      prometheus.NewDesc("aiops_predictions_awaiting_evicted_total", "Predictions dropped before their label came: reason capacity (labels.max_awaiting) or age (labels.max_age).", labels("reason"), nil),
 		labelResults: prometheus.NewDesc("aiops_labels_total", "Labels received, by result: joined, inline (carried its prediction), pending (prediction not seen yet; version \"__unknown__\" when the label names none), late_join (a pending label joined), duplicate (the first label wins).", labels("result"), nil),
+		estPrecision: prometheus.NewDesc("aiops_model_estimated_precision", "Precision of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
+		estRecall:    prometheus.NewDesc("aiops_model_estimated_recall", "Recall of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
+		estF1:        prometheus.NewDesc("aiops_model_estimated_f1", "F1 of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
 		calibrated:   prometheus.NewDesc("aiops_model_estimate_calibrated", "1 once the CBPE estimate is calibrated on enough labelled predictions with scores, else 0.", mv, nil),
 	}
 }
 
 func (d *perfDescs) list() []*prometheus.Desc {
 	return []*prometheus.Desc{d.accuracy, d.precision, d.recall, d.f1, d.rmse, d.mae, d.logLoss, d.brier,
-		d.estAccuracy, d.labeled, d.confusion, d.errorSum, d.labelDelay, d.awaiting, d.evicted, d.labelResults, d.calibrated}
+		d.estAccuracy, d.labeled, d.confusion, d.errorSum, d.labelDelay, d.awaiting, d.evicted, d.labelResults, d.calibrated,
+		d.estPrecision, d.estRecall, d.estF1}
 }
 
 // collectPerf writes model performance from ground truth.
@@ -110,6 +115,11 @@ func (c *Collector) collectPerf(ch chan<- prometheus.Metric, m, v string, r *sta
 	}
 	if w.Estimate.N > 0 {
 		gauge(d.estAccuracy, w.Estimate.Accuracy())
+	}
+	if b := &w.Binary; b.N > 0 {
+		gauge(d.estPrecision, b.Precision())
+		gauge(d.estRecall, b.Recall())
+		gauge(d.estF1, b.F1())
 	}
 }
 

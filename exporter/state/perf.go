@@ -78,6 +78,8 @@ type PerfSlot struct {
 	Regression performance.Regression      `json:"regression"`
 	Prob       performance.Probabilistic   `json:"probabilistic"`
 	Estimate   performance.Estimate        `json:"estimate"`
+	// Binary is the CBPE confusion estimate of boolean models (positive class true).
+	Binary performance.Estimate `json:"binary_estimate"`
 }
 
 func (p *PerfSlot) reset() {
@@ -87,6 +89,7 @@ func (p *PerfSlot) reset() {
 	p.Regression.Reset()
 	p.Prob.Reset()
 	p.Estimate.Reset()
+	p.Binary.Reset()
 }
 
 func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
@@ -99,6 +102,7 @@ func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
 	p.Regression.Merge(&o.Regression)
 	p.Prob.Merge(&o.Prob)
 	p.Estimate.Merge(&o.Estimate)
+	p.Binary.Merge(&o.Binary)
 }
 
 // perfState is the ground-truth machinery of a version that is not a counter.
@@ -110,6 +114,16 @@ type perfState struct {
 	// cbpe estimates accuracy from confidences once calib holds CalibrationRows rows.
 	cbpe  *performance.AccuracyCBPE
 	calib Calibration
+	// binary estimates precision, recall and F1 of boolean models once bcalib is full.
+	binary *performance.BinaryCBPE
+	bcalib BinaryCalibration
+}
+
+// BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
+// and whether the label was true.
+type BinaryCalibration struct {
+	Score    []float64 `json:"score"`
+	Positive []bool    `json:"positive"`
 }
 
 // Calibration is the labelled reference of the CBPE estimate, collected from the first
@@ -170,6 +184,10 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot) {
 		if v.perf.cbpe != nil && p.Value != noScore && slot != nil {
 			v.perfSlot(slot)
 			_ = v.perf.cbpe.Add(&slot.Perf.Estimate, p.Class, p.Value)
+		}
+		if v.perf.binary != nil && p.Value != noScore && slot != nil && e.Prediction.Type == config.Boolean {
+			v.perfSlot(slot)
+			_ = v.perf.binary.Add(&slot.Perf.Binary, scoreOfTrue(p.Class, p.Value))
 		}
 	}
 	if len(e.ID) == 0 {
@@ -267,8 +285,37 @@ func (v *Version) join(p labels.Prediction, l *Label, now time.Time) error {
 			_ = ps.Prob.AddBinary(p.Value, correct)
 		}
 		v.calibrate(p.Class, p.Value, correct)
+		if isBool(p.Class) && isBool(l.Class) {
+			v.calibrateBinary(scoreOfTrue(p.Class, p.Value), l.Class == "true")
+		}
 	}
 	return nil
+}
+
+func isBool(class string) bool { return class == "true" || class == "false" }
+
+// scoreOfTrue turns the confidence of a boolean prediction into the score of true.
+func scoreOfTrue(class string, confidence float64) float64 {
+	if class == "true" {
+		return confidence
+	}
+	return 1 - confidence
+}
+
+// calibrateBinary collects the labelled reference of a boolean model's CBPE; the decision
+// threshold is 0.5, the one a boolean prediction with a score implies.
+func (v *Version) calibrateBinary(score float64, positive bool) {
+	cb := &v.perf.bcalib
+	if v.perf.binary != nil || len(cb.Score) >= CalibrationRows {
+		return
+	}
+	cb.Score = append(cb.Score, score)
+	cb.Positive = append(cb.Positive, positive)
+	if len(cb.Score) == CalibrationRows {
+		if m, err := performance.FitBinaryCBPE(cb.Score, cb.Positive, 0.5); err == nil {
+			v.perf.binary = m
+		}
+	}
 }
 
 // calibrate collects the labelled reference of the CBPE estimate and fits it once full.

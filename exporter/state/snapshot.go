@@ -40,6 +40,9 @@ type VersionExtra struct {
 	Awaiting    []labels.Entry            `json:"awaiting,omitempty"`
 	Calibration *Calibration              `json:"calibration,omitempty"`
 	CBPE        *performance.AccuracyCBPE `json:"cbpe,omitempty"`
+	// BinaryCalibration and BinaryCBPE are the boolean models' precision/recall estimate.
+	BinaryCalibration *BinaryCalibration      `json:"binary_calibration,omitempty"`
+	BinaryCBPE        *performance.BinaryCBPE `json:"binary_cbpe,omitempty"`
 }
 
 // VersionSnapshot is one version's learnt schema, counters and window.
@@ -128,6 +131,11 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		vs.Calibration = &c
 	}
 	vs.CBPE = v.perf.cbpe
+	if len(v.perf.bcalib.Score) > 0 {
+		c := v.perf.bcalib
+		vs.BinaryCalibration = &c
+	}
+	vs.BinaryCBPE = v.perf.binary
 	for _, f := range v.list {
 		fs := FeatureSnapshot{Name: f.Name, Type: string(f.Schema.Type)}
 		for c := range f.categories {
@@ -234,5 +242,9 @@ func (v *Version) restoreExtra(x *VersionExtra) error {
 		v.perf.calib = *x.Calibration
 	}
 	v.perf.cbpe = x.CBPE
+	if x.BinaryCalibration != nil {
+		v.perf.bcalib = *x.BinaryCalibration
+	}
+	v.perf.binary = x.BinaryCBPE
 	return nil
 }

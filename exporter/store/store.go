@@ -85,9 +85,11 @@ type meta struct {
 
 // refRecord is a version's value in the references bucket.
 type refRecord struct {
-	Reference   *state.ReferenceSnapshot  `json:"reference,omitempty"`
-	Calibration *state.Calibration        `json:"calibration,omitempty"`
-	CBPE        *performance.AccuracyCBPE `json:"cbpe,omitempty"`
+	Reference         *state.ReferenceSnapshot  `json:"reference,omitempty"`
+	Calibration       *state.Calibration        `json:"calibration,omitempty"`
+	CBPE              *performance.AccuracyCBPE `json:"cbpe,omitempty"`
+	BinaryCalibration *state.BinaryCalibration  `json:"binary_calibration,omitempty"`
+	BinaryCBPE        *performance.BinaryCBPE   `json:"binary_cbpe,omitempty"`
 }
 
 // key is model NUL version: neither may contain NUL in practice, and it sorts by model.
@@ -122,8 +124,9 @@ func (s *Store) Save(snap *state.Snapshot) error {
 			if err := tx.Bucket(bucketWindows).Put(k, v.Window); err != nil {
 				return err
 			}
-			if v.Reference != nil || v.Calibration != nil || v.CBPE != nil {
-				if err := putJSON(tx.Bucket(bucketReferences), k, refRecord{v.Reference, v.Calibration, v.CBPE}); err != nil {
+			if v.Reference != nil || v.Calibration != nil || v.BinaryCalibration != nil {
+				rec := refRecord{v.Reference, v.Calibration, v.CBPE, v.BinaryCalibration, v.BinaryCBPE}
+				if err := putJSON(tx.Bucket(bucketReferences), k, rec); err != nil {
 					return err
 				}
 			}
@@ -186,6 +189,7 @@ func (s *Store) Load() (*state.Snapshot, error) {
 					return fmt.Errorf("references %s/%s: %w", model, version, err)
 				}
 				vs.Reference, vs.Calibration, vs.CBPE = rec.Reference, rec.Calibration, rec.CBPE
+				vs.BinaryCalibration, vs.BinaryCBPE = rec.BinaryCalibration, rec.BinaryCBPE
 			}
 			if a := awaiting.Get(k); a != nil {
 				if err := json.Unmarshal(a, &vs.Awaiting); err != nil {
