@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +101,52 @@ models:
 	require.InDelta(t, psi, mustMetric(t, b, "aiops_feature_drift_score", labels), 1e-12, "the window's drift counts came back")
 	postValues(t, srv.URL, 1, 2, 3)
 	require.InDelta(t, 1103, valuesTotal(t, b), 0)
+}
+
+// Events with ids, labels, scrapes, snapshots and reference uploads at the same time (run with
+// -race): every label joins exactly one prediction.
+func TestConcurrentDriftAndLabels(t *testing.T) {
+	a, srv := newApp(t, "reference: {capture_first: 50}\n")
+	const posters, batches, perBatch = 3, 10, 40
+	var wg sync.WaitGroup
+	for p := range posters {
+		wg.Go(func() {
+			for b := range batches {
+				var events, labels strings.Builder
+				for i := range perBatch {
+					id := fmt.Sprintf("p%d-b%d-%d", p, b, i)
+					fmt.Fprintf(&events, `{"model":"m","id":%q,"features":{"x":%d,"c":"v%d"},"prediction":"yes","scores":{"yes":0.7}}`+"\n", id, i, i%3)
+					fmt.Fprintf(&labels, `{"model":"m","id":%q,"label":"yes"}`+"\n", id)
+				}
+				for _, post := range []struct{ path, body string }{{"/api/v1/events", events.String()}, {"/api/v1/labels", labels.String()}} {
+					status, out := request(t, http.MethodPost, srv.URL+post.path, "application/x-ndjson", []byte(post.body))
+					require.Equal(t, http.StatusOK, status)
+					require.EqualValues(t, perBatch, out["accepted"], "%v", out)
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, err := a.opts.Registry.Gather()
+			require.NoError(t, err)
+			require.NoError(t, a.Snapshot())
+			status, _ := request(t, http.MethodPut, srv.URL+"/api/v1/models/m/versions/other/reference", "text/csv", []byte("x\n1\n2\n3\n"))
+			require.Equal(t, http.StatusOK, status)
+		}
+	})
+	wg.Wait()
+	close(stop)
+	bg.Wait()
+	total := float64(posters * batches * perBatch)
+	require.InDelta(t, total, mustMetric(t, a, "aiops_labels_total", map[string]string{"model": "m", "result": "joined"}), 0)
+	require.InDelta(t, 0, mustMetric(t, a, "aiops_predictions_awaiting_label", map[string]string{"model": "m", "version": "default"}), 0)
+	require.InDelta(t, total-50, valuesTotal(t, a), 0, "every event after the captured 50 is binned")
 }
