@@ -131,7 +131,7 @@ func (s *Store) Save(snap *state.Snapshot) error {
 				}
 			}
 			if len(v.Awaiting) > 0 {
-				if err := putJSON(tx.Bucket(bucketAwaiting), k, v.Awaiting); err != nil {
+				if err := tx.Bucket(bucketAwaiting).Put(k, encodeAwaiting(v.Awaiting)); err != nil {
 					return err
 				}
 			}
@@ -192,7 +192,8 @@ func (s *Store) Load() (*state.Snapshot, error) {
 				vs.BinaryCalibration, vs.BinaryCBPE = rec.BinaryCalibration, rec.BinaryCBPE
 			}
 			if a := awaiting.Get(k); a != nil {
-				if err := json.Unmarshal(a, &vs.Awaiting); err != nil {
+				var err error
+				if vs.Awaiting, err = decodeAwaiting(a); err != nil {
 					return fmt.Errorf("awaiting_labels %s/%s: %w", model, version, err)
 				}
 			}
