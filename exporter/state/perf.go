@@ -117,6 +117,8 @@ type perfState struct {
 	// binary estimates precision, recall and F1 of boolean models once bcalib is full.
 	binary *performance.BinaryCBPE
 	bcalib BinaryCalibration
+	// classes interns predicted class names (bounded by maxInterned).
+	classes map[string]string
 }
 
 // BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
@@ -149,6 +151,27 @@ type PredictionValue struct {
 	Str     []byte
 }
 
+// maxInterned bounds the class names a version keeps to avoid allocating one per event.
+const maxInterned = 1024
+
+// intern is p.class() without allocating for a class seen before.
+func (ps *perfState) intern(p *PredictionValue) string {
+	if p.Type != config.Categorical {
+		return p.class()
+	}
+	if c, ok := ps.classes[string(p.Str)]; ok {
+		return c
+	}
+	c := string(p.Str)
+	if ps.classes == nil {
+		ps.classes = map[string]string{}
+	}
+	if len(ps.classes) < maxInterned {
+		ps.classes[c] = c
+	}
+	return c
+}
+
 // class is the prediction as a class name ("" for a number: a regression value).
 func (p *PredictionValue) class() string {
 	switch p.Type {
@@ -168,7 +191,10 @@ const noScore = -1
 
 // awaitPrediction keeps the prediction for its label, or joins a label that came first.
 func (v *Version) awaitPrediction(e *Event, slot *Slot) {
-	p := labels.Prediction{At: e.Time, Class: e.Prediction.class(), Value: e.Prediction.Num}
+	if len(e.ID) == 0 && v.perf.cbpe == nil && v.perf.binary == nil {
+		return // nothing to join and nothing to estimate
+	}
+	p := labels.Prediction{At: e.Time, Class: v.perf.intern(&e.Prediction), Value: e.Prediction.Num}
 	if p.Class != "" {
 		p.Value = noScore
 		for _, s := range e.Scores {
