@@ -32,6 +32,13 @@ type Config struct {
 	SLA       map[incident.Tier]model.Duration `yaml:"sla"`
 	Webhook   Webhook                          `yaml:"webhook"`
 	API       API                              `yaml:"api"`
+	Changes   Changes                          `yaml:"changes"`
+}
+
+// Changes configures the change log.
+type Changes struct {
+	// Window is how far before an incident's detection a change counts as related.
+	Window model.Duration `yaml:"window"`
 }
 
 // Incidents is how alerts become incidents.
@@ -75,6 +82,7 @@ func Default() Config {
 		Incidents: Incidents{AutoResolve: true, ReopenWindow: model.Duration(30 * time.Minute)},
 		SLA:       sla,
 		Webhook:   Webhook{MaxBodyBytes: 4 << 20},
+		Changes:   Changes{Window: model.Duration(store.DefaultChangeWindow)},
 	}
 }
 
@@ -103,6 +111,9 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 		if d < 0 {
 			return fmt.Errorf("sla.%s: must not be negative", t)
 		}
+	}
+	if c.Changes.Window <= 0 {
+		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
 	if c.Webhook.MaxBodyBytes <= 0 || c.Webhook.MaxBodyBytes > 256<<20 {
 		return fmt.Errorf("webhook.max_body_bytes: %d, expected 1 to %d", c.Webhook.MaxBodyBytes, 256<<20)
@@ -178,7 +189,7 @@ func (c *Config) Store() store.Config {
 		sla[t] = time.Duration(d)
 	}
 	return store.Config{GroupBy: c.Incidents.GroupBy, AutoResolve: c.Incidents.AutoResolve,
-		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla}
+		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window)}
 }
 
 // Authenticator builds the token checker, reading tokens_file if set. The file holds one
