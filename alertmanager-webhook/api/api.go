@@ -23,6 +23,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -64,6 +65,8 @@ type Options struct {
 	Webhook http.Handler
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// OnCall returns the on-call directory in force (it changes on config reload).
+	OnCall func() *oncall.Directory
 }
 
 // Route is one endpoint.
@@ -92,6 +95,10 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.OnCall == nil {
+		empty, _ := oncall.Compile(oncall.Config{}, nil)
+		o.OnCall = func() *oncall.Directory { return empty }
+	}
 	if o.Webhook == nil {
 		o.Webhook = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "webhook not configured"})
@@ -115,6 +122,7 @@ func New(o Options) *API {
 		{Method: "POST", Path: "/api/v1/action_items/{id}/status", Role: auth.Responder, handler: a.setActionItemStatus},
 		{Method: "GET", Path: "/api/v1/changes", Role: auth.Viewer, handler: a.listChanges},
 		{Method: "POST", Path: "/api/v1/changes", Role: auth.Responder, handler: a.addChange},
+		{Method: "GET", Path: "/api/v1/oncall", Role: auth.Viewer, handler: a.oncall},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
 		{Method: "GET", Path: "/api/v1/audit", Role: auth.Admin, handler: a.auditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Role: auth.Admin, handler: a.auditVerify},

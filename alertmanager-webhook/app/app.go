@@ -24,6 +24,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
@@ -135,6 +136,8 @@ func Run(ctx context.Context, o Options) error {
 
 	var current atomic.Pointer[auth.Authenticator]
 	current.Store(authn)
+	var directory atomic.Pointer[oncall.Directory]
+	directory.Store(cfg.Directory())
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -149,6 +152,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		db.SetConfig(c.Store())
 		current.Store(a)
+		directory.Store(c.Directory())
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -160,7 +164,7 @@ func Run(ctx context.Context, o Options) error {
 		Ingester: db, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
 		Logger: logger.With("component", "webhook"), Registerer: reg,
 	})
-	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now})
+	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load})
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -33,6 +34,18 @@ type Config struct {
 	Webhook   Webhook                          `yaml:"webhook"`
 	API       API                              `yaml:"api"`
 	Changes   Changes                          `yaml:"changes"`
+	OnCall    oncall.Config                    `yaml:"oncall"`
+
+	directory *oncall.Directory // compiled OnCall
+}
+
+// Directory returns the compiled on-call configuration (teams, schedules, business hours).
+func (c *Config) Directory() *oncall.Directory {
+	if c.directory == nil {
+		d, _ := oncall.Compile(oncall.Config{}, nil)
+		return d
+	}
+	return c.directory
 }
 
 // Changes configures the change log.
@@ -112,6 +125,17 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 			return fmt.Errorf("sla.%s: must not be negative", t)
 		}
 	}
+	var section *yaml.Node
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "oncall" {
+			section = n.Content[i+1]
+		}
+	}
+	d, err := oncall.Compile(c.OnCall, section)
+	if err != nil {
+		return err
+	}
+	c.directory = d
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
