@@ -42,6 +42,7 @@ type Message struct {
 	Recipient   string            `json:"recipient,omitempty"` // the person paged, if any
 	Step        int               `json:"step,omitempty"`      // escalation step (1-based) of a page
 	At          time.Time         `json:"at"`
+	DetectedAt  time.Time         `json:"detected_at"`
 	Labels      map[string]string `json:"labels,omitempty"`
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE maintenance;
+DROP TABLE outbox;
+DROP TABLE escalations;
