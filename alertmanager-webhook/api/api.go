@@ -22,6 +22,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
@@ -67,6 +68,9 @@ type Options struct {
 	Now     func() time.Time
 	// OnCall returns the on-call directory in force (it changes on config reload).
 	OnCall func() *oncall.Directory
+	// Maintenance keeps maintenance windows; Deliveries lists an incident's notifications.
+	Maintenance MaintenanceStore
+	Deliveries  func(ctx context.Context, incidentID int64) ([]escalation.Delivery, error)
 }
 
 // Route is one endpoint.
@@ -123,6 +127,9 @@ func New(o Options) *API {
 		{Method: "GET", Path: "/api/v1/changes", Role: auth.Viewer, handler: a.listChanges},
 		{Method: "POST", Path: "/api/v1/changes", Role: auth.Responder, handler: a.addChange},
 		{Method: "GET", Path: "/api/v1/oncall", Role: auth.Viewer, handler: a.oncall},
+		{Method: "GET", Path: "/api/v1/maintenance", Role: auth.Viewer, handler: a.listMaintenance},
+		{Method: "POST", Path: "/api/v1/maintenance", Role: auth.Responder, handler: a.addMaintenance},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/notifications", Role: auth.Viewer, handler: a.notifications},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
 		{Method: "GET", Path: "/api/v1/audit", Role: auth.Admin, handler: a.auditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Role: auth.Admin, handler: a.auditVerify},

@@ -24,6 +24,8 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
@@ -49,6 +51,9 @@ type Options struct {
 	Now func() time.Time
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
+	// EscalationInterval is how often the escalation worker looks for due work (default
+	// 1s; negative disables the worker, e.g. for an API-only replica).
+	EscalationInterval time.Duration
 }
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
@@ -138,6 +143,8 @@ func Run(ctx context.Context, o Options) error {
 	current.Store(authn)
 	var directory atomic.Pointer[oncall.Directory]
 	directory.Store(cfg.Directory())
+	var response atomic.Pointer[escalation.Config]
+	response.Store(cfg.Response())
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -153,6 +160,7 @@ func Run(ctx context.Context, o Options) error {
 		db.SetConfig(c.Store())
 		current.Store(a)
 		directory.Store(c.Directory())
+		response.Store(c.Response())
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -164,7 +172,26 @@ func Run(ctx context.Context, o Options) error {
 		Ingester: db, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
 		Logger: logger.With("component", "webhook"), Registerer: reg,
 	})
-	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load})
+	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
+		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
+			return escalation.Deliveries(ctx, db, id)
+		}})
+
+	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
+	engineDone := make(chan struct{})
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	defer func() { stopEngine(); <-engineDone }() // before the store closes
+	go func() {
+		defer close(engineDone)
+		if o.EscalationInterval < 0 {
+			return
+		}
+		every := o.EscalationInterval
+		if every == 0 {
+			every = time.Second
+		}
+		engine.Run(engineCtx, every)
+	}()
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()

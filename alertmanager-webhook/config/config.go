@@ -22,8 +22,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
+	"github.com/opscentre/opscentre/alertmanager-webhook/routing"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -35,8 +37,15 @@ type Config struct {
 	API       API                              `yaml:"api"`
 	Changes   Changes                          `yaml:"changes"`
 	OnCall    oncall.Config                    `yaml:"oncall"`
+	// Routing, EscalationPolicies, People and Channels drive notifications.
+	Routing            routing.Config            `yaml:"routing"`
+	EscalationPolicies []escalation.PolicyConfig `yaml:"escalation_policies"`
+	People             map[string][]string       `yaml:"people"` // person → channel names
+	Channels           []Channel                 `yaml:"channels"`
+	Notifications      Notifications             `yaml:"notifications"`
 
-	directory *oncall.Directory // compiled OnCall
+	directory *oncall.Directory  // compiled OnCall
+	response  *escalation.Config // compiled routing, policies and channels
 }
 
 // Directory returns the compiled on-call configuration (teams, schedules, business hours).
@@ -92,10 +101,11 @@ func Default() Config {
 		sla[t] = model.Duration(d)
 	}
 	return Config{
-		Incidents: Incidents{AutoResolve: true, ReopenWindow: model.Duration(30 * time.Minute)},
-		SLA:       sla,
-		Webhook:   Webhook{MaxBodyBytes: 4 << 20},
-		Changes:   Changes{Window: model.Duration(store.DefaultChangeWindow)},
+		Incidents:     Incidents{AutoResolve: true, ReopenWindow: model.Duration(30 * time.Minute)},
+		SLA:           sla,
+		Webhook:       Webhook{MaxBodyBytes: 4 << 20},
+		Changes:       Changes{Window: model.Duration(store.DefaultChangeWindow)},
+		Notifications: Notifications{MaxAge: model.Duration(time.Hour)},
 	}
 }
 
@@ -136,6 +146,9 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	c.directory = d
+	if c.response, err = c.compileResponse(); err != nil {
+		return err
+	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}

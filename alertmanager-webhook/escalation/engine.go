@@ -170,6 +170,9 @@ func (e *Engine) planOne(ctx context.Context, tx *sql.Tx, cfg *Config, id int64)
 	action, state, due, note := string(d.Action), "pending", d.Due, d.Reason
 	resolvedNotified := 0
 	switch {
+	case len(cfg.Policies) == 0 && len(cfg.Channels) == 0:
+		// Nothing to notify configured: record the incident as seen, quietly.
+		action, state, note = "none", "done", ""
 	case !inc.State.Open():
 		action, state, note, resolvedNotified = "none", "done", "", 1
 	case cfg.MaxAge > 0 && now.Sub(inc.CreatedAt) > cfg.MaxAge:
