@@ -25,6 +25,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
@@ -145,6 +146,9 @@ func Run(ctx context.Context, o Options) error {
 	directory.Store(cfg.Directory())
 	var response atomic.Pointer[escalation.Config]
 	response.Store(cfg.Response())
+	var heartbeats atomic.Pointer[[]heartbeat.Config]
+	hbs := cfg.Heartbeats
+	heartbeats.Store(&hbs)
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -161,6 +165,8 @@ func Run(ctx context.Context, o Options) error {
 		current.Store(a)
 		directory.Store(c.Directory())
 		response.Store(c.Response())
+		hbs := c.Heartbeats
+		heartbeats.Store(&hbs)
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -168,8 +174,12 @@ func Run(ctx context.Context, o Options) error {
 		return db.RecordAudit(context.Background(), actor, "config.reload", "config", nil, map[string]any{"file": o.ConfigFile})
 	}
 
+	watch := &heartbeat.Watch{DB: db, Ingest: db, Now: o.Now, Config: func() []heartbeat.Config { return *heartbeats.Load() }}
+	if err := watch.Start(ctx); err != nil {
+		return fmt.Errorf("start heartbeat watch: %w", err)
+	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
-		Ingester: db, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
+		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
 		Logger: logger.With("component", "webhook"), Registerer: reg,
 	})
 	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
@@ -190,7 +200,21 @@ func Run(ctx context.Context, o Options) error {
 		if every == 0 {
 			every = time.Second
 		}
-		engine.Run(engineCtx, every)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if err := watch.Check(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("heartbeat check failed", "err", err)
+			}
+			if err := engine.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("escalation tick failed", "err", err)
+			}
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
 	}()
 
 	var ready atomic.Bool

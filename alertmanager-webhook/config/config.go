@@ -23,6 +23,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/routing"
@@ -43,6 +44,8 @@ type Config struct {
 	People             map[string][]string       `yaml:"people"` // person → channel names
 	Channels           []Channel                 `yaml:"channels"`
 	Notifications      Notifications             `yaml:"notifications"`
+	// Heartbeats are the dead-man's switch: alerts that must keep arriving.
+	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
 
 	directory *oncall.Directory  // compiled OnCall
 	response  *escalation.Config // compiled routing, policies and channels
@@ -148,6 +151,16 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 	c.directory = d
 	if c.response, err = c.compileResponse(); err != nil {
 		return err
+	}
+	seenHB := map[string]bool{}
+	for i, h := range c.Heartbeats {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("heartbeats[%d].%w", i, err)
+		}
+		if seenHB[h.Alertname] {
+			return fmt.Errorf("heartbeats[%d].alertname: %q is listed twice", i, h.Alertname)
+		}
+		seenHB[h.Alertname] = true
 	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
