@@ -269,6 +269,10 @@ func compileSchedule(p positions, at []any, sc ScheduleConfig) (*Schedule, error
 		return nil, p.errf(f("shift_length"), "only for rotation: custom")
 	}
 	d, err := time.Parse(time.DateOnly, sc.Start)
+	if err == nil && (d.Year() < 2000 || d.Year() > 2100) {
+		// Durations between times saturate past ~292 years; keep anchors near the present.
+		return nil, p.errf(f("start"), "expected a date between 2000 and 2100, got %q", sc.Start)
+	}
 	if err != nil {
 		return nil, p.errf(f("start"), "expected the local date of the first shift like 2026-11-02, got %q", sc.Start)
 	}

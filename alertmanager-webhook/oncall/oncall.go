@@ -120,7 +120,13 @@ func (s *Schedule) rotation(t time.Time) (k int, start, end time.Time) {
 }
 
 // At returns who is on call at t. The last override covering t wins over the rotation.
+// t is clamped to the years 1900–2300, where shift arithmetic is exact.
 func (s *Schedule) At(t time.Time) Shift {
+	if lo := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); t.Before(lo) {
+		t = lo
+	} else if hi := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC); t.After(hi) {
+		t = hi
+	}
 	for i := len(s.Overrides) - 1; i >= 0; i-- {
 		o := s.Overrides[i]
 		if !t.Before(o.Start) && t.Before(o.End) {

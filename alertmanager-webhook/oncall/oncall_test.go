@@ -21,6 +21,9 @@ func parse(src string) (*Directory, error) {
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
 		return nil, err
 	}
+	if len(doc.Content) == 0 {
+		return Compile(Config{}, nil)
+	}
 	var c Config
 	if err := doc.Decode(&c); err != nil {
 		return nil, err
