@@ -100,6 +100,10 @@ func New(o Options) *Engine {
 
 const actor = "incidentd"
 
+// lookBack is how far back the worker looks for new or changed incidents: MaxAge, at
+// least a day so that a worker that was down for hours still sends acks and resolves.
+func lookBack(cfg *Config) time.Duration { return max(cfg.MaxAge, 24*time.Hour) }
+
 // Run ticks every interval until ctx ends.
 func (e *Engine) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
@@ -143,7 +147,10 @@ func (e *Engine) ids(ctx context.Context, q string, args ...any) ([]int64, error
 
 // plan routes incidents the worker has not seen yet.
 func (e *Engine) plan(ctx context.Context, cfg *Config) error {
-	ids, err := e.ids(ctx, `SELECT i.id FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id WHERE e.incident_id IS NULL ORDER BY i.id LIMIT 200`)
+	// Only incidents created within the look-back are candidates (an index range, not a
+	// scan of the whole history every second); older ones are never paged anyway.
+	ids, err := e.ids(ctx, `SELECT i.id FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id
+		WHERE i.created_at >= ? AND e.incident_id IS NULL ORDER BY i.created_at, i.id LIMIT 200`, store.Nanos(e.o.Now().Add(-lookBack(cfg))))
 	if err != nil {
 		return fmt.Errorf("find new incidents: %w", err)
 	}
@@ -421,11 +428,14 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 
 // lifecycle sends acknowledge and resolve notices and handles reopened incidents.
 func (e *Engine) lifecycle(ctx context.Context, cfg *Config) error {
-	ids, err := e.ids(ctx, `SELECT e.incident_id FROM escalations e JOIN incidents i ON i.id = e.incident_id
-		WHERE (e.acked_notified = 0 AND i.triaged_at <> 0 AND e.action IN ('page', 'hold'))
+	// Acks, resolves and reopens all bump the incident's updated_at: look at incidents
+	// changed within the look-back only.
+	ids, err := e.ids(ctx, `SELECT e.incident_id FROM incidents i JOIN escalations e ON e.incident_id = i.id
+		WHERE i.updated_at >= ? AND (
+		      (e.acked_notified = 0 AND i.triaged_at <> 0 AND e.action IN ('page', 'hold'))
 		   OR (e.resolved_notified = 0 AND i.resolved_at <> 0)
-		   OR i.reopen_count > e.reopen_seen
-		ORDER BY e.incident_id LIMIT 200`)
+		   OR i.reopen_count > e.reopen_seen)
+		ORDER BY e.incident_id LIMIT 200`, store.Nanos(e.o.Now().Add(-lookBack(cfg))))
 	if err != nil {
 		return fmt.Errorf("find lifecycle changes: %w", err)
 	}

@@ -50,3 +50,6 @@ CREATE TABLE maintenance (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX maintenance_ends ON maintenance (ends_at);
+-- The escalation worker looks at recently created and recently changed incidents only.
+CREATE INDEX incidents_created ON incidents (created_at);
+CREATE INDEX incidents_updated ON incidents (updated_at);
