@@ -39,10 +39,11 @@ func main() {
 const usage = `usage: dashgen <command> [flags]
 
 commands:
-  generate -out DIR [-rules FILE]...
-                      write every dashboard as DIR/<name>.json (default dashboards/json);
-                      with -rules, also the alert catalog from those Prometheus rule files
-  check -dir DIR [-rules FILE]...
+  generate -out DIR [-rules GLOB]...
+                      write every dashboard as DIR/<name>.json (default dashboards/json), and
+                      the alert catalog from the Prometheus rule files GLOB matches (default
+                      rulegen's committed output, ` + DefaultRules + `; -rules= for none)
+  check -dir DIR [-rules GLOB]...
                       fail when DIR differs from what generate would write
   lint FILE...        check dashboard JSON files with the OpsCentre lint rules
   snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
@@ -60,7 +61,7 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	case "generate":
 		out := fs.String("out", filepath.Join("dashboards", "json"), "directory to write the dashboards to")
 		var rules listFlag
-		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
+		fs.Var(&rules, "rules", "Prometheus rule files (a glob) for the alert catalog (repeatable; default "+DefaultRules+")")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -68,7 +69,7 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	case "check":
 		dir := fs.String("dir", filepath.Join("dashboards", "json"), "directory holding the committed dashboards")
 		var rules listFlag
-		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
+		fs.Var(&rules, "rules", "Prometheus rule files (a glob) for the alert catalog (repeatable; default "+DefaultRules+")")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -95,10 +96,43 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-func render(rules []string) (map[string][]byte, error) {
+// DefaultRules are rulegen's committed rule files (from rules/spec.yaml), relative to the
+// repository root, where make generate runs: the alert catalog is drawn from them unless
+// -rules says otherwise.
+const DefaultRules = "rules/generated/rules/*.yml"
+
+// ruleFiles expands the -rules globs. Without any, it uses DefaultRules when they exist
+// (outside the repository there are none, and only the six dashboards are written);
+// "-rules=" alone asks for no catalog. A glob given explicitly must match.
+func ruleFiles(globs []string) ([]string, error) {
+	explicit := len(globs) > 0
+	if !explicit {
+		globs = []string{DefaultRules}
+	}
+	var files []string
+	for _, g := range globs {
+		if g == "" {
+			continue
+		}
+		m, err := filepath.Glob(g)
+		if err != nil {
+			return nil, fmt.Errorf("-rules %q: %w", g, err)
+		}
+		if len(m) == 0 && explicit {
+			return nil, fmt.Errorf("-rules %q: no rule file matches", g)
+		}
+		files = append(files, m...)
+	}
+	return files, nil
+}
+
+func render(globs []string) (map[string][]byte, error) {
+	rules, err := ruleFiles(globs)
+	if err != nil {
+		return nil, err
+	}
 	var groups []rulefmt.RuleGroup
 	if len(rules) > 0 {
-		var err error
 		if groups, err = gen.LoadRules(rules...); err != nil {
 			return nil, err
 		}
