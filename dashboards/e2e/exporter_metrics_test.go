@@ -33,8 +33,13 @@ func pendingFamilies() map[string]string {
 		drift = "drift against the frozen reference: being added on branch exporter3"
 		perf  = "model performance from ground-truth labels (POST /api/v1/labels): being added on branch exporter3"
 	)
+	// Checked against exporter3's binary: it serves the p-values only for features whose drift
+	// method is a test (ks, chi2, z), which takes a per-feature drift setting the exporter
+	// on this branch would refuse as an unknown key; so this one stays pending until both
+	// the family and its configuration are on main.
+	pending["aiops_feature_drift_pvalue"] = drift + "; served only for features judged by a test (ks, chi2, z)"
 	for _, n := range []string{
-		"aiops_feature_drift_score", "aiops_feature_drift_pvalue", "aiops_feature_drifted",
+		"aiops_feature_drift_score", "aiops_feature_drifted",
 		"aiops_drifted_features_ratio", "aiops_prediction_drift_score",
 		"aiops_feature_values_total", "aiops_feature_reference_ratio",
 	} {
@@ -53,14 +58,15 @@ func pendingFamilies() map[string]string {
 
 // simScenario plays the three model kinds of aiops-sim — a classifier with delayed labels,
 // a regressor, an LLM chatbot — with drift, nulls and failing inferences, without pacing
-// (a few seconds of wall time).
+// (a few seconds of wall time). The classifier's v1 sends 9,000 events, beyond the 5,000 an
+// exporter captures as its drift reference by default, before its amount drifts.
 const simScenario = `
 seed: 7
-duration: 40s
+duration: 60s
 models:
   - name: fraud-classifier
     kind: classifier
-    rate: 60
+    rate: 200
     accuracy: 0.9
     label_delay: 2s
     versions:
@@ -75,8 +81,8 @@ models:
     kind: llm
     rate: 30
 faults:
-  - {name: drift, kind: feature_shift, model: fraud-classifier, feature: amount, shift: 2, at: 20s, for: 20s}
-  - {name: nulls, kind: nulls, model: fraud-classifier, feature: merchant_category, ratio: 0.3, at: 20s, for: 20s}
+  - {name: drift, kind: feature_shift, model: fraud-classifier, feature: amount, shift: 2, at: 40s, for: 20s}
+  - {name: nulls, kind: nulls, model: fraud-classifier, feature: merchant_category, ratio: 0.3, at: 40s, for: 20s}
   - {name: errors, kind: errors, model: support-chatbot, ratio: 0.2, at: 10s, for: 30s}
 `
 
