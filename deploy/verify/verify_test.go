@@ -61,9 +61,10 @@ func TestPrometheusConfigNeedsVersion3(t *testing.T) {
 	require.Contains(t, string(out), "always_scrape_classic_histograms")
 }
 
-// TestPrometheusV2DiffersOnlyInClassicHistograms keeps prometheus-v2.yml in step with
-// prometheus.yml: the same document once always_scrape_classic_histograms is removed.
-func TestPrometheusV2DiffersOnlyInClassicHistograms(t *testing.T) {
+// TestPrometheusV2DiffersOnlyInHistogramSettings keeps prometheus-v2.yml in step with
+// prometheus.yml: the same document once the two Prometheus-3-only histogram settings are
+// removed.
+func TestPrometheusV2DiffersOnlyInHistogramSettings(t *testing.T) {
 	dir := deployDir(t)
 	load := func(name string) map[string]any {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -78,11 +79,13 @@ func TestPrometheusV2DiffersOnlyInClassicHistograms(t *testing.T) {
 		sc := sc.(map[string]any)
 		if sc["job_name"] == "aiops_exporter" {
 			require.Equal(t, true, sc["always_scrape_classic_histograms"])
+			require.Equal(t, true, sc["scrape_native_histograms"])
 			found = true
 		}
 		delete(sc, "always_scrape_classic_histograms")
+		delete(sc, "scrape_native_histograms")
 	}
-	require.True(t, found, "prometheus.yml: the aiops_exporter job must keep classic histograms")
+	require.True(t, found, "prometheus.yml: the aiops_exporter job must scrape native and keep classic histograms")
 	require.Equal(t, v3, v2)
 }
 
