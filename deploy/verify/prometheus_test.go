@@ -20,8 +20,9 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-// startProcess runs bin until the test ends and waits until readyURL answers 200.
-func startProcess(t *testing.T, dir, name, bin, readyURL string, args ...string) {
+// startProcess runs bin until the test ends and waits until readyURL answers 200 to client
+// (nil: http.DefaultClient).
+func startProcess(t *testing.T, dir, name, bin string, client *http.Client, readyURL string, args ...string) {
 	t.Helper()
 	logPath := filepath.Join(dir, name+".log")
 	log, err := os.Create(logPath)
@@ -50,7 +51,10 @@ func startProcess(t *testing.T, dir, name, bin, readyURL string, args ...string)
 			t.Fatalf("%s exited during start-up:\n%s", name, b)
 		default:
 		}
-		if resp, err := http.Get(readyURL); err == nil {
+		if client == nil {
+			client = http.DefaultClient
+		}
+		if resp, err := client.Get(readyURL); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
@@ -88,7 +92,7 @@ func TestPrometheusRunsTheConfig(t *testing.T) {
 			expPort, err := stack.FreePort()
 			require.NoError(t, err)
 			expAddr := fmt.Sprintf("127.0.0.1:%d", expPort)
-			startProcess(t, dir, "aiops_exporter", exporter, "http://"+expAddr+"/-/ready",
+			startProcess(t, dir, "aiops_exporter", exporter, nil, "http://"+expAddr+"/-/ready",
 				"--web.listen-address="+expAddr, "--storage.path="+filepath.Join(dir, "exporter"))
 
 			b, err := os.ReadFile(filepath.Join(root, "deploy", tc.file))
@@ -107,7 +111,7 @@ func TestPrometheusRunsTheConfig(t *testing.T) {
 			promPort, err := stack.FreePort()
 			require.NoError(t, err)
 			promURL := fmt.Sprintf("http://127.0.0.1:%d", promPort)
-			startProcess(t, dir, "prometheus", prom, promURL+"/-/ready",
+			startProcess(t, dir, "prometheus", prom, nil, promURL+"/-/ready",
 				"--config.file="+filepath.Join(dir, "prometheus.yml"),
 				"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 				"--web.listen-address="+strings.TrimPrefix(promURL, "http://"))
