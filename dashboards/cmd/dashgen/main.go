@@ -270,7 +270,7 @@ func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io
 		return errors.New("snapshot: -prometheus is required, e.g. -prometheus http://localhost:9090 (or -simulate 4m)")
 	}
 	if *note != "" {
-		title = strings.TrimSpace(title + ". " + *note)
+		title = strings.TrimSpace(title + ". " + strings.TrimSuffix(*note, "."))
 	}
 	ds, err := gen.All()
 	if err != nil {
