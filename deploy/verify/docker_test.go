@@ -88,6 +88,8 @@ func TestComposeMountsWhatPrometheusLoads(t *testing.T) {
 	rules := filepath.Join(filepath.Dir(cfg), "../rules/generated/rules")
 	require.Equal(t, "../rules/generated/rules", mounts[rules], "rule_files resolves to %s in the container", rules)
 	require.Equal(t, "../rules/generated/alertmanager.yml", strings.Split(c.Services["alertmanager"].Volumes[0], ":")[0])
+	// prometheus.yml holds Prometheus-3-only settings.
+	require.Regexp(t, `^prom/prometheus:v3\.`, c.Services["prometheus"].Image)
 }
 
 // TestDockerfiles checks each Dockerfile without Docker: one per binary in cmd/, a static
