@@ -177,3 +177,39 @@ func TestSystemdUnits(t *testing.T) {
 		})
 	}
 }
+
+// TestGrafanaTimeIntervalMatchesScrapeInterval: Grafana derives $__rate_interval from the
+// Prometheus datasource's timeInterval, which must be the scrape interval, or every rate on
+// the dashboards uses a window of the wrong size (too short: gaps; too long: smoothing).
+func TestGrafanaTimeIntervalMatchesScrapeInterval(t *testing.T) {
+	dir := deployDir(t)
+	var prom struct {
+		Global struct {
+			ScrapeInterval string `yaml:"scrape_interval"`
+		} `yaml:"global"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &prom))
+	var ds struct {
+		Datasources []struct {
+			Type     string `yaml:"type"`
+			URL      string `yaml:"url"`
+			JSONData struct {
+				TimeInterval string `yaml:"timeInterval"`
+			} `yaml:"jsonData"`
+		} `yaml:"datasources"`
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "grafana", "provisioning", "datasources", "opscentre.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &ds))
+	found := false
+	for _, d := range ds.Datasources {
+		if d.Type == "prometheus" {
+			found = true
+			require.Equal(t, prom.Global.ScrapeInterval, d.JSONData.TimeInterval)
+			require.Equal(t, "http://localhost:9090", d.URL, "the compose file and the systemd setup serve Prometheus on localhost:9090")
+		}
+	}
+	require.True(t, found, "no Prometheus datasource provisioned")
+}
