@@ -93,6 +93,12 @@ func TestBadUsage(t *testing.T) {
 	require.ErrorContains(t, err, "-prometheus is required")
 	_, err = run(t, "snapshot", "-prometheus", "http://x", "-var", "model")
 	require.ErrorContains(t, err, `-var "model": expected name=regex`)
+	_, err = run(t, "snapshot", "-prometheus", "http://x", "-simulate", "1m")
+	require.EqualError(t, err, "snapshot: -prometheus and -simulate exclude each other")
+	// Nothing is started without the project's binaries.
+	empty := t.TempDir()
+	_, err = run(t, "snapshot", "-simulate", "1m", "-bin", empty, "-prometheus-bin", "/bin/true", "-alertmanager-bin", "/bin/true")
+	require.ErrorContains(t, err, "aiops_exporter not found in "+empty+"; run make build")
 }
 
 func TestLint(t *testing.T) {

@@ -41,6 +41,17 @@ func simulate(ctx context.Context, s simulation, progress io.Writer) (string, fu
 		}
 		*p = abs
 	}
+	bins := stack.Binaries{
+		Exporter:     filepath.Join(s.BinDir, "aiops_exporter"),
+		Incidentd:    filepath.Join(s.BinDir, "incidentd"),
+		Prometheus:   s.Prometheus,
+		Alertmanager: s.Alertmanager,
+	}
+	for _, p := range []string{bins.Exporter, bins.Incidentd} {
+		if _, err := os.Stat(p); err != nil {
+			return "", nil, fmt.Errorf("snapshot -simulate: %s not found in %s; run make build", filepath.Base(p), s.BinDir)
+		}
+	}
 	demo, err := stack.LoadDemo(s.Root)
 	if err != nil {
 		return "", nil, err
@@ -48,17 +59,6 @@ func simulate(ctx context.Context, s simulation, progress io.Writer) (string, fu
 	sc, err := sim.LoadScenario(s.Scenario)
 	if err != nil {
 		return "", nil, err
-	}
-	bins := stack.Binaries{
-		Exporter:     filepath.Join(s.BinDir, "aiops_exporter"),
-		Incidentd:    filepath.Join(s.BinDir, "incidentd"),
-		Prometheus:   s.Prometheus,
-		Alertmanager: s.Alertmanager,
-	}
-	for name, p := range map[string]string{"aiops_exporter": bins.Exporter, "incidentd": bins.Incidentd} {
-		if _, err := os.Stat(p); err != nil {
-			return "", nil, fmt.Errorf("snapshot -simulate: %s not found in %s; run make build", name, s.BinDir)
-		}
 	}
 	dir, err := os.MkdirTemp("", "dashgen-snapshot-")
 	if err != nil {
