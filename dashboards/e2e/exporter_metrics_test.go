@@ -48,6 +48,7 @@ func pendingFamilies() map[string]string {
 	for _, n := range []string{
 		"aiops_model_accuracy", "aiops_model_precision", "aiops_model_recall", "aiops_model_f1",
 		"aiops_model_rmse", "aiops_model_mae", "aiops_model_estimated_accuracy",
+		"aiops_model_log_loss", "aiops_model_brier_score",
 		"aiops_predictions_labeled_total", "aiops_confusion_total",
 		"aiops_label_delay_seconds_bucket", "aiops_predictions_awaiting_label",
 	} {

@@ -77,6 +77,8 @@ func newSyntheticExporter() *syntheticExporter {
 	f1 := gauge("aiops_model_f1", with("class")...)
 	rmse := gauge("aiops_model_rmse", with()...)
 	mae := gauge("aiops_model_mae", with()...)
+	logLoss := gauge("aiops_model_log_loss", with()...)
+	brier := gauge("aiops_model_brier_score", with()...)
 	labeled := counter("aiops_predictions_labeled_total", with("outcome")...)
 	confusion := counter("aiops_confusion_total", with("actual", "predicted")...)
 	labelDelay := histogram("aiops_label_delay_seconds", prometheus.ExponentialBuckets(60, 4, 8), with()...)
@@ -132,6 +134,8 @@ func newSyntheticExporter() *syntheticExporter {
 			predDrift.With(w("method", "psi")).Set(0.03)
 			accuracy.With(l).Set(0.92 - 0.01*fi - 0.001*k)
 			estimated.With(l).Set(0.9)
+			logLoss.With(l).Set(0.3)
+			brier.With(l).Set(0.08)
 			for _, c := range []string{"fraud", "legit"} {
 				precision.With(w("class", c)).Set(0.9)
 				recall.With(w("class", c)).Set(0.85)

@@ -35,6 +35,8 @@ func architectureFamilies() map[string]string {
 		"aiops_model_rmse":                             Gauge,
 		"aiops_model_mae":                              Gauge,
 		"aiops_model_estimated_accuracy":               Gauge,
+		"aiops_model_log_loss":                         Gauge,
+		"aiops_model_brier_score":                      Gauge,
 		"aiops_predictions_labeled_total":              Counter,
 		"aiops_confusion_total":                        Counter,
 		"aiops_regression_error_sum":                   Counter,
