@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"net/http"
@@ -22,7 +21,6 @@ import (
 	"github.com/opscentre/opscentre/dashboards/lint"
 	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/dashboards/promtest"
-	"github.com/opscentre/opscentre/dashboards/snapshot"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -79,6 +77,8 @@ func newSyntheticExporter() *syntheticExporter {
 	f1 := gauge("aiops_model_f1", with("class")...)
 	rmse := gauge("aiops_model_rmse", with()...)
 	mae := gauge("aiops_model_mae", with()...)
+	logLoss := gauge("aiops_model_log_loss", with()...)
+	brier := gauge("aiops_model_brier_score", with()...)
 	labeled := counter("aiops_predictions_labeled_total", with("outcome")...)
 	confusion := counter("aiops_confusion_total", with("actual", "predicted")...)
 	labelDelay := histogram("aiops_label_delay_seconds", prometheus.ExponentialBuckets(60, 4, 8), with()...)
@@ -134,6 +134,8 @@ func newSyntheticExporter() *syntheticExporter {
 			predDrift.With(w("method", "psi")).Set(0.03)
 			accuracy.With(l).Set(0.92 - 0.01*fi - 0.001*k)
 			estimated.With(l).Set(0.9)
+			logLoss.With(l).Set(0.3)
+			brier.With(l).Set(0.08)
 			for _, c := range []string{"fraud", "legit"} {
 				precision.With(w("class", c)).Set(0.9)
 				recall.With(w("class", c)).Set(0.85)
@@ -268,49 +270,6 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 	}
 	require.Greater(t, checked, 60)
 	t.Logf("%d queries checked, %d allowed to be empty", checked, empty)
-}
-
-var snapshots = flag.String("snapshots", "", "render README snapshots of the synthetic workload into this directory (takes two minutes)")
-
-// TestSnapshotsForReadme renders the pictures in dashboards/snapshots from the
-// synthetic exporter on a real Prometheus 3. It runs only when asked:
-//
-//	go test ./dashboards/e2e -run Snapshots -snapshots ../snapshots
-func TestSnapshotsForReadme(t *testing.T) {
-	if *snapshots == "" {
-		t.Skip("pass -snapshots DIR to render the README pictures")
-	}
-	bin := testbin.Prometheus(t, 3)
-	exp := httptest.NewServer(newSyntheticExporter())
-	defer exp.Close()
-	prom := promtest.StartWith(t, promtest.Config{
-		Binary:  bin,
-		Targets: []string{strings.TrimPrefix(exp.URL, "http://")},
-		Global:  "  scrape_native_histograms: true\n  always_scrape_classic_histograms: true",
-	})
-	const span = 2 * time.Minute
-	time.Sleep(span + 5*time.Second)
-	ds, err := gen.All()
-	require.NoError(t, err)
-	var pick []gen.Dashboard
-	for _, d := range ds {
-		switch d.File {
-		case "overview.json", "data-quality-drift.json", "infrastructure-latency.json":
-			pick = append(pick, d)
-		}
-	}
-	results, err := snapshot.Render(context.Background(), pick, snapshot.Options{
-		PrometheusURL: prom.URL,
-		OutDir:        *snapshots,
-		Range:         span,
-		Step:          time.Second,
-		RateInterval:  4 * time.Second,
-		Title:         "synthetic workload (dashboards/e2e), Prometheus 3",
-	})
-	require.NoError(t, err)
-	for _, r := range results {
-		require.NoError(t, r.Err, r.Panel)
-	}
 }
 
 func unix(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }

@@ -36,10 +36,33 @@ func TestCommittedJSONIsCurrent(t *testing.T) {
 	require.NoError(t, err)
 	for _, path := range existing {
 		if filepath.Base(path) == AlertCatalogFile {
-			continue // generated from rulegen's rule files: dashgen check -rules covers it
+			continue // generated from rulegen's rule files: TestAlertCatalogIsCurrent covers it
 		}
 		require.Contains(t, files, filepath.Base(path), "%s is not generated any more; delete it", path)
 	}
+}
+
+// TestAlertCatalogIsCurrent is the stale check of json/alert-catalog.json, which is drawn
+// from rulegen's committed rule files (rules/generated/rules): a change of rules/spec.yaml
+// regenerated with make generate must regenerate the catalog too.
+func TestAlertCatalogIsCurrent(t *testing.T) {
+	rules, err := filepath.Glob(filepath.Join("..", "..", "rules", "generated", "rules", "*.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, rules, "no rule files in rules/generated/rules")
+	groups, err := LoadRules(rules...)
+	require.NoError(t, err)
+	cat, err := AlertCatalog(groups)
+	require.NoError(t, err)
+	want, err := Marshal(cat.Dashboard)
+	require.NoError(t, err)
+	path := filepath.Join(jsonDir, AlertCatalogFile)
+	if *update {
+		require.NoError(t, os.WriteFile(path, want, 0o644))
+	}
+	got, err := os.ReadFile(path)
+	require.NoError(t, err, "the alert catalog is not committed; run go test ./dashboards/gen -update")
+	require.True(t, bytes.Equal(want, got),
+		"dashboards/json/%s is stale; run: go run ./dashboards/cmd/dashgen generate (or go test ./dashboards/gen -update)", AlertCatalogFile)
 }
 
 func TestRenderIsDeterministic(t *testing.T) {

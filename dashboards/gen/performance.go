@@ -42,6 +42,10 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pqInstant("A", `avg by (`+byMV+`) (`+sel("aiops_model_accuracy")+`)`, "{{model}} {{version}}")).
 			Min(0).Max(1).
 			Thresholds(thresholds("red", step{0.8, "orange"}, step{0.9, "green"}))).
+		WithPanel(timeSeries("Log-loss and Brier score", "Log-loss and Brier score of the predicted class's score against whether it was right, over the window of labelled predictions (lower is better): they fall before accuracy does when the model grows confidently wrong, and rise when its scores stop being calibrated.", "none",
+			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_log_loss")+`)`, "{{model}} {{version}} log-loss"),
+			pq("B", `avg by (`+byMV+`) (`+sel("aiops_model_brier_score")+`)`, "{{model}} {{version}} Brier")).
+			Min(0)).
 		WithRow(row("Regression")).
 		WithPanel(timeSeries("RMSE", "Root mean squared error per model and version over the window of labelled predictions (in the target's unit).", "none",
 			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_rmse")+`)`, "{{model}} {{version}}"))).

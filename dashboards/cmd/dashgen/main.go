@@ -4,6 +4,7 @@
 //	go run ./dashboards/cmd/dashgen generate -out dashboards/json
 //	go run ./dashboards/cmd/dashgen check -dir dashboards/json
 //	go run ./dashboards/cmd/dashgen snapshot -prometheus http://localhost:9090 -out dashboards/snapshots
+//	go run ./dashboards/cmd/dashgen snapshot -simulate 4m     # make snapshot
 package main
 
 import (
@@ -39,14 +40,18 @@ func main() {
 const usage = `usage: dashgen <command> [flags]
 
 commands:
-  generate -out DIR [-rules FILE]...
-                      write every dashboard as DIR/<name>.json (default dashboards/json);
-                      with -rules, also the alert catalog from those Prometheus rule files
-  check -dir DIR [-rules FILE]...
+  generate -out DIR [-rules GLOB]...
+                      write every dashboard as DIR/<name>.json (default dashboards/json), and
+                      the alert catalog from the Prometheus rule files GLOB matches (default
+                      rulegen's committed output, ` + DefaultRules + `; -rules= for none)
+  check -dir DIR [-rules GLOB]...
                       fail when DIR differs from what generate would write
   lint FILE...        check dashboard JSON files with the OpsCentre lint rules
   snapshot -prometheus URL [-out DIR] [-range 1h] [-step 0] [-rate-interval 1m] [-var model=REGEX]...
-                      render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png`
+                      render each panel's first query from a real Prometheus to DIR/<dashboard>/*.png
+  snapshot -simulate 4m [-scenario FILE] [-exporter-config FILE] [-bin DIR] [-out DIR]
+                      the same from a loop started on loopback (exporter, incidentd, Prometheus 3,
+                      Alertmanager) fed by aiops-sim; run from the repository root after make build`
 
 // Run is the whole program, so tests drive it in-process.
 func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -60,7 +65,7 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	case "generate":
 		out := fs.String("out", filepath.Join("dashboards", "json"), "directory to write the dashboards to")
 		var rules listFlag
-		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
+		fs.Var(&rules, "rules", "Prometheus rule files (a glob) for the alert catalog (repeatable; default "+DefaultRules+")")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -68,7 +73,7 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	case "check":
 		dir := fs.String("dir", filepath.Join("dashboards", "json"), "directory holding the committed dashboards")
 		var rules listFlag
-		fs.Var(&rules, "rules", "Prometheus rule file for the alert catalog (repeatable)")
+		fs.Var(&rules, "rules", "Prometheus rule files (a glob) for the alert catalog (repeatable; default "+DefaultRules+")")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -95,10 +100,43 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-func render(rules []string) (map[string][]byte, error) {
+// DefaultRules are rulegen's committed rule files (from rules/spec.yaml), relative to the
+// repository root, where make generate runs: the alert catalog is drawn from them unless
+// -rules says otherwise.
+const DefaultRules = "rules/generated/rules/*.yml"
+
+// ruleFiles expands the -rules globs. Without any, it uses DefaultRules when they exist
+// (outside the repository there are none, and only the six dashboards are written);
+// "-rules=" alone asks for no catalog. A glob given explicitly must match.
+func ruleFiles(globs []string) ([]string, error) {
+	explicit := len(globs) > 0
+	if !explicit {
+		globs = []string{DefaultRules}
+	}
+	var files []string
+	for _, g := range globs {
+		if g == "" {
+			continue
+		}
+		m, err := filepath.Glob(g)
+		if err != nil {
+			return nil, fmt.Errorf("-rules %q: %w", g, err)
+		}
+		if len(m) == 0 && explicit {
+			return nil, fmt.Errorf("-rules %q: no rule file matches", g)
+		}
+		files = append(files, m...)
+	}
+	return files, nil
+}
+
+func render(globs []string) (map[string][]byte, error) {
+	rules, err := ruleFiles(globs)
+	if err != nil {
+		return nil, err
+	}
 	var groups []rulefmt.RuleGroup
 	if len(rules) > 0 {
-		var err error
 		if groups, err = gen.LoadRules(rules...); err != nil {
 			return nil, err
 		}
@@ -186,21 +224,59 @@ func (v varFlags) Set(s string) error {
 }
 
 func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	promURL := fs.String("prometheus", "", "base URL of the Prometheus to query (required)")
+	promURL := fs.String("prometheus", "", "base URL of the Prometheus to query (this or -simulate is required)")
 	out := fs.String("out", filepath.Join("dashboards", "snapshots"), "directory for the PNGs and index.md")
-	rng := fs.Duration("range", time.Hour, "time range to plot, ending now")
-	step := fs.Duration("step", 0, "query resolution (default: range/240)")
-	rate := fs.Duration("rate-interval", time.Minute, "value of $__rate_interval (Grafana: max(4 × scrape interval, step))")
+	rng := fs.Duration("range", time.Hour, "time range to plot, ending now (with -simulate: the simulated span)")
+	step := fs.Duration("step", 0, "query resolution (default: range/240; with -simulate 1s)")
+	rate := fs.Duration("rate-interval", time.Minute, "value of $__rate_interval (Grafana: max(4 × scrape interval, step); with -simulate 4s)")
 	vars := varFlags{}
 	fs.Var(vars, "var", "dashboard variable as name=regex (repeatable); unset variables match everything")
+	var s simulation
+	fs.DurationVar(&s.Duration, "simulate", 0, "instead of -prometheus: run exporter, incidentd, Prometheus 3 and Alertmanager on loopback, play -scenario for this long, then render")
+	fs.StringVar(&s.Scenario, "scenario", filepath.Join("dashboards", "snapshots", "scenario.yaml"), "with -simulate: the aiops-sim scenario")
+	fs.StringVar(&s.ExporterConfig, "exporter-config", filepath.Join("dashboards", "snapshots", "exporter.yml"), "with -simulate: aiops_exporter's --config.file")
+	fs.StringVar(&s.BinDir, "bin", "bin", "with -simulate: directory of the built aiops_exporter and incidentd (make build)")
+	fs.StringVar(&s.Prometheus, "prometheus-bin", "", "with -simulate: Prometheus 3 binary (default $OPSCENTRE_PROM3_DIR/prometheus, .tools/prometheus-v3/prometheus, else prometheus on PATH)")
+	fs.StringVar(&s.Alertmanager, "alertmanager-bin", "", "with -simulate: Alertmanager binary (default prometheus-alertmanager or alertmanager on PATH)")
+	note := fs.String("note", "", "a sentence added to index.md about where the data came from")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *promURL == "" {
-		return errors.New("snapshot: -prometheus is required, e.g. -prometheus http://localhost:9090")
+	title := ""
+	switch {
+	case *promURL != "" && s.Duration > 0:
+		return errors.New("snapshot: -prometheus and -simulate exclude each other")
+	case s.Duration > 0:
+		s.Root = "."
+		prom3 := ""
+		if d := os.Getenv("OPSCENTRE_PROM3_DIR"); d != "" {
+			prom3 = filepath.Join(d, "prometheus")
+		}
+		s.Prometheus = findProgram(s.Prometheus, prom3, filepath.Join(".tools", "prometheus-v3", "prometheus"), "prometheus")
+		s.Alertmanager = findProgram(s.Alertmanager, "prometheus-alertmanager", "alertmanager")
+		if s.Prometheus == "" || s.Alertmanager == "" {
+			return errors.New("snapshot -simulate: Prometheus 3 and Alertmanager are needed; run scripts/tools.sh")
+		}
+		url, stop, err := simulate(ctx, s, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		*promURL = url
+		*rng, *step, *rate = s.Duration, time.Second, 4*time.Second
+		title = fmt.Sprintf("aiops-sim playing `%s` into the real aiops_exporter for %s, scraped every second by a real Prometheus 3 (`make snapshot`)",
+			filepath.ToSlash(s.Scenario), s.Duration)
+	case *promURL == "":
+		return errors.New("snapshot: -prometheus is required, e.g. -prometheus http://localhost:9090 (or -simulate 4m)")
+	}
+	if *note != "" {
+		title = strings.TrimSpace(title + ". " + strings.TrimSuffix(*note, "."))
 	}
 	ds, err := gen.All()
 	if err != nil {
+		return err
+	}
+	if err := removeOldPictures(*out, ds); err != nil {
 		return err
 	}
 	results, err := snapshot.Render(ctx, ds, snapshot.Options{
@@ -210,6 +286,7 @@ func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io
 		Step:          *step,
 		RateInterval:  *rate,
 		Vars:          vars,
+		Title:         title,
 	})
 	if err != nil {
 		return err
@@ -228,6 +305,23 @@ func snapshotCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout io
 	fmt.Fprintf(stdout, "%d panels rendered to %s (%d with data, %d empty, %d failed)\n", len(results), *out, len(results)-empty-failed, empty, failed)
 	if failed > 0 {
 		return fmt.Errorf("%d panel queries failed", failed)
+	}
+	return nil
+}
+
+// removeOldPictures deletes the PNGs a previous run drew for these dashboards, so a panel
+// that was renamed or removed leaves no stale picture behind.
+func removeOldPictures(out string, ds []gen.Dashboard) error {
+	for _, d := range ds {
+		old, err := filepath.Glob(filepath.Join(out, strings.TrimSuffix(d.File, filepath.Ext(d.File)), "*.png"))
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		for _, p := range old {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -54,9 +54,34 @@ func TestGenerateWithRules(t *testing.T) {
 	require.ErrorContains(t, err, "bad.yml")
 }
 
+// committedRules is DefaultRules seen from this package's directory.
+var committedRules = filepath.Join("..", "..", "..", "rules", "generated", "rules", "*.yml")
+
+// TestCommittedDashboardsAreCurrent is the stale check of every committed dashboard,
+// the alert catalog included (drawn from rulegen's committed rule files).
 func TestCommittedDashboardsAreCurrent(t *testing.T) {
-	_, err := run(t, "check", "-dir", filepath.Join("..", "..", "json"))
+	out, err := run(t, "check", "-dir", filepath.Join("..", "..", "json"), "-rules", committedRules)
 	require.NoError(t, err)
+	require.Contains(t, out, "7 dashboards")
+}
+
+func TestRulesGlobs(t *testing.T) {
+	dir := t.TempDir()
+	_, err := run(t, "generate", "-out", dir, "-rules", filepath.Join(dir, "nothing-*.yml"))
+	require.ErrorContains(t, err, "no rule file matches")
+
+	// The default glob is relative to the repository root, where make generate runs.
+	t.Chdir(filepath.Join("..", "..", ".."))
+	out, err := run(t, "generate", "-out", dir)
+	require.NoError(t, err)
+	require.Contains(t, out, filepath.Join(dir, "alert-catalog.json"))
+	_, err = run(t, "check", "-dir", filepath.Join("dashboards", "json"))
+	require.NoError(t, err)
+
+	// -rules= alone: no catalog.
+	out, err = run(t, "generate", "-out", t.TempDir(), "-rules=")
+	require.NoError(t, err)
+	require.NotContains(t, out, "alert-catalog.json")
 }
 
 func TestBadUsage(t *testing.T) {
@@ -68,6 +93,12 @@ func TestBadUsage(t *testing.T) {
 	require.ErrorContains(t, err, "-prometheus is required")
 	_, err = run(t, "snapshot", "-prometheus", "http://x", "-var", "model")
 	require.ErrorContains(t, err, `-var "model": expected name=regex`)
+	_, err = run(t, "snapshot", "-prometheus", "http://x", "-simulate", "1m")
+	require.EqualError(t, err, "snapshot: -prometheus and -simulate exclude each other")
+	// Nothing is started without the project's binaries.
+	empty := t.TempDir()
+	_, err = run(t, "snapshot", "-simulate", "1m", "-bin", empty, "-prometheus-bin", "/bin/true", "-alertmanager-bin", "/bin/true")
+	require.ErrorContains(t, err, "aiops_exporter not found in "+empty+"; run make build")
 }
 
 func TestLint(t *testing.T) {
@@ -75,10 +106,10 @@ func TestLint(t *testing.T) {
 	require.NoError(t, err)
 	out, err := run(t, append([]string{"lint"}, files...)...)
 	require.NoError(t, err)
-	require.Contains(t, out, "6 files pass every rule")
+	require.Contains(t, out, "7 files pass every rule")
 
 	dir := t.TempDir()
-	raw, err := os.ReadFile(files[0])
+	raw, err := os.ReadFile(filepath.Join("..", "..", "json", "overview.json"))
 	require.NoError(t, err)
 	broken := filepath.Join(dir, "broken.json")
 	require.NoError(t, os.WriteFile(broken, bytes.ReplaceAll(raw, []byte("[$__rate_interval]"), []byte("[5m]")), 0o644))

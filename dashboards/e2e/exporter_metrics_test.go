@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/dashboards/gen"
+	"github.com/opscentre/opscentre/dashboards/lint"
+	"github.com/opscentre/opscentre/exporter/sim"
+	"github.com/opscentre/opscentre/test/stack"
+	"github.com/opscentre/opscentre/test/testbin"
+)
+
+// pendingFamilies are metric names the dashboards or rules use that aiops_exporter on this
+// branch does not serve yet, because another branch is adding them right now. Each entry
+// says why; the test fails for any other missing name, and logs an entry that has landed so
+// it can be deleted. Keep this list short-lived.
+func pendingFamilies() map[string]string {
+	pending := map[string]string{}
+	const (
+		drift = "drift against the frozen reference: being added on branch exporter3"
+		perf  = "model performance from ground-truth labels (POST /api/v1/labels): being added on branch exporter3"
+	)
+	// Checked against exporter3's binary: it serves the p-values only for features whose drift
+	// method is a test (ks, chi2, z), which takes a per-feature drift setting the exporter
+	// on this branch would refuse as an unknown key; so this one stays pending until both
+	// the family and its configuration are on main.
+	pending["aiops_feature_drift_pvalue"] = drift + "; served only for features judged by a test (ks, chi2, z)"
+	for _, n := range []string{
+		"aiops_feature_drift_score", "aiops_feature_drifted",
+		"aiops_drifted_features_ratio", "aiops_prediction_drift_score",
+		"aiops_feature_values_total", "aiops_feature_reference_ratio",
+	} {
+		pending[n] = drift
+	}
+	for _, n := range []string{
+		"aiops_model_accuracy", "aiops_model_precision", "aiops_model_recall", "aiops_model_f1",
+		"aiops_model_rmse", "aiops_model_mae", "aiops_model_estimated_accuracy",
+		"aiops_model_log_loss", "aiops_model_brier_score",
+		"aiops_predictions_labeled_total", "aiops_confusion_total",
+		"aiops_label_delay_seconds_bucket", "aiops_predictions_awaiting_label",
+	} {
+		pending[n] = perf
+	}
+	return pending
+}
+
+// simScenario plays the three model kinds of aiops-sim — a classifier with delayed labels,
+// a regressor, an LLM chatbot — with drift, nulls and failing inferences, without pacing
+// (a few seconds of wall time). The classifier's v1 sends 9,000 events, beyond the 5,000 an
+// exporter captures as its drift reference by default, before its amount drifts.
+const simScenario = `
+seed: 7
+duration: 60s
+models:
+  - name: fraud-classifier
+    kind: classifier
+    rate: 200
+    accuracy: 0.9
+    label_delay: 2s
+    versions:
+      - {name: v1, weight: 3}
+      - {name: v2, weight: 1}
+  - name: demand-forecaster
+    kind: regressor
+    rate: 30
+    accuracy: 0.9
+    label_delay: 2s
+  - name: support-chatbot
+    kind: llm
+    rate: 30
+faults:
+  - {name: drift, kind: feature_shift, model: fraud-classifier, feature: amount, shift: 2, at: 40s, for: 20s}
+  - {name: nulls, kind: nulls, model: fraud-classifier, feature: merchant_category, ratio: 0.3, at: 40s, for: 20s}
+  - {name: errors, kind: errors, model: support-chatbot, ratio: 0.2, at: 10s, for: 30s}
+`
+
+// TestDashboardAndRuleMetricsAreExported starts the real aiops_exporter, feeds it the
+// simulator's workload, scrapes /metrics, and checks that every metric named by a committed
+// dashboard (dashboards/json) and by a rule in rulegen's committed output
+// (rules/generated/rules) is either served by the exporter, recorded by those rules, or
+// comes from a standard exporter (node_exporter, DCGM). No hand-written list of families.
+func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
+	root := testbin.RepoRoot(t)
+	bin := testbin.Project(t, "aiops_exporter")
+
+	port, err := stack.FreePort()
+	require.NoError(t, err)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log, err := os.Create(filepath.Join(t.TempDir(), "exporter.log"))
+	require.NoError(t, err)
+	cmd := exec.CommandContext(ctx, bin,
+		"--web.listen-address="+strings.TrimPrefix(base, "http://"),
+		"--storage.path="+t.TempDir(),
+		"--config.file="+filepath.Join("testdata", "exporter.yml"))
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	logTail := func() string { b, _ := os.ReadFile(log.Name()); return string(b) }
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "exporter not ready:\n%s", logTail())
+
+	sc, err := sim.ParseScenario("metrics-check", []byte(simScenario))
+	require.NoError(t, err)
+	stats, err := sim.Run(ctx, sim.Options{Scenario: sc, Sink: &sim.HTTPSink{URL: base}, NoPacing: true})
+	require.NoError(t, err)
+	require.NotZero(t, stats.Events)
+	// Labels fail while POST /api/v1/labels is pending (see pendingFamilies); events must not.
+	require.Zero(t, stats.SendErrors-stats.LabelSendErrors, "last send error: %v", stats.LastError)
+	if stats.LabelSendErrors > 0 {
+		t.Logf("%d label sends failed (last: %v): the exporter has no label API yet", stats.LabelSendErrors, stats.LastError)
+	}
+
+	// What the simulator does not send: an application's queue depth, and an event the
+	// exporter must reject (negative latency), so the rejected-events family exists.
+	post, err := http.Post(base+"/api/v1/events", "application/x-ndjson", strings.NewReader(
+		`{"model":"support-chatbot","queue_depth":3,"latency_seconds":0.2}`+"\n"+
+			`{"model":"support-chatbot","latency_seconds":-1}`+"\n"))
+	require.NoError(t, err)
+	post.Body.Close()
+	require.Equal(t, http.StatusOK, post.StatusCode)
+
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	families, err := lint.FamiliesFromExposition(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, families, "aiops_events_total", "the scrape holds no OpenCentre families:\n%s", logTail())
+	maps.Copy(families, lint.ExternalFamilies())
+	known := lint.KnownSeries(families)
+
+	ruleFiles, err := filepath.Glob(filepath.Join(root, "rules", "generated", "rules", "*.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, ruleFiles)
+	groups, err := gen.LoadRules(ruleFiles...)
+	require.NoError(t, err)
+	maps.Copy(known, lint.RecordedSeries(groups))
+
+	// Who uses which name, for the failure message.
+	users := map[string][]string{}
+	dashboards, err := filepath.Glob(filepath.Join(root, "dashboards", "json", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dashboards)
+	for _, p := range dashboards {
+		raw, err := os.ReadFile(p)
+		require.NoError(t, err)
+		d, err := lint.Load(raw)
+		require.NoError(t, err, p)
+		names, err := lint.DashboardMetricNames(d)
+		require.NoError(t, err, p)
+		for _, n := range names {
+			users[n] = append(users[n], "dashboards/json/"+filepath.Base(p))
+		}
+	}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			what := r.Record + r.Alert
+			expr, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
+			require.NoError(t, err, "rule %s", what)
+			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+				if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" {
+					users[vs.Name] = append(users[vs.Name], "rule "+what)
+				}
+				return nil
+			})
+		}
+	}
+
+	names := make([]string, 0, len(users))
+	for n := range users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var missing []string
+	pending := pendingFamilies()
+	for _, n := range names {
+		if known[n] {
+			if why, ok := pending[n]; ok {
+				t.Logf("%s is exported now: delete it from pendingFamilies (%s)", n, why)
+			}
+			continue
+		}
+		if why, ok := pending[n]; ok {
+			t.Logf("pending: %s (%s)", n, why)
+			continue
+		}
+		missing = append(missing, n)
+	}
+	var msg strings.Builder
+	for _, n := range missing {
+		u := users[n]
+		if len(u) > 3 {
+			u = append(u[:3:3], fmt.Sprintf("and %d more", len(users[n])-3))
+		}
+		fmt.Fprintf(&msg, "  %s  (used by %s)\n", n, strings.Join(u, ", "))
+	}
+	require.NoError(t, lint.CheckMetricsExist(missing, known), "not served by the real aiops_exporter after %d simulated events, not recorded by rules/generated:\n%s", stats.Events, msg.String())
+	t.Logf("%d metric names checked against %d families scraped from the exporter after %d events and %d labels",
+		len(names), len(families), stats.Events, stats.Labels)
+}
