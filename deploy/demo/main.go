@@ -203,13 +203,15 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	}
 
 	b.WriteString("\nMETRICS (Prometheus)\n")
-	fmt.Fprintf(&b, "  %-18s %10s %12s %16s %14s\n", "model", "events/s", "p95 latency", "output tokens/s", "max null ratio")
-	rows := map[string][4]string{}
+	fmt.Fprintf(&b, "  %-18s %9s %12s %16s %15s %9s %10s\n", "model", "events/s", "p95 latency", "output tokens/s", "max null ratio", "accuracy", "max PSI")
+	rows := map[string][6]string{}
 	for i, q := range []string{
 		`sum by (model) (rate(aiops_events_total[20s]))`,
 		`histogram_quantile(0.95, sum by (model, le) (rate(aiops_inference_duration_seconds_bucket[20s])))`,
 		`sum by (model) (rate(aiops_tokens_total{type="output"}[20s]))`,
 		`max by (model) (aiops_feature_null_ratio)`,
+		`min by (model) (aiops_model_accuracy)`,
+		`max by (model) (aiops_feature_drift_score{method="psi"})`,
 	} {
 		for m, val := range v.query(ctx, q) {
 			r := rows[m]
@@ -219,7 +221,7 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	}
 	for _, m := range sortedKeys(rows) {
 		r := rows[m]
-		fmt.Fprintf(&b, "  %-18s %10s %12s %16s %14s\n", m, r[0], r[1], r[2], r[3])
+		fmt.Fprintf(&b, "  %-18s %9s %12s %16s %15s %9s %10s\n", m, r[0], r[1], r[2], r[3], r[4], r[5])
 	}
 
 	b.WriteString("\nALERTS (Prometheus)\n")

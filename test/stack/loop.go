@@ -71,6 +71,15 @@ func (d *Demo) tier(alert string) string {
 	return ""
 }
 
+func (d *Demo) labelDelay(model string) time.Duration {
+	for _, m := range d.Scenario.Models {
+		if m.Name == model {
+			return m.LabelDelay.D()
+		}
+	}
+	return 0
+}
+
 // Budget is the longest a fault may take to become an incident: the rule's `for`, plus
 // what the data path adds (the alert's rate window filling, a scrape, a rule evaluation,
 // Alertmanager's group_wait and a margin).
@@ -126,6 +135,11 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 		}
 		expected[f.Expect] = true
 		out := Outcome{Fault: f.Name, Alert: f.Expect, Tier: d.tier(f.Expect), Budget: d.Budget(f.Expect, o.Pipeline)}
+		if f.Kind == sim.FaultAccuracyDecay || f.Kind == sim.FaultCanaryWorse {
+			// Accuracy is measured on labelled predictions: the truth arrives a label
+			// delay after the prediction the fault degraded.
+			out.Budget += d.labelDelay(f.Model)
+		}
 		got := byAlert[f.Expect]
 		switch len(got) {
 		case 0:
