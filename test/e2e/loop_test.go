@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,12 +55,14 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
+	slack, pagerduty := newReceiver(t, `ok`), newReceiver(t, `{"status":"success","message":"Event processed"}`)
 	st, err := stack.Start(ctx, stack.Options{
 		Dir:                t.TempDir(),
 		Bin:                bins,
 		RuleFiles:          demo.RuleFiles,
 		AlertmanagerConfig: demo.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + demo.ExporterConfig},
+		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL),
 	})
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)
@@ -110,4 +116,117 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	}
 	require.Empty(t, problems)
 	require.Len(t, outcomes, len(demo.Scenario.Faults))
+
+	// Routing by tier: P1/P2 page the on-call member through PagerDuty exactly once per
+	// incident and resolve that page when the incident resolves; P3/P4 never page. Every
+	// incident reaches the team's Slack channel (queue or backlog, or the page step).
+	require.Eventually(t, func() bool { return resolvesSent(pagerduty, outcomes) }, 30*time.Second, time.Second,
+		"PagerDuty resolves for every resolved P1/P2 incident")
+	events := pagerduty.bodies()
+	slackMsgs := slack.bodies()
+	for _, o := range outcomes {
+		var triggers, resolves int
+		key := ""
+		for _, ev := range events {
+			details, _ := ev["payload"].(map[string]any)
+			custom, _ := details["custom_details"].(map[string]any)
+			if id, _ := custom["incident_id"].(float64); int64(id) == o.Incident.ID && ev["event_action"] == "trigger" {
+				triggers++
+				key, _ = ev["dedup_key"].(string)
+			}
+		}
+		for _, ev := range events {
+			if key != "" && ev["dedup_key"] == key && ev["event_action"] == "resolve" {
+				resolves++
+			}
+		}
+		switch o.Tier {
+		case "P1", "P2":
+			require.Equal(t, 1, triggers, "%s (%s): PagerDuty triggers", o.Alert, o.Tier)
+			require.Equal(t, 1, resolves, "%s (%s): PagerDuty resolves", o.Alert, o.Tier)
+		default:
+			require.Zero(t, triggers, "%s (%s) must not page", o.Alert, o.Tier)
+		}
+		found := false
+		for _, m := range slackMsgs {
+			b, _ := json.Marshal(m)
+			found = found || strings.Contains(string(b), o.Incident.Title)
+		}
+		require.True(t, found, "%s (%s): no Slack message names %q", o.Alert, o.Tier, o.Incident.Title)
+	}
+}
+
+// incidentdResponseConfig routes every incident of the demo's team to its on-call member
+// (PagerDuty) and its Slack channel, paging P2 at any hour so the test does not depend on
+// the time of day it runs (holding P2 until business hours is tested with a fake clock in
+// alertmanager-webhook). The two %s are the fake Slack and PagerDuty servers.
+const incidentdResponseConfig = `
+oncall:
+  teams:
+  - name: ml-platform
+    business_hours: {timezone: UTC, days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}
+    schedules:
+    - {name: primary, timezone: UTC, rotation: weekly, start: 2026-01-05, handoff: "09:00", members: [alice]}
+channels:
+- {name: ml-slack, slack: {url: "%s/services/T000/B000/XXXX"}}
+- {name: alice-pd, pagerduty: {routing_key: "0123456789abcdef0123456789abcdef", url: "%s/v2/enqueue"}}
+people:
+  alice: [alice-pd]
+escalation_policies:
+- name: ml
+  steps:
+  - targets: [{schedule: primary}, {channel: ml-slack}]
+routing:
+  routes:
+  - {match: {team: ml-platform}, team: ml-platform, escalation_policy: ml, queue_channel: ml-slack, page_outside_hours: true}
+  default: {team: ml-platform, escalation_policy: ml}
+  backlog_channel: ml-slack
+`
+
+// receiver is a fake Slack or PagerDuty endpoint that records the JSON bodies it receives.
+type receiver struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []map[string]any
+}
+
+func newReceiver(t *testing.T, answer string) *receiver {
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var body map[string]any
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			http.Error(w, "invalid JSON", http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.got = append(r.got, body)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(answer))
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) bodies() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]any(nil), r.got...)
+}
+
+// resolvesSent reports whether PagerDuty has a resolve for every resolved P1/P2 incident.
+func resolvesSent(pd *receiver, outcomes []stack.Outcome) bool {
+	want := 0
+	for _, o := range outcomes {
+		if o.Tier == "P1" || o.Tier == "P2" {
+			want++
+		}
+	}
+	got := 0
+	for _, ev := range pd.bodies() {
+		if ev["event_action"] == "resolve" {
+			got++
+		}
+	}
+	return got >= want
 }
