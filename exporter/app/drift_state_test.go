@@ -150,3 +150,33 @@ func TestConcurrentDriftAndLabels(t *testing.T) {
 	require.InDelta(t, 0, mustMetric(t, a, "aiops_predictions_awaiting_label", map[string]string{"model": "m", "version": "default"}), 0)
 	require.InDelta(t, total-50, valuesTotal(t, a), 0, "every event after the captured 50 is binned")
 }
+
+// A reference whose kind does not fit the events' values: those values are counted, not
+// silently dropped.
+func TestUnbinnedValuesCounted(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	a, srv := clockApp(t, t.TempDir(), groundTruthConfig, clock)
+	defer a.store.Close()
+	var csv strings.Builder
+	csv.WriteString("zip,prediction\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "%d,%d\n", 10000+i, i%2)
+	}
+	status, out := request(t, http.MethodPut, srv.URL+"/api/v1/models/churn/versions/stable/reference", "text/csv", []byte(csv.String()))
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	status, out = request(t, http.MethodPost, srv.URL+"/api/v1/events", "", []byte(`[
+		{"model":"churn","version":"stable","features":{"zip":"SW1A"},"prediction":"yes"},
+		{"model":"churn","version":"stable","features":{"zip":"EC1"},"prediction":"no"}]`))
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	require.InDelta(t, 2, mustMetric(t, a, "aiops_feature_drift_unbinned_total", map[string]string{"version": "stable", "feature": "zip"}), 0)
+	// The prediction column was numeric (0/1), the events send classes: as for features.
+	require.InDelta(t, 2, mustMetric(t, a, "aiops_feature_drift_unbinned_total", map[string]string{"version": "stable", "feature": "__prediction__"}), 0)
+
+	// With ?categorical=zip,prediction the same file fits.
+	status, out = request(t, http.MethodPut, srv.URL+"/api/v1/models/churn/versions/stable/reference?categorical=zip,prediction", "text/csv", []byte(csv.String()))
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	status, _ = request(t, http.MethodPost, srv.URL+"/api/v1/events", "", []byte(`{"model":"churn","version":"stable","features":{"zip":"10001"},"prediction":"1"}`))
+	require.Equal(t, http.StatusOK, status)
+	require.InDelta(t, 2, mustMetric(t, a, "aiops_feature_drift_unbinned_total", map[string]string{"version": "stable", "feature": "zip"}), 0)
+	require.InDelta(t, 1, mustMetric(t, a, "aiops_feature_values_total", map[string]string{"version": "stable", "feature": "zip", "bin": "10001"}), 0)
+}

@@ -93,6 +93,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectInfra(ch, &r)
 		c.collectLLM(ch, &r)
 		c.collectOutcomes(ch, &r)
+		for f, n := range r.Counters.DriftUnbinned {
+			ch <- constMetric(c.d.drift.unbinned, prometheus.CounterValue, float64(n), r.Model, r.Version, f)
+		}
 		if dr, ok := v.ReadDrift(now); ok {
 			c.collectDrift(ch, &dr)
 		}

@@ -13,7 +13,7 @@ import (
 
 type driftDescs struct {
 	score, pvalue, drifted, ratio, threshold, disabled *prometheus.Desc
-	predScore, values, refRatio                        *prometheus.Desc
+	predScore, values, refRatio, unbinned              *prometheus.Desc
 }
 
 func newDriftDescs() driftDescs {
@@ -26,12 +26,13 @@ func newDriftDescs() driftDescs {
 		disabled:  prometheus.NewDesc("aiops_feature_drift_test_disabled", "1 when a feature's drift test is not run as configured: not judged (reference_empty, reference_too_small, window_empty, window_too_small) or switched (method_not_applicable, unseen_values); test is the method it would use.", labels("feature", "test", "reason"), nil),
 		predScore: prometheus.NewDesc("aiops_prediction_drift_score", "Drift of the model's output distribution over the sliding window against the reference, by method.", labels("method"), nil),
 		values:    prometheus.NewDesc("aiops_feature_values_total", "Values counted in the reference's frozen bins since the reference was loaded (bin __null__ counts nulls); with aiops_feature_reference_ratio, PromQL computes PSI and JS over any range and across replicas.", labels("feature", "bin"), nil),
+		unbinned:  prometheus.NewDesc("aiops_feature_drift_unbinned_total", "Values left out of drift because their type does not fit the reference's kind for the feature (for example strings for a feature the reference holds as numeric); upload a matching reference.", labels("feature"), nil),
 		refRatio:  prometheus.NewDesc("aiops_feature_reference_ratio", "Share of the reference's non-null values in each frozen bin.", labels("feature", "bin"), nil),
 	}
 }
 
 func (d *driftDescs) list() []*prometheus.Desc {
-	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio}
+	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio, d.unbinned}
 }
 
 // DriftConfig is the drift.Config of a model version: the per-feature method and threshold

@@ -141,6 +141,7 @@ func (v *Version) Apply(e *Event) {
 		f := fv.Feature
 		if f == nil {
 			f = v.learn(fv.Name, fv.Type)
+			fv.Feature = f // for the reference and the capture below
 		}
 		if f.Schema.Type == "" && !f.Any && fv.Type != "" {
 			// Learnt while null: the first value gives the type.

@@ -82,6 +82,7 @@ func (c *Counters) clone() Counters {
 	out.TokenUsage[0] = cloneHist(c.TokenUsage[0])
 	out.TokenUsage[1] = cloneHist(c.TokenUsage[1])
 	out.Perf = c.Perf.clone()
+	out.DriftUnbinned = cloneMap(c.DriftUnbinned)
 	return out
 }
 

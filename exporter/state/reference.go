@@ -159,19 +159,28 @@ func (r *refState) profileIndex(f *Feature) int {
 }
 
 // addValue adds one value to a drift histogram. A value whose type differs from the
-// reference's kind cannot be binned and is left out; ingest's type checks make that rare,
-// since a feature keeps the type of its first value.
-func addValue(fp *drift.FeatureProfile, h *drift.Histogram, typ config.FeatureType, num float64, str []byte) {
+// reference's kind (a reference that calls a feature numeric while events send strings)
+// cannot be binned: the error is counted by the caller in aiops_feature_drift_unbinned_total.
+func addValue(fp *drift.FeatureProfile, h *drift.Histogram, typ config.FeatureType, num float64, str []byte) error {
 	switch typ {
 	case "":
 		fp.AddNull(h)
 	case config.Numeric:
-		_ = fp.AddFloat(h, num)
+		return fp.AddFloat(h, num)
 	case config.Categorical:
-		_ = fp.AddCategory(h, str)
+		return fp.AddCategory(h, str)
 	case config.Boolean:
-		_ = fp.AddBool(h, num == 1)
+		return fp.AddBool(h, num == 1)
 	}
+	return nil
+}
+
+// unbinned counts a value the reference could not bin.
+func (v *Version) unbinned(feature string) {
+	if v.c.DriftUnbinned == nil {
+		v.c.DriftUnbinned = map[string]uint64{}
+	}
+	v.c.DriftUnbinned[feature]++
 }
 
 // applyReference counts the event against the reference, or feeds the capture. v is locked.
@@ -195,12 +204,16 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 			continue
 		}
 		if j := r.profileIndex(f); j >= 0 {
-			addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str)
+			if addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
+				v.unbinned(f.Name)
+			}
 		}
 	}
 	if r.pred >= 0 && e.Prediction.Present {
 		p := &e.Prediction
-		addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], p.Type, p.Num, p.Str)
+		if addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], p.Type, p.Num, p.Str) != nil {
+			v.unbinned(reference.PredictionFeature)
+		}
 	}
 }
 

@@ -44,6 +44,8 @@ type Counters struct {
 	TokenUsage  [2]histogram.Histogram    `json:"genai_tokens"`   // input, output
 	InputLength histogram.Histogram       `json:"input_length"`
 	Perf        PerfCounters              `json:"perf"`
+	// DriftUnbinned counts values whose type did not fit the reference, per feature.
+	DriftUnbinned map[string]uint64 `json:"drift_unbinned,omitempty"`
 }
 
 // BusinessCount is one business event name's count and summed value.
