@@ -389,7 +389,8 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 			if err != nil {
 				return nil, err
 			}
-			key := fmt.Sprintf("page:%d:%d:%d:%s:%s", d.id, d.round, d.step, ds.channel, ds.person)
+			// Unique per decision: incident, reopen generation, round, step, destination.
+			key := fmt.Sprintf("page:%d:%d:%d:%d:%s:%s", d.id, inc.ReopenCount, d.round, d.step, ds.channel, ds.person)
 			if err := e.enqueue(ctx, tx, m, ds.channel, key, now); err != nil {
 				return nil, err
 			}

@@ -373,3 +373,36 @@ func freshPostgres(t *testing.T) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+func TestReopenAtHigherTierPagesAgain(t *testing.T) {
+	h := start(t, berlin("2026-12-01 10:00"))
+	t0 := h.clock.Now()
+	id := h.fire("drift", incident.P2, t0)
+	h.tick()
+	h.clock.Add(2 * time.Minute)
+	h.resolve("drift", t0, h.clock.Now())
+	h.tick()
+	h.clock.Add(5 * time.Minute)
+	require.Equal(t, id, h.fire("drift", incident.P1, h.clock.Now()), "reopened, now P1")
+	h.tick() // notices the reopen
+	h.tick() // runs the first step
+	require.Equal(t, []string{"alice trigger alice step 1", "alice resolve", "alice trigger alice step 1"}, h.sent())
+	require.Contains(t, h.timeline(id), "reopened at a higher tier (P2 → P1): escalating again")
+}
+
+func TestRepeatRunsTheStepsAgain(t *testing.T) {
+	h := start(t, berlin("2026-12-01 03:00"))
+	pol := h.cfg.Policies["risk"]
+	pol.Repeat, pol.RepeatAfter = 2, 15*time.Minute
+	h.cfg.Policies["risk"] = pol
+	h.fire("db-down", incident.P1, h.clock.Now())
+	for range 8 {
+		h.tick()
+		h.clock.Add(5 * time.Minute)
+	}
+	require.Equal(t, []string{"alice trigger alice step 1", "carol trigger carol step 2", "alice trigger alice step 1", "carol trigger carol step 2"}, h.sent(),
+		"0m, 10m, then again at 25m and 35m")
+	ds, err := escalation.Deliveries(context.Background(), h.db, 1)
+	require.NoError(t, err)
+	require.Equal(t, berlin("2026-12-01 03:25").UTC(), ds[2].CreatedAt)
+}
