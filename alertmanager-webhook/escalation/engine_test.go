@@ -215,6 +215,23 @@ func TestP2AtNightIsHeldUntilBusinessHours(t *testing.T) {
 	h.clock.Set(berlin("2026-12-01 09:00"))
 	h.tick()
 	require.Equal(t, []string{"alice trigger alice step 1"}, h.sent(), "paged when business hours start")
+	sum, count := histogram(t, h.reg, "incidentd_detection_to_notification_seconds")
+	require.Equal(t, uint64(1), count)
+	require.Equal(t, (11 * time.Hour).Seconds(), sum, "detected 22:00, first page 09:00")
+}
+
+func histogram(t *testing.T, reg *prometheus.Registry, name string) (float64, uint64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleSum(), h.GetSampleCount()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0, 0
 }
 
 func TestP2InBusinessHoursPagesAtOnce(t *testing.T) {
