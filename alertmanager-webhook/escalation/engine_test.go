@@ -59,7 +59,7 @@ type harness struct {
 	reg   *prometheus.Registry
 }
 
-func config(t *testing.T, srv *notifytest.Server, now func() time.Time) *escalation.Config {
+func config(t testing.TB, srv *notifytest.Server, now func() time.Time) *escalation.Config {
 	var node yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte(onCallYAML), &node))
 	var oc oncall.Config
