@@ -1,7 +1,10 @@
 package config
 
 import (
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -28,4 +31,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted configuration without its compiled parts")
 		}
 	})
+}
+
+// TestREADMEExample keeps the documented response configuration valid.
+func TestREADMEExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	doc := string(b)
+	i := strings.Index(doc, "## Response")
+	require.Positive(t, i)
+	start := strings.Index(doc[i:], "```yaml\n")
+	require.Positive(t, start)
+	block := doc[i+start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	c, err := Parse([]byte(block))
+	require.NoError(t, err)
+	shifts, err := c.Directory().OnCall("risk", time.Date(2026, 12, 25, 12, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, "dave", shifts[0].Member, "the Christmas override")
+	require.Len(t, c.Response().Policies, 2)
 }
