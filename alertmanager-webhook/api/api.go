@@ -71,6 +71,7 @@ type Options struct {
 	// Maintenance keeps maintenance windows; Deliveries lists an incident's notifications.
 	Maintenance MaintenanceStore
 	Deliveries  func(ctx context.Context, incidentID int64) ([]escalation.Delivery, error)
+	Escalation  func(ctx context.Context, incidentID int64) (*escalation.Status, error)
 }
 
 // Route is one endpoint.

@@ -112,11 +112,18 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		return
 	}
 	ds := []escalation.Delivery{}
+	var st *escalation.Status
 	if a.o.Deliveries != nil {
 		if ds, err = a.o.Deliveries(r.Context(), id); err != nil {
 			writeError(w, a.o.Logger, err)
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"notifications": ds})
+	if a.o.Escalation != nil {
+		if st, err = a.o.Escalation(r.Context(), id); err != nil {
+			writeError(w, a.o.Logger, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"escalation": st, "notifications": ds})
 }

@@ -83,14 +83,14 @@ heartbeats: [{alertname: Watchdog, after: 10m}]
 	_, err := CheckConfig(p)
 	require.NoError(t, err)
 	for from, want := range map[string]string{
-		`{name: hook, webhook:`:          "channels[0]: exactly one of",
-		`secret: "0123456789abcdef0123"`: "channels[0].webhook.secret",
-		`people: {alice: [hook]}`:        "people.alice[0]: no channel",
-		`{person: alice}`:                "escalation_policies[0].steps[1].targets[0]: exactly one of",
-		`escalation_policy: risk, queue`: "routing.routes[0].escalation_policy: no policy",
-		`team: risk, escalation`:         "routing.routes[0].team: no team",
-		`after: 10m`:                     "heartbeats[0].after",
-		`match: {team: risk}`:            "routing.routes[0].match_re.team",
+		`{name: hook, webhook:`:          "channels[0] (line 7): exactly one of",
+		`secret: "0123456789abcdef0123"`: "channels[0].webhook.secret (line 7): required",
+		`people: {alice: [hook]}`:        "people.alice[0] (line 8): no channel",
+		`{person: alice}`:                "escalation_policies[0].steps[1].targets[0] (line 10): exactly one of",
+		`escalation_policy: risk, queue`: "routing.routes[0].escalation_policy (line 12): no policy",
+		`team: risk, escalation`:         "routing.routes[0].team (line 12): no team",
+		`after: 10m`:                     "heartbeats[0].after (line 15)",
+		`match: {team: risk}`:            "routing.routes[0].match_re.team (line 12)",
 	} {
 		to := map[string]string{
 			`{name: hook, webhook:`:          `{name: hook, slack: {url: "https://h/x"}, webhook:`,

@@ -122,6 +122,10 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode((*plain)(c)); err != nil {
 		return err
 	}
+	return withLine(n, c.validate(n))
+}
+
+func (c *Config) validate(n *yaml.Node) error {
 	for i, l := range c.Incidents.GroupBy {
 		if !labelName.MatchString(l) {
 			return fmt.Errorf("incidents.group_by[%d]: %q is not a valid label name", i, l)

@@ -29,10 +29,8 @@ func BenchmarkIdleTick(b *testing.B) {
 			if n > 0 {
 				require.NoError(b, storetest.Seed(ctx, db.SQL(), db.Dialect(), n))
 			}
-			t := &testing.T{}
-			h := &harness{t: t, clock: clock, db: db, srv: notifytest.NewServer(t)}
-			h.cfg = config(t, h.srv, clock.Now)
-			eng := escalation.New(escalation.Options{Store: db, Config: func() *escalation.Config { return h.cfg }, Now: clock.Now})
+			cfg := config(b, notifytest.NewServer(b), clock.Now)
+			eng := escalation.New(escalation.Options{Store: db, Config: func() *escalation.Config { return cfg }, Now: clock.Now})
 			require.NoError(b, eng.Tick(ctx))
 			b.ResetTimer()
 			for b.Loop() {

@@ -389,7 +389,8 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 			if err != nil {
 				return nil, err
 			}
-			key := fmt.Sprintf("page:%d:%d:%d:%s:%s", d.id, d.round, d.step, ds.channel, ds.person)
+			// Unique per decision: incident, reopen generation, round, step, destination.
+			key := fmt.Sprintf("page:%d:%d:%d:%d:%s:%s", d.id, inc.ReopenCount, d.round, d.step, ds.channel, ds.person)
 			if err := e.enqueue(ctx, tx, m, ds.channel, key, now); err != nil {
 				return nil, err
 			}
@@ -703,4 +704,35 @@ func Deliveries(ctx context.Context, s *store.DB, incidentID int64) ([]Delivery,
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// Status is an incident's escalation as the worker left it, for the API.
+type Status struct {
+	Team   string    `json:"team"`
+	Policy string    `json:"policy"`
+	Tier   string    `json:"tier"`
+	Action string    `json:"action"` // page, hold, queue, backlog, suppressed, unrouted, stale, none
+	State  string    `json:"state"`  // pending, done, stopped
+	Step   int       `json:"next_step"`
+	Round  int       `json:"round"`
+	DueAt  time.Time `json:"due_at,omitzero"`
+}
+
+// StatusOf returns the escalation of an incident, nil if the worker has not routed it yet.
+func StatusOf(ctx context.Context, s *store.DB, incidentID int64) (*Status, error) {
+	var st Status
+	var due int64
+	err := s.SQL().QueryRowContext(ctx, s.Dialect().Rebind(`SELECT team, policy, tier, action, state, step, round, due_at FROM escalations WHERE incident_id = ?`), incidentID).
+		Scan(&st.Team, &st.Policy, &st.Tier, &st.Action, &st.State, &st.Step, &st.Round, &due)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	st.Step++ // 1-based, like the messages
+	if st.State == "pending" {
+		st.DueAt = store.FromNanos(due)
+	}
+	return &st, nil
 }

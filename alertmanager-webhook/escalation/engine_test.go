@@ -59,7 +59,7 @@ type harness struct {
 	reg   *prometheus.Registry
 }
 
-func config(t *testing.T, srv *notifytest.Server, now func() time.Time) *escalation.Config {
+func config(t testing.TB, srv *notifytest.Server, now func() time.Time) *escalation.Config {
 	var node yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte(onCallYAML), &node))
 	var oc oncall.Config
@@ -209,12 +209,32 @@ func TestP2AtNightIsHeldUntilBusinessHours(t *testing.T) {
 	h.tick()
 	require.Empty(t, h.sent())
 	require.Contains(t, h.timeline(id), "held until Tue 2026-12-01 09:00 CET")
+	st, err := escalation.StatusOf(context.Background(), h.db, id)
+	require.NoError(t, err)
+	require.Equal(t, escalation.Status{Team: "risk", Policy: "risk", Tier: "P2", Action: "hold", State: "pending", Step: 1, DueAt: berlin("2026-12-01 09:00").UTC()}, *st)
 	h.clock.Set(berlin("2026-12-01 08:59"))
 	h.tick()
 	require.Empty(t, h.sent())
 	h.clock.Set(berlin("2026-12-01 09:00"))
 	h.tick()
 	require.Equal(t, []string{"alice trigger alice step 1"}, h.sent(), "paged when business hours start")
+	sum, count := histogram(t, h.reg, "incidentd_detection_to_notification_seconds")
+	require.Equal(t, uint64(1), count)
+	require.Equal(t, (11 * time.Hour).Seconds(), sum, "detected 22:00, first page 09:00")
+}
+
+func histogram(t *testing.T, reg *prometheus.Registry, name string) (float64, uint64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleSum(), h.GetSampleCount()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0, 0
 }
 
 func TestP2InBusinessHoursPagesAtOnce(t *testing.T) {
@@ -372,4 +392,37 @@ func freshPostgres(t *testing.T) string {
 	require.NoError(t, err)
 	u.Path = "/" + name
 	return u.String()
+}
+
+func TestReopenAtHigherTierPagesAgain(t *testing.T) {
+	h := start(t, berlin("2026-12-01 10:00"))
+	t0 := h.clock.Now()
+	id := h.fire("drift", incident.P2, t0)
+	h.tick()
+	h.clock.Add(2 * time.Minute)
+	h.resolve("drift", t0, h.clock.Now())
+	h.tick()
+	h.clock.Add(5 * time.Minute)
+	require.Equal(t, id, h.fire("drift", incident.P1, h.clock.Now()), "reopened, now P1")
+	h.tick() // notices the reopen
+	h.tick() // runs the first step
+	require.Equal(t, []string{"alice trigger alice step 1", "alice resolve", "alice trigger alice step 1"}, h.sent())
+	require.Contains(t, h.timeline(id), "reopened at a higher tier (P2 → P1): escalating again")
+}
+
+func TestRepeatRunsTheStepsAgain(t *testing.T) {
+	h := start(t, berlin("2026-12-01 03:00"))
+	pol := h.cfg.Policies["risk"]
+	pol.Repeat, pol.RepeatAfter = 2, 15*time.Minute
+	h.cfg.Policies["risk"] = pol
+	h.fire("db-down", incident.P1, h.clock.Now())
+	for range 8 {
+		h.tick()
+		h.clock.Add(5 * time.Minute)
+	}
+	require.Equal(t, []string{"alice trigger alice step 1", "carol trigger carol step 2", "alice trigger alice step 1", "carol trigger carol step 2"}, h.sent(),
+		"0m, 10m, then again at 25m and 35m")
+	ds, err := escalation.Deliveries(context.Background(), h.db, 1)
+	require.NoError(t, err)
+	require.Equal(t, berlin("2026-12-01 03:25").UTC(), ds[2].CreatedAt)
 }

@@ -73,6 +73,7 @@ func (s *DB) saveIncident(ctx context.Context, tx *sql.Tx, i, orig *Incident) er
 		}
 	}
 	add(i.Tier != orig.Tier, "tier", string(i.Tier))
+	add(i.AlertTier != orig.AlertTier, "alert_tier", string(i.AlertTier))
 	add(i.State != orig.State, "state", string(i.State))
 	add(i.Assignee != orig.Assignee, "assignee", i.Assignee)
 	add(!i.DetectedAt.Equal(orig.DetectedAt), "detected_at", nanos(i.DetectedAt))

@@ -250,6 +250,15 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 		if a.StartsAt.Before(cur.DetectedAt) {
 			cur.DetectedAt = a.StartsAt
 		}
+		// A more urgent alert joining (or reopening) the incident raises its tier — the
+		// maximum over its alerts, so the order notifications arrive in does not matter. A
+		// human override stays.
+		if t := incident.TierFromLabels(a.Labels); t != "" && (cur.AlertTier == "" || t < cur.AlertTier) {
+			if cur.Tier == cur.AlertTier {
+				cur.Tier = t
+			}
+			cur.AlertTier = t
+		}
 		pa := &pendingAlert{a: a, incidentID: cur.ID, status: a.Status, endsAt: nanos(a.EndsAt)}
 		pending = append(pending, pa)
 		pendingByOcc[occ] = pa

@@ -53,24 +53,7 @@ routing:
 notifications:
   incident_url: "https://grafana.example/incidents/%%d"
 `, incdSHA("s3cret"), slack.URL+"/services/T0/B0/secret", incdrRoutingKey, pd.URL+"/v2/enqueue")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	_, err := app.CheckConfig(filepath.Join(dir, "incidentd.yml"))
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	o.EscalationInterval = 50 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	base := "http://" + l.Addr().String()
+	base := incdrStart(t, dir, cfg)
 	am := incdStartAM(t, base, "")
 
 	down := incdAlert{Labels: map[string]string{"alertname": "ModelDown", "model": "fraud-v3", "tier": "P1", "team": "ml-platform"},
@@ -134,4 +117,28 @@ func httpGet(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// incdrStart runs incidentd in-process with the configuration text, the escalation worker
+// ticking every 50 ms, and returns its base URL.
+func incdrStart(t *testing.T, dir, cfg string) string {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
+	_, err := app.CheckConfig(filepath.Join(dir, "incidentd.yml"))
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	o := app.DefaultOptions()
+	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
+	o.StoragePath = filepath.Join(dir, "incidentd.db")
+	o.Listener = l
+	o.EscalationInterval = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return "http://" + l.Addr().String()
 }

@@ -25,7 +25,7 @@ type Server struct {
 }
 
 // NewServer starts a recording server answering the given statuses in turn.
-func NewServer(t *testing.T, statuses ...int) *Server {
+func NewServer(t testing.TB, statuses ...int) *Server {
 	s := &Server{statuses: statuses}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

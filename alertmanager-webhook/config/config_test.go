@@ -1,0 +1,53 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestErrorsCarryTheLine(t *testing.T) {
+	_, err := Parse([]byte("incidents:\n  reopen_window: 5m\nchannels:\n- name: a\n  slack: {url: \"ftp://x\"}\n"))
+	require.EqualError(t, err, "channels[0].slack.url (line 5): expected the incoming webhook's http(s) URL")
+	_, err = Parse([]byte("sla: {P7: 1h}\n"))
+	require.ErrorContains(t, err, "sla.P7", "a path not in the file as written keeps its message")
+}
+
+// FuzzParse: any bytes give a configuration or an error, never a panic, and an accepted
+// configuration has its compiled parts.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("incidents: {group_by: [team], reopen_window: 10m}\nsla: {P1: 5m}\n"))
+	f.Add([]byte("oncall:\n  teams:\n  - name: t\n    schedules:\n    - {name: s, timezone: UTC, rotation: daily, start: 2026-01-01, members: [a]}\nchannels:\n- {name: c, webhook: {url: \"http://x\", secret: \"0123456789abcdef\"}}\npeople: {a: [c]}\nescalation_policies:\n- {name: p, steps: [{targets: [{schedule: s}]}]}\nrouting: {default: {team: t, escalation_policy: p}}\nheartbeats: [{alertname: Watchdog, after: 5m}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if c.Directory() == nil || c.Response() == nil {
+			t.Fatal("accepted configuration without its compiled parts")
+		}
+	})
+}
+
+// TestREADMEExample keeps the documented response configuration valid.
+func TestREADMEExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	doc := string(b)
+	i := strings.Index(doc, "## Response")
+	require.Positive(t, i)
+	start := strings.Index(doc[i:], "```yaml\n")
+	require.Positive(t, start)
+	block := doc[i+start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	c, err := Parse([]byte(block))
+	require.NoError(t, err)
+	shifts, err := c.Directory().OnCall("risk", time.Date(2026, 12, 25, 12, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, "dave", shifts[0].Member, "the Christmas override")
+	require.Len(t, c.Response().Policies, 2)
+}

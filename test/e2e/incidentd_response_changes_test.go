@@ -1,0 +1,36 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+)
+
+// TestIncidentdResponseChangesContract: what incidentd's change log serves is what the
+// Grafana plugin's client decodes (id, at, kind, title, text, model, team, actor, labels,
+// version).
+func TestIncidentdResponseChangesContract(t *testing.T) {
+	base := incdrStart(t, t.TempDir(), "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incdSHA("ci-token")+"\"}]\n")
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	req, err := http.NewRequest("POST", base+"/api/v1/changes", strings.NewReader(`{"kind":"model_version","model":"fraud-v3","team":"ml-platform","version":"3.1",
+		"description":"retrained","labels":{"env":"prod"},"at":"`+at.Format(time.RFC3339)+`"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer ci-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	c := incidentd.New(base, "ci-token", http.DefaultClient, nil)
+	got, err := c.Changes(context.Background(), at.Add(-time.Minute), at.Add(time.Minute))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, incidentd.Change{ID: got[0].ID, At: at, Kind: "model_version", Title: "retrained", Text: "retrained", Model: "fraud-v3",
+		Team: "ml-platform", Actor: "ci", Labels: map[string]string{"env": "prod"}, Version: "3.1"}, got[0])
+}

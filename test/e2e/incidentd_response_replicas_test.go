@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
+	"github.com/opscentre/opscentre/alertmanager-webhook/notify/notifytest"
+)
+
+// TestIncidentdResponseReplicasPageOnce runs two incidentd replicas on one PostgreSQL
+// database, both receiving every notification (an HA Alertmanager pair) and both running
+// the escalation worker: each P1 pages the primary once and, unacknowledged after the
+// step's delay, the secondary once.
+func TestIncidentdResponseReplicasPageOnce(t *testing.T) {
+	dsn := incdFreshPostgres(t)
+	srv := notifytest.NewServer(t)
+	cfg := fmt.Sprintf(`webhook:
+  bearer_token_sha256: [%q]
+oncall:
+  teams:
+  - name: risk
+    schedules:
+    - {name: primary, timezone: UTC, rotation: daily, start: 2026-01-01, members: [alice]}
+    - {name: secondary, timezone: UTC, rotation: daily, start: 2026-01-01, members: [carol]}
+channels:
+- {name: alice-hook, webhook: {url: %q, secret: "0123456789abcdef"}}
+- {name: carol-hook, webhook: {url: %q, secret: "0123456789abcdef"}}
+people: {alice: [alice-hook], carol: [carol-hook]}
+escalation_policies:
+- {name: risk, steps: [{targets: [{schedule: primary}]}, {delay: 2s, targets: [{schedule: secondary}]}]}
+routing:
+  default: {team: risk, escalation_policy: risk}
+`, incdSHA("s3cret"), srv.URL+"/alice", srv.URL+"/carol")
+	var bases []string
+	for range 2 {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		o := app.DefaultOptions()
+		o.ConfigFile = filepath.Join(dir, "incidentd.yml")
+		o.PostgresDSN = dsn
+		o.Listener = l
+		// Both workers tick constantly so that they contend for the same rows (with 20 ms
+		// this test no longer notices a missing SKIP LOCKED).
+		o.EscalationInterval = 2 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- app.Run(ctx, o) }()
+		t.Cleanup(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+		base := "http://" + l.Addr().String()
+		incdWaitHTTP(t, base+"/-/ready", 30*time.Second)
+		bases = append(bases, base)
+	}
+
+	const n = 10
+	start := time.Now().UTC().Truncate(time.Second)
+	var wg sync.WaitGroup
+	for i := range n {
+		body := fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"Down%d\"}","status":"firing","receiver":"incidentd","externalURL":"http://am",
+			"groupLabels":{"alertname":"Down%d"},"commonLabels":{"alertname":"Down%d","tier":"P1","team":"risk"},
+			"alerts":[{"status":"firing","labels":{"alertname":"Down%d","tier":"P1","team":"risk"},"annotations":{"summary":"service %d down"},
+			"startsAt":%q,"endsAt":"0001-01-01T00:00:00Z","fingerprint":"%016x"}]}`, i, i, i, i, i, start.Format(time.RFC3339), i+1)
+		for _, b := range bases {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", b+"/api/v1/alertmanager", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer s3cret")
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					require.Equal(t, http.StatusOK, resp.StatusCode)
+				}
+				require.NoError(t, err)
+			}()
+		}
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return len(srv.Requests()) >= 2*n }, 30*time.Second, 50*time.Millisecond)
+	time.Sleep(time.Second) // a duplicate would arrive within this
+	count := map[string]int{}
+	for _, r := range srv.Requests() {
+		var m notify.Message
+		require.NoError(t, json.Unmarshal(r.Body, &m))
+		count[fmt.Sprintf("%s %s step %d incident %d", r.Path, m.Recipient, m.Step, m.IncidentID)]++
+	}
+	require.Len(t, count, 2*n, "%v", count)
+	for k, c := range count {
+		require.Equal(t, 1, c, k)
+	}
+}
