@@ -15,11 +15,18 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build every binary into ./bin.
+build: binaries plugin ## Build every binary into ./bin and the Grafana plugin into grafana-plugin/dist.
+
+.PHONY: binaries
+binaries: ## Build the Go binaries into ./bin.
 	@mkdir -p $(BIN)
 	@for b in $(BINARIES); do \
 		if [ -d cmd/$$b ]; then echo ">> building $$b"; $(GO) build $(GOFLAGS) -o $(BIN)/$$b ./cmd/$$b || exit 1; fi; \
 	done
+
+.PHONY: plugin
+plugin: ## Build the Grafana plugin (backend and frontend) into grafana-plugin/dist.
+	grafana-plugin/build.sh
 
 .PHONY: test
 test: tools lint build ## Install missing test tools, lint, build, then run every test (unit, fuzz seeds, integration, e2e).
@@ -42,7 +49,7 @@ e2e: build ## Run the end-to-end tests against the real Prometheus and Alertmana
 	$(GO) test -count=1 -v ./test/e2e/...
 
 .PHONY: demo
-demo: build ## Run the whole loop on loopback with scripted faults and a live view; DURATION=3m runs unattended and checks the incidents.
+demo: binaries ## Run the whole loop on loopback with scripted faults and a live view; DURATION=3m runs unattended and checks the incidents.
 	DURATION=$(DURATION) scripts/demo.sh
 
 .PHONY: run

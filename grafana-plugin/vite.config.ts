@@ -41,6 +41,9 @@ export default defineConfig({
     globals: true,
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // The first render of @grafana/ui components takes seconds on a loaded 2-core machine;
+    // the default 5 s made a test fail once for that reason alone.
+    testTimeout: 30000,
     // @grafana/ui imports CSS (uPlot's); run it through Vite instead of Node's loader.
     server: { deps: { inline: [/@grafana\//, /uplot/] } },
   },

@@ -12,4 +12,9 @@ fi
 export OPSCENTRE_BIN_DIR="$PWD/bin"
 export OPSCENTRE_PROM3_DIR="$PWD/.tools/prometheus-v3"
 
+# The Grafana plugin's frontend: type check and component tests (node_modules from `make build`).
+if command -v npm >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+  (cd grafana-plugin && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent typecheck && npm test --silent)
+fi
+
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} ./...

@@ -21,7 +21,10 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -44,6 +47,15 @@ type Store interface {
 	Stats(ctx context.Context, from, to time.Time) (*store.Stats, error)
 	Audit(ctx context.Context, f store.AuditFilter) ([]audit.Entry, error)
 	VerifyAudit(ctx context.Context) (audit.Verification, error)
+	Config() store.Config
+
+	AddChange(ctx context.Context, c changes.Change) (*changes.Change, error)
+	ListChanges(ctx context.Context, f store.ChangeFilter) (*store.ChangePage, error)
+	Postmortem(ctx context.Context, id int64) (*store.Postmortem, error)
+	SavePostmortem(ctx context.Context, id int64, text string, a store.Action) (*store.Postmortem, error)
+	AddActionItem(ctx context.Context, id int64, in store.ActionItemInput, a store.Action) (*store.ActionItem, error)
+	SetActionItemStatus(ctx context.Context, itemID int64, status string, a store.Action) (*store.ActionItem, error)
+	ActionItems(ctx context.Context, f store.ActionItemFilter) ([]store.ActionItem, error)
 }
 
 // Options configure the API.
@@ -54,6 +66,11 @@ type Options struct {
 	Webhook http.Handler
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// OnCall returns the on-call directory in force (it changes on config reload).
+	OnCall func() *oncall.Directory
+	// Maintenance keeps maintenance windows; Deliveries lists an incident's notifications.
+	Maintenance MaintenanceStore
+	Deliveries  func(ctx context.Context, incidentID int64) ([]escalation.Delivery, error)
 }
 
 // Route is one endpoint.
@@ -82,6 +99,10 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.OnCall == nil {
+		empty, _ := oncall.Compile(oncall.Config{}, nil)
+		o.OnCall = func() *oncall.Directory { return empty }
+	}
 	if o.Webhook == nil {
 		o.Webhook = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "webhook not configured"})
@@ -97,6 +118,18 @@ func New(o Options) *API {
 		{Method: "POST", Path: "/api/v1/incidents/{id}/assign", Role: auth.Responder, handler: a.assign},
 		{Method: "POST", Path: "/api/v1/incidents/{id}/tier", Role: auth.Responder, handler: a.tier},
 		{Method: "POST", Path: "/api/v1/incidents/{id}/notes", Role: auth.Responder, handler: a.note},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/postmortem", Role: auth.Viewer, handler: a.getPostmortem},
+		{Method: "PUT", Path: "/api/v1/incidents/{id}/postmortem", Role: auth.Responder, handler: a.putPostmortem},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/action_items", Role: auth.Viewer, handler: a.listActionItems},
+		{Method: "POST", Path: "/api/v1/incidents/{id}/action_items", Role: auth.Responder, handler: a.addActionItem},
+		{Method: "GET", Path: "/api/v1/action_items", Role: auth.Viewer, handler: a.listActionItems},
+		{Method: "POST", Path: "/api/v1/action_items/{id}/status", Role: auth.Responder, handler: a.setActionItemStatus},
+		{Method: "GET", Path: "/api/v1/changes", Role: auth.Viewer, handler: a.listChanges},
+		{Method: "POST", Path: "/api/v1/changes", Role: auth.Responder, handler: a.addChange},
+		{Method: "GET", Path: "/api/v1/oncall", Role: auth.Viewer, handler: a.oncall},
+		{Method: "GET", Path: "/api/v1/maintenance", Role: auth.Viewer, handler: a.listMaintenance},
+		{Method: "POST", Path: "/api/v1/maintenance", Role: auth.Responder, handler: a.addMaintenance},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/notifications", Role: auth.Viewer, handler: a.notifications},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
 		{Method: "GET", Path: "/api/v1/audit", Role: auth.Admin, handler: a.auditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Role: auth.Admin, handler: a.auditVerify},
@@ -179,8 +212,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // decode reads a JSON object strictly: unknown fields, trailing data and wrong types are
 // errors naming the field.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, MaxInputBytes+1))
+func decode(r *http.Request, v any) error { return decodeLimit(r, v, MaxInputBytes) }
+
+func decodeLimit(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit+1))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typ *json.UnmarshalTypeError
@@ -195,7 +230,7 @@ func decode(r *http.Request, v any) error {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return badf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return badf("truncated JSON or body larger than %d bytes", MaxInputBytes)
+			return badf("truncated JSON or body larger than %d bytes", limit)
 		}
 		return badf("cannot decode JSON: %v", err)
 	}

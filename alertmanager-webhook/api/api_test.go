@@ -12,6 +12,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -87,6 +88,35 @@ func (m *memStore) Audit(context.Context, store.AuditFilter) ([]audit.Entry, err
 }
 func (m *memStore) VerifyAudit(context.Context) (audit.Verification, error) {
 	return audit.Verification{OK: true}, nil
+}
+
+func (m *memStore) Config() store.Config { return store.DefaultConfig() }
+func (m *memStore) AddChange(_ context.Context, c changes.Change) (*changes.Change, error) {
+	return &c, nil
+}
+func (m *memStore) ListChanges(context.Context, store.ChangeFilter) (*store.ChangePage, error) {
+	return &store.ChangePage{Changes: []changes.Change{}}, nil
+}
+func (m *memStore) Postmortem(_ context.Context, id int64) (*store.Postmortem, error) {
+	return nil, store.ErrNotFound
+}
+func (m *memStore) SavePostmortem(_ context.Context, id int64, text string, _ store.Action) (*store.Postmortem, error) {
+	if _, err := m.find(id); err != nil {
+		return nil, err
+	}
+	return &store.Postmortem{IncidentID: id, Text: text}, nil
+}
+func (m *memStore) AddActionItem(_ context.Context, id int64, in store.ActionItemInput, _ store.Action) (*store.ActionItem, error) {
+	if _, err := m.find(id); err != nil {
+		return nil, err
+	}
+	return &store.ActionItem{IncidentID: id, Text: in.Text, Owner: in.Owner}, nil
+}
+func (m *memStore) SetActionItemStatus(_ context.Context, id int64, status string, _ store.Action) (*store.ActionItem, error) {
+	return nil, store.ErrNotFound
+}
+func (m *memStore) ActionItems(context.Context, store.ActionItemFilter) ([]store.ActionItem, error) {
+	return []store.ActionItem{}, nil
 }
 
 func fuzzAPI(t testing.TB) *API {

@@ -24,6 +24,10 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
+	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
@@ -48,6 +52,9 @@ type Options struct {
 	Now func() time.Time
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
+	// EscalationInterval is how often the escalation worker looks for due work (default
+	// 1s; negative disables the worker, e.g. for an API-only replica).
+	EscalationInterval time.Duration
 }
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
@@ -135,6 +142,13 @@ func Run(ctx context.Context, o Options) error {
 
 	var current atomic.Pointer[auth.Authenticator]
 	current.Store(authn)
+	var directory atomic.Pointer[oncall.Directory]
+	directory.Store(cfg.Directory())
+	var response atomic.Pointer[escalation.Config]
+	response.Store(cfg.Response())
+	var heartbeats atomic.Pointer[[]heartbeat.Config]
+	hbs := cfg.Heartbeats
+	heartbeats.Store(&hbs)
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -149,6 +163,10 @@ func Run(ctx context.Context, o Options) error {
 		}
 		db.SetConfig(c.Store())
 		current.Store(a)
+		directory.Store(c.Directory())
+		response.Store(c.Response())
+		hbs := c.Heartbeats
+		heartbeats.Store(&hbs)
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -156,11 +174,48 @@ func Run(ctx context.Context, o Options) error {
 		return db.RecordAudit(context.Background(), actor, "config.reload", "config", nil, map[string]any{"file": o.ConfigFile})
 	}
 
+	watch := &heartbeat.Watch{DB: db, Ingest: db, Now: o.Now, Config: func() []heartbeat.Config { return *heartbeats.Load() }}
+	if err := watch.Start(ctx); err != nil {
+		return fmt.Errorf("start heartbeat watch: %w", err)
+	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
-		Ingester: db, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
+		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
 		Logger: logger.With("component", "webhook"), Registerer: reg,
 	})
-	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now})
+	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
+		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
+			return escalation.Deliveries(ctx, db, id)
+		}})
+
+	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
+	engineDone := make(chan struct{})
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	defer func() { stopEngine(); <-engineDone }() // before the store closes
+	go func() {
+		defer close(engineDone)
+		if o.EscalationInterval < 0 {
+			return
+		}
+		every := o.EscalationInterval
+		if every == 0 {
+			every = time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if err := watch.Check(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("heartbeat check failed", "err", err)
+			}
+			if err := engine.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("escalation tick failed", "err", err)
+			}
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()

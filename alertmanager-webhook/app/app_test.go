@@ -270,13 +270,15 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(api.OpenAPI(), &doc))
 	a := api.New(api.Options{})
 	require.NotEmpty(t, a.Routes())
+	paths := map[string]bool{}
 	for _, r := range a.Routes() {
+		paths[r.Path] = true
 		ops, ok := doc.Paths[r.Path]
 		require.True(t, ok, "%s missing from openapi.yaml", r.Path)
 		_, ok = ops[strings.ToLower(r.Method)]
 		require.True(t, ok, "%s %s missing from openapi.yaml", r.Method, r.Path)
 	}
-	require.Len(t, doc.Paths, len(a.Routes()), "openapi.yaml documents a path the router does not serve")
+	require.Len(t, doc.Paths, len(paths), "openapi.yaml documents a path the router does not serve")
 	h := start(t)
 	code, out := h.do("GET", "/api/v1/openapi.yaml", "", nil)
 	require.Equal(t, http.StatusOK, code)

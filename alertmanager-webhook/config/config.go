@@ -22,7 +22,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
+	"github.com/opscentre/opscentre/alertmanager-webhook/routing"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -32,6 +36,34 @@ type Config struct {
 	SLA       map[incident.Tier]model.Duration `yaml:"sla"`
 	Webhook   Webhook                          `yaml:"webhook"`
 	API       API                              `yaml:"api"`
+	Changes   Changes                          `yaml:"changes"`
+	OnCall    oncall.Config                    `yaml:"oncall"`
+	// Routing, EscalationPolicies, People and Channels drive notifications.
+	Routing            routing.Config            `yaml:"routing"`
+	EscalationPolicies []escalation.PolicyConfig `yaml:"escalation_policies"`
+	People             map[string][]string       `yaml:"people"` // person → channel names
+	Channels           []Channel                 `yaml:"channels"`
+	Notifications      Notifications             `yaml:"notifications"`
+	// Heartbeats are the dead-man's switch: alerts that must keep arriving.
+	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
+
+	directory *oncall.Directory  // compiled OnCall
+	response  *escalation.Config // compiled routing, policies and channels
+}
+
+// Directory returns the compiled on-call configuration (teams, schedules, business hours).
+func (c *Config) Directory() *oncall.Directory {
+	if c.directory == nil {
+		d, _ := oncall.Compile(oncall.Config{}, nil)
+		return d
+	}
+	return c.directory
+}
+
+// Changes configures the change log.
+type Changes struct {
+	// Window is how far before an incident's detection a change counts as related.
+	Window model.Duration `yaml:"window"`
 }
 
 // Incidents is how alerts become incidents.
@@ -72,9 +104,11 @@ func Default() Config {
 		sla[t] = model.Duration(d)
 	}
 	return Config{
-		Incidents: Incidents{AutoResolve: true, ReopenWindow: model.Duration(30 * time.Minute)},
-		SLA:       sla,
-		Webhook:   Webhook{MaxBodyBytes: 4 << 20},
+		Incidents:     Incidents{AutoResolve: true, ReopenWindow: model.Duration(30 * time.Minute)},
+		SLA:           sla,
+		Webhook:       Webhook{MaxBodyBytes: 4 << 20},
+		Changes:       Changes{Window: model.Duration(store.DefaultChangeWindow)},
+		Notifications: Notifications{MaxAge: model.Duration(time.Hour)},
 	}
 }
 
@@ -103,6 +137,33 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 		if d < 0 {
 			return fmt.Errorf("sla.%s: must not be negative", t)
 		}
+	}
+	var section *yaml.Node
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "oncall" {
+			section = n.Content[i+1]
+		}
+	}
+	d, err := oncall.Compile(c.OnCall, section)
+	if err != nil {
+		return err
+	}
+	c.directory = d
+	if c.response, err = c.compileResponse(); err != nil {
+		return err
+	}
+	seenHB := map[string]bool{}
+	for i, h := range c.Heartbeats {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("heartbeats[%d].%w", i, err)
+		}
+		if seenHB[h.Alertname] {
+			return fmt.Errorf("heartbeats[%d].alertname: %q is listed twice", i, h.Alertname)
+		}
+		seenHB[h.Alertname] = true
+	}
+	if c.Changes.Window <= 0 {
+		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
 	if c.Webhook.MaxBodyBytes <= 0 || c.Webhook.MaxBodyBytes > 256<<20 {
 		return fmt.Errorf("webhook.max_body_bytes: %d, expected 1 to %d", c.Webhook.MaxBodyBytes, 256<<20)
@@ -178,7 +239,7 @@ func (c *Config) Store() store.Config {
 		sla[t] = time.Duration(d)
 	}
 	return store.Config{GroupBy: c.Incidents.GroupBy, AutoResolve: c.Incidents.AutoResolve,
-		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla}
+		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window)}
 }
 
 // Authenticator builds the token checker, reading tokens_file if set. The file holds one

@@ -102,6 +102,13 @@ type Action struct {
 
 // change runs fn on a locked incident and records the timeline entry and audit entry.
 func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(inc *Incident, now time.Time) (kind string, from, to incident.State, err error)) (*Incident, error) {
+	return s.changeTx(ctx, op, id, a, func(_ context.Context, _ *sql.Tx, inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+		return fn(inc, now)
+	})
+}
+
+// changeTx is change for steps that read other rows in the same transaction.
+func (s *DB) changeTx(ctx context.Context, op string, id int64, a Action, fn func(ctx context.Context, tx *sql.Tx, inc *Incident, now time.Time) (kind string, from, to incident.State, err error)) (*Incident, error) {
 	if strings.TrimSpace(a.Actor) == "" {
 		return nil, invalid("actor is required")
 	}
@@ -114,7 +121,7 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 		before, _ := json.Marshal(inc)
 		orig := *inc
 		now := s.now().UTC()
-		kind, from, to, err := fn(inc, now)
+		kind, from, to, err := fn(ctx, tx, inc, now)
 		if err != nil {
 			return err
 		}
@@ -143,11 +150,22 @@ func (s *DB) change(ctx context.Context, op string, id int64, a Action, fn func(
 // Transition moves an incident to a later state. Skipped steps keep no time, except the
 // acknowledgement: any human move from detected acknowledges the incident, so MTTA and the
 // SLA count it.
+//
+// Moving to reviewed needs a stored post-mortem: the review is of that document.
 func (s *DB) Transition(ctx context.Context, id int64, to incident.State, a Action) (*Incident, error) {
-	return s.change(ctx, "transition", id, a, func(inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
+	return s.changeTx(ctx, "transition", id, a, func(ctx context.Context, tx *sql.Tx, inc *Incident, now time.Time) (string, incident.State, incident.State, error) {
 		from := inc.State
 		if err := incident.CheckTransition(from, to); err != nil {
 			return "", "", "", &InvalidError{Err: err}
+		}
+		if to == incident.Reviewed {
+			var n int
+			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM postmortems WHERE incident_id = ?`, id).Scan(&n); err != nil {
+				return "", "", "", fmt.Errorf("read post-mortem: %w", err)
+			}
+			if n == 0 {
+				return "", "", "", invalid("to: incident %d has no post-mortem yet; PUT /api/v1/incidents/%d/postmortem before moving it to reviewed", id, id)
+			}
 		}
 		at := now
 		if l := inc.latestStep(); at.Before(l) {

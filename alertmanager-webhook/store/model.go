@@ -3,6 +3,7 @@ package store
 import (
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
@@ -134,4 +135,7 @@ type Detail struct {
 	Alerts   []Alert         `json:"alerts"`
 	Timeline []TimelineEntry `json:"timeline"`
 	Notes    []Note          `json:"notes"`
+	// RelatedChanges answers "what changed?": changes of the incident's model, service or
+	// team in the window before detection, nearest first.
+	RelatedChanges []changes.Change `json:"related_changes"`
 }

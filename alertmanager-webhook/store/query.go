@@ -78,7 +78,13 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 		n.At = fromNanos(at)
 		d.Notes = append(d.Notes, n)
 	}
-	return d, unavailable(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	if d.RelatedChanges, err = s.RelatedChanges(ctx, &d.Incident); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func unavailable(err error) error {

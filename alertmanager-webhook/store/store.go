@@ -93,11 +93,16 @@ type Config struct {
 	// was resolved reopens it instead of opening a new one.
 	ReopenWindow time.Duration
 	SLA          incident.SLA
+	// ChangeWindow is how far before detection a change counts as related (default 24 h).
+	ChangeWindow time.Duration
 }
+
+// DefaultChangeWindow is how far before an incident's detection changes are shown.
+const DefaultChangeWindow = 24 * time.Hour
 
 // DefaultConfig matches incidentd's configuration defaults.
 func DefaultConfig() Config {
-	return Config{AutoResolve: true, ReopenWindow: 30 * time.Minute, SLA: incident.DefaultSLA()}
+	return Config{AutoResolve: true, ReopenWindow: 30 * time.Minute, SLA: incident.DefaultSLA(), ChangeWindow: DefaultChangeWindow}
 }
 
 // DB is the store.
@@ -136,6 +141,9 @@ func New(o Options) *DB {
 	if o.Config.SLA == nil {
 		o.Config.SLA = incident.DefaultSLA()
 	}
+	if o.Config.ChangeWindow <= 0 {
+		o.Config.ChangeWindow = DefaultChangeWindow
+	}
 	s := &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
 	s.cfg.Store(&o.Config)
 	return s
@@ -145,6 +153,9 @@ func New(o Options) *DB {
 func (s *DB) SetConfig(c Config) {
 	if c.SLA == nil {
 		c.SLA = incident.DefaultSLA()
+	}
+	if c.ChangeWindow <= 0 {
+		c.ChangeWindow = DefaultChangeWindow
 	}
 	s.cfg.Store(&c)
 }

@@ -28,6 +28,7 @@ func run() int {
 	a.Flag("storage.path", "SQLite database file (used unless --storage.postgres-dsn is set).").Default(o.StoragePath).StringVar(&o.StoragePath)
 	a.Flag("storage.postgres-dsn", "PostgreSQL connection string, for several replicas sharing one database.").Envar("INCIDENTD_POSTGRES_DSN").StringVar(&o.PostgresDSN)
 	a.Flag("web.shutdown-timeout", "How long to wait for in-flight requests on shutdown.").Default(o.ShutdownTimeout.String()).DurationVar(&o.ShutdownTimeout)
+	a.Flag("escalation.interval", "How often the escalation worker routes incidents, runs due steps and delivers notifications; 0 disables it (an API-only replica).").Default("1s").DurationVar(&o.EscalationInterval)
 	webFlags := kingpinflag.AddFlags(a, ":9478")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(a, logCfg)
@@ -48,6 +49,9 @@ func run() int {
 		}
 		fmt.Println(o.ConfigFile, "is valid")
 		return 0
+	}
+	if o.EscalationInterval == 0 {
+		o.EscalationInterval = -1 // app.Options: negative disables, zero means the default
 	}
 	logger := promslog.New(logCfg)
 	o.Logger = logger

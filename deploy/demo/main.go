@@ -82,6 +82,10 @@ func port(preferred int) int {
 }
 
 func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Duration, out io.Writer) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
 	d, err := stack.LoadDemo(root)
 	if err != nil {
 		return err
@@ -98,8 +102,12 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("cleaning %s: %w", dir, err)
 	}
+	// The processes run in the demo directory, so every path handed to them is absolute.
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
+		return err
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "starting incidentd, aiops_exporter, Alertmanager and Prometheus …")

@@ -23,6 +23,8 @@ import (
 	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/ingest"
+	"github.com/opscentre/opscentre/exporter/labelapi"
+	"github.com/opscentre/opscentre/exporter/refapi"
 	"github.com/opscentre/opscentre/exporter/state"
 	"github.com/opscentre/opscentre/exporter/store"
 )
@@ -90,7 +92,7 @@ func New(opts Options) (*App, error) {
 	if a.cfg, err = config.NewHolder(opts.ConfigFile, opts.Registry, opts.Now); err != nil {
 		return nil, err
 	}
-	a.state = state.New(a.cfg.Get(), state.Options{Now: opts.Now})
+	a.state = state.New(a.cfg.Get(), state.Options{Now: opts.Now, Logger: a.logger.With("component", "state")})
 	if a.store, err = store.Open(opts.StoragePath); err != nil {
 		return nil, err
 	}
@@ -139,6 +141,8 @@ func (a *App) routes() http.Handler {
 		EnableOpenMetrics: true,
 	}))
 	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
+	mux.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
+	refapi.New(a.state, a.logger.With("component", "references"), a.Snapshot).Register(mux)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})
@@ -171,7 +175,7 @@ func (a *App) routes() http.Handler {
 			{Address: "/-/ready", Text: "Readiness"},
 		},
 		Profiling: "false",
-		ExtraHTML: "<p>POST inference events (JSON array or NDJSON) to <code>/api/v1/events</code>.</p>",
+		ExtraHTML: "<p>POST inference events (JSON array or NDJSON) to <code>/api/v1/events</code> and ground-truth labels to <code>/api/v1/labels</code>; references: <a href=\"/api/v1/references\">/api/v1/references</a>.</p>",
 	})
 	if err != nil {
 		// The landing page is static; failing to render it is a programming error.

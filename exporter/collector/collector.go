@@ -28,6 +28,9 @@ type descs struct {
 	tokens, cost, genaiTokens, genaiDuration     *prometheus.Desc
 	outcomes, feedback, inputLength              *prometheus.Desc
 	businessEvents, businessValue, scrapeSeconds *prometheus.Desc
+
+	drift driftDescs
+	perf  perfDescs
 }
 
 // New returns a collector reading st.
@@ -53,6 +56,8 @@ func New(st *state.State) *Collector {
 		businessEvents: prometheus.NewDesc("aiops_business_events_total", "Business events reported with inferences, by name.", labels("name"), nil),
 		businessValue:  prometheus.NewDesc("aiops_business_value_total", "Sum of business values reported with inferences, by name.", labels("name"), nil),
 		scrapeSeconds:  prometheus.NewDesc("aiops_exporter_collect_duration_seconds", "Time spent building the aiops metrics for this scrape.", nil, nil),
+		drift:          newDriftDescs(),
+		perf:           newPerfDescs(),
 	}}
 }
 
@@ -64,6 +69,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.genaiDuration, c.d.outcomes, c.d.feedback, c.d.inputLength, c.d.businessEvents,
 		c.d.businessValue, c.d.scrapeSeconds,
 	} {
+		ch <- d
+	}
+	for _, d := range append(c.d.drift.list(), c.d.perf.list()...) {
 		ch <- d
 	}
 }
@@ -85,7 +93,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectInfra(ch, &r)
 		c.collectLLM(ch, &r)
 		c.collectOutcomes(ch, &r)
+		if dr, ok := v.ReadDrift(now); ok {
+			c.collectDrift(ch, &dr)
+		}
+		pr := v.ReadPerf(now)
+		c.collectPerf(ch, r.Model, r.Version, &pr)
 	}
+	c.collectLabelResults(ch)
 	ch <- constMetric(c.d.scrapeSeconds, prometheus.GaugeValue, time.Since(start).Seconds())
 }
 

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,10 +54,56 @@ type Config struct {
 	// UnknownFeatures applies to features not listed for a configured model version.
 	UnknownFeatures Policy `yaml:"unknown_features"`
 	// DefaultCurrency labels costs of models without a price table.
-	DefaultCurrency string           `yaml:"default_currency"`
-	Window          Window           `yaml:"window"`
-	Limits          Limits           `yaml:"limits"`
-	Models          map[string]Model `yaml:"models"`
+	DefaultCurrency string `yaml:"default_currency"`
+	Window          Window `yaml:"window"`
+	Limits          Limits `yaml:"limits"`
+	// Reference is how a model version without an uploaded reference captures one; a model's
+	// own reference setting replaces it.
+	Reference Reference `yaml:"reference"`
+	// Labels bounds the ground-truth join.
+	Labels Labels           `yaml:"labels"`
+	Models map[string]Model `yaml:"models"`
+}
+
+// Reference says how a reference (baseline) is captured from live events when none was
+// uploaded: the first CaptureFirst events of the version, or the events whose timestamps lie
+// in [From, To). Zero CaptureFirst and no range: no capture (upload one).
+type Reference struct {
+	CaptureFirst int        `yaml:"capture_first"`
+	From         *time.Time `yaml:"from"`
+	To           *time.Time `yaml:"to"`
+}
+
+func (r Reference) validate(path string) error {
+	if r.CaptureFirst < 0 {
+		return fmt.Errorf("%s.capture_first: expected a number of events >= 0, got %d", path, r.CaptureFirst)
+	}
+	if (r.From == nil) != (r.To == nil) {
+		return fmt.Errorf("%s: from and to go together (a pinned time range), got only one", path)
+	}
+	if r.From != nil {
+		if !r.From.Before(*r.To) {
+			return fmt.Errorf("%s: from (%s) must be before to (%s)", path, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
+		}
+		if r.CaptureFirst > 0 {
+			return fmt.Errorf("%s: use either capture_first or from/to, not both", path)
+		}
+	}
+	return nil
+}
+
+// Labels bounds the predictions awaiting ground truth and the labels awaiting their prediction.
+type Labels struct {
+	// MaxAwaiting and MaxAge bound the predictions kept per model version for a label to join;
+	// the oldest go first, and every eviction is counted.
+	MaxAwaiting int            `yaml:"max_awaiting"`
+	MaxAge      model.Duration `yaml:"max_age"`
+	// UnknownIDTTL is how long a label whose prediction has not arrived is kept, per model,
+	// bounded by MaxUnknown.
+	UnknownIDTTL model.Duration `yaml:"unknown_id_ttl"`
+	MaxUnknown   int            `yaml:"max_unknown"`
+	// MaxClasses bounds the class label of the classification metrics; later classes are __other__.
+	MaxClasses int `yaml:"max_classes"`
 }
 
 // Window is the sliding window: a ring of SubWindows sub-windows of SubWindowDuration each.
@@ -122,6 +169,8 @@ type Model struct {
 	// Features apply to every version; a version's own features add to or override them.
 	Features map[string]Feature `yaml:"features"`
 	Versions map[string]Version `yaml:"versions"`
+	// Reference replaces the top-level reference capture for this model.
+	Reference *Reference `yaml:"reference"`
 }
 
 // Version is one version of a model.
@@ -153,7 +202,20 @@ type Feature struct {
 	Allowed []string `yaml:"allowed"`
 	// MaxLength bounds text features (in bytes); longer text is rejected (out_of_range).
 	MaxLength int `yaml:"max_length"`
+	// Drift overrides the method judging this feature's drift and its threshold.
+	Drift *FeatureDrift `yaml:"drift"`
 }
+
+// FeatureDrift overrides drift judging for one feature.
+type FeatureDrift struct {
+	// Method is one of psi, kl, js, hellinger, wasserstein, ks, chi2, z ("" keeps the default).
+	Method string `yaml:"method"`
+	// Threshold of the method: a distance at or above it, or a p-value below it, is drift.
+	Threshold *float64 `yaml:"threshold"`
+}
+
+// DriftMethods are the method names FeatureDrift.Method accepts (those of exporter/drift).
+var DriftMethods = []string{"psi", "kl", "js", "hellinger", "wasserstein", "ks", "chi2", "z"}
 
 // Default returns the configuration used without a file: learn everything, sane limits.
 func Default() *Config {
@@ -177,6 +239,14 @@ func (c *Config) setDefaults() {
 			MaxBodyBytes:         10 << 20,
 			MaxEventAge:          model.Duration(time.Hour),
 			MaxClockSkew:         model.Duration(5 * time.Minute),
+		},
+		Reference: Reference{CaptureFirst: 5000},
+		Labels: Labels{
+			MaxAwaiting:  1000000,
+			MaxAge:       model.Duration(30 * 24 * time.Hour),
+			UnknownIDTTL: model.Duration(time.Hour),
+			MaxUnknown:   100000,
+			MaxClasses:   20,
 		},
 	}
 }
@@ -241,6 +311,16 @@ func (c *Config) validate() error {
 	if l.MaxEventAge <= 0 || l.MaxClockSkew < 0 {
 		return errors.New("limits.max_event_age must be positive and limits.max_clock_skew not negative")
 	}
+	if err := c.Reference.validate("reference"); err != nil {
+		return err
+	}
+	lb := c.Labels
+	if lb.MaxAwaiting < 1 || lb.MaxUnknown < 1 || lb.MaxClasses < 2 {
+		return fmt.Errorf("labels: max_awaiting and max_unknown must be positive and max_classes at least 2, got %d, %d, %d", lb.MaxAwaiting, lb.MaxUnknown, lb.MaxClasses)
+	}
+	if lb.MaxAge <= 0 || lb.UnknownIDTTL <= 0 {
+		return fmt.Errorf("labels: max_age and unknown_id_ttl must be positive, got %s and %s", lb.MaxAge, lb.UnknownIDTTL)
+	}
 	if len(c.Models) > l.MaxModels {
 		return fmt.Errorf("models: %d models configured but limits.max_models is %d", len(c.Models), l.MaxModels)
 	}
@@ -268,6 +348,11 @@ func (m Model) validate(c *Config, path string) error {
 		}
 		if p.CachedInput != nil && (*p.CachedInput < 0 || math.IsNaN(*p.CachedInput) || math.IsInf(*p.CachedInput, 0)) {
 			return fmt.Errorf("%s.price_per_million_tokens.cached_input: expected a finite price >= 0", path)
+		}
+	}
+	if m.Reference != nil {
+		if err := m.Reference.validate(path + ".reference"); err != nil {
+			return err
 		}
 	}
 	if len(m.Versions) > c.Limits.MaxVersionsPerModel {
@@ -299,6 +384,14 @@ func (m Model) VersionFeatures(version string) map[string]Feature {
 		out[k] = f
 	}
 	return out
+}
+
+// ReferenceFor is the reference capture that applies to this model.
+func (c *Config) ReferenceFor(m Model) Reference {
+	if m.Reference != nil {
+		return *m.Reference
+	}
+	return c.Reference
 }
 
 // FeaturePolicy is the unknown-feature policy that applies to this model.
@@ -354,6 +447,17 @@ func (f *Feature) UnmarshalYAML(n *yaml.Node) error {
 	}
 	if f.ExpectedMin != nil && f.ExpectedMax != nil && *f.ExpectedMin > *f.ExpectedMax {
 		return fail("expected_min (%v) is greater than expected_max (%v)", *f.ExpectedMin, *f.ExpectedMax)
+	}
+	if d := f.Drift; d != nil {
+		if d.Method != "" && !slices.Contains(DriftMethods, d.Method) {
+			return fail("drift.method: expected one of %s, got %q", strings.Join(DriftMethods, ", "), d.Method)
+		}
+		if d.Threshold != nil && (math.IsNaN(*d.Threshold) || math.IsInf(*d.Threshold, 0) || *d.Threshold < 0) {
+			return fail("drift.threshold: expected a finite number >= 0")
+		}
+		if f.Type == Text {
+			return fail("drift applies to numeric, categorical and boolean features, not text")
+		}
 	}
 	seen := make(map[string]bool, len(f.Allowed))
 	for _, a := range f.Allowed {
@@ -432,8 +536,22 @@ func checkKeys(n *yaml.Node, keys map[string]bool) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if !keys[k.Value] {
-			return fmt.Errorf("line %d: field %s not found in feature; expected one of type, required, min, max, expected_min, expected_max, allowed, max_length", k.Line, k.Value)
+			return fmt.Errorf("line %d: field %s not found in feature; expected one of type, required, min, max, expected_min, expected_max, allowed, max_length, drift", k.Line, k.Value)
 		}
 	}
 	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: inside Feature's own unmarshaler yaml.v3 no
+// longer rejects unknown keys, so they are checked here.
+func (d *FeatureDrift) UnmarshalYAML(n *yaml.Node) error {
+	type plain FeatureDrift
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value != "method" && k.Value != "threshold" {
+				return fmt.Errorf("line %d: field %s not found in drift; expected method or threshold", k.Line, k.Value)
+			}
+		}
+	}
+	return n.Decode((*plain)(d))
 }

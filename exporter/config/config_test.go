@@ -127,3 +127,39 @@ func TestUnknownFeatureKey(t *testing.T) {
 	_, err = Parse([]byte("models:\n  m:\n    price_per_million_tokens: {inptu: 3}\n"))
 	require.ErrorContains(t, err, "field inptu not found")
 }
+
+func TestDriftReferenceAndLabelsSettings(t *testing.T) {
+	c, err := Parse([]byte(`
+reference: {capture_first: 200}
+labels: {max_awaiting: 10, max_age: 2d, unknown_id_ttl: 10m, max_unknown: 5, max_classes: 3}
+models:
+  m:
+    reference: {from: 2026-11-01T00:00:00Z, to: 2026-11-02T00:00:00Z}
+    features:
+      amount: {type: numeric, drift: {method: psi, threshold: 0.2}}
+  n: {}
+`))
+	require.NoError(t, err)
+	require.Equal(t, 200, c.ReferenceFor(c.Models["n"]).CaptureFirst)
+	r := c.ReferenceFor(c.Models["m"])
+	require.Equal(t, 0, r.CaptureFirst)
+	require.Equal(t, 24*time.Hour, r.To.Sub(*r.From))
+	require.Equal(t, "psi", c.Models["m"].Features["amount"].Drift.Method)
+	require.InDelta(t, 0.2, *c.Models["m"].Features["amount"].Drift.Threshold, 0)
+	require.Equal(t, 10, c.Labels.MaxAwaiting)
+
+	for doc, want := range map[string]string{
+		"models: {m: {features: {a: {type: numeric, drift: {method: psy}}}}}":                                "drift.method: expected one of",
+		"models: {m: {features: {a: {type: numeric, drift: {metod: psi}}}}}":                                 "field metod not found in drift",
+		"models: {m: {features: {a: {type: text, drift: {method: psi}}}}}":                                   "not text",
+		"reference: {capture_first: -1}":                                                                     "reference.capture_first",
+		"models: {m: {reference: {from: 2026-11-02T00:00:00Z, to: 2026-11-01T00:00:00Z}}}":                   "must be before",
+		"models: {m: {reference: {from: 2026-11-01T00:00:00Z}}}":                                             "go together",
+		"labels: {max_classes: 1}":                                                                           "max_classes at least 2",
+		"labels: {unknown_id_ttl: 0s}":                                                                       "unknown_id_ttl must be positive",
+		"models: {m: {reference: {capture_first: 5, from: 2026-11-01T00:00:00Z, to: 2026-11-02T00:00:00Z}}}": "not both",
+	} {
+		_, err := Parse([]byte(doc))
+		require.ErrorContains(t, err, want, doc)
+	}
+}

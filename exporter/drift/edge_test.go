@@ -346,3 +346,19 @@ func TestProfileWarnings(t *testing.T) {
 		`feature "none": no non-null reference value; it will not be judged (reason reference_empty)`,
 	}, w)
 }
+
+// AddCategory bins bytes as AddString bins the same text, invalid UTF-8 included.
+func TestAddCategoryMatchesAddString(t *testing.T) {
+	b := NewBuilder(ProfileOptions{})
+	for _, c := range []string{"a", "b", "b", "\xff"} {
+		require.NoError(t, b.AddString("c", c))
+	}
+	f := b.Profile().Features[0]
+	h1, h2 := f.NewHistogram(), f.NewHistogram()
+	for _, c := range []string{"a", "b", "zz", "\xff", "\xfe"} {
+		require.NoError(t, f.AddString(&h1, c))
+		require.NoError(t, f.AddCategory(&h2, []byte(c)))
+	}
+	require.Equal(t, h1, h2)
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = f.AddCategory(&h2, []byte("b")) }))
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Histogram accumulates one feature's live values over one window slot against a
@@ -177,4 +178,21 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 	default:
 		return fmt.Errorf("feature %q: want a number, string, boolean or null, got %T", f.Name, v)
 	}
+}
+
+// AddCategory is AddString for a category held in bytes (the exporter's request buffers): valid
+// UTF-8 is looked up without converting it to a string, so the ingest path does not allocate.
+func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {
+	if f.Kind != Categorical || !utf8.Valid(b) {
+		return f.AddString(h, string(b))
+	}
+	if f.index == nil {
+		f.prepare()
+	}
+	if i, ok := f.index[string(b)]; ok {
+		h.Counts[i]++
+	} else {
+		h.Counts[len(f.Categories)]++
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -23,6 +24,7 @@ type decoder struct {
 	parser fastjson.Parser
 	ev     state.Event
 	seen   []uint64 // per feature index: the event number that last set it
+	idBuf  []byte   // the text of a numeric id
 	evNum  uint64
 	// versions caches resolved model versions (model → version → state). Versions are never
 	// removed from the state, so an entry stays valid; unresolved names are not cached.
@@ -221,20 +223,13 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 		switch string(key) {
 		case "model", "version":
 		case "id":
-			if t := v.Type(); t != fastjson.TypeString && t != fastjson.TypeNumber && t != fastjson.TypeNull {
-				d.fail("id", ReasonTypeMismatch, "id must be a string or a number, got %s", t)
-			}
+			d.id(v)
 		case "timestamp":
 			d.timestamp(v, now, limits)
 		case "features":
 			d.features(v, ver)
 		case "prediction":
-			switch t := v.Type(); t {
-			case fastjson.TypeObject, fastjson.TypeArray:
-				d.fail("prediction", ReasonTypeMismatch, "prediction must be a number, string or boolean, got %s", t)
-			case fastjson.TypeNumber:
-				d.number("prediction", v, false)
-			}
+			d.prediction(v)
 		case "scores":
 			d.scores(v)
 		case "latency_seconds":
@@ -267,4 +262,58 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 			d.fail("features."+f.Name, ReasonMissingRequired, "feature %q is required", f.Name)
 		}
 	})
+}
+
+// maxIDLen bounds an event id, as the store of predictions awaiting a label does.
+const maxIDLen = 256
+
+// id reads the inference id: a string, or a number kept as written.
+func (d *decoder) id(v *fastjson.Value) {
+	var b []byte
+	switch t := v.Type(); t {
+	case fastjson.TypeNull:
+		return
+	case fastjson.TypeString:
+		b, _ = v.StringBytes()
+	case fastjson.TypeNumber:
+		b = v.MarshalTo(d.idBuf[:0])
+		d.idBuf = b
+	default:
+		d.fail("id", ReasonTypeMismatch, "id must be a string or a number, got %s", t)
+		return
+	}
+	if len(b) > maxIDLen || !utf8.Valid(b) {
+		d.fail("id", ReasonInvalidValue, "id must be valid UTF-8 of at most %d bytes, got %d bytes", maxIDLen, len(b))
+		return
+	}
+	if len(b) > 0 {
+		d.ev.ID = b
+	}
+}
+
+// prediction reads the model output: a class (string or boolean) or a value (number).
+func (d *decoder) prediction(v *fastjson.Value) {
+	p := &d.ev.Prediction
+	switch t := v.Type(); t {
+	case fastjson.TypeNull:
+	case fastjson.TypeNumber:
+		if x, ok := d.number("prediction", v, false); ok {
+			*p = state.PredictionValue{Present: true, Type: config.Numeric, Num: x}
+		}
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		if !utf8.Valid(b) || len(b) > maxNameLen {
+			// A predicted class becomes a label value of the performance metrics.
+			d.fail("prediction", ReasonInvalidValue, "a class prediction must be valid UTF-8 of at most %d bytes", maxNameLen)
+			return
+		}
+		*p = state.PredictionValue{Present: true, Type: config.Categorical, Str: b}
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		*p = state.PredictionValue{Present: true, Type: config.Boolean}
+		if t == fastjson.TypeTrue {
+			p.Num = 1
+		}
+	default:
+		d.fail("prediction", ReasonTypeMismatch, "prediction must be a number, string or boolean, got %s", t)
+	}
 }

@@ -87,7 +87,9 @@ func (d *decoder) scores(v *fastjson.Value) {
 	}
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if !d.bad && v.Type() != fastjson.TypeNull {
-			d.number("scores."+string(key), v, false)
+			if x, ok := d.number("scores."+string(key), v, false); ok {
+				d.ev.Scores = append(d.ev.Scores, state.Score{Name: key, Value: x})
+			}
 		}
 	})
 }

@@ -33,6 +33,17 @@ type Event struct {
 
 	Business []Business
 	Features []FeatureValue
+
+	// ID joins the prediction to its label later; nil when the event has none.
+	ID         []byte
+	Prediction PredictionValue
+	Scores     []Score
+}
+
+// Score is one entry of the event's scores object.
+type Score struct {
+	Name  []byte
+	Value float64
 }
 
 // Business is one entry of the event's business object.
@@ -52,7 +63,7 @@ type FeatureValue struct {
 
 // Reset empties e for reuse, keeping its slices' capacity.
 func (e *Event) Reset() {
-	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0]}
+	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0], Scores: e.Scores[:0]}
 }
 
 // Apply adds a validated event to the version. v must be locked.
@@ -154,6 +165,10 @@ func (v *Version) Apply(e *Event) {
 				a.Add(fv.Num)
 			}
 		}
+	}
+	v.applyReference(slot, e, t)
+	if e.Prediction.Present {
+		v.awaitPrediction(e, slot)
 	}
 }
 

@@ -81,6 +81,7 @@ func (c *Counters) clone() Counters {
 	out.InputLength = cloneHist(c.InputLength)
 	out.TokenUsage[0] = cloneHist(c.TokenUsage[0])
 	out.TokenUsage[1] = cloneHist(c.TokenUsage[1])
+	out.Perf = c.Perf.clone()
 	return out
 }
 

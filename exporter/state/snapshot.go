@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/opscentre/opscentre/exporter/labels"
+	"github.com/opscentre/opscentre/exporter/performance"
 )
 
 // Snapshot is everything the state has learnt and counted, in a form to persist.
@@ -12,6 +15,34 @@ type Snapshot struct {
 	Labels   map[string][]string `json:"labels"`
 	Folded   map[string]uint64   `json:"folded"`
 	Rejected []RejectedCount     `json:"rejected"`
+	// LabelResults are the aiops_labels_total counts; Early the labels waiting for their
+	// prediction, per model.
+	LabelResults []LabelCount  `json:"label_results,omitempty"`
+	Early        []EarlyLabels `json:"early_labels,omitempty"`
+}
+
+// LabelCount is one aiops_labels_total series.
+type LabelCount struct {
+	LabelKey
+	Count uint64 `json:"count"`
+}
+
+// EarlyLabels are a model's labels waiting for their prediction, oldest first.
+type EarlyLabels struct {
+	Model  string         `json:"model"`
+	Labels []labels.Entry `json:"labels"`
+}
+
+// VersionExtra is what a version keeps beside its counters and window: its reference, the
+// predictions awaiting a label, and the CBPE calibration.
+type VersionExtra struct {
+	Reference   *ReferenceSnapshot        `json:"reference,omitempty"`
+	Awaiting    []labels.Entry            `json:"awaiting,omitempty"`
+	Calibration *Calibration              `json:"calibration,omitempty"`
+	CBPE        *performance.AccuracyCBPE `json:"cbpe,omitempty"`
+	// BinaryCalibration and BinaryCBPE are the boolean models' precision/recall estimate.
+	BinaryCalibration *BinaryCalibration      `json:"binary_calibration,omitempty"`
+	BinaryCBPE        *performance.BinaryCBPE `json:"binary_cbpe,omitempty"`
 }
 
 // VersionSnapshot is one version's learnt schema, counters and window.
@@ -21,6 +52,7 @@ type VersionSnapshot struct {
 	Features []FeatureSnapshot `json:"features"` // in index order: window slots refer to it
 	Counters Counters          `json:"counters"`
 	Window   json.RawMessage   `json:"window"`
+	VersionExtra
 }
 
 // FeatureSnapshot is one feature's learnt type and categories.
@@ -42,6 +74,21 @@ func (s *State) Snapshot() (*Snapshot, error) {
 	for k, n := range s.Rejected() {
 		out.Rejected = append(out.Rejected, RejectedCount{k, n})
 	}
+	for k, n := range s.LabelResults() {
+		out.LabelResults = append(out.LabelResults, LabelCount{k, n})
+	}
+	s.mu.RLock()
+	for _, m := range s.models {
+		el := EarlyLabels{Model: m.Name}
+		m.early.Each(func(e labels.Entry) bool {
+			el.Labels = append(el.Labels, e)
+			return true
+		})
+		if len(el.Labels) > 0 {
+			out.Early = append(out.Early, el)
+		}
+	}
+	s.mu.RUnlock()
 	s.labelMu.Lock()
 	for label, set := range s.labels {
 		for v := range set {
@@ -68,6 +115,27 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		return VersionSnapshot{}, fmt.Errorf("state: saving window of %s/%s: %w", v.model.Name, v.Name, err)
 	}
 	vs := VersionSnapshot{Model: v.model.Name, Version: v.Name, Counters: v.c.clone(), Window: w}
+	if st := v.perf.awaiting.Stats(); st.EvictedCapacity+st.EvictedAge > 0 {
+		vs.Counters.Perf.Evicted = map[string]uint64{
+			"capacity": v.c.Perf.Evicted["capacity"] + st.EvictedCapacity,
+			"age":      v.c.Perf.Evicted["age"] + st.EvictedAge,
+		}
+	}
+	vs.Reference = v.referenceSnapshot()
+	v.perf.awaiting.Each(func(e labels.Entry) bool {
+		vs.Awaiting = append(vs.Awaiting, e)
+		return true
+	})
+	if len(v.perf.calib.Predicted) > 0 {
+		c := v.perf.calib
+		vs.Calibration = &c
+	}
+	vs.CBPE = v.perf.cbpe
+	if len(v.perf.bcalib.Score) > 0 {
+		c := v.perf.bcalib
+		vs.BinaryCalibration = &c
+	}
+	vs.BinaryCBPE = v.perf.binary
 	for _, f := range v.list {
 		fs := FeatureSnapshot{Name: f.Name, Type: string(f.Schema.Type)}
 		for c := range f.categories {
@@ -96,6 +164,9 @@ func (s *State) Restore(snap *Snapshot) error {
 	for _, r := range snap.Rejected {
 		s.rejected[r.RejectKey] += r.Count
 	}
+	for _, r := range snap.LabelResults {
+		s.labelResults[r.LabelKey] += r.Count
+	}
 	s.labelMu.Unlock()
 
 	cfg := s.Config()
@@ -103,7 +174,7 @@ func (s *State) Restore(snap *Snapshot) error {
 		s.mu.Lock()
 		m := s.models[vs.Model]
 		if m == nil {
-			m = newModel(vs.Model, cfg)
+			m = newModel(vs.Model, cfg, s.opts.Now)
 			s.models[vs.Model] = m
 		}
 		s.mu.Unlock()
@@ -114,6 +185,10 @@ func (s *State) Restore(snap *Snapshot) error {
 		}
 		v := s.newVersion(m, vs.Version, cfg, vs.Features)
 		v.c = vs.Counters
+		if err := v.restoreExtra(&vs.VersionExtra); err != nil {
+			m.mu.Unlock()
+			return fmt.Errorf("state: restoring %s/%s: %w", vs.Model, vs.Version, err)
+		}
 		if len(vs.Window) > 0 {
 			if err := v.ring.Restore(vs.Window); err != nil {
 				m.mu.Unlock()
@@ -130,9 +205,46 @@ func (s *State) Restore(snap *Snapshot) error {
 			if len(sl.Features) > len(v.list) {
 				sl.Features = sl.Features[:len(v.list)]
 			}
+			if sl.Drift != nil && (v.ref == nil || !sameShape(v.ref.profile, sl.Drift)) {
+				sl.Drift = nil
+			}
 		})
 		m.versions[vs.Version] = v
 		m.mu.Unlock()
 	}
+	for _, el := range snap.Early {
+		s.mu.Lock()
+		m := s.models[el.Model]
+		if m == nil {
+			m = newModel(el.Model, cfg, s.opts.Now)
+			s.models[el.Model] = m
+		}
+		s.mu.Unlock()
+		for _, e := range el.Labels {
+			if _, err := m.early.Restore(e); err != nil {
+				return fmt.Errorf("state: restoring early labels of %s: %w", el.Model, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (v *Version) restoreExtra(x *VersionExtra) error {
+	if err := v.restoreReference(x.Reference); err != nil {
+		return err
+	}
+	for _, e := range x.Awaiting {
+		if _, err := v.perf.awaiting.Restore(e); err != nil {
+			return fmt.Errorf("awaiting prediction %q: %w", e.ID, err)
+		}
+	}
+	if x.Calibration != nil {
+		v.perf.calib = *x.Calibration
+	}
+	v.perf.cbpe = x.CBPE
+	if x.BinaryCalibration != nil {
+		v.perf.bcalib = *x.BinaryCalibration
+	}
+	v.perf.binary = x.BinaryCBPE
 	return nil
 }

@@ -5,12 +5,14 @@
 package state
 
 import (
+	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/labels"
 	"github.com/opscentre/opscentre/exporter/window"
 )
 
@@ -41,6 +43,8 @@ type Options struct {
 	// NewAccumulators, when set, gives each feature's sub-window slot extra accumulators
 	// (drift histograms, sketches) that receive every numeric value.
 	NewAccumulators func(model, version, feature string) []window.Accumulator
+	// Logger receives warnings about references (nil: none).
+	Logger *slog.Logger
 }
 
 // State is every model's state. It is safe for concurrent use.
@@ -56,6 +60,8 @@ type State struct {
 	labels   map[string]map[string]string // bounded global label values (type, currency, name); value → itself, so lookups return a stored string without allocating
 	folded   map[string]uint64
 	rejected map[RejectKey]uint64
+	// labelResults counts labels by result (aiops_labels_total).
+	labelResults map[LabelKey]uint64
 }
 
 // RejectKey identifies one aiops_events_rejected_total series.
@@ -74,6 +80,8 @@ func New(cfg *config.Config, opts Options) *State {
 		labels:   make(map[string]map[string]string),
 		folded:   make(map[string]uint64),
 		rejected: make(map[RejectKey]uint64),
+
+		labelResults: make(map[LabelKey]uint64),
 	}
 	s.cfg.Store(cfg)
 	return s
@@ -94,6 +102,9 @@ type Model struct {
 
 	mu       sync.RWMutex
 	versions map[string]*Version
+
+	// early holds labels whose prediction has not arrived, for labels.unknown_id_ttl.
+	early *labels.Store
 }
 
 type modelSettings struct {
@@ -101,8 +112,9 @@ type modelSettings struct {
 	configured bool
 }
 
-func newModel(name string, cfg *config.Config) *Model {
+func newModel(name string, cfg *config.Config, now func() time.Time) *Model {
 	m := &Model{Name: name, versions: make(map[string]*Version)}
+	m.early = labels.New(labels.Options{MaxCount: cfg.Labels.MaxUnknown, MaxAge: time.Duration(cfg.Labels.UnknownIDTTL), Now: now})
 	m.configure(cfg)
 	return m
 }
@@ -165,7 +177,7 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 			n = Other
 		}
 	}
-	m = newModel(n, cfg)
+	m = newModel(n, cfg, s.opts.Now)
 	s.models[n] = m
 	return m, Resolved
 }

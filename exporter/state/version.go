@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/exporter/histogram"
 	"github.com/opscentre/opscentre/exporter/window"
 )
@@ -42,6 +43,7 @@ type Counters struct {
 	Duration    histogram.Histogram       `json:"genai_duration"` // LLM calls only
 	TokenUsage  [2]histogram.Histogram    `json:"genai_tokens"`   // input, output
 	InputLength histogram.Histogram       `json:"input_length"`
+	Perf        PerfCounters              `json:"perf"`
 }
 
 // BusinessCount is one business event name's count and summed value.
@@ -54,6 +56,10 @@ type BusinessCount struct {
 type Slot struct {
 	Events   uint64        `json:"events"`
 	Features []FeatureSlot `json:"features"` // by Feature.Index
+	// Drift counts the sub-window's values in the reference's bins (nil until a reference
+	// exists); Perf the predictions labelled in it, by label time.
+	Drift *drift.Window `json:"drift,omitempty"`
+	Perf  *PerfSlot     `json:"perf,omitempty"`
 }
 
 // FeatureSlot is one feature's counts in one sub-window.
@@ -65,6 +71,12 @@ type FeatureSlot struct {
 
 func resetSlot(s *Slot) {
 	s.Events = 0
+	if s.Drift != nil {
+		s.Drift.Reset()
+	}
+	if s.Perf != nil {
+		s.Perf.reset()
+	}
 	for i := range s.Features {
 		f := &s.Features[i]
 		f.Present, f.Outliers = 0, 0
@@ -111,6 +123,10 @@ type Version struct {
 	order    []*Feature // FeatureAt's hint: the feature last seen at each position
 	ring     *window.Ring[Slot]
 	c        Counters
+
+	ref     *refState
+	capture *capture
+	perf    perfState
 }
 
 // Model is the version's model name.
@@ -176,8 +192,9 @@ func (s *State) newVersion(m *Model, name string, cfg *config.Config, saved []Fe
 		model:    m,
 		state:    s,
 		features: make(map[string]*Feature),
-		ring:     window.New(w.SubWindows, time.Duration(w.SubWindowDuration), resetSlot),
 	}
+	v.ring = window.New(w.SubWindows, time.Duration(w.SubWindowDuration), v.resetSlot)
+	v.perf.init(s, cfg)
 	for _, f := range saved {
 		nf := v.addFeature(f.Name, config.Feature{Type: config.FeatureType(f.Type)})
 		nf.Any = f.Name == Other
@@ -186,6 +203,7 @@ func (s *State) newVersion(m *Model, name string, cfg *config.Config, saved []Fe
 		}
 	}
 	v.applySchema(cfg, m)
+	v.startCapture()
 	return v
 }
 

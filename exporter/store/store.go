@@ -2,8 +2,10 @@
 // --storage.path, so windows, counters and everything learnt survive a restart.
 //
 // Layout (one bucket each): "meta" (format version, label sets, folded and rejected
-// counts), "models" (learnt schema per model version), "counters", "windows"; and, empty
-// for now, "references" and "awaiting_labels" for the drift and ground-truth features.
+// counts, label results and labels waiting for their prediction), "models" (learnt schema
+// per model version), "counters", "windows", "references" (the reference profile, its
+// cumulative bin counts and the CBPE calibration) and "awaiting_labels" (predictions
+// waiting for their ground truth, oldest first).
 package store
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/opscentre/opscentre/exporter/performance"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -73,9 +76,20 @@ func Open(dir string) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 type meta struct {
-	Labels   map[string][]string   `json:"labels"`
-	Folded   map[string]uint64     `json:"folded"`
-	Rejected []state.RejectedCount `json:"rejected"`
+	Labels       map[string][]string   `json:"labels"`
+	Folded       map[string]uint64     `json:"folded"`
+	Rejected     []state.RejectedCount `json:"rejected"`
+	LabelResults []state.LabelCount    `json:"label_results,omitempty"`
+	Early        []state.EarlyLabels   `json:"early_labels,omitempty"`
+}
+
+// refRecord is a version's value in the references bucket.
+type refRecord struct {
+	Reference         *state.ReferenceSnapshot  `json:"reference,omitempty"`
+	Calibration       *state.Calibration        `json:"calibration,omitempty"`
+	CBPE              *performance.AccuracyCBPE `json:"cbpe,omitempty"`
+	BinaryCalibration *state.BinaryCalibration  `json:"binary_calibration,omitempty"`
+	BinaryCBPE        *performance.BinaryCBPE   `json:"binary_cbpe,omitempty"`
 }
 
 // key is model NUL version: neither may contain NUL in practice, and it sorts by model.
@@ -84,7 +98,7 @@ func key(model, version string) []byte { return []byte(model + "\x00" + version)
 // Save replaces the stored state with snap in one transaction.
 func (s *Store) Save(snap *state.Snapshot) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketModels, bucketCounters, bucketWindows} {
+		for _, b := range [][]byte{bucketModels, bucketCounters, bucketWindows, bucketReferences, bucketAwaiting} {
 			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return err
 			}
@@ -92,7 +106,7 @@ func (s *Store) Save(snap *state.Snapshot) error {
 				return err
 			}
 		}
-		m, err := json.Marshal(meta{Labels: snap.Labels, Folded: snap.Folded, Rejected: snap.Rejected})
+		m, err := json.Marshal(meta{Labels: snap.Labels, Folded: snap.Folded, Rejected: snap.Rejected, LabelResults: snap.LabelResults, Early: snap.Early})
 		if err != nil {
 			return err
 		}
@@ -109,6 +123,17 @@ func (s *Store) Save(snap *state.Snapshot) error {
 			}
 			if err := tx.Bucket(bucketWindows).Put(k, v.Window); err != nil {
 				return err
+			}
+			if v.Reference != nil || v.Calibration != nil || v.BinaryCalibration != nil {
+				rec := refRecord{v.Reference, v.Calibration, v.CBPE, v.BinaryCalibration, v.BinaryCBPE}
+				if err := putJSON(tx.Bucket(bucketReferences), k, rec); err != nil {
+					return err
+				}
+			}
+			if len(v.Awaiting) > 0 {
+				if err := tx.Bucket(bucketAwaiting).Put(k, encodeAwaiting(v.Awaiting)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -137,8 +162,10 @@ func (s *Store) Load() (*state.Snapshot, error) {
 				return fmt.Errorf("meta: %w", err)
 			}
 			snap.Labels, snap.Folded, snap.Rejected = md.Labels, md.Folded, md.Rejected
+			snap.LabelResults, snap.Early = md.LabelResults, md.Early
 		}
 		counters, windows := tx.Bucket(bucketCounters), tx.Bucket(bucketWindows)
+		refs, awaiting := tx.Bucket(bucketReferences), tx.Bucket(bucketAwaiting)
 		return tx.Bucket(bucketModels).ForEach(func(k, data []byte) error {
 			model, version, ok := splitKey(k)
 			if !ok {
@@ -155,6 +182,20 @@ func (s *Store) Load() (*state.Snapshot, error) {
 			}
 			if w := windows.Get(k); w != nil {
 				vs.Window = append(json.RawMessage(nil), w...)
+			}
+			if r := refs.Get(k); r != nil {
+				var rec refRecord
+				if err := json.Unmarshal(r, &rec); err != nil {
+					return fmt.Errorf("references %s/%s: %w", model, version, err)
+				}
+				vs.Reference, vs.Calibration, vs.CBPE = rec.Reference, rec.Calibration, rec.CBPE
+				vs.BinaryCalibration, vs.BinaryCBPE = rec.BinaryCalibration, rec.BinaryCBPE
+			}
+			if a := awaiting.Get(k); a != nil {
+				var err error
+				if vs.Awaiting, err = decodeAwaiting(a); err != nil {
+					return fmt.Errorf("awaiting_labels %s/%s: %w", model, version, err)
+				}
 			}
 			snap.Versions = append(snap.Versions, vs)
 			return nil

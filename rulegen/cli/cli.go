@@ -53,6 +53,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	gtBase := gt.Flag("baseline", "Baseline version.").Required().String()
 	gtFormat := gt.Flag("format", "Report format: text or json.").Default("text").Enum("text", "json")
 
+	app.Command("presets", "List the presets and their params.")
+
 	cmd, err := app.Parse(args)
 	if err != nil {
 		return fmt.Errorf("rulegen: %w", err)
@@ -64,15 +66,37 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case chk.FullCommand():
 		return check(*chkSpec, *chkFormat, opts, stdin, stdout, stderr)
 	case tst.FullCommand():
-		return runTests(ctx, *tstSpec, *tstPromtool, opts, stdout, stderr)
+		return runTests(ctx, *tstSpec, *tstPromtool, opts, stdin, stdout, stderr)
+	case "presets":
+		for _, name := range spec.PresetNames() {
+			doc, params := spec.PresetDoc(name)
+			keys := make([]string, 0, len(params))
+			for k := range params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s=%q", k, params[k])
+			}
+			fmt.Fprintf(stdout, "%s\n  %s\n  params: %s\n", name, doc, strings.Join(parts, " "))
+		}
+		return nil
 	case gt.FullCommand():
 		return runGate(ctx, gateArgs{spec: *gtSpec, prometheus: *gtProm, model: *gtModel, candidate: *gtCand, baseline: *gtBase, format: *gtFormat}, opts, stdout, stderr)
 	}
 	return fmt.Errorf("rulegen: unknown command %q", cmd)
 }
 
+// stdinPath reports whether path means standard input. kingpin hands a lone "-" argument
+// over as an empty string when the command has short flags, so both are accepted.
+func stdinPath(path string) bool { return path == "-" || path == "" }
+
 func readSpec(path string, stdin io.Reader) ([]byte, error) {
-	if path == "-" {
+	if stdinPath(path) {
+		if stdin == nil {
+			return nil, errors.New("reading spec: no standard input")
+		}
 		return io.ReadAll(stdin)
 	}
 	b, err := os.ReadFile(path)
@@ -89,7 +113,7 @@ func build(path, format string, opts spec.Options, stdin io.Reader, w io.Writer)
 		return nil, nil, err
 	}
 	name := path
-	if path == "-" {
+	if stdinPath(path) {
 		name = "<stdin>"
 	}
 	s, problems := spec.Parse(name, data, opts)
@@ -172,8 +196,8 @@ func check(path, format string, opts spec.Options, stdin io.Reader, stdout, stde
 	return nil
 }
 
-func runTests(ctx context.Context, path, promtool string, opts spec.Options, stdout, stderr io.Writer) error {
-	files, _, err := build(path, "text", opts, nil, stderr)
+func runTests(ctx context.Context, path, promtool string, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
+	files, _, err := build(path, "text", opts, stdin, stderr)
 	if err != nil {
 		return err
 	}

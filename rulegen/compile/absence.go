@@ -30,7 +30,7 @@ func compileAbsence(c *ctx) {
 	c.alertRule(a.Name, a.Tier, expr, cond, a.For)
 	c.group.Series = 1
 
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(ab.Expr)
 	v := 1.0
 	if ab.MinPrev >= v {
@@ -94,7 +94,7 @@ func absentSelector(c *ctx, a *spec.Alert, ab *spec.Absence) {
 		return
 	}
 	series += "{" + strings.Join(ms, ", ") + "}"
-	step := stepFor(a.For)
+	step := c.testStep()
 	if !c.testable(30*time.Minute+2*rng+a.For, step) {
 		return
 	}

@@ -2,7 +2,10 @@ package compile
 
 import (
 	"fmt"
+	"math"
 	"time"
+
+	"github.com/opscentre/opscentre/rulegen/spec"
 )
 
 // compileAnomaly compares the signal with its own history. zscore: (x-mean)/stddev over the
@@ -69,7 +72,7 @@ func compileAnomaly(c *ctx) {
 // with each level held as long as the expression's range so rates keep the variation.
 func anomalyTests(c *ctx, season time.Duration) {
 	a, an := c.alert, c.alert.Anomaly
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(an.Expr)
 	block := steps(lag, step) + 1
 	pattern := func(n int) []float64 {
@@ -86,7 +89,17 @@ func anomalyTests(c *ctx, season time.Duration) {
 		return
 	}
 	spike := 11 + 10*an.K
-	inside := 11 + 0.2*an.K
+	// Just inside the band: three quarters of the way to its edge. The pattern's standard
+	// deviation is sqrt(2/3) and its MAD 1. A rate smooths the pattern and shrinks its spread
+	// by an amount that depends on the window, so lagged signals keep a wide margin.
+	spread := math.Sqrt(2.0 / 3.0)
+	if an.Method == "mad" {
+		spread = 1
+	}
+	inside := spec.RoundSig(11 + 0.75*an.K*spread)
+	if lag > 0 {
+		inside = 11 + 0.2*an.K
+	}
 	guard := func(sig []float64, ok bool) []part {
 		parts := []part{{an.Expr, sig, mode{}}}
 		if g := an.MinVolume; g != nil {
@@ -107,7 +120,7 @@ func anomalyTests(c *ctx, season time.Duration) {
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), true, spike)
 
 	sig = concat(pattern(nh), constant(nb, inside))
-	tc, lbls, err = multiCase(fmt.Sprintf("stays quiet inside the band (%s)", num(inside)), an.By, step, guard(sig, true)...)
+	tc, lbls, err = multiCase(fmt.Sprintf("stays quiet just inside the band (%s)", num(inside)), an.By, step, guard(sig, true)...)
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	young := steps(lag, step) + 3*block
@@ -121,7 +134,7 @@ func anomalyTests(c *ctx, season time.Duration) {
 		c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 	}
 	if a.For < lag+3*step {
-		c.noTest("blip: `for` %s is not longer than the expression's range %s plus two samples", dur(a.For), dur(lag))
+		c.noTest("blip: `for` %s is not longer than the expression's range %s plus three test steps of %s", dur(a.For), dur(lag), dur(step))
 		return
 	}
 	sig = concat(pattern(nh), []float64{spike}, pattern(steps(a.For, step)+3))

@@ -29,7 +29,7 @@ func compileChange(c *ctx) {
 	c.alertRule(a.Name, a.Tier, expr, cond, a.For)
 	c.group.Series = 2
 
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(ch.Expr)
 	b := 1.0
 	if ch.MinBase >= b {

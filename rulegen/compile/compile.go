@@ -34,11 +34,10 @@ type Rule struct {
 // Group is the rules of one spec alert; rules in a group run in order, so recording rules
 // come before the alert reading them.
 type Group struct {
-	Name     string
-	Interval time.Duration
-	Alert    *spec.Alert
-	Rules    []Rule
-	Tests    *TestFile
+	Name  string
+	Alert *spec.Alert
+	Rules []Rule
+	Tests *TestFile
 	// NoTests explains why some generated scenarios are missing (e.g. a blip cannot be shorter
 	// than `for` when the expression's range window is longer).
 	NoTests []string

@@ -246,3 +246,39 @@ func TestSLODisableAndImpossibleWindows(t *testing.T) {
 	require.Len(t, res.Warnings, 1)
 	require.Contains(t, res.Warnings[0].Msg, "burn window 1h of Acc can never fire: it needs an error ratio of 1.44")
 }
+
+// TestEveryExampleAlertHasFiringAndQuietTests guards against the generator silently
+// dropping scenarios: every alert of every kind and preset gets at least one test that must
+// fire and one that must stay quiet, and each alerting rule is expected to fire somewhere.
+func TestEveryExampleAlertHasFiringAndQuietTests(t *testing.T) {
+	res, _ := compileFile(t, "testdata/kinds.spec.yaml")
+	for _, g := range res.Groups {
+		require.NotNil(t, g.Tests, "%s has no tests: %v", g.Alert.Name, g.NoTests)
+		fires, quiet := map[string]bool{}, 0
+		for _, tc := range g.Tests.Tests {
+			for _, ch := range tc.Checks {
+				if len(ch.Exp) > 0 {
+					fires[ch.Alertname] = true
+				} else {
+					quiet++
+				}
+			}
+		}
+		require.Positive(t, quiet, "%s has no quiet scenario", g.Alert.Name)
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				require.True(t, fires[r.Alert], "%s has no scenario that fires it", r.Alert)
+			}
+		}
+	}
+}
+
+func TestBadTemplate(t *testing.T) {
+	msg := compileErr(t, `  - name: Tmpl
+    tier: P1
+    runbook_url: https://x.example
+    summary: "{{ $labels.model "
+    preset: error_rate
+`)
+	require.Contains(t, msg, "spec.yaml:5:5: alerts[0]: alert Tmpl: invalid template: annotation \"summary\"")
+}

@@ -3,6 +3,7 @@ package compile_test
 import (
 	"testing"
 
+	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/compile"
 	"github.com/opscentre/opscentre/rulegen/output"
 	"github.com/opscentre/opscentre/rulegen/spec"
@@ -35,7 +36,7 @@ func FuzzSpec(f *testing.F) {
 		}
 		for _, p := range files.Paths() {
 			if len(p) > 6 && p[:6] == "rules/" {
-				if err := output.CheckRuleFile(files[p]); err != nil {
+				if err := check.RuleFile(files[p]); err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
 			}

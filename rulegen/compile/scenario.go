@@ -134,12 +134,67 @@ func levels(op string, v float64) (bad, inside, normal float64) {
 	return spec.RoundSig(bad), spec.RoundSig(inside), spec.RoundSig(normal)
 }
 
-// stepFor picks the sample interval of a test: a minute, or less when `for` is short.
+// stepFor picks the sample interval of a test: a fifth of `for` in whole minutes (1m to
+// 5m; 15s when `for` is under 4m), so a test holds a few samples per `for` without
+// evaluating rules more often than needed.
 func stepFor(forDur time.Duration) time.Duration {
-	if forDur > 0 && forDur < 4*time.Minute {
+	switch {
+	case forDur > 0 && forDur < 4*time.Minute:
 		return 15 * time.Second
+	case forDur >= 10*time.Minute:
+		return min(forDur/5/time.Minute*time.Minute, 5*time.Minute)
 	}
 	return time.Minute
+}
+
+// promtoolMaxSamples is the query sample limit of promtool's unit-test engine (10,000 in
+// Prometheus 2.42 and 3); a range longer than that many test steps fails the test.
+const promtoolMaxSamples = 10000
+
+// testStep is stepFor(for), made fine enough that the shortest range window holds at least
+// three samples (Prometheus 3 ranges are left-open, and rate needs two), then coarsened (up
+// to 10m) so that no range holds more samples than promtool's test engine allows (a 7d
+// average at 1m would need 10,080). testable rejects what even 10m cannot fit.
+func (c *ctx) testStep() time.Duration {
+	step := stepFor(c.alert.For)
+	if short := c.shortestRange(); short > 0 && step > short/3 {
+		// Whole minutes where the range allows, else whole seconds: a 20s rate window
+		// needs samples every 6s, not the 15s floor of a longer `for`.
+		if short >= 3*time.Minute {
+			step = short / 3 / time.Minute * time.Minute
+		} else {
+			step = max(short/3/time.Second*time.Second, time.Second)
+		}
+	}
+	// Coarsen only when the longest range would otherwise hold more samples than promtool
+	// allows; rounding the need up to a minute must not coarsen a step that already fits.
+	if need := c.longestRange()/promtoolRangeSamples + 1; need > step {
+		step = min(roundUp(need, time.Minute), maxTestStep)
+	}
+	return step
+}
+
+const (
+	promtoolRangeSamples = promtoolMaxSamples * 9 / 10
+	maxTestStep          = 10 * time.Minute
+)
+
+func (c *ctx) longestRange() time.Duration {
+	var longest time.Duration
+	for _, r := range c.group.Rules {
+		longest = max(longest, maxRange(r.Expr))
+	}
+	return longest
+}
+
+func (c *ctx) shortestRange() time.Duration {
+	var shortest time.Duration
+	for _, r := range c.group.Rules {
+		if m := minRange(r.Expr); m > 0 && (shortest == 0 || m < shortest) {
+			shortest = m
+		}
+	}
+	return shortest
 }
 
 // lastAt is the time of the last sample of a series of n samples.
@@ -154,6 +209,10 @@ const maxTestSamples = 50000
 func (c *ctx) testable(total, step time.Duration) bool {
 	if total < 0 || total/step > maxTestSamples {
 		c.noTest("all scenarios: the windows and `for` need %s of input series, more than %d samples at %s", dur(total), maxTestSamples, dur(step))
+		return false
+	}
+	if r := c.longestRange(); r/step > promtoolRangeSamples {
+		c.noTest("all scenarios: a range of %s holds more than promtool's %d-sample limit even at %s steps", dur(r), promtoolMaxSamples, dur(step))
 		return false
 	}
 	return true

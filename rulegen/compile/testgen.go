@@ -500,6 +500,29 @@ func maxRange(expr string) time.Duration {
 	return m
 }
 
+// minRange is the shortest range window in an expression, 0 when there is none.
+func minRange(expr string) time.Duration {
+	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+	if err != nil {
+		return 0
+	}
+	var m time.Duration
+	parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
+		var r time.Duration
+		switch n := node.(type) {
+		case *parser.MatrixSelector:
+			r = n.Range
+		case *parser.SubqueryExpr:
+			r = n.Range
+		}
+		if r > 0 && (m == 0 || r < m) {
+			m = r
+		}
+		return nil
+	})
+	return m
+}
+
 // expected renders the labels and annotations an alert rule gives a series with the given
 // labels and value, as Prometheus would. ok is false when a template uses something rulegen
 // cannot predict.

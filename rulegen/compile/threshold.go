@@ -16,7 +16,7 @@ func compileThreshold(c *ctx) {
 	c.alertRule(a.Name, a.Tier, fmt.Sprintf("%s %s %s", rec, t.Op, num(t.Value)), cond, a.For)
 	c.group.Series = 1
 
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(t.Expr)
 	bad, inside, normal := levels(t.Op, t.Value)
 	pre := roundUp(lag, step) + 2*step
@@ -42,7 +42,7 @@ func compileThreshold(c *ctx) {
 func (c *ctx) blipCase(expr string, by []string, step, lag time.Duration, normal, bad float64) {
 	a := c.alert
 	if a.For < lag+3*step {
-		c.noTest("blip: `for` %s is not longer than the expression's range %s plus two samples, so a one-sample blip stays visible for the whole of `for`", dur(a.For), dur(lag))
+		c.noTest("blip: `for` %s is not longer than the expression's range %s plus three test steps of %s, so a one-sample blip could stay visible for the whole of `for`", dur(a.For), dur(lag), dur(step))
 		return
 	}
 	pre := roundUp(lag, step) + 2*step

@@ -27,7 +27,7 @@ func compileTrend(c *ctx) {
 	c.alertRule(a.Name, a.Tier, expr, cond+fmt.Sprintf(" for %s", dur(a.For)), a.For)
 	c.group.Series = 2
 
-	step := stepFor(a.For)
+	step := c.testStep()
 	lag := maxRange(t.Expr)
 	if !c.testable(t.Window+lag+a.For, step) {
 		return

@@ -61,6 +61,15 @@ type amYAML struct {
 	Receivers     []receiverYAML      `yaml:"receivers"`
 }
 
+// isIncidentd reports whether a receiver URL is an incidentd webhook endpoint.
+func isIncidentd(url string) bool {
+	u := url
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return strings.HasSuffix(u, "/api/v1/alertmanager")
+}
+
 // BusinessHoursInterval names the time interval business-hours tiers are active in.
 const BusinessHoursInterval = "business-hours"
 
@@ -92,8 +101,14 @@ func Alertmanager(source string, s *spec.Spec) ([]byte, error) {
 				Continue: i < len(rs)-1,
 			}
 			if t.Hours == "business" {
-				rt.ActiveTimeIntervals = []string{BusinessHoursInterval}
 				business = true
+				// incidentd holds a business-hours tier's page until the hours start and
+				// keeps the incident either way; muting its route here would make
+				// Alertmanager drop alerts that fire and resolve overnight without anyone
+				// ever seeing them. Other receivers (a direct pager) are muted.
+				if !isIncidentd(receivers[r]) {
+					rt.ActiveTimeIntervals = []string{BusinessHoursInterval}
+				}
 			}
 			root.Routes = append(root.Routes, rt)
 		}

@@ -7,7 +7,6 @@ package output
 import (
 	"bytes"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,10 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/compile"
 )
 
@@ -107,9 +105,8 @@ type ruleYAML struct {
 }
 
 type groupYAML struct {
-	Name     string     `yaml:"name"`
-	Interval string     `yaml:"interval,omitempty"`
-	Rules    []ruleYAML `yaml:"rules"`
+	Name  string     `yaml:"name"`
+	Rules []ruleYAML `yaml:"rules"`
 }
 
 type groupsYAML struct {
@@ -126,7 +123,7 @@ func durStr(d time.Duration) string {
 func groups(gs []*compile.Group) []groupYAML {
 	out := make([]groupYAML, 0, len(gs))
 	for _, g := range gs {
-		gy := groupYAML{Name: "opscentre-" + g.Name, Interval: durStr(g.Interval)}
+		gy := groupYAML{Name: "opscentre-" + g.Name}
 		for _, r := range g.Rules {
 			ann := map[string]string{}
 			for k, v := range r.Annotations {
@@ -168,24 +165,10 @@ func ruleFile(source string, gs []*compile.Group) ([]byte, error) {
 		return nil, err
 	}
 	out := append([]byte(header(source)), body...)
-	if err := CheckRuleFile(out); err != nil {
+	if err := check.RuleFile(out); err != nil {
 		return nil, fmt.Errorf("generated rule file for %s fails rulefmt (a rulegen bug, please report): %w", gs[0].Alert.Name, err)
 	}
 	return out, nil
-}
-
-// CheckRuleFile re-parses a rule file with Prometheus's own rulefmt, strictly (unknown
-// fields rejected, legacy metric names so the rules also load in Prometheus 2).
-func CheckRuleFile(b []byte) error {
-	_, errs := rulefmt.Parse(b, false, model.LegacyValidation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
-	if len(errs) == 0 {
-		return nil
-	}
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return fmt.Errorf("%s", strings.Join(msgs, "; "))
 }
 
 // prometheusRule writes the prometheus-operator custom resource as plain YAML, so no

@@ -167,14 +167,13 @@ type Guard struct {
 
 // Trend fires on sustained movement in the wrong direction before a threshold is crossed.
 type Trend struct {
-	Expr      string
-	By        []string
-	Method    string // predict | deriv
-	Window    time.Duration
-	Horizon   time.Duration // predict only
-	Op        string        // > or <
-	Limit     float64       // predict: the value that will be reached; deriv: the slope per second
-	Direction string
+	Expr    string
+	By      []string
+	Method  string // predict | deriv
+	Window  time.Duration
+	Horizon time.Duration // predict only
+	Op      string        // > or <
+	Limit   float64       // predict: the value that will be reached; deriv: the slope per second
 }
 
 // Absence fires when data stops (Selector has no samples for For) or volume drops

@@ -87,6 +87,14 @@ func TestParseErrors(t *testing.T) {
 			spec: header + "alerts:\n  - {name: A, tier: P1, runbook_url: https://x.example, preset: error_rate, params: {maximum: '1'}}\n",
 			want: "alerts[0].params.maximum: preset error_rate has no param \"maximum\"",
 		},
+		"business hours missing": {
+			spec: "apiVersion: opscentre.io/v1\ntiers:\n  P2: {name: High, response_time: 1h, hours: business}\nalerts: []\n",
+			want: "spec.yaml:3:7: tiers.P2.hours: tier P2 uses hours: business, so business_hours needs weekdays, start and end",
+		},
+		"undefined receiver": {
+			spec: "apiVersion: opscentre.io/v1\ntiers:\n  P1: {name: C, response_time: now, receivers: [pagerduty]}\nalerts: []\n",
+			want: "tiers.P1.receivers[0]: tier P1 uses receiver \"pagerduty\", which is not defined under receivers",
+		},
 		"not a mapping": {
 			spec: header + "alerts:\n  - just-a-string\n",
 			want: "spec.yaml:7:5: alerts[0]: expected a mapping, got the scalar \"just-a-string\"",

@@ -35,14 +35,15 @@ func (d *decoder) validate(s *Spec) {
 			}
 		}
 	}
-	hasBusiness := false
+	bh := s.BusinessHours
+	if len(bh.Weekdays) > 0 && bh.Start != "" && bh.End != "" {
+		return
+	}
 	for _, t := range s.Tiers {
 		if t.Hours == "business" {
-			hasBusiness = true
+			d.errs = append(d.errs, &Error{Pos: withPath(t.Pos, "hours"), Msg: fmt.Sprintf("tier %s uses hours: business, so business_hours needs weekdays, start and end", t.ID)})
+			return
 		}
-	}
-	if hasBusiness && (len(s.BusinessHours.Weekdays) == 0 || s.BusinessHours.Start == "" || s.BusinessHours.End == "") {
-		d.errorf(nil, "business_hours", "a tier uses hours: business, so business_hours needs weekdays, start and end")
 	}
 }
 

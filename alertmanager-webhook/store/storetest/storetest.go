@@ -65,6 +65,8 @@ func Run(t *testing.T, f Factory) {
 		"AuditChain":                   testAudit,
 		"ReplayPropertyShuffleAndDups": testReplayProperty,
 		"ConcurrentReplicas":           testConcurrentReplicas,
+		"Changes":                      testChanges,
+		"PostmortemAndActionItems":     testPostmortemAndActionItems,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

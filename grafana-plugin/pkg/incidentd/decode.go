@@ -61,7 +61,7 @@ func decodeIncident(v *fastjson.Value, in *Incident) error {
 	}
 	o, err := v.Object()
 	if err != nil {
-		return fmt.Errorf("%w", fmt.Errorf("incident: expected an object, got %s", v.Type()))
+		return fmt.Errorf("incident: expected an object, got %s", v.Type())
 	}
 	var ferr error
 	o.Visit(func(key []byte, v *fastjson.Value) {

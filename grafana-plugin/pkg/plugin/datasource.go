@@ -10,13 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/settings"
@@ -100,8 +103,31 @@ func New(s backend.DataSourceInstanceSettings, o Options) (*Datasource, error) {
 	d.queries.HandleFunc(QueryTimeline, d.measure(QueryTimeline, d.queryTimeline))
 	d.queries.HandleFunc(QueryAnnotations, d.measure(QueryAnnotations, d.queryAnnotations))
 	d.queries.HandleFunc(QueryVariables, d.measure(QueryVariables, d.queryVariables))
-	// An empty query type (a query saved before one was picked) lists incidents.
-	d.queries.HandleFunc("", d.measure(QueryIncidents, d.queryIncidents))
+	// The mux's "" handler also receives every unknown type: an empty type (a query saved
+	// before one was picked) lists incidents, anything else is an error naming the types.
+	listIncidents := d.measure(QueryIncidents, d.queryIncidents)
+	d.queries.HandleFunc("", func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+		resp := backend.NewQueryDataResponse()
+		var empty []backend.DataQuery
+		for _, q := range req.Queries {
+			if q.QueryType != "" {
+				resp.Responses[q.RefID] = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
+					fmt.Sprintf("queryType: unknown %q, expected incidents, counts, stats, timeline, annotations or variables", q.QueryType))
+				continue
+			}
+			empty = append(empty, q)
+		}
+		if len(empty) > 0 {
+			sub := *req
+			sub.Queries = empty
+			r, err := listIncidents(ctx, &sub)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(resp.Responses, r.Responses)
+		}
+		return resp, nil
+	})
 	d.resource = httpadapter.New(d.resourceMux())
 	return d, nil
 }
@@ -143,6 +169,14 @@ func (d *Datasource) measure(kind string, fn queryFunc) backend.QueryDataHandler
 			}
 			for _, f := range r.Frames {
 				f.RefID = q.RefID
+			}
+			if unknown := unknownKeys(q.JSON); len(unknown) > 0 && len(r.Frames) > 0 {
+				f := r.Frames[0]
+				if f.Meta == nil {
+					f.Meta = &data.FrameMeta{}
+				}
+				f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
+					Text: "Ignored query fields this datasource does not know: " + strings.Join(unknown, ", ")})
 			}
 			d.o.Metrics.observeQuery(kind, fromAlert, r, d.o.Now().Sub(start))
 			resp.Responses[q.RefID] = r

@@ -123,7 +123,7 @@ func TestIncidentsTable(t *testing.T) {
 	require.Equal(t, 75*60.0, *mtta.At(2).(*float64))
 	rb, _ := f.FieldByName("runbook")
 	require.Equal(t, "https://runbooks.example/down", *rb.At(3).(*string))
-	require.Equal(t, "https://incidents.example/api/v1/incidents/${__value.raw}", ids.Config.Links[0].URL)
+	require.Equal(t, "https://incidents.example/api/v1/incidents/${__value.raw}", ids.Config.Links[1].URL)
 	region, _ := f.FieldByName("label_region")
 	require.Equal(t, "us", *region.At(1).(*string))
 	require.Nil(t, region.At(0).(*string))
@@ -407,8 +407,22 @@ func TestErrorAttribution(t *testing.T) {
 	require.NoError(t, resp.Responses["good"].Error)
 	require.ErrorContains(t, resp.Responses["wrongtype"].Error, `query field "teams": expected []string`)
 
+	resp = run(t, d, nil, nil,
+		q{refID: "bogus", queryType: "bogus"},
+		q{refID: "empty", queryType: "", from: day.from, to: day.to},
+	)
+	require.ErrorContains(t, resp.Responses["bogus"].Error, `queryType: unknown "bogus", expected incidents, counts`)
+	require.Equal(t, backend.ErrorSourceDownstream, resp.Responses["bogus"].ErrorSource)
+	require.NoError(t, resp.Responses["empty"].Error)
+	require.Equal(t, 4, resp.Responses["empty"].Frames[0].Rows(), "an empty query type lists incidents")
+
+	// A misspelt filter is not applied, and the frame says so.
+	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to, json: map[string]any{"refId": "A", "teamz": []string{"llm"}, "intervalMs": 1000}}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, []data.Notice{{Severity: data.NoticeSeverityWarning, Text: "Ignored query fields this datasource does not know: teamz"}}, r.Frames[0].Meta.Notices)
+
 	fake.fail = http.StatusServiceUnavailable
-	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
 	require.ErrorContains(t, r.Error, "incidentd answered 503")
 	require.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
 	require.Equal(t, backend.Status(503), r.Status)

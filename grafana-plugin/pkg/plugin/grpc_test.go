@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	sdklog "github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental/datasourcetest"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +27,10 @@ var grpcPlugin struct {
 }
 
 func TestMain(m *testing.M) {
+	// The SDK's gRPC middleware logs every request at debug level to stderr, which buries
+	// test and benchmark output; tests assert on frames, not on those lines.
+	sdklog.DefaultLogger = sdklog.NewNullLogger()
+	backend.Logger = sdklog.DefaultLogger
 	code := m.Run()
 	if grpcPlugin.tp.Client != nil {
 		_ = grpcPlugin.tp.Shutdown()

@@ -125,6 +125,22 @@ func TestProvisioning(t *testing.T) {
 	require.Equal(t, ID, d.Type)
 	require.Equal(t, "proxy", d.Access)
 	require.Contains(t, d.SecureJSONData, "apiToken", "the token goes to secureJsonData")
+	// deploy/grafana provisions the same datasource; both must agree on its uid, which
+	// dashboards and action URLs use.
+	others, _ := filepath.Glob("../../../deploy/grafana/provisioning/datasources/*.yaml")
+	for _, f := range others {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var other struct {
+			Datasources []struct{ Type, UID string } `yaml:"datasources"`
+		}
+		require.NoError(t, yaml.Unmarshal(b, &other), f)
+		for _, o := range other.Datasources {
+			if o.Type == ID {
+				require.Equal(t, d.UID, o.UID, f)
+			}
+		}
+	}
 	// jsonData keys are the ones settings.Load reads.
 	b, err := json.Marshal(d.JSONData)
 	require.NoError(t, err)
@@ -134,6 +150,7 @@ func TestProvisioning(t *testing.T) {
 	require.NoError(t, err)
 
 	var dash struct {
+		UID        string
 		Templating struct {
 			List []struct {
 				Name       string
@@ -161,7 +178,7 @@ func TestProvisioning(t *testing.T) {
 			}
 		}
 	}
-	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incidents-overview.json")
+	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incident-response.json")
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &dash))
 	check := func(where string, ref struct{ Type, UID string }, target json.RawMessage) {
@@ -177,7 +194,14 @@ func TestProvisioning(t *testing.T) {
 		expanded := strings.NewReplacer(`"$team"`, `"$__all"`, `"$tier"`, `"$__all"`, `"$incident"`, `"1"`).Replace(string(target))
 		_, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 		require.NoError(t, err, where)
+		require.Empty(t, unknownKeys(target), where)
 	}
+	require.Equal(t, DashboardUID, dash.UID, "incident links point at this dashboard")
+	hasIncidentVar := false
+	for _, v := range dash.Templating.List {
+		hasIncidentVar = hasIncidentVar || v.Name == "incident"
+	}
+	require.True(t, hasIncidentVar, "the links set var-incident")
 	require.NotEmpty(t, dash.Panels)
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
@@ -249,6 +273,7 @@ func TestGeneratedDashboardQueries(t *testing.T) {
 				expanded := strings.ReplaceAll(string(tg), `"$model"`, `"fraud-v3,support-llm"`)
 				parsed, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 				require.NoError(t, err, "%s: panel %q", f, p.Title)
+				require.Empty(t, unknownKeys(tg), "%s: panel %q uses fields the plugin ignores", f, p.Title)
 				if q.QueryType == QueryTimeline && q.IncidentID == nil {
 					_, err := parsed.incidentID()
 					t.Logf("%s: panel %q is a timeline without incidentId; it will show: %v", filepath.Base(f), p.Title, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +84,32 @@ var statAliases = map[string]string{
 	"count": "count", "open": "open", "acknowledged": "acknowledged", "resolved": "resolved",
 	"sla_breached": "sla_breached", "sla_breaches": "sla_breached",
 	"mtta_seconds": "mtta_seconds", "mtta": "mtta_seconds", "mttr_seconds": "mttr_seconds", "mttr": "mttr_seconds",
+}
+
+// grafanaQueryKeys are the fields Grafana itself puts in every query's JSON.
+var grafanaQueryKeys = []string{"refId", "datasource", "datasourceId", "hide", "key", "queryType", "intervalMs",
+	"maxDataPoints", "timeRange", "utcOffsetSec", "editorMode", "format", "legendFormat", "range", "instant"}
+
+// unknownKeys lists the keys of raw that neither Grafana nor this plugin defines, so a
+// misspelt filter shows up as a notice instead of silently matching everything.
+func unknownKeys(raw json.RawMessage) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	known := map[string]bool{}
+	t := reflect.TypeFor[Query]()
+	for i := range t.NumField() {
+		known[strings.Split(t.Field(i).Tag.Get("json"), ",")[0]] = true
+	}
+	var out []string
+	for k := range m {
+		if !known[k] && !slices.Contains(grafanaQueryKeys, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // parseQuery decodes and validates a query of the given type; errors name the field as

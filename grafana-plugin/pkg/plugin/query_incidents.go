@@ -11,6 +11,10 @@ import (
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 )
 
+// DashboardUID is the provisioned incident-response dashboard, whose timeline panel shows
+// the incident named by its $incident variable; incident ids link there.
+const DashboardUID = "opscentre-incident-response"
+
 // queryIncidents answers the incidents table: one row per incident detected in the range.
 func (d *Datasource) queryIncidents(ctx context.Context, _ *backend.QueryDataRequest, q backend.DataQuery, p Query) backend.DataResponse {
 	incidents, truncated, err := d.list(ctx, p, q.TimeRange.From, q.TimeRange.To)
@@ -89,11 +93,18 @@ func (d *Datasource) incidentsFrame(incidents []incidentd.Incident, labelColumns
 	}
 	idField := data.NewField("id", nil, ids).SetConfig(&data.FieldConfig{
 		DisplayName: "ID",
-		Links: []data.DataLink{{
-			Title:       "Open incident #${__value.raw} in incidentd",
-			URL:         d.settings.LinkURL + "/api/v1/incidents/${__value.raw}",
-			TargetBlank: true,
-		}},
+		Links: []data.DataLink{
+			{
+				// The provisioned incidents dashboard shows the timeline of $incident.
+				Title: "Timeline of incident #${__value.raw}",
+				URL:   "/d/" + DashboardUID + "?var-incident=${__value.raw}&${__url_time_range}",
+			},
+			{
+				Title:       "Incident #${__value.raw} in incidentd's API",
+				URL:         d.settings.LinkURL + "/api/v1/incidents/${__value.raw}",
+				TargetBlank: true,
+			},
+		},
 	})
 	fields := []*data.Field{
 		idField,

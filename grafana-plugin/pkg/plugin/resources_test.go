@@ -124,3 +124,36 @@ func TestResourceOptions(t *testing.T) {
 	require.Equal(t, http.StatusBadGateway, code)
 	require.Equal(t, "downstream", m["source"])
 }
+
+// FuzzActionBody: whatever body reaches an action, the answer is a JSON error naming the
+// problem or incidentd's own answer, never a plugin failure (500) or a panic.
+func FuzzActionBody(f *testing.F) {
+	fake := newFake(fixture())
+	srv := fake.start(f)
+	d := newTestDS(f, srv.URL, nil, "plugin")
+	paths := []string{"incidents/3/ack", "incidents/3/transition", "incidents/3/notes", "incidents/3/assign"}
+	f.Add(uint8(0), []byte(`{"note":"x"}`))
+	f.Add(uint8(1), []byte(`{"to":"resolved"}`))
+	f.Add(uint8(2), []byte(`{"kind":"link","url":"https://x","text":"y"}`))
+	f.Add(uint8(3), []byte(`{"assignee":"me"}`))
+	f.Add(uint8(1), []byte(`{"to":5}`))
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		rec := &recorder{}
+		err := d.CallResource(context.Background(), &backend.CallResourceRequest{
+			PluginContext: backend.PluginContext{User: &backend.User{Login: "fz", Role: "Editor"}},
+			Method:        http.MethodPost, Path: paths[int(which)%len(paths)], URL: paths[int(which)%len(paths)], Body: body,
+		}, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.resp.Status >= 500 {
+			t.Fatalf("status %d for %q: %s", rec.resp.Status, body, rec.resp.Body)
+		}
+		if rec.resp.Status != http.StatusOK {
+			var m map[string]string
+			if json.Unmarshal(rec.resp.Body, &m) != nil || m["error"] == "" || m["source"] == "" {
+				t.Fatalf("error without a JSON reason: %s", rec.resp.Body)
+			}
+		}
+	})
+}

@@ -41,6 +41,14 @@ describe('QueryEditor', () => {
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'counts', interval: '1d' });
   });
 
+  it('groups stats and picks one number', () => {
+    const { onChange } = setup({ refId: 'A', queryType: 'stats' });
+    fireEvent.click(screen.getByRole('radio', { name: 'Team' }));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'stats', groupBy: 'team' });
+    fireEvent.click(screen.getByRole('radio', { name: 'MTTR' }));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'stats', stat: 'mttr' });
+  });
+
   it('asks for the incident of a timeline', () => {
     const { onChange, onRunQuery } = setup({ refId: 'A', queryType: 'timeline' });
     expect(screen.queryByText('Label columns')).toBeNull();

@@ -146,6 +146,20 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               onChange={(v) => update({ groupBy: v as IncidentsQuery['groupBy'] })}
             />
           </InlineField>
+          <InlineField label="Numbers" labelWidth={10} tooltip="All numbers, or one (e.g. for a stat panel or an alert rule)">
+            <RadioButtonGroup
+              options={[
+                { value: '', label: 'All' },
+                { value: 'open', label: 'Open' },
+                { value: 'sla_breached', label: 'SLA breaches' },
+                { value: 'mtta', label: 'MTTA' },
+                { value: 'mttr', label: 'MTTR' },
+                { value: 'count', label: 'Count' },
+              ]}
+              value={query.stat ?? ''}
+              onChange={(v) => update({ stat: v || undefined })}
+            />
+          </InlineField>
           {multi('tiers', [...TIERS], 'Tier')}
           {multi('teams', teams, 'Team')}
           {multi('models', models, 'Model')}

@@ -1,0 +1,3 @@
+DROP TABLE action_items;
+DROP TABLE postmortems;
+DROP TABLE changes;

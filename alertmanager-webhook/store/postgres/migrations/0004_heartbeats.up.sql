@@ -1,0 +1,5 @@
+-- Last arrival of each heartbeat alert (Alertmanager's always-firing Watchdog).
+CREATE TABLE heartbeats (
+  name      TEXT PRIMARY KEY,
+  last_seen BIGINT NOT NULL
+);

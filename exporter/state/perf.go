@@ -1,0 +1,512 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/drift"
+	"github.com/opscentre/opscentre/exporter/histogram"
+	"github.com/opscentre/opscentre/exporter/labels"
+	"github.com/opscentre/opscentre/exporter/performance"
+)
+
+// LabelDelayBounds bucket aiops_label_delay_seconds: a minute to a month.
+var LabelDelayBounds = []float64{60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400}
+
+// Outcomes of a labelled prediction (aiops_predictions_labeled_total{outcome}).
+const (
+	OutcomeCorrect   = "correct"
+	OutcomeIncorrect = "incorrect"
+	OutcomeValue     = "regression" // a regression label: no right or wrong, see the error sums
+)
+
+// Results of a label (aiops_labels_total{result}).
+const (
+	LabelJoined    = "joined"    // joined to its waiting prediction
+	LabelInline    = "inline"    // carried its own prediction
+	LabelPending   = "pending"   // prediction unknown yet: kept for labels.unknown_id_ttl
+	LabelLate      = "late_join" // a pending label joined when its prediction arrived
+	LabelDuplicate = "duplicate" // the id was already labelled: the first label wins
+	LabelRejected  = "rejected"  // malformed, counted with model and version "__unknown__"
+)
+
+// CalibrationRows is how many labelled predictions with a confidence calibrate the CBPE
+// estimate of a version (its labelled reference).
+const CalibrationRows = 1000
+
+// PerfCounters are the cumulative ground-truth counters of a version.
+type PerfCounters struct {
+	Confusion  *performance.Classification `json:"confusion,omitempty"`
+	Outcomes   map[string]uint64           `json:"outcomes,omitempty"`
+	Regression performance.Regression      `json:"regression"`
+	Prob       performance.Probabilistic   `json:"probabilistic"`
+	LabelDelay histogram.Histogram         `json:"label_delay"`
+	// Evicted counts awaiting predictions dropped, by "capacity" and "age", before the
+	// current process (the live store's counts come on top).
+	Evicted map[string]uint64 `json:"evicted,omitempty"`
+}
+
+func (p *PerfCounters) clone() PerfCounters {
+	out := *p
+	if p.Confusion != nil {
+		out.Confusion = performance.NewClassification(p.Confusion.MaxClasses)
+		_ = out.Confusion.Merge(p.Confusion)
+	}
+	out.Outcomes = cloneMap(p.Outcomes)
+	out.Evicted = cloneMap(p.Evicted)
+	out.LabelDelay = cloneHist(p.LabelDelay)
+	return out
+}
+
+func cloneMap(m map[string]uint64) map[string]uint64 {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// PerfSlot is one sub-window's model performance: labelled predictions by label time, and the
+// CBPE estimate of unlabelled ones by prediction time.
+type PerfSlot struct {
+	Class      *performance.Classification `json:"class,omitempty"`
+	Regression performance.Regression      `json:"regression"`
+	Prob       performance.Probabilistic   `json:"probabilistic"`
+	Estimate   performance.Estimate        `json:"estimate"`
+	// Binary is the CBPE confusion estimate of boolean models (positive class true).
+	Binary performance.Estimate `json:"binary_estimate"`
+}
+
+func (p *PerfSlot) reset() {
+	if p.Class != nil {
+		p.Class.Reset()
+	}
+	p.Regression.Reset()
+	p.Prob.Reset()
+	p.Estimate.Reset()
+	p.Binary.Reset()
+}
+
+func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
+	if o.Class != nil {
+		if p.Class == nil {
+			p.Class = performance.NewClassification(maxClasses)
+		}
+		_ = p.Class.Merge(o.Class)
+	}
+	p.Regression.Merge(&o.Regression)
+	p.Prob.Merge(&o.Prob)
+	p.Estimate.Merge(&o.Estimate)
+	p.Binary.Merge(&o.Binary)
+}
+
+// perfState is the ground-truth machinery of a version that is not a counter.
+type perfState struct {
+	maxClasses int
+	// awaiting holds predictions waiting for their label; joined remembers recently labelled
+	// ids so a second label is counted as a duplicate, not kept as pending.
+	awaiting, joined *labels.Store
+	// cbpe estimates accuracy from confidences once calib holds CalibrationRows rows.
+	cbpe  *performance.AccuracyCBPE
+	calib Calibration
+	// binary estimates precision, recall and F1 of boolean models once bcalib is full.
+	binary *performance.BinaryCBPE
+	bcalib BinaryCalibration
+	// classes interns predicted class names (bounded by maxInterned).
+	classes map[string]string
+}
+
+// BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
+// and whether the label was true.
+type BinaryCalibration struct {
+	Score    []float64 `json:"score"`
+	Positive []bool    `json:"positive"`
+}
+
+// Calibration is the labelled reference of the CBPE estimate, collected from the first
+// labelled predictions that carry a confidence.
+type Calibration struct {
+	Predicted  []string  `json:"predicted"`
+	Confidence []float64 `json:"confidence"`
+	Correct    []bool    `json:"correct"`
+}
+
+func (p *perfState) init(s *State, cfg *config.Config) {
+	l := cfg.Labels
+	p.maxClasses = l.MaxClasses
+	p.awaiting = labels.New(labels.Options{MaxCount: l.MaxAwaiting, MaxAge: time.Duration(l.MaxAge), Now: s.opts.Now})
+	p.joined = labels.New(labels.Options{MaxCount: l.MaxUnknown, MaxAge: time.Duration(l.UnknownIDTTL), Now: s.opts.Now})
+}
+
+// PredictionValue is an event's prediction.
+type PredictionValue struct {
+	Present bool
+	Type    config.FeatureType // Numeric, Categorical (a class) or Boolean
+	Num     float64
+	Str     []byte
+}
+
+// maxInterned bounds the class names a version keeps to avoid allocating one per event.
+const maxInterned = 1024
+
+// intern is p.class() without allocating for a class seen before.
+func (ps *perfState) intern(p *PredictionValue) string {
+	if p.Type != config.Categorical {
+		return p.class()
+	}
+	if c, ok := ps.classes[string(p.Str)]; ok {
+		return c
+	}
+	c := string(p.Str)
+	if ps.classes == nil {
+		ps.classes = map[string]string{}
+	}
+	if len(ps.classes) < maxInterned {
+		ps.classes[c] = c
+	}
+	return c
+}
+
+// class is the prediction as a class name ("" for a number: a regression value).
+func (p *PredictionValue) class() string {
+	switch p.Type {
+	case config.Categorical:
+		return string(p.Str)
+	case config.Boolean:
+		if p.Num == 1 {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
+}
+
+// noScore marks a class prediction that came without the score of its class.
+const noScore = -1
+
+// awaitPrediction keeps the prediction for its label, or joins a label that came first.
+func (v *Version) awaitPrediction(e *Event, slot *Slot) {
+	if len(e.ID) == 0 && v.perf.cbpe == nil && v.perf.binary == nil {
+		return // nothing to join and nothing to estimate
+	}
+	p := labels.Prediction{At: e.Time, Class: v.perf.intern(&e.Prediction), Value: e.Prediction.Num}
+	if p.Class != "" {
+		p.Value = noScore
+		for _, s := range e.Scores {
+			switch {
+			case s.Value < 0 || s.Value > 1:
+			case string(s.Name) == p.Class:
+				p.Value = s.Value
+			case e.Prediction.Type == config.Boolean && p.Value == noScore && len(e.Scores) == 1:
+				// A boolean model that scores only one side: the other is its complement.
+				p.Value = 1 - s.Value
+			}
+		}
+		if v.perf.cbpe != nil && p.Value != noScore && slot != nil {
+			v.perfSlot(slot)
+			_ = v.perf.cbpe.Add(&slot.Perf.Estimate, p.Class, p.Value)
+		}
+		if v.perf.binary != nil && p.Value != noScore && slot != nil && e.Prediction.Type == config.Boolean {
+			v.perfSlot(slot)
+			_ = v.perf.binary.Add(&slot.Perf.Binary, scoreOfTrue(p.Class, p.Value))
+		}
+	}
+	if len(e.ID) == 0 {
+		return
+	}
+	id := string(e.ID)
+	if l, ok := v.model.early.Take(id); ok {
+		lab := Label{ID: id, Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
+		if err := v.join(p, &lab, e.Now); err == nil {
+			v.state.countLabel(v.model.Name, v.Name, LabelLate)
+			_, _ = v.perf.joined.Put(id, labels.Prediction{})
+			return
+		}
+	}
+	_, _ = v.perf.awaiting.Put(id, p)
+}
+
+func (v *Version) perfSlot(s *Slot) *PerfSlot {
+	if s.Perf == nil {
+		s.Perf = &PerfSlot{}
+	}
+	return s.Perf
+}
+
+// Label is one ground-truth label.
+type Label struct {
+	ID   string
+	Time time.Time
+	// IsClass: Class is the true class; otherwise Value is the true value (regression).
+	IsClass bool
+	Class   string
+	Value   float64
+	// Prediction, when the label carries it, is joined directly.
+	Prediction *PredictionValue
+}
+
+// ErrLabelKind is a label whose kind (class or value) does not fit its prediction.
+var ErrLabelKind = errors.New("label kind does not match the prediction")
+
+// join adds a labelled prediction to the counters and to the sub-window of its label time.
+// v is locked.
+func (v *Version) join(p labels.Prediction, l *Label, now time.Time) error {
+	classPred := p.Class != ""
+	if !l.IsClass && classPred {
+		return fmt.Errorf("%w: the prediction was the class %q, so the label needs \"label\", not \"value\"", ErrLabelKind, p.Class)
+	}
+	c := &v.c.Perf
+	if !p.At.IsZero() {
+		c.LabelDelay.Observe(LabelDelayBounds, max(l.Time.Sub(p.At).Seconds(), 0))
+	}
+	t := l.Time
+	if t.After(now) {
+		t = now
+	}
+	var ps *PerfSlot
+	if slot := v.ring.At(t); slot != nil {
+		ps = v.perfSlot(slot)
+	}
+	if c.Outcomes == nil {
+		c.Outcomes = map[string]uint64{}
+	}
+	if !l.IsClass {
+		_ = c.Regression.Add(p.Value, l.Value)
+		if ps != nil {
+			_ = ps.Regression.Add(p.Value, l.Value)
+		}
+		c.Outcomes[OutcomeValue]++
+		return nil
+	}
+	predicted := p.Class
+	if !classPred {
+		predicted = drift.FormatCategory(p.Value)
+	}
+	if c.Confusion == nil {
+		c.Confusion = performance.NewClassification(v.perf.maxClasses)
+	}
+	_ = c.Confusion.Add(l.Class, predicted)
+	if ps != nil {
+		if ps.Class == nil {
+			ps.Class = performance.NewClassification(v.perf.maxClasses)
+		}
+		_ = ps.Class.Add(l.Class, predicted)
+	}
+	correct := predicted == l.Class
+	if correct {
+		c.Outcomes[OutcomeCorrect]++
+	} else {
+		c.Outcomes[OutcomeIncorrect]++
+	}
+	if classPred && p.Value != noScore {
+		// The confidence of the predicted class against whether it was right: the binary
+		// log-loss and Brier score for two-class models.
+		_ = c.Prob.AddBinary(p.Value, correct)
+		if ps != nil {
+			_ = ps.Prob.AddBinary(p.Value, correct)
+		}
+		v.calibrate(p.Class, p.Value, correct)
+		if isBool(p.Class) && isBool(l.Class) {
+			v.calibrateBinary(scoreOfTrue(p.Class, p.Value), l.Class == "true")
+		}
+	}
+	return nil
+}
+
+func isBool(class string) bool { return class == "true" || class == "false" }
+
+// scoreOfTrue turns the confidence of a boolean prediction into the score of true.
+func scoreOfTrue(class string, confidence float64) float64 {
+	if class == "true" {
+		return confidence
+	}
+	return 1 - confidence
+}
+
+// calibrateBinary collects the labelled reference of a boolean model's CBPE; the decision
+// threshold is 0.5, the one a boolean prediction with a score implies.
+func (v *Version) calibrateBinary(score float64, positive bool) {
+	cb := &v.perf.bcalib
+	if v.perf.binary != nil || len(cb.Score) >= CalibrationRows {
+		return
+	}
+	cb.Score = append(cb.Score, score)
+	cb.Positive = append(cb.Positive, positive)
+	if len(cb.Score) == CalibrationRows {
+		if m, err := performance.FitBinaryCBPE(cb.Score, cb.Positive, 0.5); err == nil {
+			v.perf.binary = m
+		}
+	}
+}
+
+// calibrate collects the labelled reference of the CBPE estimate and fits it once full.
+func (v *Version) calibrate(predicted string, confidence float64, correct bool) {
+	cb := &v.perf.calib
+	if v.perf.cbpe != nil || len(cb.Predicted) >= CalibrationRows {
+		return
+	}
+	cb.Predicted = append(cb.Predicted, predicted)
+	cb.Confidence = append(cb.Confidence, confidence)
+	cb.Correct = append(cb.Correct, correct)
+	if len(cb.Predicted) == CalibrationRows {
+		if m, err := performance.FitAccuracyCBPE(cb.Predicted, cb.Confidence, cb.Correct); err == nil {
+			v.perf.cbpe = m
+		}
+	}
+}
+
+// LabelResult says what happened to one label.
+type LabelResult struct {
+	Result  string // one of the Label… results
+	Version string // the version it joined, or the one it names
+}
+
+// ApplyLabel joins a label to its waiting prediction. Without a version, every version of the
+// model is searched. A label whose prediction is unknown is kept for labels.unknown_id_ttl.
+func (s *State) ApplyLabel(model, version string, l *Label) (LabelResult, Resolution, error) {
+	m, res := s.model([]byte(model))
+	if m == nil {
+		return LabelResult{}, res, nil
+	}
+	var candidates []*Version
+	if version != "" || l.Prediction != nil {
+		v, res := s.version(m, []byte(version))
+		if v == nil {
+			return LabelResult{}, res, nil
+		}
+		candidates = []*Version{v}
+	} else {
+		m.mu.RLock()
+		for _, v := range m.versions {
+			candidates = append(candidates, v)
+		}
+		m.mu.RUnlock()
+	}
+	now := s.Now()
+	if l.Prediction != nil {
+		v := candidates[0]
+		p := labels.Prediction{At: l.Time, Class: l.Prediction.class(), Value: l.Prediction.Num}
+		if p.Class != "" {
+			p.Value = noScore
+		}
+		v.mu.Lock()
+		err := v.join(p, l, now)
+		v.mu.Unlock()
+		if err != nil {
+			return LabelResult{}, Resolved, err
+		}
+		s.countLabel(m.Name, v.Name, LabelInline)
+		return LabelResult{Result: LabelInline, Version: v.Name}, Resolved, nil
+	}
+	for _, v := range candidates {
+		v.mu.Lock()
+		p, ok := v.perf.awaiting.Take(l.ID)
+		var err error
+		if ok {
+			if err = v.join(p, l, now); err != nil {
+				// Not this label's kind: keep the prediction for a well-formed one.
+				_, _ = v.perf.awaiting.Put(l.ID, p)
+			} else {
+				_, _ = v.perf.joined.Put(l.ID, labels.Prediction{})
+			}
+		}
+		v.mu.Unlock()
+		if err != nil {
+			return LabelResult{}, Resolved, err
+		}
+		if ok {
+			s.countLabel(m.Name, v.Name, LabelJoined)
+			return LabelResult{Result: LabelJoined, Version: v.Name}, Resolved, nil
+		}
+	}
+	countAs := version
+	if countAs == "" {
+		countAs = Unknown
+	}
+	for _, v := range candidates {
+		// Take and Put again: the store has no lookup, and a label's arrival renews the id.
+		if _, ok := v.perf.joined.Take(l.ID); ok {
+			_, _ = v.perf.joined.Put(l.ID, labels.Prediction{})
+			s.countLabel(m.Name, v.Name, LabelDuplicate)
+			return LabelResult{Result: LabelDuplicate, Version: v.Name}, Resolved, nil
+		}
+	}
+	class, value := l.Class, l.Value
+	if !l.IsClass {
+		class = ""
+	}
+	stored, err := m.early.Put(l.ID, labels.Prediction{At: l.Time, Class: class, Value: value})
+	if err != nil {
+		return LabelResult{}, Resolved, err
+	}
+	result := LabelPending
+	if !stored {
+		result = LabelDuplicate
+	}
+	s.countLabel(m.Name, countAs, result)
+	return LabelResult{Result: result, Version: countAs}, Resolved, nil
+}
+
+// LabelKey identifies one aiops_labels_total series.
+type LabelKey struct {
+	Model, Version, Result string
+}
+
+// CountLabel counts a label result that the state did not see (a rejected label).
+func (s *State) CountLabel(model, version, result string) { s.countLabel(model, version, result) }
+
+func (s *State) countLabel(model, version, result string) {
+	s.labelMu.Lock()
+	s.labelResults[LabelKey{model, version, result}]++
+	s.labelMu.Unlock()
+}
+
+// LabelResults returns the label counts.
+func (s *State) LabelResults() map[LabelKey]uint64 {
+	s.labelMu.Lock()
+	defer s.labelMu.Unlock()
+	out := make(map[LabelKey]uint64, len(s.labelResults))
+	for k, v := range s.labelResults {
+		out[k] = v
+	}
+	return out
+}
+
+// PerfReading is a copy of a version's ground-truth numbers, taken for a scrape.
+type PerfReading struct {
+	Counters PerfCounters
+	// Window merges the sub-windows: labelled predictions by label time, and the CBPE
+	// estimate by prediction time. Nil when nothing was labelled or estimated in it.
+	Window   *PerfSlot
+	Awaiting int
+	// Evicted adds the live store's evictions to the saved ones.
+	Evicted    map[string]uint64
+	Calibrated bool
+}
+
+// ReadPerf copies the version's ground-truth numbers as of now.
+func (v *Version) ReadPerf(now time.Time) PerfReading {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r := PerfReading{Counters: v.c.Perf.clone(), Awaiting: v.perf.awaiting.Len(), Calibrated: v.perf.cbpe != nil}
+	v.ring.Each(now, func(s *Slot) {
+		if s.Perf == nil {
+			return
+		}
+		if r.Window == nil {
+			r.Window = &PerfSlot{}
+		}
+		r.Window.merge(s.Perf, v.perf.maxClasses)
+	})
+	st := v.perf.awaiting.Stats()
+	r.Evicted = map[string]uint64{
+		"capacity": v.c.Perf.Evicted["capacity"] + st.EvictedCapacity,
+		"age":      v.c.Perf.Evicted["age"] + st.EvictedAge,
+	}
+	return r
+}

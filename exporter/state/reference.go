@@ -1,0 +1,356 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/drift"
+	"github.com/opscentre/opscentre/exporter/reference"
+)
+
+// Reference sources, as listed by the API.
+const (
+	SourceUpload  = "upload"
+	SourceCapture = "capture"
+)
+
+// minReferenceRows is exporter/drift's default MinReferenceRows: a smaller reference is not
+// judged, so loading one logs a warning.
+const minReferenceRows = 30
+
+// refState is a version's frozen reference and what has been counted against it.
+type refState struct {
+	profile  *drift.Profile
+	source   string
+	loadedAt time.Time
+	// total holds the drift counts of sub-windows that have left the ring: the cumulative
+	// aiops_feature_values_total is total plus every slot still in the ring, so ingest adds
+	// each value once and the counter still never loses what a reset slot held.
+	total *drift.Window
+	// byIndex maps Feature.Index to the profile's feature index (-1: not in the reference;
+	// -2: not looked up yet); pred is the index of the prediction, or -1.
+	byIndex []int
+	pred    int
+}
+
+// ReferenceInfo describes a version's reference for the API.
+type ReferenceInfo struct {
+	Model    string    `json:"model"`
+	Version  string    `json:"version"`
+	Source   string    `json:"source"`
+	LoadedAt time.Time `json:"loaded_at,omitzero"`
+	Features int       `json:"features"`
+	// Rows is the largest row count (nulls included) of its features; while capturing, the
+	// events captured so far.
+	Rows      float64 `json:"rows"`
+	Capturing bool    `json:"capturing,omitempty"`
+}
+
+// ReferenceSnapshot is a persisted reference.
+type ReferenceSnapshot struct {
+	Profile  *drift.Profile `json:"profile"`
+	Source   string         `json:"source"`
+	LoadedAt time.Time      `json:"loaded_at"`
+	Total    *drift.Window  `json:"total"`
+}
+
+func newRefState(p *drift.Profile, source string, at time.Time) *refState {
+	for _, f := range p.Features {
+		// Builds the profile's lazy lookups now, so concurrent scrapes only read it.
+		f.ReferenceShares()
+	}
+	r := &refState{profile: p, source: source, loadedAt: at, total: p.NewWindow(), pred: -1}
+	if fp, i := p.Feature(reference.PredictionFeature); fp != nil {
+		r.pred = i
+	}
+	return r
+}
+
+// capture collects a reference from live events.
+type capture struct {
+	cfg config.Reference
+	b   *drift.Builder
+	n   int
+}
+
+// SetReference replaces the version's reference; every drift count against the old one is
+// dropped (its bins mean nothing against the new one). It returns the features too small to
+// be judged, for the caller to warn about.
+func (v *Version) SetReference(p *drift.Profile, source string) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.setReference(newRefState(p, source, v.state.Now()))
+}
+
+func (v *Version) setReference(r *refState) []string {
+	v.ref = r
+	v.capture = nil
+	v.ring.All(func(s *Slot) { s.Drift = nil })
+	var small []string
+	for _, f := range r.profile.Features {
+		if f.Rows < minReferenceRows {
+			small = append(small, f.Name)
+			if l := v.state.opts.Logger; l != nil {
+				l.Warn("reference too small to judge the drift of a feature", "model", v.model.Name, "version", v.Name,
+					"feature", f.Name, "rows", f.Rows, "min_rows", minReferenceRows)
+			}
+		}
+	}
+	return small
+}
+
+// Reference returns the version's reference profile, or nil.
+func (v *Version) Reference() *drift.Profile {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ref == nil {
+		return nil
+	}
+	return v.ref.profile
+}
+
+// ReferenceInfo describes the reference, or the capture in progress; ok is false with neither.
+func (v *Version) ReferenceInfo() (ReferenceInfo, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	info := ReferenceInfo{Model: v.model.Name, Version: v.Name}
+	switch {
+	case v.ref != nil:
+		info.Source, info.LoadedAt, info.Features = v.ref.source, v.ref.loadedAt, len(v.ref.profile.Features)
+		for _, f := range v.ref.profile.Features {
+			info.Rows = max(info.Rows, f.Rows+f.Nulls)
+		}
+		return info, true
+	case v.capture != nil && v.capture.n > 0:
+		info.Source, info.Capturing, info.Rows = SourceCapture, true, float64(v.capture.n)
+		return info, true
+	}
+	return info, false
+}
+
+// startCapture begins capturing a reference when the configuration asks for one; v is
+// locked or unpublished.
+func (v *Version) startCapture() {
+	if v.ref != nil || v.capture != nil {
+		return
+	}
+	rc := v.state.Config().ReferenceFor(v.ModelConfig())
+	if rc.CaptureFirst == 0 && rc.From == nil {
+		return
+	}
+	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
+}
+
+// profileIndex is the reference feature of f, or -1.
+func (r *refState) profileIndex(f *Feature) int {
+	for len(r.byIndex) <= f.Index {
+		r.byIndex = append(r.byIndex, -2)
+	}
+	i := r.byIndex[f.Index]
+	if i == -2 {
+		i = -1
+		if fp, j := r.profile.Feature(f.Name); fp != nil {
+			i = j
+		}
+		r.byIndex[f.Index] = i
+	}
+	return i
+}
+
+// addValue adds one value to a drift histogram. A value whose type differs from the
+// reference's kind cannot be binned and is left out; ingest's type checks make that rare,
+// since a feature keeps the type of its first value.
+func addValue(fp *drift.FeatureProfile, h *drift.Histogram, typ config.FeatureType, num float64, str []byte) {
+	switch typ {
+	case "":
+		fp.AddNull(h)
+	case config.Numeric:
+		_ = fp.AddFloat(h, num)
+	case config.Categorical:
+		_ = fp.AddCategory(h, str)
+	case config.Boolean:
+		_ = fp.AddBool(h, num == 1)
+	}
+}
+
+// applyReference counts the event against the reference, or feeds the capture. v is locked.
+func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
+	if v.ref == nil {
+		v.applyCapture(e, t)
+		return
+	}
+	if slot == nil {
+		return
+	}
+	r := v.ref
+	if slot.Drift == nil {
+		slot.Drift = r.profile.NewWindow()
+	}
+	slot.Drift.Events++
+	for i := range e.Features {
+		fv := &e.Features[i]
+		f := fv.Feature
+		if f == nil || f.Any {
+			continue
+		}
+		if j := r.profileIndex(f); j >= 0 {
+			addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str)
+		}
+	}
+	if r.pred >= 0 && e.Prediction.Present {
+		p := &e.Prediction
+		addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], p.Type, p.Num, p.Str)
+	}
+}
+
+func (v *Version) applyCapture(e *Event, t time.Time) {
+	c := v.capture
+	if c == nil {
+		return
+	}
+	if c.cfg.From != nil {
+		if !t.Before(*c.cfg.To) {
+			v.finishCapture()
+			return
+		}
+		if t.Before(*c.cfg.From) {
+			return
+		}
+	}
+	for i := range e.Features {
+		fv := &e.Features[i]
+		f := fv.Feature
+		if f == nil || f.Any {
+			continue
+		}
+		captureValue(c.b, f.Name, fv.Type, fv.Num, fv.Str)
+	}
+	if e.Prediction.Present {
+		captureValue(c.b, reference.PredictionFeature, e.Prediction.Type, e.Prediction.Num, e.Prediction.Str)
+	}
+	c.n++
+	if c.cfg.CaptureFirst > 0 && c.n >= c.cfg.CaptureFirst {
+		v.finishCapture()
+	}
+}
+
+func captureValue(b *drift.Builder, name string, typ config.FeatureType, num float64, str []byte) {
+	// A value of another kind than the feature's first is left out, as in addValue.
+	switch typ {
+	case "":
+		_ = b.AddNull(name)
+	case config.Numeric:
+		_ = b.AddFloat(name, num)
+	case config.Categorical:
+		_ = b.AddString(name, string(str))
+	case config.Boolean:
+		_ = b.AddBool(name, num == 1)
+	}
+}
+
+// finishCapture freezes the captured reference. A range that passed without an event ends
+// the capture with no reference.
+func (v *Version) finishCapture() {
+	c := v.capture
+	if c == nil {
+		return
+	}
+	if c.n == 0 {
+		v.capture = nil
+		return
+	}
+	p := c.b.Profile()
+	v.setReference(newRefState(p, SourceCapture, v.state.Now()))
+	if l := v.state.opts.Logger; l != nil {
+		l.Info("reference captured", "model", v.model.Name, "version", v.Name, "events", c.n, "features", len(p.Features))
+	}
+}
+
+// tick finishes a range capture whose range has passed; v is locked.
+func (v *Version) tick(now time.Time) {
+	if c := v.capture; c != nil && c.cfg.From != nil && !now.Before(*c.cfg.To) {
+		v.finishCapture()
+	}
+}
+
+// resetSlot empties a slot for reuse, keeping its drift counts in the cumulative total.
+func (v *Version) resetSlot(s *Slot) {
+	if s.Drift != nil && v.ref != nil {
+		if err := v.ref.total.Merge(s.Drift); err != nil {
+			s.Drift = nil // shaped for an older reference
+		}
+	}
+	resetSlot(s)
+}
+
+func (v *Version) referenceSnapshot() *ReferenceSnapshot {
+	if v.ref == nil {
+		return nil
+	}
+	total := v.ref.profile.NewWindow()
+	_ = total.Merge(v.ref.total)
+	return &ReferenceSnapshot{Profile: v.ref.profile, Source: v.ref.source, LoadedAt: v.ref.loadedAt, Total: total}
+}
+
+func (v *Version) restoreReference(rs *ReferenceSnapshot) error {
+	if rs == nil || rs.Profile == nil {
+		return nil
+	}
+	if err := rs.Profile.Validate(); err != nil {
+		return fmt.Errorf("saved reference: %w", err)
+	}
+	r := newRefState(rs.Profile, rs.Source, rs.LoadedAt)
+	if rs.Total != nil && sameShape(r.profile, rs.Total) {
+		r.total = rs.Total
+	}
+	v.ref, v.capture = r, nil
+	return nil
+}
+
+// sameShape reports whether w was built from p, so a saved window can be trusted.
+func sameShape(p *drift.Profile, w *drift.Window) bool {
+	if len(w.Histograms) != len(p.Features) {
+		return false
+	}
+	for i, f := range p.Features {
+		n := f.NewHistogram()
+		if len(w.Histograms[i].Counts) != len(n.Counts) || len(w.Histograms[i].Sums) != len(n.Sums) {
+			return false
+		}
+	}
+	return true
+}
+
+// DriftReading is a consistent copy of a version's drift counts, taken for a scrape.
+type DriftReading struct {
+	Model, Version string
+	Profile        *drift.Profile
+	// Window is the merge of the sub-windows in the sliding window; Total every value counted
+	// since the reference was loaded (the aiops_feature_values_total counters).
+	Window, Total *drift.Window
+}
+
+// ReadDrift copies the drift counts as of now; ok is false without a reference.
+func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.tick(now)
+	if v.ref == nil {
+		return DriftReading{}, false
+	}
+	p := v.ref.profile
+	r := DriftReading{Model: v.model.Name, Version: v.Name, Profile: p, Window: p.NewWindow(), Total: p.NewWindow()}
+	_ = r.Total.Merge(v.ref.total)
+	v.ring.Each(now, func(s *Slot) {
+		if s.Drift != nil {
+			_ = r.Window.Merge(s.Drift)
+		}
+	})
+	v.ring.All(func(s *Slot) {
+		if s.Drift != nil {
+			_ = r.Total.Merge(s.Drift)
+		}
+	})
+	return r, true
+}
