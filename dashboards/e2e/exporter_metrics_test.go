@@ -23,38 +23,12 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-// pendingFamilies are metric names the dashboards or rules use that aiops_exporter on this
-// branch does not serve yet, because another branch is adding them right now. Each entry
-// says why; the test fails for any other missing name, and logs an entry that has landed so
-// it can be deleted. Keep this list short-lived.
+// pendingFamilies are metric names the dashboards or rules use that aiops_exporter does not
+// serve yet because another branch is adding them, each with the reason. The test fails for
+// any other missing name, and logs an entry that has landed so it can be deleted. Empty since
+// branch exporter3 (drift, references, labels, performance) was merged.
 func pendingFamilies() map[string]string {
-	pending := map[string]string{}
-	const (
-		drift = "drift against the frozen reference: being added on branch exporter3"
-		perf  = "model performance from ground-truth labels (POST /api/v1/labels): being added on branch exporter3"
-	)
-	// Checked against exporter3's binary: it serves the p-values only for features whose drift
-	// method is a test (ks, chi2, z), which takes a per-feature drift setting the exporter
-	// on this branch would refuse as an unknown key; so this one stays pending until both
-	// the family and its configuration are on main.
-	pending["aiops_feature_drift_pvalue"] = drift + "; served only for features judged by a test (ks, chi2, z)"
-	for _, n := range []string{
-		"aiops_feature_drift_score", "aiops_feature_drifted",
-		"aiops_drifted_features_ratio", "aiops_prediction_drift_score",
-		"aiops_feature_values_total", "aiops_feature_reference_ratio",
-	} {
-		pending[n] = drift
-	}
-	for _, n := range []string{
-		"aiops_model_accuracy", "aiops_model_precision", "aiops_model_recall", "aiops_model_f1",
-		"aiops_model_rmse", "aiops_model_mae", "aiops_model_estimated_accuracy",
-		"aiops_model_log_loss", "aiops_model_brier_score",
-		"aiops_predictions_labeled_total", "aiops_confusion_total",
-		"aiops_label_delay_seconds_bucket", "aiops_predictions_awaiting_label",
-	} {
-		pending[n] = perf
-	}
-	return pending
+	return map[string]string{}
 }
 
 // simScenario plays the three model kinds of aiops-sim — a classifier with delayed labels,
@@ -125,11 +99,8 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 	stats, err := sim.Run(ctx, sim.Options{Scenario: sc, Sink: &sim.HTTPSink{URL: base}, NoPacing: true})
 	require.NoError(t, err)
 	require.NotZero(t, stats.Events)
-	// Labels fail while POST /api/v1/labels is pending (see pendingFamilies); events must not.
-	require.Zero(t, stats.SendErrors-stats.LabelSendErrors, "last send error: %v", stats.LastError)
-	if stats.LabelSendErrors > 0 {
-		t.Logf("%d label sends failed (last: %v): the exporter has no label API yet", stats.LabelSendErrors, stats.LastError)
-	}
+	require.Zero(t, stats.SendErrors, "last send error: %v", stats.LastError)
+	require.NotZero(t, stats.Labels)
 
 	// What the simulator does not send: an application's queue depth, and an event the
 	// exporter must reject (negative latency), so the rejected-events family exists.

@@ -42,7 +42,7 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pqInstant("A", `avg by (`+byMV+`) (`+sel("aiops_model_accuracy")+`)`, "{{model}} {{version}}")).
 			Min(0).Max(1).
 			Thresholds(thresholds("red", step{0.8, "orange"}, step{0.9, "green"}))).
-		WithPanel(timeSeries("Log-loss and Brier score", "Log-loss and Brier score of the predicted class's score against whether it was right, over the window of labelled predictions (lower is better): they fall before accuracy does when the model grows confidently wrong, and rise when its scores stop being calibrated.", "none",
+		WithPanel(timeSeries("Log-loss and Brier score", "Log-loss and Brier score of the predicted class's score against whether it was right, over the window of labelled predictions (lower is better): both rise when the model grows confidently wrong or its scores stop being calibrated, which log-loss punishes hardest.", "none",
 			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_log_loss")+`)`, "{{model}} {{version}} log-loss"),
 			pq("B", `avg by (`+byMV+`) (`+sel("aiops_model_brier_score")+`)`, "{{model}} {{version}} Brier")).
 			Min(0)).
