@@ -56,8 +56,8 @@ demo: binaries ## Run the whole loop on loopback with scripted faults and a live
 run: demo ## Same as demo: the whole stack on embedded defaults.
 
 .PHONY: snapshot
-snapshot: ## Render every dashboard panel to PNG from a Prometheus at PROMETHEUS_URL (default http://localhost:9090).
-	go run ./dashboards/cmd/dashgen snapshot -prometheus $(or $(PROMETHEUS_URL),http://localhost:9090)
+snapshot: binaries ## Render every dashboard panel to PNG: from a loop fed by aiops-sim (DURATION, default 4m), or from PROMETHEUS_URL when set.
+	go run ./dashboards/cmd/dashgen snapshot $(if $(PROMETHEUS_URL),-prometheus $(PROMETHEUS_URL),-simulate $(or $(DURATION),4m))
 
 .PHONY: generate
 generate: ## Regenerate committed artifacts (rules, Alertmanager config, dashboards).

@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 go run ./cmd/rulegen generate rules/spec.yaml -o rules/generated
 go run ./cmd/rulegen generate deploy/demo/spec.yaml -o deploy/demo/generated
 go run ./dashboards/cmd/dashgen generate
+# deploy/alertmanager.yml is the example deployment's copy of rulegen's routing (a test keeps them equal).
+cp rules/generated/alertmanager.yml deploy/alertmanager.yml
