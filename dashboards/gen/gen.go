@@ -213,11 +213,11 @@ func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
 			IncludeVars(true).
 			KeepTime(true)).
 		Annotation(dashboard.NewAnnotationQueryBuilder().
-			Name("Incidents").
+			Name("Incidents and changes").
 			Datasource(*incidentsRef()).
 			Enable(true).
 			IconColor("red").
-			Target(NewIncidentsQuery(QueryAnnotations).RefId("Anno").Model("$" + VarModel)))
+			Target(NewIncidentsQuery(QueryAnnotations).RefId("Anno").IncludeChanges().Model("$" + VarModel)))
 }
 
 // sel is a selector on metric restricted to the chosen models and versions, plus

@@ -26,19 +26,18 @@ func incidents() *dashboard.DashboardBuilder {
 			NewIncidentsQuery(QueryIncidents).RefId("A").State("open").Model(m))).
 		WithRow(row("Trends")).
 		WithPanel(incidentTimeSeries("Incidents opened per day by tier", "Incidents opened per day, split by tier.", "short",
-			NewIncidentsQuery(QueryTimeline).RefId("A").SplitBy("tier").Model(m)).
+			NewIncidentsQuery(QueryCounts).RefId("A").Interval("1d").SplitBy("tier").Model(m)).
 			DrawStyle(common.GraphDrawStyleBars).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
-		WithPanel(incidentTimeSeries("SLA breaches by tier", "Incidents whose response exceeded their tier's response time, per day and tier.", "short",
-			NewIncidentsQuery(QueryStats).RefId("A").Stat("sla_breaches").SplitBy("tier").Model(m)).
-			DrawStyle(common.GraphDrawStyleBars)).
-		WithPanel(incidentTimeSeries("MTTA by team", "Mean time from detection to acknowledgement (triage), per team.", "s",
-			NewIncidentsQuery(QueryStats).RefId("A").Stat("mtta").SplitBy("team").Model(m))).
-		WithPanel(incidentTimeSeries("MTTR by team", "Mean time from detection to resolution, per team.", "s",
-			NewIncidentsQuery(QueryStats).RefId("A").Stat("mttr").SplitBy("team").Model(m))).
+		WithPanel(incidentStat("SLA breaches by tier", "Incidents detected in the time range whose response exceeded their tier's response time, per tier.", "short",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("sla_breaches").GroupBy("tier").Model(m))).
+		WithPanel(incidentStat("MTTA by team", "Mean time from detection to acknowledgement (triage) of incidents detected in the time range, per team.", "s",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("mtta").GroupBy("team").Model(m))).
+		WithPanel(incidentStat("MTTR by team", "Mean time from detection to resolution of incidents detected in the time range, per team.", "s",
+			NewIncidentsQuery(QueryStats).RefId("A").Stat("mttr").GroupBy("team").Model(m))).
 		WithRow(row("History")).
 		WithPanel(incidentTable("Recent changes", "Deployments, model version changes and configuration changes recorded by incidentd, which annotate every OpsCentre dashboard.", "short",
-			NewIncidentsQuery(QueryAnnotations).RefId("A").Text("change").Model(m))).
+			NewIncidentsQuery(QueryAnnotations).RefId("A").IncludeChanges().Model(m))).
 		WithPanel(incidentTable("Resolved incidents", "Incidents resolved or reviewed in the selected time range, with their time to resolve.", "short",
 			NewIncidentsQuery(QueryIncidents).RefId("A").State("resolved").Model(m)))
 }

@@ -41,7 +41,12 @@ type IncidentsQuery struct {
 	Model      string                `json:"model,omitempty"`
 	Text       string                `json:"text,omitempty"`
 	SplitBy    string                `json:"splitBy,omitempty"`
-	Stat       string                `json:"stat,omitempty"`
+	// Interval is the counts query's bucket ("1d"); GroupBy the stats query's rows (tier,
+	// team, model); IncludeChanges adds change-log entries to annotations.
+	Interval       string `json:"interval,omitempty"`
+	GroupBy        string `json:"groupBy,omitempty"`
+	IncludeChanges bool   `json:"includeChanges,omitempty"`
+	Stat           string `json:"stat,omitempty"`
 }
 
 var _ variants.Dataquery = IncidentsQuery{}
@@ -148,3 +153,15 @@ func (b *IncidentsQueryBuilder) SplitBy(s string) *IncidentsQueryBuilder { b.q.S
 
 // Stat picks the statistic of a stats query (mtta, mttr, sla_breaches…).
 func (b *IncidentsQueryBuilder) Stat(s string) *IncidentsQueryBuilder { b.q.Stat = s; return b }
+
+// Interval sets the bucket of a counts query.
+func (b *IncidentsQueryBuilder) Interval(s string) *IncidentsQueryBuilder { b.q.Interval = s; return b }
+
+// GroupBy sets the rows of a stats query: tier, team or model.
+func (b *IncidentsQueryBuilder) GroupBy(s string) *IncidentsQueryBuilder { b.q.GroupBy = s; return b }
+
+// IncludeChanges adds change-log entries to an annotations query.
+func (b *IncidentsQueryBuilder) IncludeChanges() *IncidentsQueryBuilder {
+	b.q.IncludeChanges = true
+	return b
+}

@@ -133,7 +133,7 @@ func TestRulesCatchBrokenDashboards(t *testing.T) {
 			},
 			want: []string{
 				`no-hardcoded-datasource-uid: panel "Error rate" target 0: datasource uid "P1809F7CD0C75ACF3" is hard-coded; use ${datasource} or ${incidents}`,
-				`no-hardcoded-datasource-uid: annotation "Incidents": datasource uid "incidents" is hard-coded; use ${datasource} or ${incidents}`,
+				`no-hardcoded-datasource-uid: annotation "Incidents and changes": datasource uid "incidents" is hard-coded; use ${datasource} or ${incidents}`,
 				`no-hardcoded-datasource-uid: variable model: datasource uid "prom-main" is hard-coded; use ${datasource} or ${incidents}`,
 			},
 		},

@@ -274,9 +274,9 @@ func TestGeneratedDashboardQueries(t *testing.T) {
 				parsed, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 				require.NoError(t, err, "%s: panel %q", f, p.Title)
 				require.Empty(t, unknownKeys(tg), "%s: panel %q uses fields the plugin ignores", f, p.Title)
-				if q.QueryType == QueryTimeline && q.IncidentID == nil {
+				if q.QueryType == QueryTimeline {
 					_, err := parsed.incidentID()
-					t.Logf("%s: panel %q is a timeline without incidentId; it will show: %v", filepath.Base(f), p.Title, err)
+					require.NoError(t, err, "%s: panel %q is a timeline query, which shows one incident: it needs incidentId", filepath.Base(f), p.Title)
 				}
 			}
 		}
