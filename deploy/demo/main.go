@@ -276,13 +276,19 @@ func (v *view) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: pipeline})
+	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: pipeline, Until: time.Now()})
 	fmt.Fprintln(v.out, "\nRESULT")
+	checked := 0
 	for _, o := range outcomes {
 		mark := "ok  "
-		if !o.OK() {
+		switch {
+		case o.NotReached:
+			fmt.Fprintf(v.out, "  --   %-24s → %-22s %s not reached: the run stopped before its budget ran out\n", o.Fault, o.Alert, o.Tier)
+			continue
+		case !o.OK():
 			mark = "FAIL"
 		}
+		checked++
 		fmt.Fprintf(v.out, "  %s %-24s → %-22s %s opened %s after the fault (budget %s) %s\n", mark, o.Fault, o.Alert, o.Tier,
 			o.OpenedAfter.Round(100*time.Millisecond), o.Budget, strings.Join(o.Problems, "; "))
 	}
@@ -297,6 +303,9 @@ func (v *view) finish(ctx context.Context) error {
 	}
 	if len(problems) > 0 {
 		return errors.New("unexpected incidents")
+	}
+	if checked == 0 {
+		return fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+pipeline)
 	}
 	return nil
 }

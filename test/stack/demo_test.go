@@ -6,9 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -49,4 +51,40 @@ func TestDemoRulesWithRealTools(t *testing.T) {
 	cmd := exec.Command(amtool, "check-config", filepath.Join(root, "deploy/demo/generated/alertmanager.yml"))
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", b)
+}
+
+// Verify is what decides whether `make demo DURATION=…` and the e2e loop pass: check it
+// against hand-made incident lists.
+func TestVerify(t *testing.T) {
+	d, err := LoadDemo(testbin.RepoRoot(t))
+	require.NoError(t, err)
+	start := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	f := d.Scenario.Faults[0]
+	tier := d.tier(f.Expect)
+	inc := func(id int64, alert, tier string, after time.Duration) incidentd.Incident {
+		return incidentd.Incident{ID: id, Tier: tier, Labels: map[string]string{"alertname": alert}, DetectedAt: start.Add(f.At.D() + after)}
+	}
+	until := start.Add(f.At.D() + 45*time.Second) // only the first fault's budget (40s) has run out
+	opts := VerifyOptions{Start: start, Pipeline: 30 * time.Second, Until: until}
+
+	outcomes, problems := d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 15*time.Second)}, opts)
+	require.Empty(t, problems)
+	require.True(t, outcomes[0].OK(), outcomes[0].Problems)
+	require.Equal(t, 15*time.Second, outcomes[0].OpenedAfter)
+	for _, o := range outcomes[1:] {
+		require.True(t, o.NotReached, "%s begins after the run stopped", o.Fault)
+	}
+
+	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, "P4", 15*time.Second)}, opts)
+	require.Contains(t, outcomes[0].Problems, "tier P4, want "+tier)
+	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 5*time.Second), inc(2, f.Expect, tier, 9*time.Second)}, opts)
+	require.Contains(t, outcomes[0].Problems, "2 incidents opened, want exactly one")
+	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, time.Hour)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second})
+	require.False(t, outcomes[0].OK(), "opened after its budget")
+	outcomes, _ = d.Verify(nil, VerifyOptions{Start: start, Pipeline: 30 * time.Second})
+	require.Contains(t, outcomes[0].Problems, "no incident opened")
+	_, problems = d.Verify([]incidentd.Incident{inc(9, "Other", "P3", -f.At.D()/2)}, opts)
+	require.Len(t, problems, 2, "an unexpected incident, opened in the clean stretch: %v", problems)
+	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 15*time.Second)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true})
+	require.Contains(t, outcomes[0].Problems[0], "want resolved after the fault ended")
 }

@@ -100,6 +100,8 @@ type Outcome struct {
 	OpenedAfter time.Duration
 	Budget      time.Duration
 	Problems    []string
+	// NotReached is set when the run stopped before the fault's budget ran out.
+	NotReached bool
 }
 
 // OK reports whether the fault produced what it should.
@@ -113,6 +115,9 @@ type VerifyOptions struct {
 	Pipeline time.Duration
 	// RequireResolved demands that every fault's incident was resolved after it ended.
 	RequireResolved bool
+	// Until, when set, is when the run stopped: a fault whose budget had not run out by
+	// then is reported as not reached instead of checked.
+	Until time.Time
 }
 
 // Verify matches the incidents incidentd holds against the scenario's faults: each fault
@@ -141,6 +146,11 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 			out.Budget += d.labelDelay(f.Model)
 		}
 		got := byAlert[f.Expect]
+		if !o.Until.IsZero() && len(got) == 0 && o.Start.Add(f.At.D()+out.Budget).After(o.Until) {
+			out.NotReached = true
+			outcomes = append(outcomes, out)
+			continue
+		}
 		switch len(got) {
 		case 0:
 			out.Problems = append(out.Problems, "no incident opened")
