@@ -73,6 +73,7 @@ type FeatureProfile struct {
 
 	// Derived on first use, never serialised.
 	cellBin []int
+	lookup  *cellIndex // set for numeric features by prepare
 	refBins []float64
 	index   map[string]int
 }
@@ -195,6 +196,7 @@ func (f *FeatureProfile) prepare() {
 	switch f.Kind {
 	case Numeric:
 		n := f.cells()
+		f.lookup = newCellIndex(f.Edges)
 		f.cellBin = make([]int, n)
 		m := len(f.Edges)
 		for c := 0; c < n; c++ {
@@ -304,11 +306,26 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 	return s
 }
 
-// cellOf returns the fine cell of a numeric value. It is the ingest hot path, so the binary
-// search is written out rather than going through sort.Search's closure.
+// cellOf returns the fine cell of a numeric value. It is the ingest hot path: once prepare has
+// built the lookup, the search runs over one bucket of edges only (see cellIndex).
 func (f *FeatureProfile) cellOf(v float64) int {
 	e := f.Edges
-	lo, hi := 0, len(e) // first index with e[i] >= v lies in [lo, hi]
+	var lo int
+	if f.lookup != nil {
+		lo = f.lookup.lowerBound(e, v)
+	} else {
+		lo = searchEdges(e, v)
+	}
+	if lo < len(e) && e[lo] == v {
+		return 2*lo + 1
+	}
+	return 2 * lo
+}
+
+// searchEdges is the first index i with e[i] ≥ v (len(e) when none), by plain binary search:
+// what a profile uses before prepare, and what the tests hold cellIndex to.
+func searchEdges(e []float64, v float64) int {
+	lo, hi := 0, len(e)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if e[mid] < v {
@@ -317,8 +334,5 @@ func (f *FeatureProfile) cellOf(v float64) int {
 			hi = mid
 		}
 	}
-	if lo < len(e) && e[lo] == v {
-		return 2*lo + 1
-	}
-	return 2 * lo
+	return lo
 }

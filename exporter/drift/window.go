@@ -106,6 +106,14 @@ const MaxMagnitude = 1e100
 // AddFloat records a numeric value. NaN counts as null (Evidently turns ±Inf into NaN too; so do
 // we, rather than let an infinity dominate the sums).
 func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
+	// The hot path: a prepared numeric feature with edges and a finite, in-range value (NaN
+	// and ±Inf fail the comparison and take the path below).
+	if f.lookup != nil && len(f.Edges) > 0 && math.Abs(v) <= MaxMagnitude {
+		c := f.cellOf(v)
+		h.Counts[c]++
+		h.Sums[c] += v
+		return nil
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		h.Nulls++
 		return nil
