@@ -64,8 +64,19 @@ func (ci *cellIndex) bucket(v float64) int {
 // lowerBound is the first index i with edges[i] ≥ v (len(edges) when none), as a binary search
 // over all of edges would return it.
 func (ci *cellIndex) lowerBound(edges []float64, v float64) int {
+	lo, _ := ci.lowerBoundExact(edges, v)
+	return lo
+}
+
+// lowerBoundExact is lowerBound, and whether v equals edges[lo]. When v's bucket holds no
+// edge, v equals none and the edges are not read at all: one cache miss fewer on the ingest
+// path, where the edges of many features compete for the cache.
+func (ci *cellIndex) lowerBoundExact(edges []float64, v float64) (int, bool) {
 	b := ci.bucket(v)
 	lo, hi := int(ci.start[b]), int(ci.start[b+1])
+	if lo == hi {
+		return lo, false
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if edges[mid] < v {
@@ -74,5 +85,5 @@ func (ci *cellIndex) lowerBound(edges []float64, v float64) int {
 			hi = mid
 		}
 	}
-	return lo
+	return lo, lo < len(edges) && edges[lo] == v
 }

@@ -310,12 +310,14 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 // built the lookup, the search runs over one bucket of edges only (see cellIndex).
 func (f *FeatureProfile) cellOf(v float64) int {
 	e := f.Edges
-	var lo int
 	if f.lookup != nil {
-		lo = f.lookup.lowerBound(e, v)
-	} else {
-		lo = searchEdges(e, v)
+		lo, exact := f.lookup.lowerBoundExact(e, v)
+		if exact {
+			return 2*lo + 1
+		}
+		return 2 * lo
 	}
+	lo := searchEdges(e, v)
 	if lo < len(e) && e[lo] == v {
 		return 2*lo + 1
 	}
