@@ -108,3 +108,41 @@ func TestAddFloatFastPathKeepsHistograms(t *testing.T) {
 	}
 	require.Equal(t, want, fast)
 }
+
+// TestAddCategoryScanMatchesLookup bins byte values (categories, near misses, invalid UTF-8
+// that repairs to a category) into profiles with few categories (scanned) and many (looked up
+// in the map), and requires each count to land in the bin a plain search of the repaired
+// value over Categories gives.
+func TestAddCategoryScanMatchesLookup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, cats := range [][]string{
+		{"a", "b", "\uFFFD", "ab", ""},
+		{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11"},
+	} {
+		f := &FeatureProfile{Name: "x", Kind: Categorical, Categories: cats}
+		f.prepare()
+		require.Equal(t, len(cats) <= maxScanned, f.few != nil)
+		values := [][]byte{{0xff}, {'a', 0xff}, {}, []byte("c1 "), []byte("A")}
+		for _, c := range cats {
+			values = append(values, []byte(c), append([]byte(c), 'x'))
+		}
+		for range 500 {
+			b := make([]byte, rng.IntN(4))
+			for i := range b {
+				b[i] = "abc0123\xff\xfe"[rng.IntN(9)]
+			}
+			values = append(values, b)
+		}
+		for _, v := range values {
+			h := f.NewHistogram()
+			require.NoError(t, f.AddCategory(&h, v))
+			want := len(cats) // unseen
+			if i := slices.Index(cats, validCategory(string(v))); i >= 0 {
+				want = i
+			}
+			wantCounts := make([]float64, len(cats)+1)
+			wantCounts[want] = 1
+			require.Equal(t, wantCounts, h.Counts, "value %q", v)
+		}
+	}
+}

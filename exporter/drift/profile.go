@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Kind is the type of a feature, which decides how it is binned and which tests apply.
@@ -74,6 +75,9 @@ type FeatureProfile struct {
 	// Derived on first use, never serialised.
 	cellBin []int
 	lookup  *cellIndex // set for numeric features by prepare
+	// few is Categories when there are at most maxScanned of them, all valid UTF-8: a scan
+	// of a handful of short strings is cheaper than hashing the value for the map.
+	few []string
 	refBins []float64
 	index   map[string]int
 }
@@ -191,6 +195,9 @@ func (f *FeatureProfile) cells() int {
 	}
 }
 
+// maxScanned is the most categories AddCategory scans rather than looks up in the map.
+const maxScanned = 8
+
 // prepare builds the derived lookups; safe to call again.
 func (f *FeatureProfile) prepare() {
 	switch f.Kind {
@@ -229,8 +236,14 @@ func (f *FeatureProfile) prepare() {
 		}
 	case Categorical:
 		f.index = make(map[string]int, len(f.Categories))
+		f.few = nil
+		valid := true
 		for i, c := range f.Categories {
 			f.index[c] = i
+			valid = valid && utf8.ValidString(c)
+		}
+		if valid && len(f.Categories) <= maxScanned {
+			f.few = f.Categories
 		}
 	}
 	f.refBins = f.Bins(f.RefCells)

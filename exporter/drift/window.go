@@ -191,6 +191,14 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 // AddCategory is AddString for a category held in bytes (the exporter's request buffers): valid
 // UTF-8 is looked up without converting it to a string, so the ingest path does not allocate.
 func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {
+	// A value equal to one of a few valid categories is that category; no need to check its
+	// UTF-8 or hash it.
+	for i, c := range f.few {
+		if string(b) == c {
+			h.Counts[i]++
+			return nil
+		}
+	}
 	if f.Kind != Categorical || !utf8.Valid(b) {
 		return f.AddString(h, string(b))
 	}

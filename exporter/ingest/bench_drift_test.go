@@ -87,3 +87,60 @@ func removeIDs(body []byte) []byte {
 	}
 	return out.Bytes()
 }
+
+// BenchmarkIngestDriftSplit separates BenchmarkIngestDriftPerformance's extra cost: in one
+// loop over the same batches it runs the ingest with nothing on, with ids kept for labels
+// (2,000 at most per version, so every insert evicts), with ids in the events and the default
+// store bound (inserts only), with drift alone (no ids), and with both, and reports each
+// relative to nothing on ("x-labels", "x-labels-noevict", "x-drift", "x-both").
+func BenchmarkIngestDriftSplit(b *testing.B) {
+	const n, batches = 1000, 20
+	var withIDs, noIDs [batches][]byte
+	for k := range batches {
+		body := benchBatch(n)
+		withIDs[k] = bytes.ReplaceAll(body, []byte(`"id":"req-`), fmt.Appendf(nil, `"id":"req-%02d-`, k))
+		noIDs[k] = removeIDs(bytes.ReplaceAll(body, []byte(`"id":"req-`), []byte(`"idx":"req-`)))
+	}
+	type run struct {
+		name   string
+		config string
+		bodies *[batches][]byte
+		in     *Ingester
+		took   time.Duration
+	}
+	runs := []*run{
+		{name: "off", config: "reference: {capture_first: 0}\n", bodies: &noIDs},
+		{name: "labels", config: "reference: {capture_first: 0}\nlabels: {max_awaiting: 2000}\n", bodies: &withIDs},
+		{name: "labels-noevict", config: "reference: {capture_first: 0}\n", bodies: &withIDs},
+		{name: "drift", config: "reference: {capture_first: 250}\n", bodies: &noIDs},
+		{name: "both", config: "reference: {capture_first: 250}\nlabels: {max_awaiting: 2000}\n", bodies: &withIDs},
+	}
+	ingest := func(r *run, k int) {
+		res, err := r.in.Ingest(r.bodies[k], true)
+		if err != nil || res.Accepted != n {
+			b.Fatalf("%s: accepted %d of %d: %v %+v", r.name, res.Accepted, n, err, res.Rejected)
+		}
+	}
+	for _, r := range runs {
+		cfg, err := config.Parse([]byte(r.config))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.in = New(state.New(cfg, state.Options{Now: func() time.Time { return t0 }}), slog.New(slog.DiscardHandler))
+		for k := range batches {
+			ingest(r, k)
+		}
+	}
+	k := 0
+	for b.Loop() {
+		for _, r := range runs {
+			t := time.Now()
+			ingest(r, k)
+			r.took += time.Since(t)
+		}
+		k = (k + 1) % batches
+	}
+	for _, r := range runs[1:] {
+		b.ReportMetric(float64(r.took)/float64(runs[0].took), "x-"+r.name)
+	}
+}
