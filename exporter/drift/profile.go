@@ -77,7 +77,7 @@ type FeatureProfile struct {
 	lookup  *cellIndex // set for numeric features by prepare
 	// few is Categories when there are at most maxScanned of them, all valid UTF-8: a scan
 	// of a handful of short strings is cheaper than hashing the value for the map.
-	few []string
+	few     []string
 	refBins []float64
 	index   map[string]int
 }
