@@ -25,21 +25,21 @@ type cellIndex struct {
 // bucket; with evenly spread edges most buckets hold one or two.
 const bucketsPerEdge = 2
 
-// newCellIndex returns nil when a plain binary search must do: fewer than two edges, more than
-// the table can count, or edges spread over more than the float range or within a few
-// subnormals (the scale would be infinite or zero).
-func newCellIndex(edges []float64) *cellIndex {
+// newCellIndex returns the zero cellIndex (no table; see ok) when a plain binary search must
+// do: fewer than two edges, more than the table can count, or edges spread over more than the
+// float range or within a few subnormals (the scale would be infinite or zero).
+func newCellIndex(edges []float64) cellIndex {
 	m := len(edges)
 	k := bucketsPerEdge * m
 	if m < 2 || k >= math.MaxUint16 {
-		return nil
+		return cellIndex{}
 	}
 	span := edges[m-1] - edges[0]
 	scale := float64(k) / span
 	if math.IsInf(span, 0) || !(scale > 0) || math.IsInf(scale, 0) {
-		return nil
+		return cellIndex{}
 	}
-	ci := &cellIndex{lo: edges[0], scale: scale, last: k - 1, start: make([]uint16, k+1)}
+	ci := cellIndex{lo: edges[0], scale: scale, last: k - 1, start: make([]uint16, k+1)}
 	for _, e := range edges {
 		ci.start[ci.bucket(e)+1]++
 	}
@@ -48,6 +48,9 @@ func newCellIndex(edges []float64) *cellIndex {
 	}
 	return ci
 }
+
+// ok says whether the index has a table; without one, search the edges.
+func (ci *cellIndex) ok() bool { return len(ci.start) > 0 }
 
 // bucket is monotone non-decreasing in v for every non-NaN v, ±Inf included.
 func (ci *cellIndex) bucket(v float64) int {

@@ -74,7 +74,7 @@ type FeatureProfile struct {
 
 	// Derived on first use, never serialised.
 	cellBin []int
-	lookup  *cellIndex // set for numeric features by prepare
+	lookup  cellIndex // built for numeric features by prepare; held inline, one pointer fewer to follow
 	// few is Categories when there are at most maxScanned of them, all valid UTF-8: a scan
 	// of a handful of short strings is cheaper than hashing the value for the map.
 	few     []string
@@ -323,7 +323,7 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 // built the lookup, the search runs over one bucket of edges only (see cellIndex).
 func (f *FeatureProfile) cellOf(v float64) int {
 	e := f.Edges
-	if f.lookup != nil {
+	if f.lookup.ok() {
 		lo, exact := f.lookup.lowerBoundExact(e, v)
 		if exact {
 			return 2*lo + 1

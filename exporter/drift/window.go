@@ -108,7 +108,7 @@ const MaxMagnitude = 1e100
 func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
 	// The hot path: a prepared numeric feature with edges and a finite, in-range value (NaN
 	// and ±Inf fail the comparison and take the path below).
-	if f.lookup != nil && len(f.Edges) > 0 && math.Abs(v) <= MaxMagnitude {
+	if f.lookup.ok() && len(f.Edges) > 0 && math.Abs(v) <= MaxMagnitude {
 		c := f.cellOf(v)
 		h.Counts[c]++
 		h.Sums[c] += v
