@@ -140,20 +140,18 @@ func New(opts Options) *Store {
 // b must not change while the call that receives the view runs; the store never retains it.
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// find returns the node holding id, and the node before it in its hash chain (none when it
-// heads the chain), or none.
-func (s *Store) find(id string, h uint64) (i, before uint32) {
+// find returns the node holding id, or none.
+func (s *Store) find(id string, h uint64) uint32 {
 	i, ok := s.index[h]
 	if !ok {
-		return none, none
+		return none
 	}
-	before = none
-	for ; i != none; before, i = i, s.node(i).collide {
+	for ; i != none; i = s.node(i).collide {
 		if s.node(i).hasID(id) {
-			return i, before
+			return i
 		}
 	}
-	return none, none
+	return none
 }
 
 // ErrBadID is returned for an empty, oversized or non-UTF-8 id.
@@ -191,7 +189,7 @@ func (s *Store) put(e Entry) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(s.opts.Now())
-	if i, _ := s.find(e.ID, h); i != none {
+	if s.find(e.ID, h) != none {
 		s.stats.Duplicates++
 		return false, nil
 	}
@@ -248,7 +246,7 @@ func (s *Store) Take(id string) (Prediction, bool) {
 		return Prediction{}, false // nothing to expire either; the common case of the early store
 	}
 	s.expireLocked(s.opts.Now())
-	i, _ := s.find(id, s.hashOf(id))
+	i := s.find(id, s.hashOf(id))
 	if i == none {
 		return Prediction{}, false
 	}
