@@ -1,9 +1,11 @@
 package drift
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // benchSetup freezes a 100-feature reference (20 quantile bins each, the default 256-cell grid)
@@ -148,4 +150,57 @@ func BenchmarkAddEvent(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// BenchmarkCellLookup bins the same values, in one loop, with the bucket lookup the ingest uses
+// and with a plain binary search over the edges, across 16 features of differently shaped
+// references (normal, log-normal, uniform, a few integers), and reports the lookup's cost
+// relative to the search: "x-search" (below 1 means the lookup is faster).
+func BenchmarkCellLookup(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	shapes := []func() float64{
+		rng.NormFloat64,
+		func() float64 { return math.Exp(rng.NormFloat64() * 2) },
+		rng.Float64,
+		func() float64 { return float64(rng.IntN(40)) },
+	}
+	bld := NewBuilder(ProfileOptions{})
+	const features = 16
+	for range 20000 {
+		for j := range features {
+			if err := bld.AddFloat("f"+strconv.Itoa(j), shapes[j%len(shapes)]()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	p := bld.Profile()
+	vals := make([][]float64, features)
+	for j := range vals {
+		vals[j] = make([]float64, 4096)
+		for i := range vals[j] {
+			vals[j][i] = shapes[j%len(shapes)]() * 1.1
+		}
+	}
+	var tLookup, tSearch time.Duration
+	sink := 0
+	for b.Loop() {
+		t1 := time.Now()
+		for j, f := range p.Features {
+			for _, v := range vals[j] {
+				sink += f.lookup.lowerBound(f.Edges, v)
+			}
+		}
+		t2 := time.Now()
+		for j, f := range p.Features {
+			for _, v := range vals[j] {
+				sink -= searchEdges(f.Edges, v)
+			}
+		}
+		tLookup += t2.Sub(t1)
+		tSearch += time.Since(t2)
+	}
+	if sink != 0 {
+		b.Fatalf("lookup and search disagree (sum of differences %d)", sink)
+	}
+	b.ReportMetric(float64(tLookup)/float64(tSearch), "x-search")
 }

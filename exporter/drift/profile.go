@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Kind is the type of a feature, which decides how it is binned and which tests apply.
@@ -73,6 +74,10 @@ type FeatureProfile struct {
 
 	// Derived on first use, never serialised.
 	cellBin []int
+	lookup  cellIndex // built for numeric features by prepare; held inline, one pointer fewer to follow
+	// few is Categories when there are at most maxScanned of them, all valid UTF-8: a scan
+	// of a handful of short strings is cheaper than hashing the value for the map.
+	few     []string
 	refBins []float64
 	index   map[string]int
 }
@@ -190,11 +195,15 @@ func (f *FeatureProfile) cells() int {
 	}
 }
 
+// maxScanned is the most categories AddCategory scans rather than looks up in the map.
+const maxScanned = 8
+
 // prepare builds the derived lookups; safe to call again.
 func (f *FeatureProfile) prepare() {
 	switch f.Kind {
 	case Numeric:
 		n := f.cells()
+		f.lookup = newCellIndex(f.Edges)
 		f.cellBin = make([]int, n)
 		m := len(f.Edges)
 		for c := 0; c < n; c++ {
@@ -227,8 +236,14 @@ func (f *FeatureProfile) prepare() {
 		}
 	case Categorical:
 		f.index = make(map[string]int, len(f.Categories))
+		f.few = nil
+		valid := true
 		for i, c := range f.Categories {
 			f.index[c] = i
+			valid = valid && utf8.ValidString(c)
+		}
+		if valid && len(f.Categories) <= maxScanned {
+			f.few = f.Categories
 		}
 	}
 	f.refBins = f.Bins(f.RefCells)
@@ -304,11 +319,28 @@ func (f *FeatureProfile) ReferenceShares() []float64 {
 	return s
 }
 
-// cellOf returns the fine cell of a numeric value. It is the ingest hot path, so the binary
-// search is written out rather than going through sort.Search's closure.
+// cellOf returns the fine cell of a numeric value. It is the ingest hot path: once prepare has
+// built the lookup, the search runs over one bucket of edges only (see cellIndex).
 func (f *FeatureProfile) cellOf(v float64) int {
 	e := f.Edges
-	lo, hi := 0, len(e) // first index with e[i] >= v lies in [lo, hi]
+	if f.lookup.ok() {
+		lo, exact := f.lookup.lowerBoundExact(e, v)
+		if exact {
+			return 2*lo + 1
+		}
+		return 2 * lo
+	}
+	lo := searchEdges(e, v)
+	if lo < len(e) && e[lo] == v {
+		return 2*lo + 1
+	}
+	return 2 * lo
+}
+
+// searchEdges is the first index i with e[i] ≥ v (len(e) when none), by plain binary search:
+// what a profile uses before prepare, and what the tests hold cellIndex to.
+func searchEdges(e []float64, v float64) int {
+	lo, hi := 0, len(e)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if e[mid] < v {
@@ -317,8 +349,5 @@ func (f *FeatureProfile) cellOf(v float64) int {
 			hi = mid
 		}
 	}
-	if lo < len(e) && e[lo] == v {
-		return 2*lo + 1
-	}
-	return 2 * lo
+	return lo
 }

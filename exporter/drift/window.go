@@ -106,6 +106,14 @@ const MaxMagnitude = 1e100
 // AddFloat records a numeric value. NaN counts as null (Evidently turns ±Inf into NaN too; so do
 // we, rather than let an infinity dominate the sums).
 func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
+	// The hot path: a prepared numeric feature with edges and a finite, in-range value (NaN
+	// and ±Inf fail the comparison and take the path below).
+	if f.lookup.ok() && len(f.Edges) > 0 && math.Abs(v) <= MaxMagnitude {
+		c := f.cellOf(v)
+		h.Counts[c]++
+		h.Sums[c] += v
+		return nil
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		h.Nulls++
 		return nil
@@ -183,6 +191,14 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 // AddCategory is AddString for a category held in bytes (the exporter's request buffers): valid
 // UTF-8 is looked up without converting it to a string, so the ingest path does not allocate.
 func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {
+	// A value equal to one of a few valid categories is that category; no need to check its
+	// UTF-8 or hash it.
+	for i, c := range f.few {
+		if string(b) == c {
+			h.Counts[i]++
+			return nil
+		}
+	}
 	if f.Kind != Categorical || !utf8.Valid(b) {
 		return f.AddString(h, string(b))
 	}

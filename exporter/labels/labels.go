@@ -3,17 +3,26 @@
 //
 // Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash map
 // from id into an insertion-ordered list: joining a label is O(1), evicting the oldest is O(1),
-// and memory is about 170 bytes per waiting prediction with 36-character ids (see the memory
+// and memory is about 150 bytes per waiting prediction with 36-character ids (see the memory
 // test), so 1M waiting predictions fit in well under 200 MB. The same type can hold labels that
 // arrive before their prediction, for a shorter time.
+//
+// Storing a prediction is on the ingest hot path, so it allocates nothing for ids of up to
+// inlineID bytes: the id is copied into its fixed-size node, and the map is keyed by a 64-bit
+// hash of the id rather than by a string it would have to own. The full id stays in the node,
+// and every lookup compares it, so two ids whose hashes collide are still told apart (nodes
+// with the same hash are chained).
 package labels
 
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Options bound the store. MaxCount ≤ 0 means 1,000,000; MaxAge ≤ 0 means no age limit; Now
@@ -56,19 +65,45 @@ const pageBits = 12
 
 func (s *Store) node(i uint32) *node { return &s.pages[i>>pageBits][i&(1<<pageBits-1)] }
 
+// inlineID is the longest id kept inside its node; longer ids are kept as a string of their
+// own. 40 bytes hold a UUID (36) and leave the node at 120 bytes.
+const inlineID = 40
+
 type node struct {
-	id         string
-	class      string
+	hash       uint64
 	at, added  int64
 	value      float64
+	long       string // the id when longer than inlineID
+	class      string
 	prev, next uint32
+	// collide links the nodes whose ids share this node's hash, most recent first.
+	collide uint32
+	idLen   uint8 // length of an inline id; 0 when the id is in long
+	short   [inlineID]byte
+}
+
+func (n *node) id() string {
+	if n.idLen == 0 {
+		return n.long
+	}
+	return string(n.short[:n.idLen])
+}
+
+func (n *node) hasID(id string) bool {
+	if n.idLen == 0 {
+		return n.long == id
+	}
+	return string(n.short[:n.idLen]) == id // compiled without a conversion
 }
 
 // Store is safe for concurrent use.
 type Store struct {
-	mu    sync.Mutex
-	opts  Options
-	index map[string]uint32
+	mu   sync.Mutex
+	opts Options
+	// index maps hashOf(id) to the newest node with that hash; see node.collide.
+	index  map[uint64]uint32
+	hashOf func(string) uint64
+	count  int
 	// pages hold the nodes in fixed-size pages rather than one slice, so growing never copies
 	// or over-allocates by the doubling factor.
 	pages [][]node
@@ -76,9 +111,11 @@ type Store struct {
 	free  uint32 // head of the free list, linked through next
 	head  uint32 // oldest
 	tail  uint32 // newest
-	// classes interns class names so a million predictions of "fraud" share one string.
-	classes map[string]string
-	stats   Stats
+	// classes interns class names so a million predictions of "fraud" share one string;
+	// lastClass skips the map when a run of predictions has the same class.
+	classes   map[string]string
+	lastClass string
+	stats     Stats
 }
 
 // New returns an empty store.
@@ -92,7 +129,29 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{opts: opts, index: map[string]uint32{}, free: none, head: none, tail: none, classes: map[string]string{}}
+	seed := maphash.MakeSeed()
+	return &Store{
+		opts: opts, index: map[uint64]uint32{}, free: none, head: none, tail: none, classes: map[string]string{},
+		hashOf: func(id string) uint64 { return maphash.String(seed, id) },
+	}
+}
+
+// view is b as a string without copying, for lookups and for put, which copies what it keeps.
+// b must not change while the call that receives the view runs; the store never retains it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// find returns the node holding id, or none.
+func (s *Store) find(id string, h uint64) uint32 {
+	i, ok := s.index[h]
+	if !ok {
+		return none
+	}
+	for ; i != none; i = s.node(i).collide {
+		if s.node(i).hasID(id) {
+			return i
+		}
+	}
+	return none
 }
 
 // ErrBadID is returned for an empty, oversized or non-UTF-8 id.
@@ -111,32 +170,41 @@ func (s *Store) Put(id string, p Prediction) (bool, error) {
 	return s.put(Entry{ID: id, Prediction: p, Added: s.opts.Now()})
 }
 
+// PutBytes is Put for an id held in bytes (a request buffer): an id of up to 40 bytes is
+// stored without allocating. id is not retained.
+func (s *Store) PutBytes(id []byte, p Prediction) (bool, error) {
+	return s.put(Entry{ID: view(id), Prediction: p, Added: s.opts.Now()})
+}
+
 // Restore puts a saved entry back, keeping its original Added time so age limits still hold
 // after a restart. Entries must be restored oldest first (the order Each gives).
 func (s *Store) Restore(e Entry) (bool, error) { return s.put(e) }
 
+// put stores e. e.ID may be a view of a caller's buffer: what is kept is copied.
 func (s *Store) put(e Entry) (bool, error) {
 	if err := s.checkID(e.ID); err != nil {
 		return false, err
 	}
+	h := s.hashOf(e.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(s.opts.Now())
-	if _, ok := s.index[e.ID]; ok {
+	if s.find(e.ID, h) != none {
 		s.stats.Duplicates++
 		return false, nil
 	}
-	for len(s.index) >= s.opts.MaxCount {
+	for s.count >= s.opts.MaxCount {
 		s.removeLocked(s.head)
 		s.stats.EvictedCapacity++
 	}
 	class := e.Prediction.Class
-	if c, ok := s.classes[class]; ok {
-		class = c
+	if class == s.lastClass {
+		class = s.lastClass
+	} else if c, ok := s.classes[class]; ok {
+		class, s.lastClass = c, c
 	} else if len(s.classes) < 1024 {
-		s.classes[class] = class
+		s.classes[class], s.lastClass = class, class
 	}
-	n := node{id: e.ID, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none}
 	var i uint32
 	if s.free != none {
 		i = s.free
@@ -148,14 +216,24 @@ func (s *Store) put(e Entry) (bool, error) {
 			s.pages = append(s.pages, make([]node, 1<<pageBits))
 		}
 	}
-	*s.node(i) = n
+	n := s.node(i)
+	*n = node{hash: h, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none, collide: none}
+	if len(e.ID) <= inlineID {
+		n.idLen = uint8(copy(n.short[:], e.ID))
+	} else {
+		n.long = strings.Clone(e.ID)
+	}
+	if head, ok := s.index[h]; ok {
+		n.collide = head
+	}
+	s.index[h] = i
 	if s.tail != none {
 		s.node(s.tail).next = i
 	} else {
 		s.head = i
 	}
 	s.tail = i
-	s.index[e.ID] = i
+	s.count++
 	s.stats.Added++
 	return true, nil
 }
@@ -164,9 +242,12 @@ func (s *Store) put(e Entry) (bool, error) {
 func (s *Store) Take(id string) (Prediction, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.count == 0 {
+		return Prediction{}, false // nothing to expire either; the common case of the early store
+	}
 	s.expireLocked(s.opts.Now())
-	i, ok := s.index[id]
-	if !ok {
+	i := s.find(id, s.hashOf(id))
+	if i == none {
 		return Prediction{}, false
 	}
 	n := *s.node(i)
@@ -174,6 +255,9 @@ func (s *Store) Take(id string) (Prediction, bool) {
 	s.stats.Joined++
 	return Prediction{At: fromUnixNano(n.at), Class: n.class, Value: n.value}, true
 }
+
+// TakeBytes is Take for an id held in bytes; it does not allocate. id is not retained.
+func (s *Store) TakeBytes(id []byte) (Prediction, bool) { return s.Take(view(id)) }
 
 // Expire drops predictions older than MaxAge now; Put and Take do it too. It returns how many
 // were dropped.
@@ -209,7 +293,20 @@ func (s *Store) removeLocked(i uint32) {
 	} else {
 		s.tail = n.prev
 	}
-	delete(s.index, n.id)
+	// Unlink i from its hash chain, found by index rather than by id: no id string to build.
+	switch head := s.index[n.hash]; {
+	case head != i:
+		j := head
+		for s.node(j).collide != i {
+			j = s.node(j).collide
+		}
+		s.node(j).collide = n.collide
+	case n.collide != none:
+		s.index[n.hash] = n.collide
+	default:
+		delete(s.index, n.hash)
+	}
+	s.count--
 	*n = node{next: s.free, prev: none} // drop the strings so they can be collected
 	s.free = i
 }
@@ -218,7 +315,7 @@ func (s *Store) removeLocked(i uint32) {
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.index)
+	return s.count
 }
 
 // Stats returns the counters so far.
@@ -245,7 +342,7 @@ func (s *Store) Each(fn func(Entry) bool) {
 	defer s.mu.Unlock()
 	for i := s.head; i != none; i = s.node(i).next {
 		n := *s.node(i)
-		if !fn(Entry{ID: n.id, Prediction: Prediction{At: fromUnixNano(n.at), Class: n.class, Value: n.value}, Added: fromUnixNano(n.added)}) {
+		if !fn(Entry{ID: n.id(), Prediction: Prediction{At: fromUnixNano(n.at), Class: n.class, Value: n.value}, Added: fromUnixNano(n.added)}) {
 			return
 		}
 	}

@@ -219,16 +219,16 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot) {
 	if len(e.ID) == 0 {
 		return
 	}
-	id := string(e.ID)
-	if l, ok := v.model.early.Take(id); ok {
-		lab := Label{ID: id, Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
+	// The byte forms keep the id out of a string: storing it allocates nothing.
+	if l, ok := v.model.early.TakeBytes(e.ID); ok {
+		lab := Label{ID: string(e.ID), Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
 		if err := v.join(p, &lab, e.Now); err == nil {
 			v.state.countLabel(v.model.Name, v.Name, LabelLate)
-			_, _ = v.perf.joined.Put(id, labels.Prediction{})
+			_, _ = v.perf.joined.PutBytes(e.ID, labels.Prediction{})
 			return
 		}
 	}
-	_, _ = v.perf.awaiting.Put(id, p)
+	_, _ = v.perf.awaiting.PutBytes(e.ID, p)
 }
 
 func (v *Version) perfSlot(s *Slot) *PerfSlot {
