@@ -316,9 +316,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		return
 	}
 	// A page of 500 is ~400 KB; one buffer and one Write, no reflection.
+	body := p.AppendJSON(make([]byte, 0, 1024*(len(p.Incidents)+1)))
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(p.AppendJSON(make([]byte, 0, 1024*(len(p.Incidents)+1))))
+	_, _ = w.Write(body)
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request, _ auth.Principal) {

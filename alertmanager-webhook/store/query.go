@@ -204,7 +204,8 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 		return nil, unavailable(err)
 	}
 	defer rows.Close()
-	p := &Page{Incidents: make([]Incident, 0, min(f.Limit+1, 64))}
+	// The page is usually full: growing it by doubling copied ~1.8× its size.
+	p := &Page{Incidents: make([]Incident, 0, f.Limit+1)}
 	now := s.now()
 	sla := s.Config().SLA
 	for rows.Next() {
