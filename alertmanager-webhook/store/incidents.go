@@ -40,6 +40,30 @@ func scanIncident(r scanner) (*Incident, error) {
 	return &i, nil
 }
 
+// scanIncidentRaw is scanIncident for listings written by AppendJSON: the labels stay the
+// JSON the store wrote (json.Marshal of the map, so the same bytes encoding the map again
+// gives), checked for validity but not decoded into a map.
+func scanIncidentRaw(r scanner, i *Incident) error {
+	var (
+		labels                  []byte
+		tier, aTier, state      string
+		det, tri, con, inv, res int64
+		rev, created, updated   int64
+	)
+	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &state, &i.Assignee,
+		&det, &tri, &con, &inv, &res, &rev, &i.ResolvedBy, &i.AlertsFiring, &i.AlertsTotal, &i.ReopenCount, &created, &updated); err != nil {
+		return err
+	}
+	i.Tier, i.AlertTier, i.State = incident.Tier(tier), incident.Tier(aTier), incident.State(state)
+	i.DetectedAt, i.TriagedAt, i.ContainedAt, i.InvestigAt = fromNanos(det), fromNanos(tri), fromNanos(con), fromNanos(inv)
+	i.ResolvedAt, i.ReviewedAt, i.CreatedAt, i.UpdatedAt = fromNanos(res), fromNanos(rev), fromNanos(created), fromNanos(updated)
+	if !json.Valid(labels) {
+		return fmt.Errorf("incident %d labels: stored value is not JSON", i.ID)
+	}
+	i.labelsJSON = labels
+	return nil
+}
+
 func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident, error) {
 	inc, err := scanIncident(s.queryRow(ctx, tx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`+s.d.ForUpdate, id))
 	if errors.Is(err, sql.ErrNoRows) {

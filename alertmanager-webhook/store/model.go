@@ -37,6 +37,10 @@ type Incident struct {
 	MTTASeconds float64 `json:"mtta_seconds,omitempty"`
 	MTTRSeconds float64 `json:"mttr_seconds,omitempty"`
 	SLABreached bool    `json:"sla_breached"`
+
+	// labelsJSON holds the stored labels when a listing asked for them undecoded
+	// (Filter.RawLabels); AppendJSON writes them as they are.
+	labelsJSON []byte
 }
 
 // stepTime returns the timestamp of reaching a state.
