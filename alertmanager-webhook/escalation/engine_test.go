@@ -2,13 +2,9 @@ package escalation_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -319,7 +315,7 @@ func TestDeliveryRetriesWithBackoff(t *testing.T) {
 // Two replicas share one PostgreSQL database and tick concurrently while time passes:
 // every escalation step is sent exactly once.
 func TestTwoReplicasSendEachStepOnce(t *testing.T) {
-	dsn := freshPostgres(t)
+	dsn := testbin.PostgresDatabase(t)
 	clock := storetest.NewClock(berlin("2026-12-01 03:00"))
 	srv := notifytest.NewServer(t)
 	var hs []*harness
@@ -371,27 +367,6 @@ func metric(t *testing.T, reg *prometheus.Registry, name, label string) float64 
 		}
 	}
 	return v
-}
-
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	admin := testbin.PostgresDSN(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "incidentd_esc_" + hex.EncodeToString(b)
-	adb, err := sql.Open("pgx", admin)
-	require.NoError(t, err)
-	_, err = adb.Exec(`CREATE DATABASE ` + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := adb.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
-		require.NoError(t, err)
-		adb.Close()
-	})
-	u, err := url.Parse(admin)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
 }
 
 func TestReopenAtHigherTierPagesAgain(t *testing.T) {

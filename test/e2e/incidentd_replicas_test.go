@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,28 +15,6 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/test/testbin"
 )
-
-// incdFreshPostgres creates a database with a random name and drops it after the test.
-func incdFreshPostgres(t *testing.T) string {
-	t.Helper()
-	admin := testbin.PostgresDSN(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "incidentd_e2e_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", admin)
-	require.NoError(t, err)
-	_, err = db.Exec(`CREATE DATABASE ` + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := db.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
-		require.NoError(t, err)
-		db.Close()
-	})
-	u, err := url.Parse(admin)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
-}
 
 func incdStartReplica(t *testing.T, dsn string) string {
 	t.Helper()
@@ -70,7 +44,7 @@ func incdStartReplica(t *testing.T, dsn string) string {
 // notify every group at the same moment — the worst case of an HA pair. Every group must
 // still have exactly one incident.
 func TestIncidentdReplicasOnPostgres(t *testing.T) {
-	dsn := incdFreshPostgres(t)
+	dsn := testbin.PostgresDatabase(t)
 	r1 := incdStartReplica(t, dsn)
 	r2 := incdStartReplica(t, dsn)
 	am1 := incdStartAM(t, r1, "")

@@ -18,6 +18,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
 	"github.com/opscentre/opscentre/alertmanager-webhook/notify/notifytest"
+	"github.com/opscentre/opscentre/test/testbin"
 )
 
 // TestIncidentdResponseReplicasPageOnce runs two incidentd replicas on one PostgreSQL
@@ -25,7 +26,7 @@ import (
 // the escalation worker: each P1 pages the primary once and, unacknowledged after the
 // step's delay, the secondary once.
 func TestIncidentdResponseReplicasPageOnce(t *testing.T) {
-	dsn := incdFreshPostgres(t)
+	dsn := testbin.PostgresDatabase(t)
 	srv := notifytest.NewServer(t)
 	cfg := fmt.Sprintf(`webhook:
   bearer_token_sha256: [%q]

@@ -7,11 +7,17 @@
 package testbin
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // RepoRoot returns the repository root (the directory holding go.mod).
@@ -143,4 +149,35 @@ func PostgresDSN(tb testing.TB) string {
 		missing(tb, "PostgreSQL ($OPSCENTRE_TEST_POSTGRES_DSN)", "apt-get install postgresql && export OPSCENTRE_TEST_POSTGRES_DSN=$(scripts/postgres.sh)")
 	}
 	return dsn
+}
+
+// PostgresDatabase creates a database with a random name on the test PostgreSQL server,
+// drops it (closing its connections) when the test ends, and returns its DSN: every test
+// gets a fresh, empty database.
+func PostgresDatabase(tb testing.TB) string {
+	tb.Helper()
+	admin := PostgresDSN(tb)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "opscentre_test_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		tb.Fatalf("testbin: connecting to %s: %v", admin, err)
+	}
+	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+		db.Close()
+		tb.Fatalf("testbin: creating database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		defer db.Close()
+		if _, err := db.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+			tb.Errorf("testbin: dropping database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		tb.Fatalf("testbin: parsing %s: %v", admin, err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

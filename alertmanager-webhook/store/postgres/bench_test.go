@@ -10,12 +10,13 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
+	"github.com/opscentre/opscentre/test/testbin"
 )
 
 // BenchmarkList100k lists filtered pages over 100,000 incidents on PostgreSQL (target < 50 ms).
 func BenchmarkList100k(b *testing.B) {
 	ctx := context.Background()
-	dsn := freshDB(b)
+	dsn := testbin.PostgresDatabase(b)
 	s, err := Open(ctx, Options{DSN: dsn, Config: store.DefaultConfig()})
 	require.NoError(b, err)
 	defer s.Close()

@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"testing"
 	"time"
 
@@ -16,30 +13,8 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-// freshDB creates a database with a random name on the test server and drops it afterwards.
-func freshDB(t testing.TB) string {
-	t.Helper()
-	admin := testbin.PostgresDSN(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "incidentd_test_" + hex.EncodeToString(b)
-	adb, err := sql.Open("pgx", admin)
-	require.NoError(t, err)
-	_, err = adb.Exec(`CREATE DATABASE ` + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := adb.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
-		require.NoError(t, err)
-		adb.Close()
-	})
-	u, err := url.Parse(admin)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
-}
-
 func factory(t *testing.T) storetest.Opener {
-	dsn := freshDB(t)
+	dsn := testbin.PostgresDatabase(t)
 	return func(cfg store.Config, now func() time.Time) *store.DB {
 		s, err := Open(context.Background(), Options{DSN: dsn, Config: cfg, Now: now, MaxConns: 4})
 		require.NoError(t, err)
@@ -52,7 +27,7 @@ func TestStore(t *testing.T) { storetest.Run(t, factory) }
 
 func TestMigrationsUpDown(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("pgx", freshDB(t))
+	db, err := sql.Open("pgx", testbin.PostgresDatabase(t))
 	require.NoError(t, err)
 	defer db.Close()
 	ms, err := Migrations()
