@@ -33,9 +33,6 @@ import (
 	"github.com/opscentre/opscentre/test/stack"
 )
 
-// pipeline is the data-path allowance on top of each alert's `for` (see test/e2e).
-const pipeline = 35 * time.Second
-
 func main() { os.Exit(run()) }
 
 func run() int {
@@ -276,7 +273,7 @@ func (v *view) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: pipeline, Until: time.Now()})
+	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: stack.DemoPipeline, Until: time.Now()})
 	fmt.Fprintln(v.out, "\nRESULT")
 	checked := 0
 	for _, o := range outcomes {
@@ -305,7 +302,7 @@ func (v *view) finish(ctx context.Context) error {
 		return errors.New("unexpected incidents")
 	}
 	if checked == 0 {
-		return fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+pipeline)
+		return fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+stack.DemoPipeline)
 	}
 	return nil
 }

@@ -19,12 +19,6 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-// pipelineAllowance is what the data path may add to an alert's `for` between a fault's
-// start and its incident: the alert's 20 s rate window filling enough to cross the
-// threshold, a 1 s scrape, a 1 s rule evaluation, Alertmanager's 2 s group_wait, and a
-// margin for a loaded CI machine.
-const pipelineAllowance = 20*time.Second + 1*time.Second + 1*time.Second + 2*time.Second + 10*time.Second
-
 // TestLoop runs the whole loop — aiops-sim → aiops_exporter → Prometheus (rules from
 // rulegen) → Alertmanager (routes from rulegen) → incidentd — with the demo's scenario, on
 // Prometheus 2 and 3, and checks that each scripted fault opened exactly one incident of
@@ -79,7 +73,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	defer stopSim()
 
 	// Wait until the last fault is over, then until every incident resolved (or a deadline).
-	verify := stack.VerifyOptions{Start: start, Pipeline: pipelineAllowance, RequireResolved: true}
+	verify := stack.VerifyOptions{Start: start, Pipeline: stack.DemoPipeline, RequireResolved: true}
 	deadline := start.Add(demo.LastFaultEnd() + 90*time.Second)
 	var (
 		incidents []incidentd.Incident

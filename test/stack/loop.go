@@ -92,6 +92,12 @@ func (d *Demo) Budget(alert string, pipeline time.Duration) time.Duration {
 	return pipeline
 }
 
+// DemoPipeline is what the demo's data path may add to an alert's `for` between a fault's
+// start and its incident: the alerts' 20 s rate windows filling enough to cross the
+// threshold, a 1 s scrape, a 1 s rule evaluation, Alertmanager's 2 s group_wait, and a
+// margin for a loaded machine. The demo and the e2e loop test both judge by it.
+const DemoPipeline = 20*time.Second + 1*time.Second + 1*time.Second + 2*time.Second + 10*time.Second
+
 // Outcome is what one scripted fault produced.
 type Outcome struct {
 	Fault, Alert, Tier string
