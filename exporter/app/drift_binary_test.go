@@ -106,19 +106,7 @@ func TestBinaryDriftShiftedFeature(t *testing.T) {
 	}
 	for _, major := range []int{2, 3} {
 		t.Run(fmt.Sprintf("prometheus%d", major), func(t *testing.T) {
-			prom := testbin.Prometheus(t, major)
-			promDir := t.TempDir()
-			cfg := writeFile(t, promDir, "prometheus.yml", `
-global: {scrape_interval: 1s}
-scrape_configs:
-  - job_name: aiops
-    static_configs: [{targets: ['`+strings.TrimPrefix(e.url, "http://")+`']}]
-`)
-			addr := freePort(t)
-			cmd := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(promDir, "tsdb"),
-				"--web.listen-address="+addr, "--log.level=warn")
-			require.NoError(t, cmd.Start())
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			addr := startPrometheus(t, major, e.url)
 			// The lifetime form: the counters hold exactly the window's values here (nothing has
 			// left the 1 h window), so PromQL must give the exporter's own window PSI.
 			q := drift.PromQLPSI("")
@@ -136,6 +124,26 @@ scrape_configs:
 			require.Greater(t, got["x"], 0.2)
 		})
 	}
+}
+
+// startPrometheus starts the real Prometheus of the given major version scraping the exporter
+// at url every second, and returns its address.
+func startPrometheus(t *testing.T, major int, url string) string {
+	t.Helper()
+	prom := testbin.Prometheus(t, major)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "prometheus.yml", `
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: aiops
+    static_configs: [{targets: ['`+strings.TrimPrefix(url, "http://")+`']}]
+`)
+	addr := freePort(t)
+	cmd := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return addr
 }
 
 // promVector runs an instant query and returns the value per feature label.

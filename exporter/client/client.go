@@ -42,6 +42,9 @@ type Event struct {
 	InputTextLength *int               `json:"input_text_length,omitempty"`
 	Business        map[string]float64 `json:"business,omitempty"`
 	QueueDepth      *float64           `json:"queue_depth,omitempty"`
+	// OutputText and ReferenceAnswer score a generated answer (ROUGE-L, BLEU) when both are set.
+	OutputText      string `json:"output_text,omitempty"`
+	ReferenceAnswer string `json:"reference_answer,omitempty"`
 }
 
 // Tokens counts an LLM call's tokens; Input includes Cached.

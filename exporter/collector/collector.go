@@ -31,6 +31,7 @@ type descs struct {
 
 	drift driftDescs
 	perf  perfDescs
+	text  textDescs
 }
 
 // New returns a collector reading st.
@@ -58,6 +59,7 @@ func New(st *state.State) *Collector {
 		scrapeSeconds:  prometheus.NewDesc("aiops_exporter_collect_duration_seconds", "Time spent building the aiops metrics for this scrape.", nil, nil),
 		drift:          newDriftDescs(),
 		perf:           newPerfDescs(),
+		text:           newTextDescs(),
 	}}
 }
 
@@ -71,7 +73,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
-	for _, d := range append(c.d.drift.list(), c.d.perf.list()...) {
+	for _, d := range append(append(c.d.drift.list(), c.d.perf.list()...), c.d.text.list()...) {
 		ch <- d
 	}
 }
@@ -93,6 +95,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectInfra(ch, &r)
 		c.collectLLM(ch, &r)
 		c.collectOutcomes(ch, &r)
+		c.collectText(ch, &r)
 		for f, n := range r.Counters.DriftUnbinned {
 			ch <- constMetric(c.d.drift.unbinned, prometheus.CounterValue, float64(n), r.Model, r.Version, f)
 		}

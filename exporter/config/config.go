@@ -119,14 +119,17 @@ func (w Window) Length() time.Duration {
 
 // Limits bound memory, label cardinality and request sizes.
 type Limits struct {
-	MaxModels            int            `yaml:"max_models"`
-	MaxVersionsPerModel  int            `yaml:"max_versions_per_model"`
-	MaxFeaturesPerModel  int            `yaml:"max_features_per_model"`
-	MaxLabelValues       int            `yaml:"max_label_values"`
-	MaxCategoriesPerFeat int            `yaml:"max_categories_per_feature"`
-	MaxBodyBytes         ByteSize       `yaml:"max_body_bytes"`
-	MaxEventAge          model.Duration `yaml:"max_event_age"`
-	MaxClockSkew         model.Duration `yaml:"max_clock_skew"`
+	MaxModels            int `yaml:"max_models"`
+	MaxVersionsPerModel  int `yaml:"max_versions_per_model"`
+	MaxFeaturesPerModel  int `yaml:"max_features_per_model"`
+	MaxLabelValues       int `yaml:"max_label_values"`
+	MaxCategoriesPerFeat int `yaml:"max_categories_per_feature"`
+	// MaxTextTokens bounds output_text and reference_answer: ROUGE-L's longest common
+	// subsequence costs len(output)·len(reference) steps on the ingest path.
+	MaxTextTokens int            `yaml:"max_text_tokens"`
+	MaxBodyBytes  ByteSize       `yaml:"max_body_bytes"`
+	MaxEventAge   model.Duration `yaml:"max_event_age"`
+	MaxClockSkew  model.Duration `yaml:"max_clock_skew"`
 }
 
 // ByteSize is a size in bytes, written as an integer or with a unit ("10MiB", "512KB").
@@ -236,6 +239,7 @@ func (c *Config) setDefaults() {
 			MaxFeaturesPerModel:  200,
 			MaxLabelValues:       100,
 			MaxCategoriesPerFeat: 100,
+			MaxTextTokens:        1024,
 			MaxBodyBytes:         10 << 20,
 			MaxEventAge:          model.Duration(time.Hour),
 			MaxClockSkew:         model.Duration(5 * time.Minute),
@@ -303,6 +307,7 @@ func (c *Config) validate() error {
 		{"limits.max_features_per_model", l.MaxFeaturesPerModel},
 		{"limits.max_label_values", l.MaxLabelValues},
 		{"limits.max_categories_per_feature", l.MaxCategoriesPerFeat},
+		{"limits.max_text_tokens", l.MaxTextTokens},
 	} {
 		if f.v < 1 {
 			return fmt.Errorf("%s: expected a positive number, got %d", f.name, f.v)

@@ -216,6 +216,7 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 	now := d.st.Now()
 	d.ev.Time, d.ev.Now = now, now
 	limits := d.st.Config().Limits
+	var output, reference []byte
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if d.bad {
 			return
@@ -250,11 +251,18 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 			d.business(v)
 		case "queue_depth":
 			d.ev.QueueDepth, d.ev.HasQueue = d.number("queue_depth", v, true)
+		case "output_text":
+			output = d.text("output_text", v)
+		case "reference_answer":
+			reference = d.text("reference_answer", v)
 		default:
 			d.fail(string(key), ReasonUnknownField, "unknown field %q; see the event schema in exporter/README.md", truncate(key))
 		}
 	})
 	if d.bad {
+		return
+	}
+	if d.scoreText(output, reference, limits.MaxTextTokens); d.bad {
 		return
 	}
 	ver.Required(func(f *state.Feature) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,7 +24,7 @@ var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 const schema = `
 unknown_models: reject
-limits: {max_body_bytes: 64KiB, max_categories_per_feature: 10}
+limits: {max_body_bytes: 64KiB, max_categories_per_feature: 10, max_text_tokens: 12}
 models:
   fraud:
     unknown_features: reject
@@ -189,6 +190,12 @@ func TestRejectsBadEvents(t *testing.T) {
 		{"business not UTF-8", "{\"model\":\"chat\",\"business\":{\"\xa0\":1}}", "business", ReasonInvalidValue},
 		{"feature name not UTF-8", "{\"model\":\"chat\",\"features\":{\"\xe2\x82\":1}}", "features", ReasonInvalidValue},
 		{"category not UTF-8", "{\"model\":\"chat\",\"features\":{\"c\":\"\xff\"}}", "features.c", ReasonInvalidValue},
+		{"output not a string", `{"model":"chat","output_text":["a"],"reference_answer":"a"}`, "output_text", ReasonTypeMismatch},
+		{"reference not a string", `{"model":"chat","output_text":"a","reference_answer":1}`, "reference_answer", ReasonTypeMismatch},
+		{"reference without output", `{"model":"chat","reference_answer":"Paris"}`, "output_text", ReasonMissingRequired},
+		{"output not UTF-8", "{\"model\":\"chat\",\"output_text\":\"\xff\",\"reference_answer\":\"a\"}", "output_text", ReasonInvalidValue},
+		{"output too long", `{"model":"chat","output_text":"` + strings.Repeat("word ", 13) + `","reference_answer":"a"}`, "output_text", ReasonOutOfRange},
+		{"reference too long", `{"model":"chat","output_text":"a","reference_answer":"` + strings.Repeat("word ", 13) + `"}`, "reference_answer", ReasonOutOfRange},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, schema)
@@ -330,4 +337,39 @@ func TestFeatureLearntWhileNull(t *testing.T) {
 	got := f.read(t, "m", state.DefaultVersion)
 	require.Equal(t, []state.FeatureReading{{Name: "x", Numeric: true, Present: 1}}, got.Features)
 	require.Equal(t, uint64(2), got.WindowEvents)
+}
+
+// TestTextQualityScored checks that an answer with a reference answer lands in the ROUGE-L and
+// BLEU histograms and the corpus counters, with values worked out by hand (ROUGE-L) and by
+// NLTK's BLEU with smoothing method2 (testdata/bleu-vectors.json of package textquality).
+func TestTextQualityScored(t *testing.T) {
+	f := newFixture(t, schema)
+	body := `{"model":"chat","output_text":"You can reset your password from the account settings page.","reference_answer":"To reset your password, open the account settings page and choose Reset."}
+{"model":"chat","output_text":"Paris","reference_answer":"Paris"}
+{"model":"chat","output_text":"no reference, so not scored"}
+`
+	r := f.post(t, []byte(body), nil)
+	require.Equal(t, 3, r.Accepted, "%+v", r.Rejected)
+	tq := f.read(t, "chat", state.DefaultVersion).Counters.Text
+
+	// LCS "reset your password the account settings page" = 7 of 10 and 12 words:
+	// P 0.7, R 7/12, F1 = 2PR/(P+R) = 0.636…; the identical answer scores 1.
+	f1 := 2 * 0.7 * (7.0 / 12) / (0.7 + 7.0/12)
+	require.Equal(t, uint64(2), tq.RougeL.Count)
+	require.InDelta(t, f1+1, tq.RougeL.Sum, 1e-12)
+	require.Equal(t, []uint64{0, 0, 0, 0, 0, 0, 1, 0, 0, 1}, tq.RougeL.Counts[:len(state.TextScoreBounds)])
+
+	// NLTK sentence_bleu(..., smoothing_function=method2): 0.3805334152345362; "Paris" vs
+	// "Paris" has no 2..4-grams, so each of those orders scores (0+1)/(1+1) = 1/2: 0.5^(3/4).
+	require.Equal(t, uint64(2), tq.BLEU.Count)
+	require.InDelta(t, 0.3805334152345362+math.Pow(0.5, 0.75), tq.BLEU.Sum, 1e-12)
+
+	// Corpus counts: unigram matches 7 + 1 of 10 + 1 words; bigrams "reset your", "your
+	// password", "the account", "account settings", "settings page" (5 of 9); trigrams "reset
+	// your password", "the account settings", "account settings page" (3 of 8); 4-grams "the
+	// account settings page" (1 of 7).
+	require.Equal(t, [4]float64{8, 5, 3, 1}, tq.Corpus.Matches)
+	require.Equal(t, [4]float64{11, 9, 8, 7}, tq.Corpus.Totals)
+	require.Equal(t, 11.0, tq.Corpus.CandLen)
+	require.Equal(t, 13.0, tq.Corpus.RefLen)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/textquality"
 	"github.com/opscentre/opscentre/exporter/window"
 )
 
@@ -30,6 +31,11 @@ type Event struct {
 	InputLen    float64
 	HasQueue    bool
 	QueueDepth  float64
+
+	// HasText: the event carried output_text and reference_answer, scored by the decoder.
+	HasText bool
+	RougeL  float64          // ROUGE-L F1
+	BLEU    textquality.BLEU // the answer's clipped n-gram counts
 
 	Business []Business
 	Features []FeatureValue
@@ -104,6 +110,11 @@ func (v *Version) Apply(e *Event) {
 	}
 	if e.HasInputLen {
 		c.InputLength.Observe(InputLengthBounds, e.InputLen)
+	}
+	if e.HasText {
+		c.Text.RougeL.Observe(TextScoreBounds, e.RougeL)
+		c.Text.BLEU.Observe(TextScoreBounds, e.BLEU.SmoothedScore())
+		c.Text.Corpus.Merge(&e.BLEU)
 	}
 	if e.HasQueue {
 		q := e.QueueDepth

@@ -79,6 +79,8 @@ func (c *Counters) clone() Counters {
 	out.Latency = cloneHist(c.Latency)
 	out.Duration = cloneHist(c.Duration)
 	out.InputLength = cloneHist(c.InputLength)
+	out.Text.RougeL = cloneHist(c.Text.RougeL)
+	out.Text.BLEU = cloneHist(c.Text.BLEU)
 	out.TokenUsage[0] = cloneHist(c.TokenUsage[0])
 	out.TokenUsage[1] = cloneHist(c.TokenUsage[1])
 	out.Perf = c.Perf.clone()

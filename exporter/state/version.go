@@ -7,6 +7,7 @@ import (
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/exporter/histogram"
+	"github.com/opscentre/opscentre/exporter/textquality"
 	"github.com/opscentre/opscentre/exporter/window"
 )
 
@@ -20,6 +21,8 @@ var (
 	GenAITokenBounds = histogram.ExponentialBuckets(1, 4, 14) // 1 … 67108864
 	// InputLengthBounds bucket input_text_length (characters or tokens, as the app reports).
 	InputLengthBounds = histogram.ExponentialBuckets(1, 4, 11) // 1 … 1048576
+	// TextScoreBounds bucket ROUGE-L and BLEU, which lie in [0, 1].
+	TextScoreBounds = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
 )
 
 // Token types, task outcomes and feedback ratings: closed sets, used as label values.
@@ -43,9 +46,19 @@ type Counters struct {
 	Duration    histogram.Histogram       `json:"genai_duration"` // LLM calls only
 	TokenUsage  [2]histogram.Histogram    `json:"genai_tokens"`   // input, output
 	InputLength histogram.Histogram       `json:"input_length"`
+	Text        TextCounters              `json:"text"`
 	Perf        PerfCounters              `json:"perf"`
 	// DriftUnbinned counts values whose type did not fit the reference, per feature.
 	DriftUnbinned map[string]uint64 `json:"drift_unbinned,omitempty"`
+}
+
+// TextCounters score generated answers against reference answers.
+type TextCounters struct {
+	RougeL histogram.Histogram `json:"rouge_l"` // per-answer ROUGE-L F1
+	BLEU   histogram.Histogram `json:"bleu"`    // per-answer BLEU+1 (smoothed)
+	// Corpus sums the answers' clipped n-gram counts and lengths: corpus BLEU over any
+	// range and across replicas, computed in PromQL from the counters.
+	Corpus textquality.BLEU `json:"corpus"`
 }
 
 // BusinessCount is one business event name's count and summed value.

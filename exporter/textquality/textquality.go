@@ -160,3 +160,29 @@ func SentenceBLEU(candidate []string, references ...[]string) float64 {
 	b.Add(candidate, references...)
 	return b.Score()
 }
+
+// SmoothedScore is BLEU+1 (Lin and Och 2004, NLTK's smoothing method2): one is added to the
+// matches and the totals of every order above unigrams. Unsmoothed BLEU of a single short
+// answer is almost always 0 (one order without a match zeroes the product), which would make a
+// histogram of per-answer BLEU useless; corpus BLEU (Score over merged counts) needs no
+// smoothing. Without a unigram match the score is 0, as in NLTK.
+func (b *BLEU) SmoothedScore() float64 {
+	if b.CandLen == 0 || b.Matches[0] == 0 {
+		return 0
+	}
+	var logSum float64
+	for n := 1; n <= MaxN; n++ {
+		// NLTK divides by at least one n-gram, so a candidate shorter than n scores 0/1 (1/2
+		// after smoothing) at that order.
+		m, t := b.Matches[n-1], math.Max(b.Totals[n-1], 1)
+		if n > 1 {
+			m, t = m+1, t+1
+		}
+		logSum += math.Log(m/t) / MaxN
+	}
+	bp := 1.0
+	if b.CandLen <= b.RefLen {
+		bp = math.Exp(1 - b.RefLen/b.CandLen)
+	}
+	return bp * math.Exp(logSum)
+}

@@ -2,6 +2,7 @@ package textquality
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,6 +73,7 @@ func TestBLEUAgainstNLTK(t *testing.T) {
 			Candidate  []string   `json:"candidate"`
 			References [][]string `json:"references"`
 			BLEU       float64    `json:"bleu"`
+			Smoothed   float64    `json:"bleu_smoothed"`
 			Precisions []float64  `json:"precisions"`
 		} `json:"sentences"`
 		Corpus struct {
@@ -88,7 +90,14 @@ func TestBLEUAgainstNLTK(t *testing.T) {
 			b.Add(c.Candidate, c.References...)
 			// NLTK reports a zero-precision case as ~1e-155 instead of 0.
 			require.InDelta(t, c.BLEU, b.Score(), 1e-12)
+			require.InDelta(t, c.Smoothed, b.SmoothedScore(), 1e-12, "BLEU+1")
 			for n := 1; n <= MaxN; n++ {
+				if b.Totals[n-1] == 0 {
+					// A candidate shorter than n: NLTK reports 0/1, Precision is undefined.
+					require.Zero(t, c.Precisions[n-1], "p%d", n)
+					require.True(t, math.IsNaN(b.Precision(n)), "p%d", n)
+					continue
+				}
 				require.InDelta(t, c.Precisions[n-1], b.Precision(n), 1e-12, "p%d", n)
 			}
 		})
@@ -119,8 +128,13 @@ func FuzzRougeBLEU(f *testing.F) {
 		if !(s.F1 >= 0 && s.F1 <= 1) {
 			t.Fatalf("ROUGE-L F1 %v out of [0,1]", s.F1)
 		}
-		if b := SentenceBLEU(c, r); !(b >= 0 && b <= 1+1e-12) {
-			t.Fatalf("BLEU %v out of [0,1]", b)
+		var b BLEU
+		b.Add(c, r)
+		if s := b.Score(); !(s >= 0 && s <= 1+1e-12) {
+			t.Fatalf("BLEU %v out of [0,1]", s)
+		}
+		if s := b.SmoothedScore(); !(s >= 0 && s <= 1+1e-12) {
+			t.Fatalf("BLEU+1 %v out of [0,1]", s)
 		}
 	})
 }
