@@ -96,6 +96,12 @@ func newSyntheticExporter() *syntheticExporter {
 	queue := gauge("aiops_queue_depth", with()...)
 	inputLen := histogram("aiops_input_length", prometheus.ExponentialBuckets(16, 2, 10), with()...)
 	folded := counter("aiops_label_values_folded_total", with("label")...)
+	scoreBuckets := prometheus.LinearBuckets(0.1, 0.1, 10)
+	rougeL := histogram("aiops_text_rouge_l", scoreBuckets, with()...)
+	bleu := histogram("aiops_text_bleu", scoreBuckets, with()...)
+	bleuMatches := counter("aiops_text_bleu_ngram_matches_total", with("order")...)
+	bleuNgrams := counter("aiops_text_bleu_ngrams_total", with("order")...)
+	textWords := counter("aiops_text_words_total", with("text")...)
 	reload := gauge("aiops_exporter_config_last_reload_successful")
 	cpu := counter("node_cpu_seconds_total", "cpu", "mode")
 	gpu := gauge("DCGM_FI_DEV_GPU_UTIL", "gpu", "Hostname")
@@ -171,6 +177,16 @@ func newSyntheticExporter() *syntheticExporter {
 			bizEvents.With(w("name", "conversion")).Add(7)
 			bizValue.With(w("name", "conversion")).Add(350)
 			folded.With(w("label", "class")).Add(1)
+			for j := 0; j < 10; j++ {
+				rougeL.With(l).Observe(0.3 + 0.06*float64(j))
+				bleu.With(l).Observe(0.2 + 0.05*float64(j))
+			}
+			for n := 1; n <= 4; n++ {
+				bleuMatches.With(w("order", strconv.Itoa(n))).Add(float64(50 - 10*n))
+				bleuNgrams.With(w("order", strconv.Itoa(n))).Add(float64(60 - 5*n))
+			}
+			textWords.With(w("text", "output")).Add(60)
+			textWords.With(w("text", "reference")).Add(64)
 		}
 		reload.WithLabelValues().Set(1)
 		for _, c := range []string{"0", "1"} {

@@ -51,6 +51,18 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_rmse")+`)`, "{{model}} {{version}}"))).
 		WithPanel(timeSeries("MAE", "Mean absolute error per model and version over the window of labelled predictions (in the target's unit).", "none",
 			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_mae")+`)`, "{{model}} {{version}}"))).
+		WithRow(row("Generated answers")).
+		WithPanel(timeSeries("Answer quality (ROUGE-L)", "ROUGE-L F1 of generated answers against the reference answers the application sends with them (output_text, reference_answer): median and 10th percentile, per model. A falling low percentile is a growing share of wrong answers.", "percentunit",
+			pq("A", quantile("0.5", "model", "aiops_text_rouge_l"), "{{model}} p50"),
+			pq("B", quantile("0.1", "model", "aiops_text_rouge_l"), "{{model}} p10")).
+			Min(0).Max(1)).
+		WithPanel(timeSeries("Corpus BLEU", "Corpus BLEU-4 of the generated answers in each interval against their reference answers, per model, from the mergeable n-gram counters (so it is right across replicas; not the mean of per-answer scores). The dashed line is the mean per-answer BLEU+1.", "percentunit",
+			pq("A", corpusBLEU(), "{{model}} corpus"),
+			pq("B", `sum by (model) (`+rate("aiops_text_bleu_sum")+`) / sum by (model) (`+rate("aiops_text_bleu_count")+`)`, "{{model}} per-answer mean")).
+			Min(0).Max(1).
+			OverrideByRegexp(".* per-answer mean", []dashboard.DynamicConfigValue{
+				prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}}),
+			})).
 		WithRow(row("Ground truth")).
 		WithPanel(timeSeries("Labelled coverage", "Share of predictions that received a ground-truth label: low coverage makes the performance panels above less trustworthy.", "percentunit",
 			pq("A", sumRate("model", "aiops_predictions_labeled_total")+" / "+sumRate("model", "aiops_events_total"), "{{model}}")).
@@ -63,4 +75,12 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pq("A", `sum by (model) (`+sel("aiops_predictions_awaiting_label")+`)`, "{{model}}")).
 			Span(8).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)))
+}
+
+// corpusBLEU is BLEU-4 per model from the n-gram counters over $__rate_interval: the brevity
+// penalty times the geometric mean of the four n-gram precisions (exporter/README.md).
+func corpusBLEU() string {
+	precision := "ln(" + sumRate("model, order", "aiops_text_bleu_ngram_matches_total") + " / " + sumRate("model, order", "aiops_text_bleu_ngrams_total") + ")"
+	brevity := "clamp_max(exp(1 - " + sumRate("model", "aiops_text_words_total", `text="reference"`) + " / " + sumRate("model", "aiops_text_words_total", `text="output"`) + "), 1)"
+	return brevity + " * exp(sum by (model) (" + precision + ") / 4)"
 }

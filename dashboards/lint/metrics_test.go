@@ -54,6 +54,11 @@ func architectureFamilies() map[string]string {
 		"aiops_business_value_total":                   Counter,
 		"aiops_queue_depth":                            Gauge,
 		"aiops_input_length":                           Histogram,
+		"aiops_text_rouge_l":                           Histogram,
+		"aiops_text_bleu":                              Histogram,
+		"aiops_text_bleu_ngram_matches_total":          Counter,
+		"aiops_text_bleu_ngrams_total":                 Counter,
+		"aiops_text_words_total":                       Counter,
 		"aiops_label_values_folded_total":              Counter,
 		"aiops_exporter_config_last_reload_successful": Gauge,
 	}

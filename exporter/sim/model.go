@@ -82,6 +82,9 @@ type Event struct {
 	Feedback        *Feedback          `json:"feedback,omitempty"`
 	InputTextLength int                `json:"input_text_length,omitempty"`
 	Business        map[string]float64 `json:"business,omitempty"`
+	QueueDepth      *float64           `json:"queue_depth,omitempty"`
+	OutputText      string             `json:"output_text,omitempty"`
+	ReferenceAnswer string             `json:"reference_answer,omitempty"`
 }
 
 // Tokens is an LLM call's token usage.
@@ -377,6 +380,40 @@ func (p *player) chat(rng *rand.Rand, ev *Event, active []*Fault) {
 	ev.Business = map[string]float64{"handle_time_seconds": round4(30 + 40*rng.ExpFloat64())}
 	if o.Task == "completed" {
 		ev.Business["tickets_deflected"] = 1
+	}
+	// Requests wait in a queue that grows with latency (Little's law, roughly).
+	q := math.Round(ev.LatencySeconds * 2 * (1 + rng.Float64()))
+	ev.QueueDepth = &q
+	if rng.Float64() < goldenShare {
+		p.goldenAnswer(rng, ev, active)
+	}
+}
+
+// goldenShare is the share of an LLM's traffic that asks a question of the golden set, whose
+// reference answers the application sends along for ROUGE-L and BLEU.
+const goldenShare = 0.2
+
+// golden is a tiny golden set: a reference answer, a faithful paraphrase and a wrong answer.
+var golden = []struct{ reference, good, bad string }{
+	{"To reset your password, open the account settings page and choose Reset password.",
+		"Open the account settings page and choose Reset password to reset your password.",
+		"Passwords cannot be changed; please create a new account."},
+	{"Refunds are paid to the original card within five business days.",
+		"The refund goes to the original card within five business days.",
+		"We send refunds as store credit after thirty days."},
+	{"You can cancel your subscription at any time from the billing page.",
+		"Cancel your subscription at any time on the billing page.",
+		"Subscriptions renew automatically and cannot be cancelled online."},
+}
+
+// goldenAnswer answers a golden-set question: faithfully with the model's accuracy (default
+// 0.92, lowered by an accuracy_decay fault), otherwise wrongly — the quiet quality loss only
+// reference answers reveal.
+func (p *player) goldenAnswer(rng *rand.Rand, ev *Event, active []*Fault) {
+	g := golden[rng.IntN(len(golden))]
+	ev.ReferenceAnswer, ev.OutputText = g.reference, g.good
+	if rng.Float64() >= p.accuracy(ev.Version, active) {
+		ev.OutputText = g.bad
 	}
 }
 

@@ -263,9 +263,7 @@ func (f *Fault) validateFor(m *Model) error {
 			return fmt.Errorf("ratio: %v must be in (0, 1]", f.Ratio)
 		}
 	case FaultAccuracyDecay:
-		if m.Kind == KindLLM {
-			return fmt.Errorf("kind: accuracy_decay needs a classifier or regressor, %q is an llm", m.Name)
-		}
+		// For an llm it is the share of golden-set questions answered faithfully.
 		if f.Accuracy < 0 || f.Accuracy >= 1 {
 			return fmt.Errorf("accuracy: %v must be in [0, 1)", f.Accuracy)
 		}

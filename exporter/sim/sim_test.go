@@ -226,6 +226,43 @@ faults:
 	within(t, "error ratio", float64(e1)/float64(n1), 0.2, n1)
 }
 
+// TestLLMGoldenAnswers checks that a fifth of an LLM's events carry a golden-set question's
+// reference answer, answered faithfully with the model's accuracy, and that accuracy_decay on an
+// llm makes its answers wrong more often (what ROUGE-L and BLEU then show).
+func TestLLMGoldenAnswers(t *testing.T) {
+	_, sink := play(t, `
+seed: 5
+duration: 10m
+models: [{name: bot, kind: llm, rate: 20}]
+faults: [{kind: accuracy_decay, model: bot, accuracy: 0.3, at: 5m, for: 5m}]
+`)
+	faithful := func(from, to time.Duration) (asked, good, n int) {
+		for _, ev := range sink.events {
+			if p := ev.Timestamp.Sub(t0); p < from || p >= to {
+				continue
+			}
+			n++
+			require.NotNil(t, ev.QueueDepth)
+			if ev.ReferenceAnswer == "" {
+				require.Empty(t, ev.OutputText)
+				continue
+			}
+			asked++
+			for _, g := range golden {
+				if g.reference == ev.ReferenceAnswer && g.good == ev.OutputText {
+					good++
+				}
+			}
+		}
+		return asked, good, n
+	}
+	g0, good0, n0 := faithful(0, 5*time.Minute)
+	g1, good1, _ := faithful(5*time.Minute, 10*time.Minute)
+	within(t, "golden share", float64(g0)/float64(n0), goldenShare, n0)
+	within(t, "faithful before", float64(good0)/float64(g0), 0.92, g0)
+	within(t, "faithful during accuracy_decay", float64(good1)/float64(g1), 0.3, g1)
+}
+
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	for i := 1; i < len(s); i++ {
@@ -248,7 +285,7 @@ faults: [{kind: nulls, model: b, ratio: 0.5, for: 1m}]`, `faults[0].model: "b" i
 		{`models: [{name: a, kind: classifier, rate: 1}]
 faults: [{kind: nulls, model: a, feature: nope, ratio: 0.5, for: 1m}]`, `faults[0].feature: "nope" is not a feature`},
 		{`models: [{name: a, kind: llm, rate: 1}]
-faults: [{kind: accuracy_decay, model: a, accuracy: 0.5, for: 1m}]`, "faults[0].kind: accuracy_decay needs a classifier"},
+faults: [{kind: canary_worse, model: a, version: v2, accuracy: 0.5, for: 1m}]`, "faults[0].kind: canary_worse needs a classifier"},
 		{`models: [{name: a, kind: classifier, rate: 1}]
 faults: [{kind: latency_spike, model: a, factor: 0.5, for: 1m}]`, "faults[0].factor"},
 		{`models: [{name: a, kind: classifier, rate: 1}]
