@@ -36,6 +36,12 @@ func (m *memStore) List(_ context.Context, f store.Filter) (*store.Page, error) 
 	}
 	return &store.Page{Incidents: []store.Incident{m.inc}}, nil
 }
+func (m *memStore) AppendTable(_ context.Context, f store.Filter, _ bool, b []byte) ([]byte, error) {
+	if f.Limit > store.MaxTablePageSize {
+		return b, &store.InvalidError{Err: context.Canceled}
+	}
+	return append(b, `{"incidents":[]}`+"\n"...), nil
+}
 func (m *memStore) Get(_ context.Context, id int64) (*store.Detail, error) {
 	i, err := m.find(id)
 	if err != nil {
@@ -167,7 +173,8 @@ func FuzzActions(f *testing.F) {
 
 // FuzzListQuery fuzzes the list endpoint's query string: 200 or 400, nothing else.
 func FuzzListQuery(f *testing.F) {
-	for _, q := range []string{"state=detected,triaged&tier=P1", "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=10", "q=%25_%5C", "cursor=MTox", "limit=-1", "open=true&team=a&model=b"} {
+	for _, q := range []string{"state=detected,triaged&tier=P1", "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=10", "q=%25_%5C", "cursor=MTox", "limit=-1", "open=true&team=a&model=b",
+		"view=table&limit=10000&labels=true", "view=table&limit=10001", "view=tabel", "view=table&labels=maybe", "labels=true"} {
 		f.Add(q)
 	}
 	h := fuzzAPI(f)

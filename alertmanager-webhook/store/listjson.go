@@ -1,11 +1,17 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
 // AppendJSON appends the page as encoding/json would encode it (plus the newline a
@@ -78,7 +84,7 @@ func (i *Incident) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func appendField(b []byte, name, v string) []byte {
+func appendField[S ~string | ~[]byte](b []byte, name string, v S) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
@@ -87,11 +93,11 @@ func appendField(b []byte, name, v string) []byte {
 
 // appendString quotes plain ASCII directly and leaves anything encoding/json escapes
 // (quotes, backslashes, control characters, <, >, &, non-ASCII) to encoding/json.
-func appendString(b []byte, s string) []byte {
+func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
 	for k := 0; k < len(s); k++ {
 		c := s[k]
 		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
-			q, _ := json.Marshal(s) // a string always encodes
+			q, _ := json.Marshal(string(s)) // a string always encodes
 			return append(b, q...)
 		}
 	}
@@ -134,4 +140,151 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
+}
+
+// MaxTablePageSize bounds a page of the table view. Its rows are about a fifth of a full
+// incident, and a dashboard's table wants a whole range at once: 10,000 incidents in one
+// request instead of 20 pages of 500 (each page a query, a response and a client parse).
+const MaxTablePageSize = 10000
+
+// tableCols are the columns of the table view; labels is read for runbook_url even when
+// the labels are not asked for.
+const tableCols = `id, title, tier, state, team, model, assignee, detected_at, triaged_at, resolved_at, alerts_firing, labels`
+
+// TableIncident is an incident in the table view of the list: the columns an incident table
+// shows and nothing else. It documents the JSON AppendTable writes (the tests compare the
+// two); the list path itself never builds one.
+type TableIncident struct {
+	ID           int64             `json:"id"`
+	Title        string            `json:"title"`
+	Tier         incident.Tier     `json:"tier"`
+	State        incident.State    `json:"state"`
+	Team         string            `json:"team"`
+	Model        string            `json:"model"`
+	Assignee     string            `json:"assignee"`
+	DetectedAt   time.Time         `json:"detected_at"`
+	TriagedAt    time.Time         `json:"triaged_at,omitzero"`
+	ResolvedAt   time.Time         `json:"resolved_at,omitzero"`
+	AlertsFiring int               `json:"alerts_firing"`
+	SLABreached  bool              `json:"sla_breached"`
+	RunbookURL   string            `json:"runbook_url,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+}
+
+// AppendTable appends to b the page of incidents matching f in the table view, as
+// {"incidents":[…],"next_cursor":…} plus a newline, each incident a TableIncident, with
+// its labels only when withLabels. Pages hold up to MaxTablePageSize incidents and share
+// List's order and cursors.
+//
+// Rows go from the database straight into b: no Incident is built, text columns are
+// scanned as sql.RawBytes (reused buffers), and the stored labels are copied as the JSON
+// they already are. A full listing of 10,000 incidents spent most of its time building,
+// and then encoding, structs the table never shows.
+func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byte) ([]byte, error) {
+	start := time.Now()
+	defer func() { s.observe("list", time.Since(start)) }()
+	q, args, err := s.listQuery(&f, tableCols, MaxTablePageSize)
+	if err != nil {
+		return b, err
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return b, unavailable(err)
+	}
+	defer rows.Close()
+	var (
+		id, det, tri, res, firing                     int64
+		title, tier, state, team, model, assignee, lb sql.RawBytes
+		lastDet, lastID                               int64
+		n                                             int
+		more                                          bool
+	)
+	now := s.now()
+	sla := s.Config().SLA
+	b = append(b, `{"incidents":[`...)
+	for rows.Next() {
+		if n == f.Limit {
+			more = true
+			break
+		}
+		if err := rows.Scan(&id, &title, &tier, &state, &team, &model, &assignee, &det, &tri, &res, &firing, &lb); err != nil {
+			return b, unavailable(err)
+		}
+		// Labels copied into the response must be JSON; checking all of them costs as much
+		// as the rest of the row, so without labels only the runbook token is checked.
+		if withLabels && !json.Valid(lb) {
+			return b, unavailable(fmt.Errorf("incident %d labels: stored value is not JSON", id))
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		lastDet, lastID = det, id
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, id, 10)
+		b = appendField(b, "title", title)
+		b = appendField(b, "tier", tier)
+		b = appendField(b, "state", state)
+		b = appendField(b, "team", team)
+		b = appendField(b, "model", model)
+		b = appendField(b, "assignee", assignee)
+		b = appendNanos(b, "detected_at", det, false)
+		b = appendNanos(b, "triaged_at", tri, true)
+		b = appendNanos(b, "resolved_at", res, true)
+		b = append(b, `,"alerts_firing":`...)
+		b = strconv.AppendInt(b, firing, 10)
+		b = append(b, `,"sla_breached":`...)
+		b = strconv.AppendBool(b, sla.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now))
+		if rb := labelJSON(lb, "runbook_url"); len(rb) > 2 && (withLabels || json.Valid(rb)) {
+			b = append(b, `,"runbook_url":`...)
+			b = append(b, rb...)
+		}
+		if withLabels && !bytes.Equal(lb, []byte("{}")) && !bytes.Equal(lb, []byte("null")) {
+			b = append(b, `,"labels":`...)
+			b = append(b, lb...)
+		}
+		b = append(b, '}')
+	}
+	if err := rows.Err(); err != nil {
+		return b, unavailable(err)
+	}
+	b = append(b, ']')
+	if more {
+		b = append(b, `,"next_cursor":`...)
+		b = appendString(b, encodeCursor(lastDet, lastID))
+	}
+	return append(b, "}\n"...), nil
+}
+
+// labelJSON returns the JSON string token of label name in stored labels JSON (what
+// json.Marshal of a map[string]string wrote), or nil. Inside a JSON string a quote is
+// escaped, so an unescaped `"name":"` can only be that key and its value's start.
+func labelJSON(labels []byte, name string) []byte {
+	key := make([]byte, 0, len(name)+4)
+	key = append(append(append(key, '"'), name...), `":`...)
+	k := bytes.Index(labels, key)
+	if k < 0 || (k > 0 && labels[k-1] != '{' && labels[k-1] != ',') {
+		return nil
+	}
+	v := labels[k+len(key):]
+	if len(v) == 0 || v[0] != '"' {
+		return nil
+	}
+	for e := 1; e < len(v); e++ {
+		switch v[e] {
+		case '\\':
+			e++
+		case '"':
+			return v[:e+1]
+		}
+	}
+	return nil
+}
+
+// appendNanos appends a stored time (integer nanoseconds, 0 for none) like appendTime.
+func appendNanos(b []byte, name string, n int64, omitZero bool) []byte {
+	if n == 0 && omitZero {
+		return b
+	}
+	return appendTime(b, name, fromNanos(n), false)
 }
