@@ -177,8 +177,26 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow}).Responses["A"]
 	require.NoError(t, r.Error)
 	require.Equal(t, 1234, r.Frames[0].Rows())
-	require.Equal(t, 3, fake.listRequests(), "pages of 500")
+	require.Equal(t, 1, fake.listRequests(), "one page of the table view")
 	require.Empty(t, r.Frames[0].Meta.Notices)
+	whole := r.Frames[0]
+
+	// An incidentd without the table view refuses the page limit; the plugin then reads
+	// its full view in pages of 500, into the same frame.
+	legacy := newFake(many)
+	legacy.legacy = true
+	d = newTestDS(t, legacy.start(t).URL, nil, "plugin")
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, 1+3, legacy.listRequests(), "the refused request, then pages of 500")
+	require.Equal(t, whole.Rows(), r.Frames[0].Rows())
+	for k, f := range whole.Fields {
+		got := r.Frames[0].Fields[k]
+		require.Equal(t, f.Name, got.Name)
+		for i := range f.Len() {
+			require.Equal(t, f.At(i), got.At(i), "%s row %d", f.Name, i)
+		}
+	}
 
 	// Above maxIncidents the newest are kept and the frame says so.
 	d = newTestDS(t, srv.URL, map[string]any{"maxIncidents": 700}, "plugin")
