@@ -70,6 +70,24 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 			require.Equal(b, n, total)
 		}
 	})
+	// What the plugin reads now: the table view, in one page.
+	b.Run("incidentd-api-table-view", func(b *testing.B) {
+		for b.Loop() {
+			var page struct {
+				Incidents  []json.RawMessage `json:"incidents"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			url := fmt.Sprintf("%s/api/v1/incidents?view=table&limit=10000&from=%s&to=%s", inc.url, from.Format(time.RFC3339), to.Format(time.RFC3339))
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("Authorization", "Bearer plugin-token")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(b, err)
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&page))
+			resp.Body.Close()
+			require.Len(b, page.Incidents, n)
+			require.Empty(b, page.NextCursor)
+		}
+	})
 	b.Run("plugin-incidents-table", func(b *testing.B) {
 		for b.Loop() {
 			resp := g.query(b, pc, nil, dq("A", "incidents", from, to, `{}`))

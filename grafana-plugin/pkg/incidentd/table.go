@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 // TablePageLimit is the largest page of incidentd's table view (view=table).
@@ -59,7 +57,7 @@ type TableRequest struct {
 // whose full incidents decode into the same columns.
 func (c *Client) ListTable(ctx context.Context, r TableRequest) (t *Table, truncated bool, err error) {
 	t = &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
-	d := tableDecoder{t: t, keep: r.Keep, intern: map[string]string{}}
+	d := newTableDecoder(t, r.Keep)
 	pageLimit := TablePageLimit
 	cursor, read := "", 0
 	for {
@@ -81,9 +79,7 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (t *Table, trunc
 			}
 			return nil, false, err
 		}
-		pr := c.parsers.Get()
-		next, n, err := d.page(pr, data)
-		c.parsers.Put(pr)
+		next, n, err := d.page(data)
 		if err != nil {
 			return nil, false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
 		}
@@ -106,12 +102,23 @@ type tableDecoder struct {
 	t    *Table
 	keep func(tier, team, model string) bool
 	// intern shares the strings of columns with few distinct values (tier, state, team,
-	// model) instead of allocating one per row.
+	// model, assignee, runbook, label values) instead of allocating one per row.
 	intern map[string]string
 	// times and strs back the pointer columns, a block at a time instead of one
 	// allocation per value.
 	times []time.Time
 	strs  []string
+	// text collects a page's titles, which become substrings of one string at the end
+	// of the page: one allocation per page instead of one per title.
+	text   []byte
+	titles []int // end offset in text of each kept row's title
+	// labels is the scratch space of the row being read.
+	labels []*string
+	sc     scanner
+}
+
+func newTableDecoder(t *Table, keep func(tier, team, model string) bool) *tableDecoder {
+	return &tableDecoder{t: t, keep: keep, intern: map[string]string{}, labels: make([]*string, len(t.LabelNames))}
 }
 
 // maxInterned bounds the intern map, so a column of all-distinct values cannot grow it
@@ -120,59 +127,76 @@ const maxInterned = 4096
 
 // row is one incident while it is decoded, before it is kept or dropped.
 type row struct {
-	id, firing                           int64
-	title, tier, state, team, model, who string
-	detected, triaged, resolved          time.Time
-	breached                             bool
-	runbook, labelRunbook                *string
-	labels                               []*string
+	id, firing                    int64
+	titleAt                       int // where the title starts in tableDecoder.text
+	tier, state, team, model, who string
+	detected, triaged, resolved   time.Time
+	breached                      bool
+	runbook, labelRunbook         *string
+	labels                        []*string
 }
 
 // page decodes one page onto the table; it returns the next cursor and how many incidents
-// the page held (kept or not). It accepts what decodePage accepts, with the same errors
-// naming the field, and both the table and the full view.
-func (d *tableDecoder) page(p *fastjson.Parser, data []byte) (next string, n int, err error) {
-	v, err := p.ParseBytes(data)
+// the page held (kept or not). It accepts both the table and the full view, a page
+// decodePage accepts, and reports errors naming the field like it.
+func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
+	s := &d.sc
+	*s = scanner{b: data}
+	d.text, d.titles = d.text[:0], d.titles[:0]
+	first := d.t.Len()
+	if c := s.peek(); c != '{' {
+		if c == 0 {
+			return "", 0, errEnd
+		}
+		if err := s.skip(0); err != nil {
+			return "", 0, err
+		}
+		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", typeName(c))
+	}
+	err = s.object(func(key []byte) error {
+		switch string(key) {
+		case "next_cursor":
+			b, err := s.str("next_cursor")
+			next = string(b)
+			return err
+		case "incidents":
+			switch c := s.peek(); c {
+			case 'n':
+				return s.literal("null")
+			case '[':
+			default:
+				if err := s.skip(0); err != nil {
+					return err
+				}
+				return fmt.Errorf("incidents: expected an array, got %s", typeName(c))
+			}
+			d.grow(len(data) / 256) // a table row is ~250 bytes, a full one more
+			return s.array(func(k int) error {
+				clear(d.labels)
+				r := row{labels: d.labels, titleAt: len(d.text)}
+				if err := d.row(&r); err != nil {
+					return fmt.Errorf("incidents[%d].%w", k, err)
+				}
+				d.add(&r)
+				n = k + 1
+				return nil
+			})
+		default:
+			return s.skip(0)
+		}
+	})
 	if err != nil {
 		return "", 0, err
 	}
-	root, err := v.Object()
-	if err != nil {
-		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", v.Type())
+	if s.ws(); s.i != len(s.b) {
+		return "", 0, s.syntax("unexpected data after the page")
 	}
-	var ferr error
-	root.Visit(func(key []byte, v *fastjson.Value) {
-		if ferr != nil {
-			return
-		}
-		switch string(key) {
-		case "next_cursor":
-			next, ferr = str(v, "next_cursor")
-		case "incidents":
-			if v.Type() == fastjson.TypeNull {
-				return
-			}
-			arr, err := v.Array()
-			if err != nil {
-				ferr = fmt.Errorf("incidents: expected an array, got %s", v.Type())
-				return
-			}
-			d.grow(len(arr))
-			scratch := make([]*string, len(d.t.LabelNames))
-			for i, item := range arr {
-				clear(scratch)
-				r := row{labels: scratch}
-				if ferr = d.row(item, &r); ferr != nil {
-					ferr = fmt.Errorf("incidents[%d].%w", i, ferr)
-					return
-				}
-				d.add(&r)
-			}
-			n = len(arr)
-		}
-	})
-	if ferr != nil {
-		return "", 0, ferr
+	// The titles of this page's rows, as substrings of one string.
+	all := string(d.text)
+	start := 0
+	for k, end := range d.titles {
+		d.t.Title[first+k] = all[start:end]
+		start = end
 	}
 	return next, n, nil
 }
@@ -205,11 +229,13 @@ func grow[T any](s []T, size int) []T {
 
 func (d *tableDecoder) add(r *row) {
 	if d.keep != nil && !d.keep(r.tier, r.team, r.model) {
+		d.text = d.text[:r.titleAt]
 		return
 	}
 	t := d.t
 	t.ID = append(t.ID, r.id)
-	t.Title = append(t.Title, r.title)
+	d.titles = append(d.titles, len(d.text))
+	t.Title = append(t.Title, "") // set at the end of the page
 	t.Tier = append(t.Tier, r.tier)
 	t.State = append(t.State, r.state)
 	t.Team = append(t.Team, r.team)
@@ -251,111 +277,135 @@ func (d *tableDecoder) strPtr(v string) *string {
 	return &d.strs[len(d.strs)-1]
 }
 
-// interned returns v's string, shared with earlier equal values.
-func (d *tableDecoder) interned(v *fastjson.Value, field string) (string, error) {
-	if v.Type() != fastjson.TypeString {
-		return str(v, field)
-	}
-	b, _ := v.StringBytes()
+// interned returns b as a string shared with earlier equal values.
+func (d *tableDecoder) interned(b []byte) string {
 	if s, ok := d.intern[string(b)]; ok {
-		return s, nil
+		return s
 	}
 	s := string(b)
 	if len(d.intern) < maxInterned {
 		d.intern[s] = s
 	}
-	return s, nil
+	return s
 }
 
-func (d *tableDecoder) row(v *fastjson.Value, r *row) error {
-	if v.Type() == fastjson.TypeNull {
-		return nil
-	}
-	o, err := v.Object()
-	if err != nil {
-		return fmt.Errorf("incident: expected an object, got %s", v.Type())
-	}
-	var ferr error
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if ferr != nil {
-			return
+func (d *tableDecoder) row(r *row) error {
+	s := &d.sc
+	switch c := s.peek(); c {
+	case 'n':
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(0); err != nil {
+			return err
 		}
-		k := string(key)
-		switch k {
+		return fmt.Errorf("incident: expected an object, got %s", typeName(c))
+	}
+	return s.object(func(key []byte) error {
+		var err error
+		var b []byte
+		switch string(key) {
 		case "id":
-			r.id, ferr = i64(v, k)
+			r.id, err = s.i64("id")
 		case "title":
-			r.title, ferr = str(v, k)
+			// Copied at once: the bytes may be the scanner's buffer. A later duplicate
+			// key replaces it, as with encoding/json.
+			b, err = s.str("title")
+			d.text = append(d.text[:r.titleAt], b...)
 		case "tier":
-			r.tier, ferr = d.interned(v, k)
+			b, err = s.str("tier")
+			r.tier = d.interned(b)
 		case "state":
-			r.state, ferr = d.interned(v, k)
+			b, err = s.str("state")
+			r.state = d.interned(b)
 		case "team":
-			r.team, ferr = d.interned(v, k)
+			b, err = s.str("team")
+			r.team = d.interned(b)
 		case "model":
-			r.model, ferr = d.interned(v, k)
+			b, err = s.str("model")
+			r.model = d.interned(b)
 		case "assignee":
-			r.who, ferr = d.interned(v, k)
+			b, err = s.str("assignee")
+			r.who = d.interned(b)
 		case "detected_at":
-			r.detected, ferr = tm(v, k)
+			r.detected, err = s.time("detected_at")
 		case "triaged_at":
-			r.triaged, ferr = tm(v, k)
+			r.triaged, err = s.time("triaged_at")
 		case "resolved_at":
-			r.resolved, ferr = tm(v, k)
+			r.resolved, err = s.time("resolved_at")
 		case "alerts_firing":
-			r.firing, ferr = i64(v, k)
+			r.firing, err = s.i64("alerts_firing")
 		case "sla_breached":
-			r.breached, ferr = boolean(v, k)
+			r.breached, err = s.boolean("sla_breached")
 		case "runbook_url":
-			var s string
-			if s, ferr = str(v, k); ferr == nil && s != "" {
-				r.runbook = d.strPtr(s)
+			// A later duplicate key wins, as with encoding/json.
+			if b, err = s.str("runbook_url"); len(b) > 0 {
+				r.runbook = d.strPtr(d.interned(b))
+			} else {
+				r.runbook = nil
 			}
 		case "labels":
-			ferr = d.labels(v, r)
+			err = d.labelsOf(r)
+		default:
+			err = s.skip(0)
 		}
+		return err
 	})
-	return ferr
 }
 
-// labels picks the asked-for labels and runbook_url (the runbook of a full-view incident,
-// which has no runbook_url field) out of an incident's labels.
-func (d *tableDecoder) labels(v *fastjson.Value, r *row) error {
-	if v.Type() == fastjson.TypeNull {
-		return nil
-	}
-	o, err := v.Object()
-	if err != nil {
-		return fmt.Errorf("labels: expected an object of strings, got %s", v.Type())
-	}
-	var ferr error
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if ferr != nil {
-			return
+// labelsOf picks the asked-for labels and runbook_url (the runbook of a full-view
+// incident, which has no runbook_url field) out of an incident's labels.
+func (d *tableDecoder) labelsOf(r *row) error {
+	s := &d.sc
+	switch c := s.peek(); c {
+	case 'n':
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(0); err != nil {
+			return err
 		}
+		return fmt.Errorf("labels: expected an object of strings, got %s", typeName(c))
+	}
+	// A labels object replaces an earlier one, as with encoding/json.
+	r.labelRunbook = nil
+	clear(r.labels)
+	return s.object(func(key []byte) error {
 		var b []byte
-		switch v.Type() {
-		case fastjson.TypeString:
-			b, _ = v.StringBytes()
-		case fastjson.TypeNull:
+		switch c := s.peek(); c {
+		case '"':
+			var err error
+			if b, err = s.stringBytes(); err != nil {
+				return err
+			}
+		case 'n':
+			if err := s.literal("null"); err != nil {
+				return err
+			}
 		default:
-			ferr = fmt.Errorf("labels.%s: expected a string, got %s", key, v.Type())
-			return
+			name := string(key) // skipping may read other keys into the same buffer
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			return fmt.Errorf("labels.%s: expected a string, got %s", name, typeName(c))
 		}
 		// Only the labels used become strings.
-		var s *string
-		if string(key) == "runbook_url" && len(b) > 0 {
-			s = d.strPtr(string(b))
-			r.labelRunbook = s
+		var v *string
+		if string(key) == "runbook_url" {
+			r.labelRunbook = nil
+			if len(b) > 0 {
+				v = d.strPtr(d.interned(b))
+				r.labelRunbook = v
+			}
 		}
 		for j, name := range d.t.LabelNames {
 			if name == string(key) {
-				if s == nil {
-					s = d.strPtr(string(b))
+				if v == nil {
+					v = d.strPtr(d.interned(b))
 				}
-				r.labels[j] = s
+				r.labels[j] = v
 			}
 		}
+		return nil
 	})
-	return ferr
 }
