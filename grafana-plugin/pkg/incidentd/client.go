@@ -284,13 +284,15 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint, path string, q
 	}
 	defer resp.Body.Close()
 	// incidentd sends Content-Length: reading into a buffer of that size saves io.ReadAll's
-	// regrowth, a dozen copies for a page of several megabytes.
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		buf.Grow(int(n) + 1)
+	// regrowth, a dozen copies for a page of several megabytes. (net/http fails the read
+	// if the body is shorter than announced, and stops at its length.)
+	var data []byte
+	if n := resp.ContentLength; n >= 0 && n <= maxBody {
+		data = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	}
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
-	data := buf.Bytes()
 	c.observe(endpoint, resp.StatusCode, c.now().Sub(start))
 	if err != nil {
 		return nil, 0, &Error{Path: path, Err: fmt.Errorf("read body: %w", err)}
