@@ -151,7 +151,7 @@ const MaxTablePageSize = 10000
 const tableCols = `id, title, tier, state, team, model, assignee, detected_at, triaged_at, resolved_at, alerts_firing, `
 
 // runbookLabels is the labels column when only runbook_url is wanted from it: the labels
-// of incidents that have one, '' for the others. Reading every incident's labels only to
+// of incidents that have one, an empty string for the others. Reading every incident's labels only to
 // find none cost a fifth of the query; the substring test runs inside the database.
 var runbookLabels = map[string]string{
 	"sqlite":   `CASE WHEN instr(labels, '"runbook_url":') > 0 THEN labels ELSE '' END`,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Table struct {
 	// LabelNames are the labels asked for; Labels[j] is the column of label LabelNames[j].
 	LabelNames []string
 	Labels     [][]*string
+
+	// readAt is, for each row, how many incidents were read before it (kept or not), and
+	// read how many were read in all: what bounds a listing is what was read.
+	readAt []int
+	read   int
 }
 
 // Len is the number of rows.
@@ -55,25 +61,69 @@ type TableRequest struct {
 // one per 500), decoding each page straight into the table's columns. An incidentd without
 // the table view refuses the large page limit; ListTable then reads pages of PageLimit,
 // whose full incidents decode into the same columns.
-func (c *Client) ListTable(ctx context.Context, r TableRequest) (t *Table, truncated bool, err error) {
-	t = &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
+//
+// A range with both ends is read as two halves at once, newer and older: incidentd
+// selects and writes the rows of one while the plugin decodes the other, on separate
+// cores and, behind a load balancer, on separate replicas. Each half is read with the
+// same bound, so the older half is wasted work only when the newer one alone exceeds it.
+func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, error) {
+	f := r.Filter
+	mid := f.From.Add(f.To.Sub(f.From) / 2).Truncate(time.Second) // the API's times are whole seconds
+	if f.From.IsZero() || f.To.IsZero() || !mid.After(f.From) || !f.To.After(mid) {
+		return c.listTable(ctx, r)
+	}
+	newer, older := r, r
+	newer.Filter.From, older.Filter.To = mid, mid
+	var (
+		ot     *Table
+		otrunc bool
+		oerr   error
+		done   = make(chan struct{})
+	)
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(done)
+		ot, otrunc, oerr = c.listTable(octx, older)
+	}()
+	t, truncated, err := c.listTable(ctx, newer)
+	if err != nil || truncated {
+		// The older half is not needed: the newer one failed or already holds the bound.
+		cancel()
+		<-done
+		return t, truncated, err
+	}
+	<-done
+	if oerr != nil {
+		return nil, false, oerr
+	}
+	// The older rows read within the bound follow the newer ones.
+	rest := r.Max - t.read
+	n, _ := slices.BinarySearch(ot.readAt, rest) // rows read before the bound
+	t.appendRows(ot, n)
+	return t, otrunc || ot.read > rest, nil
+}
+
+// listTable reads r page by page.
+func (c *Client) listTable(ctx context.Context, r TableRequest) (*Table, bool, error) {
+	t := &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
 	d := newTableDecoder(t, r.Keep)
 	pageLimit := TablePageLimit
-	cursor, read := "", 0
+	cursor := ""
 	for {
 		q := r.Filter.values()
 		q.Set("view", "table")
 		if len(r.LabelNames) > 0 {
 			q.Set("labels", "true")
 		}
-		q.Set("limit", strconv.Itoa(min(pageLimit, r.Max-read)))
+		q.Set("limit", strconv.Itoa(min(pageLimit, r.Max-t.read)))
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
 		data, _, err := c.roundTrip(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil)
 		if err != nil {
 			var e *Error
-			if read == 0 && pageLimit > PageLimit && errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "limit:") {
+			if t.read == 0 && pageLimit > PageLimit && errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "limit:") {
 				pageLimit = PageLimit
 				continue
 			}
@@ -83,11 +133,10 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (t *Table, trunc
 		if err != nil {
 			return nil, false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
 		}
-		read += n
 		if next == "" {
 			return t, false, nil
 		}
-		if read >= r.Max {
+		if t.read >= r.Max {
 			return t, true, nil
 		}
 		if next == cursor || n == 0 {
@@ -95,6 +144,30 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (t *Table, trunc
 		}
 		cursor = next
 	}
+}
+
+// appendRows appends the first n rows of o.
+func (t *Table) appendRows(o *Table, n int) {
+	t.ID = append(t.ID, o.ID[:n]...)
+	t.Title = append(t.Title, o.Title[:n]...)
+	t.Tier = append(t.Tier, o.Tier[:n]...)
+	t.State = append(t.State, o.State[:n]...)
+	t.Team = append(t.Team, o.Team[:n]...)
+	t.Model = append(t.Model, o.Model[:n]...)
+	t.Assignee = append(t.Assignee, o.Assignee[:n]...)
+	t.Detected = append(t.Detected, o.Detected[:n]...)
+	t.Triaged = append(t.Triaged, o.Triaged[:n]...)
+	t.Resolved = append(t.Resolved, o.Resolved[:n]...)
+	t.AlertsFiring = append(t.AlertsFiring, o.AlertsFiring[:n]...)
+	t.SLABreached = append(t.SLABreached, o.SLABreached[:n]...)
+	t.Runbook = append(t.Runbook, o.Runbook[:n]...)
+	for j := range t.Labels {
+		t.Labels[j] = append(t.Labels[j], o.Labels[j][:n]...)
+	}
+	for _, at := range o.readAt[:n] {
+		t.readAt = append(t.readAt, t.read+at)
+	}
+	t.read += o.read
 }
 
 // tableDecoder appends pages to a Table.
@@ -178,6 +251,7 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 					return fmt.Errorf("incidents[%d].%w", k, err)
 				}
 				d.add(&r)
+				d.t.read++
 				n = k + 1
 				return nil
 			})
@@ -213,6 +287,7 @@ func (d *tableDecoder) grow(n int) {
 	t.Team, t.Model, t.Assignee = grow(t.Team, size), grow(t.Model, size), grow(t.Assignee, size)
 	t.Detected, t.Triaged, t.Resolved = grow(t.Detected, size), grow(t.Triaged, size), grow(t.Resolved, size)
 	t.AlertsFiring, t.SLABreached, t.Runbook = grow(t.AlertsFiring, size), grow(t.SLABreached, size), grow(t.Runbook, size)
+	t.readAt = grow(t.readAt, size)
 	for j := range t.Labels {
 		t.Labels[j] = grow(t.Labels[j], size)
 	}
@@ -233,6 +308,7 @@ func (d *tableDecoder) add(r *row) {
 		return
 	}
 	t := d.t
+	t.readAt = append(t.readAt, t.read)
 	t.ID = append(t.ID, r.id)
 	d.titles = append(d.titles, len(d.text))
 	t.Title = append(t.Title, "") // set at the end of the page
