@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -212,6 +213,9 @@ type Client struct {
 	observe Observer
 	now     func() time.Time
 	parsers fastjson.ParserPool
+	// bodies keeps large response buffers for reuse: a page of the table view is a few
+	// megabytes, and allocating (and zeroing) it per request was a tenth of a query.
+	bodies sync.Pool
 }
 
 // New builds a client for the incidentd at base (scheme://host[/prefix]).
@@ -288,7 +292,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint, path string, q
 	// if the body is shorter than announced, and stops at its length.)
 	var data []byte
 	if n := resp.ContentLength; n >= 0 && n <= maxBody {
-		data = make([]byte, n)
+		data = c.buffer(int(n))
 		_, err = io.ReadFull(resp.Body, data)
 	} else {
 		data, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -310,6 +314,30 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint, path string, q
 		return nil, 0, e
 	}
 	return data, resp.StatusCode, nil
+}
+
+// minPooled is the smallest body worth keeping for reuse.
+const minPooled = 64 << 10
+
+// buffer returns a buffer of n bytes, a released one when one is large enough.
+func (c *Client) buffer(n int) []byte {
+	if n >= minPooled {
+		if p, ok := c.bodies.Get().(*[]byte); ok {
+			if cap(*p) >= n {
+				return (*p)[:n]
+			}
+			c.bodies.Put(p)
+		}
+	}
+	return make([]byte, n)
+}
+
+// release gives a body back for reuse; the caller must not use it afterwards. Only the
+// table decoder does, as it copies what it keeps.
+func (c *Client) release(b []byte) {
+	if cap(b) >= minPooled {
+		c.bodies.Put(&b)
+	}
 }
 
 // Page is one page of incidents.

@@ -1,6 +1,7 @@
 package incidentd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,112 +63,129 @@ type TableRequest struct {
 // the table view refuses the large page limit; ListTable then reads pages of PageLimit,
 // whose full incidents decode into the same columns.
 //
-// A range with both ends is read as two halves at once, newer and older: incidentd
-// selects and writes the rows of one while the plugin decodes the other, on separate
-// cores and, behind a load balancer, on separate replicas. Each half is read with the
-// same bound, so the older half is wasted work only when the newer one alone exceeds it.
+// A range with both ends is read as two halves, newer then older, and the first page of
+// the older half is requested at once: incidentd selects and writes it (on another core,
+// or behind a load balancer another replica) while the plugin decodes the newer half.
+// The older page is wasted work only when the newer half alone reaches r.Max.
 func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, error) {
+	t := &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
+	d := newTableDecoder(t, r.Keep)
 	f := r.Filter
 	mid := f.From.Add(f.To.Sub(f.From) / 2).Truncate(time.Second) // the API's times are whole seconds
 	if f.From.IsZero() || f.To.IsZero() || !mid.After(f.From) || !f.To.After(mid) {
-		return c.listTable(ctx, r)
+		truncated, err := c.readPages(ctx, d, r, nil, TablePageLimit)
+		if err != nil {
+			return nil, false, err
+		}
+		return t, truncated, nil
 	}
 	newer, older := r, r
 	newer.Filter.From, older.Filter.To = mid, mid
 	var (
-		ot     *Table
-		otrunc bool
-		oerr   error
-		done   = make(chan struct{})
+		first      []byte
+		firstErr   error
+		olderLimit = TablePageLimit
+		done       = make(chan struct{})
 	)
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(done)
-		ot, otrunc, oerr = c.listTable(octx, older)
+		first, firstErr = c.tablePage(octx, older, &olderLimit, r.Max, "")
 	}()
-	t, truncated, err := c.listTable(ctx, newer)
+	truncated, err := c.readPages(ctx, d, newer, nil, TablePageLimit)
 	if err != nil || truncated {
 		// The older half is not needed: the newer one failed or already holds the bound.
 		cancel()
 		<-done
-		return t, truncated, err
+		c.release(first)
+		if err != nil {
+			return nil, false, err
+		}
+		return t, true, nil
 	}
 	<-done
-	if oerr != nil {
-		return nil, false, oerr
+	if firstErr != nil {
+		return nil, false, firstErr
 	}
-	// The older rows read within the bound follow the newer ones.
-	rest := r.Max - t.read
-	n, _ := slices.BinarySearch(ot.readAt, rest) // rows read before the bound
-	t.appendRows(ot, n)
-	return t, otrunc || ot.read > rest, nil
+	// The bound is on the incidents read in all: t.read counts the newer half's.
+	if truncated, err = c.readPages(ctx, d, older, first, olderLimit); err != nil {
+		return nil, false, err
+	}
+	return t, truncated, nil
 }
 
-// listTable reads r page by page.
-func (c *Client) listTable(ctx context.Context, r TableRequest) (*Table, bool, error) {
-	t := &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
-	d := newTableDecoder(t, r.Keep)
-	pageLimit := TablePageLimit
-	cursor := ""
+// tablePage fetches one page of r's table view, of at most want incidents. An incidentd
+// without the table view refuses a limit above PageLimit: *pageLimit then drops to it.
+func (c *Client) tablePage(ctx context.Context, r TableRequest, pageLimit *int, want int, cursor string) ([]byte, error) {
 	for {
 		q := r.Filter.values()
 		q.Set("view", "table")
 		if len(r.LabelNames) > 0 {
 			q.Set("labels", "true")
 		}
-		q.Set("limit", strconv.Itoa(min(pageLimit, r.Max-t.read)))
+		q.Set("limit", strconv.Itoa(min(*pageLimit, want)))
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
 		data, _, err := c.roundTrip(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil)
-		if err != nil {
-			var e *Error
-			if t.read == 0 && pageLimit > PageLimit && errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "limit:") {
-				pageLimit = PageLimit
-				continue
+		var e *Error
+		if err != nil && *pageLimit > PageLimit && want > PageLimit && errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "limit:") {
+			*pageLimit = PageLimit
+			continue
+		}
+		return data, err
+	}
+}
+
+// readPages decodes r's pages into d — the first one already fetched when first is not
+// nil — until r's incidents are exhausted (truncated false) or d's table has read r.Max
+// incidents in all (truncated true if more matched).
+func (c *Client) readPages(ctx context.Context, d *tableDecoder, r TableRequest, first []byte, pageLimit int) (truncated bool, err error) {
+	t := d.t
+	cursor, data := "", first
+	for {
+		if t.read >= r.Max {
+			c.release(data)
+			return true, nil
+		}
+		if data == nil {
+			if data, err = c.tablePage(ctx, r, &pageLimit, r.Max-t.read, cursor); err != nil {
+				return false, err
 			}
-			return nil, false, err
 		}
 		next, n, err := d.page(data)
+		c.release(data) // the table holds copies of what it keeps
+		data = nil
 		if err != nil {
-			return nil, false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+			return false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+		}
+		if t.read > r.Max {
+			// A page fetched ahead, before the bound was known, read past it.
+			t.cut(r.Max)
+			return true, nil
 		}
 		if next == "" {
-			return t, false, nil
-		}
-		if t.read >= r.Max {
-			return t, true, nil
+			return false, nil
 		}
 		if next == cursor || n == 0 {
-			return nil, false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "incidentd repeated the same cursor; stopping to avoid an endless loop"}
+			return false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "incidentd repeated the same cursor; stopping to avoid an endless loop"}
 		}
 		cursor = next
 	}
 }
 
-// appendRows appends the first n rows of o.
-func (t *Table) appendRows(o *Table, n int) {
-	t.ID = append(t.ID, o.ID[:n]...)
-	t.Title = append(t.Title, o.Title[:n]...)
-	t.Tier = append(t.Tier, o.Tier[:n]...)
-	t.State = append(t.State, o.State[:n]...)
-	t.Team = append(t.Team, o.Team[:n]...)
-	t.Model = append(t.Model, o.Model[:n]...)
-	t.Assignee = append(t.Assignee, o.Assignee[:n]...)
-	t.Detected = append(t.Detected, o.Detected[:n]...)
-	t.Triaged = append(t.Triaged, o.Triaged[:n]...)
-	t.Resolved = append(t.Resolved, o.Resolved[:n]...)
-	t.AlertsFiring = append(t.AlertsFiring, o.AlertsFiring[:n]...)
-	t.SLABreached = append(t.SLABreached, o.SLABreached[:n]...)
-	t.Runbook = append(t.Runbook, o.Runbook[:n]...)
+// cut keeps the rows read among the first max incidents.
+func (t *Table) cut(max int) {
+	n, _ := slices.BinarySearch(t.readAt, max)
+	t.ID, t.Title, t.Tier, t.State = t.ID[:n], t.Title[:n], t.Tier[:n], t.State[:n]
+	t.Team, t.Model, t.Assignee = t.Team[:n], t.Model[:n], t.Assignee[:n]
+	t.Detected, t.Triaged, t.Resolved = t.Detected[:n], t.Triaged[:n], t.Resolved[:n]
+	t.AlertsFiring, t.SLABreached, t.Runbook, t.readAt = t.AlertsFiring[:n], t.SLABreached[:n], t.Runbook[:n], t.readAt[:n]
 	for j := range t.Labels {
-		t.Labels[j] = append(t.Labels[j], o.Labels[j][:n]...)
+		t.Labels[j] = t.Labels[j][:n]
 	}
-	for _, at := range o.readAt[:n] {
-		t.readAt = append(t.readAt, t.read+at)
-	}
-	t.read += o.read
+	t.read = max
 }
 
 // tableDecoder appends pages to a Table.
@@ -243,7 +261,8 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 				}
 				return fmt.Errorf("incidents: expected an array, got %s", typeName(c))
 			}
-			d.grow(len(data) / 256) // a table row is ~250 bytes, a full one more
+			// Room for every incident of the page at once (a hint: "id" may occur elsewhere).
+			d.grow(bytes.Count(data, []byte(`"id":`)))
 			return s.array(func(k int) error {
 				clear(d.labels)
 				r := row{labels: d.labels, titleAt: len(d.text)}
