@@ -261,8 +261,8 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 				}
 				return fmt.Errorf("incidents: expected an array, got %s", typeName(c))
 			}
-			// Room for every incident of the page at once (a hint: "id" may occur elsewhere).
-			d.grow(bytes.Count(data, []byte(`"id":`)))
+			// Room for every incident of the page at once: one object each, plus labels.
+			d.grow(bytes.Count(data, []byte{'{'}))
 			return s.array(func(k int) error {
 				clear(d.labels)
 				r := row{labels: d.labels, titleAt: len(d.text)}

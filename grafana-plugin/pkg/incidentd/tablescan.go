@@ -96,7 +96,11 @@ func (s *scanner) rawString() (raw []byte, plain bool, err error) {
 	}
 	start := s.i
 	plain = true
-	for j := start + 1; j < len(s.b); j++ {
+	j := start + 1
+	for j < len(s.b) && plainByte[s.b[j]] {
+		j++
+	}
+	for ; j < len(s.b); j++ {
 		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1
@@ -116,6 +120,15 @@ func (s *scanner) rawString() (raw []byte, plain bool, err error) {
 	}
 	return nil, false, errEnd
 }
+
+// plainByte marks the bytes a string holds as they are: printable ASCII but the quote and
+// the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // stringBytes reads a string value; the result aliases the input or s.val, so it is
 // valid until the next value is read.
