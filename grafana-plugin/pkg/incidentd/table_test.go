@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -221,5 +222,29 @@ func BenchmarkDecodeTable(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// FuzzUnquote: the table decoder's string decoding is encoding/json's — for any quoted
+// token encoding/json accepts, the same string (invalid UTF-8 and lone surrogates become
+// U+FFFD alike), and every token it refuses is refused.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u2028<>&"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\udc00x"`, "\"\xff\xfe\"", `"\x"`, `"\u12"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		var want string
+		werr := json.Unmarshal([]byte(token), &want)
+		s := scanner{b: []byte(token)}
+		got, err := s.stringBytes()
+		whole := err == nil && strings.TrimLeft(token[s.i:], " \t\r\n") == ""
+		if werr != nil {
+			if whole {
+				t.Fatalf("accepted %q, which encoding/json refuses: %v", token, werr)
+			}
+			return
+		}
+		require.True(t, whole, "%q: %v", token, err)
+		require.Equal(t, want, string(got), "%q", token)
 	})
 }
