@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,4 +189,35 @@ func FuzzListQuery(f *testing.F) {
 			t.Fatalf("%q: %d %s", q, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// The list's view and labels parameters are checked where they are parsed, naming the
+// parameter and what it expects.
+func TestListViewParameters(t *testing.T) {
+	h := fuzzAPI(t)
+	for q, want := range map[string]string{
+		"view=tabel":                        `view: expected full or table, got \"tabel\"`,
+		"view=table&labels=maybe":           `labels: expected true or false, got \"maybe\"`,
+		"labels=true":                       "labels: only with view=table",
+		"view=full&labels=false":            "labels: only with view=table",
+		"view=table&limit=10001":            "",
+		"view=table&limit=10000":            "",
+		"view=table&labels=true":            "",
+		"view=full&limit=500&state=triaged": "",
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents?"+q, nil)
+		req.Header.Set("Authorization", "Bearer t")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case want != "":
+			require.Equal(t, http.StatusBadRequest, rec.Code, q)
+			require.Contains(t, rec.Body.String(), want, q)
+		case strings.Contains(q, "10001"):
+			require.Equal(t, http.StatusBadRequest, rec.Code, "%s: the store refuses the limit", q)
+		default:
+			require.Equal(t, http.StatusOK, rec.Code, "%s: %s", q, rec.Body.String())
+			require.True(t, json.Valid(rec.Body.Bytes()), q)
+		}
+	}
 }
