@@ -118,9 +118,9 @@ func TestOverGRPC(t *testing.T) {
 
 // BenchmarkQuery10k measures a query over 10,000 incidents through the plugin's gRPC
 // server from a loopback incidentd fake (pages encoded once, so the fake's encoding is not
-// counted): the incidents table reads the table view (a page per half of the range), counts
-// read the full view (20 pages); each is decoded, the frame built, Arrow-encoded and
-// decoded. fetch-only, the baseline, reads the full view's 20 pages with the client alone.
+// counted): the incidents table and the counts read the table view (a page per half of
+// the range), decoded, the frames built, Arrow-encoded and decoded. fetch-only, the
+// baseline, reads the full view's 20 pages with the client alone, as both did before.
 func BenchmarkQuery10k(b *testing.B) {
 	c := sharedGRPC(b)
 	many := make([]incidentd.Incident, 10000)
