@@ -374,6 +374,9 @@ func (d *tableDecoder) strPtr(v string) *string {
 
 // interned returns b as a string shared with earlier equal values.
 func (d *tableDecoder) interned(b []byte) string {
+	if len(b) == 0 {
+		return "" // an unassigned incident, mostly
+	}
 	if s, ok := d.intern[string(b)]; ok {
 		return s
 	}
