@@ -178,6 +178,11 @@ func (c *Client) readPages(ctx context.Context, d *tableDecoder, r TableRequest,
 // cut keeps the rows read among the first max incidents.
 func (t *Table) cut(max int) {
 	n, _ := slices.BinarySearch(t.readAt, max)
+	t.truncate(n, max)
+}
+
+// truncate keeps the first n rows, of which read were read.
+func (t *Table) truncate(n, read int) {
 	t.ID, t.Title, t.Tier, t.State = t.ID[:n], t.Title[:n], t.Tier[:n], t.State[:n]
 	t.Team, t.Model, t.Assignee = t.Team[:n], t.Model[:n], t.Assignee[:n]
 	t.Detected, t.Triaged, t.Resolved = t.Detected[:n], t.Triaged[:n], t.Resolved[:n]
@@ -185,7 +190,7 @@ func (t *Table) cut(max int) {
 	for j := range t.Labels {
 		t.Labels[j] = t.Labels[j][:n]
 	}
-	t.read = max
+	t.read = read
 }
 
 // tableDecoder appends pages to a Table.
@@ -234,7 +239,7 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 	s := &d.sc
 	*s = scanner{b: data}
 	d.text, d.titles = d.text[:0], d.titles[:0]
-	first := d.t.Len()
+	first, readBefore := d.t.Len(), d.t.read
 	if c := s.peek(); c != '{' {
 		if c == 0 {
 			return "", 0, errEnd
@@ -261,6 +266,9 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 				}
 				return fmt.Errorf("incidents: expected an array, got %s", typeName(c))
 			}
+			// A repeated key replaces the incidents read so far, as with encoding/json.
+			d.t.truncate(first, readBefore)
+			d.text, d.titles, n = d.text[:0], d.titles[:0], 0
 			// Room for every incident of the page at once: one object each, plus labels.
 			d.grow(bytes.Count(data, []byte{'{'}))
 			return s.array(func(k int) error {

@@ -164,6 +164,7 @@ func FuzzDecodeTable(f *testing.F) {
 	f.Add([]byte(`{"incidents":[{"labels":null,"detected_at":null,"id":null,"runbook_url":null}]}`))
 	f.Add([]byte(`{"incidents":[{"id":1,"tier":"P1","labels":{"a":"x","runbook_url":"u"},"runbook_url":"v"}]}`))
 	f.Add([]byte(`{"incidents":[{"id":-0,"title":"a\u00e9\"","x":[1,{"y":[true,false,null,-1.5e+3]}],"detected_at":"2026-02-29T00:00:00Z"}]}`))
+	f.Add([]byte(`{"incidents":[{"id":1,"title":"gone"}],"incidents":[{"id":2,"title":"kept"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		names := []string{"a", "runbook_url"}
 		got, _, _, err := decodeTable(data, names, nil)
