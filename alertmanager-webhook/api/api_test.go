@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,6 +36,12 @@ func (m *memStore) List(_ context.Context, f store.Filter) (*store.Page, error) 
 		return nil, &store.InvalidError{Err: context.Canceled}
 	}
 	return &store.Page{Incidents: []store.Incident{m.inc}}, nil
+}
+func (m *memStore) AppendTable(_ context.Context, f store.Filter, _ bool, b []byte) ([]byte, error) {
+	if f.Limit > store.MaxTablePageSize {
+		return b, &store.InvalidError{Err: context.Canceled}
+	}
+	return append(b, `{"incidents":[]}`+"\n"...), nil
 }
 func (m *memStore) Get(_ context.Context, id int64) (*store.Detail, error) {
 	i, err := m.find(id)
@@ -167,7 +174,8 @@ func FuzzActions(f *testing.F) {
 
 // FuzzListQuery fuzzes the list endpoint's query string: 200 or 400, nothing else.
 func FuzzListQuery(f *testing.F) {
-	for _, q := range []string{"state=detected,triaged&tier=P1", "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=10", "q=%25_%5C", "cursor=MTox", "limit=-1", "open=true&team=a&model=b"} {
+	for _, q := range []string{"state=detected,triaged&tier=P1", "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=10", "q=%25_%5C", "cursor=MTox", "limit=-1", "open=true&team=a&model=b",
+		"view=table&limit=10000&labels=true", "view=table&limit=10001", "view=tabel", "view=table&labels=maybe", "labels=true"} {
 		f.Add(q)
 	}
 	h := fuzzAPI(f)
@@ -181,4 +189,35 @@ func FuzzListQuery(f *testing.F) {
 			t.Fatalf("%q: %d %s", q, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// The list's view and labels parameters are checked where they are parsed, naming the
+// parameter and what it expects.
+func TestListViewParameters(t *testing.T) {
+	h := fuzzAPI(t)
+	for q, want := range map[string]string{
+		"view=tabel":                        `view: expected full or table, got \"tabel\"`,
+		"view=table&labels=maybe":           `labels: expected true or false, got \"maybe\"`,
+		"labels=true":                       "labels: only with view=table",
+		"view=full&labels=false":            "labels: only with view=table",
+		"view=table&limit=10001":            "",
+		"view=table&limit=10000":            "",
+		"view=table&labels=true":            "",
+		"view=full&limit=500&state=triaged": "",
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents?"+q, nil)
+		req.Header.Set("Authorization", "Bearer t")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case want != "":
+			require.Equal(t, http.StatusBadRequest, rec.Code, q)
+			require.Contains(t, rec.Body.String(), want, q)
+		case strings.Contains(q, "10001"):
+			require.Equal(t, http.StatusBadRequest, rec.Code, "%s: the store refuses the limit", q)
+		default:
+			require.Equal(t, http.StatusOK, rec.Code, "%s: %s", q, rec.Body.String())
+			require.True(t, json.Valid(rec.Body.Bytes()), q)
+		}
+	}
 }

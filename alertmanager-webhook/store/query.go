@@ -143,63 +143,11 @@ func decodeCursor(c string) (int64, int64, error) {
 func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 	start := time.Now()
 	defer func() { s.observe("list", time.Since(start)) }()
-	if f.Limit <= 0 {
-		f.Limit = 50
+	q, args, err := s.listQuery(&f, incidentCols, MaxPageSize)
+	if err != nil {
+		return nil, err
 	}
-	if f.Limit > MaxPageSize {
-		return nil, invalid("limit: at most %d", MaxPageSize)
-	}
-	var where []string
-	var args []any
-	if len(f.States) > 0 {
-		ph := make([]string, len(f.States))
-		for i, st := range f.States {
-			ph[i] = "?"
-			args = append(args, string(st))
-		}
-		where = append(where, "state IN ("+strings.Join(ph, ", ")+")")
-	}
-	for _, c := range []struct{ col, v string }{{"tier", string(f.Tier)}, {"team", f.Team}, {"model", f.Model}} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
-	if !f.From.IsZero() {
-		where = append(where, "detected_at >= ?")
-		args = append(args, nanos(f.From))
-	}
-	var curDet, curID int64
-	if f.Cursor != "" {
-		var err error
-		if curDet, curID, err = decodeCursor(f.Cursor); err != nil {
-			return nil, err
-		}
-	}
-	// With a cursor inside [From, To), the cursor is the tighter upper bound; leaving To
-	// out lets the index range start at the cursor instead of at To, so reading page k does
-	// not step over the k−1 pages before it again.
-	if !f.To.IsZero() && (f.Cursor == "" || nanos(f.To) <= curDet) {
-		where = append(where, "detected_at < ?")
-		args = append(args, nanos(f.To))
-	}
-	if f.Text != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
-		where = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(group_key) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, like)
-	}
-	if f.Cursor != "" {
-		// "detected_at <= ?" repeats what the OR implies, as a range the index can seek to.
-		where = append(where, "detected_at <= ? AND (detected_at < ? OR id < ?)")
-		args = append(args, curDet, curDet, curID)
-	}
-	q := `SELECT ` + incidentCols + ` FROM incidents`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY detected_at DESC, id DESC LIMIT ?"
-	args = append(args, f.Limit+1)
-	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -234,6 +182,68 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 		p.NextCursor = encodeCursor(nanos(last.DetectedAt), last.ID)
 	}
 	return p, nil
+}
+
+// listQuery builds the SELECT of cols for a page of f (one row more than the page, to
+// know whether another follows), after defaulting and bounding f.Limit by max.
+func (s *DB) listQuery(f *Filter, cols string, max int) (string, []any, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > max {
+		return "", nil, invalid("limit: at most %d", max)
+	}
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		ph := make([]string, len(f.States))
+		for i, st := range f.States {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(ph, ", ")+")")
+	}
+	for _, c := range []struct{ col, v string }{{"tier", string(f.Tier)}, {"team", f.Team}, {"model", f.Model}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "detected_at >= ?")
+		args = append(args, nanos(f.From))
+	}
+	var curDet, curID int64
+	if f.Cursor != "" {
+		var err error
+		if curDet, curID, err = decodeCursor(f.Cursor); err != nil {
+			return "", nil, err
+		}
+	}
+	// With a cursor inside [From, To), the cursor is the tighter upper bound; leaving To
+	// out lets the index range start at the cursor instead of at To, so reading page k does
+	// not step over the k−1 pages before it again.
+	if !f.To.IsZero() && (f.Cursor == "" || nanos(f.To) <= curDet) {
+		where = append(where, "detected_at < ?")
+		args = append(args, nanos(f.To))
+	}
+	if f.Text != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
+		where = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(group_key) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like)
+	}
+	if f.Cursor != "" {
+		// "detected_at <= ?" repeats what the OR implies, as a range the index can seek to.
+		where = append(where, "detected_at <= ? AND (detected_at < ? OR id < ?)")
+		args = append(args, curDet, curDet, curID)
+	}
+	q := `SELECT ` + cols + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY detected_at DESC, id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	return s.d.q(q), args, nil
 }
 
 // Bucket aggregates incidents sharing a key.

@@ -64,6 +64,7 @@ func Run(t *testing.T, f Factory) {
 		"Notes":                        testNotes,
 		"ListFiltersAndCursor":         testList,
 		"ListCursorInRangeAndRawJSON":  testListCursorInRange,
+		"ListTableView":                testListTable,
 		"Stats":                        testStats,
 		"AuditChain":                   testAudit,
 		"ReplayPropertyShuffleAndDups": testReplayProperty,

@@ -109,7 +109,10 @@ func TestIncidentsTable(t *testing.T) {
 	f := r.Frames[0]
 	// Incidents 1-4 were detected in [00:00, 12:00); 5 and 6 before.
 	require.Equal(t, 4, f.Rows())
-	require.Equal(t, 2, fake.listRequests(), "4 incidents in pages of at most 2")
+	// The range is read as two halves at once, each in pages of at most 2: incidents 1
+	// and 2 in [06:00, 12:00), 3 and 4 before (a full first page of each half asks for
+	// a second one that finds nothing more in only one of them).
+	require.Equal(t, 3, fake.listRequests(), "4 incidents in pages of at most 2, two halves")
 	ids := f.Fields[0]
 	for i, want := range []int64{4, 3, 2, 1} {
 		require.Equal(t, want, ids.At(i), "newest detection first")
@@ -168,7 +171,7 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	var many []incidentd.Incident
 	start := testNow.AddDate(0, -6, 0)
 	for i := range 1234 {
-		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: "P3", State: "resolved",
+		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: []string{"P3", "P2"}[i%2], State: "resolved",
 			DetectedAt: start.Add(time.Duration(i) * 3 * time.Hour), ResolvedAt: start.Add(time.Duration(i)*3*time.Hour + time.Hour)})
 	}
 	fake := newFake(many)
@@ -177,8 +180,34 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow}).Responses["A"]
 	require.NoError(t, r.Error)
 	require.Equal(t, 1234, r.Frames[0].Rows())
-	require.Equal(t, 3, fake.listRequests(), "pages of 500")
+	require.Equal(t, 2, fake.listRequests(), "one page of the table view per half of the range")
 	require.Empty(t, r.Frames[0].Meta.Notices)
+	whole := r.Frames[0]
+
+	// An incidentd without the table view refuses the page limit; the plugin then reads
+	// its full view in pages of 500, into the same frame.
+	legacy := newFake(many)
+	legacy.legacy = true
+	d = newTestDS(t, legacy.start(t).URL, nil, "plugin")
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow}).Responses["A"]
+	require.NoError(t, r.Error)
+	mid := start.Add(testNow.Sub(start) / 2).Truncate(time.Second)
+	newer := 0
+	for _, in := range many {
+		if !in.DetectedAt.Before(mid) {
+			newer++
+		}
+	}
+	pages := func(n int) int { return (n + 499) / 500 }
+	require.Equal(t, 2+pages(newer)+pages(1234-newer), legacy.listRequests(), "per half: the refused request, then pages of 500")
+	require.Equal(t, whole.Rows(), r.Frames[0].Rows())
+	for k, f := range whole.Fields {
+		got := r.Frames[0].Fields[k]
+		require.Equal(t, f.Name, got.Name)
+		for i := range f.Len() {
+			require.Equal(t, f.At(i), got.At(i), "%s row %d", f.Name, i)
+		}
+	}
 
 	// Above maxIncidents the newest are kept and the frame says so.
 	d = newTestDS(t, srv.URL, map[string]any{"maxIncidents": 700}, "plugin")
@@ -186,8 +215,29 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	require.NoError(t, r.Error)
 	require.Equal(t, 700, r.Frames[0].Rows())
 	require.Equal(t, int64(1234), r.Frames[0].Fields[0].At(0))
+	require.Equal(t, int64(1234-699), r.Frames[0].Fields[0].At(699), "the newest 700, none skipped")
 	require.Len(t, r.Frames[0].Meta.Notices, 1)
 	require.Contains(t, r.Frames[0].Meta.Notices[0].Text, "newest 700")
+
+	// Fewer than the newer half holds: the older half is not used.
+	d = newTestDS(t, srv.URL, map[string]any{"maxIncidents": 300}, "plugin")
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, 300, r.Frames[0].Rows())
+	require.Equal(t, int64(1234), r.Frames[0].Fields[0].At(0))
+	require.Equal(t, int64(1234-299), r.Frames[0].Fields[0].At(299))
+	require.Contains(t, r.Frames[0].Meta.Notices[0].Text, "newest 300")
+
+	// Rows dropped by a filter incidentd cannot apply (two tiers) still count as read:
+	// the bound is on what is read, so the frame holds the P3 rows (odd ids) among the
+	// newest 700, from both halves.
+	d = newTestDS(t, srv.URL, map[string]any{"maxIncidents": 700}, "plugin")
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: start, to: testNow, json: map[string]any{"tiers": []string{"P3", "P1"}}}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, 350, r.Frames[0].Rows())
+	require.Equal(t, int64(1233), r.Frames[0].Fields[0].At(0))
+	require.Equal(t, int64(1234-699), r.Frames[0].Fields[0].At(349))
+	require.Contains(t, r.Frames[0].Meta.Notices[0].Text, "newest 350")
 }
 
 func seriesValues(t *testing.T, f *data.Frame) []int64 {

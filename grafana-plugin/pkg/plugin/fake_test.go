@@ -27,6 +27,9 @@ type fakeIncidentd struct {
 	changes   []incidentd.Change // nil: answer 404 like an incidentd without a change log
 	tokens    map[string]fakeToken
 	pageMax   int
+	// legacy answers like an incidentd before the table view: view is ignored and a
+	// limit above 500 is refused.
+	legacy bool
 	// actions records what was done, as the audit log would.
 	actions  []fakeAction
 	requests []*http.Request
@@ -58,7 +61,7 @@ func newFake(incidents []incidentd.Incident) *fakeIncidentd {
 		incidents: incidents,
 		details:   map[int64]*incidentd.Detail{},
 		tokens:    map[string]fakeToken{"reader": {role: "viewer"}, "plugin": {role: "responder", delegate: true}},
-		pageMax:   500,
+		pageMax:   incidentd.TablePageLimit,
 	}
 }
 
@@ -197,6 +200,11 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
 	}
+	table := q.Get("view") == "table" && !f.legacy
+	if most := map[bool]int{false: incidentd.PageLimit, true: incidentd.TablePageLimit}[table]; limit > most {
+		fakeErr(w, http.StatusBadRequest, fmt.Sprintf("limit: at most %d", most))
+		return
+	}
 	limit = min(limit, f.pageMax)
 	offset, _ := strconv.Atoi(q.Get("cursor"))
 	keep := func(in *incidentd.Incident) bool {
@@ -224,7 +232,31 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, page)
+	if !table {
+		writeJSON(w, http.StatusOK, page)
+		return
+	}
+	// The table view: the table's fields only, the runbook from the labels, the labels
+	// when asked for.
+	rows := make([]map[string]any, len(page.Incidents))
+	for k, in := range page.Incidents {
+		r := map[string]any{"id": in.ID, "title": in.Title, "tier": in.Tier, "state": in.State, "team": in.Team, "model": in.Model,
+			"assignee": in.Assignee, "detected_at": in.DetectedAt, "alerts_firing": in.AlertsFiring, "sla_breached": in.SLABreached}
+		if !in.TriagedAt.IsZero() {
+			r["triaged_at"] = in.TriagedAt
+		}
+		if !in.ResolvedAt.IsZero() {
+			r["resolved_at"] = in.ResolvedAt
+		}
+		if rb := in.Labels["runbook_url"]; rb != "" {
+			r["runbook_url"] = rb
+		}
+		if q.Get("labels") == "true" && len(in.Labels) > 0 {
+			r["labels"] = in.Labels
+		}
+		rows[k] = r
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": rows, "next_cursor": page.NextCursor})
 }
 
 // listRequests counts the incident pages the fake served.

@@ -38,11 +38,13 @@ func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataReques
 		// Incidents detected before the range may still be open in it.
 		listFrom = start.Add(-d.settings.OpenLookback)
 	}
-	incidents, truncated, err := d.list(ctx, p, listFrom, to)
+	// The table view holds every field a count needs (tier, state, team, model, detection
+	// and resolution): a tenth of the bytes of the full view, in pages of 10,000.
+	t, truncated, err := d.client.ListTable(ctx, incidentd.TableRequest{Filter: p.filter(listFrom, to), Max: d.settings.MaxIncidents, Keep: p.match})
 	if err != nil {
 		return errResponse(err)
 	}
-	d.o.Metrics.incidentsRead.Add(float64(len(incidents)))
+	d.o.Metrics.incidentsRead.Add(float64(t.Len()))
 
 	n := int((to.Sub(start) + step - 1) / step)
 	times := make([]time.Time, n)
@@ -50,7 +52,7 @@ func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataReques
 		times[i] = start.Add(time.Duration(i) * step)
 	}
 	series := map[string][]int64{}
-	key := splitKey(p.SplitBy)
+	key := splitColumn(t, p.SplitBy)
 	bump := func(k string, i int) {
 		s, ok := series[k]
 		if !ok {
@@ -59,26 +61,29 @@ func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataReques
 		}
 		s[i]++
 	}
-	for _, in := range incidents {
-		k := key(in)
+	for i, detected := range t.Detected {
+		k := ""
+		if key != nil {
+			k = key[i]
+		}
 		if mode == "opened" {
-			if in.DetectedAt.Before(start) || !in.DetectedAt.Before(to) {
+			if detected.Before(start) || !detected.Before(to) {
 				continue
 			}
-			bump(k, int(in.DetectedAt.Sub(start)/step))
+			bump(k, int(detected.Sub(start)/step))
 			continue
 		}
 		if _, ok := series[k]; !ok {
 			series[k] = make([]int64, n)
 		}
-		for i, t := range times {
-			end := t.Add(step)
+		for b, bucket := range times {
+			end := bucket.Add(step)
 			if end.After(to) {
 				end = to
 			}
 			// Open at some moment of [t, end): detected before its end, not resolved by its start.
-			if in.DetectedAt.Before(end) && (in.ResolvedAt.IsZero() || in.ResolvedAt.After(t)) {
-				series[k][i]++
+			if detected.Before(end) && (t.Resolved[i] == nil || t.Resolved[i].After(bucket)) {
+				series[k][b]++
 			}
 		}
 	}
@@ -111,7 +116,7 @@ func (d *Datasource) queryCounts(ctx context.Context, _ *backend.QueryDataReques
 		if truncated {
 			meta.Notices = append(meta.Notices, data.Notice{
 				Severity: data.NoticeSeverityWarning,
-				Text:     fmt.Sprintf("Counted the newest %d incidents only; narrow the range or raise maxIncidents.", len(incidents)),
+				Text:     fmt.Sprintf("Counted the newest %d incidents only; narrow the range or raise maxIncidents.", t.Len()),
 			})
 		}
 	}
@@ -148,16 +153,17 @@ func countStep(p Query, q backend.DataQuery, from, to time.Time) (time.Duration,
 	return step, nil
 }
 
-func splitKey(by string) func(incidentd.Incident) string {
+// splitColumn is the column that splits the counts, nil for one series.
+func splitColumn(t *incidentd.Table, by string) []string {
 	switch by {
 	case "tier":
-		return func(in incidentd.Incident) string { return in.Tier }
+		return t.Tier
 	case "state":
-		return func(in incidentd.Incident) string { return in.State }
+		return t.State
 	case "team":
-		return func(in incidentd.Incident) string { return in.Team }
+		return t.Team
 	case "model":
-		return func(in incidentd.Incident) string { return in.Model }
+		return t.Model
 	}
-	return func(incidentd.Incident) string { return "" }
+	return nil
 }

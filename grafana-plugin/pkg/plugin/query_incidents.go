@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -17,12 +16,13 @@ const DashboardUID = "opscentre-incident-response"
 
 // queryIncidents answers the incidents table: one row per incident detected in the range.
 func (d *Datasource) queryIncidents(ctx context.Context, _ *backend.QueryDataRequest, q backend.DataQuery, p Query) backend.DataResponse {
-	incidents, truncated, err := d.list(ctx, p, q.TimeRange.From, q.TimeRange.To)
+	t, truncated, err := d.client.ListTable(ctx, incidentd.TableRequest{Filter: p.filter(q.TimeRange.From, q.TimeRange.To),
+		Max: d.settings.MaxIncidents, LabelNames: p.LabelColumns, Keep: p.match})
 	if err != nil {
 		return errResponse(err)
 	}
-	d.o.Metrics.incidentsRead.Add(float64(len(incidents)))
-	frame := d.incidentsFrame(incidents, p.LabelColumns)
+	d.o.Metrics.incidentsRead.Add(float64(t.Len()))
+	frame := d.incidentsFrame(t)
 	meta := &data.FrameMeta{
 		Type:                   data.FrameTypeTable,
 		PreferredVisualization: data.VisTypeTable,
@@ -31,67 +31,36 @@ func (d *Datasource) queryIncidents(ctx context.Context, _ *backend.QueryDataReq
 	if truncated {
 		meta.Notices = append(meta.Notices, data.Notice{
 			Severity: data.NoticeSeverityWarning,
-			Text:     fmt.Sprintf("Showing the newest %d incidents only; narrow the time range or the filters, or raise maxIncidents in the datasource settings.", len(incidents)),
+			Text:     fmt.Sprintf("Showing the newest %d incidents only; narrow the time range or the filters, or raise maxIncidents in the datasource settings.", t.Len()),
 		})
 	}
 	frame.SetMeta(meta)
 	return backend.DataResponse{Frames: data.Frames{frame}}
 }
 
-func (d *Datasource) incidentsFrame(incidents []incidentd.Incident, labelColumns []string) *data.Frame {
-	n := len(incidents)
-	ids := make([]int64, n)
-	titles := make([]string, n)
-	tiers := make([]string, n)
-	states := make([]string, n)
-	teams := make([]string, n)
-	models := make([]string, n)
-	assignees := make([]string, n)
-	detected := make([]time.Time, n)
-	acked := make([]*time.Time, n)
-	resolved := make([]*time.Time, n)
+// incidentsFrame builds the table frame from the columns as decoded; only the durations
+// are computed here.
+func (d *Datasource) incidentsFrame(t *incidentd.Table) *data.Frame {
+	n := t.Len()
 	durations := make([]*float64, n)
 	mtta := make([]*float64, n)
-	breached := make([]bool, n)
-	firing := make([]int64, n)
-	runbooks := make([]*string, n)
-	labels := make([][]*string, len(labelColumns))
-	for i := range labels {
-		labels[i] = make([]*string, n)
-	}
+	// One block backs both pointer columns instead of an allocation per value.
+	secs := make([]float64, 2*n)
 	now := d.o.Now()
-	for i, in := range incidents {
-		ids[i] = in.ID
-		titles[i] = in.Title
-		tiers[i] = in.Tier
-		states[i] = in.State
-		teams[i] = in.Team
-		models[i] = in.Model
-		assignees[i] = in.Assignee
-		detected[i] = in.DetectedAt
-		if !in.TriagedAt.IsZero() {
-			acked[i] = new(in.TriagedAt)
-			mtta[i] = new(in.TriagedAt.Sub(in.DetectedAt).Seconds())
+	for i, det := range t.Detected {
+		if tri := t.Triaged[i]; tri != nil {
+			secs[n+i] = tri.Sub(det).Seconds()
+			mtta[i] = &secs[n+i]
 		}
 		end := now
-		if !in.ResolvedAt.IsZero() {
-			resolved[i] = new(in.ResolvedAt)
-			end = in.ResolvedAt
+		if res := t.Resolved[i]; res != nil {
+			end = *res
 		}
 		// An open incident's duration grows until it is resolved.
-		durations[i] = new(max(end.Sub(in.DetectedAt).Seconds(), 0))
-		breached[i] = in.SLABreached
-		firing[i] = int64(in.AlertsFiring)
-		if rb := in.Labels["runbook_url"]; rb != "" {
-			runbooks[i] = new(rb)
-		}
-		for j, l := range labelColumns {
-			if v, ok := in.Labels[l]; ok {
-				labels[j][i] = new(v)
-			}
-		}
+		secs[i] = max(end.Sub(det).Seconds(), 0)
+		durations[i] = &secs[i]
 	}
-	idField := data.NewField("id", nil, ids).SetConfig(&data.FieldConfig{
+	idField := data.NewField("id", nil, t.ID).SetConfig(&data.FieldConfig{
 		DisplayName: "ID",
 		Links: []data.DataLink{
 			{
@@ -108,26 +77,26 @@ func (d *Datasource) incidentsFrame(incidents []incidentd.Incident, labelColumns
 	})
 	fields := []*data.Field{
 		idField,
-		data.NewField("title", nil, titles).SetConfig(&data.FieldConfig{DisplayName: "Title"}),
-		data.NewField("tier", nil, tiers).SetConfig(&data.FieldConfig{DisplayName: "Tier"}),
-		data.NewField("state", nil, states).SetConfig(&data.FieldConfig{DisplayName: "State"}),
-		data.NewField("team", nil, teams).SetConfig(&data.FieldConfig{DisplayName: "Team"}),
-		data.NewField("model", nil, models).SetConfig(&data.FieldConfig{DisplayName: "Model"}),
-		data.NewField("assignee", nil, assignees).SetConfig(&data.FieldConfig{DisplayName: "Assignee"}),
-		data.NewField("detected", nil, detected).SetConfig(&data.FieldConfig{DisplayName: "Detected"}),
-		data.NewField("acknowledged", nil, acked).SetConfig(&data.FieldConfig{DisplayName: "Acknowledged"}),
-		data.NewField("resolved", nil, resolved).SetConfig(&data.FieldConfig{DisplayName: "Resolved"}),
+		data.NewField("title", nil, t.Title).SetConfig(&data.FieldConfig{DisplayName: "Title"}),
+		data.NewField("tier", nil, t.Tier).SetConfig(&data.FieldConfig{DisplayName: "Tier"}),
+		data.NewField("state", nil, t.State).SetConfig(&data.FieldConfig{DisplayName: "State"}),
+		data.NewField("team", nil, t.Team).SetConfig(&data.FieldConfig{DisplayName: "Team"}),
+		data.NewField("model", nil, t.Model).SetConfig(&data.FieldConfig{DisplayName: "Model"}),
+		data.NewField("assignee", nil, t.Assignee).SetConfig(&data.FieldConfig{DisplayName: "Assignee"}),
+		data.NewField("detected", nil, t.Detected).SetConfig(&data.FieldConfig{DisplayName: "Detected"}),
+		data.NewField("acknowledged", nil, t.Triaged).SetConfig(&data.FieldConfig{DisplayName: "Acknowledged"}),
+		data.NewField("resolved", nil, t.Resolved).SetConfig(&data.FieldConfig{DisplayName: "Resolved"}),
 		data.NewField("duration", nil, durations).SetConfig(&data.FieldConfig{DisplayName: "Duration", Unit: "s"}),
 		data.NewField("mtta", nil, mtta).SetConfig(&data.FieldConfig{DisplayName: "Time to acknowledge", Unit: "s"}),
-		data.NewField("sla_breached", nil, breached).SetConfig(&data.FieldConfig{DisplayName: "SLA breached"}),
-		data.NewField("alerts_firing", nil, firing).SetConfig(&data.FieldConfig{DisplayName: "Alerts firing"}),
-		data.NewField("runbook", nil, runbooks).SetConfig(&data.FieldConfig{
+		data.NewField("sla_breached", nil, t.SLABreached).SetConfig(&data.FieldConfig{DisplayName: "SLA breached"}),
+		data.NewField("alerts_firing", nil, t.AlertsFiring).SetConfig(&data.FieldConfig{DisplayName: "Alerts firing"}),
+		data.NewField("runbook", nil, t.Runbook).SetConfig(&data.FieldConfig{
 			DisplayName: "Runbook",
 			Links:       []data.DataLink{{Title: "Open runbook", URL: "${__value.raw}", TargetBlank: true}},
 		}),
 	}
-	for j, l := range labelColumns {
-		fields = append(fields, data.NewField("label_"+l, nil, labels[j]).SetConfig(&data.FieldConfig{DisplayName: l}))
+	for j, l := range t.LabelNames {
+		fields = append(fields, data.NewField("label_"+l, nil, t.Labels[j]).SetConfig(&data.FieldConfig{DisplayName: l}))
 	}
 	return data.NewFrame("incidents", fields...)
 }
