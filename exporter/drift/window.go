@@ -139,6 +139,34 @@ func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
 	}
 }
 
+// AddFloats is AddFloat for several values of one feature, in order; it returns how many
+// could not be binned (each an error AddFloat would have returned). Binning a feature's values
+// together keeps its grid and lookup table in the cache while they fill, where values binned
+// as events arrive (feature after feature) find them evicted by the other features'.
+func (f *FeatureProfile) AddFloats(h *Histogram, vs []float64) (failed int) {
+	if !f.lookup.ok() || len(f.Edges) == 0 {
+		for _, v := range vs {
+			if f.AddFloat(h, v) != nil {
+				failed++
+			}
+		}
+		return failed
+	}
+	counts, sums := h.Counts, h.Sums[:len(h.Counts)]
+	for _, v := range vs {
+		if !(math.Abs(v) <= MaxMagnitude) {
+			if f.AddFloat(h, v) != nil {
+				failed++
+			}
+			continue
+		}
+		c := f.cellOf(v)
+		counts[c]++
+		sums[c] += v
+	}
+	return failed
+}
+
 // AddString records a categorical value.
 func (f *FeatureProfile) AddString(h *Histogram, s string) error {
 	if f.Kind != Categorical {

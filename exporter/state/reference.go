@@ -86,6 +86,7 @@ func (v *Version) SetReference(p *drift.Profile, source string) []string {
 func (v *Version) setReference(r *refState) []string {
 	v.ref = r
 	v.capture = nil
+	v.pending.drop()
 	v.ring.All(func(s *Slot) { s.Drift = nil })
 	var small []string
 	for _, f := range r.profile.Features {
@@ -183,6 +184,63 @@ func (v *Version) unbinned(feature string) {
 	v.c.DriftUnbinned[feature]++
 }
 
+// pendingDrift holds numeric values counted against the reference but not yet binned into
+// their slot's histograms. Binned as events arrive, a value finds its feature's grid (two
+// float64 per cell, kilobytes per feature) and lookup table evicted from the cache by the
+// other features' since the previous event; binned feature by feature, a few hundred values
+// at a time, each grid stays in the L1 cache while it fills. Every reader or mover of drift
+// counts (ReadDrift, snapshot, the reset of a slot) bins the pending values first under the
+// version's lock, so no reader sees the difference. All values pending belong to one slot;
+// an event for another slot bins them first. Memory is bounded by pendingPerFeature values
+// per numeric reference feature.
+type pendingDrift struct {
+	slot   *Slot
+	values [][]float64 // by profile feature index
+	n      int
+}
+
+// pendingPerFeature is how many values of one feature wait before every pending value is
+// binned: enough to amortise the cache misses of a grid, little memory next to the grids.
+const pendingPerFeature = 128
+
+// add queues a value of profile feature j; it reports whether that feature's queue is full.
+func (p *pendingDrift) add(j int, x float64) bool {
+	for len(p.values) <= j {
+		p.values = append(p.values, nil)
+	}
+	if p.values[j] == nil {
+		p.values[j] = make([]float64, 0, pendingPerFeature)
+	}
+	p.values[j] = append(p.values[j], x)
+	p.n++
+	return len(p.values[j]) >= pendingPerFeature
+}
+
+// drop forgets the pending values (a new reference makes their bins meaningless).
+func (p *pendingDrift) drop() {
+	for j := range p.values {
+		p.values[j] = p.values[j][:0]
+	}
+	p.n, p.slot = 0, nil
+}
+
+// flushDrift bins the pending values into their slot's histograms; v is locked.
+func (v *Version) flushDrift() {
+	p := &v.pending
+	if p.n > 0 && v.ref != nil && p.slot != nil && p.slot.Drift != nil {
+		fs, hs := v.ref.profile.Features, p.slot.Drift.Histograms
+		for j, xs := range p.values {
+			if len(xs) == 0 {
+				continue
+			}
+			for range fs[j].AddFloats(&hs[j], xs) {
+				v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
+			}
+		}
+	}
+	p.drop()
+}
+
 // applyReference counts the event against the reference, or feeds the capture. v is locked.
 func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 	if v.ref == nil {
@@ -196,18 +254,33 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 	if slot.Drift == nil {
 		slot.Drift = r.profile.NewWindow()
 	}
+	if v.pending.slot != slot {
+		v.flushDrift()
+		v.pending.slot = slot
+	}
 	slot.Drift.Events++
+	full := false
 	for i := range e.Features {
 		fv := &e.Features[i]
 		f := fv.Feature
 		if f == nil || f.Any {
 			continue
 		}
-		if j := r.profileIndex(f); j >= 0 {
-			if addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
-				v.unbinned(f.Name)
-			}
+		j := r.profileIndex(f)
+		if j < 0 {
+			continue
 		}
+		fp := r.profile.Features[j]
+		if fv.Type == config.Numeric && fp.Kind == drift.Numeric {
+			full = v.pending.add(j, fv.Num) || full
+			continue
+		}
+		if addValue(fp, &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
+			v.unbinned(f.Name)
+		}
+	}
+	if full {
+		v.flushDrift()
 	}
 	if r.pred >= 0 && e.Prediction.Present {
 		p := &e.Prediction
@@ -289,6 +362,7 @@ func (v *Version) tick(now time.Time) {
 
 // resetSlot empties a slot for reuse, keeping its drift counts in the cumulative total.
 func (v *Version) resetSlot(s *Slot) {
+	v.flushDrift() // the pending values may be this slot's
 	if s.Drift != nil && v.ref != nil {
 		if err := v.ref.total.Merge(s.Drift); err != nil {
 			s.Drift = nil // shaped for an older reference
@@ -318,6 +392,7 @@ func (v *Version) restoreReference(rs *ReferenceSnapshot) error {
 		r.total = rs.Total
 	}
 	v.ref, v.capture = r, nil
+	v.pending.drop()
 	return nil
 }
 
@@ -352,6 +427,7 @@ func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
 	if v.ref == nil {
 		return DriftReading{}, false
 	}
+	v.flushDrift()
 	p := v.ref.profile
 	r := DriftReading{Model: v.model.Name, Version: v.Name, Profile: p, Window: p.NewWindow(), Total: p.NewWindow()}
 	_ = r.Total.Merge(v.ref.total)

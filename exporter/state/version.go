@@ -127,6 +127,7 @@ type Version struct {
 	c        Counters
 
 	ref     *refState
+	pending pendingDrift
 	capture *capture
 	perf    perfState
 }

@@ -1,0 +1,97 @@
+package state
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/exporter/drift"
+)
+
+// TestPendingDriftReadsLikeImmediateBinning checks that numeric drift values queued for
+// binning (pendingDrift) are never missed by a reader: a version read only now and then,
+// a version read after every event (so nothing ever stays queued), a restart from a snapshot
+// taken with values queued, and histograms filled value by value with drift.AddFloat all agree,
+// across sub-window changes, slots leaving the ring (with values still queued), and more values than a queue holds.
+func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
+	c := &clock{t0}
+	cfgText := "window: {sub_windows: 3, sub_window_duration: 1m}\nreference: {capture_first: 40}\n"
+	s := newState(t, cfgText, c)
+	lazy, eager := resolve(t, s, "m", "lazy"), resolve(t, s, "m", "eager")
+	event := func(i int) map[string]any {
+		// Integers and quarters: every sum is exact whatever the order of addition.
+		return map[string]any{"x": float64((i * 7) % 53), "y": float64((i*13)%101) / 4, "c": []string{"a", "b", "c"}[i%3]}
+	}
+	for i := range 40 {
+		apply(lazy, c.t, event(i))
+		apply(eager, c.t, event(i))
+	}
+	p := lazy.Reference()
+	require.NotNil(t, p, "reference captured")
+	require.Equal(t, p, eager.Reference())
+
+	// want[k] holds the values of minutes[k], binned one by one as the drift package defines
+	// it. Minute 7 reuses minute 4's slot while minute 4's values may still be queued.
+	minutes := []int{0, 1, 2, 3, 4, 7}
+	var want []*drift.Window
+	i := 40
+	for _, minute := range minutes {
+		c.t = t0.Add(time.Duration(minute) * time.Minute)
+		w := p.NewWindow()
+		want = append(want, w)
+		n := 3*pendingPerFeature + 17 // several full queues and a partial one
+		if minute == 7 {
+			n = 5
+		}
+		for range n {
+			ev := event(i)
+			apply(lazy, c.t, ev)
+			apply(eager, c.t, ev)
+			_, ok := eager.ReadDrift(c.t)
+			require.True(t, ok)
+			for name, val := range ev {
+				fp, j := p.Feature(name)
+				switch x := val.(type) {
+				case float64:
+					require.NoError(t, fp.AddFloat(&w.Histograms[j], x))
+				case string:
+					require.NoError(t, fp.AddString(&w.Histograms[j], x))
+				}
+			}
+			w.Events++
+			i++
+		}
+		if minute == 2 {
+			// A reading mid-way must not change what follows.
+			_, ok := lazy.ReadDrift(c.t)
+			require.True(t, ok)
+		}
+	}
+
+	// Restart from a snapshot taken while values are queued.
+	snap, err := s.Snapshot()
+	require.NoError(t, err)
+	data, err := json.Marshal(snap)
+	require.NoError(t, err)
+	var back Snapshot
+	require.NoError(t, json.Unmarshal(data, &back))
+	s2 := newState(t, cfgText, c)
+	require.NoError(t, s2.Restore(&back))
+	restored := resolve(t, s2, "m", "lazy")
+
+	wantWindow, wantTotal := p.NewWindow(), p.NewWindow()
+	for k, w := range want {
+		require.NoError(t, wantTotal.Merge(w))
+		if minutes[k] > 4 { // the window at minute 7 holds minutes 5, 6 and 7
+			require.NoError(t, wantWindow.Merge(w))
+		}
+	}
+	for name, v := range map[string]*Version{"lazy": lazy, "eager": eager, "restored": restored} {
+		r, ok := v.ReadDrift(c.t)
+		require.True(t, ok, name)
+		require.Equal(t, wantWindow, r.Window, "%s: window", name)
+		require.Equal(t, wantTotal, r.Total, "%s: total since the reference", name)
+	}
+}
