@@ -74,11 +74,17 @@ func (ci *cellIndex) lowerBound(edges []float64, v float64) int {
 // lowerBoundExact is lowerBound, and whether v equals edges[lo]. When v's bucket holds no
 // edge, v equals none and the edges are not read at all: one cache miss fewer on the ingest
 // path, where the edges of many features compete for the cache.
+//
+// A bucket usually holds no edge or one, and a run of values (a flush of queued values)
+// falls in buckets of either kind at random, so that case is decided without branches the
+// processor would mispredict: edges[lo] is read whatever (clamped into range) and counted
+// only when the bucket holds it.
 func (ci *cellIndex) lowerBoundExact(edges []float64, v float64) (int, bool) {
 	b := ci.bucket(v)
 	lo, hi := int(ci.start[b]), int(ci.start[b+1])
-	if lo == hi {
-		return lo, false
+	if n := hi - lo; n <= 1 {
+		e := edges[min(lo, len(edges)-1)]
+		return lo + n&b2i(e < v), n&b2i(e == v) == 1
 	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -89,4 +95,12 @@ func (ci *cellIndex) lowerBoundExact(edges []float64, v float64) (int, bool) {
 		}
 	}
 	return lo, lo < len(edges) && edges[lo] == v
+}
+
+// b2i is 1 for true and 0 for false, compiled to a flag read rather than a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

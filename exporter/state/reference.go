@@ -28,10 +28,17 @@ type refState struct {
 	// aiops_feature_values_total is total plus every slot still in the ring, so ingest adds
 	// each value once and the counter still never loses what a reset slot held.
 	total *drift.Window
-	// byIndex maps Feature.Index to the profile's feature index (-1: not in the reference;
+	// byIndex maps Feature.Index to the profile's feature (index -1: not in the reference;
 	// -2: not looked up yet); pred is the index of the prediction, or -1.
-	byIndex []int
+	byIndex []refIndex
 	pred    int
+}
+
+// refIndex is a profile feature's index and whether it is numeric: what applyReference needs
+// per value, kept in one small array rather than read from each FeatureProfile.
+type refIndex struct {
+	j       int32
+	numeric bool
 }
 
 // ReferenceInfo describes a version's reference for the API.
@@ -143,20 +150,20 @@ func (v *Version) startCapture() {
 	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
 }
 
-// profileIndex is the reference feature of f, or -1.
-func (r *refState) profileIndex(f *Feature) int {
+// profileIndex is the reference feature of f, or -1, and whether it is numeric.
+func (r *refState) profileIndex(f *Feature) (int, bool) {
 	for len(r.byIndex) <= f.Index {
-		r.byIndex = append(r.byIndex, -2)
+		r.byIndex = append(r.byIndex, refIndex{j: -2})
 	}
 	i := r.byIndex[f.Index]
-	if i == -2 {
-		i = -1
+	if i.j == -2 {
+		i = refIndex{j: -1}
 		if fp, j := r.profile.Feature(f.Name); fp != nil {
-			i = j
+			i = refIndex{j: int32(j), numeric: fp.Kind == drift.Numeric}
 		}
 		r.byIndex[f.Index] = i
 	}
-	return i
+	return int(i.j), i.numeric
 }
 
 // addValue adds one value to a drift histogram. A value whose type differs from the
@@ -269,16 +276,15 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 		if f == nil || f.Any {
 			continue
 		}
-		j := r.profileIndex(f)
+		j, numeric := r.profileIndex(f)
 		if j < 0 {
 			continue
 		}
-		fp := r.profile.Features[j]
-		if fv.Type == config.Numeric && fp.Kind == drift.Numeric {
+		if numeric && fv.Type == config.Numeric {
 			full = v.pending.add(j, fv.Num) || full
 			continue
 		}
-		if addValue(fp, &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
+		if addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
 			v.unbinned(f.Name)
 		}
 	}
