@@ -152,6 +152,8 @@ func (f *FeatureProfile) AddFloats(h *Histogram, vs []float64) (failed int) {
 		}
 		return failed
 	}
+	// cellOf with the lookup's fields held in registers for the whole run.
+	ci, edges := &f.lookup, f.Edges
 	counts, sums := h.Counts, h.Sums[:len(h.Counts)]
 	for _, v := range vs {
 		if !(math.Abs(v) <= MaxMagnitude) {
@@ -160,7 +162,8 @@ func (f *FeatureProfile) AddFloats(h *Histogram, vs []float64) (failed int) {
 			}
 			continue
 		}
-		c := f.cellOf(v)
+		lo, exact := ci.lowerBoundExact(edges, v)
+		c := 2*lo + b2i(exact)
 		counts[c]++
 		sums[c] += v
 	}

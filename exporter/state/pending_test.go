@@ -22,7 +22,11 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 	lazy, eager := resolve(t, s, "m", "lazy"), resolve(t, s, "m", "eager")
 	event := func(i int) map[string]any {
 		// Integers and quarters: every sum is exact whatever the order of addition.
-		return map[string]any{"x": float64((i * 7) % 53), "y": float64((i*13)%101) / 4, "c": []string{"a", "b", "c"}[i%3]}
+		ev := map[string]any{"x": float64((i * 7) % 53), "y": float64((i*13)%101) / 4, "z": float64(i % 5), "c": []string{"a", "b", "c"}[i%3]}
+		if i >= 40 && i < 45 {
+			ev["z"] = nil // a numeric feature whose first values after the capture are null
+		}
+		return ev
 	}
 	for i := range 40 {
 		apply(lazy, c.t, event(i))
@@ -62,6 +66,8 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 						require.NoError(t, fp.AddFloat(&w.Histograms[j], x))
 					case string:
 						require.NoError(t, fp.AddString(&w.Histograms[j], x))
+					case nil:
+						fp.AddNull(&w.Histograms[j])
 					}
 				}
 				w.Events++

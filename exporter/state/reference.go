@@ -32,13 +32,15 @@ type refState struct {
 	// -2: not looked up yet); pred is the index of the prediction, or -1.
 	byIndex []refIndex
 	pred    int
+	// queues is the number of queues handed out to numeric features.
+	queues int32
 }
 
-// refIndex is a profile feature's index and whether it is numeric: what applyReference needs
-// per value, kept in one small array rather than read from each FeatureProfile.
+// refIndex is a profile feature's index and, for a numeric one, the number of its queue in
+// pendingDrift (-1 for other kinds): what applyReference needs per value, kept in one small
+// array rather than read from each FeatureProfile.
 type refIndex struct {
-	j       int32
-	numeric bool
+	j, queue int32
 }
 
 // ReferenceInfo describes a version's reference for the API.
@@ -150,20 +152,24 @@ func (v *Version) startCapture() {
 	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
 }
 
-// profileIndex is the reference feature of f, or -1, and whether it is numeric.
-func (r *refState) profileIndex(f *Feature) (int, bool) {
+// profileIndex is the reference feature of f (j -1: none) and its queue.
+func (r *refState) profileIndex(f *Feature) refIndex {
 	for len(r.byIndex) <= f.Index {
 		r.byIndex = append(r.byIndex, refIndex{j: -2})
 	}
 	i := r.byIndex[f.Index]
 	if i.j == -2 {
-		i = refIndex{j: -1}
+		i = refIndex{j: -1, queue: -1}
 		if fp, j := r.profile.Feature(f.Name); fp != nil {
-			i = refIndex{j: int32(j), numeric: fp.Kind == drift.Numeric}
+			i.j = int32(j)
+			if fp.Kind == drift.Numeric {
+				i.queue = r.queues
+				r.queues++
+			}
 		}
 		r.byIndex[f.Index] = i
 	}
-	return int(i.j), i.numeric
+	return i
 }
 
 // addValue adds one value to a drift histogram. A value whose type differs from the
@@ -201,9 +207,13 @@ func (v *Version) unbinned(feature string) {
 // an event for another slot bins them first. Memory is bounded by pendingPerFeature values
 // per numeric reference feature.
 type pendingDrift struct {
-	slot   *Slot
-	values [][]float64 // by profile feature index
-	n      int
+	slot *Slot
+	// Queue q holds values[q*pendingPerFeature:][:lens[q]], values of profile feature
+	// features[q] (see refIndex.queue).
+	values   []float64
+	lens     []int
+	features []int32
+	n        int
 }
 
 // pendingPerFeature is how many values of one feature wait before every pending value is
@@ -213,24 +223,36 @@ type pendingDrift struct {
 // numeric feature of a version, against 4 KiB for each sub-window's histogram of it.
 const pendingPerFeature = 1024
 
-// add queues a value of profile feature j; it reports whether that feature's queue is full.
-func (p *pendingDrift) add(j int, x float64) bool {
-	for len(p.values) <= j {
-		p.values = append(p.values, nil)
+// add queues a value of the feature ri; it reports whether the feature's queue is full.
+func (p *pendingDrift) add(ri refIndex, x float64) bool {
+	q := int(ri.queue)
+	if q >= len(p.lens) || p.features[q] != ri.j {
+		p.grow(q, ri.j)
 	}
-	if p.values[j] == nil {
-		p.values[j] = make([]float64, 0, pendingPerFeature)
-	}
-	p.values[j] = append(p.values[j], x)
+	n := p.lens[q]
+	p.values[q*pendingPerFeature+n] = x
+	p.lens[q] = n + 1
 	p.n++
-	return len(p.values[j]) >= pendingPerFeature
+	return n+1 == pendingPerFeature
 }
 
-// drop forgets the pending values (a new reference makes their bins meaningless).
-func (p *pendingDrift) drop() {
-	for j := range p.values {
-		p.values[j] = p.values[j][:0]
+// grow makes room for queues up to q, the queue of profile feature j. Queues are numbered
+// as features are first seen, so q may pass queues whose features have sent no number yet.
+func (p *pendingDrift) grow(q int, j int32) {
+	for len(p.lens) <= q {
+		p.lens = append(p.lens, 0)
+		p.features = append(p.features, -1)
 	}
+	p.features[q] = j
+	if need := len(p.lens) * pendingPerFeature; len(p.values) < need {
+		p.values = append(p.values, make([]float64, need-len(p.values))...)
+	}
+}
+
+// drop forgets the pending values and the queues' features (a new reference makes their
+// bins meaningless and numbers its queues afresh).
+func (p *pendingDrift) drop() {
+	p.lens, p.features = p.lens[:0], p.features[:0]
 	p.n, p.slot = 0, nil
 }
 
@@ -239,16 +261,18 @@ func (v *Version) flushDrift() {
 	p := &v.pending
 	if p.n > 0 && v.ref != nil && p.slot != nil && p.slot.Drift != nil {
 		fs, hs := v.ref.profile.Features, p.slot.Drift.Histograms
-		for j, xs := range p.values {
-			if len(xs) == 0 {
+		for q, n := range p.lens {
+			if n == 0 {
 				continue
 			}
-			for range fs[j].AddFloats(&hs[j], xs) {
+			j := p.features[q]
+			for range fs[j].AddFloats(&hs[j], p.values[q*pendingPerFeature:][:n]) {
 				v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
 			}
+			p.lens[q] = 0
 		}
 	}
-	p.drop()
+	p.n, p.slot = 0, nil
 }
 
 // applyReference counts the event against the reference, or feeds the capture. v is locked.
@@ -276,15 +300,15 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 		if f == nil || f.Any {
 			continue
 		}
-		j, numeric := r.profileIndex(f)
-		if j < 0 {
+		ri := r.profileIndex(f)
+		if ri.j < 0 {
 			continue
 		}
-		if numeric && fv.Type == config.Numeric {
-			full = v.pending.add(j, fv.Num) || full
+		if ri.queue >= 0 && fv.Type == config.Numeric {
+			full = v.pending.add(ri, fv.Num) || full
 			continue
 		}
-		if addValue(r.profile.Features[j], &slot.Drift.Histograms[j], fv.Type, fv.Num, fv.Str) != nil {
+		if addValue(r.profile.Features[ri.j], &slot.Drift.Histograms[ri.j], fv.Type, fv.Num, fv.Str) != nil {
 			v.unbinned(f.Name)
 		}
 	}
