@@ -117,12 +117,14 @@ func TestAddCategoryScanMatchesLookup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, cats := range [][]string{
 		{"a", "b", "\uFFFD", "ab", ""},
+		{"a", "seven77", "eight888", "\x00", "\x00\x00"}, // too long to pack: scanned as strings
 		{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11"},
 	} {
 		f := &FeatureProfile{Name: "x", Kind: Categorical, Categories: cats}
 		f.prepare()
 		require.Equal(t, len(cats) <= maxScanned, f.few != nil)
-		values := [][]byte{{0xff}, {'a', 0xff}, {}, []byte("c1 "), []byte("A")}
+		require.Equal(t, f.few != nil && !slices.Contains(cats, "eight888"), f.keys != nil)
+		values := [][]byte{{0xff}, {'a', 0xff}, {}, []byte("c1 "), []byte("A"), {0}, {0, 0, 0}, []byte("seven7"), []byte("seven777")}
 		for _, c := range cats {
 			values = append(values, []byte(c), append([]byte(c), 'x'))
 		}

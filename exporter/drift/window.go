@@ -224,10 +224,22 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {
 	// A value equal to one of a few valid categories is that category; no need to check its
 	// UTF-8 or hash it.
-	for i, c := range f.few {
-		if string(b) == c {
-			h.Counts[i]++
-			return nil
+	if f.keys != nil {
+		if len(b) <= maxPacked {
+			k := packShort(b)
+			for i, c := range f.keys {
+				if c == k {
+					h.Counts[i]++
+					return nil
+				}
+			}
+		}
+	} else {
+		for i, c := range f.few {
+			if string(b) == c {
+				h.Counts[i]++
+				return nil
+			}
 		}
 	}
 	if f.Kind != Categorical || !utf8.Valid(b) {

@@ -117,8 +117,10 @@ type perfState struct {
 	// binary estimates precision, recall and F1 of boolean models once bcalib is full.
 	binary *performance.BinaryCBPE
 	bcalib BinaryCalibration
-	// classes interns predicted class names (bounded by maxInterned).
+	// classes interns predicted class names (bounded by maxInterned); last is the class
+	// interned last, tried first, as runs of one class are the rule.
 	classes map[string]string
+	last    string
 }
 
 // BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
@@ -159,7 +161,11 @@ func (ps *perfState) intern(p *PredictionValue) string {
 	if p.Type != config.Categorical {
 		return p.class()
 	}
+	if string(p.Str) == ps.last {
+		return ps.last
+	}
 	if c, ok := ps.classes[string(p.Str)]; ok {
+		ps.last = c
 		return c
 	}
 	c := string(p.Str)
