@@ -1,17 +1,17 @@
 // Package labels keeps predictions that wait for their ground truth, bounded by count and by
 // age, and counts what falls out.
 //
-// Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash map
-// from id into an insertion-ordered list: joining a label is O(1), evicting the oldest is O(1),
-// and memory is about 150 bytes per waiting prediction with 36-character ids (see the memory
-// test), so 1M waiting predictions fit in well under 200 MB. The same type can hold labels that
-// arrive before their prediction, for a shorter time.
+// Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash
+// index from id into an insertion-ordered list: joining a label is O(1), evicting the oldest
+// is O(1), and memory is about 140 bytes per waiting prediction with 36-character ids (see the
+// memory test), so 1M waiting predictions fit in well under 200 MB. The same type can hold
+// labels that arrive before their prediction, for a shorter time.
 //
 // Storing a prediction is on the ingest hot path, so it allocates nothing for ids of up to
-// inlineID bytes: the id is copied into its fixed-size node, and the map is keyed by a 64-bit
-// hash of the id rather than by a string it would have to own. The full id stays in the node,
-// and every lookup compares it, so two ids whose hashes collide are still told apart (nodes
-// with the same hash are chained).
+// inlineID bytes: the id is copied into its fixed-size node, and the index (open addressing,
+// see Store.slots) holds a 32-bit hash of the id and the node's number rather than a string
+// it would have to own. The full id stays in the node, and every lookup compares it, so two
+// ids whose hashes collide are still told apart.
 package labels
 
 import (
