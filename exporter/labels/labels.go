@@ -20,6 +20,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -33,6 +34,11 @@ type Options struct {
 	// MaxIDBytes bounds an id (default 256) so a client cannot store megabytes under one key.
 	MaxIDBytes int
 	Now        func() time.Time
+	// Count, when set, is kept equal to the number of entries (written under the store's
+	// lock), so that its owner can see the store is empty without taking the lock or reading
+	// the store at all: a store that is nearly always empty (labels waiting for their
+	// prediction) is asked about every prediction.
+	Count *atomic.Int64
 }
 
 // Prediction is what is kept per id: when it was made, the predicted class (classification) or
@@ -290,6 +296,9 @@ func (s *Store) put(e Entry) (bool, error) {
 	}
 	s.tail = i
 	s.count++
+	if c := s.opts.Count; c != nil {
+		c.Store(int64(s.count))
+	}
 	s.stats.Added++
 	return true, nil
 }
@@ -351,6 +360,9 @@ func (s *Store) removeLocked(i uint32) {
 	}
 	s.unindex(n.hash, i)
 	s.count--
+	if c := s.opts.Count; c != nil {
+		c.Store(int64(s.count))
+	}
 	*n = node{next: s.free, prev: none} // drop the strings so they can be collected
 	s.free = i
 }

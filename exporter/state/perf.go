@@ -225,7 +225,13 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot) {
 	if len(e.ID) == 0 {
 		return
 	}
-	// The byte forms keep the id out of a string: storing it allocates nothing.
+	// The byte forms keep the id out of a string: storing it allocates nothing. Labels that
+	// came before their prediction are rare: their store is asked only when it holds any
+	// (entries that expired since still count until the next put or take updates the count).
+	if v.model.earlyCount.Load() == 0 {
+		_, _ = v.perf.awaiting.PutBytes(e.ID, p)
+		return
+	}
 	if l, ok := v.model.early.TakeBytes(e.ID); ok {
 		lab := Label{ID: string(e.ID), Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
 		if err := v.join(p, &lab, e.Now); err == nil {
