@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -208,10 +207,12 @@ const maxPacked = 7
 // packShort packs a value of at most maxPacked bytes and its length into one word; two
 // values pack alike exactly when they are equal.
 func packShort(b []byte) uint64 {
-	var a [8]byte
-	copy(a[:maxPacked], b)
-	a[maxPacked] = byte(len(b))
-	return binary.LittleEndian.Uint64(a[:])
+	// Byte by byte, not copy into an array: a copy of a variable length calls memmove.
+	k := uint64(len(b)) << (8 * maxPacked)
+	for i, c := range b[:min(len(b), maxPacked)] {
+		k |= uint64(c) << (8 * i)
+	}
+	return k
 }
 
 // prepare builds the derived lookups; safe to call again.
