@@ -104,3 +104,38 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// addAll bins values into counts and sums, each in the cell lowerBoundExact gives it, with
+// the table's fields held in registers and the common case inlined, rather than a call per
+// value (BenchmarkAddFloats measures the two side by side). It stops at the first value that is NaN or beyond ±MaxMagnitude, which
+// AddFloat must judge, and returns how many it binned.
+func (ci *cellIndex) addAll(edges, vs, counts, sums []float64) int {
+	lo0, scale, last, start := ci.lo, ci.scale, ci.last, ci.start
+	flast, m := float64(last), len(edges)-1
+	sums = sums[:len(counts)]
+	for i, v := range vs {
+		if !(math.Abs(v) <= MaxMagnitude) {
+			return i
+		}
+		// bucket, inlined.
+		x, b := (v-lo0)*scale, 0
+		if x > 0 {
+			b = last
+			if x < flast {
+				b = int(x)
+			}
+		}
+		lo, hi := int(start[b]), int(start[b+1])
+		var c int
+		if n := hi - lo; n <= 1 {
+			e := edges[min(lo, m)]
+			c = 2*(lo+n&b2i(e < v)) + n&b2i(e == v)
+		} else {
+			l, exact := ci.lowerBoundExact(edges, v)
+			c = 2*l + b2i(exact)
+		}
+		counts[c]++
+		sums[c] += v
+	}
+	return len(vs)
+}

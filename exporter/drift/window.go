@@ -152,20 +152,14 @@ func (f *FeatureProfile) AddFloats(h *Histogram, vs []float64) (failed int) {
 		}
 		return failed
 	}
-	// cellOf with the lookup's fields held in registers for the whole run.
-	ci, edges := &f.lookup, f.Edges
-	counts, sums := h.Counts, h.Sums[:len(h.Counts)]
-	for _, v := range vs {
-		if !(math.Abs(v) <= MaxMagnitude) {
-			if f.AddFloat(h, v) != nil {
+	for len(vs) > 0 {
+		vs = vs[f.lookup.addAll(f.Edges, vs, h.Counts, h.Sums):]
+		if len(vs) > 0 { // NaN, ±Inf or out of range: AddFloat's verdict
+			if f.AddFloat(h, vs[0]) != nil {
 				failed++
 			}
-			continue
+			vs = vs[1:]
 		}
-		lo, exact := ci.lowerBoundExact(edges, v)
-		c := 2*lo + b2i(exact)
-		counts[c]++
-		sums[c] += v
 	}
 	return failed
 }
