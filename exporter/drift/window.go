@@ -213,6 +213,22 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 	}
 }
 
+// PackedBin is the bin of a value equal to one of a few short categories (compared as packed
+// words, as AddCategory does first), or -1: for a value that is not, or a feature whose
+// categories are not packed, AddCategory decides.
+func (f *FeatureProfile) PackedBin(b []byte) int {
+	if f.keys == nil || len(b) > maxPacked {
+		return -1
+	}
+	k := packShort(b)
+	for i, c := range f.keys {
+		if c == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // AddCategory is AddString for a category held in bytes (the exporter's request buffers): valid
 // UTF-8 is looked up without converting it to a string, so the ingest path does not allocate.
 func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {

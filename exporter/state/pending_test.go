@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/drift"
+	"github.com/opscentre/opscentre/exporter/reference"
 )
 
 // TestPendingDriftReadsLikeImmediateBinning checks that numeric drift values queued for
@@ -20,11 +22,36 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 	cfgText := "window: {sub_windows: 3, sub_window_duration: 1m}\nreference: {capture_first: 40}\n"
 	s := newState(t, cfgText, c)
 	lazy, eager := resolve(t, s, "m", "lazy"), resolve(t, s, "m", "eager")
+	// Each event also predicts a class, counted in pendingDrift as c's categories are
+	// (c's "unseen" values take the histogram path).
+	classes := []string{"fraud", "ok"}
+	apply := func(v *Version, at time.Time, feats map[string]any) {
+		i := int(feats["z"].(float64)) // z cycles through 0…4 and is never null below
+		v.Lock()
+		defer v.Unlock()
+		e := Event{Time: at, Outcome: -1, Feedback: -1, Prediction: PredictionValue{Present: true, Type: config.Categorical, Str: []byte(classes[i%2])}}
+		for name, val := range feats {
+			fv := FeatureValue{Feature: v.Feature([]byte(name)), Name: []byte(name)}
+			switch x := val.(type) {
+			case float64:
+				fv.Type, fv.Num = config.Numeric, x
+			case string:
+				fv.Type, fv.Str = config.Categorical, []byte(x)
+			}
+			e.Features = append(e.Features, fv)
+		}
+		v.Apply(&e)
+	}
 	event := func(i int) map[string]any {
 		// Integers and quarters: every sum is exact whatever the order of addition.
 		ev := map[string]any{"x": float64((i * 7) % 53), "y": float64((i*13)%101) / 4, "z": float64(i % 5), "c": []string{"a", "b", "c"}[i%3]}
+		if i >= 40 && i%11 == 0 {
+			ev["c"] = "unseen" // not a category of the reference
+		}
 		if i >= 40 && i < 45 {
-			ev["z"] = nil // a numeric feature whose first values after the capture are null
+			ev["w"] = nil // a numeric feature whose first values after the capture are null
+		} else {
+			ev["w"] = float64(i % 3)
 		}
 		return ev
 	}
@@ -70,6 +97,9 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 						fp.AddNull(&w.Histograms[j])
 					}
 				}
+				fp, j := p.Feature(reference.PredictionFeature)
+				require.NotNil(t, fp)
+				require.NoError(t, fp.AddString(&w.Histograms[j], classes[int(ev["z"].(float64))%2]))
 				w.Events++
 			}
 			i++

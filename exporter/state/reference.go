@@ -32,15 +32,17 @@ type refState struct {
 	// -2: not looked up yet); pred is the index of the prediction, or -1.
 	byIndex []refIndex
 	pred    int
+	predRef refIndex // pred's, once resolved
 	// queues is the number of queues handed out to numeric features.
 	queues int32
 }
 
 // refIndex is a profile feature's index and, for a numeric one, the number of its queue in
-// pendingDrift (-1 for other kinds): what applyReference needs per value, kept in one small
-// array rather than read from each FeatureProfile.
+// pendingDrift, for a categorical one the offset of its pending counts (-1 for other kinds):
+// what applyReference needs per value, kept in one small array rather than read from each
+// FeatureProfile.
 type refIndex struct {
-	j, queue int32
+	j, queue, cat int32
 }
 
 // ReferenceInfo describes a version's reference for the API.
@@ -69,7 +71,7 @@ func newRefState(p *drift.Profile, source string, at time.Time) *refState {
 		// Builds the profile's lazy lookups now, so concurrent scrapes only read it.
 		f.ReferenceShares()
 	}
-	r := &refState{profile: p, source: source, loadedAt: at, total: p.NewWindow(), pred: -1}
+	r := &refState{profile: p, source: source, loadedAt: at, total: p.NewWindow(), pred: -1, predRef: refIndex{j: -2}}
 	if fp, i := p.Feature(reference.PredictionFeature); fp != nil {
 		r.pred = i
 	}
@@ -152,22 +154,33 @@ func (v *Version) startCapture() {
 	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
 }
 
-// profileIndex is the reference feature of f (j -1: none) and its queue.
-func (r *refState) profileIndex(f *Feature) refIndex {
+// profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
+func (r *refState) profileIndex(f *Feature, p *pendingDrift) refIndex {
 	for len(r.byIndex) <= f.Index {
 		r.byIndex = append(r.byIndex, refIndex{j: -2})
 	}
 	i := r.byIndex[f.Index]
 	if i.j == -2 {
-		i = refIndex{j: -1, queue: -1}
-		if fp, j := r.profile.Feature(f.Name); fp != nil {
-			i.j = int32(j)
-			if fp.Kind == drift.Numeric {
-				i.queue = r.queues
-				r.queues++
-			}
+		i = refIndex{j: -1, queue: -1, cat: -1}
+		if _, j := r.profile.Feature(f.Name); j >= 0 {
+			i = r.resolve(j, p)
 		}
 		r.byIndex[f.Index] = i
+	}
+	return i
+}
+
+// resolve numbers profile feature j's queue or registers its pending counts.
+func (r *refState) resolve(j int, p *pendingDrift) refIndex {
+	i := refIndex{j: int32(j), queue: -1, cat: -1}
+	switch fp := r.profile.Features[j]; fp.Kind {
+	case drift.Numeric:
+		i.queue = r.queues
+		r.queues++
+	case drift.Categorical:
+		i.cat = int32(len(p.counts))
+		p.cats = append(p.cats, catCounts{j: int32(j), off: i.cat, bins: int32(fp.NumBins())})
+		p.counts = append(p.counts, make([]float64, fp.NumBins())...)
 	}
 	return i
 }
@@ -213,7 +226,30 @@ type pendingDrift struct {
 	values   []float64
 	lens     []int
 	features []int32
-	n        int
+	// Categorical values are counted rather than queued: counts holds, for each feature in
+	// cats, the pending count of each of its bins. Found by a scan of the few packed
+	// categories, a value then costs one add to this small array rather than reads of the
+	// slot's histogram.
+	counts []float64
+	cats   []catCounts
+	n      int
+}
+
+// catCounts places a categorical profile feature's bins in pendingDrift.counts.
+type catCounts struct {
+	j, off, bins int32
+}
+
+// count counts a categorical value of the feature ri in its pending bin, when it is one of
+// the few packed categories; false sends it to the histogram as before.
+func (p *pendingDrift) count(fp *drift.FeatureProfile, ri refIndex, b []byte) bool {
+	bin := fp.PackedBin(b)
+	if bin < 0 {
+		return false
+	}
+	p.counts[int(ri.cat)+bin]++
+	p.n++
+	return true
 }
 
 // pendingPerFeature is how many values of one feature wait before every pending value is
@@ -254,6 +290,7 @@ func (p *pendingDrift) grow(q int, j int32) {
 // bins meaningless and numbers its queues afresh).
 func (p *pendingDrift) drop() {
 	p.lens, p.features = p.lens[:0], p.features[:0]
+	p.counts, p.cats = p.counts[:0], p.cats[:0]
 	p.n, p.slot = 0, nil
 }
 
@@ -271,6 +308,13 @@ func (v *Version) flushDrift() {
 				v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
 			}
 			p.lens[q] = 0
+		}
+		for _, c := range p.cats {
+			h := hs[c.j].Counts
+			for b, n := range p.counts[c.off:][:c.bins] {
+				h[b] += n
+			}
+			clear(p.counts[c.off:][:c.bins])
 		}
 	}
 	p.n, p.slot = 0, nil
@@ -301,12 +345,15 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 		if f == nil || f.Any {
 			continue
 		}
-		ri := r.profileIndex(f)
+		ri := r.profileIndex(f, &v.pending)
 		if ri.j < 0 {
 			continue
 		}
 		if ri.queue >= 0 && fv.Type == config.Numeric {
 			full = v.pending.add(ri, fv.Num) || full
+			continue
+		}
+		if ri.cat >= 0 && fv.Type == config.Categorical && v.pending.count(r.profile.Features[ri.j], ri, fv.Str) {
 			continue
 		}
 		if addValue(r.profile.Features[ri.j], &slot.Drift.Histograms[ri.j], fv.Type, fv.Num, fv.Str) != nil {
@@ -318,6 +365,12 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 	}
 	if r.pred >= 0 && e.Prediction.Present {
 		p := &e.Prediction
+		if r.predRef.j != int32(r.pred) {
+			r.predRef = r.resolve(r.pred, &v.pending)
+		}
+		if r.predRef.cat >= 0 && p.Type == config.Categorical && v.pending.count(r.profile.Features[r.pred], r.predRef, p.Str) {
+			return
+		}
 		if addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], p.Type, p.Num, p.Str) != nil {
 			v.unbinned(reference.PredictionFeature)
 		}
