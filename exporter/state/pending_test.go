@@ -68,6 +68,18 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 	// it. Minute 7 reuses minute 4's slot while minute 4's values may still be queued.
 	minutes := []int{0, 1, 2, 3, 4, 7}
 	want := map[*Version][]*drift.Window{}
+	// expect is what like's (lazy's or eager's) window and total hold at minute m.
+	expect := func(like *Version, m int) (window, total *drift.Window) {
+		p := profiles[like]
+		window, total = p.NewWindow(), p.NewWindow()
+		for k, w := range want[like] {
+			require.NoError(t, total.Merge(w))
+			if minutes[k] > m-3 { // a window of 3 sub-windows of a minute
+				require.NoError(t, window.Merge(w))
+			}
+		}
+		return window, total
+	}
 	i := 40
 	for _, minute := range minutes {
 		c.t = t0.Add(time.Duration(minute) * time.Minute)
@@ -75,7 +87,10 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 			want[v] = append(want[v], p.NewWindow())
 		}
 		n := 3*pendingPerFeature + 17 // several full queues and a partial one
-		if minute == 7 {
+		switch minute {
+		case 1:
+			n = 2 * pendingPerFeature // the minute's last event fills the queues
+		case 7:
 			n = 5
 		}
 		for range n {
@@ -104,10 +119,13 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 			}
 			i++
 		}
-		if minute == 2 {
-			// A reading mid-way must not change what follows.
-			_, ok := lazy.ReadDrift(c.t)
+		if minute == 1 || minute == 2 {
+			// Readings mid-way see everything, and change nothing that follows. Minute 1
+			// ended with a full queue binned and the last prediction still counted.
+			r, ok := lazy.ReadDrift(c.t)
 			require.True(t, ok)
+			wantWindow, _ := expect(lazy, minute)
+			require.Equal(t, wantWindow, r.Window, "lazy: window at minute %d", minute)
 		}
 	}
 
@@ -127,14 +145,7 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 		if v == restored {
 			like = lazy
 		}
-		p := profiles[like]
-		wantWindow, wantTotal := p.NewWindow(), p.NewWindow()
-		for k, w := range want[like] {
-			require.NoError(t, wantTotal.Merge(w))
-			if minutes[k] > 4 { // the window at minute 7 holds minutes 5, 6 and 7
-				require.NoError(t, wantWindow.Merge(w))
-			}
-		}
+		wantWindow, wantTotal := expect(like, 7)
 		r, ok := v.ReadDrift(c.t)
 		require.True(t, ok, name)
 		require.Equal(t, wantWindow, r.Window, "%s: window", name)

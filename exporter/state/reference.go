@@ -155,6 +155,7 @@ func (v *Version) startCapture() {
 }
 
 // profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
+// applyReference reads r.byIndex itself once f has been looked up.
 func (r *refState) profileIndex(f *Feature, p *pendingDrift) refIndex {
 	for len(r.byIndex) <= f.Index {
 		r.byIndex = append(r.byIndex, refIndex{j: -2})
@@ -260,19 +261,6 @@ func (p *pendingDrift) count(fp *drift.FeatureProfile, ri refIndex, b []byte) bo
 // up to 8 KiB for each sub-window's histogram of it.
 const pendingPerFeature = 1024
 
-// add queues a value of the feature ri; it reports whether the feature's queue is full.
-func (p *pendingDrift) add(ri refIndex, x float64) bool {
-	q := int(ri.queue)
-	if q >= len(p.lens) || p.features[q] != ri.j {
-		p.grow(q, ri.j)
-	}
-	n := p.lens[q]
-	p.values[q*pendingPerFeature+n] = x
-	p.lens[q] = n + 1
-	p.n++
-	return n+1 == pendingPerFeature
-}
-
 // grow makes room for queues up to q, the queue of profile feature j. Queues are numbered
 // as features are first seen, so q may pass queues whose features have sent no number yet.
 func (p *pendingDrift) grow(q int, j int32) {
@@ -297,27 +285,35 @@ func (p *pendingDrift) drop() {
 // flushDrift bins the pending values into their slot's histograms; v is locked.
 func (v *Version) flushDrift() {
 	p := &v.pending
-	if p.n > 0 && v.ref != nil && p.slot != nil && p.slot.Drift != nil {
-		fs, hs := v.ref.profile.Features, p.slot.Drift.Histograms
-		for q, n := range p.lens {
-			if n == 0 {
-				continue
-			}
-			j := p.features[q]
-			for range fs[j].AddFloats(&hs[j], p.values[q*pendingPerFeature:][:n]) {
-				v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
-			}
-			p.lens[q] = 0
-		}
-		for _, c := range p.cats {
-			h := hs[c.j].Counts
-			for b, n := range p.counts[c.off:][:c.bins] {
-				h[b] += n
-			}
-			clear(p.counts[c.off:][:c.bins])
-		}
+	if p.n == 0 {
+		return
 	}
-	p.n, p.slot = 0, nil
+	p.n = 0 // the slot stays: what comes next for it needs no flush first
+	if v.ref == nil || p.slot == nil || p.slot.Drift == nil {
+		// Not reached (a new reference drops what is pending, and a slot's histograms go
+		// only with it), but values must never reach another slot's histograms.
+		clear(p.lens)
+		clear(p.counts)
+		return
+	}
+	fs, hs := v.ref.profile.Features, p.slot.Drift.Histograms
+	for q, n := range p.lens {
+		if n == 0 {
+			continue
+		}
+		j := p.features[q]
+		for range fs[j].AddFloats(&hs[j], p.values[q*pendingPerFeature:][:n]) {
+			v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
+		}
+		p.lens[q] = 0
+	}
+	for _, c := range p.cats {
+		h := hs[c.j].Counts
+		for b, n := range p.counts[c.off:][:c.bins] {
+			h[b] += n
+		}
+		clear(p.counts[c.off:][:c.bins])
+	}
 }
 
 // applyReference counts the event against the reference, or feeds the capture. v is locked.
@@ -339,21 +335,38 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 	}
 	slot.Drift.Events++
 	full := false
+	p := &v.pending
 	for i := range e.Features {
 		fv := &e.Features[i]
 		f := fv.Feature
 		if f == nil || f.Any {
 			continue
 		}
-		ri := r.profileIndex(f, &v.pending)
+		// This loop runs per value: the lookup and the queueing are written out here, as
+		// calls they would not be inlined.
+		var ri refIndex
+		if k := f.Index; k < len(r.byIndex) && r.byIndex[k].j != -2 {
+			ri = r.byIndex[k]
+		} else {
+			ri = r.profileIndex(f, p)
+		}
 		if ri.j < 0 {
 			continue
 		}
 		if ri.queue >= 0 && fv.Type == config.Numeric {
-			full = v.pending.add(ri, fv.Num) || full
+			// Queue the value (see pendingDrift).
+			q := int(ri.queue)
+			if q >= len(p.lens) || p.features[q] != ri.j {
+				p.grow(q, ri.j)
+			}
+			n := p.lens[q]
+			p.values[q*pendingPerFeature+n] = fv.Num
+			p.lens[q] = n + 1
+			p.n++
+			full = full || n+1 == pendingPerFeature
 			continue
 		}
-		if ri.cat >= 0 && fv.Type == config.Categorical && v.pending.count(r.profile.Features[ri.j], ri, fv.Str) {
+		if ri.cat >= 0 && fv.Type == config.Categorical && p.count(r.profile.Features[ri.j], ri, fv.Str) {
 			continue
 		}
 		if addValue(r.profile.Features[ri.j], &slot.Drift.Histograms[ri.j], fv.Type, fv.Num, fv.Str) != nil {
@@ -364,14 +377,14 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 		v.flushDrift()
 	}
 	if r.pred >= 0 && e.Prediction.Present {
-		p := &e.Prediction
+		pv := &e.Prediction
 		if r.predRef.j != int32(r.pred) {
-			r.predRef = r.resolve(r.pred, &v.pending)
+			r.predRef = r.resolve(r.pred, p)
 		}
-		if r.predRef.cat >= 0 && p.Type == config.Categorical && v.pending.count(r.profile.Features[r.pred], r.predRef, p.Str) {
+		if r.predRef.cat >= 0 && pv.Type == config.Categorical && p.count(r.profile.Features[r.pred], r.predRef, pv.Str) {
 			return
 		}
-		if addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], p.Type, p.Num, p.Str) != nil {
+		if addValue(r.profile.Features[r.pred], &slot.Drift.Histograms[r.pred], pv.Type, pv.Num, pv.Str) != nil {
 			v.unbinned(reference.PredictionFeature)
 		}
 	}
