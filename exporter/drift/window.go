@@ -213,6 +213,10 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 	}
 }
 
+// Packed reports whether PackedBin can find the feature's categories (at most 8, none longer
+// than 7 bytes, in a prepared profile: see Profile).
+func (f *FeatureProfile) Packed() bool { return f.keys != nil }
+
 // PackedBin is the bin of a value equal to one of a few short categories (compared as packed
 // words, as AddCategory does first), or -1: for a value that is not, or a feature whose
 // categories are not packed, AddCategory decides.

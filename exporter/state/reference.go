@@ -179,6 +179,9 @@ func (r *refState) resolve(j int, p *pendingDrift) refIndex {
 		i.queue = r.queues
 		r.queues++
 	case drift.Categorical:
+		if !fp.Packed() {
+			break // its values take the histogram path
+		}
 		i.cat = int32(len(p.counts))
 		p.cats = append(p.cats, catCounts{j: int32(j), off: i.cat, bins: int32(fp.NumBins())})
 		p.counts = append(p.counts, make([]float64, fp.NumBins())...)
@@ -212,14 +215,14 @@ func (v *Version) unbinned(feature string) {
 }
 
 // pendingDrift holds numeric values counted against the reference but not yet binned into
-// their slot's histograms. Binned as events arrive, a value finds its feature's grid (two
-// float64 per cell, kilobytes per feature) and lookup table evicted from the cache by the
-// other features' since the previous event; binned feature by feature, a few hundred values
-// at a time, each grid stays in the L1 cache while it fills. Every reader or mover of drift
+// their slot's histograms, and counts of categorical ones. Binned as events arrive, a value
+// finds its feature's grid (two float64 per cell, kilobytes per feature) and lookup table
+// evicted from the cache by the other features' since the previous event; binned feature by
+// feature, a thousand values at a time, each grid stays in the L1 cache while it fills. Every reader or mover of drift
 // counts (ReadDrift, snapshot, the reset of a slot) bins the pending values first under the
 // version's lock, so no reader sees the difference. All values pending belong to one slot;
 // an event for another slot bins them first. Memory is bounded by pendingPerFeature values
-// per numeric reference feature.
+// per numeric reference feature and one count per bin of a categorical one.
 type pendingDrift struct {
 	slot *Slot
 	// Queue q holds values[q*pendingPerFeature:][:lens[q]], values of profile feature
