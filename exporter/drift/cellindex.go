@@ -74,11 +74,17 @@ func (ci *cellIndex) lowerBound(edges []float64, v float64) int {
 // lowerBoundExact is lowerBound, and whether v equals edges[lo]. When v's bucket holds no
 // edge, v equals none and the edges are not read at all: one cache miss fewer on the ingest
 // path, where the edges of many features compete for the cache.
+//
+// A bucket usually holds no edge or one, and a run of values (a flush of queued values)
+// falls in buckets of either kind at random, so that case is decided without branches the
+// processor would mispredict: edges[lo] is read whatever (clamped into range) and counted
+// only when the bucket holds it.
 func (ci *cellIndex) lowerBoundExact(edges []float64, v float64) (int, bool) {
 	b := ci.bucket(v)
 	lo, hi := int(ci.start[b]), int(ci.start[b+1])
-	if lo == hi {
-		return lo, false
+	if n := hi - lo; n <= 1 {
+		e := edges[min(lo, len(edges)-1)]
+		return lo + n&b2i(e < v), n&b2i(e == v) == 1
 	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -89,4 +95,47 @@ func (ci *cellIndex) lowerBoundExact(edges []float64, v float64) (int, bool) {
 		}
 	}
 	return lo, lo < len(edges) && edges[lo] == v
+}
+
+// b2i is 1 for true and 0 for false, compiled to a flag read rather than a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// addAll bins values into counts and sums, each in the cell lowerBoundExact gives it, with
+// the table's fields held in registers and the common case inlined, rather than a call per
+// value (BenchmarkAddFloats measures the two side by side). It stops at the first value that is NaN or beyond ±MaxMagnitude, which
+// AddFloat must judge, and returns how many it binned.
+func (ci *cellIndex) addAll(edges, vs, counts, sums []float64) int {
+	lo0, scale, last, start := ci.lo, ci.scale, ci.last, ci.start
+	flast, m := float64(last), len(edges)-1
+	sums = sums[:len(counts)]
+	for i, v := range vs {
+		if !(math.Abs(v) <= MaxMagnitude) {
+			return i
+		}
+		// bucket, inlined.
+		x, b := (v-lo0)*scale, 0
+		if x > 0 {
+			b = last
+			if x < flast {
+				b = int(x)
+			}
+		}
+		lo, hi := int(start[b]), int(start[b+1])
+		var c int
+		if n := hi - lo; n <= 1 {
+			e := edges[min(lo, m)]
+			c = 2*(lo+n&b2i(e < v)) + n&b2i(e == v)
+		} else {
+			l, exact := ci.lowerBoundExact(edges, v)
+			c = 2*l + b2i(exact)
+		}
+		counts[c]++
+		sums[c] += v
+	}
+	return len(vs)
 }

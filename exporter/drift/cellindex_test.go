@@ -117,12 +117,14 @@ func TestAddCategoryScanMatchesLookup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, cats := range [][]string{
 		{"a", "b", "\uFFFD", "ab", ""},
+		{"a", "seven77", "eight888", "\x00", "\x00\x00"}, // too long to pack: scanned as strings
 		{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11"},
 	} {
 		f := &FeatureProfile{Name: "x", Kind: Categorical, Categories: cats}
 		f.prepare()
 		require.Equal(t, len(cats) <= maxScanned, f.few != nil)
-		values := [][]byte{{0xff}, {'a', 0xff}, {}, []byte("c1 "), []byte("A")}
+		require.Equal(t, f.few != nil && !slices.Contains(cats, "eight888"), f.keys != nil)
+		values := [][]byte{{0xff}, {'a', 0xff}, {}, []byte("c1 "), []byte("A"), {0}, {0, 0, 0}, []byte("seven7"), []byte("seven777")}
 		for _, c := range cats {
 			values = append(values, []byte(c), append([]byte(c), 'x'))
 		}
@@ -144,5 +146,46 @@ func TestAddCategoryScanMatchesLookup(t *testing.T) {
 			wantCounts[want] = 1
 			require.Equal(t, wantCounts, h.Counts, "value %q", v)
 		}
+	}
+}
+
+// TestAddFloatsMatchesAddFloat bins the probe values (edges, their neighbours, NaN, ±Inf,
+// values out of range), in runs of every length, with AddFloats and one by one with AddFloat,
+// and requires identical histograms and the same number of errors.
+func TestAddFloatsMatchesAddFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for name, gen := range map[string]func() float64{
+		"normal":   rng.NormFloat64,
+		"integers": func() float64 { return float64(rng.IntN(30)) },
+		"clustered": func() float64 { // buckets of many edges, and many of none
+			if rng.IntN(50) == 0 {
+				return 1e6
+			}
+			return rng.Float64() * 1e-3
+		},
+	} {
+		b := NewBuilder(ProfileOptions{})
+		for range 3000 {
+			require.NoError(t, b.AddFloat("x", gen()))
+		}
+		f := b.Profile().Features[0]
+		require.True(t, f.lookup.ok(), name)
+		stream := append(probes(f.Edges, rng), 2*MaxMagnitude, -2*MaxMagnitude, math.NaN())
+		rng.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
+		one, many := f.NewHistogram(), f.NewHistogram()
+		var wantFailed, failed int
+		for _, v := range stream {
+			if f.AddFloat(&one, v) != nil {
+				wantFailed++
+			}
+		}
+		for rest := stream; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(300))
+			failed += f.AddFloats(&many, rest[:n])
+			rest = rest[n:]
+		}
+		require.Equal(t, one, many, name)
+		require.Equal(t, wantFailed, failed, name)
+		require.Positive(t, failed, name)
 	}
 }

@@ -77,7 +77,10 @@ type FeatureProfile struct {
 	lookup  cellIndex // built for numeric features by prepare; held inline, one pointer fewer to follow
 	// few is Categories when there are at most maxScanned of them, all valid UTF-8: a scan
 	// of a handful of short strings is cheaper than hashing the value for the map.
-	few     []string
+	few []string
+	// keys packs few into one word each (packShort) when every category is at most 7
+	// bytes: comparing words in one cache line is cheaper again than comparing strings.
+	keys    []uint64
 	refBins []float64
 	index   map[string]int
 }
@@ -198,6 +201,20 @@ func (f *FeatureProfile) cells() int {
 // maxScanned is the most categories AddCategory scans rather than looks up in the map.
 const maxScanned = 8
 
+// maxPacked is the longest value packShort packs.
+const maxPacked = 7
+
+// packShort packs a value of at most maxPacked bytes and its length into one word; two
+// values pack alike exactly when they are equal.
+func packShort(b []byte) uint64 {
+	// Byte by byte, not copy into an array: a copy of a variable length calls memmove.
+	k := uint64(len(b)) << (8 * maxPacked)
+	for i, c := range b[:min(len(b), maxPacked)] {
+		k |= uint64(c) << (8 * i)
+	}
+	return k
+}
+
 // prepare builds the derived lookups; safe to call again.
 func (f *FeatureProfile) prepare() {
 	switch f.Kind {
@@ -236,14 +253,21 @@ func (f *FeatureProfile) prepare() {
 		}
 	case Categorical:
 		f.index = make(map[string]int, len(f.Categories))
-		f.few = nil
-		valid := true
+		f.few, f.keys = nil, nil
+		valid, short := true, true
 		for i, c := range f.Categories {
 			f.index[c] = i
 			valid = valid && utf8.ValidString(c)
+			short = short && len(c) <= maxPacked
 		}
 		if valid && len(f.Categories) <= maxScanned {
 			f.few = f.Categories
+			if short {
+				f.keys = make([]uint64, len(f.few))
+				for i, c := range f.few {
+					f.keys[i] = packShort([]byte(c))
+				}
+			}
 		}
 	}
 	f.refBins = f.Bins(f.RefCells)

@@ -139,6 +139,31 @@ func (f *FeatureProfile) AddFloat(h *Histogram, v float64) error {
 	}
 }
 
+// AddFloats is AddFloat for several values of one feature, in order; it returns how many
+// could not be binned (each an error AddFloat would have returned). Binning a feature's values
+// together keeps its grid and lookup table in the cache while they fill, where values binned
+// as events arrive (feature after feature) find them evicted by the other features'.
+func (f *FeatureProfile) AddFloats(h *Histogram, vs []float64) (failed int) {
+	if !f.lookup.ok() || len(f.Edges) == 0 {
+		for _, v := range vs {
+			if f.AddFloat(h, v) != nil {
+				failed++
+			}
+		}
+		return failed
+	}
+	for len(vs) > 0 {
+		vs = vs[f.lookup.addAll(f.Edges, vs, h.Counts, h.Sums):]
+		if len(vs) > 0 { // NaN, ±Inf or out of range: AddFloat's verdict
+			if f.AddFloat(h, vs[0]) != nil {
+				failed++
+			}
+			vs = vs[1:]
+		}
+	}
+	return failed
+}
+
 // AddString records a categorical value.
 func (f *FeatureProfile) AddString(h *Histogram, s string) error {
 	if f.Kind != Categorical {
@@ -188,15 +213,47 @@ func (f *FeatureProfile) AddJSON(h *Histogram, v any) error {
 	}
 }
 
+// Packed reports whether PackedBin can find the feature's categories (at most 8, none longer
+// than 7 bytes, in a prepared profile: see Profile).
+func (f *FeatureProfile) Packed() bool { return f.keys != nil }
+
+// PackedBin is the bin of a value equal to one of a few short categories (compared as packed
+// words, as AddCategory does first), or -1: for a value that is not, or a feature whose
+// categories are not packed, AddCategory decides.
+func (f *FeatureProfile) PackedBin(b []byte) int {
+	if f.keys == nil || len(b) > maxPacked {
+		return -1
+	}
+	k := packShort(b)
+	for i, c := range f.keys {
+		if c == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // AddCategory is AddString for a category held in bytes (the exporter's request buffers): valid
 // UTF-8 is looked up without converting it to a string, so the ingest path does not allocate.
 func (f *FeatureProfile) AddCategory(h *Histogram, b []byte) error {
 	// A value equal to one of a few valid categories is that category; no need to check its
 	// UTF-8 or hash it.
-	for i, c := range f.few {
-		if string(b) == c {
-			h.Counts[i]++
-			return nil
+	if f.keys != nil {
+		if len(b) <= maxPacked {
+			k := packShort(b)
+			for i, c := range f.keys {
+				if c == k {
+					h.Counts[i]++
+					return nil
+				}
+			}
+		}
+	} else {
+		for i, c := range f.few {
+			if string(b) == c {
+				h.Counts[i]++
+				return nil
+			}
 		}
 	}
 	if f.Kind != Categorical || !utf8.Valid(b) {

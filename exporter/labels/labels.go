@@ -1,17 +1,17 @@
 // Package labels keeps predictions that wait for their ground truth, bounded by count and by
 // age, and counts what falls out.
 //
-// Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash map
-// from id into an insertion-ordered list: joining a label is O(1), evicting the oldest is O(1),
-// and memory is about 150 bytes per waiting prediction with 36-character ids (see the memory
-// test), so 1M waiting predictions fit in well under 200 MB. The same type can hold labels that
-// arrive before their prediction, for a shorter time.
+// Ground truth arrives by id, minutes or weeks after the prediction. The store is a hash
+// index from id into an insertion-ordered list: joining a label is O(1), evicting the oldest
+// is O(1), and memory is about 140 bytes per waiting prediction with 36-character ids (see the
+// memory test), so 1M waiting predictions fit in well under 200 MB. The same type can hold
+// labels that arrive before their prediction, for a shorter time.
 //
 // Storing a prediction is on the ingest hot path, so it allocates nothing for ids of up to
-// inlineID bytes: the id is copied into its fixed-size node, and the map is keyed by a 64-bit
-// hash of the id rather than by a string it would have to own. The full id stays in the node,
-// and every lookup compares it, so two ids whose hashes collide are still told apart (nodes
-// with the same hash are chained).
+// inlineID bytes: the id is copied into its fixed-size node, and the index (open addressing,
+// see Store.slots) holds a 32-bit hash of the id and the node's number rather than a string
+// it would have to own. The full id stays in the node, and every lookup compares it, so two
+// ids whose hashes collide are still told apart.
 package labels
 
 import (
@@ -20,6 +20,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -33,6 +34,11 @@ type Options struct {
 	// MaxIDBytes bounds an id (default 256) so a client cannot store megabytes under one key.
 	MaxIDBytes int
 	Now        func() time.Time
+	// Count, when set, is kept equal to the number of entries (written under the store's
+	// lock), so that its owner can see the store is empty without taking the lock or reading
+	// the store at all: a store that is nearly always empty (labels waiting for their
+	// prediction) is asked about every prediction.
+	Count *atomic.Int64
 }
 
 // Prediction is what is kept per id: when it was made, the predicted class (classification) or
@@ -76,10 +82,8 @@ type node struct {
 	long       string // the id when longer than inlineID
 	class      string
 	prev, next uint32
-	// collide links the nodes whose ids share this node's hash, most recent first.
-	collide uint32
-	idLen   uint8 // length of an inline id; 0 when the id is in long
-	short   [inlineID]byte
+	idLen      uint8 // length of an inline id; 0 when the id is in long
+	short      [inlineID]byte
 }
 
 func (n *node) id() string {
@@ -100,8 +104,14 @@ func (n *node) hasID(id string) bool {
 type Store struct {
 	mu   sync.Mutex
 	opts Options
-	// index maps hashOf(id) to the newest node with that hash; see node.collide.
-	index  map[uint64]uint32
+	// slots index the nodes by id: an open-addressing hash table with linear probing, each
+	// slot the low 32 bits of hashOf(id) (which also pick the slot to start from) above the
+	// node's number plus one; 0 is an empty slot. A Go map from hash to node costs more on
+	// this path: capacity eviction deletes as often as put inserts, and the map's deleted
+	// slots lengthen its probes until it rehashes, where removing here shifts the following
+	// entries back and leaves no trace. Ids whose hashes collide are told apart by the id
+	// kept in the node.
+	slots  []uint64
 	hashOf func(string) uint64
 	count  int
 	// pages hold the nodes in fixed-size pages rather than one slice, so growing never copies
@@ -131,7 +141,7 @@ func New(opts Options) *Store {
 	}
 	seed := maphash.MakeSeed()
 	return &Store{
-		opts: opts, index: map[uint64]uint32{}, free: none, head: none, tail: none, classes: map[string]string{},
+		opts: opts, free: none, head: none, tail: none, classes: map[string]string{},
 		hashOf: func(id string) uint64 { return maphash.String(seed, id) },
 	}
 }
@@ -142,16 +152,71 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // find returns the node holding id, or none.
 func (s *Store) find(id string, h uint64) uint32 {
-	i, ok := s.index[h]
-	if !ok {
+	if len(s.slots) == 0 {
 		return none
 	}
-	for ; i != none; i = s.node(i).collide {
-		if s.node(i).hasID(id) {
-			return i
+	mask, tag := uint32(len(s.slots)-1), uint32(h)
+	for p := tag & mask; ; p = (p + 1) & mask {
+		e := s.slots[p]
+		if e == 0 {
+			return none
+		}
+		if uint32(e>>32) == tag && s.node(uint32(e)-1).hasID(id) {
+			return uint32(e) - 1
 		}
 	}
-	return none
+}
+
+func slot(h uint64, i uint32) uint64 { return uint64(uint32(h))<<32 | uint64(i+1) }
+
+// index adds node i, whose id hashes to h, growing the table to keep it at most 3/4 full
+// (s.count does not count i yet).
+func (s *Store) index(h uint64, i uint32) {
+	if (s.count+1)*4 > len(s.slots)*3 {
+		old := s.slots
+		s.slots = make([]uint64, max(16, 2*len(old)))
+		for _, e := range old {
+			if e != 0 {
+				s.place(e)
+			}
+		}
+	}
+	s.place(slot(h, i))
+}
+
+// place puts an entry in the first free slot from its home.
+func (s *Store) place(e uint64) {
+	mask := uint32(len(s.slots) - 1)
+	p := uint32(e>>32) & mask
+	for s.slots[p] != 0 {
+		p = (p + 1) & mask
+	}
+	s.slots[p] = e
+}
+
+// unindex removes node i, whose id hashes to h, from the table. Each following entry of the
+// probe run moves back into the hole when its home slot lies at or before the hole (going
+// round), so every entry stays reachable from its home without marks for deleted slots.
+func (s *Store) unindex(h uint64, i uint32) {
+	mask, want := uint32(len(s.slots)-1), slot(h, i)
+	p := uint32(h) & mask
+	for s.slots[p] != want {
+		p = (p + 1) & mask
+	}
+	for q := p; ; {
+		s.slots[p] = 0
+		for {
+			q = (q + 1) & mask
+			e := s.slots[q]
+			if e == 0 {
+				return
+			}
+			if home := uint32(e>>32) & mask; (q-home)&mask >= (q-p)&mask {
+				s.slots[p], p = e, q
+				break
+			}
+		}
+	}
 }
 
 // ErrBadID is returned for an empty, oversized or non-UTF-8 id.
@@ -217,16 +282,13 @@ func (s *Store) put(e Entry) (bool, error) {
 		}
 	}
 	n := s.node(i)
-	*n = node{hash: h, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none, collide: none}
+	*n = node{hash: h, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none}
 	if len(e.ID) <= inlineID {
 		n.idLen = uint8(copy(n.short[:], e.ID))
 	} else {
 		n.long = strings.Clone(e.ID)
 	}
-	if head, ok := s.index[h]; ok {
-		n.collide = head
-	}
-	s.index[h] = i
+	s.index(h, i)
 	if s.tail != none {
 		s.node(s.tail).next = i
 	} else {
@@ -234,6 +296,9 @@ func (s *Store) put(e Entry) (bool, error) {
 	}
 	s.tail = i
 	s.count++
+	if c := s.opts.Count; c != nil {
+		c.Store(int64(s.count))
+	}
 	s.stats.Added++
 	return true, nil
 }
@@ -293,20 +358,11 @@ func (s *Store) removeLocked(i uint32) {
 	} else {
 		s.tail = n.prev
 	}
-	// Unlink i from its hash chain, found by index rather than by id: no id string to build.
-	switch head := s.index[n.hash]; {
-	case head != i:
-		j := head
-		for s.node(j).collide != i {
-			j = s.node(j).collide
-		}
-		s.node(j).collide = n.collide
-	case n.collide != none:
-		s.index[n.hash] = n.collide
-	default:
-		delete(s.index, n.hash)
-	}
+	s.unindex(n.hash, i)
 	s.count--
+	if c := s.opts.Count; c != nil {
+		c.Store(int64(s.count))
+	}
 	*n = node{next: s.free, prev: none} // drop the strings so they can be collected
 	s.free = i
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,36 @@ func TestJoinAndBounds(t *testing.T) {
 
 // TestSaveAndRestore saves a store through JSON and restores it into a new one, as a restart
 // would: the same predictions wait, with their original ages.
+// TestCountFollowsLen checks Options.Count against Len through every way an entry comes or
+// goes: put, duplicate, take, capacity eviction, expiry (seen at the next put or take) and
+// restore.
+func TestCountFollowsLen(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	var n atomic.Int64
+	s := New(Options{MaxCount: 3, MaxAge: time.Hour, Now: clock.Now, Count: &n})
+	same := func(want int) {
+		t.Helper()
+		require.Equal(t, want, s.Len())
+		require.Equal(t, int64(want), n.Load())
+	}
+	same(0)
+	for _, id := range []string{"a", "b", "c", "a", "d"} { // a duplicate, then an eviction of a
+		_, err := s.Put(id, Prediction{})
+		require.NoError(t, err)
+	}
+	same(3)
+	_, ok := s.Take("b")
+	require.True(t, ok)
+	same(2)
+	clock.t = clock.t.Add(2 * time.Hour)
+	_, ok = s.Take("c") // expired: gone, and so is d
+	require.False(t, ok)
+	same(0)
+	_, err := s.Restore(Entry{ID: "e", Added: clock.t})
+	require.NoError(t, err)
+	same(1)
+}
+
 func TestSaveAndRestore(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	s := New(Options{MaxAge: 2 * time.Hour, Now: clock.Now})

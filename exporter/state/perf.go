@@ -117,8 +117,10 @@ type perfState struct {
 	// binary estimates precision, recall and F1 of boolean models once bcalib is full.
 	binary *performance.BinaryCBPE
 	bcalib BinaryCalibration
-	// classes interns predicted class names (bounded by maxInterned).
+	// classes interns predicted class names (bounded by maxInterned); last is the class
+	// interned last, tried first, as runs of one class are the rule.
 	classes map[string]string
+	last    string
 }
 
 // BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
@@ -159,7 +161,11 @@ func (ps *perfState) intern(p *PredictionValue) string {
 	if p.Type != config.Categorical {
 		return p.class()
 	}
+	if string(p.Str) == ps.last {
+		return ps.last
+	}
 	if c, ok := ps.classes[string(p.Str)]; ok {
+		ps.last = c
 		return c
 	}
 	c := string(p.Str)
@@ -219,7 +225,13 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot) {
 	if len(e.ID) == 0 {
 		return
 	}
-	// The byte forms keep the id out of a string: storing it allocates nothing.
+	// The byte forms keep the id out of a string: storing it allocates nothing. Labels that
+	// came before their prediction are rare: their store is asked only when it holds any
+	// (entries that expired since still count until the next put or take updates the count).
+	if v.model.earlyCount.Load() == 0 {
+		_, _ = v.perf.awaiting.PutBytes(e.ID, p)
+		return
+	}
 	if l, ok := v.model.early.TakeBytes(e.ID); ok {
 		lab := Label{ID: string(e.ID), Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
 		if err := v.join(p, &lab, e.Now); err == nil {

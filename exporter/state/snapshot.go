@@ -110,6 +110,7 @@ func (s *State) Snapshot() (*Snapshot, error) {
 func (v *Version) snapshot() (VersionSnapshot, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.flushDrift()
 	w, err := json.Marshal(v.ring)
 	if err != nil {
 		return VersionSnapshot{}, fmt.Errorf("state: saving window of %s/%s: %w", v.model.Name, v.Name, err)

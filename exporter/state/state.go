@@ -103,8 +103,11 @@ type Model struct {
 	mu       sync.RWMutex
 	versions map[string]*Version
 
-	// early holds labels whose prediction has not arrived, for labels.unknown_id_ttl.
-	early *labels.Store
+	// early holds labels whose prediction has not arrived, for labels.unknown_id_ttl;
+	// earlyCount is its length (labels.Options.Count), read by every prediction with an id
+	// before it asks the store.
+	early      *labels.Store
+	earlyCount atomic.Int64
 }
 
 type modelSettings struct {
@@ -114,7 +117,7 @@ type modelSettings struct {
 
 func newModel(name string, cfg *config.Config, now func() time.Time) *Model {
 	m := &Model{Name: name, versions: make(map[string]*Version)}
-	m.early = labels.New(labels.Options{MaxCount: cfg.Labels.MaxUnknown, MaxAge: time.Duration(cfg.Labels.UnknownIDTTL), Now: now})
+	m.early = labels.New(labels.Options{MaxCount: cfg.Labels.MaxUnknown, MaxAge: time.Duration(cfg.Labels.UnknownIDTTL), Now: now, Count: &m.earlyCount})
 	m.configure(cfg)
 	return m
 }

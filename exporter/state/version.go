@@ -140,6 +140,7 @@ type Version struct {
 	c        Counters
 
 	ref     *refState
+	pending pendingDrift
 	capture *capture
 	perf    perfState
 }
