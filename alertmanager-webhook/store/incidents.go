@@ -76,7 +76,10 @@ func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident,
 }
 
 func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
-	labels, _ := json.Marshal(i.Labels)
+	labels := i.labelsJSON
+	if labels == nil {
+		labels, _ = json.Marshal(i.Labels)
+	}
 	return s.queryRow(ctx, tx, `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
 		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
 		alerts_firing, alerts_total, reopen_count, created_at, updated_at)

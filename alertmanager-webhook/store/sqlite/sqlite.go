@@ -110,8 +110,11 @@ type Writer struct {
 	reqs     chan *request
 	closing  chan struct{}
 	done     chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// ctx is what the batch's statements run under. It is never cancelled: a batch is
+	// short and must finish (Close waits for it), and a context without a Done channel
+	// spares the driver a watcher goroutine and two progress-handler calls per statement,
+	// which cost more than many of the statements themselves.
+	ctx context.Context
 }
 
 type request struct {
@@ -125,9 +128,8 @@ func NewWriter(conn *sql.Conn, maxBatch int) *Writer {
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	w := &Writer{conn: conn, maxBatch: maxBatch, reqs: make(chan *request), closing: make(chan struct{}),
-		done: make(chan struct{}), ctx: ctx, cancel: cancel}
+		done: make(chan struct{}), ctx: context.Background()}
 	go w.loop()
 	return w
 }
@@ -249,7 +251,6 @@ func (w *Writer) Close() error {
 	}
 	close(w.closing)
 	<-w.done
-	w.cancel()
 	err := w.conn.Close()
 	if errors.Is(err, sql.ErrConnDone) {
 		err = nil
