@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -188,13 +189,52 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 	return n == len(uniq), nil
 }
 
+// errGuessFailed reports that an assumption of the optimistic ingest path did not hold;
+// the group is rolled back to its savepoint and ingested the careful way.
+var errGuessFailed = errors.New("optimistic ingest: guess failed")
+
+// ingestGroup stores one incident group of a notification.
+//
+// With a single writer (SQLite) nothing can change between a read and a write of the same
+// transaction, and a notification that is not a repeat usually brings only new
+// transitions of alerts never seen. The first attempt bets on that: plain inserts whose
+// row counts confirm the bet instead of INSERT … RETURNING (which costs SQLite twice a
+// plain insert) and no lookup of existing alerts when every new transition is a firing
+// one. When a count disagrees, the group's savepoint undoes the attempt and the careful
+// path, the one PostgreSQL always takes, runs instead.
 func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, enc map[*webhook.Alert]encodedAlert, now time.Time, out *webhook.Outcome) error {
-	var curID int64
-	// The upsert takes the group's row lock (ON CONFLICT DO UPDATE locks the row in
-	// PostgreSQL), which serializes every replica ingesting this group until commit.
-	if err := s.queryRow(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)
-		ON CONFLICT (group_key) DO UPDATE SET incident_id = alert_groups.incident_id RETURNING incident_id`, p.key).Scan(&curID); err != nil {
-		return fmt.Errorf("lock group: %w", err)
+	if !s.d.SingleWriter {
+		return s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, false)
+	}
+	if _, err := s.exec(ctx, tx, `SAVEPOINT ingest_group`); err != nil {
+		return err
+	}
+	saved := *out
+	saved.Incidents = slices.Clone(out.Incidents)
+	err := s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, true)
+	if errors.Is(err, errGuessFailed) {
+		*out = saved
+		if _, err := s.exec(ctx, tx, `ROLLBACK TO ingest_group`); err != nil {
+			return err
+		}
+		err = s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, false)
+	}
+	if err != nil {
+		// The writer rolls back the whole write, this savepoint included.
+		return err
+	}
+	_, err = s.exec(ctx, tx, `RELEASE ingest_group`)
+	return err
+}
+
+// pendingIncidentID stands for the incident a notification opens until it is inserted,
+// once its alerts are counted, so that it is written once rather than inserted and updated.
+const pendingIncidentID = -1
+
+func (s *DB) ingestGroupOnce(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, enc map[*webhook.Alert]encodedAlert, now time.Time, out *webhook.Outcome, optimistic bool) error {
+	curID, haveGroup, err := s.groupIncident(ctx, tx, p.key)
+	if err != nil {
+		return err
 	}
 	var cur, curOrig *Incident
 	if curID != 0 {
@@ -205,15 +245,20 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 		o := *cur
 		curOrig = &o
 	}
-	fresh, err := s.recordTransitions(ctx, tx, m, p.alerts, now)
+	fresh, err := s.recordTransitions(ctx, tx, m, p.alerts, now, optimistic)
 	if err != nil {
 		return err
 	}
 	out.NewTransitions += len(fresh)
 	out.Duplicates += len(p.alerts) - len(fresh)
-	existing, err := s.findAlerts(ctx, tx, fresh)
-	if err != nil {
-		return err
+	// A firing transition never recorded is, but for out-of-order retries, an alert never
+	// seen: the optimistic path skips the lookup and lets the insert's count confirm it.
+	assumeNew := optimistic && !slices.ContainsFunc(fresh, (*webhook.Alert).Resolved)
+	existing := map[occurrence]*existingAlert{}
+	if !assumeNew {
+		if existing, err = s.findAlerts(ctx, tx, fresh); err != nil {
+			return err
+		}
 	}
 	touched := map[int64]*countDelta{}
 	touch := func(id int64) *countDelta {
@@ -226,6 +271,7 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 	}
 	var pending []*pendingAlert
 	pendingByOcc := map[occurrence]*pendingAlert{}
+	openedBy := "" // the alert that opened a new incident
 	for _, a := range fresh {
 		occ := occurrence{a.Fingerprint, nanos(a.StartsAt)}
 		if pa := pendingByOcc[occ]; pa != nil {
@@ -284,18 +330,10 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 
 		switch {
 		case cur == nil || (!cur.State.Open() && a.StartsAt.Sub(cur.ResolvedAt) > cfg.ReopenWindow):
-			cur = newIncident(p, m, a, now)
-			if err := s.insertIncident(ctx, tx, cur); err != nil {
-				return err
-			}
-			o := *cur
-			curOrig = &o
-			if _, err := s.exec(ctx, tx, `UPDATE alert_groups SET incident_id = ? WHERE group_key = ?`, cur.ID, p.key); err != nil {
-				return err
-			}
-			if err := s.addTimeline(ctx, tx, cur.ID, now, SystemActor, "opened", "", incident.Detected, "alert "+a.Labels["alertname"]+" firing"); err != nil {
-				return err
-			}
+			// Inserted after the loop, with its counts; until then it is pendingIncidentID.
+			cur, curOrig = newIncident(p, m, a, now), nil
+			cur.ID = pendingIncidentID
+			openedBy = a.Labels["alertname"]
 		case !cur.State.Open():
 			from := cur.State
 			cur.State = incident.Detected
@@ -325,8 +363,41 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 		d.total++
 		d.firing++
 	}
-	if err := s.insertAlerts(ctx, tx, p.key, pending, enc, now); err != nil {
+	if cur != nil && cur.ID == pendingIncidentID {
+		d := touched[pendingIncidentID]
+		delete(touched, pendingIncidentID)
+		cur.AlertsFiring, cur.AlertsTotal = max(d.firing, 0), d.total
+		if err := s.insertIncident(ctx, tx, cur); err != nil {
+			return err
+		}
+		for _, pa := range pending {
+			if pa.incidentID == pendingIncidentID {
+				pa.incidentID = cur.ID
+			}
+		}
+		o := *cur
+		curOrig = &o
+		touched[cur.ID] = &countDelta{} // settle still resolves it if its alerts did
+		if err := s.addTimeline(ctx, tx, cur.ID, now, SystemActor, "opened", "", incident.Detected, "alert "+openedBy+" firing"); err != nil {
+			return err
+		}
+	}
+	if cur != nil && (!haveGroup || cur.ID != curID) {
+		if err := s.setGroupIncident(ctx, tx, p.key, cur.ID, haveGroup); err != nil {
+			return err
+		}
+	} else if !haveGroup {
+		// A group whose first notification opens nothing (an orphan resolve) is still known.
+		if err := s.setGroupIncident(ctx, tx, p.key, 0, false); err != nil {
+			return err
+		}
+	}
+	inserted, err := s.insertAlerts(ctx, tx, p.key, pending, enc, now)
+	if err != nil {
 		return err
+	}
+	if assumeNew && inserted != len(pending) {
+		return errGuessFailed
 	}
 
 	ids := make([]int64, 0, len(touched))
@@ -490,8 +561,9 @@ func placeholders(rows, cols int) string {
 
 // recordTransitions inserts every (occurrence, status, endsAt) of the notification and
 // returns the alerts whose transition was not recorded before — all in a few statements,
-// since per-statement cost dominates ingest on SQLite.
-func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Message, alerts []*webhook.Alert, now time.Time) ([]*webhook.Alert, error) {
+// since per-statement cost dominates ingest on SQLite. Optimistic, it bets that every
+// transition is new and fails with errGuessFailed if the inserted row count says otherwise.
+func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Message, alerts []*webhook.Alert, now time.Time, optimistic bool) ([]*webhook.Alert, error) {
 	type tkey struct {
 		fp, status  string
 		start, ends int64
@@ -504,6 +576,29 @@ func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Messa
 			byKey[k] = a
 			uniq = append(uniq, a)
 		}
+	}
+	if optimistic {
+		inserted := 0
+		for _, c := range chunks(uniq, rowsPerStatement) {
+			args := make([]any, 0, 6*len(c))
+			for _, a := range c {
+				args = append(args, a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
+			}
+			res, err := s.exec(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
+				placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("record transitions: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, fmt.Errorf("record transitions: %w", err)
+			}
+			inserted += int(n)
+		}
+		if inserted != len(uniq) {
+			return nil, errGuessFailed
+		}
+		return uniq, nil // every alert whose transition is new, each once, in order
 	}
 	fresh := map[tkey]bool{}
 	for _, c := range chunks(uniq, rowsPerStatement) {
@@ -569,7 +664,9 @@ func (s *DB) findAlerts(ctx context.Context, tx *sql.Tx, alerts []*webhook.Alert
 	return out, nil
 }
 
-func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending []*pendingAlert, enc map[*webhook.Alert]encodedAlert, now time.Time) error {
+// insertAlerts inserts the alerts new to the store and returns how many rows it added.
+func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending []*pendingAlert, enc map[*webhook.Alert]encodedAlert, now time.Time) (int, error) {
+	inserted := 0
 	for _, c := range chunks(pending, rowsPerStatement) {
 		args := make([]any, 0, 11*len(c))
 		for _, p := range c {
@@ -577,12 +674,49 @@ func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending [
 			args = append(args, p.incidentID, key, p.a.Fingerprint, nanos(p.a.StartsAt), p.endsAt, p.status, e.labels, e.annotations, p.a.GeneratorURL, nanos(now), nanos(now))
 		}
 		// DO NOTHING: the same occurrence may already belong to another group (two routes).
-		if _, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
-			VALUES `+placeholders(len(c), 11)+` ON CONFLICT (fingerprint, starts_at) DO NOTHING`, args...); err != nil {
-			return err
+		res, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
+			VALUES `+placeholders(len(c), 11)+` ON CONFLICT (fingerprint, starts_at) DO NOTHING`, args...)
+		if err != nil {
+			return 0, err
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+		inserted += int(n)
 	}
-	return nil
+	return inserted, nil
+}
+
+// groupIncident returns the incident an alert group points to and whether the group is
+// known. On PostgreSQL it upserts the group row, which takes its row lock (ON CONFLICT DO
+// UPDATE locks the row) and so serializes every replica ingesting this group until
+// commit; the single SQLite writer needs no lock, and a read costs less than a write.
+func (s *DB) groupIncident(ctx context.Context, tx *sql.Tx, key string) (id int64, known bool, err error) {
+	if s.d.SingleWriter {
+		err = s.queryRow(ctx, tx, `SELECT incident_id FROM alert_groups WHERE group_key = ?`, key).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+	} else {
+		err = s.queryRow(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)
+		ON CONFLICT (group_key) DO UPDATE SET incident_id = alert_groups.incident_id RETURNING incident_id`, key).Scan(&id)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("lock group: %w", err)
+	}
+	return id, true, nil
+}
+
+// setGroupIncident points a group at its incident, creating the row of a new group.
+func (s *DB) setGroupIncident(ctx context.Context, tx *sql.Tx, key string, id int64, known bool) error {
+	if known {
+		_, err := s.exec(ctx, tx, `UPDATE alert_groups SET incident_id = ? WHERE group_key = ?`, id, key)
+		return err
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, ?)
+		ON CONFLICT (group_key) DO UPDATE SET incident_id = excluded.incident_id`, key, id)
+	return err
 }
 
 func (s *DB) addTimeline(ctx context.Context, tx *sql.Tx, incID int64, at time.Time, actor, kind string, from, to incident.State, note string) error {

@@ -53,6 +53,10 @@ type Dialect struct {
 	// preparing on the pool from inside a transaction could wait for a connection that
 	// only transactions waiting the same way would release.
 	CachePrepared bool
+	// SingleWriter: one writer owns the database (SQLite), so nothing can change between a
+	// read and a write of one transaction; ingest then reads instead of locking, inserts
+	// without RETURNING and bets on new rows, checking row counts (see ingestGroup).
+	SingleWriter bool
 }
 
 // Rebind turns ? placeholders into the dialect's form.

@@ -28,7 +28,7 @@ import (
 var migrationsFS embed.FS
 
 // Dialect is SQLite's SQL flavour: ? placeholders, no row locks (one writer).
-var Dialect = store.Dialect{Name: "sqlite", CachePrepared: true}
+var Dialect = store.Dialect{Name: "sqlite", CachePrepared: true, SingleWriter: true}
 
 // Migrations returns the embedded schema migrations.
 func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrationsFS, "migrations") }
