@@ -151,10 +151,10 @@ func (m *Message) normalize() error {
 			// send the expected end, which is not an end at all.
 			a.EndsAt = time.Time{}
 		}
-		if err := checkLabels(field("labels"), a.Labels); err != nil {
+		if err := checkLabels(i, "labels", a.Labels); err != nil {
 			return err
 		}
-		if err := checkLabels(field("annotations"), a.Annotations); err != nil {
+		if err := checkLabels(i, "annotations", a.Annotations); err != nil {
 			return err
 		}
 		if a.Fingerprint == "" {
@@ -176,13 +176,15 @@ func (m *Message) normalize() error {
 	return nil
 }
 
-func checkLabels(field string, l map[string]string) error {
+// checkLabels checks alerts[i].<name>; the field name is only formatted for an error.
+func checkLabels(i int, name string, l map[string]string) error {
+	field := func() string { return fmt.Sprintf("alerts[%d].%s", i, name) }
 	if len(l) > MaxLabels {
-		return &DecodeError{Field: field, Reason: fmt.Sprintf("%d entries, at most %d accepted", len(l), MaxLabels)}
+		return &DecodeError{Field: field(), Reason: fmt.Sprintf("%d entries, at most %d accepted", len(l), MaxLabels)}
 	}
 	for k, v := range l {
 		if len(k) > MaxLabelLength || len(v) > MaxLabelLength {
-			return &DecodeError{Field: field + "." + truncate(k, 64), Reason: fmt.Sprintf("longer than %d bytes", MaxLabelLength)}
+			return &DecodeError{Field: field() + "." + truncate(k, 64), Reason: fmt.Sprintf("longer than %d bytes", MaxLabelLength)}
 		}
 	}
 	return nil

@@ -3,9 +3,10 @@
 // The file runs in WAL mode with synchronous=FULL, so a commit is on disk before we answer
 // Alertmanager. A commit costs an fsync (about 1.7 ms on the reference machine), which would
 // cap a transaction-per-notification design near 600 notifications/s; instead one writer
-// goroutine takes every pending write, runs each in its own savepoint inside one
-// transaction and commits them together (group commit). Each caller still returns only
-// after the commit that contains its write.
+// goroutine takes every pending write, runs them in one transaction and commits them
+// together (group commit); a write that fails is rolled back with the transaction and the
+// others run again without it. Each caller still returns only after the commit that
+// contains its write.
 package sqlite
 
 import (
@@ -17,9 +18,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -50,13 +52,18 @@ func OpenDB(path string) (*sql.DB, error) {
 			return nil, fmt.Errorf("create storage directory: %w", err)
 		}
 	}
+	// Commit with fdatasync, as SQLite does in every Linux distribution's build: it syncs
+	// the data and the size needed to read it back, skipping only the timestamps, whose
+	// journal write can be half of an fsync. The transpiled library defaults to fsync and
+	// makes this a process-wide switch; where it is unavailable commits keep using fsync.
+	_, _ = sqlite.Fdatasync(true)
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(5000)")
-	// Each write of a group commit runs in a savepoint, whose undo pages go to a
-	// sub-journal; in memory that costs no syscalls (it is not needed after a crash: the
-	// WAL holds nothing of an uncommitted transaction).
+	// Ingest guesses under a savepoint (store.ingestGroup), and multi-row statements keep a
+	// statement journal; in memory these cost no syscalls (neither is needed after a crash:
+	// the WAL holds nothing of an uncommitted transaction).
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "cache_size(-16384)")
 	q.Set("_txlock", "immediate")
@@ -174,72 +181,68 @@ func (w *Writer) loop() {
 
 func (w *Writer) run(batch []*request) {
 	errs := make([]error, len(batch))
-	fail := func(err error) {
-		for i, r := range batch {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-			r.errc <- errs[i]
-		}
-	}
-	tx, err := w.conn.BeginTx(w.ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err))
-		return
-	}
-	if len(batch) == 1 {
-		// Alone in its batch, a write needs no savepoint: on error the whole
-		// transaction is rolled back.
-		r := batch[0]
-		err := r.ctx.Err()
-		if err != nil {
-			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-		} else {
-			err = r.fn(w.ctx, tx)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		} else if err = tx.Commit(); err != nil {
-			err = fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err)
-		}
-		r.errc <- err
-		return
-	}
+	live := make([]bool, len(batch)) // still to be committed
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-			continue
-		}
-		if _, err := tx.ExecContext(w.ctx, `SAVEPOINT w`); err != nil {
-			_ = tx.Rollback()
-			fail(fmt.Errorf("%w: savepoint: %w", store.ErrUnavailable, err))
-			return
-		}
-		if err := r.fn(w.ctx, tx); err != nil {
-			errs[i] = err
-			// Undo only this request's statements; the others in the batch stand.
-			if _, rerr := tx.ExecContext(w.ctx, `ROLLBACK TO w`); rerr != nil {
-				_ = tx.Rollback()
-				fail(fmt.Errorf("%w: rollback to savepoint: %w", store.ErrUnavailable, rerr))
-				return
-			}
-		}
-		if _, err := tx.ExecContext(w.ctx, `RELEASE w`); err != nil {
-			_ = tx.Rollback()
-			fail(fmt.Errorf("%w: release savepoint: %w", store.ErrUnavailable, err))
-			return
+		} else {
+			live[i] = true
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err)
-			}
-		}
+	// A write that fails takes the transaction down with it, and the batch runs again
+	// without it. Writers may run several times (store.Writer says so), failures are
+	// rare, and a savepoint around every write would cost three statements on every write
+	// to save work only on those rare failures. Each pass drops at least one write, so
+	// this ends.
+	for w.attempt(batch, live, errs) {
 	}
 	for i, r := range batch {
 		r.errc <- errs[i]
 	}
+}
+
+// attempt runs the live writes of batch in one transaction and commits it. It reports
+// whether a write failed, which leaves the transaction rolled back and the write dropped
+// from live with its error; otherwise every live write has its outcome in errs.
+func (w *Writer) attempt(batch []*request, live []bool, errs []error) (again bool) {
+	failAll := func(err error) {
+		for i := range batch {
+			if live[i] {
+				errs[i], live[i] = err, false
+			}
+		}
+	}
+	if !slices.Contains(live, true) {
+		return false
+	}
+	tx, err := w.conn.BeginTx(w.ctx, nil)
+	if err != nil {
+		failAll(fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err))
+		return false
+	}
+	for i, r := range batch {
+		if !live[i] {
+			continue
+		}
+		if err := r.fn(w.ctx, tx); err != nil {
+			errs[i], live[i] = err, false
+			if rerr := tx.Rollback(); rerr != nil {
+				failAll(fmt.Errorf("%w: rollback: %w", store.ErrUnavailable, rerr))
+				return false
+			}
+			return true
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		failAll(fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err))
+		return false
+	}
+	for i := range batch {
+		if live[i] {
+			errs[i], live[i] = nil, false
+		}
+	}
+	return false
 }
 
 // Close stops accepting writes, finishes the batch in progress and releases the connection.
