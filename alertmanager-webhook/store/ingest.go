@@ -31,8 +31,7 @@ func encodeLabels(l map[string]string) []byte {
 	if l == nil {
 		l = map[string]string{}
 	}
-	b, _ := json.Marshal(l)
-	return b
+	return marshalStringMap(l)
 }
 
 // encodedAlert is an alert's labels and annotations as stored. They are encoded before
@@ -43,9 +42,7 @@ func encodeAlerts(m *webhook.Message) map[*webhook.Alert]encodedAlert {
 	out := make(map[*webhook.Alert]encodedAlert, len(m.Alerts))
 	for i := range m.Alerts {
 		a := &m.Alerts[i]
-		labels, _ := json.Marshal(a.Labels)
-		ann, _ := json.Marshal(a.Annotations)
-		out[a] = encodedAlert{labels: string(labels), annotations: string(ann)}
+		out[a] = encodedAlert{labels: string(marshalStringMap(a.Labels)), annotations: string(marshalStringMap(a.Annotations))}
 	}
 	return out
 }
