@@ -23,10 +23,12 @@ import (
 )
 
 // notification builds the i-th distinct notification of 10 firing alerts in a new group.
+// Fingerprints are spread over the key space like Alertmanager's hashes.
 func notification(i int64) *webhook.Message {
 	var as []storetest.A
 	for k := range 10 {
-		as = append(as, storetest.A{FP: fmt.Sprintf("%012x%04x", i, k), Start: time.Duration(i) * time.Millisecond})
+		fp := uint64(i)<<8 | uint64(k)
+		as = append(as, storetest.A{FP: fmt.Sprintf("%016x", fp*0x9E3779B97F4A7C15), Start: time.Duration(i) * time.Millisecond})
 	}
 	return storetest.Msg(fmt.Sprintf("bench-%d", i), as...)
 }
