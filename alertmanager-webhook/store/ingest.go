@@ -149,9 +149,13 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 	if len(m.Alerts) == 0 || len(m.Alerts) > rowsPerStatement {
 		return false, nil
 	}
-	// Index lookups finish sooner than the driver can arm the interruption a cancellable
-	// context costs it on every statement (a goroutine and a progress handler).
-	ctx = context.WithoutCancel(ctx)
+	if s.d.SingleWriter {
+		// SQLite index lookups finish sooner than the driver can arm the interruption a
+		// cancellable context costs it on every statement (a goroutine and a progress
+		// handler), and a WAL reader never waits for a lock. A PostgreSQL query keeps the
+		// request's context: it travels over a network that may hang.
+		ctx = context.WithoutCancel(ctx)
+	}
 	// Most notifications that are not repeats carry a new transition in their first
 	// alert already; one primary-key probe rules them out at a fraction of the cost of
 	// checking the whole set.
