@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,9 @@ type Options struct {
 	// EscalationInterval is how often the escalation worker looks for due work (default
 	// 1s; negative disables the worker, e.g. for an API-only replica).
 	EscalationInterval time.Duration
+	// EnablePprof serves Go's profiler under /debug/pprof/ (unauthenticated: for load
+	// tests and debugging on a trusted network only).
+	EnablePprof bool
 }
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
@@ -253,6 +257,13 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("landing page: %w", err)
 	}
 	mux.Handle("/", landing)
+	if o.EnablePprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 
 	listeners := []net.Listener{o.Listener}
 	if o.Listener == nil {

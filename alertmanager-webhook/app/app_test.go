@@ -342,3 +342,16 @@ func TestCheckConfig(t *testing.T) {
 		require.ErrorContains(t, err, want, body)
 	}
 }
+
+// TestPprofOnlyWhenEnabled: the profiler is unauthenticated, so it is served only on request.
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	h := start(t)
+	code, _ := h.do("GET", "/debug/pprof/cmdline", "", nil)
+	require.Equal(t, http.StatusNotFound, code)
+	h = start(t, func(o *Options) { o.EnablePprof = true })
+	code, _ = h.do("GET", "/debug/pprof/cmdline", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	code, out := h.do("GET", "/debug/pprof/", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(out), "goroutine")
+}

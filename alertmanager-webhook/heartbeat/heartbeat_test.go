@@ -12,9 +12,11 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
 	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
+	"github.com/opscentre/opscentre/test/testbin"
 )
 
 func watchdog(at time.Time) *webhook.Message {
@@ -24,9 +26,24 @@ func watchdog(at time.Time) *webhook.Message {
 }
 
 func TestMissingWatchdogOpensAndResolvesAnIncident(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testMissingWatchdog(t, func(now func() time.Time) (*store.DB, error) {
+			return sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "i.db"), Config: store.DefaultConfig(), Now: now})
+		})
+	})
+	// The watch finds the occurrences it opened through a partial index on PostgreSQL too.
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testbin.PostgresDatabase(t)
+		testMissingWatchdog(t, func(now func() time.Time) (*store.DB, error) {
+			return postgres.Open(context.Background(), postgres.Options{DSN: dsn, Config: store.DefaultConfig(), Now: now, MaxConns: 4})
+		})
+	})
+}
+
+func testMissingWatchdog(t *testing.T, open func(now func() time.Time) (*store.DB, error)) {
 	ctx := context.Background()
 	clk := storetest.NewClock(storetest.T0)
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "i.db"), Config: store.DefaultConfig(), Now: clk.Now})
+	db, err := open(clk.Now)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
 	w := &heartbeat.Watch{DB: db, Ingest: db, Now: clk.Now, Config: func() []heartbeat.Config {

@@ -76,13 +76,28 @@ func (s *DB) loadIncident(ctx context.Context, tx *sql.Tx, id int64) (*Incident,
 }
 
 func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *Incident) error {
-	labels, _ := json.Marshal(i.Labels)
-	return s.queryRow(ctx, tx, `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+	labels := i.labelsJSON
+	if labels == nil {
+		labels, _ = json.Marshal(i.Labels)
+	}
+	const q = `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
 		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
 		alerts_firing, alerts_total, reopen_count, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', 0, 0, 0, ?, ?) RETURNING id`,
-		i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), string(i.State),
-		nanos(i.DetectedAt), nanos(i.CreatedAt), nanos(i.UpdatedAt)).Scan(&i.ID)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', ?, ?, 0, ?, ?)`
+	args := []any{i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), string(i.State),
+		nanos(i.DetectedAt), i.AlertsFiring, i.AlertsTotal, nanos(i.CreatedAt), nanos(i.UpdatedAt)}
+	if !s.d.SingleWriter {
+		return s.queryRow(ctx, tx, q+` RETURNING id`, args...).Scan(&i.ID)
+	}
+	// SQLite reports the rowid of the insert; RETURNING would cost more than the insert.
+	res, err := s.exec(ctx, tx, q, args...)
+	if err != nil {
+		return err
+	}
+	if i.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert incident: %w", err)
+	}
+	return nil
 }
 
 // saveIncident writes the columns of i that differ from orig: SQLite and PostgreSQL then

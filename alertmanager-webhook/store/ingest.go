@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +22,43 @@ type part struct {
 	key    string
 	labels map[string]string
 	alerts []*webhook.Alert
+	// labelsJSON is labels as an incident stores them, encoded before the writer.
+	labelsJSON []byte
+}
+
+// encodeLabels encodes a group's labels as newIncident stores them: a map, never null.
+func encodeLabels(l map[string]string) []byte {
+	if l == nil {
+		l = map[string]string{}
+	}
+	return marshalStringMap(l)
+}
+
+// encodedAlert is an alert's labels and annotations as stored. They are encoded before
+// the write so that the writer's serial section runs only SQL.
+type encodedAlert struct{ labels, annotations string }
+
+func encodeAlerts(m *webhook.Message) map[*webhook.Alert]encodedAlert {
+	out := make(map[*webhook.Alert]encodedAlert, len(m.Alerts))
+	for i := range m.Alerts {
+		a := &m.Alerts[i]
+		out[a] = encodedAlert{labels: string(marshalStringMap(a.Labels)), annotations: string(marshalStringMap(a.Annotations))}
+	}
+	return out
+}
+
+// ingestAudit is the audit record of an ingested notification. Its fields are in
+// alphabetical order, which keeps the stored JSON what encoding a map gave before.
+type ingestAudit struct {
+	Alerts         int     `json:"alerts"`
+	Duplicates     int     `json:"duplicates"`
+	ExternalURL    string  `json:"external_url"`
+	GroupKey       string  `json:"group_key"`
+	Incidents      []int64 `json:"incidents"`
+	NewTransitions int     `json:"new_transitions"`
+	Orphans        int     `json:"orphans"`
+	Receiver       string  `json:"receiver"`
+	Status         string  `json:"status"`
 }
 
 // partition splits a notification into incident groups: one for Alertmanager's groupKey,
@@ -27,6 +66,7 @@ type part struct {
 func (s *DB) partition(m *webhook.Message, groupBy []string) []part {
 	if len(groupBy) == 0 {
 		p := part{key: m.GroupKey, labels: m.CommonLabels}
+		p.labelsJSON = encodeLabels(p.labels)
 		for i := range m.Alerts {
 			p.alerts = append(p.alerts, &m.Alerts[i])
 		}
@@ -58,6 +98,7 @@ func (s *DB) partition(m *webhook.Message, groupBy []string) []part {
 	}
 	out := make([]part, 0, len(byKey))
 	for _, p := range byKey {
+		p.labelsJSON = encodeLabels(p.labels)
 		out = append(out, *p)
 	}
 	// A fixed lock order across groups keeps concurrent replicas from deadlocking.
@@ -77,22 +118,23 @@ func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, e
 	} else if dup {
 		return webhook.Outcome{Duplicates: len(m.Alerts)}, nil
 	}
+	enc := encodeAlerts(m)
 	var out webhook.Outcome
 	err := s.write(ctx, "ingest", func(ctx context.Context, tx *sql.Tx) error {
 		out = webhook.Outcome{}
 		now := s.now().UTC()
 		for _, p := range parts {
-			if err := s.ingestGroup(ctx, tx, cfg, m, p, now, &out); err != nil {
+			if err := s.ingestGroup(ctx, tx, cfg, m, p, enc, now, &out); err != nil {
 				return fmt.Errorf("group %q: %w", p.key, err)
 			}
 		}
 		if out.NewTransitions == 0 && out.Orphans == 0 {
 			return nil // a pure duplicate changes nothing, so there is nothing to audit
 		}
-		after, _ := json.Marshal(map[string]any{
-			"group_key": m.GroupKey, "receiver": m.Receiver, "status": m.Status, "external_url": m.ExternalURL,
-			"alerts": len(m.Alerts), "new_transitions": out.NewTransitions, "duplicates": out.Duplicates,
-			"orphans": out.Orphans, "incidents": out.Incidents,
+		after, _ := json.Marshal(ingestAudit{
+			GroupKey: m.GroupKey, Receiver: m.Receiver, Status: m.Status, ExternalURL: m.ExternalURL,
+			Alerts: len(m.Alerts), NewTransitions: out.NewTransitions, Duplicates: out.Duplicates,
+			Orphans: out.Orphans, Incidents: out.Incidents,
 		})
 		return s.appendAudit(ctx, tx, now, SystemActor, "notification.ingested", "group/"+m.GroupKey, nil, after)
 	})
@@ -106,6 +148,28 @@ func (s *DB) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outcome, e
 func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) {
 	if len(m.Alerts) == 0 || len(m.Alerts) > rowsPerStatement {
 		return false, nil
+	}
+	if s.d.SingleWriter {
+		// SQLite index lookups finish sooner than the driver can arm the interruption a
+		// cancellable context costs it on every statement (a goroutine and a progress
+		// handler), and a WAL reader never waits for a lock. A PostgreSQL query keeps the
+		// request's context: it travels over a network that may hang.
+		ctx = context.WithoutCancel(ctx)
+	}
+	// Most notifications that are not repeats carry a new transition in their first
+	// alert already; one primary-key probe rules them out at a fraction of the cost of
+	// checking the whole set.
+	a := m.Alerts[0]
+	var one int
+	switch err := s.readRow(ctx, `SELECT 1 FROM alert_transitions WHERE fingerprint = ? AND starts_at = ? AND status = ? AND ends_at = ?`,
+		a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, unavailable(err)
+	}
+	if len(m.Alerts) == 1 {
+		return true, nil
 	}
 	type tkey struct {
 		fp, status  string
@@ -129,13 +193,52 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 	return n == len(uniq), nil
 }
 
-func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, now time.Time, out *webhook.Outcome) error {
-	var curID int64
-	// The upsert takes the group's row lock (ON CONFLICT DO UPDATE locks the row in
-	// PostgreSQL), which serializes every replica ingesting this group until commit.
-	if err := s.queryRow(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)
-		ON CONFLICT (group_key) DO UPDATE SET incident_id = alert_groups.incident_id RETURNING incident_id`, p.key).Scan(&curID); err != nil {
-		return fmt.Errorf("lock group: %w", err)
+// errGuessFailed reports that an assumption of the optimistic ingest path did not hold;
+// the group is rolled back to its savepoint and ingested the careful way.
+var errGuessFailed = errors.New("optimistic ingest: guess failed")
+
+// ingestGroup stores one incident group of a notification.
+//
+// With a single writer (SQLite) nothing can change between a read and a write of the same
+// transaction, and a notification that is not a repeat usually brings only new
+// transitions of alerts never seen. The first attempt bets on that: plain inserts whose
+// row counts confirm the bet instead of INSERT … RETURNING (which costs SQLite twice a
+// plain insert) and no lookup of existing alerts when every new transition is a firing
+// one. When a count disagrees, the group's savepoint undoes the attempt and the careful
+// path, the one PostgreSQL always takes, runs instead.
+func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, enc map[*webhook.Alert]encodedAlert, now time.Time, out *webhook.Outcome) error {
+	if !s.d.SingleWriter {
+		return s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, false)
+	}
+	if _, err := s.exec(ctx, tx, `SAVEPOINT ingest_group`); err != nil {
+		return err
+	}
+	saved := *out
+	saved.Incidents = slices.Clone(out.Incidents)
+	err := s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, true)
+	if errors.Is(err, errGuessFailed) {
+		*out = saved
+		if _, err := s.exec(ctx, tx, `ROLLBACK TO ingest_group`); err != nil {
+			return err
+		}
+		err = s.ingestGroupOnce(ctx, tx, cfg, m, p, enc, now, out, false)
+	}
+	if err != nil {
+		// The writer rolls back the whole write, this savepoint included.
+		return err
+	}
+	_, err = s.exec(ctx, tx, `RELEASE ingest_group`)
+	return err
+}
+
+// pendingIncidentID stands for the incident a notification opens until it is inserted,
+// once its alerts are counted, so that it is written once rather than inserted and updated.
+const pendingIncidentID = -1
+
+func (s *DB) ingestGroupOnce(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook.Message, p part, enc map[*webhook.Alert]encodedAlert, now time.Time, out *webhook.Outcome, optimistic bool) error {
+	curID, haveGroup, err := s.groupIncident(ctx, tx, p.key)
+	if err != nil {
+		return err
 	}
 	var cur, curOrig *Incident
 	if curID != 0 {
@@ -146,15 +249,20 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 		o := *cur
 		curOrig = &o
 	}
-	fresh, err := s.recordTransitions(ctx, tx, m, p.alerts, now)
+	fresh, err := s.recordTransitions(ctx, tx, m, p.alerts, now, optimistic)
 	if err != nil {
 		return err
 	}
 	out.NewTransitions += len(fresh)
 	out.Duplicates += len(p.alerts) - len(fresh)
-	existing, err := s.findAlerts(ctx, tx, fresh)
-	if err != nil {
-		return err
+	// A firing transition never recorded is, but for out-of-order retries, an alert never
+	// seen: the optimistic path skips the lookup and lets the insert's count confirm it.
+	assumeNew := optimistic && !slices.ContainsFunc(fresh, (*webhook.Alert).Resolved)
+	existing := map[occurrence]*existingAlert{}
+	if !assumeNew {
+		if existing, err = s.findAlerts(ctx, tx, fresh); err != nil {
+			return err
+		}
 	}
 	touched := map[int64]*countDelta{}
 	touch := func(id int64) *countDelta {
@@ -167,6 +275,7 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 	}
 	var pending []*pendingAlert
 	pendingByOcc := map[occurrence]*pendingAlert{}
+	openedBy := "" // the alert that opened a new incident
 	for _, a := range fresh {
 		occ := occurrence{a.Fingerprint, nanos(a.StartsAt)}
 		if pa := pendingByOcc[occ]; pa != nil {
@@ -225,18 +334,10 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 
 		switch {
 		case cur == nil || (!cur.State.Open() && a.StartsAt.Sub(cur.ResolvedAt) > cfg.ReopenWindow):
-			cur = newIncident(p, m, a, now)
-			if err := s.insertIncident(ctx, tx, cur); err != nil {
-				return err
-			}
-			o := *cur
-			curOrig = &o
-			if _, err := s.exec(ctx, tx, `UPDATE alert_groups SET incident_id = ? WHERE group_key = ?`, cur.ID, p.key); err != nil {
-				return err
-			}
-			if err := s.addTimeline(ctx, tx, cur.ID, now, SystemActor, "opened", "", incident.Detected, "alert "+a.Labels["alertname"]+" firing"); err != nil {
-				return err
-			}
+			// Inserted after the loop, with its counts; until then it is pendingIncidentID.
+			cur, curOrig = newIncident(p, m, a, now), nil
+			cur.ID = pendingIncidentID
+			openedBy = a.Labels["alertname"]
 		case !cur.State.Open():
 			from := cur.State
 			cur.State = incident.Detected
@@ -266,8 +367,41 @@ func (s *DB) ingestGroup(ctx context.Context, tx *sql.Tx, cfg Config, m *webhook
 		d.total++
 		d.firing++
 	}
-	if err := s.insertAlerts(ctx, tx, p.key, pending, now); err != nil {
+	if cur != nil && cur.ID == pendingIncidentID {
+		d := touched[pendingIncidentID]
+		delete(touched, pendingIncidentID)
+		cur.AlertsFiring, cur.AlertsTotal = max(d.firing, 0), d.total
+		if err := s.insertIncident(ctx, tx, cur); err != nil {
+			return err
+		}
+		for _, pa := range pending {
+			if pa.incidentID == pendingIncidentID {
+				pa.incidentID = cur.ID
+			}
+		}
+		o := *cur
+		curOrig = &o
+		touched[cur.ID] = &countDelta{} // settle still resolves it if its alerts did
+		if err := s.addTimeline(ctx, tx, cur.ID, now, SystemActor, "opened", "", incident.Detected, "alert "+openedBy+" firing"); err != nil {
+			return err
+		}
+	}
+	if cur != nil && (!haveGroup || cur.ID != curID) {
+		if err := s.setGroupIncident(ctx, tx, p.key, cur.ID, haveGroup); err != nil {
+			return err
+		}
+	} else if !haveGroup {
+		// A group whose first notification opens nothing (an orphan resolve) is still known.
+		if err := s.setGroupIncident(ctx, tx, p.key, 0, false); err != nil {
+			return err
+		}
+	}
+	inserted, err := s.insertAlerts(ctx, tx, p.key, pending, enc, now)
+	if err != nil {
 		return err
+	}
+	if assumeNew && inserted != len(pending) {
+		return errGuessFailed
 	}
 
 	ids := make([]int64, 0, len(touched))
@@ -374,11 +508,13 @@ func newIncident(p part, m *webhook.Message, a *webhook.Alert, now time.Time) *I
 	if tier == "" {
 		tier = incident.TierFromLabels(a.Labels)
 	}
-	return &Incident{
+	inc := &Incident{
 		GroupKey: p.key, Title: truncate(title, 512), Summary: truncate(summary, 4096),
 		Tier: tier, AlertTier: tier, Team: pick("team", "owner"), Model: pick("model"),
 		Labels: labels, State: incident.Detected, DetectedAt: a.StartsAt, CreatedAt: now, UpdatedAt: now,
 	}
+	inc.labelsJSON = p.labelsJSON // labels is a copy of p.labels
+	return inc
 }
 
 func truncate(s string, n int) string {
@@ -429,8 +565,9 @@ func placeholders(rows, cols int) string {
 
 // recordTransitions inserts every (occurrence, status, endsAt) of the notification and
 // returns the alerts whose transition was not recorded before — all in a few statements,
-// since per-statement cost dominates ingest on SQLite.
-func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Message, alerts []*webhook.Alert, now time.Time) ([]*webhook.Alert, error) {
+// since per-statement cost dominates ingest on SQLite. Optimistic, it bets that every
+// transition is new and fails with errGuessFailed if the inserted row count says otherwise.
+func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Message, alerts []*webhook.Alert, now time.Time, optimistic bool) ([]*webhook.Alert, error) {
 	type tkey struct {
 		fp, status  string
 		start, ends int64
@@ -443,6 +580,29 @@ func (s *DB) recordTransitions(ctx context.Context, tx *sql.Tx, m *webhook.Messa
 			byKey[k] = a
 			uniq = append(uniq, a)
 		}
+	}
+	if optimistic {
+		inserted := 0
+		for _, c := range chunks(uniq, rowsPerStatement) {
+			args := make([]any, 0, 6*len(c))
+			for _, a := range c {
+				args = append(args, a.Fingerprint, nanos(a.StartsAt), a.Status, nanos(a.EndsAt), nanos(now), m.ExternalURL)
+			}
+			res, err := s.exec(ctx, tx, `INSERT INTO alert_transitions (fingerprint, starts_at, status, ends_at, received_at, external_url) VALUES `+
+				placeholders(len(c), 6)+` ON CONFLICT (fingerprint, starts_at, status, ends_at) DO NOTHING`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("record transitions: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, fmt.Errorf("record transitions: %w", err)
+			}
+			inserted += int(n)
+		}
+		if inserted != len(uniq) {
+			return nil, errGuessFailed
+		}
+		return uniq, nil // every alert whose transition is new, each once, in order
 	}
 	fresh := map[tkey]bool{}
 	for _, c := range chunks(uniq, rowsPerStatement) {
@@ -508,21 +668,59 @@ func (s *DB) findAlerts(ctx context.Context, tx *sql.Tx, alerts []*webhook.Alert
 	return out, nil
 }
 
-func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending []*pendingAlert, now time.Time) error {
+// insertAlerts inserts the alerts new to the store and returns how many rows it added.
+func (s *DB) insertAlerts(ctx context.Context, tx *sql.Tx, key string, pending []*pendingAlert, enc map[*webhook.Alert]encodedAlert, now time.Time) (int, error) {
+	inserted := 0
 	for _, c := range chunks(pending, rowsPerStatement) {
 		args := make([]any, 0, 11*len(c))
 		for _, p := range c {
-			labels, _ := json.Marshal(p.a.Labels)
-			ann, _ := json.Marshal(p.a.Annotations)
-			args = append(args, p.incidentID, key, p.a.Fingerprint, nanos(p.a.StartsAt), p.endsAt, p.status, string(labels), string(ann), p.a.GeneratorURL, nanos(now), nanos(now))
+			e := enc[p.a]
+			args = append(args, p.incidentID, key, p.a.Fingerprint, nanos(p.a.StartsAt), p.endsAt, p.status, e.labels, e.annotations, p.a.GeneratorURL, nanos(now), nanos(now))
 		}
 		// DO NOTHING: the same occurrence may already belong to another group (two routes).
-		if _, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
-			VALUES `+placeholders(len(c), 11)+` ON CONFLICT (fingerprint, starts_at) DO NOTHING`, args...); err != nil {
-			return err
+		res, err := s.exec(ctx, tx, `INSERT INTO alerts (incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen, last_change)
+			VALUES `+placeholders(len(c), 11)+` ON CONFLICT (fingerprint, starts_at) DO NOTHING`, args...)
+		if err != nil {
+			return 0, err
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+		inserted += int(n)
 	}
-	return nil
+	return inserted, nil
+}
+
+// groupIncident returns the incident an alert group points to and whether the group is
+// known. On PostgreSQL it upserts the group row, which takes its row lock (ON CONFLICT DO
+// UPDATE locks the row) and so serializes every replica ingesting this group until
+// commit; the single SQLite writer needs no lock, and a read costs less than a write.
+func (s *DB) groupIncident(ctx context.Context, tx *sql.Tx, key string) (id int64, known bool, err error) {
+	if s.d.SingleWriter {
+		err = s.queryRow(ctx, tx, `SELECT incident_id FROM alert_groups WHERE group_key = ?`, key).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+	} else {
+		err = s.queryRow(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, 0)
+		ON CONFLICT (group_key) DO UPDATE SET incident_id = alert_groups.incident_id RETURNING incident_id`, key).Scan(&id)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("lock group: %w", err)
+	}
+	return id, true, nil
+}
+
+// setGroupIncident points a group at its incident, creating the row of a new group.
+func (s *DB) setGroupIncident(ctx context.Context, tx *sql.Tx, key string, id int64, known bool) error {
+	if known {
+		_, err := s.exec(ctx, tx, `UPDATE alert_groups SET incident_id = ? WHERE group_key = ?`, id, key)
+		return err
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO alert_groups (group_key, incident_id) VALUES (?, ?)
+		ON CONFLICT (group_key) DO UPDATE SET incident_id = excluded.incident_id`, key, id)
+	return err
 }
 
 func (s *DB) addTimeline(ctx context.Context, tx *sql.Tx, incID int64, at time.Time, actor, kind string, from, to incident.State, note string) error {

@@ -53,6 +53,10 @@ type Dialect struct {
 	// preparing on the pool from inside a transaction could wait for a connection that
 	// only transactions waiting the same way would release.
 	CachePrepared bool
+	// SingleWriter: one writer owns the database (SQLite), so nothing can change between a
+	// read and a write of one transaction; ingest then reads instead of locking, inserts
+	// without RETURNING and bets on new rows, checking row counts (see ingestGroup).
+	SingleWriter bool
 }
 
 // Rebind turns ? placeholders into the dialect's form.
@@ -116,6 +120,11 @@ type DB struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// txStmts are the statements of stmts bound to txStmtsOf, the transaction that last
+	// used them: a group commit runs many writes in one transaction, and binding a
+	// statement to it again for every statement costs an allocation and two locks.
+	txStmtsOf *sql.Tx
+	txStmts   map[string]*sql.Stmt
 }
 
 // Options assemble a DB; the sqlite and postgres packages fill them.
@@ -198,11 +207,28 @@ func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, 
 // the statement already prepared on that connection, which saves SQLite from compiling the
 // same SQL for every alert of every notification (the largest CPU cost of ingest).
 func (s *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	if s.txStmtsOf == tx {
+		if st, ok := s.txStmts[query]; ok {
+			s.stmtMu.Unlock()
+			return st, nil
+		}
+	}
+	s.stmtMu.Unlock()
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st), nil
+	// Bound to tx, the statement closes with it; the cache only lets go of it when
+	// another transaction comes.
+	txst := tx.StmtContext(ctx, st)
+	s.stmtMu.Lock()
+	if s.txStmtsOf != tx {
+		s.txStmtsOf, s.txStmts = tx, map[string]*sql.Stmt{}
+	}
+	s.txStmts[query] = txst
+	s.stmtMu.Unlock()
+	return txst, nil
 }
 
 // prepared returns the database-level prepared statement for query.

@@ -11,6 +11,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -97,7 +98,27 @@ const (
 // Decode reads one notification from r, checks it and fills in what a sender may omit
 // (fingerprint, groupKey). The body must be a single JSON object.
 func Decode(r io.Reader) (*Message, error) {
-	dec := json.NewDecoder(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		// Too large (an *http.MaxBytesError the handler answers 413 for), or cut off.
+		return nil, &DecodeError{Reason: "cannot read the body: " + err.Error(), Err: err}
+	}
+	m, ok := decodeFast(b)
+	if !ok {
+		if m, err = decodeJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.normalize(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeJSON decodes with encoding/json, which handles every input decodeFast declines
+// and explains what is wrong with a bad one.
+func decodeJSON(b []byte) (*Message, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	var m Message
 	if err := dec.Decode(&m); err != nil {
 		var syn *json.SyntaxError
@@ -116,9 +137,6 @@ func Decode(r io.Reader) (*Message, error) {
 	}
 	if dec.More() {
 		return nil, &DecodeError{Reason: "trailing data after the JSON object"}
-	}
-	if err := m.normalize(); err != nil {
-		return nil, err
 	}
 	return &m, nil
 }
@@ -151,10 +169,10 @@ func (m *Message) normalize() error {
 			// send the expected end, which is not an end at all.
 			a.EndsAt = time.Time{}
 		}
-		if err := checkLabels(field("labels"), a.Labels); err != nil {
+		if err := checkLabels(i, "labels", a.Labels); err != nil {
 			return err
 		}
-		if err := checkLabels(field("annotations"), a.Annotations); err != nil {
+		if err := checkLabels(i, "annotations", a.Annotations); err != nil {
 			return err
 		}
 		if a.Fingerprint == "" {
@@ -176,13 +194,15 @@ func (m *Message) normalize() error {
 	return nil
 }
 
-func checkLabels(field string, l map[string]string) error {
+// checkLabels checks alerts[i].<name>; the field name is only formatted for an error.
+func checkLabels(i int, name string, l map[string]string) error {
+	field := func() string { return fmt.Sprintf("alerts[%d].%s", i, name) }
 	if len(l) > MaxLabels {
-		return &DecodeError{Field: field, Reason: fmt.Sprintf("%d entries, at most %d accepted", len(l), MaxLabels)}
+		return &DecodeError{Field: field(), Reason: fmt.Sprintf("%d entries, at most %d accepted", len(l), MaxLabels)}
 	}
 	for k, v := range l {
 		if len(k) > MaxLabelLength || len(v) > MaxLabelLength {
-			return &DecodeError{Field: field + "." + truncate(k, 64), Reason: fmt.Sprintf("longer than %d bytes", MaxLabelLength)}
+			return &DecodeError{Field: field() + "." + truncate(k, 64), Reason: fmt.Sprintf("longer than %d bytes", MaxLabelLength)}
 		}
 	}
 	return nil

@@ -127,3 +127,60 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFast: whatever the reflection-free decoder accepts, it must decode exactly as
+// encoding/json does; whatever it declines goes to encoding/json, so only agreement on
+// accepted input matters.
+func FuzzDecodeFast(f *testing.F) {
+	for _, name := range []string{"firing-group.json", "partly-resolved-group.json", "grafana.json", "newer-fields.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"status":"firing","groupKey":"{}:{a=\"b\\c\"}","truncatedAlerts":3,"orgId":-2,"alerts":[{"status":"firing","labels":{"é":"日本"},"startsAt":"2026-01-01T00:00:00.5+02:00"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeFast(body)
+		if !ok {
+			return
+		}
+		slow, err := decodeJSON(body)
+		require.NoError(t, err, "decodeFast accepted what encoding/json rejects")
+		require.Equal(t, slow, fast)
+	})
+}
+
+// TestDecodeFastTakesAlertmanagersShape: the captures of real Alertmanager notifications
+// (escaped quotes in the group key included) take the fast path; fields it does not know
+// (newer-fields.json) are left to encoding/json.
+func TestDecodeFastTakesAlertmanagersShape(t *testing.T) {
+	for _, name := range []string{"firing-group.json", "partly-resolved-group.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(t, err)
+		fast, ok := decodeFast(b)
+		require.True(t, ok, name)
+		slow, err := decodeJSON(b)
+		require.NoError(t, err)
+		require.Equal(t, slow, fast, name)
+	}
+}
+
+// BenchmarkDecode compares, side by side, the reflection-free path with encoding/json on a
+// real Alertmanager capture.
+func BenchmarkDecode(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "firing-group.json"))
+	require.NoError(b, err)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := decodeFast(body); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeJSON(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -29,6 +29,7 @@ func run() int {
 	a.Flag("storage.postgres-dsn", "PostgreSQL connection string, for several replicas sharing one database.").Envar("INCIDENTD_POSTGRES_DSN").StringVar(&o.PostgresDSN)
 	a.Flag("web.shutdown-timeout", "How long to wait for in-flight requests on shutdown.").Default(o.ShutdownTimeout.String()).DurationVar(&o.ShutdownTimeout)
 	a.Flag("escalation.interval", "How often the escalation worker routes incidents, runs due steps and delivers notifications; 0 disables it (an API-only replica).").Default("1s").DurationVar(&o.EscalationInterval)
+	a.Flag("web.enable-pprof", "Serve Go's profiler under /debug/pprof/ (unauthenticated; for load tests and debugging).").BoolVar(&o.EnablePprof)
 	webFlags := kingpinflag.AddFlags(a, ":9478")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(a, logCfg)

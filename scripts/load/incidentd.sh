@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Loopback load test of incidentd's webhook on SQLite: starts the built binary on a fresh
 # database, posts notifications of 10 alerts from concurrent senders (new groups, then the
-# same again as duplicates) and prints rate and latency percentiles.
+# same again as duplicates) and prints rate, latency percentiles and incidentd's CPU time
+# per notification (from its process_cpu_seconds_total).
 # Knobs: N (notifications, default 5000), CONCURRENCY (default "16 64").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +33,6 @@ for c in $CONCURRENCY; do
     sleep 0.1
   done
   [ -n "$addr" ] || { cat "$tmp/log"; echo "incidentd did not start" >&2; exit 1; }
-  "$tmp/loadgen" -url "http://$addr/api/v1/alertmanager" -token "$token" -n "$N" -c "$c"
+  "$tmp/loadgen" -url "http://$addr/api/v1/alertmanager" -metrics "http://$addr/metrics" -token "$token" -n "$N" -c "$c"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 done

@@ -23,10 +23,12 @@ import (
 )
 
 // notification builds the i-th distinct notification of 10 firing alerts in a new group.
+// Fingerprints are spread over the key space like Alertmanager's hashes.
 func notification(i int64) *webhook.Message {
 	var as []storetest.A
 	for k := range 10 {
-		as = append(as, storetest.A{FP: fmt.Sprintf("%012x%04x", i, k), Start: time.Duration(i) * time.Millisecond})
+		fp := uint64(i)<<8 | uint64(k)
+		as = append(as, storetest.A{FP: fmt.Sprintf("%016x", fp*0x9E3779B97F4A7C15), Start: time.Duration(i) * time.Millisecond})
 	}
 	return storetest.Msg(fmt.Sprintf("bench-%d", i), as...)
 }
@@ -188,6 +190,90 @@ func benchmarkIngest(b *testing.B, senders int) {
 			return tx.Commit()
 		})
 	})
+}
+
+// BenchmarkIngestVsBare runs the same kind of notifications (10 new alerts each, 16
+// concurrent senders, group commit) through Ingest and through the bare inserts and commit
+// they need (see bare), alternating in chunks of 100 so that whatever else the machine
+// runs weighs on both alike. It reports each side's process CPU time per notification,
+// rate and p99, and cpu-ratio = full / bare (target: at most 2).
+func BenchmarkIngestVsBare(b *testing.B) {
+	const senders, chunk = 16, 100
+	ctx := context.Background()
+	open := func() *store.DB {
+		s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "bench.db"), Config: store.DefaultConfig()})
+		require.NoError(b, err)
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	full := open()
+	bareDB := open()
+	conn, err := bareDB.SQL().Conn(ctx)
+	require.NoError(b, err)
+	w := NewWriter(conn, 0)
+	defer w.Close()
+	x := newBare(b, bareDB.SQL())
+	var seq atomic.Int64
+	type side struct {
+		name  string
+		write func(m *webhook.Message) error
+		cpu   time.Duration
+		wall  time.Duration
+		n     int
+		lat   []time.Duration
+	}
+	sides := []*side{
+		{name: "full", write: func(m *webhook.Message) error { _, err := full.Ingest(ctx, m); return err }},
+		{name: "bare", write: func(m *webhook.Message) error {
+			n := seq.Add(1)
+			return w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error { return x.insert(ctx, tx, m, n) })
+		}},
+	}
+	var next atomic.Int64
+	runChunk := func(sd *side, n int) {
+		var todo atomic.Int64
+		todo.Store(int64(n))
+		lat := make([][]time.Duration, senders)
+		var wg sync.WaitGroup
+		cpu0, t0 := cpuTime(), time.Now()
+		for g := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for todo.Add(-1) >= 0 {
+					m := notification(next.Add(1))
+					s := time.Now()
+					if err := sd.write(m); err != nil {
+						b.Error(err)
+						return
+					}
+					lat[g] = append(lat[g], time.Since(s))
+				}
+			}()
+		}
+		wg.Wait()
+		sd.cpu += cpuTime() - cpu0
+		sd.wall += time.Since(t0)
+		sd.n += n
+		for _, l := range lat {
+			sd.lat = append(sd.lat, l...)
+		}
+	}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		n := min(chunk, b.N-done)
+		for _, sd := range sides {
+			runChunk(sd, n)
+		}
+	}
+	b.StopTimer()
+	for _, sd := range sides {
+		slices.Sort(sd.lat)
+		b.ReportMetric(float64(sd.cpu.Microseconds())/float64(sd.n), sd.name+"-cpu-µs/notif")
+		b.ReportMetric(float64(sd.n)/sd.wall.Seconds(), sd.name+"-notif/s")
+		b.ReportMetric(float64(sd.lat[len(sd.lat)*99/100].Microseconds())/1000, sd.name+"-p99-ms")
+	}
+	b.ReportMetric(float64(sides[0].cpu)/float64(sides[1].cpu), "cpu-ratio")
 }
 
 func cpuTime() time.Duration {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -73,4 +75,36 @@ func TestWriterIsolatesFailuresInABatch(t *testing.T) {
 	require.NoError(t, w.Close())
 	err = w.Write(ctx, func(context.Context, *sql.Tx) error { return nil })
 	require.ErrorIs(t, err, store.ErrUnavailable, "writes after Close are transient failures (503)")
+}
+
+// TestCheckpointsBesideTheWriter: committed pages reach the database file without waiting
+// for the writer's own checkpoint (which only starts at backstopCheckpointPages of WAL), so
+// commits do not stall for the copy.
+func TestCheckpointsBesideTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(ctx, Options{Path: path, Config: store.DefaultConfig()})
+	require.NoError(t, err)
+	defer s.Close()
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	require.Eventually(t, func() bool { return size(path+"-wal") == 0 || walFrames(t, s.SQL()) == 0 }, 5*time.Second, 10*time.Millisecond)
+	before := size(path)
+	for i := range 5 {
+		_, err := s.Ingest(ctx, notification(int64(i)))
+		require.NoError(t, err)
+	}
+	require.Less(t, size(path+"-wal"), int64(backstopCheckpointPages*4096), "below the writer's own checkpoint")
+	require.Eventually(t, func() bool { return size(path) > before }, 5*time.Second, 10*time.Millisecond,
+		"the background checkpoint copies committed pages into the database file")
+}
+
+// walFrames reports how many frames of the WAL are not yet checkpointed.
+func walFrames(t *testing.T, db *sql.DB) int {
+	var busy, log, done int
+	require.NoError(t, db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done))
+	return log - done
 }

@@ -68,6 +68,8 @@ func Run(t *testing.T, f Factory) {
 		"Stats":                        testStats,
 		"AuditChain":                   testAudit,
 		"ReplayPropertyShuffleAndDups": testReplayProperty,
+		"ReplayConcurrentGroups":       testReplayConcurrent,
+		"LateFiringAfterResolve":       testLateFiringAfterResolve,
 		"ConcurrentReplicas":           testConcurrentReplicas,
 		"Changes":                      testChanges,
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
@@ -272,6 +274,27 @@ func testOrphanResolve(t *testing.T, open Opener) {
 	out = ingest(t, s, Msg("g", A{FP: "a", End: time.Minute}))
 	require.Zero(t, out.Orphans)
 	require.Equal(t, 1, out.Duplicates)
+}
+
+// testLateFiringAfterResolve: a retried firing notification arriving after the alert's
+// resolve (stored as an orphan) is a new transition of a known alert, not a new alert —
+// it opens nothing and is not counted, while a new alert beside it opens the incident.
+func testLateFiringAfterResolve(t *testing.T, open Opener) {
+	s := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now)
+	require.Equal(t, 1, ingest(t, s, Msg("g", A{FP: "a", End: 5 * time.Minute})).Orphans)
+	out := ingest(t, s, Msg("g", A{FP: "a"}))
+	require.Equal(t, 1, out.NewTransitions, "firing had not been recorded")
+	require.Empty(t, all(t, s), "the late firing of a resolved alert opens nothing")
+
+	out = ingest(t, s, Msg("g", A{FP: "a"}, A{FP: "b", Start: time.Minute}))
+	require.Equal(t, 1, out.NewTransitions)
+	incs := all(t, s)
+	require.Len(t, incs, 1)
+	require.Equal(t, 1, incs[0].AlertsTotal, "only the new alert joins")
+	require.Equal(t, 1, incs[0].AlertsFiring)
+	d := get(t, s, incs[0].ID)
+	require.Len(t, d.Alerts, 1)
+	require.Equal(t, "b", d.Alerts[0].Fingerprint)
 }
 
 func testWaitForHuman(t *testing.T, open Opener) {
@@ -644,9 +667,9 @@ func snapshot(t *testing.T, s *store.DB) []string {
 // episodes generates, for several groups, notification sequences as Alertmanager sends
 // them: alerts join, some resolve, all resolve; then the group fires again later (within
 // or beyond the reopen window). Order matters only between episodes of one group.
-func episodes(r *rand.Rand) [][]*webhook.Message {
+func episodes(r *rand.Rand, n int) [][]*webhook.Message {
 	var groups [][]*webhook.Message
-	for g := range 4 {
+	for g := range n {
 		key := fmt.Sprintf("grp%d", g)
 		var seq []*webhook.Message
 		base := time.Duration(0)
@@ -679,7 +702,7 @@ func testReplayProperty(t *testing.T, open Opener) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 42))
-	groups := episodes(r)
+	groups := episodes(r, 4)
 
 	// Reference: each group's notifications once, in order.
 	ref := open(store.DefaultConfig(), NewClock(T0.Add(24*time.Hour)).Now)
@@ -724,6 +747,49 @@ func testReplayProperty(t *testing.T, open Opener) {
 		}
 		require.Equal(t, want, snapshot(t, s), "run %d (seed %d)", run, seed)
 	}
+}
+
+// testReplayConcurrent sends many groups' notifications at once, each group's in order
+// (shuffled within episodes, with duplicates) from its own goroutine, so that writes share
+// commits and run side by side: the end state must equal one-at-a-time ingestion.
+func testReplayConcurrent(t *testing.T, open Opener) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 7))
+	groups := episodes(r, 24)
+	ref := open(store.DefaultConfig(), NewClock(T0.Add(24*time.Hour)).Now)
+	for _, seq := range groups {
+		for _, m := range seq {
+			ingest(t, ref, m)
+		}
+	}
+	want := snapshot(t, ref)
+
+	s := open(store.DefaultConfig(), NewClock(T0.Add(24*time.Hour)).Now)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(groups))
+	for _, seq := range groups {
+		q := duplicateAndShuffleWithinEpisodes(r, seq)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, m := range q {
+				if _, err := s.Ingest(context.Background(), m); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, want, snapshot(t, s), "seed %d", seed)
+	v, err := s.VerifyAudit(context.Background())
+	require.NoError(t, err)
+	require.True(t, v.OK, v.Problem)
 }
 
 // duplicateAndShuffleWithinEpisodes shuffles notifications whose alerts all started
