@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"github.com/valyala/fastjson"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +43,7 @@ type HandlerOptions struct {
 
 type handler struct {
 	o         HandlerOptions
+	parsers   fastjson.ParserPool // reused across requests: a parser's memory is its speed
 	received  prometheus.Counter
 	dedup     prometheus.Counter
 	rejected  *prometheus.CounterVec
@@ -102,7 +105,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
-	msg, err := Decode(body)
+	msg, err := decode(&h.parsers, body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 )
 
 // Alert statuses as Alertmanager writes them.
@@ -97,13 +99,16 @@ const (
 
 // Decode reads one notification from r, checks it and fills in what a sender may omit
 // (fingerprint, groupKey). The body must be a single JSON object.
-func Decode(r io.Reader) (*Message, error) {
+func Decode(r io.Reader) (*Message, error) { return decode(new(fastjson.ParserPool), r) }
+
+// decode is Decode with parsers reused from pool.
+func decode(pool *fastjson.ParserPool, r io.Reader) (*Message, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		// Too large (an *http.MaxBytesError the handler answers 413 for), or cut off.
 		return nil, &DecodeError{Reason: "cannot read the body: " + err.Error(), Err: err}
 	}
-	m, ok := decodeFast(b)
+	m, ok := decodeFast(pool, b)
 	if !ok {
 		if m, err = decodeJSON(b); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fastjson"
 )
 
 func decodeFile(t *testing.T, name string) *Message {
@@ -138,8 +139,9 @@ func FuzzDecodeFast(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"status":"firing","groupKey":"{}:{a=\"b\\c\"}","truncatedAlerts":3,"orgId":-2,"alerts":[{"status":"firing","labels":{"é":"日本"},"startsAt":"2026-01-01T00:00:00.5+02:00"}]}`))
+	var pool fastjson.ParserPool
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := decodeFast(body)
+		fast, ok := decodeFast(&pool, body)
 		if !ok {
 			return
 		}
@@ -153,10 +155,11 @@ func FuzzDecodeFast(f *testing.F) {
 // (escaped quotes in the group key included) take the fast path; fields it does not know
 // (newer-fields.json) are left to encoding/json.
 func TestDecodeFastTakesAlertmanagersShape(t *testing.T) {
+	var pool fastjson.ParserPool
 	for _, name := range []string{"firing-group.json", "partly-resolved-group.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		require.NoError(t, err)
-		fast, ok := decodeFast(b)
+		fast, ok := decodeFast(&pool, b)
 		require.True(t, ok, name)
 		slow, err := decodeJSON(b)
 		require.NoError(t, err)
@@ -169,9 +172,10 @@ func TestDecodeFastTakesAlertmanagersShape(t *testing.T) {
 func BenchmarkDecode(b *testing.B) {
 	body, err := os.ReadFile(filepath.Join("testdata", "firing-group.json"))
 	require.NoError(b, err)
+	var pool fastjson.ParserPool
 	b.Run("fast", func(b *testing.B) {
 		for b.Loop() {
-			if _, ok := decodeFast(body); !ok {
+			if _, ok := decodeFast(&pool, body); !ok {
 				b.Fatal("declined")
 			}
 		}
