@@ -77,8 +77,8 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, e
 	t := &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
 	d := newTableDecoder(t, r.Keep)
 	// The table holds copies of what it keeps: the parser goes back once the pages are read.
-	d.p = c.parsers.Get()
-	defer c.parsers.Put(d.p)
+	d.p = c.tableParser()
+	defer c.putTableParser(d.p)
 	f := r.Filter
 	mid := f.From.Add(f.To.Sub(f.From) / 2).Truncate(time.Second) // the API's times are whole seconds
 	if f.From.IsZero() || f.To.IsZero() || !mid.After(f.From) || !f.To.After(mid) {
@@ -122,6 +122,26 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, e
 		return nil, false, err
 	}
 	return t, truncated, nil
+}
+
+// warmParsers is how many table parsers a client keeps between listings: as many as
+// listings usually run at once (a dashboard's panels), each holding the tree of a page.
+const warmParsers = 2
+
+func (c *Client) tableParser() *fastjson.Parser {
+	select {
+	case p := <-c.tableParsers:
+		return p
+	default:
+		return new(fastjson.Parser)
+	}
+}
+
+func (c *Client) putTableParser(p *fastjson.Parser) {
+	select {
+	case c.tableParsers <- p:
+	default: // enough are kept
+	}
 }
 
 // tablePage fetches one page of r's table view, of at most want incidents. An incidentd
