@@ -286,10 +286,10 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 	if err := fastjson.ValidateBytes(data); err != nil {
 		return "", 0, err
 	}
-	if hasControl(data) {
+	if hasControl(bytes.Trim(data, " \t\r\n")) {
 		// fastjson's validator misses control characters in a string before its last
-		// escape; encoding/json's finds them. incidentd writes compact JSON, which has none
-		// at all: this is the path of other servers' pretty-printed pages.
+		// escape; encoding/json's finds them. incidentd writes compact JSON and a newline,
+		// which has none inside: this is the path of other servers' pretty-printed pages.
 		var raw json.RawMessage
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return "", 0, fmt.Errorf("cannot parse JSON: %w", err)

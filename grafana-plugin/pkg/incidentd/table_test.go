@@ -166,6 +166,8 @@ func FuzzDecodeTable(f *testing.F) {
 	f.Add([]byte(`{"incidents":[{"id":1,"tier":"P1","labels":{"a":"x","runbook_url":"u"},"runbook_url":"v"}]}`))
 	f.Add([]byte(`{"incidents":[{"id":-0,"title":"a\u00e9\"","x":[1,{"y":[true,false,null,-1.5e+3]}],"detected_at":"2026-02-29T00:00:00Z"}]}`))
 	f.Add([]byte(`{"incidents":[{"id":1,"title":"gone"}],"incidents":[{"id":2,"title":"kept"}]}`))
+	f.Add([]byte("{\n  \"incidents\": [\n    {\"id\": 1, \"title\": \"tab\\tnewline\\n\"}\n  ]\n}\n"))
+	f.Add([]byte("{\"incidents\":[{\"id\":1,\"title\":\"raw\ttab\\n\"}]}\n"))
 	for _, s := range []string{`plain`, `a\"b\\c\/d\b\f\n\r\t`, `\u00e9\u2028<>&`, `\ud83d\ude00`, `\ud83d`, `\udc00x`, `\ud83d\ud83d\ude00`, `\\ud83d`, "\xff\xfe", `\x`, `\u12`, "tab\there"} {
 		f.Add([]byte(s))
 	}
