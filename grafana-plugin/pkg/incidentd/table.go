@@ -227,7 +227,7 @@ type tableDecoder struct {
 	t    *Table
 	keep func(tier, team, model string) bool
 	// p reads the pages: one parser for all of a listing's pages, so its tree of values
-	// is allocated once and reused (ListTable takes it from the client's pool).
+	// is allocated once and reused (ListTable takes one of the client's warm ones).
 	p *fastjson.Parser
 	// intern shares the strings of columns with few distinct values (tier, state, team,
 	// model, assignee, runbook, label values) instead of allocating one per row.
@@ -274,7 +274,7 @@ type row struct {
 // unknown escapes in strings, leading zeros, NaN), so the page is also validated — after
 // parsing, which bounds the nesting the validator recurses into; and where fastjson keeps
 // invalid UTF-8 and half surrogate pairs, encoding/json reads U+FFFD (see jsonString and
-// loneSurrogates). incidentd writes none of these; other servers might.
+// loneSurrogate). incidentd writes none of these; other servers might.
 func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 	if d.p == nil {
 		d.p = new(fastjson.Parser)
