@@ -133,8 +133,12 @@ func str(v *fastjson.Value, field string) (string, error) {
 }
 
 func i64(v *fastjson.Value, field string) (int64, error) {
-	if v.Type() == fastjson.TypeNull {
+	switch v.Type() {
+	case fastjson.TypeNull:
 		return 0, nil
+	case fastjson.TypeNumber:
+	default:
+		return 0, fmt.Errorf("%s: expected an integer, got %s", field, v.Type())
 	}
 	n, err := v.Int64()
 	if err != nil {

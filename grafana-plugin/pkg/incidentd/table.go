@@ -3,6 +3,8 @@ package incidentd
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
 // TablePageLimit is the largest page of incidentd's table view (view=table).
@@ -70,6 +76,9 @@ type TableRequest struct {
 func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, error) {
 	t := &Table{LabelNames: r.LabelNames, Labels: make([][]*string, len(r.LabelNames))}
 	d := newTableDecoder(t, r.Keep)
+	// The table holds copies of what it keeps: the parser goes back once the pages are read.
+	d.p = c.tableParser()
+	defer c.putTableParser(d.p)
 	f := r.Filter
 	mid := f.From.Add(f.To.Sub(f.From) / 2).Truncate(time.Second) // the API's times are whole seconds
 	if f.From.IsZero() || f.To.IsZero() || !mid.After(f.From) || !f.To.After(mid) {
@@ -113,6 +122,26 @@ func (c *Client) ListTable(ctx context.Context, r TableRequest) (*Table, bool, e
 		return nil, false, err
 	}
 	return t, truncated, nil
+}
+
+// warmParsers is how many table parsers a client keeps between listings: as many as
+// listings usually run at once (a dashboard's panels), each holding the tree of a page.
+const warmParsers = 2
+
+func (c *Client) tableParser() *fastjson.Parser {
+	select {
+	case p := <-c.tableParsers:
+		return p
+	default:
+		return new(fastjson.Parser)
+	}
+}
+
+func (c *Client) putTableParser(p *fastjson.Parser) {
+	select {
+	case c.tableParsers <- p:
+	default: // enough are kept
+	}
 }
 
 // tablePage fetches one page of r's table view, of at most want incidents. An incidentd
@@ -197,6 +226,9 @@ func (t *Table) truncate(n, read int) {
 type tableDecoder struct {
 	t    *Table
 	keep func(tier, team, model string) bool
+	// p reads the pages: one parser for all of a listing's pages, so its tree of values
+	// is allocated once and reused (ListTable takes one of the client's warm ones).
+	p *fastjson.Parser
 	// intern shares the strings of columns with few distinct values (tier, state, team,
 	// model, assignee, runbook, label values) instead of allocating one per row.
 	intern map[string]string
@@ -210,7 +242,8 @@ type tableDecoder struct {
 	titles []int // end offset in text of each kept row's title
 	// labels is the scratch space of the row being read.
 	labels []*string
-	sc     scanner
+	// utf8 holds a string whose invalid UTF-8 was replaced, reused.
+	utf8 []byte
 }
 
 func newTableDecoder(t *Table, keep func(tier, team, model string) bool) *tableDecoder {
@@ -235,62 +268,88 @@ type row struct {
 // page decodes one page onto the table; it returns the next cursor and how many incidents
 // the page held (kept or not). It accepts both the table and the full view, a page
 // decodePage accepts, and reports errors naming the field like it.
+//
+// What it accepts is JSON by encoding/json's rules, and its strings are encoding/json's:
+// fastjson's parser is lenient where encoding/json is not (raw control characters and
+// unknown escapes in strings, leading zeros, NaN), so the page is also validated — after
+// parsing, which bounds the nesting the validator recurses into; and where fastjson keeps
+// invalid UTF-8 and half surrogate pairs, encoding/json reads U+FFFD (see jsonString and
+// loneSurrogate). incidentd writes none of these; other servers might.
 func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
-	s := &d.sc
-	*s = scanner{b: data}
-	d.text, d.titles = d.text[:0], d.titles[:0]
-	first, readBefore := d.t.Len(), d.t.read
-	if c := s.peek(); c != '{' {
-		if c == 0 {
-			return "", 0, errEnd
+	if d.p == nil {
+		d.p = new(fastjson.Parser)
+	}
+	v, err := d.p.ParseBytes(data)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return "", 0, err
+	}
+	if hasControl(bytes.Trim(data, " \t\r\n")) {
+		// fastjson's validator misses control characters in a string before its last
+		// escape; encoding/json's finds them. incidentd writes compact JSON and a newline,
+		// which has none inside: this is the path of other servers' pretty-printed pages.
+		var raw json.RawMessage
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return "", 0, fmt.Errorf("cannot parse JSON: %w", err)
 		}
-		if err := s.skip(0); err != nil {
+	}
+	if at := loneSurrogate(data, 0); at >= 0 {
+		// Rare: parse again a copy where each half pair reads \ufffd.
+		fixed := slices.Clone(data)
+		for ; at >= 0; at = loneSurrogate(fixed, at+6) {
+			copy(fixed[at+2:], "fffd")
+		}
+		if v, err = d.p.ParseBytes(fixed); err != nil {
 			return "", 0, err
 		}
-		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", typeName(c))
 	}
-	err = s.object(func(key []byte) error {
+	root, err := v.Object()
+	if err != nil {
+		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", v.Type())
+	}
+	d.text, d.titles = d.text[:0], d.titles[:0]
+	first, readBefore := d.t.Len(), d.t.read
+	root.Visit(func(key []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
 		switch string(key) {
 		case "next_cursor":
-			b, err := s.str("next_cursor")
+			var b []byte
+			b, err = d.str(v, "next_cursor")
 			next = string(b)
-			return err
 		case "incidents":
-			switch c := s.peek(); c {
-			case 'n':
-				return s.literal("null")
-			case '[':
+			var rows []*fastjson.Value
+			switch v.Type() {
+			case fastjson.TypeNull:
+				return
+			case fastjson.TypeArray:
+				rows, _ = v.Array()
 			default:
-				if err := s.skip(0); err != nil {
-					return err
-				}
-				return fmt.Errorf("incidents: expected an array, got %s", typeName(c))
+				err = fmt.Errorf("incidents: expected an array, got %s", v.Type())
+				return
 			}
 			// A repeated key replaces the incidents read so far, as with encoding/json.
 			d.t.truncate(first, readBefore)
 			d.text, d.titles, n = d.text[:0], d.titles[:0], 0
-			// Room for every incident of the page at once: one object each, plus labels.
-			d.grow(bytes.Count(data, []byte{'{'}))
-			return s.array(func(k int) error {
+			d.grow(len(rows))
+			for k, v := range rows {
 				clear(d.labels)
 				r := row{labels: d.labels, titleAt: len(d.text)}
-				if err := d.row(&r); err != nil {
-					return fmt.Errorf("incidents[%d].%w", k, err)
+				if err = d.row(v, &r); err != nil {
+					err = fmt.Errorf("incidents[%d].%w", k, err)
+					return
 				}
 				d.add(&r)
 				d.t.read++
 				n = k + 1
-				return nil
-			})
-		default:
-			return s.skip(0)
+			}
 		}
 	})
 	if err != nil {
 		return "", 0, err
-	}
-	if s.ws(); s.i != len(s.b) {
-		return "", 0, s.syntax("unexpected data after the page")
 	}
 	// The titles of this page's rows, as substrings of one string.
 	all := string(d.text)
@@ -300,6 +359,67 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 		start = end
 	}
 	return next, n, nil
+}
+
+// hasControl reports whether b holds a byte below 0x20, testing 8 bytes at a time.
+func hasControl(b []byte) bool {
+	for ; len(b) >= 8; b = b[8:] {
+		// A byte below 0x20 borrows into its top bit, which it did not have.
+		if x := binary.LittleEndian.Uint64(b); (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			return true
+		}
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+// loneSurrogate returns the offset, from from on, of the first \u escape in the valid JSON
+// b that is half a UTF-16 surrogate pair without its other half, or -1. encoding/json
+// reads it as U+FFFD; fastjson keeps the six characters of the escape (or, for a high half
+// before another escape, reads one U+FFFD for both).
+func loneSurrogate(b []byte, from int) int {
+	for i := from; ; {
+		k := bytes.IndexByte(b[i:], '\\')
+		if k < 0 {
+			return -1
+		}
+		// Valid JSON: a backslash starts an escape, and \u has four hex digits.
+		i += k
+		if b[i+1] != 'u' {
+			i += 2
+			continue
+		}
+		r := hex4(b[i+2:])
+		switch {
+		case !utf16.IsSurrogate(r):
+			i += 6
+		case r < 0xdc00 && len(b) >= i+12 && b[i+6] == '\\' && b[i+7] == 'u' && hex4(b[i+8:]) >= 0xdc00 && hex4(b[i+8:]) <= 0xdfff:
+			i += 12 // a pair
+		default:
+			return i
+		}
+	}
+}
+
+// hex4 reads the four hex digits of a \u escape that fastjson validated.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // grow makes room for n more rows, so a page of 10,000 does not regrow every column.
@@ -395,123 +515,202 @@ func (d *tableDecoder) interned(b []byte) string {
 	return s
 }
 
-func (d *tableDecoder) row(r *row) error {
-	s := &d.sc
-	switch c := s.peek(); c {
-	case 'n':
-		return s.literal("null")
-	case '{':
+func (d *tableDecoder) row(v *fastjson.Value, r *row) error {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil
+	case fastjson.TypeObject:
 	default:
-		if err := s.skip(0); err != nil {
-			return err
-		}
-		return fmt.Errorf("incident: expected an object, got %s", typeName(c))
+		return fmt.Errorf("incident: expected an object, got %s", v.Type())
 	}
-	return s.object(func(key []byte) error {
-		var err error
+	o, _ := v.Object()
+	var err error
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
 		var b []byte
+		// A later duplicate key replaces an earlier one, as with encoding/json.
 		switch string(key) {
 		case "id":
-			r.id, err = s.i64("id")
+			r.id, err = i64(v, "id")
 		case "title":
-			// Copied at once: the bytes may be the scanner's buffer. A later duplicate
-			// key replaces it, as with encoding/json.
-			b, err = s.str("title")
+			// Copied at once: the bytes are the parser's.
+			b, err = d.str(v, "title")
 			d.text = append(d.text[:r.titleAt], b...)
 		case "tier":
-			b, err = s.str("tier")
+			b, err = d.str(v, "tier")
 			r.tier = d.interned(b)
 		case "state":
-			b, err = s.str("state")
+			b, err = d.str(v, "state")
 			r.state = d.interned(b)
 		case "team":
-			b, err = s.str("team")
+			b, err = d.str(v, "team")
 			r.team = d.interned(b)
 		case "model":
-			b, err = s.str("model")
+			b, err = d.str(v, "model")
 			r.model = d.interned(b)
 		case "assignee":
-			b, err = s.str("assignee")
+			b, err = d.str(v, "assignee")
 			r.who = d.interned(b)
 		case "detected_at":
-			r.detected, err = s.time("detected_at")
+			r.detected, err = d.time(v, "detected_at")
 		case "triaged_at":
-			r.triaged, err = s.time("triaged_at")
+			r.triaged, err = d.time(v, "triaged_at")
 		case "resolved_at":
-			r.resolved, err = s.time("resolved_at")
+			r.resolved, err = d.time(v, "resolved_at")
 		case "alerts_firing":
-			r.firing, err = s.i64("alerts_firing")
+			r.firing, err = i64(v, "alerts_firing")
 		case "sla_breached":
-			r.breached, err = s.boolean("sla_breached")
+			r.breached, err = boolean(v, "sla_breached")
 		case "runbook_url":
-			// A later duplicate key wins, as with encoding/json.
-			if b, err = s.str("runbook_url"); len(b) > 0 {
+			if b, err = d.str(v, "runbook_url"); len(b) > 0 {
 				r.runbook = d.strPtr(d.interned(b))
 			} else {
 				r.runbook = nil
 			}
 		case "labels":
-			err = d.labelsOf(r)
-		default:
-			err = s.skip(0)
+			err = d.labelsOf(v, r)
 		}
-		return err
 	})
+	return err
 }
 
 // labelsOf picks the asked-for labels and runbook_url (the runbook of a full-view
 // incident, which has no runbook_url field) out of an incident's labels.
-func (d *tableDecoder) labelsOf(r *row) error {
-	s := &d.sc
-	switch c := s.peek(); c {
-	case 'n':
-		return s.literal("null")
-	case '{':
+func (d *tableDecoder) labelsOf(v *fastjson.Value, r *row) error {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil
+	case fastjson.TypeObject:
 	default:
-		if err := s.skip(0); err != nil {
-			return err
-		}
-		return fmt.Errorf("labels: expected an object of strings, got %s", typeName(c))
+		return fmt.Errorf("labels: expected an object of strings, got %s", v.Type())
 	}
+	o, _ := v.Object()
 	// A labels object replaces an earlier one, as with encoding/json.
 	r.labelRunbook = nil
 	clear(r.labels)
-	return s.object(func(key []byte) error {
+	var err error
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
 		var b []byte
-		switch c := s.peek(); c {
-		case '"':
-			var err error
-			if b, err = s.stringBytes(); err != nil {
-				return err
-			}
-		case 'n':
-			if err := s.literal("null"); err != nil {
-				return err
-			}
+		switch v.Type() {
+		case fastjson.TypeString:
+			b = d.jsonString(v)
+		case fastjson.TypeNull:
 		default:
-			name := string(key) // skipping may read other keys into the same buffer
-			if err := s.skip(0); err != nil {
-				return err
-			}
-			return fmt.Errorf("labels.%s: expected a string, got %s", name, typeName(c))
+			err = fmt.Errorf("labels.%s: expected a string, got %s", key, v.Type())
+			return
 		}
 		// Only the labels used become strings.
-		var v *string
+		var s *string
 		if string(key) == "runbook_url" {
 			r.labelRunbook = nil
 			if len(b) > 0 {
-				v = d.strPtr(d.interned(b))
-				r.labelRunbook = v
+				s = d.strPtr(d.interned(b))
+				r.labelRunbook = s
 			}
 		}
 		for j, name := range d.t.LabelNames {
 			if name == string(key) {
-				if v == nil {
-					v = d.strPtr(d.interned(b))
+				if s == nil {
+					s = d.strPtr(d.interned(b))
 				}
-				r.labels[j] = v
+				r.labels[j] = s
 			}
 		}
-		return nil
 	})
+	return err
+}
+
+// The typed readers below follow decodePage's rules: null leaves the zero value, any
+// other type is an error naming the field. Their bytes are the parser's (or d.utf8):
+// valid until the next value is read.
+
+func (d *tableDecoder) str(v *fastjson.Value, field string) ([]byte, error) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil, nil
+	case fastjson.TypeString:
+		return d.jsonString(v), nil
+	}
+	return nil, fmt.Errorf("%s: expected a string, got %s", field, v.Type())
+}
+
+// jsonString returns the string v holds as encoding/json reads it: fastjson keeps bytes
+// that are not UTF-8, which encoding/json replaces one by one with U+FFFD.
+func (d *tableDecoder) jsonString(v *fastjson.Value) []byte {
+	b, _ := v.StringBytes()
+	if utf8.Valid(b) {
+		return b
+	}
+	d.utf8 = d.utf8[:0]
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			d.utf8 = utf8.AppendRune(d.utf8, utf8.RuneError)
+		} else {
+			d.utf8 = append(d.utf8, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return d.utf8
+}
+
+func (d *tableDecoder) time(v *fastjson.Value, field string) (time.Time, error) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return time.Time{}, nil
+	case fastjson.TypeString:
+		b := d.jsonString(v)
+		if t, ok := parseUTC(b); ok {
+			return t, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(b))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%s: expected an RFC 3339 time, got %q", field, b)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s: expected an RFC 3339 time, got %s", field, v.Type())
+}
+
+// parseUTC reads the form incidentd writes, 2006-01-02T15:04:05[.999999999]Z, without
+// time.Parse's generality (a third of decoding a row went to it); ok is false for
+// anything else, which time.Parse then reads (or refuses). Days past the 28th go to
+// time.Parse too, so this never has to know month lengths.
+func parseUTC(b []byte) (t time.Time, ok bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return t, false
+	}
+	num := func(from, to int) int {
+		n := 0
+		for _, c := range b[from:to] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return t, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return t, false
+		}
+		if nsec = num(20, len(b)-1); nsec < 0 {
+			return t, false
+		}
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
 }
