@@ -147,12 +147,18 @@ func (v *Version) Apply(e *Event) {
 	if slot != nil {
 		slot.Events++
 	}
+	// The drift counts against the reference are taken in the same pass over the features
+	// as the window's (a second pass cost a few percent of the ingest): r is nil without a
+	// reference or a slot.
+	r := v.beginReference(slot)
+	p := &v.pending
+	full := false
 	for i := range e.Features {
 		fv := &e.Features[i]
 		f := fv.Feature
 		if f == nil {
 			f = v.learn(fv.Name, fv.Type)
-			fv.Feature = f // for the reference and the capture below
+			fv.Feature = f // for the capture below
 		}
 		if f.Schema.Type == "" && !f.Any && fv.Type != "" {
 			// Learnt while null: the first value gives the type.
@@ -160,6 +166,35 @@ func (v *Version) Apply(e *Event) {
 		}
 		if fv.Type == config.Categorical && f.allowed == nil && !f.Any {
 			v.remember(f, fv.Str, cfg.Limits.MaxCategoriesPerFeat)
+		}
+		if r != nil && !f.Any {
+			// Counted against the reference, nulls too. This runs per value: the lookup
+			// and the queueing are written out here, as calls they would not be inlined.
+			var ri refIndex
+			if k := f.Index; k < len(r.byIndex) && r.byIndex[k].j != -2 {
+				ri = r.byIndex[k]
+			} else {
+				ri = r.profileIndex(f, p)
+			}
+			switch {
+			case ri.j < 0:
+			case ri.queue >= 0 && fv.Type == config.Numeric:
+				// Queue the value (see pendingDrift).
+				q := int(ri.queue)
+				if q >= len(p.lens) || p.features[q] != ri.j {
+					p.grow(q, ri.j)
+				}
+				n := p.lens[q]
+				p.values[q*pendingPerFeature+n] = fv.Num
+				p.lens[q] = n + 1
+				p.n++
+				full = full || n+1 == pendingPerFeature
+			case ri.cat >= 0 && fv.Type == config.Categorical && p.count(r.profile.Features[ri.j], ri, fv.Str):
+			default:
+				if addValue(r.profile.Features[ri.j], &slot.Drift.Histograms[ri.j], fv.Type, fv.Num, fv.Str) != nil {
+					v.unbinned(f.Name)
+				}
+			}
 		}
 		if slot == nil || fv.Type == "" {
 			continue
@@ -178,7 +213,11 @@ func (v *Version) Apply(e *Event) {
 			}
 		}
 	}
-	v.applyReference(slot, e, t)
+	if r != nil {
+		v.endReference(r, slot, e, full)
+	} else if v.ref == nil {
+		v.applyCapture(e, t)
+	}
 	if e.Prediction.Present {
 		v.awaitPrediction(e, slot)
 	}

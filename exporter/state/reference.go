@@ -39,7 +39,7 @@ type refState struct {
 
 // refIndex is a profile feature's index and, for a numeric one, the number of its queue in
 // pendingDrift, for a categorical one the offset of its pending counts (-1 for other kinds):
-// what applyReference needs per value, kept in one small array rather than read from each
+// what Apply needs per value, kept in one small array rather than read from each
 // FeatureProfile.
 type refIndex struct {
 	j, queue, cat int32
@@ -155,7 +155,7 @@ func (v *Version) startCapture() {
 }
 
 // profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
-// applyReference reads r.byIndex itself once f has been looked up.
+// Apply reads r.byIndex itself once f has been looked up.
 func (r *refState) profileIndex(f *Feature, p *pendingDrift) refIndex {
 	for len(r.byIndex) <= f.Index {
 		r.byIndex = append(r.byIndex, refIndex{j: -2})
@@ -306,7 +306,7 @@ func (v *Version) flushDrift() {
 		}
 		j := p.features[q]
 		for range fs[j].AddFloats(&hs[j], p.values[q*pendingPerFeature:][:n]) {
-			v.unbinned(fs[j].Name) // as applyReference counts addValue's errors
+			v.unbinned(fs[j].Name) // as Apply counts addValue's errors
 		}
 		p.lens[q] = 0
 	}
@@ -319,16 +319,14 @@ func (v *Version) flushDrift() {
 	}
 }
 
-// applyReference counts the event against the reference, or feeds the capture. v is locked.
-func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
-	if v.ref == nil {
-		v.applyCapture(e, t)
-		return
-	}
-	if slot == nil {
-		return
-	}
+// beginReference readies slot's drift counts for an event and returns the reference, or nil
+// when there is none or the event is outside the window; Apply then counts each feature
+// value and calls endReference. v is locked.
+func (v *Version) beginReference(slot *Slot) *refState {
 	r := v.ref
+	if r == nil || slot == nil {
+		return nil
+	}
 	if slot.Drift == nil {
 		slot.Drift = r.profile.NewWindow()
 	}
@@ -337,50 +335,17 @@ func (v *Version) applyReference(slot *Slot, e *Event, t time.Time) {
 		v.pending.slot = slot
 	}
 	slot.Drift.Events++
-	full := false
-	p := &v.pending
-	for i := range e.Features {
-		fv := &e.Features[i]
-		f := fv.Feature
-		if f == nil || f.Any {
-			continue
-		}
-		// This loop runs per value: the lookup and the queueing are written out here, as
-		// calls they would not be inlined.
-		var ri refIndex
-		if k := f.Index; k < len(r.byIndex) && r.byIndex[k].j != -2 {
-			ri = r.byIndex[k]
-		} else {
-			ri = r.profileIndex(f, p)
-		}
-		if ri.j < 0 {
-			continue
-		}
-		if ri.queue >= 0 && fv.Type == config.Numeric {
-			// Queue the value (see pendingDrift).
-			q := int(ri.queue)
-			if q >= len(p.lens) || p.features[q] != ri.j {
-				p.grow(q, ri.j)
-			}
-			n := p.lens[q]
-			p.values[q*pendingPerFeature+n] = fv.Num
-			p.lens[q] = n + 1
-			p.n++
-			full = full || n+1 == pendingPerFeature
-			continue
-		}
-		if ri.cat >= 0 && fv.Type == config.Categorical && p.count(r.profile.Features[ri.j], ri, fv.Str) {
-			continue
-		}
-		if addValue(r.profile.Features[ri.j], &slot.Drift.Histograms[ri.j], fv.Type, fv.Num, fv.Str) != nil {
-			v.unbinned(f.Name)
-		}
-	}
+	return r
+}
+
+// endReference bins the pending values when a queue is full, and counts the prediction
+// against the reference. v is locked.
+func (v *Version) endReference(r *refState, slot *Slot, e *Event, full bool) {
 	if full {
 		v.flushDrift()
 	}
 	if r.pred >= 0 && e.Prediction.Present {
-		pv := &e.Prediction
+		pv, p := &e.Prediction, &v.pending
 		if r.predRef.j != int32(r.pred) {
 			r.predRef = r.resolve(r.pred, p)
 		}
