@@ -232,28 +232,39 @@ func (s *Store) checkID(id string) error {
 // Put stores a prediction under id. It returns false when the id is already waiting (the
 // first prediction wins and the duplicate is counted).
 func (s *Store) Put(id string, p Prediction) (bool, error) {
-	return s.put(Entry{ID: id, Prediction: p, Added: s.opts.Now()})
+	now := s.opts.Now()
+	return s.put(Entry{ID: id, Prediction: p, Added: now}, now)
 }
 
 // PutBytes is Put for an id held in bytes (a request buffer): an id of up to 40 bytes is
 // stored without allocating. id is not retained.
 func (s *Store) PutBytes(id []byte, p Prediction) (bool, error) {
-	return s.put(Entry{ID: view(id), Prediction: p, Added: s.opts.Now()})
+	now := s.opts.Now()
+	return s.put(Entry{ID: view(id), Prediction: p, Added: now}, now)
+}
+
+// PutBytesAt is PutBytes for a caller that has read the clock already (when the event was
+// received): now is when the prediction is added and what ages are measured against. Reading
+// the clock costs about as much as the rest of an insert on some machines. A now before the
+// newest entry's is taken as that entry's, so the entries stay in the order of their age.
+func (s *Store) PutBytesAt(id []byte, p Prediction, now time.Time) (bool, error) {
+	return s.put(Entry{ID: view(id), Prediction: p, Added: now}, now)
 }
 
 // Restore puts a saved entry back, keeping its original Added time so age limits still hold
 // after a restart. Entries must be restored oldest first (the order Each gives).
-func (s *Store) Restore(e Entry) (bool, error) { return s.put(e) }
+func (s *Store) Restore(e Entry) (bool, error) { return s.put(e, s.opts.Now()) }
 
-// put stores e. e.ID may be a view of a caller's buffer: what is kept is copied.
-func (s *Store) put(e Entry) (bool, error) {
+// put stores e, first dropping what is older than MaxAge at now. e.ID may be a view of a
+// caller's buffer: what is kept is copied.
+func (s *Store) put(e Entry, now time.Time) (bool, error) {
 	if err := s.checkID(e.ID); err != nil {
 		return false, err
 	}
 	h := s.hashOf(e.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.expireLocked(s.opts.Now())
+	s.expireLocked(now)
 	if s.find(e.ID, h) != none {
 		s.stats.Duplicates++
 		return false, nil
@@ -281,8 +292,13 @@ func (s *Store) put(e Entry) (bool, error) {
 			s.pages = append(s.pages, make([]node, 1<<pageBits))
 		}
 	}
+	added := unixNano(e.Added)
+	if s.tail != none {
+		// Concurrent callers of PutBytesAt may come in another order than their clocks.
+		added = max(added, s.node(s.tail).added)
+	}
 	n := s.node(i)
-	*n = node{hash: h, class: class, at: unixNano(e.Prediction.At), added: unixNano(e.Added), value: e.Prediction.Value, prev: s.tail, next: none}
+	*n = node{hash: h, class: class, at: unixNano(e.Prediction.At), added: added, value: e.Prediction.Value, prev: s.tail, next: none}
 	if len(e.ID) <= inlineID {
 		n.idLen = uint8(copy(n.short[:], e.ID))
 	} else {

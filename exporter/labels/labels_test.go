@@ -210,3 +210,78 @@ func TestConcurrentUse(t *testing.T) {
 	require.Equal(t, int(st.Added-st.Joined-st.EvictedCapacity-st.EvictedAge), s.Len())
 	require.LessOrEqual(t, s.Len(), 500)
 }
+
+// BenchmarkPutBytesEvict is the ingest's use of the store when it is full: ids of 36 bytes
+// from a request buffer, an age limit, and every insert evicting the oldest. PutBytes reads
+// the real clock; PutBytesAt is given a time read once per 1000 inserts, as a request would.
+func BenchmarkPutBytesEvict(b *testing.B) {
+	ids := make([][]byte, 5000)
+	for i := range ids {
+		ids[i] = fmt.Appendf(nil, "%08x-0000-4000-8000-%012x", i, i)
+	}
+	for _, at := range []bool{false, true} {
+		name := map[bool]string{false: "PutBytes", true: "PutBytesAt"}[at]
+		b.Run(name, func(b *testing.B) {
+			s := New(Options{MaxCount: 2000, MaxAge: 30 * 24 * time.Hour})
+			for _, id := range ids {
+				_, _ = s.PutBytes(id, Prediction{Class: "a"})
+			}
+			i, now := 0, time.Now()
+			for b.Loop() {
+				var ok bool
+				var err error
+				if at {
+					if i%1000 == 0 {
+						now = time.Now()
+					}
+					ok, err = s.PutBytesAt(ids[i%len(ids)], Prediction{Class: "a", Value: 0.5}, now)
+				} else {
+					ok, err = s.PutBytes(ids[i%len(ids)], Prediction{Class: "a", Value: 0.5})
+				}
+				if !ok || err != nil {
+					b.Fatalf("put %d: %v %v", i, ok, err)
+				}
+				i++
+			}
+			if st := s.Stats(); st.EvictedCapacity == 0 || st.Duplicates != 0 {
+				b.Fatalf("stats %+v: want evictions and no duplicates", st)
+			}
+		})
+	}
+}
+
+// TestPutBytesAt checks that the time given is both when the prediction is added and what
+// ages are measured against, and that a time earlier than the newest entry's cannot put an
+// entry out of age order (it would then outlive an older one).
+func TestPutBytesAt(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := t0.Add(100 * time.Hour) // the store's own clock must not be read
+	s := New(Options{MaxAge: time.Hour, Now: func() time.Time { return clock }})
+	put := func(id string, at time.Time) {
+		t.Helper()
+		ok, err := s.PutBytesAt([]byte(id), Prediction{Class: "a"}, at)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	put("a", t0)
+	put("b", t0.Add(30*time.Minute))
+	put("c", t0.Add(20*time.Minute)) // a concurrent request that read the clock earlier
+	oldest, ok := s.Oldest()
+	require.True(t, ok)
+	require.Equal(t, t0.UnixNano(), oldest.UnixNano())
+	var added []time.Time
+	s.Each(func(e Entry) bool { added = append(added, e.Added); return true })
+	require.Len(t, added, 3)
+	require.Equal(t, t0.Add(30*time.Minute).UnixNano(), added[2].UnixNano(), "c is added no earlier than b")
+
+	// An hour and a minute after t0, a is too old, b and c are not.
+	put("d", t0.Add(61*time.Minute))
+	require.Equal(t, 3, s.Len())
+	require.Equal(t, uint64(1), s.Stats().EvictedAge)
+	_, ok = s.TakeBytes([]byte("a"))
+	require.False(t, ok)
+
+	// Ids are checked as for PutBytes.
+	_, err := s.PutBytesAt(nil, Prediction{}, t0)
+	require.ErrorIs(t, err, ErrBadID)
+}

@@ -219,7 +219,7 @@ func (v *Version) Apply(e *Event) {
 		v.applyCapture(e, t)
 	}
 	if e.Prediction.Present {
-		v.awaitPrediction(e, slot)
+		v.awaitPrediction(e, slot, now)
 	}
 }
 

@@ -196,7 +196,7 @@ func (p *PredictionValue) class() string {
 const noScore = -1
 
 // awaitPrediction keeps the prediction for its label, or joins a label that came first.
-func (v *Version) awaitPrediction(e *Event, slot *Slot) {
+func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 	if len(e.ID) == 0 && v.perf.cbpe == nil && v.perf.binary == nil {
 		return // nothing to join and nothing to estimate
 	}
@@ -225,22 +225,23 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot) {
 	if len(e.ID) == 0 {
 		return
 	}
-	// The byte forms keep the id out of a string: storing it allocates nothing. Labels that
+	// The byte forms keep the id out of a string: storing it allocates nothing, and the time
+	// the event was received is the time it is added (the clock is not read again). Labels that
 	// came before their prediction are rare: their store is asked only when it holds any
 	// (entries that expired since still count until the next put or take updates the count).
 	if v.model.earlyCount.Load() == 0 {
-		_, _ = v.perf.awaiting.PutBytes(e.ID, p)
+		_, _ = v.perf.awaiting.PutBytesAt(e.ID, p, now)
 		return
 	}
 	if l, ok := v.model.early.TakeBytes(e.ID); ok {
 		lab := Label{ID: string(e.ID), Time: l.At, Class: l.Class, Value: l.Value, IsClass: l.Class != ""}
 		if err := v.join(p, &lab, e.Now); err == nil {
 			v.state.countLabel(v.model.Name, v.Name, LabelLate)
-			_, _ = v.perf.joined.PutBytes(e.ID, labels.Prediction{})
+			_, _ = v.perf.joined.PutBytesAt(e.ID, labels.Prediction{}, now)
 			return
 		}
 	}
-	_, _ = v.perf.awaiting.PutBytes(e.ID, p)
+	_, _ = v.perf.awaiting.PutBytesAt(e.ID, p, now)
 }
 
 func (v *Version) perfSlot(s *Slot) *PerfSlot {
