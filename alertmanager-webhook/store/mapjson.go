@@ -1,9 +1,6 @@
 package store
 
-import (
-	"encoding/json"
-	"slices"
-)
+import "slices"
 
 // marshalStringMap is json.Marshal(m) for a label set, byte for byte (listings hand the
 // stored JSON out as it is, so it must be what encoding the map gives), at a fraction of
@@ -25,23 +22,9 @@ func marshalStringMap(m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = appendString(b, m[k])
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as encoding/json writes it. Printable ASCII other than the
-// characters it escapes is copied; anything else is left to encoding/json itself.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -3,6 +3,8 @@ package gen
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/opscentre/opscentre/exporter/textquality"
 )
 
 func modelPerformance() *dashboard.DashboardBuilder {
@@ -57,7 +59,7 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pq("B", quantile("0.1", "model", "aiops_text_rouge_l"), "{{model}} p10")).
 			Min(0).Max(1)).
 		WithPanel(timeSeries("Corpus BLEU", "Corpus BLEU-4 of the generated answers in each interval against their reference answers, per model, from the mergeable n-gram counters (so it is right across replicas; not the mean of per-answer scores). The dashed line is the mean per-answer BLEU+1.", "percentunit",
-			pq("A", corpusBLEU(), "{{model}} corpus"),
+			pq("A", textquality.PromQLCorpusBLEU("$__rate_interval", "model", `model=~"$model", version=~"$version"`), "{{model}} corpus"),
 			pq("B", `sum by (model) (`+rate("aiops_text_bleu_sum")+`) / sum by (model) (`+rate("aiops_text_bleu_count")+`)`, "{{model}} per-answer mean")).
 			Min(0).Max(1).
 			OverrideByRegexp(".* per-answer mean", []dashboard.DynamicConfigValue{
@@ -75,12 +77,4 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pq("A", `sum by (model) (`+sel("aiops_predictions_awaiting_label")+`)`, "{{model}}")).
 			Span(8).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)))
-}
-
-// corpusBLEU is BLEU-4 per model from the n-gram counters over $__rate_interval: the brevity
-// penalty times the geometric mean of the four n-gram precisions (exporter/README.md).
-func corpusBLEU() string {
-	precision := "ln(" + sumRate("model, order", "aiops_text_bleu_ngram_matches_total") + " / " + sumRate("model, order", "aiops_text_bleu_ngrams_total") + ")"
-	brevity := "clamp_max(exp(1 - " + sumRate("model", "aiops_text_words_total", `text="reference"`) + " / " + sumRate("model", "aiops_text_words_total", `text="output"`) + "), 1)"
-	return brevity + " * exp(sum by (model) (" + precision + ") / 4)"
 }

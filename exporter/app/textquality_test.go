@@ -46,7 +46,7 @@ func TestPrometheusComputesCorpusBLEU(t *testing.T) {
 	for _, major := range []int{2, 3} {
 		t.Run(fmt.Sprintf("prometheus%d", major), func(t *testing.T) {
 			addr := startPrometheus(t, major, e.url)
-			q := textquality.PromQLCorpusBLEU("")
+			q := textquality.PromQLCorpusBLEU("", "model, version", "")
 			var got map[string]float64
 			require.Eventually(t, func() bool {
 				got = promVector(addr, q)

@@ -154,13 +154,6 @@ func (b *BLEU) Score() float64 {
 	return bp * math.Exp(logSum)
 }
 
-// SentenceBLEU is the BLEU of one candidate.
-func SentenceBLEU(candidate []string, references ...[]string) float64 {
-	var b BLEU
-	b.Add(candidate, references...)
-	return b.Score()
-}
-
 // SmoothedScore is BLEU+1 (Lin and Och 2004, NLTK's smoothing method2): one is added to the
 // matches and the totals of every order above unigrams. Unsmoothed BLEU of a single short
 // answer is almost always 0 (one order without a match zeroes the product), which would make a
