@@ -261,14 +261,13 @@ type Bucket struct {
 
 // Stats summarises incidents detected in a range.
 type Stats struct {
-	From    time.Time          `json:"from"`
-	To      time.Time          `json:"to"`
-	Total   Bucket             `json:"total"`
-	ByState map[string]int     `json:"by_state"`
-	ByTier  []Bucket           `json:"by_tier"`
-	ByTeam  []Bucket           `json:"by_team"`
-	ByModel []Bucket           `json:"by_model"`
-	byKey   map[string]*Bucket `json:"-"`
+	From    time.Time      `json:"from"`
+	To      time.Time      `json:"to"`
+	Total   Bucket         `json:"total"`
+	ByState map[string]int `json:"by_state"`
+	ByTier  []Bucket       `json:"by_tier"`
+	ByTeam  []Bucket       `json:"by_team"`
+	ByModel []Bucket       `json:"by_model"`
 }
 
 // Stats computes counts and mean MTTA/MTTR (over incidents that reached the step) by tier,

@@ -9,13 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A self-signed certificate, only parsed (never used to connect).
-const testCA = `-----BEGIN CERTIFICATE-----
-MIIBdjCCAR2gAwIBAgIUJ6jBtM5aT7b8mZ1b1Vd0q2wY8dYwCgYIKoZIzj0EAwIw
-ETEPMA0GA1UEAwwGdGVzdGNhMB4XDTI2MDEwMTAwMDAwMFoXDTM2MDEwMTAwMDAw
-MFowETEPMA0GA1UEAwwGdGVzdGNhMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
------END CERTIFICATE-----`
-
 func TestLoad(t *testing.T) {
 	s, err := Load(backend.DataSourceInstanceSettings{
 		URL:                     "http://incidentd:9478/api/v1/",
