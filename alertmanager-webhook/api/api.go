@@ -333,8 +333,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 				return
 			}
 		}
-		// A table row is ~200 bytes; sizing the buffer for the page saves its regrowth.
-		size := 256 * (min(max(f.Limit, 50), store.MaxTablePageSize) + 1)
+		// A table row is ~130 bytes; sizing the buffer for the page saves its regrowth.
+		size := 160 * (min(max(f.Limit, 50), store.MaxTablePageSize) + 1)
 		if withLabels {
 			size *= 2
 		}

@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,11 +17,23 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
-// tablePage is a page of the table view as a client decodes it, refusing fields the
-// TableIncident does not document.
+// tablePage is a page of the table view as a client reads it: each row's values found by
+// their column's name.
 type tablePage struct {
-	Incidents  []store.TableIncident `json:"incidents"`
-	NextCursor string                `json:"next_cursor"`
+	Rows       []tableRow
+	NextCursor string
+}
+
+// tableRow is a row of the table view; times are Unix milliseconds, nil where null.
+type tableRow struct {
+	ID                                        int64
+	Title, Tier, State, Team, Model, Assignee string
+	DetectedAt                                int64
+	TriagedAt, ResolvedAt                     *int64
+	AlertsFiring                              int
+	SLABreached                               bool
+	RunbookURL                                *string
+	Labels                                    map[string]string
 }
 
 func readTable(t *testing.T, s *store.DB, f store.Filter, withLabels bool) tablePage {
@@ -29,11 +43,35 @@ func readTable(t *testing.T, s *store.DB, f store.Filter, withLabels bool) table
 	require.True(t, bytes.HasPrefix(b, []byte("prefix")), "appends to the buffer")
 	body := b[len("prefix"):]
 	require.True(t, json.Valid(body), "%s", body)
-	var p tablePage
+	var raw struct {
+		Columns    []string            `json:"columns"`
+		Rows       [][]json.RawMessage `json:"rows"`
+		NextCursor string              `json:"next_cursor"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	require.NoError(t, dec.Decode(&p), "%s", body)
-	require.NotNil(t, p.Incidents, "incidents is an array, never null")
+	require.NoError(t, dec.Decode(&raw), "%s", body)
+	require.NotNil(t, raw.Rows, "rows is an array, never null")
+	cols := store.TableColumns
+	if withLabels {
+		cols = append(slices.Clone(cols), store.LabelsColumn)
+	}
+	require.Equal(t, cols, raw.Columns)
+	p := tablePage{Rows: make([]tableRow, len(raw.Rows)), NextCursor: raw.NextCursor}
+	for k, values := range raw.Rows {
+		require.Len(t, values, len(cols), "row %d", k)
+		r := &p.Rows[k]
+		fields := map[string]any{"id": &r.ID, "title": &r.Title, "tier": &r.Tier, "state": &r.State, "team": &r.Team,
+			"model": &r.Model, "assignee": &r.Assignee, "detected_at": &r.DetectedAt, "triaged_at": &r.TriagedAt,
+			"resolved_at": &r.ResolvedAt, "alerts_firing": &r.AlertsFiring, "sla_breached": &r.SLABreached,
+			"runbook_url": &r.RunbookURL, "labels": &r.Labels}
+		for j, c := range cols {
+			if c != "triaged_at" && c != "resolved_at" && c != "runbook_url" {
+				require.NotEqual(t, "null", string(values[j]), "row %d: %s is never null", k, c)
+			}
+			require.NoError(t, json.Unmarshal(values[j], fields[c]), "row %d %s: %s", k, c, values[j])
+		}
+	}
 	return p
 }
 
@@ -62,38 +100,43 @@ func testListTable(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	whole = all(t, s)
 
-	want := make([]store.TableIncident, len(whole))
+	want := make([]tableRow, len(whole))
 	for k, in := range whole {
-		want[k] = store.TableIncident{ID: in.ID, Title: in.Title, Tier: in.Tier, State: in.State, Team: in.Team, Model: in.Model,
-			Assignee: in.Assignee, DetectedAt: in.DetectedAt, TriagedAt: in.TriagedAt, ResolvedAt: in.ResolvedAt,
-			AlertsFiring: in.AlertsFiring, SLABreached: in.SLABreached, RunbookURL: in.Labels["runbook_url"], Labels: in.Labels}
+		want[k] = tableRow{ID: in.ID, Title: in.Title, Tier: string(in.Tier), State: string(in.State), Team: in.Team, Model: in.Model,
+			Assignee: in.Assignee, DetectedAt: in.DetectedAt.UnixMilli(), TriagedAt: millis(in.TriagedAt), ResolvedAt: millis(in.ResolvedAt),
+			AlertsFiring: in.AlertsFiring, SLABreached: in.SLABreached, Labels: in.Labels}
+		if rb, ok := in.Labels["runbook_url"]; ok {
+			want[k].RunbookURL = &rb
+		}
 	}
-	require.NotEmpty(t, want[0].RunbookURL+want[1].RunbookURL)
+	require.NotNil(t, want[0].TriagedAt, "acknowledged")
+	require.NotNil(t, want[2].ResolvedAt, "resolved")
+	require.NotNil(t, cmp.Or(want[0].RunbookURL, want[1].RunbookURL))
 	require.Contains(t, []string{want[0].Assignee, want[1].Assignee}, "bob <ops>")
 
 	from, to := T0.Add(time.Minute), T0.Add(7*time.Minute) // minutes 1..6: 18 incidents
 	for _, withLabels := range []bool{false, true} {
 		for _, limit := range []int{1, 2, 4, 7, store.MaxTablePageSize} {
-			var got []store.TableIncident
+			var got []tableRow
 			cursor := ""
 			for {
 				f := store.Filter{From: from, To: to, Limit: limit, Cursor: cursor}
 				p := readTable(t, s, f, withLabels)
-				require.LessOrEqual(t, len(p.Incidents), limit)
+				require.LessOrEqual(t, len(p.Rows), limit)
 				if limit <= store.MaxPageSize {
 					full, err := s.List(ctx, f)
 					require.NoError(t, err)
 					require.Equal(t, full.NextCursor, p.NextCursor, "the views share cursors")
 				}
-				got = append(got, p.Incidents...)
+				got = append(got, p.Rows...)
 				if p.NextCursor == "" {
 					break
 				}
 				cursor = p.NextCursor
 			}
-			var exp []store.TableIncident
+			var exp []tableRow
 			for _, w := range want {
-				if !w.DetectedAt.Before(from) && w.DetectedAt.Before(to) {
+				if det := time.UnixMilli(w.DetectedAt); !det.Before(from) && det.Before(to) {
 					if !withLabels {
 						w.Labels = nil
 					}
@@ -107,13 +150,13 @@ func testListTable(t *testing.T, open Opener) {
 
 	// Filters are List's.
 	p := readTable(t, s, store.Filter{Tier: incident.P1, States: []incident.State{incident.Detected}, Limit: 100}, false)
-	for _, in := range p.Incidents {
-		require.Equal(t, incident.P1, in.Tier)
-		require.Equal(t, incident.Detected, in.State)
+	for _, in := range p.Rows {
+		require.Equal(t, "P1", in.Tier)
+		require.Equal(t, "detected", in.State)
 	}
-	require.NotEmpty(t, p.Incidents)
-	require.Len(t, readTable(t, s, store.Filter{Limit: store.MaxTablePageSize}, false).Incidents, 24)
-	require.Empty(t, readTable(t, s, store.Filter{Text: "100%_"}, false).Incidents)
+	require.NotEmpty(t, p.Rows)
+	require.Len(t, readTable(t, s, store.Filter{Limit: store.MaxTablePageSize}, false).Rows, 24)
+	require.Empty(t, readTable(t, s, store.Filter{Text: "100%_"}, false).Rows)
 
 	var inv *store.InvalidError
 	_, err = s.AppendTable(ctx, store.Filter{Limit: store.MaxTablePageSize + 1}, false, nil)
@@ -121,4 +164,13 @@ func testListTable(t *testing.T, open Opener) {
 	require.ErrorContains(t, err, "limit: at most 10000")
 	_, err = s.AppendTable(ctx, store.Filter{Cursor: "garbage!"}, false, nil)
 	require.True(t, errors.As(err, &inv), "%v", err)
+}
+
+// millis is a time as the table view writes it: Unix milliseconds, nil for none.
+func millis(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
 }
