@@ -76,7 +76,8 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 	b.Run("incidentd-api-table-view", func(b *testing.B) {
 		for b.Loop() {
 			var page struct {
-				Incidents  []json.RawMessage `json:"incidents"`
+				Columns    []string          `json:"columns"`
+				Rows       []json.RawMessage `json:"rows"`
 				NextCursor string            `json:"next_cursor"`
 			}
 			url := fmt.Sprintf("%s/api/v1/incidents?view=table&limit=10000&from=%s&to=%s", inc.url, from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -86,7 +87,7 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 			require.NoError(b, err)
 			require.NoError(b, json.NewDecoder(resp.Body).Decode(&page))
 			resp.Body.Close()
-			require.Len(b, page.Incidents, n)
+			require.Len(b, page.Rows, n)
 			require.Empty(b, page.NextCursor)
 		}
 	})

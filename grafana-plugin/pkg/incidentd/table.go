@@ -243,7 +243,8 @@ func (c *Client) decodePage(d *tableDecoder, data []byte) (next string, n int, e
 	next, n, err = d.page(data)
 	c.release(data) // the table holds copies of what it keeps
 	if err != nil {
-		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+		// The message is what the user sees: it names the place in the page.
+		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends (" + err.Error() + "); is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
 	}
 	return next, n, nil
 }

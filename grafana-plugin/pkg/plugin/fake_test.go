@@ -30,6 +30,10 @@ type fakeIncidentd struct {
 	// legacy answers like an incidentd before the table view: view is ignored and a
 	// limit above 500 is refused.
 	legacy bool
+	// addColumn and dropColumn, when set, change the table view's columns, as another
+	// version of incidentd might: a column the plugin does not know, second; one it needs
+	// left out.
+	addColumn, dropColumn string
 	// actions records what was done, as the audit log would.
 	actions  []fakeAction
 	requests []*http.Request
@@ -264,6 +268,18 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 				l = map[string]string{}
 			}
 			rows[k] = append(rows[k], l)
+		}
+	}
+	if f.addColumn != "" {
+		columns = slices.Insert(columns, 1, f.addColumn)
+		for k := range rows {
+			rows[k] = slices.Insert(rows[k], 1, any(map[string]any{"added": []any{k, nil, "x"}}))
+		}
+	}
+	if c := slices.Index(columns, f.dropColumn); c >= 0 {
+		columns = slices.Delete(columns, c, c+1)
+		for k := range rows {
+			rows[k] = slices.Delete(rows[k], c, c+1)
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {
