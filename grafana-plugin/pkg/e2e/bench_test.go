@@ -76,6 +76,7 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 	b.Run("incidentd-api-table-view", func(b *testing.B) {
 		for b.Loop() {
 			var page struct {
+				Columns    []string          `json:"columns"`
 				Rows       []json.RawMessage `json:"rows"`
 				NextCursor string            `json:"next_cursor"`
 			}

@@ -32,20 +32,9 @@ func decodePage(p *fastjson.Parser, data []byte) (*Page, error) {
 		case "next_cursor":
 			page.NextCursor, ferr = str(v, "next_cursor")
 		case "incidents":
-			if v.Type() == fastjson.TypeNull {
-				return
-			}
-			arr, err := v.Array()
-			if err != nil {
-				ferr = fmt.Errorf("incidents: expected an array, got %s", v.Type())
-				return
-			}
-			page.Incidents = make([]Incident, len(arr))
-			for i, item := range arr {
-				if ferr = decodeIncident(item, &page.Incidents[i]); ferr != nil {
-					ferr = fmt.Errorf("incidents[%d].%w", i, ferr)
-					return
-				}
+			// A later key replaces an earlier one, null with none, as with encoding/json.
+			if page.Incidents, ferr = decodeIncidents(v); page.Incidents == nil {
+				page.Incidents = []Incident{}
 			}
 		}
 	})
@@ -53,6 +42,24 @@ func decodePage(p *fastjson.Parser, data []byte) (*Page, error) {
 		return nil, ferr
 	}
 	return page, nil
+}
+
+// decodeIncidents reads the incidents array of a page; null is none (nil).
+func decodeIncidents(v *fastjson.Value) ([]Incident, error) {
+	if v.Type() == fastjson.TypeNull {
+		return nil, nil
+	}
+	arr, err := v.Array()
+	if err != nil {
+		return nil, fmt.Errorf("incidents: expected an array, got %s", v.Type())
+	}
+	incidents := make([]Incident, len(arr))
+	for i, item := range arr {
+		if err := decodeIncident(item, &incidents[i]); err != nil {
+			return nil, fmt.Errorf("incidents[%d].%w", i, err)
+		}
+	}
+	return incidents, nil
 }
 
 func decodeIncident(v *fastjson.Value, in *Incident) error {

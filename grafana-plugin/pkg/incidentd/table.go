@@ -243,7 +243,8 @@ func (c *Client) decodePage(d *tableDecoder, data []byte) (next string, n int, e
 	next, n, err = d.page(data)
 	c.release(data) // the table holds copies of what it keeps
 	if err != nil {
-		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+		// The message is what the user sees: it names the place in the page.
+		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends (" + err.Error() + "); is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
 	}
 	return next, n, nil
 }
@@ -273,6 +274,9 @@ type tableDecoder struct {
 	// p reads the pages: one parser for all of a listing's pages, so its tree of values
 	// is allocated once and reused (ListTable takes one of the client's warm ones).
 	p *fastjson.Parser
+	// at is, for each column the plugin reads, its position in the current page's rows;
+	// -1 for labels when no label is asked for.
+	at [numColumns]int
 	// intern shares the strings of columns with few distinct values (tier, state, team,
 	// model, assignee, runbook, label values) instead of allocating one per row.
 	intern map[string]string
@@ -306,20 +310,46 @@ func (c *Client) newTableDecoder(t *Table, keep func(tier, team, model string) b
 // without limit.
 const maxInterned = 4096
 
+// The columns of the table view the plugin reads. incidentd may send them in any order
+// and add others; a page names its columns, and each row holds one value per column.
+const (
+	colID = iota
+	colTitle
+	colTier
+	colState
+	colTeam
+	colModel
+	colAssignee
+	colDetected
+	colTriaged
+	colResolved
+	colFiring
+	colBreached
+	colRunbook
+	colLabels // sent with labels=true only
+	numColumns
+)
+
+// columnNames names the columns above, as in a page's "columns".
+var columnNames = [numColumns]string{"id", "title", "tier", "state", "team", "model", "assignee",
+	"detected_at", "triaged_at", "resolved_at", "alerts_firing", "sla_breached", "runbook_url", "labels"}
+
 // row is one incident while it is decoded, before it is kept or dropped.
 type row struct {
 	id, firing                    int64
 	titleAt                       int // where the title starts in tableDecoder.text
 	tier, state, team, model, who string
-	detected, triaged, resolved   time.Time
+	detected                      time.Time
+	triaged, resolved             *time.Time
 	breached                      bool
-	runbook, labelRunbook         *string
+	runbook                       *string
 	labels                        []*string
 }
 
 // page decodes one page onto the table; it returns the next cursor and how many incidents
-// the page held (kept or not). It accepts both the table and the full view, a page
-// decodePage accepts, and reports errors naming the field like it.
+// the page held (kept or not). A page is the table view's, {"columns":[…],"rows":[[…],…]},
+// or the full view's, {"incidents":[{…},…]}, which an incidentd without the table view
+// sends; errors name the place in the page.
 //
 // What it accepts is JSON by encoding/json's rules, and its strings are encoding/json's:
 // fastjson's parser is lenient where encoding/json is not (raw control characters and
@@ -328,15 +358,56 @@ type row struct {
 // invalid UTF-8 and half surrogate pairs, encoding/json reads U+FFFD (see jsonString and
 // loneSurrogate). incidentd writes none of these; other servers might.
 func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
+	v, err := d.parse(data)
+	if err != nil {
+		return "", 0, err
+	}
+	root, err := v.Object()
+	if err != nil {
+		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", v.Type())
+	}
+	// A later duplicate key replaces an earlier one, as with encoding/json.
+	var columns, rows, incidents, cursor *fastjson.Value
+	root.Visit(func(key []byte, v *fastjson.Value) {
+		switch string(key) {
+		case "columns":
+			columns = v
+		case "rows":
+			rows = v
+		case "incidents":
+			incidents = v
+		case "next_cursor":
+			cursor = v
+		}
+	})
+	if cursor != nil && cursor.Type() != fastjson.TypeNull {
+		if cursor.Type() != fastjson.TypeString {
+			return "", 0, fmt.Errorf("next_cursor: expected a string, got %s", cursor.Type())
+		}
+		next = string(d.jsonString(cursor))
+	}
+	if columns == nil && rows == nil {
+		n, err = d.incidents(incidents)
+	} else {
+		n, err = d.rows(columns, rows)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return next, n, nil
+}
+
+// parse parses a page with d's parser and holds it to encoding/json's rules (see page).
+func (d *tableDecoder) parse(data []byte) (*fastjson.Value, error) {
 	if d.p == nil {
 		d.p = new(fastjson.Parser)
 	}
 	v, err := d.p.ParseBytes(data)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
 	if err := fastjson.ValidateBytes(data); err != nil {
-		return "", 0, err
+		return nil, err
 	}
 	if hasControl(bytes.Trim(data, " \t\r\n")) {
 		// fastjson's validator misses control characters in a string before its last
@@ -344,7 +415,7 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 		// which has none inside: this is the path of other servers' pretty-printed pages.
 		var raw json.RawMessage
 		if err := json.Unmarshal(data, &raw); err != nil {
-			return "", 0, fmt.Errorf("cannot parse JSON: %w", err)
+			return nil, fmt.Errorf("cannot parse JSON: %w", err)
 		}
 	}
 	if at := loneSurrogate(data, 0); at >= 0 {
@@ -354,54 +425,86 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 			copy(fixed[at+2:], "fffd")
 		}
 		if v, err = d.p.ParseBytes(fixed); err != nil {
-			return "", 0, err
+			return nil, err
 		}
 	}
-	root, err := v.Object()
-	if err != nil {
-		return "", 0, fmt.Errorf("page: expected a JSON object, got %s", v.Type())
+	return v, nil
+}
+
+// columns finds the columns the plugin reads among a page's columns; it returns how many
+// the page has, the length of each row.
+func (d *tableDecoder) columns(v *fastjson.Value) (int, error) {
+	if v == nil {
+		return 0, errors.New(`columns: missing; a page of rows must name its columns`)
 	}
+	if v.Type() != fastjson.TypeArray {
+		return 0, fmt.Errorf("columns: expected an array of column names, got %s", v.Type())
+	}
+	names, _ := v.Array()
+	for c := range d.at {
+		d.at[c] = -1
+	}
+	for k, v := range names {
+		if v.Type() != fastjson.TypeString {
+			return 0, fmt.Errorf("columns[%d]: expected a column name, got %s", k, v.Type())
+		}
+		name := d.jsonString(v)
+		c := slices.Index(columnNames[:], string(name))
+		if c < 0 {
+			continue // a column of a newer incidentd
+		}
+		if d.at[c] >= 0 {
+			return 0, fmt.Errorf("columns[%d]: %q appears twice (also columns[%d])", k, name, d.at[c])
+		}
+		d.at[c] = k
+	}
+	need := numColumns
+	if len(d.t.LabelNames) == 0 {
+		need, d.at[colLabels] = colLabels, -1 // not asked for: not read
+	}
+	for c := range need {
+		if d.at[c] < 0 {
+			return 0, fmt.Errorf("columns: missing %q", columnNames[c])
+		}
+	}
+	return len(names), nil
+}
+
+// rows decodes a page of the table view.
+func (d *tableDecoder) rows(columns, rows *fastjson.Value) (int, error) {
+	width, err := d.columns(columns)
+	if err != nil {
+		return 0, err
+	}
+	if rows == nil {
+		return 0, errors.New("rows: missing")
+	}
+	if rows.Type() != fastjson.TypeArray {
+		return 0, fmt.Errorf("rows: expected an array, got %s", rows.Type())
+	}
+	list, _ := rows.Array()
 	d.text, d.titles = d.text[:0], d.titles[:0]
-	first, readBefore := d.t.Len(), d.t.read
-	root.Visit(func(key []byte, v *fastjson.Value) {
-		if err != nil {
-			return
+	first := d.t.Len()
+	d.grow(len(list))
+	for k, v := range list {
+		if v.Type() != fastjson.TypeArray {
+			return 0, fmt.Errorf("rows[%d]: expected an array of %d values, one per column, got %s", k, width, v.Type())
 		}
-		switch string(key) {
-		case "next_cursor":
-			var b []byte
-			b, err = d.str(v, "next_cursor")
-			next = string(b)
-		case "incidents":
-			var rows []*fastjson.Value
-			switch v.Type() {
-			case fastjson.TypeNull:
-				return
-			case fastjson.TypeArray:
-				rows, _ = v.Array()
-			default:
-				err = fmt.Errorf("incidents: expected an array, got %s", v.Type())
-				return
-			}
-			// A repeated key replaces the incidents read so far, as with encoding/json.
-			d.t.truncate(first, readBefore)
-			d.text, d.titles, n = d.text[:0], d.titles[:0], 0
-			d.grow(len(rows))
-			for k, v := range rows {
-				clear(d.labels)
-				r := row{labels: d.labels, titleAt: len(d.text)}
-				if err = d.row(v, &r); err != nil {
-					err = fmt.Errorf("incidents[%d].%w", k, err)
-					return
-				}
-				d.add(&r)
-				d.t.read++
-				n = k + 1
-			}
+		cells, _ := v.Array()
+		if len(cells) != width {
+			return 0, fmt.Errorf("rows[%d]: expected %d values, one per column, got %d", k, width, len(cells))
 		}
-	})
-	if err != nil {
-		return "", 0, err
+		clear(d.labels)
+		r := row{labels: d.labels, titleAt: len(d.text)}
+		if c, err := d.row(cells, &r); err != nil {
+			return 0, fmt.Errorf("rows[%d][%d] (%s): %w", k, d.at[c], columnNames[c], err)
+		}
+		if d.add(&r, "") {
+			d.titles = append(d.titles, len(d.text))
+		} else {
+			d.text = d.text[:r.titleAt]
+		}
+		d.t.read++
 	}
 	// The titles of this page's rows, as substrings of one string.
 	all := string(d.text)
@@ -410,7 +513,100 @@ func (d *tableDecoder) page(data []byte) (next string, n int, err error) {
 		d.t.Title[first+k] = all[start:end]
 		start = end
 	}
-	return next, n, nil
+	return len(list), nil
+}
+
+// row reads the cells of one row; on error it returns the column at fault.
+func (d *tableDecoder) row(cells []*fastjson.Value, r *row) (col int, err error) {
+	for c, at := range d.at {
+		if at < 0 {
+			continue
+		}
+		v := cells[at]
+		var b []byte
+		switch c {
+		case colID:
+			r.id, err = cellInt(v, "an integer")
+		case colTitle:
+			// Copied at once: the bytes are the parser's.
+			b, err = d.str(v)
+			d.text = append(d.text, b...)
+		case colTier:
+			b, err = d.str(v)
+			r.tier = d.interned(b)
+		case colState:
+			b, err = d.str(v)
+			r.state = d.interned(b)
+		case colTeam:
+			b, err = d.str(v)
+			r.team = d.interned(b)
+		case colModel:
+			b, err = d.str(v)
+			r.model = d.interned(b)
+		case colAssignee:
+			b, err = d.str(v)
+			r.who = d.interned(b)
+		case colDetected:
+			var ms int64
+			ms, err = cellInt(v, "an integer number of milliseconds")
+			r.detected = time.UnixMilli(ms).UTC()
+		case colTriaged:
+			r.triaged, err = d.optTime(v)
+		case colResolved:
+			r.resolved, err = d.optTime(v)
+		case colFiring:
+			r.firing, err = cellInt(v, "an integer")
+		case colBreached:
+			r.breached, err = cellBool(v)
+		case colRunbook:
+			r.runbook, err = d.optStr(v)
+		case colLabels:
+			err = d.labelsOf(v, r.labels)
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	return 0, nil
+}
+
+// incidents decodes a page of the full view (v nil: none), which an incidentd without
+// the table view sends: through decodePage's decoding of incidents, then into columns.
+// It is the slow path of old servers, and keeps none of the table view's economies.
+func (d *tableDecoder) incidents(v *fastjson.Value) (int, error) {
+	if v == nil {
+		return 0, nil
+	}
+	incidents, err := decodeIncidents(v)
+	if err != nil {
+		return 0, err
+	}
+	d.grow(len(incidents))
+	for k := range incidents {
+		in := &incidents[k]
+		// decodePage keeps fastjson's bytes; the table reads strings as encoding/json does.
+		r := row{id: in.ID, firing: int64(in.AlertsFiring), tier: jsonText(in.Tier), state: jsonText(in.State), team: jsonText(in.Team),
+			model: jsonText(in.Model), who: jsonText(in.Assignee), detected: in.DetectedAt, breached: in.SLABreached, labels: d.labels}
+		if !in.TriagedAt.IsZero() {
+			r.triaged = d.timePtr(in.TriagedAt)
+		}
+		if !in.ResolvedAt.IsZero() {
+			r.resolved = d.timePtr(in.ResolvedAt)
+		}
+		// The full view has no runbook_url field: the label is the runbook.
+		if rb := in.Labels["runbook_url"]; rb != "" {
+			r.runbook = d.strPtr(jsonText(rb))
+		}
+		for j, name := range d.t.LabelNames {
+			r.labels[j] = nil
+			if l, ok := in.Labels[name]; ok {
+				r.labels[j] = d.strPtr(jsonText(l))
+			}
+		}
+		d.add(&r, jsonText(in.Title))
+		d.t.read++
+	}
+	return len(incidents), nil
 }
 
 // hasControl reports whether b holds a byte below 0x20, testing 8 bytes at a time.
@@ -501,42 +697,35 @@ func grow[T any](s []T, size int) []T {
 	return out
 }
 
-func (d *tableDecoder) add(r *row) {
+// add appends r to the table unless d.keep drops it, and reports whether it did.
+func (d *tableDecoder) add(r *row, title string) bool {
 	if d.keep != nil && !d.keep(r.tier, r.team, r.model) {
-		d.text = d.text[:r.titleAt]
-		return
+		return false
 	}
 	t := d.t
 	t.readAt = append(t.readAt, t.read)
 	t.ID = append(t.ID, r.id)
-	d.titles = append(d.titles, len(d.text))
-	t.Title = append(t.Title, "") // set at the end of the page
+	t.Title = append(t.Title, title)
 	t.Tier = append(t.Tier, r.tier)
 	t.State = append(t.State, r.state)
 	t.Team = append(t.Team, r.team)
 	t.Model = append(t.Model, r.model)
 	t.Assignee = append(t.Assignee, r.who)
 	t.Detected = append(t.Detected, r.detected)
-	t.Triaged = append(t.Triaged, d.timePtr(r.triaged))
-	t.Resolved = append(t.Resolved, d.timePtr(r.resolved))
+	t.Triaged = append(t.Triaged, r.triaged)
+	t.Resolved = append(t.Resolved, r.resolved)
 	t.AlertsFiring = append(t.AlertsFiring, r.firing)
 	t.SLABreached = append(t.SLABreached, r.breached)
-	rb := r.runbook
-	if rb == nil {
-		rb = r.labelRunbook
-	}
-	t.Runbook = append(t.Runbook, rb)
+	t.Runbook = append(t.Runbook, r.runbook)
 	for j := range t.Labels {
 		t.Labels[j] = append(t.Labels[j], r.labels[j])
 	}
+	return true
 }
 
 const block = 1024
 
 func (d *tableDecoder) timePtr(v time.Time) *time.Time {
-	if v.IsZero() {
-		return nil
-	}
 	if len(d.times) == cap(d.times) {
 		d.times = make([]time.Time, 0, block)
 	}
@@ -567,13 +756,11 @@ func (d *tableDecoder) interned(b []byte) string {
 	return s
 }
 
-func (d *tableDecoder) row(v *fastjson.Value, r *row) error {
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return nil
-	case fastjson.TypeObject:
-	default:
-		return fmt.Errorf("incident: expected an object, got %s", v.Type())
+// labelsOf reads an incident's labels, keeping the asked-for ones in labels (nil where
+// the incident has no such label).
+func (d *tableDecoder) labelsOf(v *fastjson.Value, labels []*string) error {
+	if v.Type() != fastjson.TypeObject {
+		return fmt.Errorf("expected an object of strings, got %s", v.Type())
 	}
 	o, _ := v.Object()
 	var err error
@@ -581,114 +768,84 @@ func (d *tableDecoder) row(v *fastjson.Value, r *row) error {
 		if err != nil {
 			return
 		}
-		var b []byte
-		// A later duplicate key replaces an earlier one, as with encoding/json.
-		switch string(key) {
-		case "id":
-			r.id, err = i64(v, "id")
-		case "title":
-			// Copied at once: the bytes are the parser's.
-			b, err = d.str(v, "title")
-			d.text = append(d.text[:r.titleAt], b...)
-		case "tier":
-			b, err = d.str(v, "tier")
-			r.tier = d.interned(b)
-		case "state":
-			b, err = d.str(v, "state")
-			r.state = d.interned(b)
-		case "team":
-			b, err = d.str(v, "team")
-			r.team = d.interned(b)
-		case "model":
-			b, err = d.str(v, "model")
-			r.model = d.interned(b)
-		case "assignee":
-			b, err = d.str(v, "assignee")
-			r.who = d.interned(b)
-		case "detected_at":
-			r.detected, err = d.time(v, "detected_at")
-		case "triaged_at":
-			r.triaged, err = d.time(v, "triaged_at")
-		case "resolved_at":
-			r.resolved, err = d.time(v, "resolved_at")
-		case "alerts_firing":
-			r.firing, err = i64(v, "alerts_firing")
-		case "sla_breached":
-			r.breached, err = boolean(v, "sla_breached")
-		case "runbook_url":
-			if b, err = d.str(v, "runbook_url"); len(b) > 0 {
-				r.runbook = d.strPtr(d.interned(b))
-			} else {
-				r.runbook = nil
-			}
-		case "labels":
-			err = d.labelsOf(v, r)
-		}
-	})
-	return err
-}
-
-// labelsOf picks the asked-for labels and runbook_url (the runbook of a full-view
-// incident, which has no runbook_url field) out of an incident's labels.
-func (d *tableDecoder) labelsOf(v *fastjson.Value, r *row) error {
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return nil
-	case fastjson.TypeObject:
-	default:
-		return fmt.Errorf("labels: expected an object of strings, got %s", v.Type())
-	}
-	o, _ := v.Object()
-	// A labels object replaces an earlier one, as with encoding/json.
-	r.labelRunbook = nil
-	clear(r.labels)
-	var err error
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if err != nil {
+		if v.Type() != fastjson.TypeString {
+			err = fmt.Errorf("%q: expected a string, got %s", key, v.Type())
 			return
 		}
-		var b []byte
-		switch v.Type() {
-		case fastjson.TypeString:
-			b = d.jsonString(v)
-		case fastjson.TypeNull:
-		default:
-			err = fmt.Errorf("labels.%s: expected a string, got %s", key, v.Type())
-			return
-		}
-		// Only the labels used become strings.
+		// Only the labels used become strings; a later duplicate key replaces an earlier
+		// one, as with encoding/json.
 		var s *string
-		if string(key) == "runbook_url" {
-			r.labelRunbook = nil
-			if len(b) > 0 {
-				s = d.strPtr(d.interned(b))
-				r.labelRunbook = s
-			}
-		}
 		for j, name := range d.t.LabelNames {
-			if name == string(key) {
+			if name == string(key) || !utf8.Valid(key) && name == jsonText(string(key)) {
 				if s == nil {
-					s = d.strPtr(d.interned(b))
+					s = d.strPtr(d.interned(d.jsonString(v)))
 				}
-				r.labels[j] = s
+				labels[j] = s
 			}
 		}
 	})
 	return err
 }
 
-// The typed readers below follow decodePage's rules: null leaves the zero value, any
-// other type is an error naming the field. Their bytes are the parser's (or d.utf8):
-// valid until the next value is read.
+// The cell readers below follow the table view's contract: each value has one JSON type,
+// null only where the contract allows it ("not reached", "none"). Their errors say what
+// was expected and what came. Their bytes are the parser's (or d.utf8): valid until the
+// next value is read.
 
-func (d *tableDecoder) str(v *fastjson.Value, field string) ([]byte, error) {
+func (d *tableDecoder) str(v *fastjson.Value) ([]byte, error) {
+	if v.Type() != fastjson.TypeString {
+		return nil, fmt.Errorf("expected a string, got %s", v.Type())
+	}
+	return d.jsonString(v), nil
+}
+
+// optStr reads a string or null; the empty string reads as null too, as a link to
+// nowhere is no link.
+func (d *tableDecoder) optStr(v *fastjson.Value) (*string, error) {
 	switch v.Type() {
 	case fastjson.TypeNull:
 		return nil, nil
 	case fastjson.TypeString:
-		return d.jsonString(v), nil
+		if b := d.jsonString(v); len(b) > 0 {
+			return d.strPtr(d.interned(b)), nil
+		}
+		return nil, nil
 	}
-	return nil, fmt.Errorf("%s: expected a string, got %s", field, v.Type())
+	return nil, fmt.Errorf("expected a string or null, got %s", v.Type())
+}
+
+// optTime reads integer Unix milliseconds, or null for a time not reached.
+func (d *tableDecoder) optTime(v *fastjson.Value) (*time.Time, error) {
+	if v.Type() == fastjson.TypeNull {
+		return nil, nil
+	}
+	ms, err := cellInt(v, "an integer number of milliseconds or null")
+	if err != nil {
+		return nil, err
+	}
+	return d.timePtr(time.UnixMilli(ms).UTC()), nil
+}
+
+// cellInt reads an integer that fits an int64; what names what was expected.
+func cellInt(v *fastjson.Value, what string) (int64, error) {
+	if v.Type() != fastjson.TypeNumber {
+		return 0, fmt.Errorf("expected %s, got %s", what, v.Type())
+	}
+	n, err := v.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("expected %s, got %s", what, v)
+	}
+	return n, nil
+}
+
+func cellBool(v *fastjson.Value) (bool, error) {
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		return true, nil
+	case fastjson.TypeFalse:
+		return false, nil
+	}
+	return false, fmt.Errorf("expected true or false, got %s", v.Type())
 }
 
 // jsonString returns the string v holds as encoding/json reads it: fastjson keeps bytes
@@ -698,71 +855,29 @@ func (d *tableDecoder) jsonString(v *fastjson.Value) []byte {
 	if utf8.Valid(b) {
 		return b
 	}
-	d.utf8 = d.utf8[:0]
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			d.utf8 = utf8.AppendRune(d.utf8, utf8.RuneError)
-		} else {
-			d.utf8 = append(d.utf8, b[:size]...)
-		}
-		b = b[size:]
-	}
+	d.utf8 = appendJSONText(d.utf8[:0], b)
 	return d.utf8
 }
 
-func (d *tableDecoder) time(v *fastjson.Value, field string) (time.Time, error) {
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return time.Time{}, nil
-	case fastjson.TypeString:
-		b := d.jsonString(v)
-		if t, ok := parseUTC(b); ok {
-			return t, nil
-		}
-		t, err := time.Parse(time.RFC3339Nano, string(b))
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s: expected an RFC 3339 time, got %q", field, b)
-		}
-		return t, nil
+// jsonText is jsonString for a string decodePage read.
+func jsonText(s string) string {
+	if utf8.ValidString(s) {
+		return s
 	}
-	return time.Time{}, fmt.Errorf("%s: expected an RFC 3339 time, got %s", field, v.Type())
+	return string(appendJSONText(nil, []byte(s)))
 }
 
-// parseUTC reads the form incidentd writes, 2006-01-02T15:04:05[.999999999]Z, without
-// time.Parse's generality (a third of decoding a row went to it); ok is false for
-// anything else, which time.Parse then reads (or refuses). Days past the 28th go to
-// time.Parse too, so this never has to know month lengths.
-func parseUTC(b []byte) (t time.Time, ok bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
-		return t, false
-	}
-	num := func(from, to int) int {
-		n := 0
-		for _, c := range b[from:to] {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
+// appendJSONText appends b with each byte that is not part of valid UTF-8 replaced by
+// U+FFFD, as encoding/json reads a string.
+func appendJSONText(dst, b []byte) []byte {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, b[:size]...)
 		}
-		return n
+		b = b[size:]
 	}
-	year, month, day := num(0, 4), num(5, 7), num(8, 10)
-	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return t, false
-	}
-	nsec := 0
-	if frac := b[19 : len(b)-1]; len(frac) > 0 {
-		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
-			return t, false
-		}
-		if nsec = num(20, len(b)-1); nsec < 0 {
-			return t, false
-		}
-		for range 10 - len(frac) {
-			nsec *= 10
-		}
-	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+	return dst
 }

@@ -477,6 +477,23 @@ func TestErrorAttribution(t *testing.T) {
 	require.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
 	require.Equal(t, backend.Status(503), r.Status)
 
+	// Another version of incidentd: a column the plugin does not know is skipped; one it
+	// needs missing is an error naming it.
+	fake.fail = 0
+	fake.addColumn = "severity_score"
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to, json: map[string]any{"labelColumns": []string{"region"}}}).Responses["A"]
+	require.NoError(t, r.Error)
+	require.Equal(t, 4, r.Frames[0].Rows())
+	fake.dropColumn = "detected_at"
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
+	require.ErrorContains(t, r.Error, `columns: missing "detected_at"`)
+	require.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
+	fake.dropColumn = "labels"
+	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to, json: map[string]any{"labelColumns": []string{"region"}}}).Responses["A"]
+	require.ErrorContains(t, r.Error, `columns: missing "labels"`)
+	r = run(t, d, nil, nil, q{queryType: QueryCounts, from: day.from, to: day.to, interval: time.Hour}).Responses["A"]
+	require.NoError(t, r.Error, "labels are only needed when asked for")
+
 	srv.Close()
 	r = run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
 	require.ErrorContains(t, r.Error, "incidentd unreachable")

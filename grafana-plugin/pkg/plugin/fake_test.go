@@ -30,6 +30,10 @@ type fakeIncidentd struct {
 	// legacy answers like an incidentd before the table view: view is ignored and a
 	// limit above 500 is refused.
 	legacy bool
+	// addColumn and dropColumn, when set, change the table view's columns, as another
+	// version of incidentd might: a column the plugin does not know, second; one it needs
+	// left out.
+	addColumn, dropColumn string
 	// actions records what was done, as the audit log would.
 	actions  []fakeAction
 	requests []*http.Request
@@ -236,27 +240,53 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, page)
 		return
 	}
-	// The table view: the table's fields only, the runbook from the labels, the labels
-	// when asked for.
-	rows := make([]map[string]any, len(page.Incidents))
-	for k, in := range page.Incidents {
-		r := map[string]any{"id": in.ID, "title": in.Title, "tier": in.Tier, "state": in.State, "team": in.Team, "model": in.Model,
-			"assignee": in.Assignee, "detected_at": in.DetectedAt, "alerts_firing": in.AlertsFiring, "sla_breached": in.SLABreached}
-		if !in.TriagedAt.IsZero() {
-			r["triaged_at"] = in.TriagedAt
-		}
-		if !in.ResolvedAt.IsZero() {
-			r["resolved_at"] = in.ResolvedAt
-		}
-		if rb := in.Labels["runbook_url"]; rb != "" {
-			r["runbook_url"] = rb
-		}
-		if q.Get("labels") == "true" && len(in.Labels) > 0 {
-			r["labels"] = in.Labels
-		}
-		rows[k] = r
+	// The table view: a header of column names, then each incident as an array of values
+	// in the columns' order, times in Unix milliseconds (null: not reached), the runbook
+	// from the labels, the labels last when asked for ({} when none).
+	columns := []string{"id", "title", "tier", "state", "team", "model", "assignee", "detected_at", "triaged_at", "resolved_at", "alerts_firing", "sla_breached", "runbook_url"}
+	labels := q.Get("labels") == "true"
+	if labels {
+		columns = append(columns, "labels")
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": rows, "next_cursor": page.NextCursor})
+	millis := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t.UnixMilli()
+	}
+	rows := make([][]any, len(page.Incidents))
+	for k, in := range page.Incidents {
+		var runbook any
+		if rb := in.Labels["runbook_url"]; rb != "" {
+			runbook = rb
+		}
+		rows[k] = []any{in.ID, in.Title, in.Tier, in.State, in.Team, in.Model, in.Assignee, in.DetectedAt.UnixMilli(),
+			millis(in.TriagedAt), millis(in.ResolvedAt), in.AlertsFiring, in.SLABreached, runbook}
+		if labels {
+			l := in.Labels
+			if l == nil {
+				l = map[string]string{}
+			}
+			rows[k] = append(rows[k], l)
+		}
+	}
+	if f.addColumn != "" {
+		columns = slices.Insert(columns, 1, f.addColumn)
+		for k := range rows {
+			rows[k] = slices.Insert(rows[k], 1, any(map[string]any{"added": []any{k, nil, "x"}}))
+		}
+	}
+	if c := slices.Index(columns, f.dropColumn); c >= 0 {
+		columns = slices.Delete(columns, c, c+1)
+		for k := range rows {
+			rows[k] = slices.Delete(rows[k], c, c+1)
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Columns    []string `json:"columns"`
+		Rows       [][]any  `json:"rows"`
+		NextCursor string   `json:"next_cursor,omitempty"`
+	}{columns, rows, page.NextCursor})
 }
 
 // listRequests counts the incident pages the fake served.
