@@ -182,8 +182,9 @@ type grafana struct {
 	resource    grpcplugin.ResourceClient
 }
 
-// startPlugin starts the binary the way Grafana's plugin manager does.
-func startPlugin(t testing.TB, bin string) grafana {
+// startPlugin starts the binary the way Grafana's plugin manager does, with env added to
+// this process's environment.
+func startPlugin(t testing.TB, bin string, env ...string) grafana {
 	t.Helper()
 	cmd := exec.Command(bin)
 	// A short socket directory: unix socket paths are limited to 107 bytes.
@@ -191,6 +192,7 @@ func startPlugin(t testing.TB, bin string) grafana {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
 	cmd.Env = append(os.Environ(), "GF_VERSION=13.2.0", "GF_EDITION=oss", "PLUGIN_UNIX_SOCKET_DIR="+sockDir, "GF_PLUGIN_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, env...)
 	c := goplugin.NewClient(&goplugin.ClientConfig{
 		Cmd: cmd,
 		HandshakeConfig: goplugin.HandshakeConfig{
