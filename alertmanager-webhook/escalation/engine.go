@@ -221,10 +221,7 @@ func (e *Engine) planOne(ctx context.Context, tx *sql.Tx, cfg *Config, id int64)
 		if action == string(routing.Backlog) {
 			kind = notify.KindBacklog
 		}
-		m, err := e.message(ctx, tx, cfg, inc, kind, "", 0, now)
-		if err != nil {
-			return err
-		}
+		m := message(cfg, inc, kind, "", 0, now)
 		if err := e.enqueue(ctx, tx, m, d.Channel, kind+":"+strconv.FormatInt(id, 10)+":"+d.Channel, now); err != nil {
 			return err
 		}
@@ -248,27 +245,14 @@ func orNone(s string) string {
 }
 
 // message builds the notification payload from the incident.
-func (e *Engine) message(ctx context.Context, tx *sql.Tx, cfg *Config, inc *store.Incident, kind, recipient string, step int, now time.Time) (notify.Message, error) {
+func message(cfg *Config, inc *store.Incident, kind, recipient string, step int, now time.Time) notify.Message {
 	m := notify.Message{Kind: kind, IncidentID: inc.ID, IncidentKey: inc.GroupKey, Title: inc.Title, Summary: inc.Summary, Tier: string(inc.Tier),
-		Team: inc.Team, Model: inc.Model, State: string(inc.State), Recipient: recipient, Step: step, At: now, DetectedAt: inc.DetectedAt, Labels: inc.Labels}
+		Team: inc.Team, Model: inc.Model, State: string(inc.State), Recipient: recipient, Step: step, At: now, DetectedAt: inc.DetectedAt,
+		Labels: inc.Labels, RunbookURL: inc.RunbookURL}
 	if cfg.IncidentURL != "" {
 		m.IncidentURL = fmt.Sprintf(cfg.IncidentURL, inc.ID)
 	}
-	rows, err := e.o.Store.Query(ctx, tx, `SELECT annotations FROM alerts WHERE incident_id = ? ORDER BY id LIMIT 1`, inc.ID)
-	if err != nil {
-		return m, err
-	}
-	defer rows.Close()
-	if rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return m, err
-		}
-		var ann map[string]string
-		_ = json.Unmarshal([]byte(a), &ann)
-		m.RunbookURL = ann["runbook_url"]
-	}
-	return m, rows.Close()
+	return m
 }
 
 func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, m notify.Message, channel, dedup string, now time.Time) error {
@@ -385,10 +369,7 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 			pages = append(pages, page{step: strconv.Itoa(stepNo), person: person})
 		}
 		for _, ds := range dests {
-			m, err := e.message(ctx, tx, cfg, inc, notify.KindTrigger, ds.person, stepNo, now)
-			if err != nil {
-				return nil, err
-			}
+			m := message(cfg, inc, notify.KindTrigger, ds.person, stepNo, now)
 			// Unique per decision: incident, reopen generation, round, step, destination.
 			key := fmt.Sprintf("page:%d:%d:%d:%d:%s:%s", d.id, inc.ReopenCount, d.round, d.step, ds.channel, ds.person)
 			if err := e.enqueue(ctx, tx, m, ds.channel, key, now); err != nil {
@@ -540,10 +521,7 @@ func (e *Engine) notifyNotified(ctx context.Context, tx *sql.Tx, cfg *Config, in
 			continue
 		}
 		seen[d.channel] = true
-		m, err := e.message(ctx, tx, cfg, inc, kind, "", 0, now)
-		if err != nil {
-			return err
-		}
+		m := message(cfg, inc, kind, "", 0, now)
 		key := fmt.Sprintf("%s:%d:%d:%s", kind, inc.ID, inc.ReopenCount, d.channel)
 		if err := e.enqueue(ctx, tx, m, d.channel, key, now); err != nil {
 			return err

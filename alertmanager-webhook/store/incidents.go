@@ -14,7 +14,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
-const incidentCols = `id, group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+const incidentCols = `id, group_key, title, summary, tier, alert_tier, team, model, labels, runbook_url, state, assignee,
 	detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
 	alerts_firing, alerts_total, reopen_count, created_at, updated_at`
 
@@ -27,7 +27,7 @@ func scanIncident(r scanner) (*Incident, error) {
 		det, tri, con, inv, res    int64
 		rev, created, updated      int64
 	)
-	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &state, &i.Assignee,
+	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &i.RunbookURL, &state, &i.Assignee,
 		&det, &tri, &con, &inv, &res, &rev, &i.ResolvedBy, &i.AlertsFiring, &i.AlertsTotal, &i.ReopenCount, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func scanIncidentRaw(r scanner, i *Incident) error {
 		det, tri, con, inv, res int64
 		rev, created, updated   int64
 	)
-	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &state, &i.Assignee,
+	if err := r.Scan(&i.ID, &i.GroupKey, &i.Title, &i.Summary, &tier, &aTier, &i.Team, &i.Model, &labels, &i.RunbookURL, &state, &i.Assignee,
 		&det, &tri, &con, &inv, &res, &rev, &i.ResolvedBy, &i.AlertsFiring, &i.AlertsTotal, &i.ReopenCount, &created, &updated); err != nil {
 		return err
 	}
@@ -80,11 +80,11 @@ func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *Incident) error 
 	if labels == nil {
 		labels, _ = json.Marshal(i.Labels)
 	}
-	const q = `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, state, assignee,
+	const q = `INSERT INTO incidents (group_key, title, summary, tier, alert_tier, team, model, labels, runbook_url, state, assignee,
 		detected_at, triaged_at, contained_at, investigating_at, resolved_at, reviewed_at, resolved_by,
 		alerts_firing, alerts_total, reopen_count, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', ?, ?, 0, ?, ?)`
-	args := []any{i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), string(i.State),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, '', ?, ?, 0, ?, ?)`
+	args := []any{i.GroupKey, i.Title, i.Summary, string(i.Tier), string(i.AlertTier), i.Team, i.Model, string(labels), i.RunbookURL, string(i.State),
 		nanos(i.DetectedAt), i.AlertsFiring, i.AlertsTotal, nanos(i.CreatedAt), nanos(i.UpdatedAt)}
 	if !s.d.SingleWriter {
 		return s.queryRow(ctx, tx, q+` RETURNING id`, args...).Scan(&i.ID)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -508,8 +509,9 @@ func newIncident(p part, m *webhook.Message, a *webhook.Alert, now time.Time) *I
 	if tier == "" {
 		tier = incident.TierFromLabels(a.Labels)
 	}
+	runbook := cmp.Or(a.Annotations["runbook_url"], m.CommonAnnotations["runbook_url"], pick("runbook_url"))
 	inc := &Incident{
-		GroupKey: p.key, Title: truncate(title, 512), Summary: truncate(summary, 4096),
+		GroupKey: p.key, Title: truncate(title, 512), Summary: truncate(summary, 4096), RunbookURL: truncate(runbook, 2048),
 		Tier: tier, AlertTier: tier, Team: pick("team", "owner"), Model: pick("model"),
 		Labels: labels, State: incident.Detected, DetectedAt: a.StartsAt, CreatedAt: now, UpdatedAt: now,
 	}

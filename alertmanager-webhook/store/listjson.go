@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -53,6 +52,9 @@ func (i *Incident) AppendJSON(b []byte) []byte {
 	} else {
 		l, _ := json.Marshal(i.Labels) // a map[string]string always encodes
 		b = append(b, l...)
+	}
+	if i.RunbookURL != "" {
+		b = appendField(b, "runbook_url", i.RunbookURL)
 	}
 	b = appendField(b, "state", string(i.State))
 	b = appendField(b, "assignee", i.Assignee)
@@ -149,16 +151,15 @@ func appendFloat(b []byte, f float64) []byte {
 // request instead of 20 pages of 500 (each page a query, a response and a client parse).
 const MaxTablePageSize = 10000
 
-// tableCols are the database columns the table view reads; labels is read for runbook_url
-// even when the labels are not asked for. (Testing for a runbook inside the database
-// instead, with instr(), cost more than handing every incident's labels over: SQLite's
-// substring search is a byte-by-byte loop, Go's strings.Index is not.)
-const tableCols = `id, title, tier, state, team, model, assignee, detected_at, triaged_at, resolved_at, alerts_firing, labels`
+// tableCols are the database columns the table view reads, in the order of its columns
+// (sla_breached is computed); the labels are read only when asked for.
+const tableCols = `id, title, tier, state, team, model, assignee, detected_at, triaged_at, resolved_at, alerts_firing, runbook_url`
 
 // TableColumns are the columns of the table view, in the order of each row's values; with
 // labels, a last column LabelsColumn holds each incident's labels as an object. The times
 // (detected_at, triaged_at, resolved_at) are integer Unix milliseconds, triaged_at and
-// resolved_at null until reached; runbook_url is the incident's runbook_url label or null.
+// resolved_at null until reached; runbook_url is the incident's runbook (Incident.RunbookURL)
+// or null.
 var TableColumns = []string{"id", "title", "tier", "state", "team", "model", "assignee",
 	"detected_at", "triaged_at", "resolved_at", "alerts_firing", "sla_breached", "runbook_url"}
 
@@ -183,7 +184,11 @@ const LabelsColumn = "labels"
 func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byte) ([]byte, error) {
 	start := time.Now()
 	defer func() { s.observe("list", time.Since(start)) }()
-	q, args, err := s.listQuery(&f, tableCols, MaxTablePageSize)
+	cols, ncols := tableCols, 12
+	if withLabels {
+		cols, ncols = tableCols+", labels", 13
+	}
+	q, args, err := s.listQuery(&f, cols, MaxTablePageSize)
 	if err != nil {
 		return b, err
 	}
@@ -205,17 +210,21 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byt
 		b = append(b, `,"`+LabelsColumn+`"`...)
 	}
 	b = append(b, `],"rows":[`...)
-	err = s.eachRow(ctx, q, args, 12, func(v []driver.Value) (bool, error) {
+	err = s.eachRow(ctx, q, args, ncols, func(v []driver.Value) (bool, error) {
 		if n == f.Limit {
 			more = true
 			return false, nil
 		}
 		id, det, tri, res, firing := asInt(v[0]), asInt(v[7]), asInt(v[8]), asInt(v[9]), asInt(v[10])
-		tier, lb := asString(v[2]), asString(v[11])
-		// Labels copied into the response must be JSON; checking all of them costs as much
-		// as the rest of the row, so without labels only the runbook token is checked.
-		if withLabels && !json.Valid([]byte(lb)) {
-			return false, fmt.Errorf("incident %d labels: stored value is not JSON", id)
+		tier := asString(v[2])
+		var lb string
+		if withLabels {
+			// Labels copied into the response must be JSON.
+			if lb = asString(v[12]); lb == "null" || lb == "" {
+				lb = "{}"
+			} else if !json.Valid([]byte(lb)) {
+				return false, fmt.Errorf("incident %d labels: stored value is not JSON", id)
+			}
 		}
 		if n > 0 {
 			b = append(b, ',')
@@ -237,16 +246,13 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byt
 		b = append(b, ',')
 		b = strconv.AppendBool(b, sla.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now))
 		b = append(b, ',')
-		if rb := labelJSON(lb, `"runbook_url":`); len(rb) > 2 && (withLabels || json.Valid([]byte(rb))) {
-			b = append(b, rb...)
+		if rb := asString(v[11]); rb != "" {
+			b = appendString(b, rb)
 		} else {
 			b = append(b, "null"...)
 		}
 		if withLabels {
 			b = append(b, ',')
-			if lb == "null" || lb == "" {
-				lb = "{}"
-			}
 			b = append(b, lb...)
 		}
 		b = append(b, ']')
@@ -356,30 +362,6 @@ func asString(v driver.Value) string {
 		return t
 	case []byte:
 		return string(t)
-	}
-	return ""
-}
-
-// labelJSON returns the JSON string token of a label in stored labels JSON (what
-// json.Marshal of a map[string]string wrote), or "". key is the label's name quoted with
-// its colon, `"name":`. Inside a JSON string a quote is escaped, so an unescaped key
-// after { or , can only be the label's key.
-func labelJSON(labels, key string) string {
-	k := strings.Index(labels, key)
-	if k < 0 || (k > 0 && labels[k-1] != '{' && labels[k-1] != ',') {
-		return ""
-	}
-	v := labels[k+len(key):]
-	if len(v) == 0 || v[0] != '"' {
-		return ""
-	}
-	for e := 1; e < len(v); e++ {
-		switch v[e] {
-		case '\\':
-			e++
-		case '"':
-			return v[:e+1]
-		}
 	}
 	return ""
 }

@@ -9,29 +9,32 @@ import (
 
 // Incident is one incident: an alert group's trouble from detection to review.
 type Incident struct {
-	ID           int64             `json:"id"`
-	GroupKey     string            `json:"group_key"`
-	Title        string            `json:"title"`
-	Summary      string            `json:"summary"`
-	Tier         incident.Tier     `json:"tier"`
-	AlertTier    incident.Tier     `json:"alert_tier"`
-	Team         string            `json:"team"`
-	Model        string            `json:"model"`
-	Labels       map[string]string `json:"labels"`
-	State        incident.State    `json:"state"`
-	Assignee     string            `json:"assignee"`
-	DetectedAt   time.Time         `json:"detected_at"`
-	TriagedAt    time.Time         `json:"triaged_at,omitzero"`
-	ContainedAt  time.Time         `json:"contained_at,omitzero"`
-	InvestigAt   time.Time         `json:"investigating_at,omitzero"`
-	ResolvedAt   time.Time         `json:"resolved_at,omitzero"`
-	ReviewedAt   time.Time         `json:"reviewed_at,omitzero"`
-	ResolvedBy   string            `json:"resolved_by,omitempty"`
-	AlertsFiring int               `json:"alerts_firing"`
-	AlertsTotal  int               `json:"alerts_total"`
-	ReopenCount  int               `json:"reopen_count"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
+	ID        int64             `json:"id"`
+	GroupKey  string            `json:"group_key"`
+	Title     string            `json:"title"`
+	Summary   string            `json:"summary"`
+	Tier      incident.Tier     `json:"tier"`
+	AlertTier incident.Tier     `json:"alert_tier"`
+	Team      string            `json:"team"`
+	Model     string            `json:"model"`
+	Labels    map[string]string `json:"labels"`
+	// RunbookURL is the runbook_url annotation of the alert that opened the incident (where
+	// Prometheus rules put it), else its runbook_url label.
+	RunbookURL   string         `json:"runbook_url,omitempty"`
+	State        incident.State `json:"state"`
+	Assignee     string         `json:"assignee"`
+	DetectedAt   time.Time      `json:"detected_at"`
+	TriagedAt    time.Time      `json:"triaged_at,omitzero"`
+	ContainedAt  time.Time      `json:"contained_at,omitzero"`
+	InvestigAt   time.Time      `json:"investigating_at,omitzero"`
+	ResolvedAt   time.Time      `json:"resolved_at,omitzero"`
+	ReviewedAt   time.Time      `json:"reviewed_at,omitzero"`
+	ResolvedBy   string         `json:"resolved_by,omitempty"`
+	AlertsFiring int            `json:"alerts_firing"`
+	AlertsTotal  int            `json:"alerts_total"`
+	ReopenCount  int            `json:"reopen_count"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
 
 	// Computed on read.
 	MTTASeconds float64 `json:"mtta_seconds,omitempty"`

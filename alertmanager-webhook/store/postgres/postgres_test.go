@@ -51,3 +51,12 @@ func TestMigrationsUpDown(t *testing.T) {
 		require.Empty(t, tables())
 	}
 }
+
+func TestRunbookBackfill(t *testing.T) {
+	db, err := sql.Open("pgx", testbin.PostgresDatabase(t))
+	require.NoError(t, err)
+	defer db.Close()
+	ms, err := Migrations()
+	require.NoError(t, err)
+	storetest.RunbookBackfill(t, db, Dialect, ms)
+}

@@ -89,3 +89,12 @@ func TestTransitionsRekeyKeepsRows(t *testing.T) {
 	require.NoError(t, store.Migrate(ctx, db, Dialect, ms, 4))
 	require.Equal(t, want, rows())
 }
+
+func TestRunbookBackfill(t *testing.T) {
+	db, err := OpenDB(filepath.Join(t.TempDir(), "m.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	ms, err := Migrations()
+	require.NoError(t, err)
+	storetest.RunbookBackfill(t, db, Dialect, ms)
+}

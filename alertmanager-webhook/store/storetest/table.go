@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,7 +79,8 @@ func readTable(t *testing.T, s *store.DB, f store.Filter, withLabels bool) table
 
 // testListTable checks the table view against the full listing: the same incidents in the
 // same order through the same cursors, each the full incident's table columns, the
-// runbook from the incident's runbook_url label, the labels only when asked.
+// runbook from the opening alert's runbook_url annotation or else the label, the labels
+// only when asked.
 func testListTable(t *testing.T, open Opener) {
 	ctx := context.Background()
 	clk := NewClock(T0.Add(3 * time.Hour))
@@ -86,8 +89,13 @@ func testListTable(t *testing.T, open Opener) {
 		m := Msg(fmt.Sprintf("t%02d", i), A{FP: fmt.Sprintf("t%02d", i), Start: time.Duration(i/3) * time.Minute})
 		m.CommonLabels["tier"] = []string{"P1", "P2", "P3", "P4"}[i%4]
 		m.CommonLabels["svc"] = fmt.Sprintf("<s%d> & \"é\"", i)
-		if i%2 == 0 {
-			m.CommonLabels["runbook_url"] = fmt.Sprintf("https://runbooks.example/%d?a=1&b=\"q\"", i)
+		// Prometheus rules put the runbook in an annotation; some teams put it in a label.
+		switch i % 3 {
+		case 0:
+			m.Alerts[0].Annotations["runbook_url"] = fmt.Sprintf("https://runbooks.example/%d?a=1&b=\"q\"", i)
+			m.CommonLabels["runbook_url"] = "https://ignored.example" // the annotation wins
+		case 1:
+			m.CommonLabels["runbook_url"] = fmt.Sprintf("https://runbooks.example/label/%d", i)
 		}
 		ingest(t, s, m)
 	}
@@ -105,8 +113,19 @@ func testListTable(t *testing.T, open Opener) {
 		want[k] = tableRow{ID: in.ID, Title: in.Title, Tier: string(in.Tier), State: string(in.State), Team: in.Team, Model: in.Model,
 			Assignee: in.Assignee, DetectedAt: in.DetectedAt.UnixMilli(), TriagedAt: millis(in.TriagedAt), ResolvedAt: millis(in.ResolvedAt),
 			AlertsFiring: in.AlertsFiring, SLABreached: in.SLABreached, Labels: in.Labels}
-		if rb, ok := in.Labels["runbook_url"]; ok {
-			want[k].RunbookURL = &rb
+		if in.RunbookURL != "" {
+			want[k].RunbookURL = &in.RunbookURL
+		}
+		// The full view's runbook_url is the first alert's annotation, else the label.
+		n, err := strconv.Atoi(strings.TrimPrefix(in.GroupKey, "t"))
+		require.NoError(t, err, in.GroupKey)
+		switch n % 3 {
+		case 0:
+			require.Equal(t, fmt.Sprintf("https://runbooks.example/%d?a=1&b=\"q\"", n), in.RunbookURL)
+		case 1:
+			require.Equal(t, fmt.Sprintf("https://runbooks.example/label/%d", n), in.RunbookURL)
+		default:
+			require.Empty(t, in.RunbookURL)
 		}
 	}
 	require.NotNil(t, want[0].TriagedAt, "acknowledged")

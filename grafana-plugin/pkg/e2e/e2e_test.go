@@ -344,6 +344,9 @@ func TestBinaryAgainstIncidentd(t *testing.T) {
 		require.Equal(t, []string{"P3", "P2", "P1"}, []string{tier.At(0).(string), tier.At(1).(string), tier.At(2).(string)})
 		an, _ := inc.FieldByName("label_alertname")
 		require.Equal(t, "FeatureDriftHigh", *an.At(0).(*string))
+		// The runbook is the alert's runbook_url annotation, where Prometheus rules put it.
+		rb, _ := inc.FieldByName("runbook")
+		require.Equal(t, "https://runbooks.example/FeatureDriftHigh", *rb.At(0).(*string))
 		require.Equal(t, 2, resp.Responses["filtered"].Frames[0].Rows())
 
 		var total int64

@@ -42,6 +42,7 @@ type Incident struct {
 	Team         string            `json:"team"`
 	Model        string            `json:"model"`
 	Labels       map[string]string `json:"labels"`
+	RunbookURL   string            `json:"runbook_url"` // absent before incidentd had it: see Labels
 	State        string            `json:"state"`
 	Assignee     string            `json:"assignee"`
 	DetectedAt   time.Time         `json:"detected_at"`

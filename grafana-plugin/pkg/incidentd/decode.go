@@ -97,6 +97,8 @@ func decodeIncident(v *fastjson.Value, in *Incident) error {
 			in.Assignee, ferr = str(v, k)
 		case "labels":
 			in.Labels, ferr = strMap(v, k)
+		case "runbook_url":
+			in.RunbookURL, ferr = str(v, k)
 		case "detected_at":
 			in.DetectedAt, ferr = tm(v, k)
 		case "triaged_at":

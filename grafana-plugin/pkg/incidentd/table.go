@@ -2,6 +2,7 @@ package incidentd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -593,8 +594,8 @@ func (d *tableDecoder) incidents(v *fastjson.Value) (int, error) {
 		if !in.ResolvedAt.IsZero() {
 			r.resolved = d.timePtr(in.ResolvedAt)
 		}
-		// The full view has no runbook_url field: the label is the runbook.
-		if rb := in.Labels["runbook_url"]; rb != "" {
+		// An incidentd older than the incident's runbook_url field had only the label.
+		if rb := cmp.Or(in.RunbookURL, in.Labels["runbook_url"]); rb != "" {
 			r.runbook = d.strPtr(jsonText(rb))
 		}
 		for j, name := range d.t.LabelNames {

@@ -2,6 +2,7 @@ package incidentd
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +46,8 @@ func tableOf(incidents []Incident, labelNames []string) *Table {
 		t.AlertsFiring = append(t.AlertsFiring, int64(in.AlertsFiring))
 		t.SLABreached = append(t.SLABreached, in.SLABreached)
 		var rb *string
-		if v := in.Labels["runbook_url"]; v != "" {
+		// The incident's runbook, or from an older incidentd the label.
+		if v := cmp.Or(in.RunbookURL, in.Labels["runbook_url"]); v != "" {
 			rb = &v
 		}
 		t.Runbook = append(t.Runbook, rb)
@@ -120,7 +122,7 @@ func tableView(t testing.TB, incidents []Incident, columns []string, next string
 			case "sla_breached":
 				row[c] = in.SLABreached
 			case "runbook_url":
-				if rb := in.Labels["runbook_url"]; rb != "" {
+				if rb := cmp.Or(in.RunbookURL, in.Labels["runbook_url"]); rb != "" {
 					row[c] = rb
 				}
 			case "labels":
