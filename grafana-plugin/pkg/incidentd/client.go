@@ -393,7 +393,7 @@ func (c *Client) List(ctx context.Context, f Filter, max int) (incidents []Incid
 			return incidents, true, nil
 		}
 		if p.NextCursor == cursor || len(p.Incidents) == 0 {
-			return nil, false, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "incidentd repeated the same cursor; stopping to avoid an endless loop"}
+			return nil, false, repeatedCursor()
 		}
 		cursor = p.NextCursor
 	}

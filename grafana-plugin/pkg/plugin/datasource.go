@@ -220,18 +220,3 @@ func (p Query) filter(from, to time.Time) incidentd.Filter {
 	}
 	return f
 }
-
-// list reads every incident matching p detected in [from, to).
-func (d *Datasource) list(ctx context.Context, p Query, from, to time.Time) ([]incidentd.Incident, bool, error) {
-	all, truncated, err := d.client.List(ctx, p.filter(from, to), d.settings.MaxIncidents)
-	if err != nil {
-		return nil, false, err
-	}
-	out := all[:0]
-	for _, in := range all {
-		if p.match(in.Tier, in.Team, in.Model) {
-			out = append(out, in)
-		}
-	}
-	return out, truncated, nil
-}

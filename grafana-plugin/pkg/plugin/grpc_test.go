@@ -118,9 +118,10 @@ func TestOverGRPC(t *testing.T) {
 
 // BenchmarkQuery10k measures a query over 10,000 incidents through the plugin's gRPC
 // server from a loopback incidentd fake (pages encoded once, so the fake's encoding is not
-// counted): the incidents table and the counts read the table view (a page per half of
-// the range), decoded, the frames built, Arrow-encoded and decoded. fetch-only, the
-// baseline, reads the full view's 20 pages with the client alone, as both did before.
+// counted): the incidents table, the counts and the annotations read the table view (a
+// page per half of the range), decoded, the frames built, Arrow-encoded and decoded.
+// fetch-only, the baseline, reads the full view's 20 pages with the client alone, as all
+// three did before.
 func BenchmarkQuery10k(b *testing.B) {
 	c := sharedGRPC(b)
 	many := make([]incidentd.Incident, 10000)
@@ -145,7 +146,7 @@ func BenchmarkQuery10k(b *testing.B) {
 			}
 		}
 	})
-	for _, qt := range []string{QueryIncidents, QueryCounts} {
+	for _, qt := range []string{QueryIncidents, QueryCounts, QueryAnnotations} {
 		b.Run(qt, func(b *testing.B) {
 			pc := grpcContext("bench-"+qt, srv.URL, "plugin")
 			req := &backend.QueryDataRequest{PluginContext: pc, Queries: []backend.DataQuery{{RefID: "A", QueryType: qt,
@@ -156,7 +157,7 @@ func BenchmarkQuery10k(b *testing.B) {
 				if err != nil || resp.Responses["A"].Error != nil {
 					b.Fatal(err, resp.Responses["A"].Error)
 				}
-				if qt == QueryIncidents && resp.Responses["A"].Frames[0].Rows() != 10000 {
+				if qt != QueryCounts && resp.Responses["A"].Frames[0].Rows() != 10000 {
 					b.Fatalf("rows %d", resp.Responses["A"].Frames[0].Rows())
 				}
 			}

@@ -17,32 +17,35 @@ import (
 // request, change-log entries (a point) as an annotation frame, so any dashboard can show
 // "incident opened / model deployed" over its graphs.
 func (d *Datasource) queryAnnotations(ctx context.Context, _ *backend.QueryDataRequest, q backend.DataQuery, p Query) backend.DataResponse {
-	incidents, truncated, err := d.list(ctx, p, q.TimeRange.From, q.TimeRange.To)
+	// The table view holds every column an annotation shows.
+	t, truncated, err := d.client.ListTable(ctx, incidentd.TableRequest{Filter: p.filter(q.TimeRange.From, q.TimeRange.To),
+		Max: d.settings.MaxIncidents, Keep: p.match})
 	if err != nil {
 		return errResponse(err)
 	}
-	d.o.Metrics.incidentsRead.Add(float64(len(incidents)))
+	n := t.Len()
+	d.o.Metrics.incidentsRead.Add(float64(n))
 	var (
-		times, ends         []time.Time
-		titles, texts, tags []string
-		ids                 []*int64
+		times, ends         = make([]time.Time, 0, n), make([]time.Time, 0, n)
+		titles, texts, tags = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		ids                 = make([]*int64, 0, n)
 		notices             []data.Notice
 	)
 	now := d.o.Now()
-	for _, in := range incidents {
-		end := in.ResolvedAt
-		if end.IsZero() {
-			end = now
+	for i, id := range t.ID {
+		end := now
+		if res := t.Resolved[i]; res != nil {
+			end = *res
 		}
-		times = append(times, in.DetectedAt)
+		times = append(times, t.Detected[i])
 		ends = append(ends, end)
-		titles = append(titles, fmt.Sprintf("[%s] #%d %s", in.Tier, in.ID, in.Title))
-		texts = append(texts, fmt.Sprintf("state %s, team %s, model %s%s", in.State, orDash(in.Team), orDash(in.Model), assignedText(in.Assignee)))
-		tags = append(tags, joinTags("incident", in.Tier, in.State, in.Team, in.Model))
-		ids = append(ids, new(in.ID))
+		titles = append(titles, fmt.Sprintf("[%s] #%d %s", t.Tier[i], id, t.Title[i]))
+		texts = append(texts, fmt.Sprintf("state %s, team %s, model %s%s", t.State[i], orDash(t.Team[i]), orDash(t.Model[i]), assignedText(t.Assignee[i])))
+		tags = append(tags, joinTags("incident", t.Tier[i], t.State[i], t.Team[i], t.Model[i]))
+		ids = append(ids, &t.ID[i])
 	}
 	if truncated {
-		notices = append(notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf("Only the newest %d incidents are annotated.", len(incidents))})
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf("Only the newest %d incidents are annotated.", n)})
 	}
 	if p.IncludeChanges {
 		changes, err := d.client.Changes(ctx, q.TimeRange.From, q.TimeRange.To)
