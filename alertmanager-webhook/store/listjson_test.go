@@ -23,7 +23,7 @@ func sampleIncidents() []Incident {
 	t0 := time.Date(2026, 11, 29, 23, 0, 0, 123456789, time.UTC)
 	full := Incident{ID: 42, GroupKey: `{}:{alertname="Drift"}`, Title: "Drift <on> model & \"friends\"", Summary: "naïve\tline\nbreak \u2028 \x01",
 		Tier: incident.P1, AlertTier: incident.P2, Team: "ml", Model: "m-1", Labels: map[string]string{"z": "1", "a": "<b>", "é": "x"},
-		State: incident.Resolved, Assignee: "alice", DetectedAt: t0, TriagedAt: t0.Add(90 * time.Second), ContainedAt: t0.Add(time.Hour),
+		RunbookURL: "https://runbooks.example/drift?a=1&b=<2>", State: incident.Resolved, Assignee: "alice", DetectedAt: t0, TriagedAt: t0.Add(90 * time.Second), ContainedAt: t0.Add(time.Hour),
 		InvestigAt: t0.Add(2 * time.Hour), ResolvedAt: t0.Add(3*time.Hour + 1), ReviewedAt: t0.Add(4 * time.Hour), ResolvedBy: "bob",
 		AlertsFiring: 0, AlertsTotal: 12, ReopenCount: 3, CreatedAt: t0, UpdatedAt: t0.Add(5 * time.Hour),
 		MTTASeconds: 90, MTTRSeconds: 10800.000000001, SLABreached: true}
@@ -65,7 +65,7 @@ func FuzzIncidentAppendJSON(f *testing.F) {
 		}
 		inc := Incident{ID: id, Title: title, Summary: summary, Team: lk, Assignee: lv, Labels: map[string]string{lk: lv},
 			DetectedAt: fromNanos(det), TriagedAt: fromNanos(det / 2), CreatedAt: fromNanos(det), UpdatedAt: fromNanos(det),
-			MTTASeconds: mtta, MTTRSeconds: mttr, ResolvedBy: title}
+			MTTASeconds: mtta, MTTRSeconds: mttr, ResolvedBy: title, RunbookURL: lv}
 		p := &Page{Incidents: []Incident{inc}, NextCursor: summary}
 		require.Equal(t, string(marshalPage(t, p)), string(p.AppendJSON(nil)))
 	})
