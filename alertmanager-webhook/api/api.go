@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func OpenAPI() []byte { return openAPI }
 // Store is what the API needs from the incident store.
 type Store interface {
 	List(ctx context.Context, f store.Filter) (*store.Page, error)
-	AppendTable(ctx context.Context, f store.Filter, withLabels bool, b []byte) ([]byte, error)
+	AppendTable(ctx context.Context, f store.Filter, labels store.TableLabels, b []byte) ([]byte, error)
 	Get(ctx context.Context, id int64) (*store.Detail, error)
 	Transition(ctx context.Context, id int64, to incident.State, a store.Action) (*store.Incident, error)
 	Ack(ctx context.Context, id int64, a store.Action) (*store.Incident, error)
@@ -313,9 +314,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	var body []byte
 	switch view := q.Get("view"); view {
 	case "", "full":
-		if q.Has("labels") {
-			writeError(w, a.o.Logger, badf("labels: only with view=table (the full view always has the labels)"))
-			return
+		for _, p := range []string{"labels", "label"} {
+			if q.Has(p) {
+				writeError(w, a.o.Logger, badf("%s: only with view=table (the full view always has the labels)", p))
+				return
+			}
 		}
 		f.RawLabels = true
 		p, err := a.o.Store.List(r.Context(), f)
@@ -326,19 +329,32 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		// A page of 500 is ~400 KB; one buffer and one Write, no reflection.
 		body = p.AppendJSON(make([]byte, 0, 1024*(len(p.Incidents)+1)))
 	case "table":
-		var withLabels bool
+		var labels store.TableLabels
 		if v := q.Get("labels"); v != "" {
-			if withLabels, err = strconv.ParseBool(v); err != nil {
+			if labels.All, err = strconv.ParseBool(v); err != nil {
 				writeError(w, a.o.Logger, badf("labels: expected true or false, got %q", v))
+				return
+			}
+		}
+		if labels.Names = q["label"]; len(labels.Names) > 0 {
+			switch {
+			case labels.All:
+				writeError(w, a.o.Logger, badf("label: names labels to return instead of all of them, so not with labels=true"))
+				return
+			case len(labels.Names) > store.MaxTableLabels:
+				writeError(w, a.o.Logger, badf("label: at most %d, got %d", store.MaxTableLabels, len(labels.Names)))
+				return
+			case slices.Contains(labels.Names, ""):
+				writeError(w, a.o.Logger, badf("label: expected a label name, got an empty one"))
 				return
 			}
 		}
 		// A table row is ~130 bytes; sizing the buffer for the page saves its regrowth.
 		size := 160 * (min(max(f.Limit, 50), store.MaxTablePageSize) + 1)
-		if withLabels {
+		if labels.All {
 			size *= 2
 		}
-		if body, err = a.o.Store.AppendTable(r.Context(), f, withLabels, make([]byte, 0, size)); err != nil {
+		if body, err = a.o.Store.AppendTable(r.Context(), f, labels, make([]byte, 0, size)); err != nil {
 			writeError(w, a.o.Logger, err)
 			return
 		}

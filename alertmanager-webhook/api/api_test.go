@@ -37,7 +37,7 @@ func (m *memStore) List(_ context.Context, f store.Filter) (*store.Page, error) 
 	}
 	return &store.Page{Incidents: []store.Incident{m.inc}}, nil
 }
-func (m *memStore) AppendTable(_ context.Context, f store.Filter, _ bool, b []byte) ([]byte, error) {
+func (m *memStore) AppendTable(_ context.Context, f store.Filter, _ store.TableLabels, b []byte) ([]byte, error) {
 	if f.Limit > store.MaxTablePageSize {
 		return b, &store.InvalidError{Err: context.Canceled}
 	}
@@ -175,7 +175,8 @@ func FuzzActions(f *testing.F) {
 // FuzzListQuery fuzzes the list endpoint's query string: 200 or 400, nothing else.
 func FuzzListQuery(f *testing.F) {
 	for _, q := range []string{"state=detected,triaged&tier=P1", "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=10", "q=%25_%5C", "cursor=MTox", "limit=-1", "open=true&team=a&model=b",
-		"view=table&limit=10000&labels=true", "view=table&limit=10001", "view=tabel", "view=table&labels=maybe", "labels=true"} {
+		"view=table&limit=10000&labels=true", "view=table&limit=10001", "view=tabel", "view=table&labels=maybe", "labels=true",
+		"view=table&label=team&label=alertname", "view=table&label=&labels=true"} {
 		f.Add(q)
 	}
 	h := fuzzAPI(f)
@@ -196,14 +197,20 @@ func FuzzListQuery(f *testing.F) {
 func TestListViewParameters(t *testing.T) {
 	h := fuzzAPI(t)
 	for q, want := range map[string]string{
-		"view=tabel":                        `view: expected full or table, got \"tabel\"`,
-		"view=table&labels=maybe":           `labels: expected true or false, got \"maybe\"`,
-		"labels=true":                       "labels: only with view=table",
-		"view=full&labels=false":            "labels: only with view=table",
-		"view=table&limit=10001":            "",
-		"view=table&limit=10000":            "",
-		"view=table&labels=true":            "",
-		"view=full&limit=500&state=triaged": "",
+		"view=tabel":                                    `view: expected full or table, got \"tabel\"`,
+		"view=table&labels=maybe":                       `labels: expected true or false, got \"maybe\"`,
+		"labels=true":                                   "labels: only with view=table",
+		"view=full&labels=false":                        "labels: only with view=table",
+		"view=table&limit=10001":                        "",
+		"view=table&limit=10000":                        "",
+		"view=table&labels=true":                        "",
+		"view=table&label=team&label=a%22b":             "",
+		"view=table&label=team&labels=true":             "label: names labels to return instead of all of them, so not with labels=true",
+		"view=table&label=":                             "label: expected a label name, got an empty one",
+		"view=table&label=a&label=":                     "label: expected a label name, got an empty one",
+		"label=team":                                    "label: only with view=table",
+		"view=table&" + strings.Repeat("label=x&", 101): "label: at most 100, got 101",
+		"view=full&limit=500&state=triaged":             "",
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents?"+q, nil)
 		req.Header.Set("Authorization", "Bearer t")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -166,13 +167,27 @@ var TableColumns = []string{"id", "title", "tier", "state", "team", "model", "as
 // LabelsColumn is the table view's column of labels, last and only when asked for.
 const LabelsColumn = "labels"
 
+// MaxTableLabels bounds how many labels a table view names (TableLabels.Names).
+const MaxTableLabels = 100
+
+// TableLabels says what the table view's labels column holds: every label (All), only
+// the labels named (Names: those an incident has), or, with neither, there is no column.
+// A table shows a few labels as columns; naming them leaves the others, often most of a
+// label set, out of the response.
+type TableLabels struct {
+	All   bool
+	Names []string
+}
+
+func (l TableLabels) column() bool { return l.All || len(l.Names) > 0 }
+
 // AppendTable appends to b the page of incidents matching f in the table view, plus a
 // newline:
 //
 //	{"columns":[TableColumns…],"rows":[[42,"title","P1",…],…],"next_cursor":"…"}
 //
 // each row an incident's values in the columns' order. The labels are a last column only
-// when withLabels. Pages hold up to MaxTablePageSize incidents and share List's order and
+// when labels asks for them. Pages hold up to MaxTablePageSize incidents and share List's order and
 // cursors; next_cursor is absent on the last page.
 //
 // The view is compact because its reader is a table: a header of names instead of keys
@@ -181,12 +196,21 @@ const LabelsColumn = "labels"
 // nanoseconds). Rows go from the database straight into b: no Incident is built, the
 // driver's values are read without database/sql's conversions, and the stored labels are
 // copied as the JSON they already are.
-func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byte) ([]byte, error) {
+func (s *DB) AppendTable(ctx context.Context, f Filter, labels TableLabels, b []byte) ([]byte, error) {
 	start := time.Now()
 	defer func() { s.observe("list", time.Since(start)) }()
+	withLabels := labels.column()
 	cols, ncols := tableCols, 12
 	if withLabels {
 		cols, ncols = tableCols+", labels", 13
+	}
+	// The named labels' keys as the store wrote them (json.Marshal of the label set), each
+	// with its colon: what labelValue looks for.
+	keys := make([]string, 0, len(labels.Names))
+	if !labels.All {
+		for _, n := range labels.Names {
+			keys = append(keys, string(appendString(nil, n))+":")
+		}
 	}
 	q, args, err := s.listQuery(&f, cols, MaxTablePageSize)
 	if err != nil {
@@ -219,10 +243,10 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byt
 		tier := asString(v[2])
 		var lb string
 		if withLabels {
-			// Labels copied into the response must be JSON.
 			if lb = asString(v[12]); lb == "null" || lb == "" {
 				lb = "{}"
-			} else if !json.Valid([]byte(lb)) {
+			} else if labels.All && !json.Valid([]byte(lb)) {
+				// Labels copied into the response must be JSON.
 				return false, fmt.Errorf("incident %d labels: stored value is not JSON", id)
 			}
 		}
@@ -251,9 +275,29 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, withLabels bool, b []byt
 		} else {
 			b = append(b, "null"...)
 		}
-		if withLabels {
+		switch {
+		case labels.All:
 			b = append(b, ',')
 			b = append(b, lb...)
+		case withLabels:
+			b = append(b, ",{"...)
+			first := true
+			for _, k := range keys {
+				val := labelValue(lb, k)
+				if val == "" {
+					continue
+				}
+				if !json.Valid([]byte(val)) {
+					return false, fmt.Errorf("incident %d labels: stored value is not JSON", id)
+				}
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = append(b, k...)
+				b = append(b, val...)
+			}
+			b = append(b, '}')
 		}
 		b = append(b, ']')
 		return true, nil
@@ -362,6 +406,30 @@ func asString(v driver.Value) string {
 		return t
 	case []byte:
 		return string(t)
+	}
+	return ""
+}
+
+// labelValue returns the JSON string token of a label in stored labels JSON (what
+// json.Marshal of a map[string]string wrote), or "". key is the label's name as
+// json.Marshal quotes it, with its colon: `"name":`. Inside a JSON string a quote is
+// escaped, so an unescaped key after { or , can only be the label's key.
+func labelValue(labels, key string) string {
+	k := strings.Index(labels, key)
+	if k <= 0 || (labels[k-1] != '{' && labels[k-1] != ',') {
+		return ""
+	}
+	v := labels[k+len(key):]
+	if len(v) == 0 || v[0] != '"' {
+		return ""
+	}
+	for e := 1; e < len(v); e++ {
+		switch v[e] {
+		case '\\':
+			e++
+		case '"':
+			return v[:e+1]
+		}
 	}
 	return ""
 }

@@ -38,9 +38,10 @@ type tableRow struct {
 	Labels                                    map[string]string
 }
 
-func readTable(t *testing.T, s *store.DB, f store.Filter, withLabels bool) tablePage {
+func readTable(t *testing.T, s *store.DB, f store.Filter, labels store.TableLabels) tablePage {
 	t.Helper()
-	b, err := s.AppendTable(context.Background(), f, withLabels, []byte("prefix"))
+	withLabels := labels.All || len(labels.Names) > 0
+	b, err := s.AppendTable(context.Background(), f, labels, []byte("prefix"))
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(b, []byte("prefix")), "appends to the buffer")
 	body := b[len("prefix"):]
@@ -89,6 +90,9 @@ func testListTable(t *testing.T, open Opener) {
 		m := Msg(fmt.Sprintf("t%02d", i), A{FP: fmt.Sprintf("t%02d", i), Start: time.Duration(i/3) * time.Minute})
 		m.CommonLabels["tier"] = []string{"P1", "P2", "P3", "P4"}[i%4]
 		m.CommonLabels["svc"] = fmt.Sprintf("<s%d> & \"é\"", i)
+		if i%2 == 0 {
+			m.CommonLabels[`odd "<key>"`] = fmt.Sprintf(`v%d\`, i) // a key json.Marshal escapes, a value ending in a backslash
+		}
 		// Prometheus rules put the runbook in an annotation; some teams put it in a label.
 		switch i % 3 {
 		case 0:
@@ -134,13 +138,14 @@ func testListTable(t *testing.T, open Opener) {
 	require.Contains(t, []string{want[0].Assignee, want[1].Assignee}, "bob <ops>")
 
 	from, to := T0.Add(time.Minute), T0.Add(7*time.Minute) // minutes 1..6: 18 incidents
-	for _, withLabels := range []bool{false, true} {
+	named := []string{"svc", `odd "<key>"`, "missing", "runbook_url", "alertname"}
+	for _, labels := range []store.TableLabels{{}, {All: true}, {Names: named}} {
 		for _, limit := range []int{1, 2, 4, 7, store.MaxTablePageSize} {
 			var got []tableRow
 			cursor := ""
 			for {
 				f := store.Filter{From: from, To: to, Limit: limit, Cursor: cursor}
-				p := readTable(t, s, f, withLabels)
+				p := readTable(t, s, f, labels)
 				require.LessOrEqual(t, len(p.Rows), limit)
 				if limit <= store.MaxPageSize {
 					full, err := s.List(ctx, f)
@@ -156,32 +161,35 @@ func testListTable(t *testing.T, open Opener) {
 			var exp []tableRow
 			for _, w := range want {
 				if det := time.UnixMilli(w.DetectedAt); !det.Before(from) && det.Before(to) {
-					if !withLabels {
+					switch {
+					case len(labels.Names) > 0:
+						w.Labels = subset(whole, w.ID, labels.Names)
+					case !labels.All:
 						w.Labels = nil
 					}
 					exp = append(exp, w)
 				}
 			}
 			require.Len(t, exp, 18)
-			require.Equal(t, exp, got, "labels=%v limit=%d", withLabels, limit)
+			require.Equal(t, exp, got, "labels=%+v limit=%d", labels, limit)
 		}
 	}
 
 	// Filters are List's.
-	p := readTable(t, s, store.Filter{Tier: incident.P1, States: []incident.State{incident.Detected}, Limit: 100}, false)
+	p := readTable(t, s, store.Filter{Tier: incident.P1, States: []incident.State{incident.Detected}, Limit: 100}, store.TableLabels{})
 	for _, in := range p.Rows {
 		require.Equal(t, "P1", in.Tier)
 		require.Equal(t, "detected", in.State)
 	}
 	require.NotEmpty(t, p.Rows)
-	require.Len(t, readTable(t, s, store.Filter{Limit: store.MaxTablePageSize}, false).Rows, 24)
-	require.Empty(t, readTable(t, s, store.Filter{Text: "100%_"}, false).Rows)
+	require.Len(t, readTable(t, s, store.Filter{Limit: store.MaxTablePageSize}, store.TableLabels{}).Rows, 24)
+	require.Empty(t, readTable(t, s, store.Filter{Text: "100%_"}, store.TableLabels{}).Rows)
 
 	var inv *store.InvalidError
-	_, err = s.AppendTable(ctx, store.Filter{Limit: store.MaxTablePageSize + 1}, false, nil)
+	_, err = s.AppendTable(ctx, store.Filter{Limit: store.MaxTablePageSize + 1}, store.TableLabels{}, nil)
 	require.True(t, errors.As(err, &inv), "%v", err)
 	require.ErrorContains(t, err, "limit: at most 10000")
-	_, err = s.AppendTable(ctx, store.Filter{Cursor: "garbage!"}, false, nil)
+	_, err = s.AppendTable(ctx, store.Filter{Cursor: "garbage!"}, store.TableLabels{}, nil)
 	require.True(t, errors.As(err, &inv), "%v", err)
 }
 
@@ -192,4 +200,21 @@ func millis(t time.Time) *int64 {
 	}
 	ms := t.UnixMilli()
 	return &ms
+}
+
+// subset is the labels of incident id among names, as the table view's labels column
+// holds them when it names labels.
+func subset(incidents []store.Incident, id int64, names []string) map[string]string {
+	out := map[string]string{}
+	for _, in := range incidents {
+		if in.ID != id {
+			continue
+		}
+		for _, n := range names {
+			if v, ok := in.Labels[n]; ok {
+				out[n] = v
+			}
+		}
+	}
+	return out
 }

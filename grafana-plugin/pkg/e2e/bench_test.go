@@ -111,6 +111,17 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 			query(b, g)
 		}
 	})
+	// With two label columns: incidentd then sends every incident's labels.
+	b.Run("plugin-incidents-table-label-columns", func(b *testing.B) {
+		for b.Loop() {
+			resp := g.query(b, pc, nil, dq("A", "incidents", from, to, `{"labelColumns":["alertname","team"]}`))
+			r := resp.Responses["A"]
+			require.NoError(b, r.Error)
+			require.Equal(b, n, r.Frames[0].Rows())
+			f, _ := r.Frames[0].FieldByName("label_alertname")
+			require.NotNil(b, f.At(0))
+		}
+	})
 	// The plugin sets its GC target to 400 unless GOGC is set; beside it, the same binary
 	// with Go's default of 100, queried in turn, and each one's peak resident memory.
 	b.Run("plugin-gogc-400-vs-100", func(b *testing.B) {
@@ -146,12 +157,18 @@ func peakRSSMiB(b *testing.B, g grafana) float64 {
 }
 
 func postNotification(url string, i int, startsAt time.Time) error {
+	// Labels and annotations the size of a real rule's alert on Kubernetes.
 	labels := map[string]string{"alertname": fmt.Sprintf("Bench%d", i), "model": fmt.Sprintf("m%d", i%11),
-		"tier": fmt.Sprintf("P%d", 1+i%4), "team": fmt.Sprintf("t%d", i%7)}
+		"tier": fmt.Sprintf("P%d", 1+i%4), "team": fmt.Sprintf("t%d", i%7), "severity": "warning", "job": "aiops-exporter",
+		"instance": fmt.Sprintf("10.0.%d.%d:9808", i%8, i%250), "namespace": "ml-serving", "pod": fmt.Sprintf("aiops-exporter-7c9f6d%04d", i%97),
+		"prometheus": "monitoring/k8s", "version": fmt.Sprintf("v%d", i%5)}
+	annotations := map[string]string{"summary": fmt.Sprintf("Accuracy of m%d below its floor for 15m", i%11),
+		"description": "Rolling accuracy over labelled predictions fell below the tier's threshold.",
+		"runbook_url": fmt.Sprintf("https://runbooks.example.com/opscentre/accuracy#m%d", i%11)}
 	msg := map[string]any{
 		"version": "4", "status": "firing", "receiver": "incidentd", "groupKey": fmt.Sprintf(`{}:{alertname="Bench%d"}`, i),
-		"groupLabels": map[string]string{"alertname": labels["alertname"]}, "commonLabels": labels, "commonAnnotations": map[string]string{},
-		"alerts": []map[string]any{{"status": "firing", "labels": labels, "annotations": map[string]string{},
+		"groupLabels": map[string]string{"alertname": labels["alertname"]}, "commonLabels": labels, "commonAnnotations": annotations,
+		"alerts": []map[string]any{{"status": "firing", "labels": labels, "annotations": annotations,
 			"startsAt": startsAt.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("%016x", i)}},
 	}
 	b, _ := json.Marshal(msg)

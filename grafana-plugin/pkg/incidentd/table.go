@@ -22,6 +22,10 @@ import (
 // TablePageLimit is the largest page of incidentd's table view (view=table).
 const TablePageLimit = 10000
 
+// maxNamedLabels is how many labels the table view names at most (label=…); past that the
+// plugin asks for all of them (labels=true).
+const maxNamedLabels = 100
+
 // Table is a listing in columns: what an incidents table frame shows, one slice per column,
 // row k of every slice being the k-th incident. The pointer columns are nil where the
 // incident has no value.
@@ -186,8 +190,13 @@ func (c *Client) tablePage(ctx context.Context, r TableRequest, pageLimit *int, 
 	for {
 		q := r.Filter.values()
 		q.Set("view", "table")
-		if len(r.LabelNames) > 0 {
+		// Only the labels shown as columns: the others are often most of a label set.
+		if len(r.LabelNames) > maxNamedLabels {
 			q.Set("labels", "true")
+		} else {
+			for _, n := range r.LabelNames {
+				q.Add("label", n)
+			}
 		}
 		q.Set("limit", strconv.Itoa(min(*pageLimit, want)))
 		if cursor != "" {
@@ -327,7 +336,7 @@ const (
 	colFiring
 	colBreached
 	colRunbook
-	colLabels // sent with labels=true only
+	colLabels // sent only when labels are asked for
 	numColumns
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -499,4 +500,38 @@ func TestErrorAttribution(t *testing.T) {
 	require.ErrorContains(t, r.Error, "incidentd unreachable")
 	require.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
 	require.Equal(t, backend.StatusBadGateway, r.Status)
+}
+
+// The table view is asked for the labels shown as columns only, by name; past
+// incidentd's bound on named labels, for all of them. Either way the columns hold the
+// same values.
+func TestIncidentsTableNamesItsLabels(t *testing.T) {
+	for _, n := range []int{2, 101} {
+		fake := newFake(fixture())
+		srv := fake.start(t)
+		d := newTestDS(t, srv.URL, nil, "plugin")
+		names := []string{"region", "alertname"}
+		for len(names) < n {
+			names = append(names, fmt.Sprintf("absent_%d", len(names)))
+		}
+		r := run(t, d, nil, nil, q{queryType: QueryIncidents, from: day.from, to: day.to, json: map[string]any{"labelColumns": names}}).Responses["A"]
+		require.NoError(t, r.Error)
+		region, _ := r.Frames[0].FieldByName("label_region")
+		require.Equal(t, "us", *region.At(1).(*string), "n=%d", n)
+		absent, _ := r.Frames[0].FieldByName("label_absent_2")
+		require.True(t, n == 2 || absent.At(0).(*string) == nil, "n=%d", n)
+		for _, req := range fake.requests {
+			if req.URL.Path != "/api/v1/incidents" {
+				continue
+			}
+			q := req.URL.Query()
+			if n <= 100 {
+				require.Equal(t, names, q["label"])
+				require.False(t, q.Has("labels"))
+			} else {
+				require.Equal(t, "true", q.Get("labels"))
+				require.False(t, q.Has("label"))
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -242,9 +243,11 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	}
 	// The table view: a header of column names, then each incident as an array of values
 	// in the columns' order, times in Unix milliseconds (null: not reached), the runbook
-	// from the labels, the labels last when asked for ({} when none).
+	// (the incident's, else its label), the labels last when asked for: all of them
+	// (labels=true) or those named (label=…), {} when none.
 	columns := []string{"id", "title", "tier", "state", "team", "model", "assignee", "detected_at", "triaged_at", "resolved_at", "alerts_firing", "sla_breached", "runbook_url"}
-	labels := q.Get("labels") == "true"
+	named := q["label"]
+	labels := q.Get("labels") == "true" || len(named) > 0
 	if labels {
 		columns = append(columns, "labels")
 	}
@@ -257,15 +260,20 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	rows := make([][]any, len(page.Incidents))
 	for k, in := range page.Incidents {
 		var runbook any
-		if rb := in.Labels["runbook_url"]; rb != "" {
+		if rb := cmp.Or(in.RunbookURL, in.Labels["runbook_url"]); rb != "" {
 			runbook = rb
 		}
 		rows[k] = []any{in.ID, in.Title, in.Tier, in.State, in.Team, in.Model, in.Assignee, in.DetectedAt.UnixMilli(),
 			millis(in.TriagedAt), millis(in.ResolvedAt), in.AlertsFiring, in.SLABreached, runbook}
 		if labels {
 			l := in.Labels
-			if l == nil {
+			if l == nil || len(named) > 0 {
 				l = map[string]string{}
+				for _, n := range named {
+					if v, ok := in.Labels[n]; ok {
+						l[n] = v
+					}
+				}
 			}
 			rows[k] = append(rows[k], l)
 		}
