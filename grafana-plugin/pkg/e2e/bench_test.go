@@ -27,7 +27,8 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 	bin := pluginBinary(b)
 	inc := startIncidentd(b)
 	g := startPlugin(b, bin)
-	g100 := startPlugin(b, bin, "GOGC=100")
+	// Two more, only for the GC comparison, so their peak memory comes from the same queries.
+	g100, g400 := startPlugin(b, bin, "GOGC=100"), startPlugin(b, bin, "GOGC=400")
 
 	const n = 10000
 	start := time.Now().UTC().Add(-180 * 24 * time.Hour).Truncate(time.Second)
@@ -122,13 +123,14 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 			require.NotNil(b, f.At(0))
 		}
 	})
-	// The plugin sets its GC target to 400 unless GOGC is set; beside it, the same binary
-	// with Go's default of 100, queried in turn, and each one's peak resident memory.
+	// What an operator can trade: the same binary with a GC target of 400 (GOGC=400 in the
+	// plugin's environment) beside Go's default of 100, queried in turn, and each one's
+	// peak resident memory.
 	b.Run("plugin-gogc-400-vs-100", func(b *testing.B) {
 		var t400, t100 time.Duration
 		for b.Loop() {
 			t0 := time.Now()
-			query(b, g)
+			query(b, g400)
 			t1 := time.Now()
 			query(b, g100)
 			t400, t100 = t400+t1.Sub(t0), t100+time.Since(t1)
@@ -136,7 +138,7 @@ func BenchmarkBinaryQuery10k(b *testing.B) {
 		b.ReportMetric(float64(t400.Microseconds())/1e3/float64(b.N), "ms/query-gogc400")
 		b.ReportMetric(float64(t100.Microseconds())/1e3/float64(b.N), "ms/query-gogc100")
 		b.ReportMetric(float64(t400)/float64(t100), "ratio")
-		b.ReportMetric(peakRSSMiB(b, g), "MiB-peak-gogc400")
+		b.ReportMetric(peakRSSMiB(b, g400), "MiB-peak-gogc400")
 		b.ReportMetric(peakRSSMiB(b, g100), "MiB-peak-gogc100")
 	})
 }
