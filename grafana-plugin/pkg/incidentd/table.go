@@ -356,6 +356,21 @@ type row struct {
 	labels                        []*string
 }
 
+// few returns the field of r that column c, one of few distinct values, fills.
+func (r *row) few(c int) *string {
+	switch c {
+	case colTier:
+		return &r.tier
+	case colState:
+		return &r.state
+	case colTeam:
+		return &r.team
+	case colModel:
+		return &r.model
+	}
+	return &r.who // colAssignee
+}
+
 // page decodes one page onto the table; it returns the next cursor and how many incidents
 // the page held (kept or not). A page is the table view's, {"columns":[…],"rows":[[…],…]},
 // or the full view's, {"incidents":[{…},…]}, which an incidentd without the table view
@@ -541,21 +556,9 @@ func (d *tableDecoder) row(cells []*fastjson.Value, r *row) (col int, err error)
 			// Copied at once: the bytes are the parser's.
 			b, err = d.str(v)
 			d.text = append(d.text, b...)
-		case colTier:
+		case colTier, colState, colTeam, colModel, colAssignee:
 			b, err = d.str(v)
-			r.tier = d.interned(b)
-		case colState:
-			b, err = d.str(v)
-			r.state = d.interned(b)
-		case colTeam:
-			b, err = d.str(v)
-			r.team = d.interned(b)
-		case colModel:
-			b, err = d.str(v)
-			r.model = d.interned(b)
-		case colAssignee:
-			b, err = d.str(v)
-			r.who = d.interned(b)
+			*r.few(c) = d.interned(b)
 		case colDetected:
 			var ms int64
 			ms, err = cellInt(v, "an integer number of milliseconds")
