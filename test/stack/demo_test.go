@@ -3,6 +3,8 @@ package stack
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -87,4 +89,23 @@ func TestVerify(t *testing.T) {
 	require.Len(t, problems, 2, "an unexpected incident, opened in the clean stretch: %v", problems)
 	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 15*time.Second)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true})
 	require.Contains(t, outcomes[0].Problems[0], "want resolved after the fault ended")
+}
+
+// A server whose port was taken before it bound it is reported as such (errPortTaken):
+// what makes Start pick its ports again. A port given in the options is not picked again.
+func TestTakenPortIsReported(t *testing.T) {
+	bin := testbin.Project(t, "incidentd")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+
+	s := &Stack{opts: Options{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second}, IncidentdURL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	err = s.run(context.Background(), "incidentd", bin, []string{"--web.listen-address=" + addr(port), "--storage.path=" + filepath.Join(s.opts.Dir, "i.db")}, s.IncidentdURL+"/-/ready")
+	s.Stop()
+	require.ErrorIs(t, err, errPortTaken)
+
+	// Given the port, Start does not pick another.
+	_, err = Start(context.Background(), Options{Dir: t.TempDir(), Bin: Binaries{Incidentd: bin}, IncidentdPort: port})
+	require.ErrorIs(t, err, errPortTaken)
 }

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -76,27 +77,42 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", o.Dir, err)
 	}
-	var err error
-	for _, p := range []*int{&o.ExporterPort, &o.IncidentdPort, &o.PrometheusPort, &o.AlertmanagerPort} {
-		if *p == 0 {
-			if *p, err = FreePort(); err != nil {
-				return nil, err
+	// A port free a moment ago may be taken by another process (tests run in parallel)
+	// before the server picked for it binds it: the stack then starts again on ports picked
+	// anew, a few times.
+	given := o
+	for attempt := 1; ; attempt++ {
+		o := given
+		picked := false
+		for _, p := range []*int{&o.ExporterPort, &o.IncidentdPort, &o.PrometheusPort, &o.AlertmanagerPort} {
+			if *p == 0 {
+				port, err := FreePort()
+				if err != nil {
+					return nil, err
+				}
+				*p, picked = port, true
 			}
 		}
-	}
-	s := &Stack{
-		opts:            o,
-		ExporterURL:     fmt.Sprintf("http://127.0.0.1:%d", o.ExporterPort),
-		IncidentdURL:    fmt.Sprintf("http://127.0.0.1:%d", o.IncidentdPort),
-		PrometheusURL:   fmt.Sprintf("http://127.0.0.1:%d", o.PrometheusPort),
-		AlertmanagerURL: fmt.Sprintf("http://127.0.0.1:%d", o.AlertmanagerPort),
-	}
-	if err := s.start(ctx); err != nil {
+		s := &Stack{
+			opts:            o,
+			ExporterURL:     fmt.Sprintf("http://127.0.0.1:%d", o.ExporterPort),
+			IncidentdURL:    fmt.Sprintf("http://127.0.0.1:%d", o.IncidentdPort),
+			PrometheusURL:   fmt.Sprintf("http://127.0.0.1:%d", o.PrometheusPort),
+			AlertmanagerURL: fmt.Sprintf("http://127.0.0.1:%d", o.AlertmanagerPort),
+		}
+		err := s.start(ctx)
+		if err == nil {
+			return s, nil
+		}
 		s.Stop()
-		return nil, err
+		if !picked || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
 	}
-	return s, nil
 }
+
+// errPortTaken marks a process that exited because its listen address was in use.
+var errPortTaken = errors.New("address already in use")
 
 func (s *Stack) start(ctx context.Context) error {
 	o := s.opts
@@ -226,7 +242,11 @@ func (s *Stack) run(ctx context.Context, name, bin string, args []string, readyU
 	for {
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited during start-up:\n%s", name, s.LogTail(name, 30))
+			tail := s.LogTail(name, 30)
+			if strings.Contains(tail, "address already in use") {
+				return fmt.Errorf("%s exited during start-up: %w:\n%s", name, errPortTaken, tail)
+			}
+			return fmt.Errorf("%s exited during start-up:\n%s", name, tail)
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
