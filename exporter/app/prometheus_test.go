@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -14,17 +13,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-// freePort returns a loopback address nobody listens on (for Prometheus, which does not
-// log the port it bound when given :0).
+// freePort returns a loopback address nobody listens on, for a server started next.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := stack.FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	return addr
 }
 

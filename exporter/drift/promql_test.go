@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,18 +19,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
 // promQLOneLine is for failure messages.
 func promQLOneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
+// freePort returns a loopback address nobody listens on, for a server started next.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := stack.FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	return addr
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/rulegen/gate"
 	"github.com/opscentre/opscentre/rulegen/spec"
+	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -45,11 +45,11 @@ aiops_inference_duration_seconds_count{model="m",version="v2"} %d
 `, 100*n, 0.5*float64(n), 100*n, 100*n, 150*n, 100*n)
 }
 
+// freePort returns a loopback address nobody listens on, for a server started next.
 func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	addr, err := stack.FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	return addr
 }
 

@@ -109,3 +109,20 @@ func TestTakenPortIsReported(t *testing.T) {
 	_, err = Start(context.Background(), Options{Dir: t.TempDir(), Bin: Binaries{Incidentd: bin}, IncidentdPort: port})
 	require.ErrorIs(t, err, errPortTaken)
 }
+
+// FreePort's ports are bindable and, where Linux says where its ephemeral range starts,
+// below it: outgoing connections cannot take them between the pick and the bind.
+func TestFreePortBelowEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	for range 20 {
+		p, err := FreePort()
+		require.NoError(t, err)
+		if low > 11000 {
+			require.Less(t, p, low)
+			require.GreaterOrEqual(t, p, 10000)
+		}
+		l, err := net.Listen("tcp", addr(p))
+		require.NoError(t, err)
+		require.NoError(t, l.Close())
+	}
+}

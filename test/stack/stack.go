@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -309,12 +311,47 @@ func (s *Stack) Stop() {
 	}
 }
 
-// FreePort asks the kernel for a free loopback TCP port.
+// FreePort returns a loopback TCP port free at the time of the call, for a server started
+// next. It is picked below the kernel's ephemeral range (ip_local_port_range), from which
+// every outgoing connection takes its local port: between this call and the server's bind
+// a port in that range can be taken by any client on the machine, as happened in CI to a
+// test running beside others; one below it only by another caller of FreePort. Where the
+// range cannot be read or leaves no room below it, the kernel picks.
 func FreePort() (int, error) {
+	const lowest = 10000
+	if low := ephemeralLow(); low > lowest+1000 {
+		for range 64 {
+			p := lowest + rand.IntN(low-lowest)
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+				_ = l.Close()
+				return p, nil
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreeAddr is FreePort as a loopback host:port.
+func FreeAddr() (string, error) {
+	p, err := FreePort()
+	return addr(p), err
+}
+
+// ephemeralLow is the first port of Linux's ephemeral range, or 0.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
