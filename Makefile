@@ -5,7 +5,6 @@ GO        ?= go
 GOFLAGS   ?=
 BIN       ?= bin
 PKGS      ?= ./...
-BINARIES  := aiops_exporter rulegen incidentd aiops-sim aiops-loadgen
 BENCHTIME ?= 1s
 
 .DEFAULT_GOAL := help
@@ -18,11 +17,8 @@ help: ## Show this help.
 build: binaries plugin ## Build every binary into ./bin and the Grafana plugin into grafana-plugin/dist.
 
 .PHONY: binaries
-binaries: ## Build the Go binaries into ./bin.
-	@mkdir -p $(BIN)
-	@for b in $(BINARIES); do \
-		if [ -d cmd/$$b ]; then echo ">> building $$b"; $(GO) build $(GOFLAGS) -o $(BIN)/$$b ./cmd/$$b || exit 1; fi; \
-	done
+binaries: ## Build the Go binaries (and the demo) into ./bin in one go build, stamped with version and revision.
+	@BIN=$(BIN) GO=$(GO) scripts/build.sh
 
 .PHONY: plugin
 plugin: ## Build the Grafana plugin (backend and frontend) into grafana-plugin/dist.
@@ -49,7 +45,7 @@ e2e: build ## Run the end-to-end tests against the real Prometheus and Alertmana
 	$(GO) test -count=1 -v ./test/e2e/...
 
 .PHONY: demo
-demo: binaries ## Run the whole loop on loopback with scripted faults and a live view; DURATION=3m runs unattended and checks the incidents.
+demo: binaries ## Run the whole loop on loopback with scripted faults and a live view; DURATION=4m runs unattended and checks the incidents.
 	DURATION=$(DURATION) scripts/demo.sh
 
 .PHONY: run

@@ -25,7 +25,6 @@ for s in prometheus prometheus-alertmanager; do
   (command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null && echo ">> note: the system's $s service is running; the demo uses other ports if its own are taken") || true
 done
 
-go build -o bin/demo ./deploy/demo
 args=()
 [ -n "${DURATION:-}" ] && args+=(--duration="$DURATION")
 exec bin/demo "${args[@]}"

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 if [ -z "${OPSCENTRE_TEST_POSTGRES_DSN:-}" ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   OPSCENTRE_TEST_POSTGRES_DSN=$(scripts/postgres.sh)
   export OPSCENTRE_TEST_POSTGRES_DSN
+  # The server is this run's: stop it however the tests end.
+  trap 'scripts/postgres.sh stop' EXIT
 fi
 export OPSCENTRE_BIN_DIR="$PWD/bin"
 export OPSCENTRE_PROM3_DIR="$PWD/.tools/prometheus-v3"

@@ -27,10 +27,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x .tools/prometheus-v3/promtool ] || [ ! -x .tools/prometheus-v3/prometheus ]; then
-  echo ">> building Prometheus 3 ($PROM3_VERSION) into .tools/prometheus-v3 (about two minutes)"
-  mkdir -p .tools/prometheus-v3
-  GOBIN="$PWD/.tools/prometheus-v3" go install \
+# Prometheus 3 is built once per user, into a cache every clone shares ($XDG_CACHE_HOME or
+# ~/.cache), and linked into this clone's .tools/: a second clone does not build it again.
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/opscentre/prometheus-$PROM3_VERSION"
+if [ ! -x "$cache/promtool" ] || [ ! -x "$cache/prometheus" ]; then
+  echo ">> building Prometheus 3 ($PROM3_VERSION) into $cache, once per user (5–15 minutes on two busy cores)"
+  start=$(date +%s)
+  mkdir -p "$cache"
+  GOBIN="$cache" go install \
     "github.com/prometheus/prometheus/cmd/prometheus@$PROM3_VERSION" \
-    "github.com/prometheus/prometheus/cmd/promtool@$PROM3_VERSION"
+    "github.com/prometheus/prometheus/cmd/promtool@$PROM3_VERSION" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    [ $(( ($(date +%s) - start) % 60 )) -lt 5 ] && echo ">>   still building Prometheus 3: $(( $(date +%s) - start ))s"
+  done
+  wait "$pid"
+  echo ">> built Prometheus 3 in $(( $(date +%s) - start ))s"
 fi
+mkdir -p .tools/prometheus-v3
+for b in prometheus promtool; do
+  [ "$(readlink .tools/prometheus-v3/$b 2>/dev/null)" = "$cache/$b" ] || ln -sfn "$cache/$b" .tools/prometheus-v3/$b
+done

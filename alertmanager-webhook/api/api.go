@@ -213,6 +213,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// errEmptyBody is a request without a body, where a JSON object was expected: an error
+// (400) unless the endpoint takes an empty body as an empty object.
+var errEmptyBody error = &badRequest{msg: "empty body, expected a JSON object"}
+
 // decode reads a JSON object strictly: unknown fields, trailing data and wrong types are
 // errors naming the field.
 func decode(r *http.Request, v any) error { return decodeLimit(r, v, MaxInputBytes) }
@@ -225,7 +229,7 @@ func decodeLimit(r *http.Request, v any, limit int64) error {
 		var syn *json.SyntaxError
 		switch {
 		case errors.Is(err, io.EOF):
-			return badf("empty body, expected a JSON object")
+			return errEmptyBody
 		case errors.As(err, &typ):
 			return badf("field %q: expected %s, got JSON %s", typ.Field, typ.Type, typ.Value)
 		case errors.As(err, &syn):
@@ -428,8 +432,10 @@ func act[T any](a *API, w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, a.o.Logger, err)
 		return
 	}
+	// An empty body is an empty object: the README's `POST …/ack` has none, and every
+	// field an action requires is checked, by name, where the action validates its input.
 	var in T
-	if err := decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil && !errors.Is(err, errEmptyBody) {
 		writeError(w, a.o.Logger, err)
 		return
 	}

@@ -263,6 +263,29 @@ func TestIncidentAPI(t *testing.T) {
 	require.Contains(t, m, `incidentd_store_operation_duration_seconds_count{op="ingest"} 1`)
 }
 
+// The README acknowledges with `POST …/ack` and no body: every field of ack and reopen is
+// optional, so an empty body is an empty object; an action that requires a field still names it.
+func TestActionsTakeAnEmptyBody(t *testing.T) {
+	h := start(t)
+	code, _ := h.do("POST", "/api/v1/alertmanager", "s3cret", capture(t, "firing-group.json"))
+	require.Equal(t, http.StatusOK, code)
+	code, out := h.do("GET", "/api/v1/incidents", "view-token", nil)
+	require.Equal(t, http.StatusOK, code, string(out))
+	var page store.Page
+	require.NoError(t, json.Unmarshal(out, &page))
+	require.Len(t, page.Incidents, 1)
+	path := fmt.Sprintf("/api/v1/incidents/%d", page.Incidents[0].ID)
+
+	code, out = h.do("POST", path+"/ack", "alice-token", nil)
+	require.Equal(t, http.StatusOK, code, string(out))
+	require.Contains(t, string(out), `"state":"triaged"`)
+	code, out = h.do("POST", path+"/transitions", "alice-token", nil)
+	require.Equal(t, http.StatusBadRequest, code, string(out))
+	require.Contains(t, string(out), "to")
+	code, out = h.do("POST", path+"/ack", "alice-token", "{")
+	require.Equal(t, http.StatusBadRequest, code, "a malformed body is still an error: %s", out)
+}
+
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]any `yaml:"paths"`

@@ -35,6 +35,9 @@ import (
 
 func main() { os.Exit(run()) }
 
+// errVerdict marks a run that ended with a failing verdict, already printed as its last line.
+var errVerdict = errors.New("scripted faults not turned into incidents")
+
 func run() int {
 	a := kingpin.New("demo", "Run the whole OpsCentre loop on loopback with a scripted scenario.")
 	root := a.Flag("root", "Repository root.").Default(".").String()
@@ -47,13 +50,24 @@ func run() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP is what a closed terminal or a lost SSH session sends: stop as on Ctrl-C. A demo
+	// killed outright takes its children with it through their parent-death signal (stack.run).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if err := demo(ctx, *root, *dir, *bin, *duration, *refresh, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
+	if err := demo(ctx, *root, *dir, *bin, *duration, *refresh, os.Stdout, isTerminal(os.Stdout)); err != nil {
+		if !errors.Is(err, errVerdict) { // else the RESULT line said it
+			fmt.Fprintln(os.Stderr, "demo:", err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// isTerminal reports whether f is a character device: the live view redraws the screen only
+// there; a log file or a pipe gets one line per change instead.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func lookPath(names ...string) (string, error) {
@@ -78,7 +92,7 @@ func port(preferred int) int {
 	return p
 }
 
-func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Duration, out io.Writer) error {
+func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Duration, out io.Writer, tty bool) error {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return err
@@ -124,9 +138,15 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err != nil {
 		return err
 	}
+	// The verdict of an unattended run is the very last line, after the processes stopped, so
+	// that the tail of a log or of a CI step shows it.
+	var result string
 	defer func() {
 		fmt.Fprintln(out, "stopping every process the demo started (logs and data stay in", dir+")")
 		st.Stop()
+		if result != "" {
+			fmt.Fprintln(out, result)
+		}
 	}()
 
 	start := time.Now()
@@ -142,7 +162,11 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err != nil {
 		return fmt.Errorf("prometheus client: %w", err)
 	}
-	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, "", &http.Client{Timeout: 5 * time.Second}, nil), start: start, out: out, dir: dir}
+	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, "", &http.Client{Timeout: 5 * time.Second}, nil), start: start, out: out, dir: dir, tty: tty}
+	if !tty {
+		fmt.Fprintf(out, "ready: Prometheus %s, Alertmanager %s, incidentd %s, exporter %s, logs %s/*.log\n",
+			st.PrometheusURL, st.AlertmanagerURL, st.IncidentdURL, st.ExporterURL, dir)
+	}
 	var end <-chan time.Time
 	if duration > 0 {
 		end = time.After(duration)
@@ -151,14 +175,22 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	defer tick.Stop()
 	var simStats *sim.Stats
 	for {
-		v.render(ctx, simStats)
+		if tty {
+			v.render(ctx, simStats)
+		} else {
+			v.lines(ctx, simStats)
+		}
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(out)
 			v.postmortem(context.Background())
 			return nil
 		case <-end:
-			return v.finish(context.Background())
+			result, err = v.finish(context.Background())
+			if err != nil {
+				return fmt.Errorf("%w: %w", errVerdict, err)
+			}
+			return nil
 		case s := <-simDone:
 			simStats = &s
 		case <-tick.C:
@@ -174,6 +206,10 @@ type view struct {
 	start time.Time
 	out   io.Writer
 	dir   string
+	tty   bool
+	// seen holds, in line mode, the last printed state of each fault, alert and incident, so
+	// that only changes are printed.
+	seen map[string]string
 }
 
 func (v *view) render(ctx context.Context, simStats *sim.Stats) {
@@ -189,12 +225,9 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 
 	b.WriteString("FAULTS (scripted)\n")
 	for _, f := range v.d.Scenario.Faults {
-		state := "pending"
-		switch t := time.Since(v.start); {
-		case f.Active(t):
+		state := v.faultState(f)
+		if state == "active" {
 			state = "\033[31mACTIVE\033[0m"
-		case t >= f.At.D()+f.For.D():
-			state = "over"
 		}
 		fmt.Fprintf(&b, "  %-24s %-17s %6s–%-6s expects %-22s %s\n", f.Name, f.Model, f.At.D(), f.At.D()+f.For.D(), f.Expect, state)
 	}
@@ -253,6 +286,62 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	fmt.Fprint(v.out, b.String())
 }
 
+func (v *view) faultState(f sim.Fault) string {
+	switch t := time.Since(v.start); {
+	case f.Active(t):
+		return "active"
+	case t >= f.At.D()+f.For.D():
+		return "over"
+	}
+	return "pending"
+}
+
+// lines prints, one line each, the faults, alerts and incidents whose state changed since the
+// last call: the demo's log when its output is not a terminal.
+func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
+	if v.seen == nil {
+		v.seen = map[string]string{}
+	}
+	t := time.Since(v.start).Truncate(time.Second)
+	now := map[string]string{}
+	emit := func(key, state, line string) {
+		now[key] = state
+		if v.seen[key] != state {
+			fmt.Fprintf(v.out, "t=%-5s %s\n", t, line)
+		}
+	}
+	for _, f := range v.d.Scenario.Faults {
+		st := v.faultState(f)
+		if st != "pending" {
+			emit("fault/"+f.Name, st, fmt.Sprintf("fault    %-24s %-17s %s (expects %s)", f.Name, f.Model, st, f.Expect))
+		}
+	}
+	if res, err := v.prom.Alerts(ctx); err == nil {
+		for _, al := range res.Alerts {
+			key := "alert/" + string(al.Labels["alertname"]) + "/" + string(al.Labels["model"])
+			emit(key, string(al.State), fmt.Sprintf("alert    %-24s %-3s %-8s %s", al.Labels["alertname"], al.Labels["tier"], al.State, al.Labels["model"]))
+		}
+	}
+	for key, st := range v.seen {
+		if strings.HasPrefix(key, "alert/") && now[key] == "" && st != "inactive" {
+			name, model, _ := strings.Cut(strings.TrimPrefix(key, "alert/"), "/")
+			emit(key, "inactive", fmt.Sprintf("alert    %-24s     %-8s %s", name, "inactive", model))
+		}
+	}
+	if ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 50); err == nil {
+		for _, in := range ins {
+			emit(fmt.Sprintf("incident/%d", in.ID), in.State, fmt.Sprintf("incident #%-3d %-3s %-13s %-24s %-18s team %s",
+				in.ID, in.Tier, in.State, in.Labels["alertname"], in.Model, in.Team))
+		}
+	}
+	if simStats != nil {
+		emit("sim", "done", fmt.Sprintf("simulator finished: %d events, %d labels sent", simStats.Events, simStats.Labels))
+	}
+	for key, st := range now {
+		v.seen[key] = st
+	}
+}
+
 func (v *view) query(ctx context.Context, q string) map[string]string {
 	out := map[string]string{}
 	res, _, _, err := v.prom.Query(ctx, q, time.Now())
@@ -267,15 +356,16 @@ func (v *view) query(ctx context.Context, q string) map[string]string {
 	return out
 }
 
-// finish checks what the run produced against the scenario and prints the verdict.
-func (v *view) finish(ctx context.Context) error {
+// finish checks what the run produced against the scenario, prints each check and returns the
+// one-line verdict.
+func (v *view) finish(ctx context.Context) (string, error) {
 	ins, err := stack.Incidents(ctx, v.st.IncidentdURL)
 	if err != nil {
-		return err
+		return "RESULT: FAIL (incidents could not be read)", err
 	}
 	outcomes, problems := v.d.Verify(ins, stack.VerifyOptions{Start: v.start, Pipeline: stack.DemoPipeline, Until: time.Now()})
-	fmt.Fprintln(v.out, "\nRESULT")
-	checked := 0
+	fmt.Fprintln(v.out, "\nCHECKS")
+	checked, passed := 0, 0
 	for _, o := range outcomes {
 		mark := "ok  "
 		switch {
@@ -286,6 +376,9 @@ func (v *view) finish(ctx context.Context) error {
 			mark = "FAIL"
 		}
 		checked++
+		if o.OK() {
+			passed++
+		}
 		fmt.Fprintf(v.out, "  %s %-24s → %-22s %s opened %s after the fault (budget %s) %s\n", mark, o.Fault, o.Alert, o.Tier,
 			o.OpenedAfter.Round(100*time.Millisecond), o.Budget, strings.Join(o.Problems, "; "))
 	}
@@ -293,18 +386,32 @@ func (v *view) finish(ctx context.Context) error {
 		fmt.Fprintln(v.out, "  FAIL", p)
 	}
 	v.postmortem(ctx)
-	for _, o := range outcomes {
-		if !o.OK() {
-			return errors.New("some scripted faults did not produce their incidents")
-		}
+	err = nil
+	switch {
+	case passed < checked:
+		err = errors.New("some scripted faults did not produce their incidents")
+	case len(problems) > 0:
+		err = errors.New("unexpected incidents")
+	case checked == 0:
+		err = fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+stack.DemoPipeline)
+	}
+	verdict := "PASS"
+	if err != nil {
+		verdict = "FAIL"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "RESULT: %s (%d/%d faults → incidents", verdict, passed, len(outcomes))
+	if n := len(outcomes) - checked; n > 0 {
+		fmt.Fprintf(&b, ", %d not reached", n)
 	}
 	if len(problems) > 0 {
-		return errors.New("unexpected incidents")
+		fmt.Fprintf(&b, ", %d unexpected", len(problems))
 	}
-	if checked == 0 {
-		return fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+stack.DemoPipeline)
+	if err != nil {
+		fmt.Fprintf(&b, "; %v", err)
 	}
-	return nil
+	b.WriteString(")")
+	return b.String(), err
 }
 
 // postmortem prints the post-mortem draft of the first incident, or its timeline when this

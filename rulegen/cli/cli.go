@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
 
 	"github.com/opscentre/opscentre/rulegen/compile"
 	"github.com/opscentre/opscentre/rulegen/output"
@@ -26,6 +27,12 @@ var ErrFailed = errors.New("rulegen: failed")
 
 // Run runs rulegen with args (without the program name).
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// Answered before parsing: kingpin's own --version would go on to ask for a command, since
+	// Run never terminates the process.
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Fprintln(stdout, version.Print("rulegen"))
+		return nil
+	}
 	app := kingpin.New("rulegen", "Compile an OpsCentre alert-tier spec into Prometheus rules, Alertmanager routes and promtool tests.")
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)

@@ -227,8 +227,11 @@ func (s *Stack) run(ctx context.Context, name, bin string, args []string, readyU
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = s.opts.Dir
 	// Own process group, so Ctrl-C in a terminal reaches the demo, which then stops every
-	// child in order, instead of killing them all at once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// child in order, instead of killing them all at once. The parent-death signal stops a
+	// child whose parent (the demo, a test binary) was killed outright and could not. Linux
+	// sends it when the thread that started the child exits; Go ends threads only under
+	// runtime.LockOSThread, which nothing starting processes here uses.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("%s: starting %s: %w", name, bin, err)
