@@ -83,9 +83,16 @@ func Draft(in Input) string {
 	}
 	p("| Duration | %s%s |\n", dur(end.Sub(d.DetectedAt)), map[bool]string{true: " so far", false: ""}[open])
 	if target, ok := in.SLA[d.Tier]; ok && target > 0 {
+		// Met only by an acknowledgement: an incident nobody acknowledged did not meet it,
+		// even when it resolved by itself before the target passed.
 		verdict := "met"
-		if d.SLABreached {
+		switch {
+		case d.SLABreached:
 			verdict = "**missed**"
+		case d.TriagedAt.IsZero() && open:
+			verdict = "not acknowledged yet"
+		case d.TriagedAt.IsZero():
+			verdict = "never acknowledged (resolved before the target passed)"
 		}
 		p("| Acknowledge target | %s, %s |\n", dur(target), verdict)
 	}

@@ -65,6 +65,21 @@ func TestDraftFromIncident(t *testing.T) {
 	require.Less(t, strings.Index(tl, "fired"), strings.Index(tl, "incident opened"))
 }
 
+// An incident that resolved by itself before anyone acknowledged it did not meet the
+// acknowledge target: nobody acknowledged it.
+func TestDraftOfIncidentNeverAcknowledged(t *testing.T) {
+	d := detail()
+	d.TriagedAt, d.ContainedAt, d.SLABreached = time.Time{}, time.Time{}, false
+	d.ResolvedAt = d.DetectedAt.Add(5 * time.Minute)
+	md := Draft(Input{Incident: d, SLA: incident.DefaultSLA(), Now: t0.Add(50 * time.Hour)})
+	require.Contains(t, md, "| Acknowledge target | 15m 0s, never acknowledged (resolved before the target passed) |")
+	require.NotContains(t, md, ", met |")
+
+	d.State, d.ResolvedAt, d.ResolvedBy = incident.Detected, time.Time{}, ""
+	md = Draft(Input{Incident: d, SLA: incident.DefaultSLA(), Now: d.DetectedAt.Add(5 * time.Minute)})
+	require.Contains(t, md, "| Acknowledge target | 15m 0s, not acknowledged yet |")
+}
+
 func TestDraftOfOpenUnacknowledgedIncident(t *testing.T) {
 	d := detail()
 	d.State, d.TriagedAt, d.ContainedAt, d.ResolvedAt, d.ResolvedBy = incident.Detected, time.Time{}, time.Time{}, time.Time{}, ""

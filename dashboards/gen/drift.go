@@ -80,7 +80,7 @@ func dataQualityDrift() *dashboard.DashboardBuilder {
 			Thresholds(thresholds("green", step{0.05, "red"})).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).
 			Span(8)).
-		WithPanel(timeSeries("Outlier rate per feature", "Share of events with the feature outside the reference range over the exporter's window.", "percentunit",
+		WithPanel(timeSeries("Outlier rate per feature", "Share of a numeric feature's values over the exporter's window outside its configured usual range (expected_min..expected_max); values outside min..max are rejected instead.", "percentunit",
 			pq("A", `max by (model, feature) (`+sel("aiops_feature_outlier_ratio")+`)`, "{{model}} {{feature}}")).
 			Min(0).Span(8)).
 		WithPanel(timeSeries("Rejected events by reason", "Events the exporter refused, per second, by validation reason (schema violations, unknown model, out of range…).", "reqps",

@@ -345,11 +345,13 @@ func slug(s string) string {
 // writeIndex writes index.md: every panel with its picture, or why it has none.
 func writeIndex(dir, source string, results []PanelResult) error {
 	var b strings.Builder
-	b.WriteString("# Dashboard snapshots\n\nThe Prometheus queries of each panel, drawn by `dashboards/snapshot`")
+	// Grafana cannot run here: the pictures show each panel's queries as lines, whatever the
+	// panel's type, and the page must not pass them off as screenshots of Grafana.
+	b.WriteString("# Dashboard query previews\n\nThe Prometheus queries of each panel, drawn as lines over time by `dashboards/snapshot`")
 	if source != "" {
 		b.WriteString(" from " + source)
 	}
-	b.WriteString(".\n")
+	b.WriteString(". These are previews of the data, not pictures of Grafana: a table, stat or gauge panel shows its query's values there, not lines.\n")
 	current := ""
 	for _, r := range results {
 		if r.Dashboard != current {
