@@ -30,6 +30,9 @@ const (
 	VarVersion    = "version"
 	// VarDailyBudget is the infrastructure dashboard's budget textbox.
 	VarDailyBudget = "daily_budget"
+	// VarIncident is the incidents dashboard's incident id, which the plugin's incident
+	// links set (var-incident) to open its timeline.
+	VarIncident = "incident"
 )
 
 // Tag carried by every OpsCentre dashboard; the dashboard links list dashboards by it.

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
@@ -8,7 +9,15 @@ import (
 func incidents() *dashboard.DashboardBuilder {
 	m := "$" + VarModel
 	return newDashboard(UIDIncidents, "Incidents",
-		"Incident response from incidentd through the OpsCentre incidents datasource: open incidents, incidents opened per day by tier, MTTA/MTTR by team, SLA breaches and recent changes.").
+		"Incident response from incidentd through the OpsCentre incidents datasource: open incidents with their actions, one incident's timeline, incidents opened per day by tier, MTTA/MTTR by team, SLA breaches and recent changes.").
+		WithVariable(dashboard.NewTextBoxVariableBuilder(VarIncident).
+			Label("Incident").
+			Description("Incident id whose timeline is shown; the incident links of the tables set it.").
+			DefaultValue(dashboard.StringOrMap{String: cog.ToPtr("1")}).
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("1")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("1")},
+			})).
 		WithRow(row("Now")).
 		WithPanel(incidentStat("Open P1", "Open critical incidents (immediate response, 24/7).", "short",
 			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P1").Model(m)).
@@ -22,8 +31,11 @@ func incidents() *dashboard.DashboardBuilder {
 		WithPanel(incidentStat("Open P4", "Open low-tier incidents (next sprint).", "short",
 			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P4").Model(m)).
 			Thresholds(thresholds("green", step{1, "blue"}))).
-		WithPanel(incidentTable("Open incidents", "Every incident not yet resolved for the selected models: tier, state, team, age and title. Newest first.", "short",
-			NewIncidentsQuery(QueryIncidents).RefId("A").State("open").Model(m))).
+		WithPanel(incidentTable("Open incidents", "Every incident not yet resolved for the selected models: tier, state, team, age and title. Newest first. The id opens the incident's timeline below; the row's actions acknowledge, investigate, assign or resolve it as you.", "short",
+			NewIncidentsQuery(QueryIncidents).RefId("A").State("open").Model(m)).
+			Actions(incidentActions())).
+		WithPanel(incidentTable("Timeline of incident $"+VarIncident, "State changes, alerts, notes and related changes of the incident chosen with the Incident variable or an incident link.", "short",
+			NewIncidentsQuery(QueryTimeline).RefId("A").IncidentId("$"+VarIncident))).
 		WithRow(row("Trends")).
 		WithPanel(incidentTimeSeries("Incidents opened per day by tier", "Incidents opened per day, split by tier.", "short",
 			NewIncidentsQuery(QueryCounts).RefId("A").Interval("1d").SplitBy("tier").Model(m)).

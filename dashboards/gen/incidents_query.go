@@ -47,6 +47,8 @@ type IncidentsQuery struct {
 	GroupBy        string `json:"groupBy,omitempty"`
 	IncludeChanges bool   `json:"includeChanges,omitempty"`
 	Stat           string `json:"stat,omitempty"`
+	// IncidentId is the timeline query's incident, usually "$incident".
+	IncidentId string `json:"incidentId,omitempty"`
 }
 
 var _ variants.Dataquery = IncidentsQuery{}
@@ -159,6 +161,12 @@ func (b *IncidentsQueryBuilder) Interval(s string) *IncidentsQueryBuilder { b.q.
 
 // GroupBy sets the rows of a stats query: tier, team or model.
 func (b *IncidentsQueryBuilder) GroupBy(s string) *IncidentsQueryBuilder { b.q.GroupBy = s; return b }
+
+// IncidentId sets the incident of a timeline query.
+func (b *IncidentsQueryBuilder) IncidentId(s string) *IncidentsQueryBuilder {
+	b.q.IncidentId = s
+	return b
+}
 
 // IncludeChanges adds change-log entries to an annotations query.
 func (b *IncidentsQueryBuilder) IncludeChanges() *IncidentsQueryBuilder {

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/heatmap"
@@ -129,6 +130,29 @@ func incidentTable(title, description, unit string, q *IncidentsQueryBuilder) *t
 		Span(24).
 		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"count"})).
 		WithTarget(q)
+}
+
+// incidentActions are the lifecycle actions of an incidents table row, sent through the
+// datasource's resources so that incidentd records the Grafana user who clicked.
+func incidentActions() []cog.Builder[dashboard.Action] {
+	act := func(title, confirm, path, body string) cog.Builder[dashboard.Action] {
+		return dashboard.NewActionBuilder().
+			Type(dashboard.ActionTypeFetch).
+			Title(title).
+			Confirmation(confirm + " incident #${__data.fields.id}?").
+			OneClick(false).
+			Fetch(dashboard.NewFetchOptionsBuilder().
+				Method(dashboard.HttpRequestMethodPOST).
+				Url("/api/datasources/uid/${" + VarIncidents + "}/resources/incidents/${__data.fields.id}/" + path).
+				Body(body).
+				Headers([][]string{{"Content-Type", "application/json"}}))
+	}
+	return []cog.Builder[dashboard.Action]{
+		act("Acknowledge", "Acknowledge", "ack", `{}`),
+		act("Start investigating", "Move to investigating", "transition", `{"to":"investigating"}`),
+		act("Assign to me", "Assign to yourself", "assign", `{"assignee":"me"}`),
+		act("Resolve", "Resolve", "transition", `{"to":"resolved"}`),
+	}
 }
 
 func incidentStat(title, description, unit string, q *IncidentsQueryBuilder) *stat.PanelBuilder {

@@ -104,8 +104,9 @@ func TestPluginJSON(t *testing.T) {
 	}
 }
 
-// The provisioning files name this plugin, and the shipped dashboard only uses query types
-// and fields the backend knows.
+// The one provisioning file (deploy/grafana) names this plugin, and the incidents dashboard
+// the plugin's links open (dashboards/json/incidents.json) only uses query types, fields and
+// actions the backend knows.
 func TestProvisioning(t *testing.T) {
 	var ds struct {
 		APIVersion  int `yaml:"apiVersion"`
@@ -115,32 +116,22 @@ func TestProvisioning(t *testing.T) {
 			SecureJSONData               map[string]string `yaml:"secureJsonData"`
 		} `yaml:"datasources"`
 	}
-	raw, err := os.ReadFile("../../provisioning/datasources/incidents.yaml")
+	raw, err := os.ReadFile("../../../deploy/grafana/provisioning/datasources/opscentre.yaml")
 	require.NoError(t, err)
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	require.NoError(t, dec.Decode(&ds))
 	require.Equal(t, 1, ds.APIVersion)
-	require.Len(t, ds.Datasources, 1)
-	d := ds.Datasources[0]
-	require.Equal(t, ID, d.Type)
-	require.Equal(t, "proxy", d.Access)
-	require.Contains(t, d.SecureJSONData, "apiToken", "the token goes to secureJsonData")
-	// deploy/grafana provisions the same datasource; both must agree on its uid, which
-	// dashboards and action URLs use.
-	others, _ := filepath.Glob("../../../deploy/grafana/provisioning/datasources/*.yaml")
-	for _, f := range others {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var other struct {
-			Datasources []struct{ Type, UID string } `yaml:"datasources"`
-		}
-		require.NoError(t, yaml.Unmarshal(b, &other), f)
-		for _, o := range other.Datasources {
-			if o.Type == ID {
-				require.Equal(t, d.UID, o.UID, f)
-			}
+	found := -1
+	for i, d := range ds.Datasources {
+		if d.Type == ID {
+			require.Equal(t, -1, found, "one incidents datasource")
+			found = i
 		}
 	}
+	require.NotEqual(t, -1, found, "the provisioning file lists the incidents datasource")
+	d := ds.Datasources[found]
+	require.Equal(t, "proxy", d.Access)
+	require.Contains(t, d.SecureJSONData, "apiToken", "the token goes to secureJsonData")
 	// jsonData keys are the ones settings.Load reads.
 	b, err := json.Marshal(d.JSONData)
 	require.NoError(t, err)
@@ -178,12 +169,14 @@ func TestProvisioning(t *testing.T) {
 			}
 		}
 	}
-	raw, err = os.ReadFile("../../provisioning/dashboards/opscentre/incident-response.json")
+	raw, err = os.ReadFile("../../../dashboards/json/incidents.json")
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &dash))
+	// The dashboards pick the datasource through their ${incidents} variable, by type.
+	const dsVar = "${incidents}"
 	check := func(where string, ref struct{ Type, UID string }, target json.RawMessage) {
 		require.Equal(t, ID, ref.Type, where)
-		require.Equal(t, d.UID, ref.UID, where)
+		require.Equal(t, dsVar, ref.UID, where)
 		var q struct {
 			QueryType string `json:"queryType"`
 		}
@@ -191,7 +184,7 @@ func TestProvisioning(t *testing.T) {
 		require.Contains(t, []string{QueryIncidents, QueryCounts, QueryStats, QueryTimeline, QueryAnnotations, QueryVariables}, q.QueryType, where)
 		// The frontend expands variables before the query reaches the backend; "All" arrives
 		// as $__all.
-		expanded := strings.NewReplacer(`"$team"`, `"$__all"`, `"$tier"`, `"$__all"`, `"$incident"`, `"1"`).Replace(string(target))
+		expanded := strings.NewReplacer(`"$team"`, `"$__all"`, `"$tier"`, `"$__all"`, `"$model"`, `"$__all"`, `"$incident"`, `"1"`).Replace(string(target))
 		_, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 		require.NoError(t, err, where)
 		require.Empty(t, unknownKeys(target), where)
@@ -217,7 +210,7 @@ func TestProvisioning(t *testing.T) {
 	fake := newFake(fixture())
 	srv := fake.start(t)
 	plug := newTestDS(t, srv.URL, nil, "plugin")
-	prefix := "/api/datasources/uid/" + d.UID + "/resources/"
+	prefix := "/api/datasources/uid/" + dsVar + "/resources/"
 	actions := 0
 	for _, p := range dash.Panels {
 		for _, a := range p.FieldConfig.Defaults.Actions {
@@ -234,7 +227,7 @@ func TestProvisioning(t *testing.T) {
 	require.Len(t, fake.actions, 4)
 	for _, v := range dash.Templating.List {
 		if v.Datasource != nil {
-			require.Equal(t, ID, v.Datasource.Type, v.Name)
+			require.Contains(t, []string{ID, "prometheus"}, v.Datasource.Type, v.Name)
 		}
 	}
 }
@@ -270,7 +263,8 @@ func TestGeneratedDashboardQueries(t *testing.T) {
 					continue
 				}
 				n++
-				expanded := strings.ReplaceAll(string(tg), `"$model"`, `"fraud-v3,support-llm"`)
+				// Grafana expands variables before the query reaches the backend.
+				expanded := strings.NewReplacer(`"$model"`, `"fraud-v3,support-llm"`, `"$incident"`, `"1"`).Replace(string(tg))
 				parsed, err := parseQuery(json.RawMessage(expanded), q.QueryType)
 				require.NoError(t, err, "%s: panel %q", f, p.Title)
 				require.Empty(t, unknownKeys(tg), "%s: panel %q uses fields the plugin ignores", f, p.Title)

@@ -12,7 +12,7 @@ import (
 
 // DashboardUID is the provisioned incident-response dashboard, whose timeline panel shows
 // the incident named by its $incident variable; incident ids link there.
-const DashboardUID = "opscentre-incident-response"
+const DashboardUID = "opscentre-incidents"
 
 // queryIncidents answers the incidents table: one row per incident detected in the range.
 func (d *Datasource) queryIncidents(ctx context.Context, _ *backend.QueryDataRequest, q backend.DataQuery, p Query) backend.DataResponse {
