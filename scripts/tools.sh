@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 PROM3_VERSION=${PROM3_VERSION:-v0.316.0}
 need_apt=()
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
