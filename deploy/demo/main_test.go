@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,7 +28,9 @@ func TestDemoLeavesNoChildren(t *testing.T) {
 	testbin.Project(t, "incidentd")
 	root := testbin.RepoRoot(t)
 	demo := filepath.Join(t.TempDir(), "demo")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", demo, ".")
+	goBin, err := exec.LookPath("go")
+	require.NoError(t, err, "the test builds the demo with the go command")
+	build := exec.Command(goBin, "build", "-o", demo, ".")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "building the demo: %s", out)
 
