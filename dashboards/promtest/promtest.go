@@ -43,6 +43,9 @@ type Config struct {
 	Global string
 	// RuleFiles are loaded as rule_files (evaluated every second).
 	RuleFiles []string
+	// DataDir, when set, is the TSDB to serve, for example blocks backfilled with
+	// promtool tsdb create-blocks-from; else each start gets an empty one.
+	DataDir string
 }
 
 // StartWith runs Prometheus as configured and stops it when the test ends.
@@ -85,9 +88,13 @@ scrape_configs:
 		if err != nil {
 			tb.Fatal(err)
 		}
+		data := c.DataDir
+		if data == "" {
+			data = filepath.Join(dir, fmt.Sprintf("data%d", attempt))
+		}
 		args := append([]string{
 			"--config.file=" + cfgPath,
-			"--storage.tsdb.path=" + filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
+			"--storage.tsdb.path=" + data,
 			"--web.listen-address=" + addr,
 		}, c.Flags...)
 		cmd := exec.Command(c.Binary, args...)

@@ -1,0 +1,106 @@
+// Package evidence gathers, when an incident opens, the facts that test the common root causes
+// of AI incidents — inputs changed, a model version mismatch, an external API change, adversarial
+// inputs, capacity — from the aiops_exporter families in Prometheus, and judges each cause by
+// documented rules: supported, not supported, or unknown when the data is missing.
+//
+// Gathering (gather.go) runs a fixed, bounded set of PromQL queries, each comparing the window
+// before detection with the window since; judging (rules.go) is pure code over what the queries
+// returned, so the rules are table-tested on recorded results without Prometheus. Similar past
+// incidents are ranked in similar.go, also without I/O.
+package evidence
+
+import (
+	"time"
+)
+
+// Verdict is a cause's judgement.
+type Verdict string
+
+// The verdicts. Unknown means the data needed to judge was missing (or Prometheus failed): it
+// never stands in for not supported.
+const (
+	Supported    Verdict = "supported"
+	NotSupported Verdict = "not_supported"
+	Unknown      Verdict = "unknown"
+)
+
+// Cause names, the seed's Investigate list.
+const (
+	InputsChanged   = "inputs_changed"
+	VersionMismatch = "version_mismatch"
+	ExternalAPI     = "external_api_change"
+	Adversarial     = "adversarial_inputs"
+	Capacity        = "capacity"
+)
+
+// Causes lists the causes in the order reports show them.
+var Causes = []string{InputsChanged, VersionMismatch, ExternalAPI, Adversarial, Capacity}
+
+// Subject is what the evidence is about: the incident's model (and version, when the alert
+// names one) at the time it was detected.
+type Subject struct {
+	Model, Version string
+	DetectedAt     time.Time
+	// Deployments are the change log's deployments of this model (time and what changed),
+	// which version_mismatch weighs beside the traffic.
+	Deployments []Deployment
+}
+
+// Deployment is one change-log entry of the subject's model.
+type Deployment struct {
+	At      time.Time
+	Summary string
+}
+
+// Finding is one fact behind a verdict: a number now and, where it compares, before; the
+// PromQL that produced it and the dashboard panel that shows it.
+type Finding struct {
+	Name   string   `json:"name"`
+	Now    *float64 `json:"now,omitempty"`
+	Before *float64 `json:"before,omitempty"`
+	Note   string   `json:"note,omitempty"`
+	Query  string   `json:"query,omitempty"`
+	Panel  string   `json:"panel,omitempty"`
+}
+
+// Cause is one root cause with its verdict, a one-line reason and its findings.
+type Cause struct {
+	Name     string    `json:"name"`
+	Verdict  Verdict   `json:"verdict"`
+	Reason   string    `json:"reason"`
+	Findings []Finding `json:"findings,omitempty"`
+}
+
+// Report is the evidence of one incident.
+type Report struct {
+	Model      string    `json:"model"`
+	Version    string    `json:"version,omitempty"`
+	At         time.Time `json:"at"`
+	Window     string    `json:"window"`
+	Baseline   string    `json:"baseline"`
+	Causes     []Cause   `json:"causes"`
+	Queries    int       `json:"queries"`
+	Errors     []string  `json:"errors,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// Cause returns the named cause of the report.
+func (r Report) Cause(name string) (Cause, bool) {
+	for _, c := range r.Causes {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Cause{}, false
+}
+
+// Supported names the causes judged supported, in report order.
+func (r Report) Supported() []string {
+	var out []string
+	for _, c := range r.Causes {
+		if c.Verdict == Supported {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
