@@ -71,7 +71,7 @@ func history(end time.Time) string {
 	types := map[string]string{
 		"aiops_events_total": "aiops_events counter", "aiops_tokens_total": "aiops_tokens counter",
 		"aiops_feature_drift_score": "aiops_feature_drift_score gauge", "aiops_feature_drifted": "aiops_feature_drifted gauge",
-		"aiops_feature_null_ratio": "aiops_feature_null_ratio gauge",
+		"aiops_feature_null_ratio":                "aiops_feature_null_ratio gauge",
 		"aiops_inference_duration_seconds_bucket": "aiops_inference_duration_seconds histogram",
 	}
 	for name, typ := range types {
