@@ -192,7 +192,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		code = http.StatusBadRequest
 	case errors.As(err, &te):
 		code = http.StatusConflict
-	case errors.As(err, &inv):
+	case errors.As(err, &inv), errors.Is(err, auth.ErrBadDelegation):
 		code = http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		code = http.StatusNotFound

@@ -228,3 +228,33 @@ func TestListViewParameters(t *testing.T) {
 		}
 	}
 }
+
+// The delegated user name (X-Grafana-User) is recorded as the actor of timelines and the
+// audit log: control characters, bidirectional overrides, zero-width and odd spaces, a
+// nested "(via …)" and over-long names are refused with a 400 naming the header.
+func TestDelegatedUserValidated(t *testing.T) {
+	h := fuzzAPI(t)
+	ack := func(user string) (int, string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/incidents/1/ack", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer t")
+		req.Header.Set(auth.DelegationHeader, user)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	for _, user := range []string{
+		"bob\x1b[31m", "bob\x00", "bob\u0085", "bob\tmallory",
+		"\u202eeciла", "bob\u202e", "bob\u2066x\u2069", "b\u200bob", "bob\ufeff",
+		"bob\u00a0", "bob\u2028x", "bob\u3000x",
+		"alice (via grafana)", "bob (via admin)", "x)",
+		strings.Repeat("a", 129), "\xff\xfe",
+	} {
+		code, body := ack(user)
+		require.Equal(t, http.StatusBadRequest, code, "%q: %s", user, body)
+		require.Contains(t, body, "X-Grafana-User", "%q", user)
+	}
+	for _, user := range []string{"bob", "Bob Smith", "bob@example.org", "Zoë Ångström", "李雷", strings.Repeat("a", 128)} {
+		code, body := ack(user)
+		require.Equal(t, http.StatusOK, code, "%q: %s", user, body)
+	}
+}

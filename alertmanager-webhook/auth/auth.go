@@ -94,7 +94,37 @@ const EmptyHashHex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 var (
 	ErrUnauthenticated = errors.New("missing or unknown bearer token")
 	ErrForbidden       = errors.New("forbidden")
+	// ErrBadDelegation is a delegated user name (X-Grafana-User) that cannot be recorded
+	// as an actor; the API answers 400.
+	ErrBadDelegation = errors.New("invalid " + DelegationHeader)
 )
+
+// MaxUserLength bounds a delegated user name, in bytes.
+const MaxUserLength = 128
+
+// CheckUser checks a delegated user name before it is recorded in timelines and the
+// audit log as "user (via token)": valid UTF-8 of at most MaxUserLength bytes, visible
+// characters and plain spaces only — no control characters (a forged log line), no format
+// characters such as bidirectional overrides or zero-width spaces (text that reads
+// differently from what is stored), no other kind of space — and no parentheses, which
+// would let a user name carry its own "(via …)" and pass for a different delegation.
+func CheckUser(user string) error {
+	switch {
+	case len(user) > MaxUserLength:
+		return fmt.Errorf("%w: a user name of at most %d bytes, got %d", ErrBadDelegation, MaxUserLength, len(user))
+	case !utf8.ValidString(user):
+		return fmt.Errorf("%w: not valid UTF-8", ErrBadDelegation)
+	}
+	for i, r := range user {
+		switch {
+		case r == '(' || r == ')':
+			return fmt.Errorf("%w: parentheses are not allowed in a user name (they mark the delegating token, as in \"bob (via grafana)\")", ErrBadDelegation)
+		case r != ' ' && (unicode.IsSpace(r) || !unicode.IsGraphic(r)):
+			return fmt.Errorf("%w: character %U at byte %d is a control, format or space character; expected a user name of visible characters", ErrBadDelegation, r, i)
+		}
+	}
+	return nil
+}
 
 // Authenticator holds the tokens of one configuration.
 type Authenticator struct {
@@ -179,12 +209,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, ErrUnauthenticated
 	}
 	p := Principal{Subject: t.Subject, Role: t.Role}
-	if user := strings.TrimSpace(r.Header.Get(DelegationHeader)); user != "" {
+	// HTTP whitespace only is trimmed: anything else is checked by CheckUser.
+	if user := strings.Trim(r.Header.Get(DelegationHeader), " \t"); user != "" {
 		if !t.Delegate {
 			return Principal{}, fmt.Errorf("%w: token of %q may not act for another user (%s)", ErrForbidden, t.Subject, DelegationHeader)
 		}
-		if len(user) > 128 || strings.ContainsAny(user, "\r\n") {
-			return Principal{}, fmt.Errorf("%w: %s must be a user name of at most 128 characters", ErrForbidden, DelegationHeader)
+		if err := CheckUser(user); err != nil {
+			return Principal{}, err
 		}
 		p.Subject, p.Via = user, t.Subject
 	}
