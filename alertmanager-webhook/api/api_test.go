@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -257,4 +260,29 @@ func TestDelegatedUserValidated(t *testing.T) {
 		code, body := ack(user)
 		require.Equal(t, http.StatusOK, code, "%q: %s", user, body)
 	}
+}
+
+// brokenStore fails every list with the kind of text a database error carries.
+type brokenStore struct{ memStore }
+
+func (b *brokenStore) List(context.Context, store.Filter) (*store.Page, error) {
+	return nil, fmt.Errorf("%w: SELECT id, title FROM incidents WHERE LOWER(title) LIKE ?: database disk image is malformed (/var/lib/incidentd/incidentd.db)", store.ErrUnavailable)
+}
+
+// A database error reaches the log, never the client: it names tables, SQL and files.
+func TestStoreErrorsStayInTheLog(t *testing.T) {
+	var logs bytes.Buffer
+	a, err := auth.New([]auth.Token{{Subject: "v", Role: auth.Viewer, SHA256: auth.Hash("t")}}, nil, nil)
+	require.NoError(t, err)
+	h := New(Options{Store: &brokenStore{}, Auth: func() *auth.Authenticator { return a }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	for _, leak := range []string{"SELECT", "incidents", "malformed", "/var/lib"} {
+		require.NotContains(t, rec.Body.String(), leak)
+	}
+	require.Contains(t, rec.Body.String(), "retry later")
+	require.Contains(t, logs.String(), "database disk image is malformed", "the detail is logged")
 }

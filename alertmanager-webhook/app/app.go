@@ -184,7 +184,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
 		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
-		Logger: logger.With("component", "webhook"), Registerer: reg,
+		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now,
 	})
 	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
@@ -232,7 +232,8 @@ func Run(ctx context.Context, o Options) error {
 			return
 		}
 		if err := db.Ping(r.Context()); err != nil {
-			http.Error(w, "store unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			logger.Warn("not ready: store unreachable", "err", err)
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("OK\n"))

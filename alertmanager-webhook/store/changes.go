@@ -82,8 +82,11 @@ func (s *DB) ListChanges(ctx context.Context, f ChangeFilter) (*ChangePage, erro
 		args = append(args, nanos(f.To))
 	}
 	if f.Text != "" {
+		p, err := likeContains("q", f.Text)
+		if err != nil {
+			return nil, err
+		}
 		where = append(where, "(LOWER(title) LIKE ? ESCAPE '\\' OR LOWER(text) LIKE ? ESCAPE '\\')")
-		p := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
 		args = append(args, p, p)
 	}
 	if f.Cursor != "" {

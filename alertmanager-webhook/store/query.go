@@ -120,6 +120,22 @@ type Page struct {
 // MaxPageSize bounds a page.
 const MaxPageSize = 500
 
+// MaxSearchBytes bounds a text search (q=) and a LIKE prefix filter. SQLite refuses LIKE
+// patterns over 50,000 bytes with an error; a bound far below that, checked before any
+// SQL runs, answers 400 on both databases and keeps a scan's cost per row small.
+const MaxSearchBytes = 1024
+
+// likeContains returns the LIKE pattern matching s anywhere, its wildcards escaped, or an
+// error naming param when s is longer than MaxSearchBytes.
+func likeContains(param, s string) (string, error) {
+	if len(s) > MaxSearchBytes {
+		return "", invalid("%s: at most %d bytes of search text, got %d", param, MaxSearchBytes, len(s))
+	}
+	return "%" + likeEscaper.Replace(strings.ToLower(s)) + "%", nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 func encodeCursor(detected, id int64) string {
 	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d", detected, id))
 }
@@ -228,7 +244,10 @@ func (s *DB) listQuery(f *Filter, cols string, max int) (string, []any, error) {
 		args = append(args, nanos(f.To))
 	}
 	if f.Text != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
+		like, err := likeContains("q", f.Text)
+		if err != nil {
+			return "", nil, err
+		}
 		where = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(group_key) LIKE ? ESCAPE '\')`)
 		args = append(args, like, like, like)
 	}
@@ -397,8 +416,11 @@ func (s *DB) Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
 		args = append(args, f.Actor)
 	}
 	if f.Action != "" {
+		if len(f.Action) > MaxSearchBytes {
+			return nil, invalid("action: at most %d bytes, got %d", MaxSearchBytes, len(f.Action))
+		}
 		where = append(where, "action LIKE ? ESCAPE '\\'")
-		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")
+		args = append(args, likeEscaper.Replace(f.Action)+"%")
 	}
 	if f.Object != "" {
 		where = append(where, "object = ?")
@@ -494,8 +516,12 @@ func (s *DB) DurationBuckets(ctx context.Context, which string, bounds []float64
 		fmt.Fprintf(&cases, " WHEN d <= %d THEN %d", int64(b*1e9), i)
 	}
 	fmt.Fprintf(&cases, " ELSE %d END", len(bounds))
-	q := `SELECT tier, ` + cases.String() + ` AS b, COUNT(*), SUM(d) FROM (SELECT tier, CASE WHEN ` + col + ` > detected_at THEN ` + col +
-		` - detected_at ELSE 0 END AS d FROM incidents WHERE ` + col + ` > 0) x GROUP BY tier, b`
+	// In floating point: the integer difference of two stored times, or the sum of a few
+	// long ones, overflows int64 nanoseconds (an incident "detected" in 1800 and
+	// acknowledged today is 7e18 ns), and an overflow fails the whole query — every
+	// incident gauge and histogram gone, incidentd_store_up 0 — on rows already stored.
+	q := `SELECT tier, ` + cases.String() + ` AS b, COUNT(*), SUM(d) FROM (SELECT tier, CASE WHEN ` + col + ` > detected_at THEN CAST(` + col +
+		` AS DOUBLE PRECISION) - CAST(detected_at AS DOUBLE PRECISION) ELSE 0 END AS d FROM incidents WHERE ` + col + ` > 0) x GROUP BY tier, b`
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, nil, unavailable(err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -39,6 +40,8 @@ type HandlerOptions struct {
 	MaxBodyBytes int64
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Now is the clock alert times are checked against; nil means time.Now.
+	Now func() time.Time
 }
 
 type handler struct {
@@ -62,6 +65,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	h := &handler{
 		o: o,
@@ -105,7 +111,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
-	msg, err := decode(&h.parsers, body)
+	msg, err := decode(&h.parsers, body, h.o.Now())
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -123,7 +129,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.rejected.WithLabelValues("unavailable").Inc()
 		h.o.Logger.Error("cannot store notification; Alertmanager will retry", "err", err, "group_key", msg.GroupKey)
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "notification not stored, retry: "+err.Error())
+		// The cause (a database error) is logged above, not sent.
+		writeError(w, http.StatusServiceUnavailable, "notification not stored (incident store unavailable); retry later")
 		return
 	}
 	h.alerts.Add(float64(len(msg.Alerts)))
