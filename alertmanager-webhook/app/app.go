@@ -188,7 +188,8 @@ func Run(ctx context.Context, o Options) error {
 	})
 	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
-			return escalation.Deliveries(ctx, db, id)
+			ds, err := escalation.Deliveries(ctx, db, id)
+			return response.Load().RedactDeliveries(ds), err
 		}})
 
 	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})

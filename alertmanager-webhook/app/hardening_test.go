@@ -1,10 +1,20 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -28,4 +38,79 @@ func TestLongSearchTextIsABadRequest(t *testing.T) {
 	}
 	code, out = h.do("GET", "/api/v1/incidents?q="+url.QueryEscape(strings.Repeat("é", 512)), "view-token", nil)
 	require.Equal(t, http.StatusOK, code, string(out))
+}
+
+// A Slack endpoint answering 404 with the path it was asked for: the secret parts of the
+// URL reach neither the delivery's last_error (GET …/notifications, any viewer), nor the
+// log, nor the database file.
+func TestFailingChannelSecretsStayHidden(t *testing.T) {
+	const team, bot, tok = "T0TEAMSECRET", "B0BOTSECRET", "xoxSecretToken123"
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, "no_service: "+r.URL.Path)
+	}))
+	defer slack.Close()
+	var logs syncBuffer
+	h := start(t, func(o *Options) {
+		o.EscalationInterval = 20 * time.Millisecond
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	cfg := testConfig(fmt.Sprintf(`channels:
+- {name: risk-slack, slack: {url: "%s/services/%s/%s/%s"}}
+escalation_policies:
+- {name: p, steps: [{targets: [{channel: risk-slack}]}]}
+routing:
+  default: {escalation_policy: p}
+`, slack.URL, team, bot, tok))
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "incidentd.yml"), []byte(cfg), 0o600))
+	code, out := h.do("POST", "/-/reload", "admin-token", nil)
+	require.Equal(t, http.StatusOK, code, string(out))
+
+	starts := h.clock.Now().Add(-time.Minute).Format(time.RFC3339)
+	code, out = h.do("POST", "/api/v1/alertmanager", "s3cret", `{"version":"4","status":"firing","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"Down","tier":"P1"},"startsAt":"`+starts+`"}]}`)
+	require.Equal(t, http.StatusOK, code, string(out))
+	var res struct{ Incidents []int64 }
+	require.NoError(t, json.Unmarshal(out, &res))
+	path := fmt.Sprintf("/api/v1/incidents/%d/notifications", res.Incidents[0])
+	var body string
+	require.Eventually(t, func() bool {
+		code, out := h.do("GET", path, "view-token", nil)
+		body = string(out)
+		return code == http.StatusOK && strings.Contains(body, `"status":"failed"`)
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Contains(t, body, "404", "the failure is still explained")
+	h.cancel()
+	require.NoError(t, <-h.done)
+	h.done <- nil // for the cleanup
+	var files []byte
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(filepath.Join(h.dir, "data", "incidentd.db"+suffix))
+		if err == nil {
+			files = append(files, b...)
+		}
+	}
+	require.Contains(t, string(files), "server answered 404", "the delivery error is in the database")
+	for _, s := range []string{team, bot, tok} {
+		require.NotContains(t, body, s, "API")
+		require.NotContains(t, logs.String(), s, "log")
+		require.NotContains(t, string(files), s, "database")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
