@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/net/netutil"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
@@ -46,7 +47,16 @@ type Options struct {
 	WebConfigFile   string
 	Listener        net.Listener // when set, used instead of ListenAddresses
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// MaxConnections bounds the connections served at once on each listener; more wait in
+	// the kernel's accept queue until one closes. The timeouts bound how long a connection
+	// may hold its place: to send its headers, its whole request, to receive the response,
+	// and idle between keep-alive requests. Zero means the default (DefaultOptions).
+	MaxConnections    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	Logger            *slog.Logger
 	// Registry receives incidentd's metrics; nil creates one.
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
@@ -63,7 +73,8 @@ type Options struct {
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
 func DefaultOptions() Options {
-	return Options{StoragePath: "data/incidentd.db", ListenAddresses: []string{":9478"}, ShutdownTimeout: 30 * time.Second}
+	return Options{StoragePath: "data/incidentd.db", ListenAddresses: []string{":9478"}, ShutdownTimeout: 30 * time.Second,
+		MaxConnections: 512, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 }
 
 // CheckConfig loads and validates a configuration file, including its tokens file.
@@ -105,8 +116,15 @@ func Run(ctx context.Context, o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 30 * time.Second
+	defaults := DefaultOptions()
+	for _, d := range []struct{ v, def *time.Duration }{{&o.ShutdownTimeout, &defaults.ShutdownTimeout}, {&o.ReadHeaderTimeout, &defaults.ReadHeaderTimeout},
+		{&o.ReadTimeout, &defaults.ReadTimeout}, {&o.WriteTimeout, &defaults.WriteTimeout}, {&o.IdleTimeout, &defaults.IdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = defaults.MaxConnections
 	}
 	logger := o.Logger
 	cfg, authn, err := loadConfig(o.ConfigFile)
@@ -281,11 +299,15 @@ func Run(ctx context.Context, o Options) error {
 			listeners = append(listeners, l)
 		}
 	}
-	for _, l := range listeners {
-		logger.Info("listening", "address", l.Addr().String())
+	for i, l := range listeners {
+		logger.Info("listening", "address", l.Addr().String(), "max_connections", o.MaxConnections)
+		// Each connection costs a file descriptor and a goroutine with its buffers: past
+		// the limit, connections wait in the kernel's accept queue instead, and the
+		// timeouts below make every held place free up in bounded time.
+		listeners[i] = netutil.LimitListener(l, o.MaxConnections)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout}
 	errc := make(chan error, 1)
 	ready.Store(true)
 	go func() {

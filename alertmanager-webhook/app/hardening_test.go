@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -113,4 +114,51 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Held connections — half-sent headers and idle keep-alives, three times the limit — hold
+// their places at most a timeout each: /metrics is answered once the waves ahead of it have
+// timed out, not never (20,000 such connections used to make incidentd unreachable: no
+// limit, and file descriptors ran out). That it waits at all shows the limit at work.
+func TestHeldConnectionsDelayButDoNotStopMetrics(t *testing.T) {
+	const limit, timeout = 4, 300 * time.Millisecond
+	h := start(t, func(o *Options) {
+		o.MaxConnections, o.ReadHeaderTimeout, o.IdleTimeout = limit, timeout, timeout
+	})
+	addr := strings.TrimPrefix(h.url, "http://")
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 3 * limit {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		held = append(held, c)
+		if i%2 == 0 {
+			_, err = io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n") // never finished
+		} else {
+			_, err = io.WriteString(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n") // then idle
+		}
+		require.NoError(t, err)
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	begin := time.Now()
+	resp, err := client.Get(h.url + "/metrics")
+	require.NoError(t, err, "/metrics must be answered once the held connections time out")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	waited := time.Since(begin)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(b), "incidentd_store_up 1")
+	// Three waves of `limit` connections ahead of it, each let go after the timeout.
+	require.GreaterOrEqual(t, waited, 2*timeout, "served before the held connections timed out: no connection limit")
+	t.Logf("/metrics answered after %v behind %d held connections (limit %d, timeouts %v)", waited, len(held), limit, timeout)
+	// The server closed every held connection.
+	for i, c := range held {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err := io.Copy(io.Discard, c)
+		require.NoError(t, err, "connection %d: closed by the server (EOF), not left open", i)
+	}
 }

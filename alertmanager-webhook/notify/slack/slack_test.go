@@ -77,11 +77,16 @@ func TestSecretPathEchoedByFailingEndpoint(t *testing.T) {
 	)
 	secrets := []string{team, bot, tok, "QuerySecret42"}
 	echo := map[string]func(r *http.Request) string{
-		"raw path":     func(r *http.Request) string { return "no_service: " + r.URL.Path },
-		"request URI":  func(r *http.Request) string { return `{"error":"not found","uri":"` + r.URL.RequestURI() + `"}` },
-		"JSON-escaped": func(r *http.Request) string { b, _ := json.Marshal(map[string]string{"path": strings.ReplaceAll(r.URL.Path, "/", `\/`)}); return string(b) },
-		"encoded":      func(r *http.Request) string { return "bad path " + url.PathEscape(r.URL.Path) + "?" + url.QueryEscape(r.URL.RawQuery) },
-		"control":      func(r *http.Request) string { return "\x1b[2J\r\nfake log line level=error " + r.URL.Path },
+		"raw path":    func(r *http.Request) string { return "no_service: " + r.URL.Path },
+		"request URI": func(r *http.Request) string { return `{"error":"not found","uri":"` + r.URL.RequestURI() + `"}` },
+		"JSON-escaped": func(r *http.Request) string {
+			b, _ := json.Marshal(map[string]string{"path": strings.ReplaceAll(r.URL.Path, "/", `\/`)})
+			return string(b)
+		},
+		"encoded": func(r *http.Request) string {
+			return "bad path " + url.PathEscape(r.URL.Path) + "?" + url.QueryEscape(r.URL.RawQuery)
+		},
+		"control": func(r *http.Request) string { return "\x1b[2J\r\nfake log line level=error " + r.URL.Path },
 		// The token straddles the end of what is read (4,096 bytes and one to see more
 		// follows), behind spaces that collapse: its head must not survive.
 		"cut at the read limit": func(r *http.Request) string { return strings.Repeat(" ", 4097-6) + tok },
