@@ -40,7 +40,10 @@ import (
 type Options struct {
 	ConfigFile  string // "" = built-in defaults
 	StoragePath string // SQLite file
-	PostgresDSN string // when set, PostgreSQL instead of SQLite
+	// IntegrityCheckTimeout bounds the SQLite integrity check at start (0: 30s; negative
+	// skips it).
+	IntegrityCheckTimeout time.Duration
+	PostgresDSN           string // when set, PostgreSQL instead of SQLite
 	// ListenAddresses and WebConfigFile feed exporter-toolkit (TLS, basic auth for the
 	// whole server). Listener, when set, is used instead of ListenAddresses (tests).
 	ListenAddresses []string
@@ -149,7 +152,8 @@ func Run(ctx context.Context, o Options) error {
 		db, err = postgres.Open(ctx, postgres.Options{DSN: o.PostgresDSN, Config: cfg.Store(), Now: o.Now, Observe: observe})
 		logger.Info("storage", "kind", "postgres")
 	} else {
-		db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: cfg.Store(), Now: o.Now, Observe: observe})
+		db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: cfg.Store(), Now: o.Now, Observe: observe,
+			IntegrityCheckTimeout: o.IntegrityCheckTimeout, Logger: logger})
 		logger.Info("storage", "kind", "sqlite", "path", o.StoragePath)
 	}
 	if err != nil {
@@ -202,7 +206,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
 		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
-		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now,
+		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now, Health: db.Health,
 	})
 	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
@@ -251,8 +255,12 @@ func Run(ctx context.Context, o Options) error {
 			return
 		}
 		if err := db.Ping(r.Context()); err != nil {
-			logger.Warn("not ready: store unreachable", "err", err)
-			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			logger.Warn("not ready: store unhealthy", "err", err)
+			msg := "store unreachable"
+			if errors.Is(err, store.ErrDamaged) {
+				msg = "store damaged (see the log): restore a backup and restart"
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("OK\n"))

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
+	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
 )
 
 // A search text past SQLite's LIKE pattern limit (50,000 bytes) used to reach the database
@@ -161,4 +166,86 @@ func TestHeldConnectionsDelayButDoNotStopMetrics(t *testing.T) {
 		_, err := io.Copy(io.Discard, c)
 		require.NoError(t, err, "connection %d: closed by the server (EOF), not left open", i)
 	}
+}
+
+// seedFile writes a SQLite database of n incidents at path, checkpointed into the file.
+func seedFile(t *testing.T, path string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o750))
+	s, err := sqlite.Open(ctx, sqlite.Options{Path: path, Config: store.DefaultConfig()})
+	require.NoError(t, err)
+	require.NoError(t, storetest.Seed(ctx, s.SQL(), sqlite.Dialect, n))
+	_, err = s.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}
+
+// runBriefly runs incidentd on the database at path and returns what Run returned, or
+// fails if it was still serving after a few seconds.
+func runBriefly(t *testing.T, path string) error {
+	t.Helper()
+	o := DefaultOptions()
+	o.StoragePath = path
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	o.Listener = l
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		cancel()
+		<-done
+		t.Fatalf("incidentd started and served on %s", path)
+		return nil
+	}
+}
+
+// A database with pages overwritten mid-file used to be opened and written into, and a
+// zero-byte file silently became a new, empty database: incidentd now refuses both at
+// start, saying what to do, and leaves the files as they were.
+func TestDamagedOrEmptyDatabaseRefusedAtStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "incidentd.db")
+	seedFile(t, path, 3000)
+	storetest.Damage(t, path)
+	err := runBriefly(t, path)
+	require.ErrorContains(t, err, "is damaged")
+	require.ErrorContains(t, err, "restore the latest backup")
+
+	empty := filepath.Join(t.TempDir(), "incidentd.db")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	require.ErrorContains(t, runBriefly(t, empty), "zero-byte")
+	fi, err := os.Stat(empty)
+	require.NoError(t, err)
+	require.Zero(t, fi.Size(), "not turned into a new database")
+}
+
+// Damage found while serving: /-/ready fails, the webhook answers 503 (Alertmanager
+// retries, elsewhere or later) instead of writing into the damaged file, and
+// incidentd_store_up is 0.
+func TestDamageWhileServingStopsIngest(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "incidentd.db")
+	seedFile(t, path, 3000)
+	h := start(t, func(o *Options) { o.StoragePath = path })
+	code, out := h.do("GET", "/-/ready", "", nil)
+	require.Equal(t, http.StatusOK, code, string(out))
+	storetest.Damage(t, path)
+	// Reads run into the damaged pages: the incident metrics scan the whole table.
+	for range 8 {
+		h.do("GET", "/metrics", "", nil)
+		h.do("GET", "/api/v1/stats?from=2026-08-01T00:00:00Z&to=2026-12-31T00:00:00Z", "view-token", nil)
+	}
+	code, out = h.do("GET", "/-/ready", "", nil)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(out))
+	require.Contains(t, string(out), "damaged")
+	starts := h.clock.Now().Add(-time.Minute).Format(time.RFC3339)
+	code, out = h.do("POST", "/api/v1/alertmanager", "s3cret", `{"version":"4","status":"firing","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"Down"},"startsAt":"`+starts+`"}]}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(out))
+	_, out = h.do("GET", "/metrics", "", nil)
+	require.Contains(t, string(out), "incidentd_store_up 0")
 }

@@ -42,6 +42,10 @@ type HandlerOptions struct {
 	Registerer   prometheus.Registerer
 	// Now is the clock alert times are checked against; nil means time.Now.
 	Now func() time.Time
+	// Health, when set and failing, makes the handler answer 503 without storing: a
+	// damaged store takes no more writes, and Alertmanager retries (another replica, or
+	// this one once restored).
+	Health func() error
 }
 
 type handler struct {
@@ -109,6 +113,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentd"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong credentials for the webhook")
 		return
+	}
+	if h.o.Health != nil {
+		if err := h.o.Health(); err != nil {
+			h.rejected.WithLabelValues("unavailable").Inc()
+			h.o.Logger.Error("store unhealthy; refusing the notification so Alertmanager retries", "err", err)
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusServiceUnavailable, "incident store unhealthy; retry later")
+			return
+		}
 	}
 	body := http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
 	msg, err := decode(&h.parsers, body, h.o.Now())
