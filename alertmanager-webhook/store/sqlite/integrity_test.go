@@ -115,3 +115,32 @@ func TestDamageFoundWhileServing(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrDamaged)
 	require.ErrorIs(t, err, store.ErrUnavailable, "the webhook answers 503: Alertmanager retries")
 }
+
+// BenchmarkIntegrityCheck100k: the check incidentd runs at start on a file of 100,000
+// incidents, beside reading the same file once (a floor: quick_check reads every page),
+// so the ratio says what the 30 s default bound covers on any disk.
+func BenchmarkIntegrityCheck100k(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "incidentd.db")
+	SeedFile(b, path, 100000)
+	fi, err := os.Stat(path)
+	require.NoError(b, err)
+	b.Logf("file: %.1f MB", float64(fi.Size())/1e6)
+	db, err := OpenDB(path)
+	require.NoError(b, err)
+	defer db.Close()
+	o := Options{Path: path, Logger: slog.New(slog.DiscardHandler)}
+	b.Run("quick_check", func(b *testing.B) {
+		b.SetBytes(fi.Size())
+		for b.Loop() {
+			require.NoError(b, checkIntegrity(ctx, db, o))
+		}
+	})
+	b.Run("read-file", func(b *testing.B) {
+		b.SetBytes(fi.Size())
+		for b.Loop() {
+			_, err := os.ReadFile(path)
+			require.NoError(b, err)
+		}
+	})
+}
