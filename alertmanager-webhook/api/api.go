@@ -192,7 +192,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		code = http.StatusBadRequest
 	case errors.As(err, &te):
 		code = http.StatusConflict
-	case errors.As(err, &inv):
+	case errors.As(err, &inv), errors.Is(err, auth.ErrBadDelegation):
 		code = http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		code = http.StatusNotFound
@@ -202,10 +202,18 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	case errors.Is(err, auth.ErrForbidden):
 		code = http.StatusForbidden
 	default:
+		// A database error names tables, columns, SQL and files: it goes to the log, and
+		// the client learns only that it may retry.
 		log.Error("request failed", "err", err)
+		writeJSON(w, code, map[string]string{"error": UnavailableMessage})
+		return
 	}
 	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
+
+// UnavailableMessage is the whole answer to a request that failed for a reason of the
+// server's own (database, shutdown): the detail is logged, never sent.
+const UnavailableMessage = "incident store unavailable; retry later (the cause is in incidentd's log)"
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

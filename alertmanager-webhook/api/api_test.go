@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -227,4 +230,59 @@ func TestListViewParameters(t *testing.T) {
 			require.True(t, json.Valid(rec.Body.Bytes()), q)
 		}
 	}
+}
+
+// The delegated user name (X-Grafana-User) is recorded as the actor of timelines and the
+// audit log: control characters, bidirectional overrides, zero-width and odd spaces, a
+// nested "(via …)" and over-long names are refused with a 400 naming the header.
+func TestDelegatedUserValidated(t *testing.T) {
+	h := fuzzAPI(t)
+	ack := func(user string) (int, string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/incidents/1/ack", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer t")
+		req.Header.Set(auth.DelegationHeader, user)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	for _, user := range []string{
+		"bob\x1b[31m", "bob\x00", "bob\u0085", "bob\tmallory",
+		"\u202eeciла", "bob\u202e", "bob\u2066x\u2069", "b\u200bob", "bob\ufeff",
+		"bob\u00a0", "bob\u2028x", "bob\u3000x",
+		"alice (via grafana)", "bob (via admin)", "x)",
+		strings.Repeat("a", 129), "\xff\xfe",
+	} {
+		code, body := ack(user)
+		require.Equal(t, http.StatusBadRequest, code, "%q: %s", user, body)
+		require.Contains(t, body, "X-Grafana-User", "%q", user)
+	}
+	for _, user := range []string{"bob", "Bob Smith", "bob@example.org", "Zoë Ångström", "李雷", strings.Repeat("a", 128)} {
+		code, body := ack(user)
+		require.Equal(t, http.StatusOK, code, "%q: %s", user, body)
+	}
+}
+
+// brokenStore fails every list with the kind of text a database error carries.
+type brokenStore struct{ memStore }
+
+func (b *brokenStore) List(context.Context, store.Filter) (*store.Page, error) {
+	return nil, fmt.Errorf("%w: SELECT id, title FROM incidents WHERE LOWER(title) LIKE ?: database disk image is malformed (/var/lib/incidentd/incidentd.db)", store.ErrUnavailable)
+}
+
+// A database error reaches the log, never the client: it names tables, SQL and files.
+func TestStoreErrorsStayInTheLog(t *testing.T) {
+	var logs bytes.Buffer
+	a, err := auth.New([]auth.Token{{Subject: "v", Role: auth.Viewer, SHA256: auth.Hash("t")}}, nil, nil)
+	require.NoError(t, err)
+	h := New(Options{Store: &brokenStore{}, Auth: func() *auth.Authenticator { return a }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	for _, leak := range []string{"SELECT", "incidents", "malformed", "/var/lib"} {
+		require.NotContains(t, rec.Body.String(), leak)
+	}
+	require.Contains(t, rec.Body.String(), "retry later")
+	require.Contains(t, logs.String(), "database disk image is malformed", "the detail is logged")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/net/netutil"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
@@ -39,14 +40,26 @@ import (
 type Options struct {
 	ConfigFile  string // "" = built-in defaults
 	StoragePath string // SQLite file
-	PostgresDSN string // when set, PostgreSQL instead of SQLite
+	// IntegrityCheckTimeout bounds the SQLite integrity check at start (0: 30s; negative
+	// skips it).
+	IntegrityCheckTimeout time.Duration
+	PostgresDSN           string // when set, PostgreSQL instead of SQLite
 	// ListenAddresses and WebConfigFile feed exporter-toolkit (TLS, basic auth for the
 	// whole server). Listener, when set, is used instead of ListenAddresses (tests).
 	ListenAddresses []string
 	WebConfigFile   string
 	Listener        net.Listener // when set, used instead of ListenAddresses
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// MaxConnections bounds the connections served at once on each listener; more wait in
+	// the kernel's accept queue until one closes. The timeouts bound how long a connection
+	// may hold its place: to send its headers, its whole request, to receive the response,
+	// and idle between keep-alive requests. Zero means the default (DefaultOptions).
+	MaxConnections    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	Logger            *slog.Logger
 	// Registry receives incidentd's metrics; nil creates one.
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
@@ -63,7 +76,8 @@ type Options struct {
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
 func DefaultOptions() Options {
-	return Options{StoragePath: "data/incidentd.db", ListenAddresses: []string{":9478"}, ShutdownTimeout: 30 * time.Second}
+	return Options{StoragePath: "data/incidentd.db", ListenAddresses: []string{":9478"}, ShutdownTimeout: 30 * time.Second,
+		MaxConnections: 512, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 }
 
 // CheckConfig loads and validates a configuration file, including its tokens file.
@@ -105,8 +119,15 @@ func Run(ctx context.Context, o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 30 * time.Second
+	defaults := DefaultOptions()
+	for _, d := range []struct{ v, def *time.Duration }{{&o.ShutdownTimeout, &defaults.ShutdownTimeout}, {&o.ReadHeaderTimeout, &defaults.ReadHeaderTimeout},
+		{&o.ReadTimeout, &defaults.ReadTimeout}, {&o.WriteTimeout, &defaults.WriteTimeout}, {&o.IdleTimeout, &defaults.IdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = defaults.MaxConnections
 	}
 	logger := o.Logger
 	cfg, authn, err := loadConfig(o.ConfigFile)
@@ -131,7 +152,8 @@ func Run(ctx context.Context, o Options) error {
 		db, err = postgres.Open(ctx, postgres.Options{DSN: o.PostgresDSN, Config: cfg.Store(), Now: o.Now, Observe: observe})
 		logger.Info("storage", "kind", "postgres")
 	} else {
-		db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: cfg.Store(), Now: o.Now, Observe: observe})
+		db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: cfg.Store(), Now: o.Now, Observe: observe,
+			IntegrityCheckTimeout: o.IntegrityCheckTimeout, Logger: logger})
 		logger.Info("storage", "kind", "sqlite", "path", o.StoragePath)
 	}
 	if err != nil {
@@ -184,11 +206,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
 		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
-		Logger: logger.With("component", "webhook"), Registerer: reg,
+		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now, Health: db.Health,
 	})
 	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
-			return escalation.Deliveries(ctx, db, id)
+			ds, err := escalation.Deliveries(ctx, db, id)
+			return response.Load().RedactDeliveries(ds), err
 		}})
 
 	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
@@ -232,7 +255,12 @@ func Run(ctx context.Context, o Options) error {
 			return
 		}
 		if err := db.Ping(r.Context()); err != nil {
-			http.Error(w, "store unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			logger.Warn("not ready: store unhealthy", "err", err)
+			msg := "store unreachable"
+			if errors.Is(err, store.ErrDamaged) {
+				msg = "store damaged (see the log): restore a backup and restart"
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("OK\n"))
@@ -279,11 +307,15 @@ func Run(ctx context.Context, o Options) error {
 			listeners = append(listeners, l)
 		}
 	}
-	for _, l := range listeners {
-		logger.Info("listening", "address", l.Addr().String())
+	for i, l := range listeners {
+		logger.Info("listening", "address", l.Addr().String(), "max_connections", o.MaxConnections)
+		// Each connection costs a file descriptor and a goroutine with its buffers: past
+		// the limit, connections wait in the kernel's accept queue instead, and the
+		// timeouts below make every held place free up in bounded time.
+		listeners[i] = netutil.LimitListener(l, o.MaxConnections)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout}
 	errc := make(chan error, 1)
 	ready.Store(true)
 	go func() {

@@ -35,7 +35,7 @@ func newIncidentCollector(db *store.DB, logger *slog.Logger) *incidentCollector 
 		breach: prometheus.NewDesc("incidentd_incidents_sla_breached", "Unresolved incidents past their tier's acknowledge target.", []string{"tier"}, nil),
 		mtta:   prometheus.NewDesc("incidentd_incident_ack_duration_seconds", "Time from detection to acknowledgement of incidents (MTTA = sum/count).", []string{"tier"}, nil),
 		mttr:   prometheus.NewDesc("incidentd_incident_resolve_duration_seconds", "Time from detection to resolution of incidents (MTTR = sum/count).", []string{"tier"}, nil),
-		up:     prometheus.NewDesc("incidentd_store_up", "Whether the incident metrics could be read from the store.", nil, nil),
+		up:     prometheus.NewDesc("incidentd_store_up", "Whether the incident metrics could be read from the store and it reported no damage.", nil, nil),
 	}
 }
 
@@ -89,6 +89,9 @@ func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
 			total := cum + cs[len(h.bounds)]
 			ch <- prometheus.MustNewConstHistogram(h.desc, total, sums[tier], buckets, tier)
 		}
+	}
+	if err := c.db.Health(); err != nil {
+		fail("health", err)
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, ok)
 }

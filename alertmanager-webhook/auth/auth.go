@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Role orders what a caller may do.
@@ -80,11 +82,49 @@ func (p Principal) Actor() string {
 // Hash digests a token.
 func Hash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
+// EmptyHash is the SHA-256 of the empty string. A configured digest equal to it would let
+// a request with no secret at all in (a `Bearer` followed by nothing, or by whitespace that
+// some code trims away), so the configuration and New refuse it.
+var EmptyHash = Hash("")
+
+// EmptyHashHex is EmptyHash as sha256sum prints it.
+const EmptyHashHex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // Errors of Authenticate; the API maps them to 401 and 403.
 var (
 	ErrUnauthenticated = errors.New("missing or unknown bearer token")
 	ErrForbidden       = errors.New("forbidden")
+	// ErrBadDelegation is a delegated user name (X-Grafana-User) that cannot be recorded
+	// as an actor; the API answers 400.
+	ErrBadDelegation = errors.New("invalid " + DelegationHeader)
 )
+
+// MaxUserLength bounds a delegated user name, in bytes.
+const MaxUserLength = 128
+
+// CheckUser checks a delegated user name before it is recorded in timelines and the
+// audit log as "user (via token)": valid UTF-8 of at most MaxUserLength bytes, visible
+// characters and plain spaces only — no control characters (a forged log line), no format
+// characters such as bidirectional overrides or zero-width spaces (text that reads
+// differently from what is stored), no other kind of space — and no parentheses, which
+// would let a user name carry its own "(via …)" and pass for a different delegation.
+func CheckUser(user string) error {
+	switch {
+	case len(user) > MaxUserLength:
+		return fmt.Errorf("%w: a user name of at most %d bytes, got %d", ErrBadDelegation, MaxUserLength, len(user))
+	case !utf8.ValidString(user):
+		return fmt.Errorf("%w: not valid UTF-8", ErrBadDelegation)
+	}
+	for i, r := range user {
+		switch {
+		case r == '(' || r == ')':
+			return fmt.Errorf("%w: parentheses are not allowed in a user name (they mark the delegating token, as in \"bob (via grafana)\")", ErrBadDelegation)
+		case r != ' ' && (unicode.IsSpace(r) || !unicode.IsGraphic(r)):
+			return fmt.Errorf("%w: character %U at byte %d is a control, format or space character; expected a user name of visible characters", ErrBadDelegation, r, i)
+		}
+	}
+	return nil
+}
 
 // Authenticator holds the tokens of one configuration.
 type Authenticator struct {
@@ -97,7 +137,20 @@ type Authenticator struct {
 // are the credentials accepted from Alertmanager.
 func New(tokens []Token, webhookBearer [][32]byte, webhookBasic map[string][32]byte) (*Authenticator, error) {
 	a := &Authenticator{tokens: map[[32]byte]Token{}, bearer: webhookBearer, basic: webhookBasic}
+	for i, h := range webhookBearer {
+		if h == EmptyHash {
+			return nil, fmt.Errorf("webhook bearer token %d is the SHA-256 of the empty string", i)
+		}
+	}
+	for u, h := range webhookBasic {
+		if h == EmptyHash {
+			return nil, fmt.Errorf("webhook password of %q is the SHA-256 of the empty string", u)
+		}
+	}
 	for _, t := range tokens {
+		if t.SHA256 == EmptyHash {
+			return nil, fmt.Errorf("token of %q is the SHA-256 of the empty string", t.Subject)
+		}
 		if _, dup := a.tokens[t.SHA256]; dup {
 			return nil, fmt.Errorf("token of %q is listed twice", t.Subject)
 		}
@@ -113,19 +166,39 @@ func (a *Authenticator) Open() bool { return len(a.tokens) == 0 }
 // WebhookOpen reports whether the webhook accepts unauthenticated posts.
 func (a *Authenticator) WebhookOpen() bool { return len(a.bearer) == 0 && len(a.basic) == 0 }
 
-func bearer(r *http.Request) (string, bool) {
+// bearer returns the request's bearer token. present is false without an Authorization
+// header of the Bearer scheme; a Bearer header whose token is empty, whitespace (in any
+// Unicode sense) or holds invisible characters is present but refused with
+// ErrUnauthenticated before anything is hashed: no configured digest may match it.
+func bearer(r *http.Request) (tok string, present bool, err error) {
 	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", false
+	scheme, rest, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, nil
 	}
-	return strings.TrimSpace(tok), true
+	tok = strings.TrimSpace(rest)
+	if !ValidToken(tok) {
+		return "", true, fmt.Errorf("%w: empty or malformed bearer token", ErrUnauthenticated)
+	}
+	return tok, true, nil
+}
+
+// ValidToken accepts a non-empty token of visible characters only: no space of any kind,
+// no control or format character (zero-width space, bidi marks), valid UTF-8.
+func ValidToken(tok string) bool {
+	if tok == "" || !utf8.ValidString(tok) {
+		return false
+	}
+	return strings.IndexFunc(tok, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }) < 0
 }
 
 // Authenticate identifies an API caller.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
-	tok, ok := bearer(r)
-	if !ok {
+	tok, present, err := bearer(r)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !present {
 		if a.Open() {
 			return Principal{Subject: "anonymous", Role: Viewer}, nil
 		}
@@ -136,12 +209,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, ErrUnauthenticated
 	}
 	p := Principal{Subject: t.Subject, Role: t.Role}
-	if user := strings.TrimSpace(r.Header.Get(DelegationHeader)); user != "" {
+	// HTTP whitespace only is trimmed: anything else is checked by CheckUser.
+	if user := strings.Trim(r.Header.Get(DelegationHeader), " \t"); user != "" {
 		if !t.Delegate {
 			return Principal{}, fmt.Errorf("%w: token of %q may not act for another user (%s)", ErrForbidden, t.Subject, DelegationHeader)
 		}
-		if len(user) > 128 || strings.ContainsAny(user, "\r\n") {
-			return Principal{}, fmt.Errorf("%w: %s must be a user name of at most 128 characters", ErrForbidden, DelegationHeader)
+		if err := CheckUser(user); err != nil {
+			return Principal{}, err
 		}
 		p.Subject, p.Via = user, t.Subject
 	}
@@ -153,7 +227,10 @@ func (a *Authenticator) AuthorizeWebhook(r *http.Request) bool {
 	if a.WebhookOpen() {
 		return true
 	}
-	if tok, ok := bearer(r); ok {
+	if tok, present, err := bearer(r); present {
+		if err != nil {
+			return false
+		}
 		h := Hash(tok)
 		for _, b := range a.bearer {
 			if subtle.ConstantTimeCompare(h[:], b[:]) == 1 {
@@ -162,7 +239,7 @@ func (a *Authenticator) AuthorizeWebhook(r *http.Request) bool {
 		}
 		return false
 	}
-	if u, pw, ok := r.BasicAuth(); ok {
+	if u, pw, ok := r.BasicAuth(); ok && pw != "" {
 		want, known := a.basic[u]
 		h := Hash(pw)
 		return known && subtle.ConstantTimeCompare(h[:], want[:]) == 1

@@ -173,13 +173,13 @@ func (c *Config) validate(n *yaml.Node) error {
 		return fmt.Errorf("webhook.max_body_bytes: %d, expected 1 to %d", c.Webhook.MaxBodyBytes, 256<<20)
 	}
 	for i, h := range c.Webhook.BearerTokenSHA256 {
-		if !sha256Hex.MatchString(h) {
-			return fmt.Errorf("webhook.bearer_token_sha256[%d]: expected 64 lowercase hex digits (sha256sum of the token)", i)
+		if err := checkDigest(h, "token"); err != nil {
+			return fmt.Errorf("webhook.bearer_token_sha256[%d]: %w", i, err)
 		}
 	}
 	for u, h := range c.Webhook.BasicAuthUsers {
-		if !sha256Hex.MatchString(h) {
-			return fmt.Errorf("webhook.basic_auth_users.%s: expected 64 lowercase hex digits (sha256sum of the password)", u)
+		if err := checkDigest(h, "password"); err != nil {
+			return fmt.Errorf("webhook.basic_auth_users.%s: %w", u, err)
 		}
 	}
 	seen := map[string]bool{}
@@ -190,13 +190,26 @@ func (c *Config) validate(n *yaml.Node) error {
 		if _, err := auth.ParseRole(t.Role); err != nil {
 			return fmt.Errorf("api.tokens[%d].role: %w", i, err)
 		}
-		if !sha256Hex.MatchString(t.TokenSHA256) {
-			return fmt.Errorf("api.tokens[%d].token_sha256: expected 64 lowercase hex digits (sha256sum of the token)", i)
+		if err := checkDigest(t.TokenSHA256, "token"); err != nil {
+			return fmt.Errorf("api.tokens[%d].token_sha256: %w", i, err)
 		}
 		if seen[t.TokenSHA256] {
 			return fmt.Errorf("api.tokens[%d].token_sha256: the same token is listed twice", i)
 		}
 		seen[t.TokenSHA256] = true
+	}
+	return nil
+}
+
+// checkDigest checks a configured SHA-256 of a secret. The digest of the empty string is
+// refused: it is what `printf %s "$TOKEN" | sha256sum` prints when $TOKEN is unset, and it
+// would admit a request carrying no secret at all.
+func checkDigest(h, what string) error {
+	if !sha256Hex.MatchString(h) {
+		return fmt.Errorf("expected 64 lowercase hex digits (sha256sum of the %s)", what)
+	}
+	if h == auth.EmptyHashHex {
+		return fmt.Errorf("this is the SHA-256 of the empty string (was the %s variable unset?); expected the digest of a real %s", what, what)
 	}
 	return nil
 }
@@ -297,6 +310,9 @@ func readTokensFile(path string) ([]auth.Token, error) {
 		r, err := auth.ParseRole(fs[1])
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if !auth.ValidToken(fs[2]) {
+			return nil, fmt.Errorf("%s:%d: the token holds invisible or control characters", path, line)
 		}
 		out = append(out, auth.Token{Subject: fs[0], Role: r, SHA256: auth.Hash(fs[2]), Delegate: len(fs) == 4})
 	}

@@ -51,3 +51,18 @@ func TestREADMEExample(t *testing.T) {
 	require.Equal(t, "dave", shifts[0].Member, "the Christmas override")
 	require.Len(t, c.Response().Policies, 2)
 }
+
+// A digest of the empty string (an unset $TOKEN piped into sha256sum) is refused, naming
+// the field, so `incidentd --config.check` fails on it.
+func TestEmptySecretDigestRefused(t *testing.T) {
+	const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	for field, doc := range map[string]string{
+		"api.tokens[1].token_sha256":     "api:\n  tokens:\n  - {subject: a, role: viewer, token_sha256: " + strings.Repeat("ab", 32) + "}\n  - {subject: root, role: admin, token_sha256: " + empty + "}\n",
+		"webhook.bearer_token_sha256[0]": "webhook:\n  bearer_token_sha256: [" + empty + "]\n",
+		"webhook.basic_auth_users.am":    "webhook:\n  basic_auth_users: {am: " + empty + "}\n",
+	} {
+		_, err := Parse([]byte(doc))
+		require.ErrorContains(t, err, field, doc)
+		require.ErrorContains(t, err, "SHA-256 of the empty string", doc)
+	}
+}

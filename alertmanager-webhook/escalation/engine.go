@@ -46,6 +46,28 @@ type Config struct {
 	MaxAge time.Duration
 }
 
+// Redact removes the credentials of every configured channel from s: a delivery error is
+// stored, shown to every viewer and logged, and a channel's error may quote another's
+// secret (a shared proxy, a URL in a message).
+func (c *Config) Redact(s string) string {
+	var secrets []string
+	for _, n := range c.Channels {
+		if h, ok := n.(notify.SecretHolder); ok {
+			secrets = append(secrets, h.Secrets()...)
+		}
+	}
+	return notify.RedactText(s, secrets)
+}
+
+// RedactDeliveries redacts the errors of deliveries read back, rows stored before a
+// secret was known to be one included.
+func (c *Config) RedactDeliveries(ds []Delivery) []Delivery {
+	for i := range ds {
+		ds[i].LastError = c.Redact(ds[i].LastError)
+	}
+	return ds
+}
+
 // Options configure the engine.
 type Options struct {
 	Store  *store.DB
@@ -598,9 +620,9 @@ func (e *Engine) send(ctx context.Context, cfg *Config, c claimed) error {
 	now := e.o.Now().UTC()
 	status, next, msg := "sent", now, ""
 	if err != nil {
-		msg = err.Error()
+		msg = strings.ToValidUTF8(cfg.Redact(err.Error()), "")
 		if len(msg) > 1000 {
-			msg = msg[:1000]
+			msg = strings.ToValidUTF8(msg[:1000], "")
 		}
 		status, next = "pending", now.Add(backoff(c.attempts))
 		if !retry || c.attempts+1 >= e.o.MaxAttempts {
@@ -645,7 +667,7 @@ func (e *Engine) send(ctx context.Context, cfg *Config, c claimed) error {
 		}
 	default:
 		e.failed.WithLabelValues(c.channel, strconv.FormatBool(status == "failed")).Inc()
-		e.o.Logger.Warn("notification failed", "channel", c.channel, "incident", c.m.IncidentID, "kind", c.m.Kind, "attempt", c.attempts+1, "final", status == "failed", "err", err)
+		e.o.Logger.Warn("notification failed", "channel", c.channel, "incident", c.m.IncidentID, "kind", c.m.Kind, "attempt", c.attempts+1, "final", status == "failed", "err", msg)
 	}
 	return nil
 }

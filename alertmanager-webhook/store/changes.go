@@ -82,8 +82,11 @@ func (s *DB) ListChanges(ctx context.Context, f ChangeFilter) (*ChangePage, erro
 		args = append(args, nanos(f.To))
 	}
 	if f.Text != "" {
+		p, err := likeContains("q", f.Text)
+		if err != nil {
+			return nil, err
+		}
 		where = append(where, "(LOWER(title) LIKE ? ESCAPE '\\' OR LOWER(text) LIKE ? ESCAPE '\\')")
-		p := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
 		args = append(args, p, p)
 	}
 	if f.Cursor != "" {
@@ -116,7 +119,7 @@ func (s *DB) ListChanges(ctx context.Context, f ChangeFilter) (*ChangePage, erro
 func (s *DB) queryChanges(ctx context.Context, q string, args ...any) ([]changes.Change, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	out := []changes.Change{}
@@ -126,15 +129,15 @@ func (s *DB) queryChanges(ctx context.Context, q string, args ...any) ([]changes
 		var labels string
 		if err := rows.Scan(&c.ID, &at, &c.Kind, &c.Service, &c.Model, &c.Team, &c.Version, &c.Title, &c.Text, &c.Actor, &c.Link,
 			&labels, &c.RecordedBy, &rec); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		c.At, c.RecordedAt = fromNanos(at), fromNanos(rec)
 		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		out = append(out, c)
 	}
-	return out, unavailable(rows.Err())
+	return out, s.unavailable(rows.Err())
 }
 
 // scopeOf is what an incident is about, for the change log.

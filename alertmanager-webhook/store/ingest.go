@@ -167,7 +167,7 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
 	case err != nil:
-		return false, unavailable(err)
+		return false, s.unavailable(err)
 	}
 	if len(m.Alerts) == 1 {
 		return true, nil
@@ -189,7 +189,7 @@ func (s *DB) allRecorded(ctx context.Context, m *webhook.Message) (bool, error) 
 		strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)), ", len(uniq)), ", ") + `)`
 	var n int
 	if err := s.readRow(ctx, q, args...).Scan(&n); err != nil {
-		return false, unavailable(err)
+		return false, s.unavailable(err)
 	}
 	return n == len(uniq), nil
 }

@@ -303,7 +303,7 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, labels TableLabels, b []
 		return true, nil
 	})
 	if err != nil {
-		return b, unavailable(err)
+		return b, s.unavailable(err)
 	}
 	b = append(b, ']')
 	if more {

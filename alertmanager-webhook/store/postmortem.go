@@ -32,7 +32,7 @@ func (s *DB) Postmortem(ctx context.Context, id int64) (*Postmortem, error) {
 		return nil, fmt.Errorf("post-mortem of incident %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	p.UpdatedAt = fromNanos(at)
 	return &p, nil
@@ -188,7 +188,7 @@ const itemCols = `id, incident_id, text, owner, due_at, status, created_at, crea
 
 func (s *DB) scanItems(rows *sql.Rows, err error) ([]ActionItem, error) {
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	out := []ActionItem{}
@@ -196,12 +196,12 @@ func (s *DB) scanItems(rows *sql.Rows, err error) ([]ActionItem, error) {
 		var it ActionItem
 		var due, created, updated int64
 		if err := rows.Scan(&it.ID, &it.IncidentID, &it.Text, &it.Owner, &due, &it.Status, &created, &it.CreatedBy, &updated); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		it.DueAt, it.CreatedAt, it.UpdatedAt = fromNanos(due), fromNanos(created), fromNanos(updated)
 		out = append(out, it)
 	}
-	return out, unavailable(rows.Err())
+	return out, s.unavailable(rows.Err())
 }
 
 // ActionItemFilter selects action items; zero fields do not filter.

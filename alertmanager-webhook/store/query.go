@@ -25,14 +25,14 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 		return nil, fmt.Errorf("incident %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	inc.compute(s.Config().SLA, s.now())
 	d := &Detail{Incident: *inc, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen
 		FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), id)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	for rows.Next() {
 		var a Alert
@@ -40,7 +40,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 		var l, an string
 		if err := rows.Scan(&a.ID, &a.IncidentID, &a.GroupKey, &a.Fingerprint, &st, &en, &a.Status, &l, &an, &a.GeneratorURL, &fs); err != nil {
 			rows.Close()
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		a.StartsAt, a.EndsAt, a.FirstSeen = fromNanos(st), fromNanos(en), fromNanos(fs)
 		_ = json.Unmarshal([]byte(l), &a.Labels)
@@ -50,7 +50,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 	rows.Close()
 	rows, err = s.db.QueryContext(ctx, s.d.q(`SELECT id, at, actor, kind, from_state, to_state, note FROM timeline WHERE incident_id = ? ORDER BY id`), id)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	for rows.Next() {
 		var t TimelineEntry
@@ -58,7 +58,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 		var from, to string
 		if err := rows.Scan(&t.ID, &at, &t.Actor, &t.Kind, &from, &to, &t.Note); err != nil {
 			rows.Close()
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		t.At, t.From, t.To = fromNanos(at), incident.State(from), incident.State(to)
 		d.Timeline = append(d.Timeline, t)
@@ -66,20 +66,20 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 	rows.Close()
 	rows, err = s.db.QueryContext(ctx, s.d.q(`SELECT id, at, actor, kind, containment_kind, text, url FROM notes WHERE incident_id = ? ORDER BY id`), id)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var n Note
 		var at int64
 		if err := rows.Scan(&n.ID, &at, &n.Actor, &n.Kind, &n.ContainmentKind, &n.Text, &n.URL); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		n.At = fromNanos(at)
 		d.Notes = append(d.Notes, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if d.RelatedChanges, err = s.RelatedChanges(ctx, &d.Incident); err != nil {
 		return nil, err
@@ -120,6 +120,22 @@ type Page struct {
 // MaxPageSize bounds a page.
 const MaxPageSize = 500
 
+// MaxSearchBytes bounds a text search (q=) and a LIKE prefix filter. SQLite refuses LIKE
+// patterns over 50,000 bytes with an error; a bound far below that, checked before any
+// SQL runs, answers 400 on both databases and keeps a scan's cost per row small.
+const MaxSearchBytes = 1024
+
+// likeContains returns the LIKE pattern matching s anywhere, its wildcards escaped, or an
+// error naming param when s is longer than MaxSearchBytes.
+func likeContains(param, s string) (string, error) {
+	if len(s) > MaxSearchBytes {
+		return "", invalid("%s: at most %d bytes of search text, got %d", param, MaxSearchBytes, len(s))
+	}
+	return "%" + likeEscaper.Replace(strings.ToLower(s)) + "%", nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 func encodeCursor(detected, id int64) string {
 	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d", detected, id))
 }
@@ -149,7 +165,7 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	// The page is usually full: growing it by doubling copied ~1.8× its size.
@@ -161,20 +177,20 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 			p.Incidents = append(p.Incidents, Incident{})
 			inc := &p.Incidents[len(p.Incidents)-1]
 			if err := scanIncidentRaw(rows, inc); err != nil {
-				return nil, unavailable(err)
+				return nil, s.unavailable(err)
 			}
 			inc.compute(sla, now)
 			continue
 		}
 		inc, err := scanIncident(rows)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		inc.compute(sla, now)
 		p.Incidents = append(p.Incidents, *inc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if len(p.Incidents) > f.Limit {
 		p.Incidents = p.Incidents[:f.Limit]
@@ -228,7 +244,10 @@ func (s *DB) listQuery(f *Filter, cols string, max int) (string, []any, error) {
 		args = append(args, nanos(f.To))
 	}
 	if f.Text != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
+		like, err := likeContains("q", f.Text)
+		if err != nil {
+			return "", nil, err
+		}
 		where = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(group_key) LIKE ? ESCAPE '\')`)
 		args = append(args, like, like, like)
 	}
@@ -279,7 +298,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT tier, team, model, state, detected_at, triaged_at, resolved_at FROM incidents WHERE detected_at >= ? AND detected_at < ?`),
 		nanos(from), nanos(to))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	st := &Stats{From: from, To: to, ByState: map[string]int{}}
@@ -289,7 +308,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 		var tier, team, model, state string
 		var det, tri, res int64
 		if err := rows.Scan(&tier, &team, &model, &state, &det, &tri, &res); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		st.ByState[state]++
 		d := incident.Measure(fromNanos(det), fromNanos(tri), fromNanos(res))
@@ -313,7 +332,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	st.Total.finish()
 	st.ByTier, st.ByTeam, st.ByModel = buckets(tiers), buckets(teams), buckets(models)
@@ -358,18 +377,18 @@ type OpenCount struct {
 func (s *DB) OpenCounts(ctx context.Context) ([]OpenCount, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT tier, state, COUNT(*) FROM incidents WHERE state IN ('detected', 'triaged', 'contained', 'investigating') GROUP BY tier, state`)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	var out []OpenCount
 	for rows.Next() {
 		var c OpenCount
 		if err := rows.Scan(&c.Tier, &c.State, &c.Count); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		out = append(out, c)
 	}
-	return out, unavailable(rows.Err())
+	return out, s.unavailable(rows.Err())
 }
 
 // AuditFilter selects audit entries.
@@ -397,8 +416,11 @@ func (s *DB) Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
 		args = append(args, f.Actor)
 	}
 	if f.Action != "" {
+		if len(f.Action) > MaxSearchBytes {
+			return nil, invalid("action: at most %d bytes, got %d", MaxSearchBytes, len(f.Action))
+		}
 		where = append(where, "action LIKE ? ESCAPE '\\'")
-		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")
+		args = append(args, likeEscaper.Replace(f.Action)+"%")
 	}
 	if f.Object != "" {
 		where = append(where, "object = ?")
@@ -416,7 +438,7 @@ func (s *DB) Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT seq, at, actor, action, object, before_json, after_json, prev_hash, hash FROM audit WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`), args...)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	out := []audit.Entry{}
@@ -427,7 +449,7 @@ func (s *DB) Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
 		}
 		out = append(out, e)
 	}
-	return out, unavailable(rows.Err())
+	return out, s.unavailable(rows.Err())
 }
 
 func scanAudit(r scanner) (audit.Entry, error) {
@@ -451,17 +473,17 @@ func scanAudit(r scanner) (audit.Entry, error) {
 func (s *DB) VerifyAudit(ctx context.Context) (audit.Verification, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return audit.Verification{}, unavailable(err)
+		return audit.Verification{}, s.unavailable(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var headSeq int64
 	var head string
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &head); err != nil {
-		return audit.Verification{}, unavailable(err)
+		return audit.Verification{}, s.unavailable(err)
 	}
 	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT seq, at, actor, action, object, before_json, after_json, prev_hash, hash FROM audit WHERE seq <= ? ORDER BY seq`), headSeq)
 	if err != nil {
-		return audit.Verification{}, unavailable(err)
+		return audit.Verification{}, s.unavailable(err)
 	}
 	defer rows.Close()
 	var v audit.Verifier
@@ -473,7 +495,7 @@ func (s *DB) VerifyAudit(ctx context.Context) (audit.Verification, error) {
 		v.Add(e)
 	}
 	if err := rows.Err(); err != nil {
-		return audit.Verification{}, unavailable(err)
+		return audit.Verification{}, s.unavailable(err)
 	}
 	return v.Result(headSeq, head), nil
 }
@@ -494,11 +516,15 @@ func (s *DB) DurationBuckets(ctx context.Context, which string, bounds []float64
 		fmt.Fprintf(&cases, " WHEN d <= %d THEN %d", int64(b*1e9), i)
 	}
 	fmt.Fprintf(&cases, " ELSE %d END", len(bounds))
-	q := `SELECT tier, ` + cases.String() + ` AS b, COUNT(*), SUM(d) FROM (SELECT tier, CASE WHEN ` + col + ` > detected_at THEN ` + col +
-		` - detected_at ELSE 0 END AS d FROM incidents WHERE ` + col + ` > 0) x GROUP BY tier, b`
+	// In floating point: the integer difference of two stored times, or the sum of a few
+	// long ones, overflows int64 nanoseconds (an incident "detected" in 1800 and
+	// acknowledged today is 7e18 ns), and an overflow fails the whole query — every
+	// incident gauge and histogram gone, incidentd_store_up 0 — on rows already stored.
+	q := `SELECT tier, ` + cases.String() + ` AS b, COUNT(*), SUM(d) FROM (SELECT tier, CASE WHEN ` + col + ` > detected_at THEN CAST(` + col +
+		` AS DOUBLE PRECISION) - CAST(detected_at AS DOUBLE PRECISION) ELSE 0 END AS d FROM incidents WHERE ` + col + ` > 0) x GROUP BY tier, b`
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, nil, unavailable(err)
+		return nil, nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	counts, sums := map[string][]uint64{}, map[string]float64{}
@@ -508,7 +534,7 @@ func (s *DB) DurationBuckets(ctx context.Context, which string, bounds []float64
 		var n int64
 		var sum float64
 		if err := rows.Scan(&tier, &b, &n, &sum); err != nil {
-			return nil, nil, unavailable(err)
+			return nil, nil, s.unavailable(err)
 		}
 		if counts[tier] == nil {
 			counts[tier] = make([]uint64, len(bounds)+1)
@@ -516,14 +542,14 @@ func (s *DB) DurationBuckets(ctx context.Context, which string, bounds []float64
 		counts[tier][b] += uint64(n)
 		sums[tier] += sum / 1e9
 	}
-	return counts, sums, unavailable(rows.Err())
+	return counts, sums, s.unavailable(rows.Err())
 }
 
 // OpenBreaches counts unresolved incidents past their tier's acknowledge target, by tier.
 func (s *DB) OpenBreaches(ctx context.Context) (map[string]int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT tier, detected_at, triaged_at FROM incidents WHERE state IN ('detected', 'triaged', 'contained', 'investigating')`)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	defer rows.Close()
 	now := s.now()
@@ -532,11 +558,11 @@ func (s *DB) OpenBreaches(ctx context.Context) (map[string]int, error) {
 		var tier string
 		var det, tri int64
 		if err := rows.Scan(&tier, &det, &tri); err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		if s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
 			out[tier]++
 		}
 	}
-	return out, unavailable(rows.Err())
+	return out, s.unavailable(rows.Err())
 }

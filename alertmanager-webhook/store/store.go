@@ -30,6 +30,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable marks failures worth retrying: busy database, shutdown, exhausted pool.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrDamaged is a database that reported corruption: the store refuses writes and
+	// reports unhealthy until a restart, whose integrity check decides again. It wraps
+	// ErrUnavailable: Alertmanager is answered 503 and retries (another replica, later).
+	ErrDamaged = fmt.Errorf("%w: database damaged", ErrUnavailable)
 )
 
 // InvalidError is a request the store refuses on its merits (bad transition, bad field).
@@ -57,6 +61,9 @@ type Dialect struct {
 	// read and a write of one transaction; ingest then reads instead of locking, inserts
 	// without RETURNING and bets on new rows, checking row counts (see ingestGroup).
 	SingleWriter bool
+	// Corrupt recognises the database's errors for a damaged file or table (SQLite's
+	// SQLITE_CORRUPT and SQLITE_NOTADB, PostgreSQL's data_corrupted); nil recognises none.
+	Corrupt func(error) bool
 }
 
 // Rebind turns ? placeholders into the dialect's form.
@@ -117,6 +124,8 @@ type DB struct {
 	now     func() time.Time
 	cfg     atomic.Pointer[Config] // swapped on config reload while requests run
 	observe func(op string, d time.Duration)
+	// damage is the first corruption the database reported; once set, never cleared.
+	damage atomic.Pointer[error]
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -180,10 +189,37 @@ func (s *DB) Dialect() Dialect { return s.d }
 
 // Ping checks the database answers.
 func (s *DB) Ping(ctx context.Context) error {
+	if err := s.Health(); err != nil {
+		return err
+	}
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// Health is nil while the store can be trusted, and an error wrapping ErrDamaged once the
+// database reported corruption: /-/ready and the webhook answer 503 from then on.
+func (s *DB) Health() error {
+	if e := s.damage.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// noteDamage remembers err if the database says it is corrupt.
+func (s *DB) noteDamage(err error) {
+	if err == nil || s.d.Corrupt == nil || !s.d.Corrupt(err) {
+		return
+	}
+	d := fmt.Errorf("%w: %w", ErrDamaged, err)
+	s.damage.CompareAndSwap(nil, &d)
+}
+
+// unavailable marks a failed read as worth retrying, after noting a corruption it reports.
+func (s *DB) unavailable(err error) error {
+	s.noteDamage(err)
+	return unavailable(err)
 }
 
 // Close stops the writer and closes the database.
@@ -198,9 +234,15 @@ func (s *DB) Close() error {
 }
 
 func (s *DB) write(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	// A damaged file takes no more writes: what it would store may be lost or garble more.
+	if err := s.Health(); err != nil {
+		return err
+	}
 	start := time.Now()
 	defer func() { s.observe(op, time.Since(start)) }()
-	return s.w.Write(ctx, fn)
+	err := s.w.Write(ctx, fn)
+	s.noteDamage(err)
+	return err
 }
 
 // stmt returns query prepared once per database; inside a transaction database/sql reuses

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -39,6 +40,12 @@ type HandlerOptions struct {
 	MaxBodyBytes int64
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Now is the clock alert times are checked against; nil means time.Now.
+	Now func() time.Time
+	// Health, when set and failing, makes the handler answer 503 without storing: a
+	// damaged store takes no more writes, and Alertmanager retries (another replica, or
+	// this one once restored).
+	Health func() error
 }
 
 type handler struct {
@@ -62,6 +69,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	h := &handler{
 		o: o,
@@ -104,8 +114,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong credentials for the webhook")
 		return
 	}
+	if h.o.Health != nil {
+		if err := h.o.Health(); err != nil {
+			h.rejected.WithLabelValues("unavailable").Inc()
+			h.o.Logger.Error("store unhealthy; refusing the notification so Alertmanager retries", "err", err)
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusServiceUnavailable, "incident store unhealthy; retry later")
+			return
+		}
+	}
 	body := http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
-	msg, err := decode(&h.parsers, body)
+	msg, err := decode(&h.parsers, body, h.o.Now())
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -123,7 +142,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.rejected.WithLabelValues("unavailable").Inc()
 		h.o.Logger.Error("cannot store notification; Alertmanager will retry", "err", err, "group_key", msg.GroupKey)
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "notification not stored, retry: "+err.Error())
+		// The cause (a database error) is logged above, not sent.
+		writeError(w, http.StatusServiceUnavailable, "notification not stored (incident store unavailable); retry later")
 		return
 	}
 	h.alerts.Add(float64(len(msg.Alerts)))

@@ -97,12 +97,29 @@ const (
 	MaxLabels      = 256
 )
 
-// Decode reads one notification from r, checks it and fills in what a sender may omit
-// (fingerprint, groupKey). The body must be a single JSON object.
-func Decode(r io.Reader) (*Message, error) { return decode(new(fastjson.ParserPool), r) }
+// The window of alert times. Stored as Unix nanoseconds, a time before 1677 or after 2262
+// does not fit at all, and one far in the past or future is a broken clock or a hostile
+// sender: it skews MTTA/MTTR and keeps an incident at the top of every list. Alertmanager
+// writes 0001-01-01T00:00:00Z for "no time", and senders that encode an unset Unix time
+// write 1970-01-01T00:00:00Z; both mean unset (startsAt is then missing, endsAt absent).
+var MinAlertTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// decode is Decode with parsers reused from pool.
-func decode(pool *fastjson.ParserPool, r io.Reader) (*Message, error) {
+// MaxClockSkew is how far after incidentd's clock an alert time may lie (the clocks of
+// Prometheus, Alertmanager and incidentd differ a little).
+const MaxClockSkew = time.Hour
+
+// unsetTime reports whether t is one of the ways a sender writes "no time".
+func unsetTime(t time.Time) bool { return t.IsZero() || t.Equal(time.Unix(0, 0)) }
+
+// Decode reads one notification from r, checks it and fills in what a sender may omit
+// (fingerprint, groupKey). The body must be a single JSON object. Alert times are checked
+// against the window [MinAlertTime, now + MaxClockSkew].
+func Decode(r io.Reader) (*Message, error) {
+	return decode(new(fastjson.ParserPool), r, time.Now())
+}
+
+// decode is Decode with parsers reused from pool and the clock reading now.
+func decode(pool *fastjson.ParserPool, r io.Reader, now time.Time) (*Message, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		// Too large (an *http.MaxBytesError the handler answers 413 for), or cut off.
@@ -114,7 +131,7 @@ func decode(pool *fastjson.ParserPool, r io.Reader) (*Message, error) {
 			return nil, err
 		}
 	}
-	if err := m.normalize(); err != nil {
+	if err := m.normalize(now); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -146,7 +163,7 @@ func decodeJSON(b []byte) (*Message, error) {
 	return &m, nil
 }
 
-func (m *Message) normalize() error {
+func (m *Message) normalize(now time.Time) error {
 	switch m.Status {
 	case StatusFiring, StatusResolved:
 	default:
@@ -163,16 +180,26 @@ func (m *Message) normalize() error {
 		default:
 			return &DecodeError{Field: field("status"), Reason: fmt.Sprintf("expected %q or %q, got %q", StatusFiring, StatusResolved, a.Status)}
 		}
-		if a.StartsAt.IsZero() {
-			return &DecodeError{Field: field("startsAt"), Reason: "missing; expected an RFC 3339 time"}
+		if unsetTime(a.StartsAt) {
+			return &DecodeError{Field: field("startsAt"), Reason: "missing (or 0001-01-01 / 1970-01-01, which mean unset); expected an RFC 3339 time"}
 		}
-		if a.Resolved() && a.EndsAt.IsZero() {
+		if err := inWindow(a.StartsAt, now); err != "" {
+			return &DecodeError{Field: field("startsAt"), Reason: err}
+		}
+		if a.Resolved() && unsetTime(a.EndsAt) {
 			return &DecodeError{Field: field("endsAt"), Reason: "a resolved alert needs its end time"}
 		}
 		if !a.Resolved() {
 			// Alertmanager zeroes endsAt for firing alerts; Grafana and custom senders may
 			// send the expected end, which is not an end at all.
 			a.EndsAt = time.Time{}
+		} else {
+			if err := inWindow(a.EndsAt, now); err != "" {
+				return &DecodeError{Field: field("endsAt"), Reason: err}
+			}
+			if a.EndsAt.Before(a.StartsAt) {
+				return &DecodeError{Field: field("endsAt"), Reason: fmt.Sprintf("%s is before startsAt %s", a.EndsAt.UTC().Format(time.RFC3339), a.StartsAt.UTC().Format(time.RFC3339))}
+			}
 		}
 		if err := checkLabels(i, "labels", a.Labels); err != nil {
 			return err
@@ -197,6 +224,18 @@ func (m *Message) normalize() error {
 		m.GroupKey = "{}:" + labelString(m.GroupLabels)
 	}
 	return nil
+}
+
+// inWindow explains why t is outside [MinAlertTime, now+MaxClockSkew], or returns "".
+func inWindow(t, now time.Time) string {
+	switch {
+	case t.Before(MinAlertTime):
+		return fmt.Sprintf("%s is before %s; expected the time the alert started or ended", t.UTC().Format(time.RFC3339), MinAlertTime.Format(time.RFC3339))
+	case t.After(now.Add(MaxClockSkew)):
+		return fmt.Sprintf("%s is more than %s after incidentd's clock (%s); check the clocks of Prometheus and Alertmanager",
+			t.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 // checkLabels checks alerts[i].<name>; the field name is only formatted for an error.

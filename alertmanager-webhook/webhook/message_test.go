@@ -102,6 +102,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"status":"resolved","alerts":[{"status":"resolved","startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","labels":{"a":"b"}}]}`))
+	f.Add([]byte(`{"status":"resolved","alerts":[{"status":"resolved","startsAt":"1970-01-01T00:00:00Z","endsAt":"9999-12-31T23:59:59Z","labels":{"a":"b"}}]}`))
+	f.Add([]byte(`{"status":"firing","alerts":[{"status":"firing","startsAt":"1800-01-01T00:00:00+14:00","labels":{"a":"b"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, err := Decode(bytes.NewReader(body))
 		if err != nil {
@@ -124,6 +126,11 @@ func FuzzDecode(f *testing.F) {
 			}
 			if a.Resolved() == a.EndsAt.IsZero() {
 				t.Fatalf("resolved=%v but endsAt=%v", a.Resolved(), a.EndsAt)
+			}
+			// Every time fits int64 nanoseconds, and so does any difference of two.
+			if a.StartsAt.Before(MinAlertTime) || a.StartsAt.After(time.Now().Add(MaxClockSkew)) ||
+				a.Resolved() && (a.EndsAt.Before(a.StartsAt) || a.EndsAt.After(time.Now().Add(MaxClockSkew))) {
+				t.Fatalf("accepted alert times outside the window: %v – %v", a.StartsAt, a.EndsAt)
 			}
 		}
 	})
@@ -187,4 +194,47 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Alert times outside [MinAlertTime, now+MaxClockSkew] are refused naming the field:
+// year 9999 wrapped around int64 nanoseconds, 1800 overflowed the metrics, a year ahead
+// pinned an incident to the top of every list. 0001-01-01 and the Unix epoch mean unset.
+func TestAlertTimesWindow(t *testing.T) {
+	now := time.Now().UTC()
+	body := func(status, starts, ends string) string {
+		return `{"version":"4","status":"` + status + `","groupKey":"g","alerts":[{"status":"` + status + `","labels":{"alertname":"X"},"startsAt":"` + starts + `","endsAt":"` + ends + `"}]}`
+	}
+	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	zero, epoch := "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z"
+	for name, c := range map[string]struct{ status, starts, ends, field, reason string }{
+		"year 9999":          {"firing", "9999-12-31T23:59:59Z", zero, "alerts[0].startsAt", "after incidentd's clock"},
+		"year 2263":          {"firing", "2263-01-01T00:00:00Z", zero, "alerts[0].startsAt", "after incidentd's clock"},
+		"a year ahead":       {"firing", ts(now.AddDate(1, 0, 0)), zero, "alerts[0].startsAt", "after incidentd's clock"},
+		"1800":               {"firing", "1800-01-01T00:00:00Z", zero, "alerts[0].startsAt", "before 2000-01-01"},
+		"epoch start":        {"firing", epoch, zero, "alerts[0].startsAt", "missing"},
+		"epoch start +02:00": {"firing", "1970-01-01T02:00:00+02:00", zero, "alerts[0].startsAt", "missing"},
+		"zero start":         {"firing", zero, zero, "alerts[0].startsAt", "missing"},
+		"resolved epoch end": {"resolved", ts(now.Add(-time.Hour)), epoch, "alerts[0].endsAt", "needs its end time"},
+		"resolved far end":   {"resolved", ts(now.Add(-time.Hour)), "9999-01-01T00:00:00Z", "alerts[0].endsAt", "after incidentd's clock"},
+		"end before start":   {"resolved", ts(now.Add(-time.Hour)), ts(now.Add(-2 * time.Hour)), "alerts[0].endsAt", "before startsAt"},
+	} {
+		_, err := Decode(strings.NewReader(body(c.status, c.starts, c.ends)))
+		var de *DecodeError
+		require.ErrorAs(t, err, &de, name)
+		require.Equal(t, c.field, de.Field, name)
+		require.Contains(t, de.Reason, c.reason, name)
+	}
+	// Inside the window: a little clock skew, long-running alerts, epoch endsAt on a firing alert.
+	for name, c := range map[string]struct{ status, starts, ends string }{
+		"skew":          {"firing", ts(now.Add(30 * time.Minute)), zero},
+		"epoch end":     {"firing", ts(now.Add(-time.Hour)), epoch},
+		"expected end":  {"firing", ts(now.Add(-time.Hour)), ts(now.Add(4 * time.Hour))},
+		"since 2001":    {"firing", "2001-01-01T00:00:00Z", zero},
+		"resolved":      {"resolved", ts(now.Add(-time.Hour)), ts(now)},
+		"instant alert": {"resolved", ts(now), ts(now)},
+	} {
+		m, err := Decode(strings.NewReader(body(c.status, c.starts, c.ends)))
+		require.NoError(t, err, name)
+		require.Equal(t, c.status == StatusFiring, m.Alerts[0].EndsAt.IsZero(), name)
+	}
 }

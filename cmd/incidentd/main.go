@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
 )
 
 func main() { os.Exit(run()) }
@@ -26,8 +27,14 @@ func run() int {
 	a.Flag("config.file", "incidentd configuration file (YAML); empty runs on defaults.").StringVar(&o.ConfigFile)
 	check := a.Flag("config.check", "Check the configuration file and exit.").Bool()
 	a.Flag("storage.path", "SQLite database file (used unless --storage.postgres-dsn is set).").Default(o.StoragePath).StringVar(&o.StoragePath)
+	a.Flag("storage.integrity-check-timeout", "How long the integrity check of an existing SQLite file may take at start (PRAGMA quick_check); one that takes longer is skipped with a warning. Negative skips it.").Default(sqlite.DefaultIntegrityCheckTimeout.String()).DurationVar(&o.IntegrityCheckTimeout)
 	a.Flag("storage.postgres-dsn", "PostgreSQL connection string, for several replicas sharing one database.").Envar("INCIDENTD_POSTGRES_DSN").StringVar(&o.PostgresDSN)
 	a.Flag("web.shutdown-timeout", "How long to wait for in-flight requests on shutdown.").Default(o.ShutdownTimeout.String()).DurationVar(&o.ShutdownTimeout)
+	a.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address; more wait in the kernel's accept queue.").Default(fmt.Sprint(o.MaxConnections)).IntVar(&o.MaxConnections)
+	a.Flag("web.read-header-timeout", "How long a client may take to send a request's headers (TLS handshake included).").Default(o.ReadHeaderTimeout.String()).DurationVar(&o.ReadHeaderTimeout)
+	a.Flag("web.read-timeout", "How long a client may take to send a whole request, body included.").Default(o.ReadTimeout.String()).DurationVar(&o.ReadTimeout)
+	a.Flag("web.write-timeout", "How long a request may take from its headers to the end of its response.").Default(o.WriteTimeout.String()).DurationVar(&o.WriteTimeout)
+	a.Flag("web.idle-timeout", "How long a keep-alive connection may stay idle between requests.").Default(o.IdleTimeout.String()).DurationVar(&o.IdleTimeout)
 	a.Flag("escalation.interval", "How often the escalation worker routes incidents, runs due steps and delivers notifications; 0 disables it (an API-only replica).").Default("1s").DurationVar(&o.EscalationInterval)
 	a.Flag("web.enable-pprof", "Serve Go's profiler under /debug/pprof/ (unauthenticated; for load tests and debugging).").BoolVar(&o.EnablePprof)
 	webFlags := kingpinflag.AddFlags(a, ":9478")

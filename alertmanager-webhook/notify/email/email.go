@@ -126,7 +126,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	if errors.As(err, &tp) {
 		retry = tp.Code < 500
 	}
-	return retry, fmt.Errorf("email: %w", notify.Redact(err, n.c.Password.Value()))
+	return retry, fmt.Errorf("email: %w", notify.Redact(err, n.Secrets()...))
 }
 
 func (n *Notifier) send(ctx context.Context, m notify.Message) error {
@@ -175,3 +175,6 @@ func (n *Notifier) send(ctx context.Context, m notify.Message) error {
 	}
 	return c.Quit()
 }
+
+// Secrets implements notify.SecretHolder: the SMTP password.
+func (n *Notifier) Secrets() []string { return []string{n.c.Password.Value()} }

@@ -126,7 +126,10 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	}
 	retry, err := notify.Post(ctx, n.client, n.c.URL, "application/json", body, nil)
 	if err != nil {
-		return retry, fmt.Errorf("pagerduty: %w", notify.Redact(err, n.c.RoutingKey.Value()))
+		return retry, fmt.Errorf("pagerduty: %w", notify.Redact(err, n.Secrets()...))
 	}
 	return false, nil
 }
+
+// Secrets implements notify.SecretHolder: the integration key.
+func (n *Notifier) Secrets() []string { return []string{n.c.RoutingKey.Value()} }

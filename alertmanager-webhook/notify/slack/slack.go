@@ -117,7 +117,10 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	}
 	retry, err := notify.Post(ctx, n.client, n.c.URL.Value(), "application/json", body, nil)
 	if err != nil {
-		return retry, fmt.Errorf("slack: %w", notify.Redact(err, n.c.URL.Value()))
+		return retry, fmt.Errorf("slack: %w", notify.Redact(err, n.Secrets()...))
 	}
 	return false, nil
 }
+
+// Secrets implements notify.SecretHolder: every part of the webhook URL.
+func (n *Notifier) Secrets() []string { return notify.URLSecrets(n.c.URL.Value()) }

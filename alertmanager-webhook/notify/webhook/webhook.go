@@ -81,7 +81,11 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	h.Set("X-Incidentd-Signature", Sign([]byte(n.c.Secret.Value()), ts, body))
 	retry, err := notify.Post(ctx, n.client, n.c.URL, "application/json", body, h)
 	if err != nil {
-		return retry, fmt.Errorf("webhook: %w", notify.Redact(err, n.c.Secret.Value()))
+		return retry, fmt.Errorf("webhook: %w", notify.Redact(err, n.Secrets()...))
 	}
 	return false, nil
 }
+
+// Secrets implements notify.SecretHolder: the signing key, and every part of the URL (a
+// receiver may take a token in its path or query).
+func (n *Notifier) Secrets() []string { return append(notify.URLSecrets(n.c.URL), n.c.Secret.Value()) }

@@ -25,7 +25,13 @@ import (
 var migrationsFS embed.FS
 
 // Dialect is PostgreSQL's SQL flavour.
-var Dialect = store.Dialect{Name: "postgres", Numbered: true, ForUpdate: " FOR UPDATE"}
+var Dialect = store.Dialect{Name: "postgres", Numbered: true, ForUpdate: " FOR UPDATE", Corrupt: Corrupt}
+
+// Corrupt reports whether err is PostgreSQL's data_corrupted or index_corrupted.
+func Corrupt(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "XX001" || pe.Code == "XX002")
+}
 
 // Migrations returns the embedded schema migrations.
 func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrationsFS, "migrations") }

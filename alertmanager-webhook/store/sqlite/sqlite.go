@@ -15,14 +15,18 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	sqlite "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -31,7 +35,17 @@ import (
 var migrationsFS embed.FS
 
 // Dialect is SQLite's SQL flavour: ? placeholders, no row locks (one writer).
-var Dialect = store.Dialect{Name: "sqlite", CachePrepared: true, SingleWriter: true}
+var Dialect = store.Dialect{Name: "sqlite", CachePrepared: true, SingleWriter: true, Corrupt: Corrupt}
+
+// Corrupt reports whether err is SQLite saying the file is damaged or not a database.
+func Corrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff // the primary code of an extended one
+	return code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB
+}
 
 // Migrations returns the embedded schema migrations.
 func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrationsFS, "migrations") }
@@ -44,7 +58,18 @@ type Options struct {
 	Observe func(op string, d time.Duration)
 	// MaxBatch bounds how many writes share one commit (default 256).
 	MaxBatch int
+	// IntegrityCheckTimeout bounds the integrity check (PRAGMA quick_check) of an existing
+	// file at open: zero means DefaultIntegrityCheckTimeout, negative skips the check. A
+	// check still running then is abandoned with a warning rather than holding up a
+	// restart — on a large file it reads every page.
+	IntegrityCheckTimeout time.Duration
+	// Logger receives the outcome of the integrity check; nil discards it.
+	Logger *slog.Logger
 }
+
+// DefaultIntegrityCheckTimeout is enough for a quick_check of about a gigabyte on a
+// common disk (it reads the whole file once).
+const DefaultIntegrityCheckTimeout = 30 * time.Second
 
 // OpenDB opens the file with the pragmas the store relies on, without migrating.
 func OpenDB(path string) (*sql.DB, error) {
@@ -78,11 +103,32 @@ func OpenDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Open opens (creating if needed) and migrates the store at o.Path.
+// Open opens (creating if needed) and migrates the store at o.Path. An existing file is
+// checked first (checkIntegrity); an empty one is refused rather than silently turned
+// into a new database, which would hide the loss of every incident.
 func Open(ctx context.Context, o Options) (*store.DB, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	existing := false
+	switch fi, err := os.Stat(o.Path); {
+	case err == nil && fi.Mode().IsRegular() && fi.Size() == 0:
+		return nil, fmt.Errorf("%s is an empty (zero-byte) file, not a database incidentd wrote (a failed copy or restore, a full disk?): "+
+			"refusing to start a new database in its place; restore the backup, or move the file away to start with no incidents", o.Path)
+	case err == nil:
+		existing = true
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("storage path: %w", err)
+	}
 	db, err := OpenDB(o.Path)
 	if err != nil {
 		return nil, err
+	}
+	if existing {
+		if err := checkIntegrity(ctx, db, o); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	ms, err := Migrations()
 	if err != nil {
@@ -120,6 +166,57 @@ func Open(ctx context.Context, o Options) (*store.DB, error) {
 	}
 	w.checkpoints(ck, checkpointInterval)
 	return store.New(store.Options{DB: db, Dialect: Dialect, Writer: w, Config: o.Config, Now: o.Now, Observe: o.Observe}), nil
+}
+
+// checkIntegrity runs PRAGMA quick_check (the b-tree structure of every page; not the
+// slower cross-check of indexes against tables that integrity_check adds) within
+// o.IntegrityCheckTimeout, and refuses a damaged file: written on, it would lose or
+// garble more. A check that runs out of time is abandoned with a warning.
+func checkIntegrity(ctx context.Context, db *sql.DB, o Options) error {
+	timeout := o.IntegrityCheckTimeout
+	if timeout < 0 {
+		return nil
+	}
+	if timeout == 0 {
+		timeout = DefaultIntegrityCheckTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var problems []string
+	rows, err := db.QueryContext(cctx, `PRAGMA quick_check(10)`)
+	if err == nil {
+		for rows.Next() {
+			var p string
+			if err = rows.Scan(&p); err != nil {
+				break
+			}
+			problems = append(problems, p)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+	}
+	if cctx.Err() != nil && ctx.Err() == nil {
+		o.Logger.Warn("integrity check of the database did not finish in time and was skipped; run `sqlite3 FILE 'PRAGMA quick_check'` with incidentd stopped, or raise --storage.integrity-check-timeout",
+			"path", o.Path, "timeout", timeout)
+		return nil
+	}
+	damaged := func(what string) error {
+		return fmt.Errorf("%s is damaged (%s): refusing to write into it; restore the latest backup, or recover what is readable with `sqlite3 %s .recover` (deploy/README.md, Backups)",
+			o.Path, what, o.Path)
+	}
+	switch {
+	case err != nil && Corrupt(err):
+		return damaged(err.Error())
+	case err != nil:
+		return fmt.Errorf("integrity check of %s: %w", o.Path, err)
+	case len(problems) != 1 || problems[0] != "ok":
+		return damaged("PRAGMA quick_check: " + strings.Join(problems, "; "))
+	}
+	o.Logger.Info("integrity check passed", "path", o.Path, "duration", time.Since(start))
+	return nil
 }
 
 // ErrClosed is returned for writes after Close began; it wraps store.ErrUnavailable so

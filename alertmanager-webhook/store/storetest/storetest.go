@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +75,8 @@ func Run(t *testing.T, f Factory) {
 		"ConcurrentReplicas":           testConcurrentReplicas,
 		"Changes":                      testChanges,
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
+		"SearchTextBounded":            testSearchTextBounded,
+		"MetricsSurviveExtremeTimes":   testMetricsSurviveExtremeTimes,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
@@ -860,4 +864,78 @@ func testConcurrentReplicas(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.True(t, v.OK, v.Problem)
 	require.Equal(t, int64(groups), v.Entries, "each group's first notification audited once; the rest were duplicates")
+}
+
+// testSearchTextBounded: a search text longer than MaxSearchBytes is refused on its merits
+// (the API's 400 naming q) before any SQL runs; SQLite would fail a LIKE pattern over
+// 50,000 bytes with an error the API used to pass on as a 503.
+func testSearchTextBounded(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(store.DefaultConfig(), NewClock(T0).Now)
+	_, err := s.Ingest(ctx, Msg("g", A{FP: "a", Labels: map[string]string{"alertname": "Drift"}}))
+	require.NoError(t, err)
+	long := strings.Repeat("ab%_", 15000)
+	var inv *store.InvalidError
+	_, err = s.List(ctx, store.Filter{Text: long})
+	require.ErrorAs(t, err, &inv)
+	require.ErrorContains(t, err, "q: at most")
+	_, err = s.ListChanges(ctx, store.ChangeFilter{Text: long})
+	require.ErrorAs(t, err, &inv)
+	_, err = s.Audit(ctx, store.AuditFilter{Action: long})
+	require.ErrorAs(t, err, &inv)
+	p, err := s.List(ctx, store.Filter{Text: strings.Repeat("x", store.MaxSearchBytes)})
+	require.NoError(t, err)
+	require.Empty(t, p.Incidents)
+}
+
+// testMetricsSurviveExtremeTimes: whatever times rows hold — written before alert times
+// were range-checked, or by hand — the scrape-time metrics still read: the histogram query
+// used to overflow int64 nanoseconds (two incidents detected in 1800 and acknowledged
+// today), failing every scrape of the incident metrics.
+func testMetricsSurviveExtremeTimes(t *testing.T, open Opener) {
+	ctx := context.Background()
+	clock := NewClock(T0)
+	s := open(store.DefaultConfig(), clock.Now)
+	var ids []int64
+	// P1: the two incidents of the report, integers whose sum overflows; P2: the extremes
+	// of int64, whose differences overflow.
+	for i, g := range []string{"a", "b", "c", "d"} {
+		tier := map[bool]string{true: "P1", false: "P2"}[i < 2]
+		out, err := s.Ingest(ctx, Msg(g, A{FP: g, Labels: map[string]string{"alertname": "X", "tier": tier}}))
+		require.NoError(t, err)
+		ids = append(ids, out.Incidents[0])
+	}
+	for _, id := range ids {
+		_, err := s.Ack(ctx, id, store.Action{Actor: "alice"})
+		require.NoError(t, err)
+		_, err = s.Transition(ctx, id, incident.Resolved, store.Action{Actor: "alice"})
+		require.NoError(t, err)
+	}
+	year1800 := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i, det := range []int64{year1800, year1800, math.MinInt64 + 1, 1} {
+		tri, res := T0.UnixNano(), int64(math.MaxInt64)
+		if i == 3 {
+			tri = math.MaxInt64
+		}
+		_, err := s.SQL().ExecContext(ctx, s.Dialect().Rebind(`UPDATE incidents SET detected_at = ?, triaged_at = ?, resolved_at = ? WHERE id = ?`), det, tri, res, ids[i])
+		require.NoError(t, err)
+	}
+	for _, which := range []string{"ack", "resolve"} {
+		counts, sums, err := s.DurationBuckets(ctx, which, []float64{60, 3600})
+		require.NoError(t, err, which)
+		for _, tier := range []string{"P1", "P2"} {
+			require.Equal(t, []uint64{0, 0, 2}, counts[tier], which)
+			require.False(t, math.IsInf(sums[tier], 0) || math.IsNaN(sums[tier]), which)
+			require.Greater(t, sums[tier], 2*7e9, which)
+		}
+	}
+	_, err := s.OpenCounts(ctx)
+	require.NoError(t, err)
+	_, err = s.OpenBreaches(ctx)
+	require.NoError(t, err)
+	_, err = s.Stats(ctx, time.Unix(0, math.MinInt64+1), T0.Add(time.Hour))
+	require.NoError(t, err)
+	p, err := s.List(ctx, store.Filter{})
+	require.NoError(t, err)
+	require.Len(t, p.Incidents, 4)
 }
