@@ -142,7 +142,7 @@ func (a *App) routes() http.Handler {
 	}))
 	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
 	mux.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
-	refapi.New(a.state, a.logger.With("component", "references"), a.Snapshot).Register(mux)
+	refapi.New(a.state, a.logger.With("component", "references"), a.saveReference).Register(mux)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})
@@ -194,6 +194,12 @@ func (a *App) reload() error {
 	a.state.SetConfig(a.cfg.Get())
 	a.logger.Info("configuration reloaded", "file", a.cfg.Path())
 	return nil
+}
+
+// saveReference stores a version's uploaded reference at once, without a full snapshot.
+func (a *App) saveReference(v *state.Version) error {
+	ref, features := v.PersistedReference()
+	return a.store.SaveReference(v.Model(), v.Name, ref, features)
 }
 
 // Snapshot saves the state now.

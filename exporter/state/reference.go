@@ -112,6 +112,15 @@ func (v *Version) setReference(r *refState) []string {
 	return small
 }
 
+// PersistedReference is what the store keeps of a version right after a reference upload:
+// the reference and the learnt features (so a version new since the last snapshot is found
+// on restart).
+func (v *Version) PersistedReference() (*ReferenceSnapshot, []FeatureSnapshot) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.referenceSnapshot(), v.featureSnapshots()
+}
+
 // Reference returns the version's reference profile, or nil.
 func (v *Version) Reference() *drift.Profile {
 	v.mu.Lock()
@@ -415,6 +424,20 @@ func (v *Version) finishCapture() {
 		return
 	}
 	p := c.b.Profile()
+	// A capture obeys the cardinality limits as an upload does. Its features are the
+	// version's, already bounded, so only categories can fold.
+	lim := v.state.Config().Limits
+	folded, err := reference.Bound(p, reference.Limits{MaxCategories: lim.MaxCategoriesPerFeat})
+	if err != nil {
+		v.capture = nil
+		if l := v.state.opts.Logger; l != nil {
+			l.Error("captured reference refused", "model", v.model.Name, "version", v.Name, "err", err)
+		}
+		return
+	}
+	if folded > 0 {
+		v.state.FoldN(LabelBin, folded)
+	}
 	v.setReference(newRefState(p, SourceCapture, v.state.Now()))
 	if l := v.state.opts.Logger; l != nil {
 		l.Info("reference captured", "model", v.model.Name, "version", v.Name, "events", c.n, "features", len(p.Features))

@@ -137,15 +137,22 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		vs.BinaryCalibration = &c
 	}
 	vs.BinaryCBPE = v.perf.binary
+	vs.Features = v.featureSnapshots()
+	return vs, nil
+}
+
+// featureSnapshots lists the learnt features in index order; v is locked.
+func (v *Version) featureSnapshots() []FeatureSnapshot {
+	out := make([]FeatureSnapshot, 0, len(v.list))
 	for _, f := range v.list {
 		fs := FeatureSnapshot{Name: f.Name, Type: string(f.Schema.Type)}
 		for c := range f.categories {
 			fs.Categories = append(fs.Categories, c)
 		}
 		sort.Strings(fs.Categories)
-		vs.Features = append(vs.Features, fs)
+		out = append(out, fs)
 	}
-	return vs, nil
+	return out
 }
 
 // Restore loads a snapshot into an empty state. Saved models and versions come back even

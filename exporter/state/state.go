@@ -231,6 +231,14 @@ func (s *State) version(m *Model, name []byte) (*Version, Resolution) {
 // Fold counts one value of label replaced by Other (for callers that cache resolutions).
 func (s *State) Fold(label string) { s.fold(label) }
 
+// FoldN counts n values of label replaced by Other (or, for a reference's categories, by
+// the unseen bin).
+func (s *State) FoldN(label string, n int) {
+	s.labelMu.Lock()
+	s.folded[label] += uint64(n)
+	s.labelMu.Unlock()
+}
+
 // fold counts one value of label replaced by Other.
 func (s *State) fold(label string) {
 	s.labelMu.Lock()

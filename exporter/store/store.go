@@ -215,3 +215,34 @@ func splitKey(k []byte) (string, string, bool) {
 	}
 	return "", "", false
 }
+
+// SaveReference stores a version's newly uploaded reference on its own, in a transaction as
+// small as the reference: the calibration already stored is kept, and the version's learnt
+// features are written only when the store does not know the version yet (the next
+// snapshot writes the rest).
+func (s *Store) SaveReference(model, version string, ref *state.ReferenceSnapshot, features []state.FeatureSnapshot) error {
+	k := key(model, version)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var rec refRecord
+		if old := tx.Bucket(bucketReferences).Get(k); old != nil {
+			if err := json.Unmarshal(old, &rec); err != nil {
+				return fmt.Errorf("references %s/%s: %w", model, version, err)
+			}
+		}
+		rec.Reference = ref
+		if err := putJSON(tx.Bucket(bucketReferences), k, rec); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketModels).Get(k) == nil {
+			if features == nil {
+				features = []state.FeatureSnapshot{}
+			}
+			return putJSON(tx.Bucket(bucketModels), k, features)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: saving the reference of %s/%s: %w", model, version, err)
+	}
+	return nil
+}
