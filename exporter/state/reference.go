@@ -78,6 +78,9 @@ func newRefState(p *drift.Profile, source string, at time.Time) *refState {
 	return r
 }
 
+// builderMaxCategories is drift.ProfileOptions' default MaxCategories.
+const builderMaxCategories = 50
+
 // capture collects a reference from live events.
 type capture struct {
 	cfg config.Reference
@@ -160,7 +163,14 @@ func (v *Version) startCapture() {
 	if rc.CaptureFirst == 0 && rc.From == nil {
 		return
 	}
-	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
+	// The builder keeps its default number of categories (the most frequent) unless
+	// limits.max_categories_per_feature is lower: a captured reference is bounded like an
+	// uploaded one.
+	var po drift.ProfileOptions
+	if lim := v.state.Config().Limits.MaxCategoriesPerFeat; lim < builderMaxCategories {
+		po.MaxCategories = lim
+	}
+	v.capture = &capture{cfg: rc, b: drift.NewBuilder(po)}
 }
 
 // profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
