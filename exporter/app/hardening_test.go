@@ -315,3 +315,35 @@ func TestGoClientThroughWriteProtections(t *testing.T) {
 	}
 	require.InDelta(t, 20, mustMetric(t, a, "aiops_events_total", map[string]string{"model": "go-client"}), 0)
 }
+
+// A reference upload is saved at once, on its own: the store has it after a crash right
+// after the upload, and no full snapshot ran for it (which would copy and write every
+// waiting prediction for each upload).
+func TestReferenceUploadSavesOnlyTheReference(t *testing.T) {
+	dir := t.TempDir()
+	clock := &fakeClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	a, srv := clockApp(t, dir, "reference: {capture_first: 0}\n", clock)
+	// A version known before the upload, and one the upload creates.
+	status, _ := request(t, http.MethodPost, srv.URL+"/api/v1/events", "", []byte(`{"model":"m","version":"old","id":"p1","prediction":"yes"}`))
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, a.Snapshot())
+	snapshotAt := mustMetric(t, a, "aiops_exporter_last_snapshot_success_timestamp_seconds", nil)
+	clock.Advance(time.Minute)
+	for _, v := range []string{"old", "new"} {
+		status, out := request(t, http.MethodPut, srv.URL+"/api/v1/models/m/versions/"+v+"/reference", "text/csv", []byte("x\n1\n2\n3\n"))
+		require.Equal(t, http.StatusOK, status, "%v", out)
+	}
+	require.Equal(t, snapshotAt, mustMetric(t, a, "aiops_exporter_last_snapshot_success_timestamp_seconds", nil), "no full snapshot per upload")
+
+	// Crash: no shutdown snapshot. Both references are back, and what the last snapshot
+	// held too.
+	srv.Close()
+	require.NoError(t, a.store.Close())
+	b, srv2 := clockApp(t, dir, "reference: {capture_first: 0}\n", clock)
+	defer b.store.Close()
+	for _, v := range []string{"old", "new"} {
+		status, _ := request(t, http.MethodGet, srv2.URL+"/api/v1/models/m/versions/"+v+"/reference", "", nil)
+		require.Equal(t, http.StatusOK, status, v)
+	}
+	require.InDelta(t, 1, mustMetric(t, b, "aiops_predictions_awaiting_label", map[string]string{"model": "m", "version": "old"}), 0)
+}
