@@ -347,3 +347,39 @@ func TestReferenceUploadSavesOnlyTheReference(t *testing.T) {
 	}
 	require.InDelta(t, 1, mustMetric(t, b, "aiops_predictions_awaiting_label", map[string]string{"model": "m", "version": "old"}), 0)
 }
+
+// A CSV or NDJSON reference is read as a stream into a bounded profile, so only its current
+// line counts against --web.max-inflight-body-bytes and a file larger than the bound loads;
+// a saved profile is decoded whole, so it counts whole.
+func TestLargeStreamedReferencePassesTheBudget(t *testing.T) {
+	dir := t.TempDir()
+	opts := DefaultOptions()
+	opts.StoragePath = filepath.Join(dir, "data")
+	opts.Registry = prometheus.NewRegistry()
+	opts.Server.MaxInflightBodyBytes = 4 << 20
+	a, err := New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.store.Close() })
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+
+	var csv bytes.Buffer
+	csv.WriteString("amount,country\n")
+	for i := 0; csv.Len() < 12<<20; i++ {
+		fmt.Fprintf(&csv, "%d.5,%s\n", i%1000, []string{"DE", "FR", "US"}[i%3])
+	}
+	status, out := request(t, http.MethodPut, srv.URL+"/api/v1/models/m/versions/v1/reference", "text/csv", csv.Bytes())
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	require.Zero(t, a.budget.Used())
+
+	// The same reference exported as a profile, padded past the bound with spaces.
+	resp, err := http.Get(srv.URL + "/api/v1/models/m/versions/v1/reference")
+	require.NoError(t, err)
+	profile, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	padded := append(bytes.Repeat([]byte(" "), 5<<20), profile...)
+	status, _ = request(t, http.MethodPut, srv.URL+"/api/v1/models/m/versions/v2/reference", "application/json", padded)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	status, out = request(t, http.MethodPut, srv.URL+"/api/v1/models/m/versions/v2/reference", "application/json", profile)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+}

@@ -73,6 +73,22 @@ type Ticket struct {
 	mu   sync.Mutex
 	held int64
 	busy bool
+	// window, when positive, is the most a streaming reader holds: bytes read before the
+	// last window bytes are given back.
+	window int64
+}
+
+// Stream tells the budget that the handler consumes the body as a stream, holding at most
+// window bytes of it at a time (a reference read row by row into a bounded profile): from
+// now on the ticket keeps only the last window bytes charged, so a body larger than the
+// whole budget can still be read while memory stays bounded. A nil t does nothing.
+func (t *Ticket) Stream(window int64) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.window = window
+	t.mu.Unlock()
 }
 
 // Wrap returns r reading through t: every byte read is charged to the budget until t is
@@ -97,6 +113,10 @@ func (t *Ticket) charge(n int) bool {
 		return false
 	}
 	t.held += int64(n)
+	if t.window > 0 && t.held > t.window {
+		t.b.release(t.held - t.window)
+		t.held = t.window
+	}
 	return true
 }
 

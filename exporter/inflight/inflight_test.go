@@ -60,3 +60,22 @@ func TestTicketsShareTheBudget(t *testing.T) {
 	r := strings.NewReader("x")
 	require.Equal(t, io.Reader(r), nilTicket.Wrap(r))
 }
+
+// A streaming reader holds only its window: a body larger than the whole budget passes.
+func TestStreamHoldsOnlyItsWindow(t *testing.T) {
+	b := New(1000, 1)
+	tk := &Ticket{b: b}
+	tk.Stream(300)
+	r := tk.Wrap(bytes.NewReader(make([]byte, 5000)))
+	buf := make([]byte, 100)
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.LessOrEqual(t, b.Used(), int64(300))
+	}
+	tk.release()
+	require.Zero(t, b.Used())
+}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opscentre/opscentre/exporter/drift"
+	"github.com/opscentre/opscentre/exporter/inflight"
 	"github.com/opscentre/opscentre/exporter/reference"
 	"github.com/opscentre/opscentre/exporter/state"
 )
@@ -21,6 +22,10 @@ import (
 // MaxUploadBytes bounds an uploaded reference file. Files are read as a stream into a
 // bounded profile, so this only stops a runaway upload.
 const MaxUploadBytes = 1 << 30
+
+// streamWindow is what a CSV or NDJSON upload holds of its body at a time, for the
+// in-flight budget: a line (reference.Options.MaxLineBytes, 1 MiB) and the reader's buffers.
+const streamWindow = 2 << 20
 
 // API serves the reference endpoints.
 type API struct {
@@ -119,11 +124,17 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		opts.Kinds[c] = drift.Categorical
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	// CSV and NDJSON are read row by row into a bounded profile: only the current line
+	// counts against the in-flight budget. A saved profile is decoded whole, so all of it
+	// counts.
+	stream := inflight.FromContext(r.Context()).Stream
 	var p *drift.Profile
 	switch mt {
 	case "text/csv", "application/csv":
+		stream(streamWindow)
 		p, err = reference.ReadCSV(body, opts)
 	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
+		stream(streamWindow)
 		p, err = reference.ReadNDJSON(body, opts)
 	case "application/json":
 		p, err = reference.ReadProfile(body)
