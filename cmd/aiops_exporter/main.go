@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -28,6 +29,14 @@ func run() int {
 	a.Flag("storage.path", "Directory of the state database.").Default(opts.StoragePath).StringVar(&opts.StoragePath)
 	a.Flag("storage.snapshot-interval", "How often the state is saved (and always on shutdown).").Default(opts.SnapshotInterval.String()).DurationVar(&opts.SnapshotInterval)
 	opts.Web = kingpinflag.AddFlags(a, ":9477")
+	a.Flag("web.enable-lifecycle", "Serve POST /-/reload (otherwise only SIGHUP reloads the configuration).").Default("false").BoolVar(&opts.EnableLifecycle)
+	lim := &opts.Server
+	a.Flag("web.read-header-timeout", "Maximum time to read a request's header; also how long a new connection may stay silent. 0 means no limit.").Default(lim.ReadHeaderTimeout.String()).DurationVar(&lim.ReadHeaderTimeout)
+	a.Flag("web.read-timeout", "Maximum time to read a whole request, body included. 0 means no limit.").Default(lim.ReadTimeout.String()).DurationVar(&lim.ReadTimeout)
+	a.Flag("web.write-timeout", "Maximum time from the end of a request's header to the end of its answer. 0 means no limit.").Default(lim.WriteTimeout.String()).DurationVar(&lim.WriteTimeout)
+	a.Flag("web.idle-timeout", "Maximum time a keep-alive connection waits for its next request. 0 means no limit.").Default(lim.IdleTimeout.String()).DurationVar(&lim.IdleTimeout)
+	a.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address; more wait to be accepted. 0 means no limit.").Default(fmt.Sprint(lim.MaxConnections)).IntVar(&lim.MaxConnections)
+	inflight := a.Flag("web.max-inflight-body-bytes", "Maximum bytes of request bodies (read and decoded) held at once by the write endpoints; past it they answer 503 with Retry-After. 0 means no limit.").Default(units.Base2Bytes(lim.MaxInflightBodyBytes).String()).Bytes()
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(a, logCfg)
 	a.Version(version.Print("aiops_exporter"))
@@ -36,6 +45,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	lim.MaxInflightBodyBytes = int64(*inflight)
 	if *check {
 		if err := app.CheckConfig(opts.ConfigFile, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -9,9 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"golang.org/x/net/netutil"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,6 +27,7 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/inflight"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/labelapi"
 	"github.com/opscentre/opscentre/exporter/refapi"
@@ -43,6 +49,45 @@ type Options struct {
 	SnapshotInterval time.Duration
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
+	// EnableLifecycle serves POST /-/reload (--web.enable-lifecycle); off, it answers 403
+	// and only SIGHUP reloads, as in Prometheus.
+	EnableLifecycle bool
+	Server          ServerLimits
+}
+
+// ServerLimits bound what clients can hold of the server: time per request phase,
+// connections, and bytes of request bodies in flight. Zero durations mean no timeout and
+// zero counts no limit; DefaultOptions sets the flag defaults.
+type ServerLimits struct {
+	// ReadHeaderTimeout bounds reading a request's header, and how long a new connection
+	// may stay silent.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included: a client trickling a body
+	// is cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request header to the end of the
+	// answer.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its next request.
+	IdleTimeout time.Duration
+	// MaxConnections bounds the connections open at once on each listen address; more wait
+	// in the kernel's accept queue.
+	MaxConnections int
+	// MaxInflightBodyBytes bounds the bytes of request bodies (read and decoded) held at
+	// once by the write endpoints; past it they answer 503 with Retry-After.
+	MaxInflightBodyBytes int64
+}
+
+// DefaultServerLimits are the flag defaults.
+func DefaultServerLimits() ServerLimits {
+	return ServerLimits{
+		ReadHeaderTimeout:    10 * time.Second,
+		ReadTimeout:          time.Minute,
+		WriteTimeout:         time.Minute,
+		IdleTimeout:          time.Minute,
+		MaxConnections:       512,
+		MaxInflightBodyBytes: 128 << 20,
+	}
 }
 
 // DefaultOptions returns the options the flags default to (listening on :9477).
@@ -55,6 +100,7 @@ func DefaultOptions() Options {
 		Web:              &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &socket, WebConfigFile: &cfg},
 		StoragePath:      "data",
 		SnapshotInterval: 30 * time.Second,
+		Server:           DefaultServerLimits(),
 	}
 }
 
@@ -67,6 +113,7 @@ type App struct {
 	store   *store.Store
 	handler http.Handler
 	ready   atomic.Bool
+	budget  *inflight.Budget
 
 	snapshotTime     prometheus.Gauge
 	snapshotDuration prometheus.Gauge
@@ -125,6 +172,23 @@ func New(opts Options) (*App, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if opts.Server.MaxInflightBodyBytes > 0 {
+		a.budget = inflight.New(opts.Server.MaxInflightBodyBytes, 1)
+		if limit := int64(a.cfg.Get().Limits.MaxBodyBytes); opts.Server.MaxInflightBodyBytes < limit {
+			a.logger.Warn("--web.max-inflight-body-bytes is below limits.max_body_bytes: a body that large is always refused",
+				"max_inflight_body_bytes", opts.Server.MaxInflightBodyBytes, "max_body_bytes", limit)
+		}
+		opts.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "aiops_exporter_inflight_body_bytes",
+				Help: "Bytes of request bodies (read and decoded) held now by the write endpoints; bounded by --web.max-inflight-body-bytes.",
+			}, func() float64 { return float64(a.budget.Used()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "aiops_exporter_inflight_refused_total",
+				Help: "Write requests answered 503 because --web.max-inflight-body-bytes of bodies were already in flight.",
+			}, func() float64 { return float64(a.budget.Refused()) }),
+		)
+	}
 	a.handler = a.routes()
 	a.ready.Store(true)
 	return a, nil
@@ -140,9 +204,14 @@ func (a *App) routes() http.Handler {
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	}))
-	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
-	mux.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
-	refapi.New(a.state, a.logger.With("component", "references"), a.Snapshot).Register(mux)
+	// The write endpoints read their bodies through the in-flight budget; /metrics and the
+	// health endpoints do not, so they answer while ingest is saturated.
+	writes := http.NewServeMux()
+	writes.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
+	writes.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
+	refapi.New(a.state, a.logger.With("component", "references"), a.saveReference).Register(writes)
+	limited := a.budget.Handler(writes)
+	mux.Handle("/api/v1/", limited)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})
@@ -154,6 +223,10 @@ func (a *App) routes() http.Handler {
 		_, _ = io.WriteString(w, "Ready.\n")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if !a.opts.EnableLifecycle {
+			http.Error(w, "Lifecycle API is not enabled (--web.enable-lifecycle); send SIGHUP to reload.", http.StatusForbidden)
+			return
+		}
 		if r.Method != http.MethodPost && r.Method != http.MethodPut {
 			w.Header().Set("Allow", "POST, PUT")
 			http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
@@ -182,7 +255,10 @@ func (a *App) routes() http.Handler {
 		panic(err)
 	}
 	mux.Handle("/", landing)
-	return mux
+	// A page in a browser must not post events, labels or references, or reload, on behalf
+	// of whoever visits it: a cross-origin request with an unsafe method is refused (403)
+	// by its Sec-Fetch-Site or Origin header. Clients outside browsers send neither.
+	return http.NewCrossOriginProtection().Handler(mux)
 }
 
 // reload re-reads the configuration file and applies it.
@@ -194,6 +270,12 @@ func (a *App) reload() error {
 	a.state.SetConfig(a.cfg.Get())
 	a.logger.Info("configuration reloaded", "file", a.cfg.Path())
 	return nil
+}
+
+// saveReference stores a version's uploaded reference at once, without a full snapshot.
+func (a *App) saveReference(v *state.Version) error {
+	ref, features := v.PersistedReference()
+	return a.store.SaveReference(v.Model(), v.Name, ref, features)
 }
 
 // Snapshot saves the state now.
@@ -214,9 +296,17 @@ func (a *App) Snapshot() error {
 
 // Serve serves HTTP and snapshots until ctx ends, then saves a last snapshot and closes.
 func (a *App) Serve(ctx context.Context) error {
-	server := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+	lim := a.opts.Server
+	server := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelDebug),
+	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, a.opts.Web, a.logger) }()
+	go func() { serveErr <- a.listenAndServe(server) }()
 
 	ticker := time.NewTicker(a.opts.SnapshotInterval)
 	defer ticker.Stop()
@@ -254,6 +344,55 @@ loop:
 		err = nil
 	}
 	return err
+}
+
+// listenAndServe serves on the configured addresses, each listener bounded to
+// MaxConnections connections (as Prometheus's --web.max-connections does). The listeners
+// are opened here rather than by exporter-toolkit so they can be wrapped; TLS and basic
+// auth still come from exporter-toolkit's Serve.
+func (a *App) listenAndServe(server *http.Server) error {
+	flags := a.opts.Web
+	var listeners []net.Listener
+	switch {
+	case flags.WebSystemdSocket != nil && *flags.WebSystemdSocket:
+		a.logger.Info("Listening on systemd activated listeners instead of port listeners.")
+		ls, err := activation.Listeners()
+		if err != nil {
+			return fmt.Errorf("systemd socket activation: %w", err)
+		}
+		if len(ls) == 0 {
+			return errors.New("no socket activation file descriptors found")
+		}
+		listeners = ls
+	default:
+		for _, addr := range *flags.WebListenAddresses {
+			if strings.HasPrefix(addr, "vsock://") {
+				// exporter-toolkit listens on vsock itself; its connections are not counted.
+				a.logger.Warn("--web.max-connections does not apply to vsock listeners", "address", addr)
+				closeAll(listeners)
+				return web.ListenAndServe(server, flags, a.logger)
+			}
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				closeAll(listeners)
+				return err
+			}
+			listeners = append(listeners, l)
+		}
+	}
+	if n := a.opts.Server.MaxConnections; n > 0 {
+		for i, l := range listeners {
+			listeners[i] = netutil.LimitListener(l, n)
+		}
+	}
+	defer closeAll(listeners)
+	return web.ServeMultiple(listeners, server, flags, a.logger)
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		_ = l.Close()
+	}
 }
 
 // Run is New followed by Serve.

@@ -26,6 +26,7 @@ func newApp(t *testing.T, cfg string) (*App, *httptest.Server) {
 		require.NoError(t, os.WriteFile(opts.ConfigFile, []byte(cfg), 0o600))
 	}
 	opts.Registry = prometheus.NewRegistry()
+	opts.EnableLifecycle = true
 	a, err := New(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { a.store.Close() })

@@ -216,7 +216,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := writeFile(t, dir, "exporter.yml", exporterConfig)
 	data := filepath.Join(dir, "data")
-	e := startExporter(t, "--config.file="+cfgPath, "--storage.path="+data)
+	e := startExporter(t, "--config.file="+cfgPath, "--storage.path="+data, "--web.enable-lifecycle")
 
 	// 10 fraud events: amounts 0, 150, …, 1350 (three above expected_max), every other one
 	// without a country; latencies 0.01 … 0.10 s.

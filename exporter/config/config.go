@@ -104,6 +104,10 @@ type Labels struct {
 	MaxUnknown   int            `yaml:"max_unknown"`
 	// MaxClasses bounds the class label of the classification metrics; later classes are __other__.
 	MaxClasses int `yaml:"max_classes"`
+	// MaxBytes bounds the memory of every waiting prediction and label together, ids
+	// included, across all models and versions: MaxAwaiting is per version and thousands
+	// of versions are allowed. Past it the oldest go first (evicted reason "memory").
+	MaxBytes ByteSize `yaml:"max_bytes"`
 }
 
 // Window is the sliding window: a ring of SubWindows sub-windows of SubWindowDuration each.
@@ -251,6 +255,7 @@ func (c *Config) setDefaults() {
 			UnknownIDTTL: model.Duration(time.Hour),
 			MaxUnknown:   100000,
 			MaxClasses:   20,
+			MaxBytes:     256 << 20,
 		},
 	}
 }
@@ -322,6 +327,9 @@ func (c *Config) validate() error {
 	lb := c.Labels
 	if lb.MaxAwaiting < 1 || lb.MaxUnknown < 1 || lb.MaxClasses < 2 {
 		return fmt.Errorf("labels: max_awaiting and max_unknown must be positive and max_classes at least 2, got %d, %d, %d", lb.MaxAwaiting, lb.MaxUnknown, lb.MaxClasses)
+	}
+	if lb.MaxBytes < 1<<20 {
+		return fmt.Errorf("labels.max_bytes: expected at least 1MiB, got %d bytes", lb.MaxBytes)
 	}
 	if lb.MaxAge <= 0 || lb.UnknownIDTTL <= 0 {
 		return fmt.Errorf("labels: max_age and unknown_id_ttl must be positive, got %s and %s", lb.MaxAge, lb.UnknownIDTTL)

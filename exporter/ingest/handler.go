@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/opscentre/opscentre/exporter/inflight"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -107,7 +108,8 @@ func (in *Ingester) serve(w *worker, r *http.Request) (Result, error) {
 		if err != nil {
 			return res, &requestError{http.StatusBadRequest, fmt.Sprintf("body is not gzip: %v", err)}
 		}
-		body = w.gz
+		// Decoded bytes count against the in-flight budget too: they are what is held.
+		body = inflight.FromContext(r.Context()).Wrap(w.gz)
 	default:
 		return res, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)}
 	}
@@ -116,6 +118,10 @@ func (in *Ingester) serve(w *worker, r *http.Request) (Result, error) {
 	n, readErr := w.buf.ReadFrom(io.LimitReader(body, limit+1))
 	if n > limit {
 		return res, &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than limits.max_body_bytes (%d bytes decoded); split the batch", limit)}
+	}
+	if errors.Is(readErr, inflight.ErrBusy) {
+		// Refused as a whole (inflight.Handler answers 503): nothing of it is ingested.
+		return res, &requestError{http.StatusServiceUnavailable, readErr.Error()}
 	}
 	if readErr != nil {
 		if !gzipped {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/exporter/inflight"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/state"
 )
@@ -75,7 +76,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, errorBody{fmt.Sprintf("body is not gzip: %v", err)})
 			return
 		}
-		body = gz
+		body = inflight.FromContext(r.Context()).Wrap(gz) // decoded bytes are held too
 	default:
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)})
 		return

@@ -39,6 +39,8 @@ type Options struct {
 	// the store at all: a store that is nearly always empty (labels waiting for their
 	// prediction) is asked about every prediction.
 	Count *atomic.Int64
+	// Budget, when set, bounds this store's bytes together with the other stores sharing it.
+	Budget *Budget
 }
 
 // Prediction is what is kept per id: when it was made, the predicted class (classification) or
@@ -63,6 +65,7 @@ type Stats struct {
 	Duplicates      uint64 // ids already waiting: the first prediction is kept
 	EvictedCapacity uint64 // dropped because the store was full (oldest first)
 	EvictedAge      uint64 // dropped because older than MaxAge
+	EvictedMemory   uint64 // dropped, oldest first across stores, by the shared Budget
 }
 
 const none = ^uint32(0)
@@ -140,10 +143,14 @@ func New(opts Options) *Store {
 		opts.Now = time.Now
 	}
 	seed := maphash.MakeSeed()
-	return &Store{
+	s := &Store{
 		opts: opts, free: none, head: none, tail: none, classes: map[string]string{},
 		hashOf: func(id string) uint64 { return maphash.String(seed, id) },
 	}
+	if opts.Budget != nil {
+		opts.Budget.register(s)
+	}
+	return s
 }
 
 // view is b as a string without copying, for lookups and for put, which copies what it keeps.
@@ -261,13 +268,22 @@ func (s *Store) put(e Entry, now time.Time) (bool, error) {
 	if err := s.checkID(e.ID); err != nil {
 		return false, err
 	}
+	stored := s.putLocked(e, now)
+	// Evicting for the budget takes other stores' locks, so it runs with none held.
+	if b := s.opts.Budget; stored && b != nil && b.over() {
+		b.shrink()
+	}
+	return stored, nil
+}
+
+func (s *Store) putLocked(e Entry, now time.Time) bool {
 	h := s.hashOf(e.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(now)
 	if s.find(e.ID, h) != none {
 		s.stats.Duplicates++
-		return false, nil
+		return false
 	}
 	for s.count >= s.opts.MaxCount {
 		s.removeLocked(s.head)
@@ -316,7 +332,10 @@ func (s *Store) put(e Entry, now time.Time) (bool, error) {
 		c.Store(int64(s.count))
 	}
 	s.stats.Added++
-	return true, nil
+	if b := s.opts.Budget; b != nil {
+		b.used.Add(EntryBytes(len(e.ID)))
+	}
+	return true
 }
 
 // Take removes and returns the prediction waiting under id, for joining with its label.
@@ -375,6 +394,13 @@ func (s *Store) removeLocked(i uint32) {
 		s.tail = n.prev
 	}
 	s.unindex(n.hash, i)
+	if b := s.opts.Budget; b != nil {
+		idLen := int(n.idLen)
+		if idLen == 0 {
+			idLen = len(n.long)
+		}
+		b.used.Add(-EntryBytes(idLen))
+	}
 	s.count--
 	if c := s.opts.Count; c != nil {
 		c.Store(int64(s.count))

@@ -30,6 +30,7 @@ const (
 	LabelLate      = "late_join" // a pending label joined when its prediction arrived
 	LabelDuplicate = "duplicate" // the id was already labelled: the first label wins
 	LabelRejected  = "rejected"  // malformed, counted with model and version "__unknown__"
+	LabelEvicted   = "evicted"   // pending, dropped by labels.max_bytes (version "__unknown__")
 )
 
 // CalibrationRows is how many labelled predictions with a confidence calibrate the CBPE
@@ -141,8 +142,8 @@ type Calibration struct {
 func (p *perfState) init(s *State, cfg *config.Config) {
 	l := cfg.Labels
 	p.maxClasses = l.MaxClasses
-	p.awaiting = labels.New(labels.Options{MaxCount: l.MaxAwaiting, MaxAge: time.Duration(l.MaxAge), Now: s.opts.Now})
-	p.joined = labels.New(labels.Options{MaxCount: l.MaxUnknown, MaxAge: time.Duration(l.UnknownIDTTL), Now: s.opts.Now})
+	p.awaiting = labels.New(labels.Options{MaxCount: l.MaxAwaiting, MaxAge: time.Duration(l.MaxAge), Now: s.opts.Now, Budget: s.labelBytes})
+	p.joined = labels.New(labels.Options{MaxCount: l.MaxUnknown, MaxAge: time.Duration(l.UnknownIDTTL), Now: s.opts.Now, Budget: s.labelBytes})
 }
 
 // PredictionValue is an event's prediction.
@@ -480,12 +481,25 @@ func (s *State) countLabel(model, version, result string) {
 }
 
 // LabelResults returns the label counts.
+// Pending labels dropped by labels.max_bytes are counted with result "evicted".
 func (s *State) LabelResults() map[LabelKey]uint64 {
+	// The models' lock is taken before labelMu elsewhere, so never inside it.
+	evicted := map[string]uint64{}
+	s.mu.RLock()
+	for name, m := range s.models {
+		if n := m.early.Stats().EvictedMemory; n > 0 {
+			evicted[name] = n
+		}
+	}
+	s.mu.RUnlock()
 	s.labelMu.Lock()
 	defer s.labelMu.Unlock()
-	out := make(map[LabelKey]uint64, len(s.labelResults))
+	out := make(map[LabelKey]uint64, len(s.labelResults)+len(evicted))
 	for k, v := range s.labelResults {
 		out[k] = v
+	}
+	for model, n := range evicted {
+		out[LabelKey{model, Unknown, LabelEvicted}] += n
 	}
 	return out
 }
@@ -516,10 +530,16 @@ func (v *Version) ReadPerf(now time.Time) PerfReading {
 		}
 		r.Window.merge(s.Perf, v.perf.maxClasses)
 	})
+	r.Evicted = v.evicted()
+	return r
+}
+
+// evicted adds the live store's evictions to the saved ones, by reason; v is locked.
+func (v *Version) evicted() map[string]uint64 {
 	st := v.perf.awaiting.Stats()
-	r.Evicted = map[string]uint64{
+	return map[string]uint64{
 		"capacity": v.c.Perf.Evicted["capacity"] + st.EvictedCapacity,
 		"age":      v.c.Perf.Evicted["age"] + st.EvictedAge,
+		"memory":   v.c.Perf.Evicted["memory"] + st.EvictedMemory,
 	}
-	return r
 }

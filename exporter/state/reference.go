@@ -78,6 +78,9 @@ func newRefState(p *drift.Profile, source string, at time.Time) *refState {
 	return r
 }
 
+// builderMaxCategories is drift.ProfileOptions' default MaxCategories.
+const builderMaxCategories = 50
+
 // capture collects a reference from live events.
 type capture struct {
 	cfg config.Reference
@@ -110,6 +113,15 @@ func (v *Version) setReference(r *refState) []string {
 		}
 	}
 	return small
+}
+
+// PersistedReference is what the store keeps of a version right after a reference upload:
+// the reference and the learnt features (so a version new since the last snapshot is found
+// on restart).
+func (v *Version) PersistedReference() (*ReferenceSnapshot, []FeatureSnapshot) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.referenceSnapshot(), v.featureSnapshots()
 }
 
 // Reference returns the version's reference profile, or nil.
@@ -151,7 +163,14 @@ func (v *Version) startCapture() {
 	if rc.CaptureFirst == 0 && rc.From == nil {
 		return
 	}
-	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
+	// The builder keeps its default number of categories (the most frequent) unless
+	// limits.max_categories_per_feature is lower: a captured reference is bounded like an
+	// uploaded one.
+	var po drift.ProfileOptions
+	if lim := v.state.Config().Limits.MaxCategoriesPerFeat; lim < builderMaxCategories {
+		po.MaxCategories = lim
+	}
+	v.capture = &capture{cfg: rc, b: drift.NewBuilder(po)}
 }
 
 // profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
@@ -415,6 +434,20 @@ func (v *Version) finishCapture() {
 		return
 	}
 	p := c.b.Profile()
+	// A capture obeys the cardinality limits as an upload does. Its features are the
+	// version's, already bounded, so only categories can fold.
+	lim := v.state.Config().Limits
+	folded, err := reference.Bound(p, reference.Limits{MaxCategories: lim.MaxCategoriesPerFeat})
+	if err != nil {
+		v.capture = nil
+		if l := v.state.opts.Logger; l != nil {
+			l.Error("captured reference refused", "model", v.model.Name, "version", v.Name, "err", err)
+		}
+		return
+	}
+	if folded > 0 {
+		v.state.FoldN(LabelBin, folded)
+	}
 	v.setReference(newRefState(p, SourceCapture, v.state.Now()))
 	if l := v.state.opts.Logger; l != nil {
 		l.Info("reference captured", "model", v.model.Name, "version", v.Name, "events", c.n, "features", len(p.Features))

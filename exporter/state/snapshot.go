@@ -116,11 +116,8 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		return VersionSnapshot{}, fmt.Errorf("state: saving window of %s/%s: %w", v.model.Name, v.Name, err)
 	}
 	vs := VersionSnapshot{Model: v.model.Name, Version: v.Name, Counters: v.c.clone(), Window: w}
-	if st := v.perf.awaiting.Stats(); st.EvictedCapacity+st.EvictedAge > 0 {
-		vs.Counters.Perf.Evicted = map[string]uint64{
-			"capacity": v.c.Perf.Evicted["capacity"] + st.EvictedCapacity,
-			"age":      v.c.Perf.Evicted["age"] + st.EvictedAge,
-		}
+	if ev := v.evicted(); ev["capacity"]+ev["age"]+ev["memory"] > 0 {
+		vs.Counters.Perf.Evicted = ev
 	}
 	vs.Reference = v.referenceSnapshot()
 	v.perf.awaiting.Each(func(e labels.Entry) bool {
@@ -137,15 +134,22 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		vs.BinaryCalibration = &c
 	}
 	vs.BinaryCBPE = v.perf.binary
+	vs.Features = v.featureSnapshots()
+	return vs, nil
+}
+
+// featureSnapshots lists the learnt features in index order; v is locked.
+func (v *Version) featureSnapshots() []FeatureSnapshot {
+	out := make([]FeatureSnapshot, 0, len(v.list))
 	for _, f := range v.list {
 		fs := FeatureSnapshot{Name: f.Name, Type: string(f.Schema.Type)}
 		for c := range f.categories {
 			fs.Categories = append(fs.Categories, c)
 		}
 		sort.Strings(fs.Categories)
-		vs.Features = append(vs.Features, fs)
+		out = append(out, fs)
 	}
-	return vs, nil
+	return out
 }
 
 // Restore loads a snapshot into an empty state. Saved models and versions come back even
@@ -175,7 +179,7 @@ func (s *State) Restore(snap *Snapshot) error {
 		s.mu.Lock()
 		m := s.models[vs.Model]
 		if m == nil {
-			m = newModel(vs.Model, cfg, s.opts.Now)
+			m = s.newModel(vs.Model, cfg)
 			s.models[vs.Model] = m
 		}
 		s.mu.Unlock()
@@ -217,7 +221,7 @@ func (s *State) Restore(snap *Snapshot) error {
 		s.mu.Lock()
 		m := s.models[el.Model]
 		if m == nil {
-			m = newModel(el.Model, cfg, s.opts.Now)
+			m = s.newModel(el.Model, cfg)
 			s.models[el.Model] = m
 		}
 		s.mu.Unlock()

@@ -62,6 +62,8 @@ type State struct {
 	rejected map[RejectKey]uint64
 	// labelResults counts labels by result (aiops_labels_total).
 	labelResults map[LabelKey]uint64
+	// labelBytes bounds every labels store together (labels.max_bytes).
+	labelBytes *labels.Budget
 }
 
 // RejectKey identifies one aiops_events_rejected_total series.
@@ -82,10 +84,14 @@ func New(cfg *config.Config, opts Options) *State {
 		rejected: make(map[RejectKey]uint64),
 
 		labelResults: make(map[LabelKey]uint64),
+		labelBytes:   labels.NewBudget(int64(cfg.Labels.MaxBytes)),
 	}
 	s.cfg.Store(cfg)
 	return s
 }
+
+// LabelBytes is the memory held by waiting predictions and labels (labels.max_bytes).
+func (s *State) LabelBytes() int64 { return s.labelBytes.Used() }
 
 // Now is the state's clock.
 func (s *State) Now() time.Time { return s.opts.Now() }
@@ -115,9 +121,9 @@ type modelSettings struct {
 	configured bool
 }
 
-func newModel(name string, cfg *config.Config, now func() time.Time) *Model {
+func (s *State) newModel(name string, cfg *config.Config) *Model {
 	m := &Model{Name: name, versions: make(map[string]*Version)}
-	m.early = labels.New(labels.Options{MaxCount: cfg.Labels.MaxUnknown, MaxAge: time.Duration(cfg.Labels.UnknownIDTTL), Now: now, Count: &m.earlyCount})
+	m.early = labels.New(labels.Options{MaxCount: cfg.Labels.MaxUnknown, MaxAge: time.Duration(cfg.Labels.UnknownIDTTL), Now: s.opts.Now, Count: &m.earlyCount, Budget: s.labelBytes})
 	m.configure(cfg)
 	return m
 }
@@ -180,7 +186,7 @@ func (s *State) model(name []byte) (*Model, Resolution) {
 			n = Other
 		}
 	}
-	m = newModel(n, cfg, s.opts.Now)
+	m = s.newModel(n, cfg)
 	s.models[n] = m
 	return m, Resolved
 }
@@ -231,6 +237,14 @@ func (s *State) version(m *Model, name []byte) (*Version, Resolution) {
 // Fold counts one value of label replaced by Other (for callers that cache resolutions).
 func (s *State) Fold(label string) { s.fold(label) }
 
+// FoldN counts n values of label replaced by Other (or, for a reference's categories, by
+// the unseen bin).
+func (s *State) FoldN(label string, n int) {
+	s.labelMu.Lock()
+	s.folded[label] += uint64(n)
+	s.labelMu.Unlock()
+}
+
 // fold counts one value of label replaced by Other.
 func (s *State) fold(label string) {
 	s.labelMu.Lock()
@@ -270,6 +284,7 @@ func (s *State) Reject(model, version, reason string) {
 // their new schema; what was learnt is kept.
 func (s *State) SetConfig(cfg *config.Config) {
 	s.cfg.Store(cfg)
+	s.labelBytes.SetMax(int64(cfg.Labels.MaxBytes))
 	s.mu.Lock()
 	models := make([]*Model, 0, len(s.models))
 	for _, m := range s.models {

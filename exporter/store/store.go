@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,37 +41,96 @@ var (
 
 // Store is an open database.
 type Store struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
+}
+
+// ErrDamaged marks a state file that cannot be read: truncated or overwritten. The exporter
+// refuses to start on it rather than crash (bbolt maps the file into memory, and reading
+// past a truncated end raises SIGBUS) or silently start empty: the file is left in place
+// for the operator to inspect, restore from a backup, or move aside.
+var ErrDamaged = errors.New("state file is damaged")
+
+// damaged wraps the cause of a damaged file with the way out.
+func damaged(path string, cause any) error {
+	return fmt.Errorf("store: %w: %s: %v; nothing was changed. Restore it from a backup, or move it aside to start with empty state: mv %q %q",
+		ErrDamaged, path, cause, path, path+".damaged")
+}
+
+// guard runs f, which reads the mapped file, turning a fault on the mapping (a truncated
+// file) or a panic of bbolt (an overwritten page) into an ErrDamaged error instead of a
+// crash.
+func guard(path string, f func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			err = damaged(path, r)
+		}
+	}()
+	return f()
 }
 
 // Open opens (creating if needed) the database in dir. bbolt locks the file, so a second
-// exporter on the same directory fails here instead of corrupting it.
+// exporter on the same directory fails here instead of corrupting it. A damaged file gives
+// an error wrapping ErrDamaged.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: creating --storage.path %q: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	var db *bolt.DB
+	err := guard(path, func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+		// Anything but the lock held elsewhere or the file system refusing is the file's
+		// content: invalid or mismatched meta pages, a file too small to be a database.
+		var pathErr *fs.PathError
+		if err != nil && !errors.Is(err, bolt.ErrTimeout) && !errors.As(err, &pathErr) {
+			return damaged(path, err)
+		}
+		return err
+	})
 	if err != nil {
+		if errors.Is(err, ErrDamaged) {
+			if db != nil {
+				db.Close()
+			}
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: opening %s (is another exporter using it?): %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+	err = guard(path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			// The file must hold every page the last transaction counted: a shorter file
+			// was truncated, and reading the missing pages would fault.
+			info, err := os.Stat(path)
+			if err != nil {
 				return err
 			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get([]byte("format")); v != nil && string(v) != formatVersion {
-			return fmt.Errorf("store format %q, this exporter reads %q", v, formatVersion)
-		}
-		return meta.Put([]byte("format"), []byte(formatVersion))
+			if tx.Size() > info.Size() {
+				return damaged(path, fmt.Errorf("truncated: %d bytes, its last transaction needs %d", info.Size(), tx.Size()))
+			}
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			meta := tx.Bucket(bucketMeta)
+			if v := meta.Get([]byte("format")); v != nil && string(v) != formatVersion {
+				return fmt.Errorf("store format %q, this exporter reads %q", v, formatVersion)
+			}
+			return meta.Put([]byte("format"), []byte(formatVersion))
+		})
 	})
 	if err != nil {
 		db.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: initialising %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, path: path}, nil
 }
 
 // Close closes the database.
@@ -152,8 +213,17 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	return b.Put(k, data)
 }
 
-// Load reads the stored state; an empty store gives an empty snapshot.
-func (s *Store) Load() (*state.Snapshot, error) {
+// Load reads the stored state; an empty store gives an empty snapshot. A damaged file
+// gives an error wrapping ErrDamaged.
+func (s *Store) Load() (snap *state.Snapshot, err error) {
+	err = guard(s.path, func() error {
+		snap, err = s.load()
+		return err
+	})
+	return snap, err
+}
+
+func (s *Store) load() (*state.Snapshot, error) {
 	snap := &state.Snapshot{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if m := tx.Bucket(bucketMeta).Get([]byte("state")); m != nil {
@@ -214,4 +284,35 @@ func splitKey(k []byte) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// SaveReference stores a version's newly uploaded reference on its own, in a transaction as
+// small as the reference: the calibration already stored is kept, and the version's learnt
+// features are written only when the store does not know the version yet (the next
+// snapshot writes the rest).
+func (s *Store) SaveReference(model, version string, ref *state.ReferenceSnapshot, features []state.FeatureSnapshot) error {
+	k := key(model, version)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var rec refRecord
+		if old := tx.Bucket(bucketReferences).Get(k); old != nil {
+			if err := json.Unmarshal(old, &rec); err != nil {
+				return fmt.Errorf("references %s/%s: %w", model, version, err)
+			}
+		}
+		rec.Reference = ref
+		if err := putJSON(tx.Bucket(bucketReferences), k, rec); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketModels).Get(k) == nil {
+			if features == nil {
+				features = []state.FeatureSnapshot{}
+			}
+			return putJSON(tx.Bucket(bucketModels), k, features)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: saving the reference of %s/%s: %w", model, version, err)
+	}
+	return nil
 }
