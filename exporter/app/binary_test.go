@@ -310,7 +310,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 	// Restart: everything is back.
 	e.stop(t)
-	e = startExporter(t, "--config.file="+cfgPath, "--storage.path="+data)
+	e = startExporter(t, "--config.file="+cfgPath, "--storage.path="+data, "--web.enable-lifecycle")
 	_, fams = e.scrape(t)
 	check(fams)
 

@@ -280,8 +280,16 @@ func TestServerTimeoutsAndConnectionLimit(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	waited := time.Since(start)
-	require.GreaterOrEqual(t, waited, 150*time.Millisecond, "the request waited for a connection slot")
+	// The request can only have been served once the header timeout closed a silent
+	// connection and freed its slot; timing it instead would fail on a loaded machine,
+	// where the silent connections may time out before the request is even sent.
+	freed := 0
+	for _, c := range idle {
+		if closedWithin(c, time.Millisecond) {
+			freed++
+		}
+	}
+	require.Positive(t, freed, "the request waited for a connection slot (served after %s)", time.Since(start))
 	for _, c := range idle {
 		require.True(t, closedWithin(c, 3*time.Second), "a silent connection is closed")
 	}
