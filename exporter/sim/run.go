@@ -112,10 +112,13 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		}
 		if len(batch) > 0 {
 			if err := o.Sink.SendEvents(ctx, batch); err != nil {
-				st.SendErrors, st.LastError = st.SendErrors+1, err
+				// A send cut short because the run was stopped is the end of the run, not a
+				// failure of the exporter: counting it made callers that stop the simulator
+				// mid-send (the e2e loop) see a send error under load.
 				if ctx.Err() != nil {
 					break
 				}
+				st.SendErrors, st.LastError = st.SendErrors+1, err
 			} else {
 				st.Events += uint64(len(batch))
 			}
@@ -126,6 +129,9 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		}
 		if len(labels) > 0 {
 			if err := o.Sink.SendLabels(ctx, labels); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
 				st.SendErrors, st.LastError = st.SendErrors+1, err
 				st.LabelSendErrors++
 			} else {

@@ -387,3 +387,38 @@ models: [{name: bot, kind: llm, rate: 10}]`))
 	span := sink.events[len(sink.events)-1].Timestamp.Sub(sink.events[0].Timestamp)
 	require.InDelta(t, 0.2, span.Seconds(), 0.02)
 }
+
+// blockingSink holds every send until the run is stopped, like an exporter slow to answer
+// when the caller ends the run.
+type blockingSink struct{ started chan struct{} }
+
+func (b *blockingSink) SendEvents(ctx context.Context, _ []Event) error {
+	select {
+	case b.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (b *blockingSink) SendLabels(ctx context.Context, _ []Label) error { return b.SendEvents(ctx, nil) }
+
+// Stopping a run while a send is in flight ends the run; it is not a send error (the e2e
+// loop stops the simulator that way and requires no send errors).
+func TestStopDuringSendIsNotAnError(t *testing.T) {
+	s, err := ParseScenario("s", []byte(`
+duration: 1h
+models: [{name: bot, kind: llm, rate: 10}]`))
+	require.NoError(t, err)
+	sink := &blockingSink{started: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Stats, 1)
+	go func() {
+		st, _ := Run(ctx, Options{Scenario: s, Sink: sink, NoPacing: true, Start: t0})
+		done <- st
+	}()
+	<-sink.started
+	cancel()
+	st := <-done
+	require.Zero(t, st.SendErrors, "last error: %v", st.LastError)
+}
