@@ -53,8 +53,12 @@ func Newcombe(xc, nc, xb, nb, alpha float64) Interval {
 func NonInferiorityZ(xc, nc, xb, nb, margin float64) (z, p float64) {
 	v := DiffVariance(xc, nc, xb, nb)
 	z = (xc/nc - xb/nb + margin) / math.Sqrt(v)
-	return z, distuv.UnitNormal.Survival(z)
+	return z, normalSF(z)
 }
+
+// normalSF is the standard normal survival function through erfc, which keeps its relative
+// precision far into the tail (gonum's Survival loses digits below 1e-12).
+func normalSF(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
 
 // Mixture is the normal-mixture boundary (Robbins 1970) behind the mixture sequential
 // probability ratio test of Johari, Pekelis and Walsh ("Always valid inference", 2017): for an
@@ -204,7 +208,7 @@ func CompareHistograms(cand, base []Bucket) MannWhitney {
 			cc = 0
 		}
 		r.Z = (d - cc) / sigma
-		r.P = math.Min(1, 2*distuv.UnitNormal.Survival(math.Abs(r.Z)))
+		r.P = math.Min(1, 2*normalSF(math.Abs(r.Z)))
 	} else {
 		r.P = 1
 	}
