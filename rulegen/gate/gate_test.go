@@ -1,0 +1,306 @@
+package gate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/rulegen/cli"
+	"github.com/opscentre/opscentre/rulegen/gate"
+	"github.com/opscentre/opscentre/test/stack"
+	"github.com/opscentre/opscentre/test/testbin"
+)
+
+// perScrape is how many labelled predictions and requests each version gains per scrape.
+const perScrape = 500
+
+// version is what a tiny exporter serves for one model version, per scrape.
+type version struct {
+	name     string
+	accuracy float64    // share of labelled predictions that are correct
+	latency  [3]float64 // share of requests in (0,0.5], (0.5,1], (1,+Inf)
+	drifted  float64
+}
+
+func exposition(n int, vs []version) string {
+	var b strings.Builder
+	b.WriteString("# TYPE aiops_predictions_labeled_total counter\n")
+	for _, v := range vs {
+		correct := int(float64(perScrape)*v.accuracy) * n
+		fmt.Fprintf(&b, "aiops_predictions_labeled_total{model=\"m\",version=%q,outcome=\"correct\"} %d\n", v.name, correct)
+		fmt.Fprintf(&b, "aiops_predictions_labeled_total{model=\"m\",version=%q,outcome=\"incorrect\"} %d\n", v.name, perScrape*n-correct)
+	}
+	b.WriteString("# TYPE aiops_events_total counter\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "aiops_events_total{model=\"m\",version=%q} %d\n", v.name, perScrape*n)
+	}
+	b.WriteString("# TYPE aiops_cost_total counter\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "aiops_cost_total{model=\"m\",version=%q,currency=\"usd\"} %g\n", v.name, 0.002*perScrape*float64(n))
+	}
+	b.WriteString("# TYPE aiops_drifted_features_ratio gauge\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "aiops_drifted_features_ratio{model=\"m\",version=%q} %g\n", v.name, v.drifted)
+	}
+	b.WriteString("# TYPE aiops_inference_duration_seconds histogram\n")
+	for _, v := range vs {
+		cum := 0.0
+		for i, le := range []string{"0.5", "1", "+Inf"} {
+			cum += v.latency[i]
+			fmt.Fprintf(&b, "aiops_inference_duration_seconds_bucket{model=\"m\",version=%q,le=%q} %d\n", v.name, le, int(cum*perScrape+0.5)*n)
+		}
+		fmt.Fprintf(&b, "aiops_inference_duration_seconds_sum{model=\"m\",version=%q} %d\n", v.name, perScrape*n/2)
+		fmt.Fprintf(&b, "aiops_inference_duration_seconds_count{model=\"m\",version=%q} %d\n", v.name, perScrape*n)
+	}
+	return b.String()
+}
+
+// v1 is the baseline; v2 a canary that decayed (less accurate, slower, drifted); v3 a healthy
+// canary like the baseline.
+var versions = []version{
+	{name: "v1", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1},
+	{name: "v2", accuracy: 0.85, latency: [3]float64{0.5, 0.3, 0.2}, drifted: 0.5},
+	{name: "v3", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1},
+}
+
+func startPrometheus(t *testing.T) (addr string, scrapes *atomic.Int64) {
+	t.Helper()
+	prom := testbin.Prometheus(t, 2)
+	scrapes = &atomic.Int64{}
+	exp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, exposition(int(scrapes.Add(1)), versions))
+	}))
+	t.Cleanup(exp.Close)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: exporter\n    static_configs: [{targets: ['%s']}]\n", exp.Listener.Addr().String())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644))
+	a, err := stack.FreeAddr()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, prom, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+a)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	return a, scrapes
+}
+
+func newEvaluator(t *testing.T, addr string) *gate.Evaluator {
+	t.Helper()
+	c, err := api.NewClient(api.Config{Address: "http://" + addr})
+	require.NoError(t, err)
+	return &gate.Evaluator{API: v1.NewAPI(c), Settings: gate.DefaultSettings()}
+}
+
+func byName(rep *gate.Report) map[string]gate.Criterion {
+	m := map[string]gate.Criterion{}
+	for _, c := range rep.Criteria {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func TestGateAgainstRealPrometheus(t *testing.T) {
+	addr, _ := startPrometheus(t)
+	ev := newEvaluator(t, addr)
+	// Wait until both versions have well over the minimum sample in the window.
+	require.Eventually(t, func() bool {
+		v, _, _, err := ev.API.Query(context.Background(), `sum(increase(aiops_events_total{version="v1"}[1m]))`, time.Now())
+		vec, ok := v.(model.Vector)
+		return err == nil && ok && len(vec) == 1 && vec[0].Value >= 6000
+	}, 90*time.Second, 500*time.Millisecond, "Prometheus did not gather enough samples")
+
+	margin, limit, latMargin, drift, cost := 0.05, 1.0, 0.05, 0.3, 0.01
+	cr := gate.Criteria{Window: time.Minute, LatencyQuantile: 0.95, AccuracyMargin: &margin, LatencyLimit: &limit,
+		LatencyMargin: &latMargin, DriftedShare: &drift, CostPerRequest: &cost, NoFiringTiers: []string{"P1", "P2"}}
+
+	// The decayed canary fails: 10 points less accurate, 20% of requests over 1 s, slower than
+	// the baseline, drifted.
+	rep, err := ev.Evaluate(context.Background(), cr, gate.Target{Model: "m", Candidate: "v2", Baseline: "v1"})
+	require.NoError(t, err)
+	require.Equal(t, gate.Fail, rep.Verdict)
+	c := byName(rep)
+	require.Equal(t, gate.Fail, c["accuracy"].Verdict, c["accuracy"].Detail)
+	require.InDelta(t, -0.10, *c["accuracy"].Estimate, 0.002)
+	require.Less(t, c["accuracy"].Interval.Upper, 0.0)
+	require.Greater(t, c["accuracy"].Interval.Lower, -0.15)
+	require.Equal(t, gate.Fail, c["p95_latency"].Verdict, c["p95_latency"].Detail)
+	require.InDelta(t, 0.20, *c["p95_latency"].Estimate, 0.002)
+	require.Equal(t, gate.Fail, c["latency_vs_baseline"].Verdict)
+	require.Greater(t, *c["latency_vs_baseline"].Estimate, 0.6)
+	require.Equal(t, gate.Fail, c["drifted_share"].Verdict)
+	require.Equal(t, gate.Pass, c["no_firing_alerts"].Verdict)
+	require.Equal(t, gate.Pass, c["cost_per_request"].Verdict)
+	require.InDelta(t, 0.002, *c["cost_per_request"].Estimate, 1e-9)
+	require.InDelta(t, 0.05/3, 1-c["accuracy"].Level, 1e-12, "alpha is split over the 3 statistical criteria")
+
+	// The healthy canary passes every criterion.
+	rep, err = ev.Evaluate(context.Background(), cr, gate.Target{Model: "m", Candidate: "v3", Baseline: "v1"})
+	require.NoError(t, err)
+	for _, c := range rep.Criteria {
+		require.Equal(t, gate.Pass, c.Verdict, "%s: %s", c.Name, c.Detail)
+	}
+	require.Equal(t, gate.Pass, rep.Verdict)
+	require.InDelta(t, 0, *byName(rep)["accuracy"].Estimate, 1e-9)
+
+	// An early call — here a minimum sample not yet reached — is inconclusive and says how
+	// much more is needed.
+	early := *ev
+	early.Settings.MinSamples = 1e7
+	rep, err = early.Evaluate(context.Background(), cr, gate.Target{Model: "m", Candidate: "v3", Baseline: "v1"})
+	require.NoError(t, err)
+	require.Equal(t, gate.Inconclusive, rep.Verdict)
+	acc := byName(rep)["accuracy"]
+	require.Equal(t, gate.Inconclusive, acc.Verdict)
+	require.InDelta(t, 1e7-acc.Candidate.N, acc.SampleNeeded, 1)
+
+	// A model with no data never passes.
+	rep, err = ev.Evaluate(context.Background(), cr, gate.Target{Model: "unknown", Candidate: "v2", Baseline: "v1"})
+	require.NoError(t, err)
+	require.Equal(t, gate.Inconclusive, rep.Verdict)
+	require.Equal(t, float64(ev.Settings.MinSamples), byName(rep)["accuracy"].SampleNeeded)
+
+	// --since replaces the window with the time since the rollout began.
+	since := time.Now().Add(-20 * time.Second)
+	cr2 := cr
+	cr2.Since = since
+	rep, err = ev.Evaluate(context.Background(), cr2, gate.Target{Model: "m", Candidate: "v2", Baseline: "v1"})
+	require.NoError(t, err)
+	require.Equal(t, "20s", rep.Range)
+	require.Less(t, byName(rep)["accuracy"].Candidate.N, 0.6*float64(perScrape)*60)
+
+	t.Run("cli", func(t *testing.T) { testCLI(t, addr) })
+	t.Run("serve", func(t *testing.T) { testServe(t, ev, cr) })
+}
+
+func testCLI(t *testing.T, addr string) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(specFile, []byte(`apiVersion: opscentre.io/v1
+tiers: {P1: {name: Critical, response_time: immediate}}
+gates: {window: 1m, max_accuracy_drop: 0.05, max_p95_latency: 1}
+alerts: []
+`), 0o644))
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := cli.Run(context.Background(), append([]string{"gate", specFile, "--prometheus", "http://" + addr, "--model", "m", "--baseline", "v1"}, args...), nil, &out, &errOut)
+		return out.String(), err
+	}
+
+	out, err := run("--candidate", "v2", "--format", "json")
+	require.ErrorIs(t, err, cli.ErrFailed)
+	require.Equal(t, cli.ExitFail, cli.ExitCode(err))
+	var doc struct {
+		Verdict  string
+		Criteria []struct {
+			Name     string
+			Verdict  string
+			Estimate *float64
+			Interval *struct{ Lower, Upper float64 }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Equal(t, "fail", doc.Verdict)
+	require.Len(t, doc.Criteria, 3)
+	require.Equal(t, "accuracy", doc.Criteria[0].Name)
+	require.NotNil(t, doc.Criteria[0].Estimate)
+	require.NotNil(t, doc.Criteria[0].Interval)
+	require.Less(t, doc.Criteria[0].Interval.Lower, *doc.Criteria[0].Estimate)
+
+	out, err = run("--candidate", "v3")
+	require.NoError(t, err, out)
+	require.Equal(t, cli.ExitPass, cli.ExitCode(err))
+	require.Contains(t, out, "gate PASS: model m, candidate v3 vs baseline v1 over 1m (sequential, alpha 0.05): 3 pass, 0 fail, 0 inconclusive")
+	require.Contains(t, out, "[pass        ] accuracy")
+
+	out, err = run("--candidate", "v3", "--min-samples", "1e9", "--format", "junit")
+	require.ErrorIs(t, err, cli.ErrInconclusive)
+	require.Equal(t, cli.ExitInconclusive, cli.ExitCode(err))
+	var ju struct {
+		Suites []struct {
+			Tests   int `xml:"tests,attr"`
+			Skipped int `xml:"skipped,attr"`
+			Cases   []struct {
+				Name    string `xml:"name,attr"`
+				Skipped *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal([]byte(out), &ju), out)
+	require.Equal(t, 3, ju.Suites[0].Tests)
+	require.Equal(t, 3, ju.Suites[0].Skipped)
+	require.Contains(t, ju.Suites[0].Cases[0].Skipped.Message, "inconclusive")
+
+	// Prometheus unreachable: neither pass nor fail.
+	var o, e bytes.Buffer
+	err = cli.Run(context.Background(), []string{"gate", specFile, "--prometheus", "http://127.0.0.1:1", "--model", "m", "--candidate", "v3", "--baseline", "v1"}, nil, &o, &e)
+	require.Equal(t, cli.ExitUnavailable, cli.ExitCode(err), "%v", err)
+
+	// Bad settings name the flag.
+	_, err = run("--candidate", "v3", "--alpha", "0.7")
+	require.ErrorContains(t, err, "alpha: expected a number in (0, 0.5), got 0.7")
+	_, err = run("--candidate", "v3", "--since", "yesterday")
+	require.ErrorContains(t, err, `--since: "yesterday" is neither an RFC 3339 time`)
+}
+
+func testServe(t *testing.T, ev *gate.Evaluator, cr gate.Criteria) {
+	srv := httptest.NewServer((&gate.Server{Evaluator: ev, Criteria: cr, Timeout: 10 * time.Second}).Handler())
+	defer srv.Close()
+	get := func(q string) (int, map[string]any) {
+		resp, err := http.Get(srv.URL + "/api/v1/gate?" + q)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return resp.StatusCode, m
+	}
+	// Argo Rollouts' web provider reads $.verdict from a 200 answer.
+	code, m := get("model=m&candidate=v2&baseline=v1")
+	require.Equal(t, 200, code)
+	require.Equal(t, "fail", m["verdict"])
+	code, m = get("model=m&candidate=v3&baseline=v1")
+	require.Equal(t, 200, code)
+	require.Equal(t, "pass", m["verdict"])
+	code, m = get("model=m&candidate=v3")
+	require.Equal(t, 400, code)
+	require.Equal(t, "baseline: missing; expected a non-empty baseline name", m["error"])
+	code, m = get("model=m&candidate=v3&baseline=v1&since=soon")
+	require.Equal(t, 400, code)
+	require.Contains(t, m["error"], "since:")
+
+	post := func(path, body string) int {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	hook := func(cand string) string {
+		return fmt.Sprintf(`{"name":"m","namespace":"ml","phase":"Progressing","metadata":{"model":"m","candidate":%q,"baseline":"v1"}}`, cand)
+	}
+	// Flagger: the rollout hook fails (non-2xx) only on fail; promotion is confirmed only on pass.
+	require.Equal(t, http.StatusPreconditionFailed, post("/flagger/check", hook("v2")))
+	require.Equal(t, http.StatusOK, post("/flagger/check", hook("v3")))
+	require.Equal(t, http.StatusOK, post("/flagger/promote", hook("v3")))
+	require.Equal(t, http.StatusPreconditionFailed, post("/flagger/promote", hook("v2")))
+	require.Equal(t, http.StatusOK, post("/flagger/check", hook("v-unknown")), "inconclusive is a wait, not a failed check")
+	require.Equal(t, http.StatusTooEarly, post("/flagger/promote", hook("v-unknown")), "inconclusive holds the promotion")
+	require.Equal(t, http.StatusBadRequest, post("/flagger/check", `{"metadata":{"model":"m"}}`))
+	require.Equal(t, http.StatusBadRequest, post("/flagger/check", `not json`))
+	require.Equal(t, http.StatusRequestEntityTooLarge, post("/flagger/check", `{"x":"`+strings.Repeat("a", 2<<20)+`"}`))
+}
