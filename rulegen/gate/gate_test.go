@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/rulegen/gate"
@@ -185,6 +188,11 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 
 	t.Run("cli", func(t *testing.T) { testCLI(t, addr) })
 	t.Run("serve", func(t *testing.T) { testServe(t, ev, cr) })
+	t.Run("deploy-examples", func(t *testing.T) {
+		srv := httptest.NewServer((&gate.Server{Evaluator: ev, Criteria: cr, Timeout: 10 * time.Second}).Handler())
+		defer srv.Close()
+		testDeployExamples(t, srv.URL)
+	})
 }
 
 func testCLI(t *testing.T, addr string) {
@@ -303,4 +311,161 @@ func testServe(t *testing.T, ev *gate.Evaluator, cr gate.Criteria) {
 	require.Equal(t, http.StatusBadRequest, post("/flagger/check", `{"metadata":{"model":"m"}}`))
 	require.Equal(t, http.StatusBadRequest, post("/flagger/check", `not json`))
 	require.Equal(t, http.StatusRequestEntityTooLarge, post("/flagger/check", `{"x":"`+strings.Repeat("a", 2<<20)+`"}`))
+}
+
+// The examples in deploy/gate drive the server as Argo Rollouts and Flagger would. Their
+// published CRD schemas cannot be fetched where the tests run, so the files are parsed with
+// yaml.v3 and their URLs, arguments and conditions are exercised against the real server.
+func testDeployExamples(t *testing.T, base string) {
+	root := testbin.RepoRoot(t)
+	read := func(name string, v any) {
+		b, err := os.ReadFile(filepath.Join(root, "deploy", "gate", name))
+		require.NoError(t, err)
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		require.NoError(t, dec.Decode(v), name)
+	}
+	var at struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string
+		Metadata   struct{ Name string }
+		Spec       struct {
+			Args    []struct{ Name string }
+			Metrics []struct {
+				Name                  string
+				Interval              string
+				Count                 int
+				InconclusiveLimit     int    `yaml:"inconclusiveLimit"`
+				ConsecutiveErrorLimit int    `yaml:"consecutiveErrorLimit"`
+				SuccessCondition      string `yaml:"successCondition"`
+				FailureCondition      string `yaml:"failureCondition"`
+				FailureLimit          int    `yaml:"failureLimit"`
+				Provider              struct {
+					Web struct {
+						URL            string
+						TimeoutSeconds int    `yaml:"timeoutSeconds"`
+						JSONPath       string `yaml:"jsonPath"`
+					}
+				}
+			}
+		}
+	}
+	read("argo-analysistemplate.yaml", &at)
+	require.Equal(t, "argoproj.io/v1alpha1", at.APIVersion)
+	require.Equal(t, "AnalysisTemplate", at.Kind)
+	require.Len(t, at.Spec.Metrics, 1)
+	m := at.Spec.Metrics[0]
+	require.Equal(t, "{$.verdict}", m.Provider.Web.JSONPath)
+	// The conditions, evaluated the way Argo does on the extracted value.
+	cond := func(expr, result string) bool {
+		lhs, rhs, ok := strings.Cut(expr, " == ")
+		require.True(t, ok && lhs == "result", "condition %q", expr)
+		return strconv.Quote(result) == rhs
+	}
+	argo := func(cand string) string {
+		u := m.Provider.Web.URL
+		for _, a := range at.Spec.Args {
+			v := map[string]string{"model": "m", "candidate": cand, "baseline": "v1", "since": time.Now().Add(-30 * time.Second).UTC().Format(time.RFC3339)}[a.Name]
+			require.NotEmpty(t, v, "unexpected arg %s", a.Name)
+			u = strings.ReplaceAll(u, "{{args."+a.Name+"}}", v)
+		}
+		require.NotContains(t, u, "{{")
+		pu, err := url.Parse(u)
+		require.NoError(t, err)
+		resp, err := http.Get(base + pu.RequestURI())
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		var doc map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+		v, _ := doc[strings.TrimSuffix(strings.TrimPrefix(m.Provider.Web.JSONPath, "{$."), "}")].(string)
+		return v
+	}
+	v := argo("v2")
+	require.True(t, cond(m.FailureCondition, v), v)
+	require.False(t, cond(m.SuccessCondition, v), v)
+	v = argo("v3")
+	require.True(t, cond(m.SuccessCondition, v), v)
+	v = argo("v-none")
+	require.False(t, cond(m.SuccessCondition, v) || cond(m.FailureCondition, v), "no data must be neither success nor failure: %s", v)
+
+	var canary struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string
+		Metadata   struct{ Name, Namespace string }
+		Spec       struct {
+			TargetRef struct {
+				APIVersion string `yaml:"apiVersion"`
+				Kind, Name string
+			} `yaml:"targetRef"`
+			Service  struct{ Port int }
+			Analysis struct {
+				Interval   string
+				Threshold  int
+				MaxWeight  int `yaml:"maxWeight"`
+				StepWeight int `yaml:"stepWeight"`
+				Webhooks   []struct {
+					Name, Type, URL, Timeout string
+					Metadata                 map[string]string
+				}
+			}
+		}
+	}
+	read("flagger-canary.yaml", &canary)
+	require.Equal(t, "flagger.app/v1beta1", canary.APIVersion)
+	require.Equal(t, "Canary", canary.Kind)
+	hooks := map[string]int{}
+	for _, h := range canary.Spec.Analysis.Webhooks {
+		pu, err := url.Parse(h.URL)
+		require.NoError(t, err)
+		post := func(cand string) int {
+			md := map[string]string{}
+			for k, v := range h.Metadata {
+				md[k] = v
+			}
+			md["model"], md["candidate"], md["baseline"] = "m", cand, "v1"
+			body, _ := json.Marshal(map[string]any{"name": canary.Metadata.Name, "namespace": canary.Metadata.Namespace, "phase": "Progressing", "metadata": md})
+			resp, err := http.Post(base+pu.RequestURI(), "application/json", bytes.NewReader(body))
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		require.Contains(t, h.Metadata, "model")
+		require.Contains(t, h.Metadata, "candidate")
+		require.Contains(t, h.Metadata, "baseline")
+		switch h.Type {
+		case "rollout":
+			require.Equal(t, http.StatusPreconditionFailed, post("v2"), "a failed gate is a failed check")
+			require.Equal(t, http.StatusOK, post("v-none"), "waiting is not a failed check")
+			require.Equal(t, http.StatusOK, post("v3"))
+		case "confirm-promotion":
+			require.NotEqual(t, http.StatusOK, post("v-none"), "no promotion without a pass")
+			require.Equal(t, http.StatusOK, post("v3"))
+		default:
+			t.Fatalf("unexpected hook type %q", h.Type)
+		}
+		hooks[h.Type]++
+	}
+	require.Equal(t, map[string]int{"rollout": 1, "confirm-promotion": 1}, hooks)
+
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "gate", "github-actions.yml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &wf))
+	var script string
+	for _, s := range wf.Jobs["gate"].Steps {
+		if strings.Contains(s.Run, "rulegen gate") {
+			script = s.Run
+		}
+	}
+	require.NotEmpty(t, script)
+	for code, what := range map[int]string{cli.ExitPass: "pass", cli.ExitFail: "fail", cli.ExitInconclusive: "sleep 60"} {
+		require.Regexp(t, fmt.Sprintf(`(?m)^\s*%d\) .*%s`, code, what), script)
+	}
 }
