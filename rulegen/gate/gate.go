@@ -245,7 +245,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Repor
 	if k > 0 {
 		alpha = s.Alpha / float64(k)
 	}
-	add := func(c Criterion) { rep.Criteria = append(rep.Criteria, finite(c)) }
+	add := func(c Criterion) { rep.Criteria = append(rep.Criteria, Finite(c)) }
 
 	proportion := func(name, metric, by, good string, extra []string, higher bool, margin float64, total func(version string) (float64, string, error)) error {
 		var counts [2]Count
@@ -383,8 +383,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Repor
 	return rep, nil
 }
 
-// finite keeps NaN and infinities out of a criterion, which JSON cannot carry.
-func finite(c Criterion) Criterion {
+// Finite keeps NaN and infinities out of a criterion, which JSON cannot carry.
+func Finite(c Criterion) Criterion {
 	if math.IsInf(c.SampleNeeded, 0) || math.IsNaN(c.SampleNeeded) {
 		c.SampleNeeded = 0
 		c.Detail += "; no sample size decides at the current estimate"
