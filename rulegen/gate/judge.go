@@ -241,13 +241,17 @@ type ExceedanceInput struct {
 // the limit, counted from the histogram buckets (exact when the limit is a bucket bound).
 func (s Settings) JudgeExceedance(in ExceedanceInput, alpha float64) Criterion {
 	total, up, low := Exceedance(in.Buckets, in.Limit)
-	share := 1 - in.Quantile
+	share := math.Round((1-in.Quantile)*1e12) / 1e12
 	c := Criterion{Name: in.Name, Kind: "exceedance", Method: s.Method, Limit: ptr(share), Level: 1 - alpha, Candidate: &Arm{N: total}}
 	q := Quantile(in.Buckets, in.Quantile)
 	qs := "no data"
 	if !math.IsNaN(q) {
 		c.Candidate.Value = ptr(q)
 		qs = spec4(q) + "s"
+		if t, above, _ := Exceedance(in.Buckets, q); above/t > share {
+			// The quantile lies in the +Inf bucket: only its lower end is known.
+			qs = "above " + qs
+		}
 	}
 	if total < s.MinSamples {
 		c.Verdict = Inconclusive
@@ -362,6 +366,6 @@ func fmtP(p float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", 100*p), "0"), ".") + "%"
 }
 
-func pct(q float64) string { return strings.TrimPrefix(fmt.Sprintf("%g", 100*q), "0") }
+func pct(q float64) string { return fmt.Sprintf("%.4g", 100*q) }
 
 func spec4(v float64) string { return fmt.Sprintf("%.4g", v) }

@@ -91,7 +91,8 @@ func TestJudgeExceedance(t *testing.T) {
 	c := s.JudgeExceedance(in, s.Alpha)
 	require.Equal(t, gate.Fail, c.Verdict)
 	require.InDelta(t, 0.1, *c.Estimate, 1e-12)
-	require.InDelta(t, 0.05, *c.Limit, 1e-12)
+	require.Equal(t, 0.05, *c.Limit)
+	require.Contains(t, c.Detail, "p95 above 1s")
 	// A limit inside a bucket cannot be resolved: 10% are above 0.5 s and none above 1 s, so
 	// a 0.7 s limit is neither shown met nor shown broken.
 	in.Buckets, in.Limit = hist(9000, 1000, 0), 0.7
