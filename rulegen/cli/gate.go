@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -49,6 +52,7 @@ func ExitCode(err error) int {
 // gateFlags are the flags gate evaluate and gate serve share.
 type gateFlags struct {
 	spec, prometheus, method, since string
+	incidentd, incidentdTokenFile   string
 	alpha, minSamples, planSamples  float64
 	errorRate, completion, latency  float64
 }
@@ -65,7 +69,32 @@ func addGateFlags(c *kingpin.CmdClause) *gateFlags {
 	c.Flag("max-error-rate-increase", "Non-inferiority margin on the error rate (aiops_inference_errors_total / aiops_events_total); negative leaves the criterion out.").Default("-1").Float64Var(&f.errorRate)
 	c.Flag("max-completion-drop", "Non-inferiority margin on the task completion rate (aiops_task_outcomes_total); negative leaves the criterion out.").Default("-1").Float64Var(&f.completion)
 	c.Flag("latency-margin", "Margin above 0.5 on P(candidate request slower than baseline) for the Mann-Whitney latency comparison (with max_p95_latency); negative leaves it out.").Default("0.05").Float64Var(&f.latency)
+	c.Flag("incidentd.url", "incidentd base URL: post each decision (pass or fail) to its change log.").StringVar(&f.incidentd)
+	c.Flag("incidentd.token-file", "File holding a bearer token with incidentd's responder role.").StringVar(&f.incidentdTokenFile)
 	return f
+}
+
+// changeLog returns the incidentd change log to post decisions to, or nil.
+func (f *gateFlags) changeLog() (*gate.ChangeLog, error) {
+	if f.incidentd == "" {
+		if f.incidentdTokenFile != "" {
+			return nil, errors.New("--incidentd.token-file: given without --incidentd.url")
+		}
+		return nil, nil
+	}
+	u, err := url.Parse(f.incidentd)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--incidentd.url: expected an http(s) URL such as http://127.0.0.1:9478, got %q", f.incidentd)
+	}
+	l := &gate.ChangeLog{URL: f.incidentd, HTTP: &http.Client{Timeout: 10 * time.Second}}
+	if f.incidentdTokenFile != "" {
+		b, err := os.ReadFile(f.incidentdTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--incidentd.token-file: %w", err)
+		}
+		l.Token = strings.TrimSpace(string(b))
+	}
+	return l, nil
 }
 
 // setup reads the spec and builds the evaluator and the criteria.
@@ -123,9 +152,19 @@ func runGate(ctx context.Context, f *gateFlags, t gate.Target, format string, op
 	if err != nil {
 		return err
 	}
+	cl, err := f.changeLog()
+	if err != nil {
+		return err
+	}
 	rep, err := ev.Evaluate(ctx, cr, t)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if cl != nil && rep.Verdict != gate.Inconclusive {
+		// The verdict stands whether or not the record could be written.
+		if err := cl.Post(ctx, rep); err != nil {
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}
 	}
 	switch format {
 	case "json":
@@ -152,8 +191,21 @@ func runGateServe(ctx context.Context, f *gateFlags, listen string, opts spec.Op
 	if err != nil {
 		return err
 	}
+	cl, err := f.changeLog()
+	if err != nil {
+		return err
+	}
+	gs := &gate.Server{Evaluator: ev, Criteria: cr, Timeout: 30 * time.Second}
+	if cl != nil {
+		var mu sync.Mutex
+		gs.OnReport = (&gate.Decisions{Log: cl, OnError: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}}).Report
+	}
 	srv := &http.Server{
-		Handler:           (&gate.Server{Evaluator: ev, Criteria: cr, Timeout: 30 * time.Second}).Handler(),
+		Handler:           gs.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

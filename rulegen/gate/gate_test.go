@@ -3,9 +3,12 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	incapp "github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/rulegen/gate"
 	"github.com/opscentre/opscentre/test/stack"
@@ -188,6 +192,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 
 	t.Run("cli", func(t *testing.T) { testCLI(t, addr) })
 	t.Run("serve", func(t *testing.T) { testServe(t, ev, cr) })
+	t.Run("changelog", func(t *testing.T) { testChangeLog(t, addr, ev, cr) })
 	t.Run("deploy-examples", func(t *testing.T) {
 		srv := httptest.NewServer((&gate.Server{Evaluator: ev, Criteria: cr, Timeout: 10 * time.Second}).Handler())
 		defer srv.Close()
@@ -468,4 +473,95 @@ func testDeployExamples(t *testing.T, base string) {
 	for code, what := range map[int]string{cli.ExitPass: "pass", cli.ExitFail: "fail", cli.ExitInconclusive: "sleep 60"} {
 		require.Regexp(t, fmt.Sprintf(`(?m)^\s*%d\) .*%s`, code, what), script)
 	}
+}
+
+// startIncidentd runs the real incidentd in-process on SQLite with one responder token.
+func startIncidentd(t *testing.T, token string) string {
+	t.Helper()
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte(token))
+	cfg := "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \"" + hex.EncodeToString(sum[:]) + "\"}]\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	o := incapp.DefaultOptions()
+	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
+	o.StoragePath = filepath.Join(dir, "incidentd.db")
+	o.Listener = l
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- incapp.Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return "http://" + l.Addr().String()
+}
+
+type changeEntry struct {
+	Kind, Model, Version, Title, Text, Actor string
+	Labels                                   map[string]string
+}
+
+func listChanges(t *testing.T, base, token string) []changeEntry {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/api/v1/changes?from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	var page struct{ Changes []changeEntry }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	return page.Changes
+}
+
+// Decisions reach incidentd's change log: from the CLI once per decisive run, from the server
+// once per change of verdict however often it is asked; inconclusive runs are not recorded.
+func testChangeLog(t *testing.T, addr string, ev *gate.Evaluator, cr gate.Criteria) {
+	const token = "gate-token"
+	base := startIncidentd(t, token)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\n"), 0o600))
+	specFile := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(specFile, []byte("apiVersion: opscentre.io/v1\ntiers: {P1: {name: Critical, response_time: immediate}}\ngates: {window: 1m, max_accuracy_drop: 0.05}\nalerts: []\n"), 0o644))
+	run := func(cand string, extra ...string) error {
+		var out, errOut bytes.Buffer
+		err := cli.Run(context.Background(), append([]string{"gate", specFile, "--prometheus", "http://" + addr, "--model", "m", "--candidate", cand, "--baseline", "v1",
+			"--incidentd.url", base, "--incidentd.token-file", tokenFile}, extra...), nil, &out, &errOut)
+		require.NotContains(t, errOut.String(), "warning")
+		return err
+	}
+	require.ErrorIs(t, run("v2"), cli.ErrFailed)
+	require.ErrorIs(t, run("v3", "--min-samples", "1e9"), cli.ErrInconclusive)
+	got := listChanges(t, base, token)
+	require.Len(t, got, 1, "the inconclusive run is not a decision")
+	require.Equal(t, "model_version", got[0].Kind)
+	require.Equal(t, "m", got[0].Model)
+	require.Equal(t, "v2", got[0].Version)
+	require.Equal(t, "deployment gate fail: m v2 vs v1", got[0].Title)
+	require.Equal(t, map[string]string{"gate_verdict": "fail", "baseline": "v1", "gate_method": "sequential"}, got[0].Labels)
+	require.Contains(t, got[0].Text, "[fail        ] accuracy")
+	require.Equal(t, "ci", got[0].Actor)
+
+	var errs []error
+	d := &gate.Decisions{Log: &gate.ChangeLog{URL: base, Token: token}, OnError: func(err error) { errs = append(errs, err) }}
+	srv := httptest.NewServer((&gate.Server{Evaluator: ev, Criteria: cr, OnReport: d.Report}).Handler())
+	defer srv.Close()
+	for i := 0; i < 3; i++ {
+		resp, err := http.Get(srv.URL + "/api/v1/gate?model=m&candidate=v3&baseline=v1")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	require.Empty(t, errs)
+	got = listChanges(t, base, token)
+	require.Len(t, got, 2, "three passes of v3 are one decision")
+
+	// A wrong token is reported, and the verdict stands.
+	bad := &gate.Decisions{Log: &gate.ChangeLog{URL: base, Token: "wrong"}, OnError: func(err error) { errs = append(errs, err) }}
+	bad.Report(context.Background(), &gate.Report{Model: "m", Candidate: "v9", Baseline: "v1", Verdict: gate.Pass, EvaluatedAt: time.Now()})
+	require.Len(t, errs, 1)
+	require.ErrorContains(t, errs[0], "401")
 }
