@@ -43,6 +43,8 @@ type version struct {
 	accuracy float64    // share of labelled predictions that are correct
 	latency  [3]float64 // share of requests in (0,0.5], (0.5,1], (1,+Inf)
 	drifted  float64
+	errors   float64 // share of requests that fail
+	complete float64 // share of tasks completed
 }
 
 func exposition(n int, vs []version) string {
@@ -56,6 +58,16 @@ func exposition(n int, vs []version) string {
 	b.WriteString("# TYPE aiops_events_total counter\n")
 	for _, v := range vs {
 		fmt.Fprintf(&b, "aiops_events_total{model=\"m\",version=%q} %d\n", v.name, perScrape*n)
+	}
+	b.WriteString("# TYPE aiops_inference_errors_total counter\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "aiops_inference_errors_total{model=\"m\",version=%q,type=\"timeout\"} %d\n", v.name, int(float64(perScrape)*v.errors)*n)
+	}
+	b.WriteString("# TYPE aiops_task_outcomes_total counter\n")
+	for _, v := range vs {
+		done := int(float64(perScrape)*v.complete) * n
+		fmt.Fprintf(&b, "aiops_task_outcomes_total{model=\"m\",version=%q,outcome=\"completed\"} %d\n", v.name, done)
+		fmt.Fprintf(&b, "aiops_task_outcomes_total{model=\"m\",version=%q,outcome=\"escalated\"} %d\n", v.name, perScrape*n-done)
 	}
 	b.WriteString("# TYPE aiops_cost_total counter\n")
 	for _, v := range vs {
@@ -81,9 +93,9 @@ func exposition(n int, vs []version) string {
 // v1 is the baseline; v2 a canary that decayed (less accurate, slower, drifted); v3 a healthy
 // canary like the baseline.
 var versions = []version{
-	{name: "v1", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1},
-	{name: "v2", accuracy: 0.85, latency: [3]float64{0.5, 0.3, 0.2}, drifted: 0.5},
-	{name: "v3", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1},
+	{name: "v1", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1, errors: 0.01, complete: 0.9},
+	{name: "v2", accuracy: 0.85, latency: [3]float64{0.5, 0.3, 0.2}, drifted: 0.5, errors: 0.06, complete: 0.8},
+	{name: "v3", accuracy: 0.95, latency: [3]float64{0.9, 0.08, 0.02}, drifted: 0.1, errors: 0.01, complete: 0.9},
 }
 
 func startPrometheus(t *testing.T) (addr string, scrapes *atomic.Int64) {
@@ -131,8 +143,9 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 		return err == nil && ok && len(vec) == 1 && vec[0].Value >= 6000
 	}, 90*time.Second, 500*time.Millisecond, "Prometheus did not gather enough samples")
 
-	margin, limit, latMargin, drift, cost := 0.05, 1.0, 0.05, 0.3, 0.01
+	margin, limit, latMargin, drift, cost, errMargin, doneMargin := 0.05, 1.0, 0.05, 0.3, 0.01, 0.02, 0.05
 	cr := gate.Criteria{Window: time.Minute, LatencyQuantile: 0.95, AccuracyMargin: &margin, LatencyLimit: &limit,
+		ErrorRateMargin: &errMargin, CompletionMargin: &doneMargin,
 		LatencyMargin: &latMargin, DriftedShare: &drift, CostPerRequest: &cost, NoFiringTiers: []string{"P1", "P2"}}
 
 	// The decayed canary fails: 10 points less accurate, 20% of requests over 1 s, slower than
@@ -153,7 +166,11 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 	require.Equal(t, gate.Pass, c["no_firing_alerts"].Verdict)
 	require.Equal(t, gate.Pass, c["cost_per_request"].Verdict)
 	require.InDelta(t, 0.002, *c["cost_per_request"].Estimate, 1e-9)
-	require.InDelta(t, 0.05/3, 1-c["accuracy"].Level, 1e-12, "alpha is split over the 3 statistical criteria")
+	require.Equal(t, gate.Fail, c["error_rate"].Verdict, c["error_rate"].Detail)
+	require.InDelta(t, 0.05, *c["error_rate"].Estimate, 0.002)
+	require.Equal(t, gate.Fail, c["task_completion"].Verdict, c["task_completion"].Detail)
+	require.InDelta(t, -0.10, *c["task_completion"].Estimate, 0.002)
+	require.InDelta(t, 0.05/5, 1-c["accuracy"].Level, 1e-12, "alpha is split over the 5 statistical criteria")
 
 	// The healthy canary passes every criterion.
 	rep, err = ev.Evaluate(context.Background(), cr, gate.Target{Model: "m", Candidate: "v3", Baseline: "v1"})
