@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -195,10 +196,16 @@ func (r *reader) increase(metric, by, m, version string, extra ...string) (map[s
 	return out, q, nil
 }
 
+// buckets reads the latency histogram of a version: the classic buckets, or when there are
+// none, the native histogram (its buckets as (lower, upper] ranges; observations in one bucket
+// are ties, as with classic buckets).
 func (r *reader) buckets(m, version string) ([]Bucket, string, error) {
 	out, q, err := r.increase("aiops_inference_duration_seconds_bucket", "le", m, version)
 	if err != nil {
 		return nil, q, err
+	}
+	if len(out) == 0 {
+		return r.native(m, version, q)
 	}
 	bs := make([]Bucket, 0, len(out))
 	for le, c := range out {
@@ -207,6 +214,28 @@ func (r *reader) buckets(m, version string) ([]Bucket, string, error) {
 			return nil, q, fmt.Errorf("query %s: bucket bound le=%q is not a number", q, le)
 		}
 		bs = append(bs, Bucket{UpperBound: b, Count: c})
+	}
+	return bs, q, nil
+}
+
+func (r *reader) native(m, version, classic string) ([]Bucket, string, error) {
+	q := fmt.Sprintf("sum(increase(%s[%s]))", sel("aiops_inference_duration_seconds", m, version), r.rng)
+	vec, err := r.vector(q)
+	if err != nil {
+		return nil, q, err
+	}
+	if len(vec) == 0 || vec[0].Histogram == nil {
+		return nil, classic, nil // neither: no data
+	}
+	hb := append(model.HistogramBuckets(nil), vec[0].Histogram.Buckets...)
+	sort.Slice(hb, func(i, j int) bool { return hb[i].Upper < hb[j].Upper })
+	bs := make([]Bucket, 0, len(hb))
+	cum := 0.0
+	for _, b := range hb {
+		if c := float64(b.Count); c > 0 && !math.IsNaN(c) {
+			cum += c
+		}
+		bs = append(bs, Bucket{UpperBound: float64(b.Upper), Count: cum})
 	}
 	return bs, q, nil
 }
