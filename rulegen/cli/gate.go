@@ -157,7 +157,11 @@ func runGate(ctx context.Context, f *gateFlags, t gate.Target, format string, op
 		return err
 	}
 	rep, err := ev.Evaluate(ctx, cr, t)
-	if err != nil {
+	var ie *gate.InputError
+	switch {
+	case errors.As(err, &ie):
+		return fmt.Errorf("--%w", err)
+	case err != nil:
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if cl != nil && rep.Verdict != gate.Inconclusive {

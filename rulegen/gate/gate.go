@@ -134,6 +134,12 @@ func overall(cs []Criterion) Verdict {
 	return v
 }
 
+// InputError is a bad setting or argument of an evaluation (not a failure to read data).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Evaluator reads the exporter's metrics from Prometheus and judges them.
 type Evaluator struct {
 	API      Querier
@@ -244,7 +250,7 @@ func (r *reader) native(m, version, classic string) ([]Bucket, string, error) {
 func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Report, error) {
 	s := e.Settings
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	now := time.Now
 	if e.Now != nil {
@@ -255,7 +261,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Repor
 	rep := &Report{Model: t.Model, Candidate: t.Candidate, Baseline: t.Baseline, Alpha: s.Alpha, Method: s.Method, EvaluatedAt: at.UTC()}
 	if !cr.Since.IsZero() {
 		if !cr.Since.Before(at) {
-			return nil, fmt.Errorf("since: %s is not before the evaluation time %s", cr.Since.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+			return nil, &InputError{fmt.Errorf("since: %s is not before the evaluation time %s", cr.Since.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))}
 		}
 		rng = at.Sub(cr.Since).Round(time.Second)
 		if rng < time.Second {
@@ -265,7 +271,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Repor
 		rep.Since = &since
 	}
 	if rng <= 0 {
-		return nil, fmt.Errorf("window: expected a duration > 0, got %s", rng)
+		return nil, &InputError{fmt.Errorf("window: expected a duration > 0, got %s", rng)}
 	}
 	rep.Range = model.Duration(rng).String()
 	r := &reader{ctx: ctx, api: e.API, at: at, rng: rep.Range}

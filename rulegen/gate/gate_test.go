@@ -285,6 +285,10 @@ alerts: []
 	// Bad settings name the flag.
 	_, err = run("--candidate", "v3", "--alpha", "0.7")
 	require.ErrorContains(t, err, "alpha: expected a number in (0, 0.5), got 0.7")
+	_, err = run("--candidate", "v3", "--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	require.ErrorContains(t, err, "--since: ")
+	require.ErrorContains(t, err, "is not before the evaluation time")
+	require.Equal(t, cli.ExitFail, cli.ExitCode(err), "a usage error, not an unavailable Prometheus")
 	_, err = run("--candidate", "v3", "--since", "yesterday")
 	require.ErrorContains(t, err, `--since: "yesterday" is neither an RFC 3339 time`)
 }

@@ -85,7 +85,7 @@ type Criterion struct {
 	Estimate *float64  `json:"estimate"`
 	Interval *Interval `json:"interval,omitempty"`
 	Level    float64   `json:"level,omitempty"`
-	// PassBelow/PassAbove: the criterion passes when the interval lies entirely below/above.
+	// Margin is the non-inferiority margin; Limit the bound of a bound or exceedance.
 	Margin    *float64 `json:"margin,omitempty"`
 	Limit     *float64 `json:"limit,omitempty"`
 	PValue    *float64 `json:"p_value,omitempty"`

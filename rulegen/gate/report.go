@@ -73,8 +73,7 @@ type junitMessage struct {
 // WriteJUnit writes the report as JUnit XML: a test case per criterion, a failed criterion as
 // a failure and an inconclusive one as skipped, so CI systems show each with its numbers.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	p, f, i := r.Counts()
-	_ = p
+	_, f, i := r.Counts()
 	s := junitSut{Name: fmt.Sprintf("rulegen gate %s %s vs %s", r.Model, r.Candidate, r.Baseline), Tests: len(r.Criteria),
 		Failures: f, Skipped: i, Timestamp: r.EvaluatedAt.Format("2006-01-02T15:04:05"),
 		Props: []junitProp{{"verdict", string(r.Verdict)}, {"alpha", fmt.Sprint(r.Alpha)}, {"method", r.Method}, {"range", r.Range}}}

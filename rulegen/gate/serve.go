@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -116,7 +115,8 @@ func (s *Server) evaluate(ctx context.Context, t Target, since time.Time) (*Repo
 	}
 	rep, err := s.Evaluator.Evaluate(ctx, cr, t)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "since:") {
+		var ie *InputError
+		if errors.As(err, &ie) {
 			return nil, badRequest("%v", err)
 		}
 		return nil, err
