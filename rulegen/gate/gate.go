@@ -246,6 +246,27 @@ func (r *reader) native(m, version, classic string) ([]Bucket, string, error) {
 	return bs, q, nil
 }
 
+// estimated adds the CBPE accuracy estimates of both versions to an accuracy criterion that
+// lacks labels, when the exporter has them.
+func (r *reader) estimated(c *Criterion, t Target) error {
+	var v [2]float64
+	for i, version := range []string{t.Candidate, t.Baseline} {
+		q := fmt.Sprintf("avg(avg_over_time(%s[%s]))", sel("aiops_model_estimated_accuracy", t.Model, version), r.rng)
+		x, ok, err := r.scalar(q)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		c.Queries = append(c.Queries, q)
+		v[i] = x
+	}
+	c.Estimated = &Estimated{Candidate: v[0], Baseline: v[1], Difference: v[0] - v[1]}
+	c.Detail += fmt.Sprintf("; estimated before labels (CBPE, not judged): candidate %s, baseline %s", spec4(v[0]), spec4(v[1]))
+	return nil
+}
+
 // Evaluate reads the metrics of the target and judges every criterion.
 func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Report, error) {
 	s := e.Settings
@@ -310,6 +331,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, cr Criteria, t Target) (*Repor
 		}
 		c := s.JudgeProportion(ProportionInput{Name: name, Candidate: counts[0], Baseline: counts[1], HigherBetter: higher, Margin: margin}, alpha)
 		c.Queries = queries
+		if name == "accuracy" && math.Min(counts[0].N, counts[1].N) < s.MinSamples {
+			if err := r.estimated(&c, t); err != nil {
+				return err
+			}
+		}
 		add(c)
 		return nil
 	}

@@ -73,6 +73,10 @@ func exposition(n int, vs []version) string {
 	for _, v := range vs {
 		fmt.Fprintf(&b, "aiops_cost_total{model=\"m\",version=%q,currency=\"usd\"} %g\n", v.name, 0.002*perScrape*float64(n))
 	}
+	b.WriteString("# TYPE aiops_model_estimated_accuracy gauge\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "aiops_model_estimated_accuracy{model=\"m\",version=%q} %g\n", v.name, v.accuracy-0.01)
+	}
 	b.WriteString("# TYPE aiops_drifted_features_ratio gauge\n")
 	for _, v := range vs {
 		fmt.Fprintf(&b, "aiops_drifted_features_ratio{model=\"m\",version=%q} %g\n", v.name, v.drifted)
@@ -175,6 +179,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 	// The healthy canary passes every criterion.
 	rep, err = ev.Evaluate(context.Background(), cr, gate.Target{Model: "m", Candidate: "v3", Baseline: "v1"})
 	require.NoError(t, err)
+	require.Nil(t, byName(rep)["accuracy"].Estimated, "with labels, no estimate is needed")
 	for _, c := range rep.Criteria {
 		require.Equal(t, gate.Pass, c.Verdict, "%s: %s", c.Name, c.Detail)
 	}
@@ -191,6 +196,11 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 	acc := byName(rep)["accuracy"]
 	require.Equal(t, gate.Inconclusive, acc.Verdict)
 	require.InDelta(t, 1e7-acc.Candidate.N, acc.SampleNeeded, 1)
+	// Before enough labels, the CBPE estimates are shown, marked as such, and not judged.
+	require.NotNil(t, acc.Estimated)
+	require.InDelta(t, 0.94, acc.Estimated.Candidate, 1e-9)
+	require.InDelta(t, 0.94, acc.Estimated.Baseline, 1e-9)
+	require.Contains(t, acc.Detail, "estimated before labels (CBPE, not judged)")
 
 	// A model with no data never passes.
 	rep, err = ev.Evaluate(context.Background(), cr, gate.Target{Model: "unknown", Candidate: "v2", Baseline: "v1"})

@@ -94,9 +94,20 @@ type Criterion struct {
 	// SampleNeeded is the further sample per version (labelled predictions or requests) an
 	// inconclusive criterion needs: to reach the minimum, or, past it, for the interval to
 	// clear the nearer decision boundary if the current estimate holds.
-	SampleNeeded float64  `json:"sample_needed,omitempty"`
-	Detail       string   `json:"detail"`
-	Queries      []string `json:"queries,omitempty"`
+	SampleNeeded float64 `json:"sample_needed,omitempty"`
+	// Estimated is accuracy estimated from prediction scores (CBPE) while labelled predictions
+	// are below the minimum: shown for information, never a basis for pass or fail.
+	Estimated *Estimated `json:"estimated,omitempty"`
+	Detail    string     `json:"detail"`
+	Queries   []string   `json:"queries,omitempty"`
+}
+
+// Estimated is the exporter's CBPE estimate of accuracy per version
+// (aiops_model_estimated_accuracy averaged over the range).
+type Estimated struct {
+	Candidate  float64 `json:"candidate"`
+	Baseline   float64 `json:"baseline"`
+	Difference float64 `json:"difference"`
 }
 
 func ptr(v float64) *float64 { return &v }
