@@ -199,13 +199,9 @@ func (s Settings) JudgeProportion(in ProportionInput, alpha float64) Criterion {
 	var iv Interval
 	if s.Method == MethodFixed {
 		iv = Newcombe(in.Candidate.X, in.Candidate.N, in.Baseline.X, in.Baseline.N, alpha)
-		sign := 1.0
-		if !in.HigherBetter {
-			sign = -1
-		}
 		// Mirror the counts for a lower-is-better metric so one test serves both.
 		xc, xb := in.Candidate.X, in.Baseline.X
-		if sign < 0 {
+		if !in.HigherBetter {
 			xc, xb = in.Candidate.N-xc, in.Baseline.N-xb
 		}
 		_, p := NonInferiorityZ(xc, in.Candidate.N, xb, in.Baseline.N, in.Margin)
