@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,6 +221,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 	t.Run("cli", func(t *testing.T) { testCLI(t, addr) })
 	t.Run("serve", func(t *testing.T) { testServe(t, ev, cr) })
 	t.Run("changelog", func(t *testing.T) { testChangeLog(t, addr, ev, cr) })
+	t.Run("serve-command", func(t *testing.T) { testServeCommand(t, addr) })
 	t.Run("deploy-examples", func(t *testing.T) {
 		srv := httptest.NewServer((&gate.Server{Evaluator: ev, Criteria: cr, Timeout: 10 * time.Second}).Handler())
 		defer srv.Close()
@@ -595,4 +597,59 @@ func testChangeLog(t *testing.T, addr string, ev *gate.Evaluator, cr gate.Criter
 	bad.Report(context.Background(), &gate.Report{Model: "m", Candidate: "v9", Baseline: "v1", Verdict: gate.Pass, EvaluatedAt: time.Now()})
 	require.Len(t, errs, 1)
 	require.ErrorContains(t, errs[0], "401")
+}
+
+// `rulegen gate serve` as a program: it listens, answers, and stops cleanly on cancel.
+func testServeCommand(t *testing.T, promAddr string) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(specFile, []byte("apiVersion: opscentre.io/v1\ntiers: {P1: {name: Critical, response_time: immediate}}\ngates: {window: 1m, max_accuracy_drop: 0.05}\nalerts: []\n"), 0o644))
+	listen, err := stack.FreeAddr()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	var errOut syncBuffer
+	go func() {
+		done <- cli.Run(ctx, []string{"gate", "serve", specFile, "--prometheus", "http://" + promAddr, "--listen-address", listen}, nil, &bytes.Buffer{}, &errOut)
+	}()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + listen + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	}, 10*time.Second, 50*time.Millisecond, errOut.String())
+	resp, err := http.Get("http://" + listen + "/api/v1/gate?model=m&candidate=v2&baseline=v1")
+	require.NoError(t, err)
+	var rep struct{ Verdict string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rep))
+	resp.Body.Close()
+	require.Equal(t, "fail", rep.Verdict)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gate serve did not stop")
+	}
+	require.Contains(t, errOut.String(), "listening on "+listen)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
