@@ -193,3 +193,51 @@ func TestMonteCarloLatencyShift(t *testing.T) {
 	t.Logf("latency 1.5x slower: fail first %.3f", slow)
 	require.GreaterOrEqual(t, slow, 0.95)
 }
+
+// The p95 bound keeps its error rates under repeated looks: with 3 % of requests over the
+// limit it (almost) never fails, with 8 % it (almost) never passes, it decides both, and
+// exactly at 5 % both errors stay below alpha.
+func TestMonteCarloLatencyBound(t *testing.T) {
+	s := mcSettings(gate.MethodSequential)
+	run := func(share float64, seed uint64) (everFail, everPass, decided float64) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		slow := distuv.Binomial{N: mcPerLook, P: share, Src: rng}
+		for i := 0; i < mcReps; i++ {
+			var n, above float64
+			var f, p, d bool
+			for look := 1; look <= mcLooks; look++ {
+				above += slow.Rand()
+				n += mcPerLook
+				b := []gate.Bucket{{UpperBound: 1, Count: n - above}, {UpperBound: math.Inf(1), Count: n}}
+				switch s.JudgeExceedance(gate.ExceedanceInput{Name: "p95_latency", Buckets: b, Quantile: 0.95, Limit: 1}, s.Alpha).Verdict {
+				case gate.Fail:
+					f, d = true, true
+				case gate.Pass:
+					p, d = true, true
+				}
+			}
+			for _, x := range []struct {
+				b bool
+				r *float64
+			}{{f, &everFail}, {p, &everPass}, {d, &decided}} {
+				if x.b {
+					*x.r++
+				}
+			}
+		}
+		return everFail / mcReps, everPass / mcReps, decided / mcReps
+	}
+	f, _, d := run(0.03, 21)
+	t.Logf("3%% slow: ever fail %.3f, decided %.3f", f, d)
+	require.LessOrEqual(t, f, s.Alpha)
+	require.GreaterOrEqual(t, d, 0.95)
+	_, p, d := run(0.08, 22)
+	t.Logf("8%% slow: ever pass %.3f, decided %.3f", p, d)
+	require.LessOrEqual(t, p, s.Alpha)
+	require.GreaterOrEqual(t, d, 0.95)
+	// Exactly at the bound, either answer is an error, and each stays below alpha.
+	f, p, _ = run(0.05, 23)
+	t.Logf("5%% slow: ever fail %.3f, ever pass %.3f", f, p)
+	require.LessOrEqual(t, f, s.Alpha)
+	require.LessOrEqual(t, p, s.Alpha)
+}
