@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/opscentre/opscentre/rulegen/compile"
+	"github.com/opscentre/opscentre/rulegen/gate"
 	"github.com/opscentre/opscentre/rulegen/output"
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
@@ -52,13 +53,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	tstSpec := tst.Arg("spec", "Spec file.").Required().String()
 	tstPromtool := tst.Flag("promtool", "promtool binary.").Default("promtool").String()
 
-	gt := app.Command("gate", "Evaluate the spec's gates against a live Prometheus; exit non-zero when the candidate fails.")
-	gtSpec := gt.Arg("spec", "Spec file.").Required().String()
-	gtProm := gt.Flag("prometheus", "Prometheus base URL.").Default("http://127.0.0.1:9090").String()
-	gtModel := gt.Flag("model", "Model name.").Required().String()
-	gtCand := gt.Flag("candidate", "Candidate version.").Required().String()
-	gtBase := gt.Flag("baseline", "Baseline version.").Required().String()
-	gtFormat := gt.Flag("format", "Report format: text or json.").Default("text").Enum("text", "json")
+	gt := app.Command("gate", "Judge a candidate model version against its baseline with the spec's gates, by statistics on Prometheus data.")
+	gte := gt.Command("evaluate", "Evaluate once; exit 0 pass, 1 fail, 2 inconclusive, 3 could not evaluate (the default subcommand).").Default()
+	gteFlags := addGateFlags(gte)
+	gtModel := gte.Flag("model", "Model name.").Required().String()
+	gtCand := gte.Flag("candidate", "Candidate version.").Required().String()
+	gtBase := gte.Flag("baseline", "Baseline version.").Required().String()
+	gtFormat := gte.Flag("format", "Report format: text, json or junit.").Default("text").Enum("text", "json", "junit")
+	gts := gt.Command("serve", "Serve the gate over HTTP for Argo Rollouts (web metric provider) and Flagger (webhooks).")
+	gtsFlags := addGateFlags(gts)
+	gtsListen := gts.Flag("listen-address", "Address to listen on.").Default("127.0.0.1:9479").String()
 
 	app.Command("presets", "List the presets and their params.")
 
@@ -89,8 +93,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stdout, "%s\n  %s\n  params: %s\n", name, doc, strings.Join(parts, " "))
 		}
 		return nil
-	case gt.FullCommand():
-		return runGate(ctx, gateArgs{spec: *gtSpec, prometheus: *gtProm, model: *gtModel, candidate: *gtCand, baseline: *gtBase, format: *gtFormat}, opts, stdout, stderr)
+	case gte.FullCommand():
+		return runGate(ctx, gteFlags, gate.Target{Model: *gtModel, Candidate: *gtCand, Baseline: *gtBase}, *gtFormat, opts, stdout, stderr)
+	case gts.FullCommand():
+		return runGateServe(ctx, gtsFlags, *gtsListen, opts, stderr)
 	}
 	return fmt.Errorf("rulegen: unknown command %q", cmd)
 }
