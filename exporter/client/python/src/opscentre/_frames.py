@@ -76,7 +76,6 @@ def reference_body(data: Any) -> Tuple[str, Union[bytes, Iterator[bytes]]]:
         ct = "application/x-ndjson" if path.endswith((".ndjson", ".jsonl")) else "text/csv"
         return ct, _file_chunks(path)
     if is_dataframe(data):
-        data.columns = [str(c) for c in data.columns] if not all(isinstance(c, str) for c in data.columns) else data.columns
         return "text/csv", _csv_chunks(data)
     if isinstance(data, (bytes, Mapping)):
         raise ValueError("reference: want a DataFrame, a CSV file path or an iterable of row dicts")
