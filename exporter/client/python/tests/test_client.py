@@ -270,15 +270,17 @@ def test_full_queue_drops_the_newest_and_counts(front: Any, model: str) -> None:
     c = opscentre.Client(f.url, model=model, max_queue=100, batch_size=10, flush_interval=30)
     for i in range(10):
         c.log_prediction({"x": i}, i)
-    assert wait_for(lambda: c.stats().queued == 0)  # the sender holds the first batch, stalled
+    assert wait_for(lambda: c.stats().queued == 0 and len(f.requests) == 1)  # the first batch stalls
     for i in range(10, 1000):
         c.log_prediction({"x": i}, i)
+        if i % 10 == 0:
+            time.sleep(0.001)  # let the encoder take what it can: at most two more batches
     st = c.stats()
-    assert (st.queued, st.dropped) == (100, 890)
+    assert st.queued == 100 and 1000 - 100 - 3 * 10 <= st.dropped <= 1000 - 100 - 10
     release.set()
     assert c.flush(10)
-    assert got == list(range(110))  # the oldest kept, in order; the newest dropped
-    assert c.stats().sent == 110
+    assert got == list(range(1000 - st.dropped))  # the oldest kept, in order; the newest dropped
+    assert c.stats().sent == 1000 - st.dropped
     c.close()
 
 

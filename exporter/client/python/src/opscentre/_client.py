@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import queue
 import random
 import threading
 import time
@@ -108,6 +109,14 @@ class _Batch(NamedTuple):
     items: List[Dict[str, Any]]
 
 
+class _Encoded(NamedTuple):
+    kind: str
+    path: str
+    items: List[Dict[str, Any]]
+    body: bytes
+    headers: Dict[str, str]
+
+
 # Every live client, so that fork and exit handlers reach them without keeping them alive.
 _clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
@@ -154,7 +163,7 @@ class Client:
         bearer_token: Optional[str] = None,
         verify: bool = True,
         ca_file: Optional[str] = None,
-        gzip_min_bytes: Optional[int] = 8192,
+        gzip_min_bytes: Optional[int] = None,
         max_retries: int = 10,
         min_backoff: float = 0.1,
         max_backoff: float = 10.0,
@@ -217,6 +226,10 @@ class Client:
         self._flush_waiters: List[threading.Event] = []
         self._sent = self._rejected = self._dropped = self._failed = self._retries = 0
         self._thread: Optional[threading.Thread] = None
+        self._poster: Optional[threading.Thread] = None
+        # Encoded batches on their way to the poster; one waits here while one is in flight,
+        # so encoding the next batch overlaps the exporter ingesting the last.
+        self._handoff: "queue.Queue[Union[_Encoded, List[threading.Event], None]]" = queue.Queue(maxsize=1)
         self._pid = os.getpid()
         if not self._closed:
             self._start()
@@ -225,8 +238,10 @@ class Client:
         with self._lock:
             if self._thread is not None or self._closed:
                 return
-            t = threading.Thread(target=self._run, name="opscentre-sender", daemon=True)
-            self._thread = t
+            t = threading.Thread(target=self._run, name="opscentre-encoder", daemon=True)
+            p = threading.Thread(target=self._post_loop, name="opscentre-poster", daemon=True)
+            self._thread, self._poster = t, p
+        p.start()
         t.start()
 
     def _after_fork(self) -> None:
@@ -263,13 +278,15 @@ class Client:
         with self._lock:
             was_closed = self._closed
             self._closed = True
-            t = self._thread
-        if t is None or was_closed and not t.is_alive():
+            t, p = self._thread, self._poster
+        if t is None or p is None or was_closed and not p.is_alive():
             return not self._events and not self._labels
         self._stop.set()
         self._wake.set()
+        deadline = _monotonic() + timeout
         t.join(timeout)
-        return not t.is_alive()
+        p.join(max(0.0, deadline - _monotonic()))
+        return not p.is_alive()
 
     def stats(self) -> Stats:
         return Stats(
@@ -346,15 +363,26 @@ class Client:
             ev["timestamp"] = _time()
         if not self._validate:
             # The caller vouches for plain JSON values; the sender counts what fails to encode.
-            for k, v in (
-                ("id", id), ("features", features), ("prediction", prediction), ("scores", scores),
-                ("latency_seconds", latency), ("error", error), ("tokens", tokens), ("cost", cost),
-                ("outcome", outcome), ("feedback", feedback), ("input_text_length", input_text_length),
-                ("business", business), ("queue_depth", queue_depth), ("output_text", output_text),
-                ("reference_answer", reference_answer),
-            ):
-                if v is not None:
-                    ev[k] = dict(v) if k == "features" and isinstance(v, Mapping) else v
+            if id is not None:
+                ev["id"] = id
+            if features is not None:
+                ev["features"] = dict(features)  # a copy: the caller may reuse its dict
+            if prediction is not None:
+                ev["prediction"] = prediction
+            if latency is not None:
+                ev["latency_seconds"] = latency
+            if scores is not None or error is not None or tokens is not None or cost is not None \
+                    or outcome is not None or feedback is not None or input_text_length is not None \
+                    or business is not None or queue_depth is not None or output_text is not None \
+                    or reference_answer is not None:
+                for k, v in (
+                    ("scores", scores), ("error", error), ("tokens", tokens), ("cost", cost),
+                    ("outcome", outcome), ("feedback", feedback), ("input_text_length", input_text_length),
+                    ("business", business), ("queue_depth", queue_depth), ("output_text", output_text),
+                    ("reference_answer", reference_answer),
+                ):
+                    if v is not None:
+                        ev[k] = v
             return self._put(self._events, ev)
         if id is not None:
             ev["id"] = id if type(id) is str else E.id_value(id)
@@ -579,15 +607,33 @@ class Client:
     # -- the sender thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException:  # never let the thread die silently
+            self._logger.exception("opscentre: encoder thread stopped")
+        finally:
+            self._handoff.put(None)
+
+    def _post_loop(self) -> None:
         tr = Transport(self._url, **self._transport_args)
         try:
-            self._loop(tr)
-        except BaseException:  # never let the thread die silently
-            self._logger.exception("opscentre: sender thread stopped")
+            while True:
+                item = self._handoff.get()
+                if item is None:
+                    return
+                if isinstance(item, list):  # flush waiters: everything before them is sent
+                    for w in item:
+                        w.set()
+                    continue
+                try:
+                    self._post(tr, item)
+                except Exception:
+                    self._count("_failed", len(item.items))
+                    self._logger.exception("opscentre: sending a batch failed")
         finally:
             tr.close()
 
-    def _loop(self, tr: Transport) -> None:
+    def _loop(self) -> None:
         next_flush = _monotonic() + self._flush_interval
         while True:
             wait = next_flush - _monotonic()
@@ -609,11 +655,13 @@ class Client:
                     k = min(n, self._batch_size)
                     items = [q.popleft() for _ in range(k)]
                     n -= k
-                    self._send(tr, _Batch(kind, path, items))
+                    enc = self._encode_batch(_Batch(kind, path, items))
+                    if enc is not None:
+                        self._handoff.put(enc)  # waits while the poster is busy: backpressure
             if due:
                 next_flush = _monotonic() + self._flush_interval
-            for w in waiters:
-                w.set()
+            if waiters:
+                self._handoff.put(waiters)
             if stopping:
                 return
 
@@ -635,16 +683,20 @@ class Client:
         lines.append("")
         return "\n".join(lines).encode("utf-8"), kept
 
-    def _send(self, tr: Transport, batch: _Batch) -> None:
+    def _encode_batch(self, batch: _Batch) -> Optional[_Encoded]:
         body, items = self._body(batch)
         if not items:
-            return
+            return None
         headers = {"Content-Type": "application/x-ndjson"}
         if self._gzip_min is not None and len(body) >= self._gzip_min:
             # Level 1: most of the size gain at a fraction of the time of the default 9.
             c = zlib.compressobj(1, zlib.DEFLATED, 31)
             body = c.compress(body) + c.flush()
             headers["Content-Encoding"] = "gzip"
+        return _Encoded(batch.kind, batch.path, items, body, headers)
+
+    def _post(self, tr: Transport, batch: _Encoded) -> None:
+        items, body, headers = batch.items, batch.body, batch.headers
         backoff = self._min_backoff
         attempt = 0
         while True:
@@ -662,8 +714,10 @@ class Client:
                 if st == 413 and len(items) > 1:
                     # The exporter's limits.max_body_bytes is below this batch: halve it.
                     h = len(items) // 2
-                    self._send(tr, _Batch(batch.kind, batch.path, items[:h]))
-                    self._send(tr, _Batch(batch.kind, batch.path, items[h:]))
+                    for half in (items[:h], items[h:]):
+                        enc = self._encode_batch(_Batch(batch.kind, batch.path, half))
+                        if enc is not None:
+                            self._post(tr, enc)
                     return
                 if st != 429 and st < 500:
                     # 400 and the other 4xx say the request itself is wrong: sending it again

@@ -171,6 +171,19 @@ def features_dict(
         raise ValueError(
             f"features must be a mapping of name to value (or pass feature_names=), got {type(features).__name__}"
         )
+    # Fast path: one pass of type tests, then a C-level copy. Any key or value that needs
+    # converting (numpy, NaN, a non-str key) sends us to the converting loop below.
+    for k, v in features.items():
+        t = type(v)
+        if type(k) is not str or len(k) > 64:
+            break
+        if t is float:
+            if v - v:  # NaN - NaN and Inf - Inf are NaN (truthy); finite numbers give 0.0
+                break
+        elif t is not str and t is not int and t is not bool and v is not None:
+            break
+    else:
+        return dict(features)
     out: Dict[str, JSON] = {}
     for k, v in features.items():
         t = type(v)
