@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Go benchmarks of every package, the Python client's benchmark, then each component's
-# loopback load test. Figures that
-# matter are reported as ratios measured side by side in this one run (the machine is shared).
+# loopback load test. Figures that matter are reported as ratios measured side by side in
+# this one run (the machine is shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCHTIME=${BENCHTIME:-1s}

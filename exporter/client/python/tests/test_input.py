@@ -119,6 +119,7 @@ def test_numpy_values_are_converted(front: Callable[..., Front], model: str) -> 
         c.log_prediction(row, np.array(["spam"])[0], feature_names=["a", "b", "c"],
                          scores=proba[0], classes=np.array(["ham", "spam"]))
         c.log_prediction({"x": 1}, np.bool_(False), scores={np.int64(0): 0.3, np.int64(1): 0.7})
+        c.log_prediction(pd.DataFrame({"a": [1.5], "b": ["x"], "c": [np.nan]}).iloc[0])  # a row as a Series
         assert c.flush(10)
     ev = [e for r in f.requests for e in lines(r)]
     assert ev[0] == {
@@ -128,6 +129,7 @@ def test_numpy_values_are_converted(front: Callable[..., Front], model: str) -> 
     assert ev[1]["features"] == {"a": 1.0, "b": None, "c": 3.0}
     assert ev[1]["prediction"] == "spam" and ev[1]["scores"] == {"ham": 0.1, "spam": 0.9}
     assert ev[2]["prediction"] is False and ev[2]["scores"] == {"0": 0.3, "1": 0.7}
+    assert ev[3]["features"] == {"a": 1.5, "b": "x", "c": None}
 
 
 def test_datetimes_become_unix_seconds(front: Callable[..., Front], model: str) -> None:

@@ -168,6 +168,8 @@ def features_dict(
             raise ValueError(f"features: {len(values)} values for {len(names)} feature_names")
         features = dict(zip(names, values))
     elif not isinstance(features, Mapping):
+        if hasattr(features, "items") and hasattr(features, "index"):  # a pandas Series: one row
+            return features_dict(dict(features.items()))
         raise ValueError(
             f"features must be a mapping of name to value (or pass feature_names=), got {type(features).__name__}"
         )
