@@ -167,7 +167,8 @@ def test_stalling_exporter_never_blocks_the_caller(exporter: Exporter, front: An
         return None
 
     f = front(exporter.url, decide)
-    c = opscentre.Client(f.url, model=model, timeout=0.3, batch_size=100, min_backoff=0.05, flush_interval=0.05)
+    # A client that waited on the network would block for the 1 s timeout at least.
+    c = opscentre.Client(f.url, model=model, timeout=1.0, batch_size=100, min_backoff=0.05, flush_interval=0.05)
     worst = 0.0
     for i in range(2000):
         t = time.perf_counter()
@@ -175,7 +176,7 @@ def test_stalling_exporter_never_blocks_the_caller(exporter: Exporter, front: An
         worst = max(worst, time.perf_counter() - t)
         if i % 500 == 0:
             time.sleep(0.1)  # let the sender pick batches up and stall on them
-    assert worst < 0.1, f"a log call took {worst * 1000:.1f} ms while the exporter stalled"
+    assert worst < 0.5, f"a log call took {worst * 1000:.1f} ms while the exporter stalled"
     assert c.flush(30)
     release.set()
     assert c.stats().retries >= 2
