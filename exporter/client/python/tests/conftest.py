@@ -15,7 +15,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -53,7 +53,7 @@ def exporter_binary() -> str:
 class Exporter:
     """A running aiops_exporter; stop() and start() keep its port and state directory."""
 
-    def __init__(self, tmp: Path, port: int = 0) -> None:
+    def __init__(self, tmp: Path, port: int = 0, args: Sequence[str] = (), scheme: str = "http") -> None:
         self.tmp = tmp
         self.cfg = tmp / "exporter.yml"
         self.cfg.write_text(CONFIG)
@@ -61,6 +61,8 @@ class Exporter:
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.log: List[str] = []
         self.url = ""
+        self.args = list(args)
+        self.scheme = scheme
 
     def start(self) -> "Exporter":
         args = [
@@ -69,6 +71,7 @@ class Exporter:
             f"--config.file={self.cfg}",
             f"--storage.path={self.tmp / 'data'}",
             "--storage.snapshot-interval=1h",
+            *self.args,
         ]
         proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         self.proc = proc
@@ -88,7 +91,7 @@ class Exporter:
         if not found.wait(30):
             proc.kill()
             raise RuntimeError("aiops_exporter did not listen within 30 s:\n" + "\n".join(self.log[-20:]))
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         return self
 
     def stop(self) -> None:
