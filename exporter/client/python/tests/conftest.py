@@ -169,6 +169,7 @@ class Front:
         self.upstream = upstream
         self.decide = decide
         self.requests: List[Request] = []
+        self.close_after_answer = False
         self.lock = threading.Lock()
         front = self
 
@@ -205,6 +206,8 @@ class Front:
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
+                    if front.close_after_answer:
+                        self.close_connection = True  # silently: as an idle timeout would
                 except OSError:
                     pass  # the client gave up (a stall past its timeout)
 

@@ -217,6 +217,20 @@ def test_400_is_never_retried(front: Any, model: str) -> None:
     assert (st.retries, st.failed, st.sent) == (0, 5, 0)
 
 
+def test_a_kept_alive_connection_the_server_closed_is_replaced_at_once(
+    exporter: Exporter, front: Any, model: str
+) -> None:
+    f = recording(front, exporter)
+    f.close_after_answer = True
+    with opscentre.Client(f.url, model=model, batch_size=10) as c:
+        for i in range(50):
+            c.log_prediction({"x": i}, "a")
+            assert c.flush(10)  # one batch per request, each on a connection closed after it
+        st = c.stats()
+    assert (st.sent, st.retries, st.failed) == (50, 0, 0)
+    assert exporter.value("aiops_events_total", model=model) == 50
+
+
 def test_413_splits_the_batch(exporter: Exporter, front: Any, model: str) -> None:
     f = front(exporter.url, lambda i, r: (413, {}, b'{"error":"too large"}') if len(lines(r)) > 25 else None)
     with opscentre.Client(f.url, model=model, batch_size=100) as c:

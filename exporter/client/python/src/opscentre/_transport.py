@@ -91,6 +91,17 @@ class Transport:
         """Sends one request; raises OSError / http.client.HTTPException on network failure."""
         h = dict(self.headers)
         h.update(headers)
+        if self._conn is not None and isinstance(body, (bytes, bytearray)):
+            # A kept-alive connection the server has since closed fails before any answer;
+            # the server never read the request, so sending it once more on a new
+            # connection cannot duplicate it (Go's net/http does the same).
+            try:
+                return self._once(method, path, body, h, max_response)
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                pass
+        return self._once(method, path, body, h, max_response)
+
+    def _once(self, method: str, path: str, body: Body, h: Dict[str, str], max_response: int) -> Response:
         conn = self._connect()
         try:
             chunked = not isinstance(body, (bytes, bytearray))
