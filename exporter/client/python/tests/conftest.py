@@ -4,6 +4,7 @@ that stand between the client and it (stalling, answering 503, recording)."""
 from __future__ import annotations
 
 import http.server
+import importlib
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -40,6 +41,14 @@ def missing(what: str, how: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(msg)
     pytest.skip(msg)
+
+
+def need(module: str) -> Any:
+    """Imports an optional test dependency (numpy, pandas, sklearn from Debian): a skip on a
+    developer's machine without it, a failure under CI."""
+    if os.environ.get("CI") == "true":
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"{module} is missing: apt-get install python3-{module}")
 
 
 def exporter_binary() -> str:

@@ -14,7 +14,10 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 import opscentre
-from conftest import Exporter
+from conftest import Exporter, need
+
+need("pandas")
+need("sklearn")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 

@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import opscentre
-from conftest import Exporter, Front, Request
+from conftest import Exporter, Front, Request, need
+
+np = need("numpy")
+pd = need("pandas")
 from test_client import lines
 
 # Each of these the exporter would reject; the client says so at once, naming the field.
