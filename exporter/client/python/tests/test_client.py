@@ -353,3 +353,21 @@ def test_timed_measures_latency_and_error_types(exporter: Exporter, model: str) 
     assert exporter.value("aiops_events_total", model=model) == 3
     assert exporter.value("aiops_inference_errors_total", model=model, type="ZeroDivisionError") == 1
     assert exporter.value("aiops_inference_duration_seconds_sum", model=model) >= 0.04
+
+
+def test_interpreter_exit_sends_what_is_queued(exporter: Exporter, model: str) -> None:
+    """A script that never calls flush or close loses nothing: atexit closes the client."""
+    import subprocess
+    import sys
+
+    from conftest import PKG
+
+    script = (
+        "import opscentre\n"
+        f"c = opscentre.Client({exporter.url!r}, model={model!r}, flush_interval=3600)\n"
+        "for i in range(77):\n"
+        "    c.log_prediction({'x': i}, 'a')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PKG / "src"))
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=30)
+    assert exporter.value("aiops_events_total", model=model) == 77

@@ -209,7 +209,7 @@ class Client:
         self._rejection_log = _RateLimitedLog(self._logger, log_interval)
         self._failure_log = _RateLimitedLog(self._logger, log_interval)
         self._drop_log = _RateLimitedLog(self._logger, log_interval)
-        self._encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
+        self._encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
         self._closed = False
         self._init_runtime()
         _clients.add(self)

@@ -48,7 +48,7 @@ def _csv_chunks(df: Any) -> Iterator[bytes]:
 
 
 def _ndjson_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    enc = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
+    enc = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     buf = []
     for i, row in enumerate(E.rows(rows)):
         feats = {k: v for k, v in row.items() if k != "prediction"}
