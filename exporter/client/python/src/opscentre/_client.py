@@ -493,7 +493,8 @@ class Client:
         predictions, one per row), ``id``, ``timestamp``, ``latency`` name theirs; the
         features are ``features`` or every other column. A batch job is not a request path,
         so by default (``block=True``) a full queue makes this wait for room — up to
-        ``timeout`` seconds each time, after which the remaining rows are dropped and counted.
+        ``timeout`` seconds; if none frees up in that time, the job stops waiting and rows
+        that do not fit are dropped and counted, as with ``log_prediction``.
         Returns how many events were queued.
         """
         from ._frames import iter_rows  # pandas is optional; nothing imports it here
@@ -521,8 +522,9 @@ class Client:
                 if p is not None and p != p:  # a NaN prediction in a frame means none
                     p = None
             if block and not self._wait_for_room(self._events, timeout):
-                self._drop()
-                continue
+                # The exporter is not keeping up (or is down): stop waiting, so a dead exporter
+                # costs the job one timeout, not one per row; the rest go in if room appears.
+                block = False
             try:
                 ok = self.log_prediction(
                     feats, p,
