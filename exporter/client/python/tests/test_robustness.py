@@ -4,7 +4,6 @@ sending: malformed answers, odd Retry-After values, rejections that point nowher
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -12,7 +11,6 @@ from typing import Any, Dict, List, Optional, Tuple
 import opscentre
 from conftest import Exporter, Request
 from opscentre._transport import retry_after
-from test_client import lines
 
 
 def test_retry_after_values() -> None:

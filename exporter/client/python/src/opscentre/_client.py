@@ -21,7 +21,6 @@ from typing import (
     Callable,
     Deque,
     Dict,
-    Iterable,
     Iterator,
     List,
     Mapping,
