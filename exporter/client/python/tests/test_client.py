@@ -412,3 +412,22 @@ def test_a_batch_job_waits_for_room_then_gives_up_and_counts(front: Any, model: 
     assert c.flush(10)
     assert c.stats().sent == queued
     c.close()
+
+
+def test_exit_with_a_dead_exporter_waits_one_close_timeout(model: str) -> None:
+    import subprocess
+    import sys
+
+    from conftest import PKG, free_port
+
+    script = (
+        "import opscentre\n"
+        "cs = [opscentre.Client('http://127.0.0.1:%d', model='m', close_timeout=1.0) for _ in range(4)]\n"
+        "for c in cs:\n"
+        "    c.log_prediction({'x': 1}, 'a')\n" % free_port()
+    )
+    env = dict(os.environ, PYTHONPATH=str(PKG / "src"))
+    t = time.monotonic()
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=30)
+    took = time.monotonic() - t
+    assert 1.0 <= took < 3.0, f"exit took {took:.1f}s for 4 clients of 1 s each"

@@ -126,11 +126,17 @@ def _after_fork_in_child() -> None:
 
 
 def _at_exit() -> None:
-    for c in list(_clients):
-        try:
-            c.close(c._close_timeout)
-        except Exception:  # never fail an interpreter's exit
-            pass
+    # Every client stops at once and they share one wait, so several clients of a dead
+    # exporter delay the exit by one close_timeout, not one each.
+    clients = [c for c in list(_clients) if c._pid == os.getpid()]
+    try:
+        for c in clients:
+            c._begin_close()
+        deadline = _monotonic() + max((c._close_timeout for c in clients), default=0.0)
+        for c in clients:
+            c._join(deadline)
+    except Exception:  # never fail an interpreter's exit
+        pass
 
 
 if hasattr(os, "register_at_fork"):
@@ -271,19 +277,21 @@ class Client:
         return done.wait(timeout)
 
     def close(self, timeout: Optional[float] = None) -> bool:
-        """Flushes and stops the thread; later log calls drop. True if all was sent in time."""
-        if timeout is None:
-            timeout = self._close_timeout
+        """Flushes and stops the threads; later log calls drop. True if all was sent in time."""
+        self._begin_close()
+        return self._join(_monotonic() + (self._close_timeout if timeout is None else timeout))
+
+    def _begin_close(self) -> None:
         with self._lock:
-            was_closed = self._closed
             self._closed = True
-            t, p = self._thread, self._poster
-        if t is None or p is None or was_closed and not p.is_alive():
-            return not self._events and not self._labels
         self._stop.set()
         self._wake.set()
-        deadline = _monotonic() + timeout
-        t.join(timeout)
+
+    def _join(self, deadline: float) -> bool:
+        t, p = self._thread, self._poster
+        if t is None or p is None:
+            return not self._events and not self._labels
+        t.join(max(0.0, deadline - _monotonic()))
         p.join(max(0.0, deadline - _monotonic()))
         return not p.is_alive()
 
