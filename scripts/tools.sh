@@ -18,6 +18,7 @@ for p in python3 python3-pytest python3-sklearn python3-pandas python3-mypy pyth
          python3-venv python3-pip python3-setuptools python3-wheel; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
 done
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # the client's TLS test makes a certificate
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo ">> installing Debian packages: ${need_apt[*]}"
