@@ -431,3 +431,32 @@ def test_exit_with_a_dead_exporter_waits_one_close_timeout(model: str) -> None:
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=30)
     took = time.monotonic() - t
     assert 1.0 <= took < 3.0, f"exit took {took:.1f}s for 4 clients of 1 s each"
+
+
+_POOL_CLIENT: Optional[opscentre.Client] = None
+
+
+def _pool_work(k: int) -> int:
+    assert _POOL_CLIENT is not None
+    for i in range(25):
+        _POOL_CLIENT.log_prediction({"x": i, "worker_task": k}, "a")
+    # Pool workers end with os._exit, without atexit: a task flushes what it logged.
+    assert _POOL_CLIENT.flush(10)
+    return _POOL_CLIENT.stats().sent
+
+
+def test_multiprocessing_fork_pool_workers(exporter: Exporter, model: str) -> None:
+    import multiprocessing
+
+    global _POOL_CLIENT
+    _POOL_CLIENT = opscentre.Client(exporter.url, model=model)
+    try:
+        _POOL_CLIENT.log_prediction({"x": -1}, "parent")  # the parent's thread is running
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            sent = pool.map(_pool_work, range(4))
+        assert sorted(sent)[-1] >= 25 and all(s % 25 == 0 for s in sent)
+        assert _POOL_CLIENT.flush(10)
+        assert exporter.value("aiops_events_total", model=model) == 4 * 25 + 1
+    finally:
+        _POOL_CLIENT.close()
+        _POOL_CLIENT = None
