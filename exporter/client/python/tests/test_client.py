@@ -293,10 +293,10 @@ def test_full_queue_drops_the_newest_and_counts(front: Any, model: str) -> None:
     st = c.stats()
     # The bound holds; what the encoder and poster took out (the stalled batch, one waiting,
     # one encoded) is all that got past it.
-    assert 90 <= st.queued <= 100 and 1000 - 100 - 3 * 10 <= st.dropped <= 1000 - 100
+    assert 90 <= st.queued <= 100 and 1000 - 100 - 3 * 10 <= st.dropped <= 1000 - 100, st
     release.set()
     assert c.flush(10)
-    assert got == list(range(1000 - st.dropped))  # the oldest kept, in order; the newest dropped
+    assert got == list(range(1000 - st.dropped)), (st, got[:40], len(got))  # the oldest kept, in order; the newest dropped
     assert c.stats().sent == 1000 - st.dropped
     c.close()
 
