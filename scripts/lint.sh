@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint: go vet, gofmt, and go mod tidy must leave go.mod/go.sum unchanged.
+# Lint: go vet, gofmt, go mod tidy must leave go.mod/go.sum unchanged, and mypy --strict
+# on the Python client (its configuration is in exporter/client/python/pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,14 @@ if ! cmp -s go.mod /tmp/go.mod.lint.$$ || ! cmp -s go.sum /tmp/go.sum.lint.$$; t
   exit 1
 fi
 rm -f /tmp/go.mod.lint.$$ /tmp/go.sum.lint.$$
+
+echo ">> mypy (exporter/client/python)"
+PYTHON=${OPSCENTRE_PYTHON:-/usr/bin/python3}
+if "$PYTHON" -m mypy --version >/dev/null 2>&1; then
+  (cd exporter/client/python && "$PYTHON" -m mypy --cache-dir=/tmp/opscentre-mypy-cache)
+elif [ "${CI:-}" = true ]; then
+  echo "python3-mypy is missing for $PYTHON: run scripts/tools.sh" >&2
+  exit 1
+else
+  echo "skipping: python3-mypy is missing (scripts/tools.sh installs it)" >&2
+fi

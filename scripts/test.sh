@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command CI runs (through `make test`): every Go test, with the real tools on PATH.
+# The test command CI runs (through `make test`): every Go test, with the real tools on PATH,
+# then the Python client's pytest suite.
 # With CI=true, tests that need Prometheus, Alertmanager, promtool or PostgreSQL fail instead
 # of skipping when those are missing.
 set -euo pipefail
@@ -20,3 +21,15 @@ if command -v npm >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
 fi
 
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} ./...
+
+# The Python client against the real exporter binary, with Debian's Python (not a pyenv one
+# that may come first on PATH). Under CI a missing pytest is a failure, not a skip.
+PYTHON=${OPSCENTRE_PYTHON:-/usr/bin/python3}
+if "$PYTHON" -c 'import pytest' 2>/dev/null; then
+  (cd exporter/client/python && CI="${CI:-}" "$PYTHON" -m pytest -q -p no:cacheprovider tests)
+elif [ "${CI:-}" = true ]; then
+  echo "python3-pytest is missing for $PYTHON: run scripts/tools.sh" >&2
+  exit 1
+else
+  echo ">> skipping the Python client's tests: python3-pytest is missing (scripts/tools.sh installs it)" >&2
+fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the external tools the tests use, when missing:
 #   - Debian's prometheus (2.42), promtool and prometheus-alertmanager (0.25), postgresql;
+#   - Debian's Python 3 with pytest, scikit-learn, pandas, mypy, build, venv, pip and setuptools
+#     (the Python client in exporter/client/python);
 #   - Prometheus 3 (prometheus, promtool) built from the Go module proxy into .tools/prometheus-v3.
 # Idempotent; safe to run again. Needs root for apt-get (CI and the dev machines are root).
 set -euo pipefail
@@ -12,6 +14,12 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+# The Python client's tests, type check and wheel build use Debian's Python only (no PyPI).
+for p in python3 python3-pytest python3-sklearn python3-pandas python3-mypy python3-build \
+         python3-venv python3-pip python3-setuptools python3-wheel; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
+done
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # the client's TLS test makes a certificate
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo ">> installing Debian packages: ${need_apt[*]}"
