@@ -37,6 +37,9 @@ type ProfileOptions struct {
 	Seed uint64
 }
 
+// DefaultMaxSample is the default ProfileOptions.MaxSample.
+const DefaultMaxSample = 100000
+
 func (o ProfileOptions) withDefaults() ProfileOptions {
 	if o.Bins <= 0 {
 		o.Bins = 10
@@ -54,7 +57,7 @@ func (o ProfileOptions) withDefaults() ProfileOptions {
 		o.MaxCategories = 50
 	}
 	if o.MaxSample <= 0 {
-		o.MaxSample = 100000
+		o.MaxSample = DefaultMaxSample
 	}
 	return o
 }
@@ -289,6 +292,9 @@ func (b *Builder) freezeNumeric(f *featureBuilder, fp *FeatureProfile) {
 	sorted := slices.Clone(f.sample)
 	slices.Sort(sorted)
 	fp.Sampled = float64(len(sorted)) < f.rows
+	if fp.Sampled {
+		fp.SampleRows = float64(len(sorted))
+	}
 	// The true extremes are edges even when the reservoir missed them.
 	distinct := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(sorted), f.min, f.max))))
 	fp.Distinct = min(len(distinct), b.opts.Resolution+1)

@@ -51,6 +51,10 @@ type FeatureProfile struct {
 	// Sampled is true when the reference had more values than Options.MaxSample and the cell
 	// shares were estimated from a uniform sample (the moments stay exact).
 	Sampled bool `json:"sampled,omitempty"`
+	// SampleRows is the size of that sample: the number of values the cell shares, and so the
+	// KS statistic, rest on. A sampled profile saved before it was recorded reads as
+	// DefaultMaxSample.
+	SampleRows float64 `json:"sample_rows,omitempty"`
 
 	Mean float64 `json:"mean,omitempty"`
 	Std  float64 `json:"std,omitempty"` // population standard deviation (divisor n)
@@ -130,6 +134,9 @@ func (f *FeatureProfile) validate() error {
 	if !finiteNonNeg(f.Rows) || !finiteNonNeg(f.Nulls) {
 		return fmt.Errorf("rows and nulls: must be finite and non-negative, got %v and %v", f.Rows, f.Nulls)
 	}
+	if !finiteNonNeg(f.SampleRows) || f.SampleRows > f.Rows {
+		return fmt.Errorf("sample_rows: must be finite, non-negative and at most rows (%v), got %v", f.Rows, f.SampleRows)
+	}
 	var total float64
 	for i, v := range f.RefCells {
 		if !finiteNonNeg(v) {
@@ -181,6 +188,20 @@ func (f *FeatureProfile) validate() error {
 	}
 	f.prepare()
 	return nil
+}
+
+// ksRows is the reference size the KS p-value rests on: the rows, or the sample the cell shares
+// were estimated from. Using the full row count for a sampled reference would treat its
+// empirical distribution as far more certain than it is, and the test would fire far above its
+// nominal rate under no drift.
+func (f *FeatureProfile) ksRows() float64 {
+	if !f.Sampled {
+		return f.Rows
+	}
+	if f.SampleRows > 0 {
+		return f.SampleRows
+	}
+	return min(f.Rows, DefaultMaxSample)
 }
 
 // cells is the number of fine cells (numeric) or bins (others) a window histogram holds.
