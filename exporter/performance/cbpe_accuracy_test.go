@@ -36,9 +36,9 @@ func estimateWith(t *testing.T, m *BinaryCBPE, scores []float64) *Estimate {
 
 type errStats struct{ sum, sumSq, n float64 }
 
-func (s *errStats) add(d float64)  { s.sum += d; s.sumSq += d * d; s.n++ }
-func (s *errStats) bias() float64  { return s.sum / s.n }
-func (s *errStats) rmse() float64  { return math.Sqrt(s.sumSq / s.n) }
+func (s *errStats) add(d float64) { s.sum += d; s.sumSq += d * d; s.n++ }
+func (s *errStats) bias() float64 { return s.sum / s.n }
+func (s *errStats) rmse() float64 { return math.Sqrt(s.sumSq / s.n) }
 func metricErr(e *Estimate) [4]float64 {
 	return [4]float64{e.Accuracy() - cbpeTruth.acc, e.Precision() - cbpeTruth.prec, e.Recall() - cbpeTruth.rec, e.F1() - cbpeTruth.f1}
 }
