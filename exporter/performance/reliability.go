@@ -15,7 +15,7 @@ const DefaultReliabilityBins = 100
 
 // Reliability is the labelled reference of a CBPE calibration in fixed memory: per equal-width
 // score bin on [0, 1], the rows, the positives (or right predictions), the sum of the scores,
-// the sum of the positives' scores and the sum of squared scores. Rows alternate between two
+// the sum of the positives' scores and the sum of squared scores. Rows are spread over two
 // folds, so Fit can judge on held-out rows whether calibrating helps. It merges by adding, and
 // its size does not depend on how many rows it has seen.
 type Reliability struct {
@@ -26,7 +26,7 @@ type Reliability struct {
 	Sum    []float64 `json:"sum"`
 	SumPos []float64 `json:"sum_pos"`
 	SumSq  []float64 `json:"sum_sq"`
-	// Rows counts every row added; its parity picks the next row's fold.
+	// Rows counts every row added; a hash of it picks the next row's fold.
 	Rows float64 `json:"rows"`
 }
 
@@ -46,7 +46,7 @@ func (r *Reliability) Add(score float64, positive bool) error {
 	if err := checkProb("score", score); err != nil {
 		return err
 	}
-	fold := int(math.Mod(r.Rows, 2))
+	fold := foldOf(r.Rows)
 	b := min(int(score*float64(r.Bins)), r.Bins-1)
 	i := fold*r.Bins + b
 	r.N[i]++
@@ -58,6 +58,16 @@ func (r *Reliability) Add(score float64, positive bool) error {
 	}
 	r.Rows++
 	return nil
+}
+
+// foldOf spreads rows over the two folds by a hash of their number (SplitMix64's finaliser),
+// not by parity: data that alternates (true and false predictions in turn) would otherwise put
+// each kind in its own fold, and each fold's fit would know nothing of the other's scores.
+func foldOf(row float64) int {
+	z := uint64(row) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return int((z ^ (z >> 31)) & 1)
 }
 
 // Merge adds o into r; both must have the same bins.
@@ -229,4 +239,15 @@ func FitAccuracyCBPEReliability(perClass map[string]*Reliability, pooled *Reliab
 		m.PerClass[class] = c
 	}
 	return m, nil
+}
+
+// Clone returns a deep copy.
+func (r *Reliability) Clone() *Reliability {
+	out := *r
+	out.N = append([]float64(nil), r.N...)
+	out.Pos = append([]float64(nil), r.Pos...)
+	out.Sum = append([]float64(nil), r.Sum...)
+	out.SumPos = append([]float64(nil), r.SumPos...)
+	out.SumSq = append([]float64(nil), r.SumSq...)
+	return &out
 }
