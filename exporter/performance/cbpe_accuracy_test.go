@@ -55,6 +55,7 @@ func TestCBPEBiasAndRMSEUnderCovariateShift(t *testing.T) {
 	}
 	prod := productionScores(10000)
 	var first1000, rawAll, binned [4]errStats
+	var auc errStats
 	names := [4]string{"accuracy", "precision", "recall", "F1"}
 	for seed := 0; seed < sets; seed++ {
 		rng := rand.New(rand.NewPCG(uint64(seed), 99))
@@ -92,6 +93,19 @@ func TestCBPEBiasAndRMSEUnderCovariateShift(t *testing.T) {
 		for k, d := range metricErr(estimateWith(t, bin, prod)) {
 			binned[k].add(d)
 		}
+		roc := NewROC(0)
+		for _, s := range prod {
+			if err := bin.EstimatedROC(roc, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Positives have density 4s³ and negatives 4s(1−s²) in production:
+		// AUC = ∫ 4a³ (2a² − a⁴) da = 4/3 − 1/2 = 5/6.
+		auc.add(roc.AUC() - 5.0/6)
+	}
+	t.Logf("ROC AUC   bias/RMSE: all rows in %d bins %+.4f/%.4f (truth 5/6)", DefaultReliabilityBins, auc.bias(), auc.rmse())
+	if auc.rmse() > 0.005 {
+		t.Errorf("estimated ROC AUC: RMSE %.4f against the truth 5/6, want at most 0.005", auc.rmse())
 	}
 	for k, name := range names {
 		t.Logf("%-9s bias/RMSE: first 1000 rows %+.4f/%.4f, all %d rows raw %+.4f/%.4f, all rows in %d bins %+.4f/%.4f",
