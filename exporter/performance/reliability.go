@@ -47,7 +47,7 @@ func (r *Reliability) Add(score float64, positive bool) error {
 		return err
 	}
 	fold := foldOf(r.Rows)
-	b := min(int(score*float64(r.Bins)), r.Bins-1)
+	b := scoreBin(score, r.Bins)
 	i := fold*r.Bins + b
 	r.N[i]++
 	r.Sum[i] += score

@@ -30,8 +30,16 @@ func NewROC(bins int) *ROC {
 	return &ROC{Pos: make([]float64, bins), Neg: make([]float64, bins)}
 }
 
-func (r *ROC) bin(score float64) int {
-	return min(int(score*float64(len(r.Pos))), len(r.Pos)-1)
+func (r *ROC) bin(score float64) int { return scoreBin(score, len(r.Pos)) }
+
+// binSlack moves a score within this much below a bin edge into the bin above: a score that
+// went through 1 − (1 − s) (a boolean model's confidence and back) can land one ulp short of
+// the edge it was sent on.
+const binSlack = 1e-9
+
+// scoreBin is the equal-width bin of a score in [0, 1].
+func scoreBin(score float64, bins int) int {
+	return min(int(score*float64(bins)+binSlack), bins-1)
 }
 
 // AddLabelled records one labelled prediction: the score of the positive class and the truth.
@@ -92,9 +100,12 @@ func (r *ROC) Validate() error {
 	return nil
 }
 
+// n is the number of bins both slices hold (they differ only in corrupt data).
+func (r *ROC) n() int { return min(len(r.Pos), len(r.Neg)) }
+
 // Totals returns the (expected) positives and negatives.
 func (r *ROC) Totals() (pos, neg float64) {
-	for i := range r.Pos {
+	for i := range r.n() {
 		pos += r.Pos[i]
 		neg += r.Neg[i]
 	}
@@ -112,7 +123,7 @@ func (r *ROC) AUC() float64 {
 	// Σ over bins of negatives × (positives in lower bins + ½ positives in the bin) counts the
 	// pairs ranked wrongly; the AUC is the rest.
 	var below, wrong float64
-	for i := range r.Pos {
+	for i := range r.n() {
 		wrong += r.Neg[i] * (below + r.Pos[i]/2)
 		below += r.Pos[i]
 	}
@@ -127,7 +138,7 @@ func (r *ROC) TieBound() float64 {
 		return math.NaN()
 	}
 	var ties float64
-	for i := range r.Pos {
+	for i := range r.n() {
 		ties += r.Pos[i] * r.Neg[i]
 	}
 	return ties / (2 * pos * neg)
@@ -136,13 +147,13 @@ func (r *ROC) TieBound() float64 {
 // Coarse returns the accumulator merged into k bins (k must divide the bins): the form exported
 // as counters, where each bin is a series.
 func (r *ROC) Coarse(k int) (*ROC, error) {
-	n := len(r.Pos)
+	n := r.n()
 	if k <= 0 || n%k != 0 {
 		return nil, fmt.Errorf("roc: %d bins cannot be merged into %d", n, k)
 	}
 	out := NewROC(k)
 	w := n / k
-	for i := range r.Pos {
+	for i := range r.n() {
 		out.Pos[i/w] += r.Pos[i]
 		out.Neg[i/w] += r.Neg[i]
 	}
@@ -161,4 +172,27 @@ func (m *BinaryCBPE) EstimatedROC(r *ROC, score float64) error {
 		return err
 	}
 	return r.AddExpected(score, m.Calibrator.Predict(score))
+}
+
+// PromQLROCAUC is the realised ROC AUC per model version from the exported score-bin counters:
+// 1 − Σ_b neg_b·(pos below b + ½ pos_b) / (pos·neg), summed over replicas. window "" reads the
+// lifetime counters; a range such as "1d" reads their increase over it.
+func PromQLROCAUC(window string) string {
+	sel := func(family, actual string) string {
+		s := family + `{actual="` + actual + `"}`
+		if window != "" {
+			s = "increase(" + s + "[" + window + "])"
+		}
+		return s
+	}
+	byBin := func(family, actual string) string {
+		return "sum by (model, version, bin) (" + sel(family, actual) + ")"
+	}
+	total := func(actual string) string {
+		return "sum by (model, version) (" + sel("aiops_model_score_bin_total", actual) + ")"
+	}
+	return "1 - (\n  sum by (model, version) (\n    " + byBin("aiops_model_score_bin_total", "false") +
+		"\n    * on (model, version, bin) (\n      " + byBin("aiops_model_score_below_total", "true") +
+		"\n      + 0.5 * " + byBin("aiops_model_score_bin_total", "true") +
+		"\n    )\n  )\n  / (" + total("true") + " * " + total("false") + ")\n)"
 }

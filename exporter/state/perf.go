@@ -54,6 +54,9 @@ type PerfCounters struct {
 	// Evicted counts awaiting predictions dropped, by "capacity" and "age", before the
 	// current process (the live store's counts come on top).
 	Evicted map[string]uint64 `json:"evicted,omitempty"`
+	// ROC counts a boolean model's labelled predictions by score of true and label, for the
+	// realised ROC AUC across replicas and ranges.
+	ROC *performance.ROC `json:"roc,omitempty"`
 }
 
 func (p *PerfCounters) clone() PerfCounters {
@@ -65,6 +68,9 @@ func (p *PerfCounters) clone() PerfCounters {
 	out.Outcomes = cloneMap(p.Outcomes)
 	out.Evicted = cloneMap(p.Evicted)
 	out.LabelDelay = cloneHist(p.LabelDelay)
+	if p.ROC != nil {
+		out.ROC = p.ROC.Clone()
+	}
 	return out
 }
 
@@ -88,6 +94,10 @@ type PerfSlot struct {
 	Estimate   performance.Estimate        `json:"estimate"`
 	// Binary is the CBPE confusion estimate of boolean models (positive class true).
 	Binary performance.Estimate `json:"binary_estimate"`
+	// ROC holds labelled boolean predictions by label time (realised ROC AUC), EstimatedROC
+	// unlabelled ones split by their calibrated probability, by prediction time (CBPE's ROC AUC).
+	ROC          *performance.ROC `json:"roc,omitempty"`
+	EstimatedROC *performance.ROC `json:"estimated_roc,omitempty"`
 }
 
 func (p *PerfSlot) reset() {
@@ -98,6 +108,23 @@ func (p *PerfSlot) reset() {
 	p.Prob.Reset()
 	p.Estimate.Reset()
 	p.Binary.Reset()
+	if p.ROC != nil {
+		p.ROC.Reset()
+	}
+	if p.EstimatedROC != nil {
+		p.EstimatedROC.Reset()
+	}
+}
+
+// mergeROC adds o into *dst, creating it when needed; corrupt bins are skipped.
+func mergeROC(dst **performance.ROC, o *performance.ROC) {
+	if o == nil {
+		return
+	}
+	if *dst == nil {
+		*dst = performance.NewROC(len(o.Pos))
+	}
+	_ = (*dst).Merge(o)
 }
 
 func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
@@ -111,6 +138,8 @@ func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
 	p.Prob.Merge(&o.Prob)
 	p.Estimate.Merge(&o.Estimate)
 	p.Binary.Merge(&o.Binary)
+	mergeROC(&p.ROC, o.ROC)
+	mergeROC(&p.EstimatedROC, o.EstimatedROC)
 }
 
 // perfState is the ground-truth machinery of a version that is not a counter.
@@ -262,6 +291,10 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 		if v.perf.binary != nil && p.Value != noScore && slot != nil && e.Prediction.Type == config.Boolean {
 			v.perfSlot(slot)
 			_ = v.perf.binary.Add(&slot.Perf.Binary, scoreOfTrue(p.Class, p.Value))
+			if slot.Perf.EstimatedROC == nil {
+				slot.Perf.EstimatedROC = performance.NewROC(0)
+			}
+			_ = v.perf.binary.EstimatedROC(slot.Perf.EstimatedROC, scoreOfTrue(p.Class, p.Value))
 		}
 	}
 	if len(e.ID) == 0 {
@@ -367,7 +400,18 @@ func (v *Version) join(p labels.Prediction, l *Label, now time.Time) error {
 		}
 		v.calibrate(p.Class, p.Value, correct)
 		if isBool(p.Class) && isBool(l.Class) {
-			v.calibrateBinary(scoreOfTrue(p.Class, p.Value), l.Class == "true")
+			score, positive := scoreOfTrue(p.Class, p.Value), l.Class == "true"
+			v.calibrateBinary(score, positive)
+			if c.ROC == nil {
+				c.ROC = performance.NewROC(0)
+			}
+			_ = c.ROC.AddLabelled(score, positive)
+			if ps != nil {
+				if ps.ROC == nil {
+					ps.ROC = performance.NewROC(0)
+				}
+				_ = ps.ROC.AddLabelled(score, positive)
+			}
 		}
 	}
 	return nil
