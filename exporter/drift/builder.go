@@ -35,6 +35,12 @@ type ProfileOptions struct {
 	MaxSample int
 	// Seed makes the reservoir reproducible.
 	Seed uint64
+	// VarianceShare is the share of the reference's variance the reconstruction drift's
+	// principal components keep (default DefaultVarianceShare, 0.65).
+	VarianceShare float64
+	// ReconstructionRows bounds the reference rows sampled to fit it (default
+	// DefaultReconstructionRows). Rows exist only when the caller marks them with EndRow.
+	ReconstructionRows int
 }
 
 // DefaultMaxSample is the default ProfileOptions.MaxSample.
@@ -59,6 +65,12 @@ func (o ProfileOptions) withDefaults() ProfileOptions {
 	if o.MaxSample <= 0 {
 		o.MaxSample = DefaultMaxSample
 	}
+	if !(o.VarianceShare > 0 && o.VarianceShare < 1) {
+		o.VarianceShare = DefaultVarianceShare
+	}
+	if o.ReconstructionRows <= 0 {
+		o.ReconstructionRows = DefaultReconstructionRows
+	}
 	return o
 }
 
@@ -75,6 +87,13 @@ type Builder struct {
 	// pending holds nulls of features whose first value (and so kind) has not come yet.
 	pending      map[string]float64
 	pendingOrder []string
+	// rows is a uniform reservoir of reference rows (numeric values by feature index, NaN when
+	// absent) for the reconstruction drift's PCA; cur is the row being added, until EndRow.
+	rows     [][]float64
+	rowsSeen int
+	cur      []float64
+	inRow    bool
+	rowRng   *rand.Rand
 }
 
 type featureBuilder struct {
@@ -94,7 +113,8 @@ type featureBuilder struct {
 // NewBuilder starts an empty reference.
 func NewBuilder(opts ProfileOptions) *Builder {
 	opts = opts.withDefaults()
-	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)), pending: map[string]float64{}}
+	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)), pending: map[string]float64{},
+		rowRng: rand.New(rand.NewPCG(opts.Seed, 0x10e5))}
 }
 
 // Declare fixes a feature's kind; features are otherwise declared by their first Add.
@@ -159,12 +179,42 @@ func (b *Builder) AddFloat(name string, v float64) error {
 	f.mean += d / f.rows
 	f.m2 += d * (v - f.mean)
 	f.min, f.max = math.Min(f.min, v), math.Max(f.max, v)
+	b.note(name, v)
 	if len(f.sample) < b.opts.MaxSample {
 		f.sample = append(f.sample, v)
 	} else if j := b.rng.Int64N(int64(f.rows)); j < int64(b.opts.MaxSample) {
 		f.sample[j] = v // Algorithm R: every value so far is kept with equal probability
 	}
 	return nil
+}
+
+// note records a numeric value in the current row.
+func (b *Builder) note(name string, v float64) {
+	i := b.byName[name]
+	for len(b.cur) <= i {
+		b.cur = append(b.cur, math.NaN())
+	}
+	b.cur[i] = v
+	b.inRow = true
+}
+
+// EndRow closes a reference row: the numeric values added since the last EndRow belong to one
+// event, which the reconstruction drift needs (how features vary together). Readers that call
+// it get a Reconstruction in the profile; values added without rows only give the marginals.
+func (b *Builder) EndRow() {
+	if !b.inRow {
+		return
+	}
+	b.inRow = false
+	b.rowsSeen++
+	if len(b.rows) < b.opts.ReconstructionRows {
+		b.rows = append(b.rows, slices.Clone(b.cur))
+	} else if j := b.rowRng.IntN(b.rowsSeen); j < len(b.rows) {
+		b.rows[j] = append(b.rows[j][:0], b.cur...) // Algorithm R over rows
+	}
+	for i := range b.cur {
+		b.cur[i] = math.NaN()
+	}
 }
 
 // AddString adds a categorical reference value.
@@ -270,7 +320,40 @@ func (b *Builder) Profile() *Profile {
 			p.Features = append(p.Features, fp)
 		}
 	}
+	p.Reconstruction = b.reconstruction()
 	return p
+}
+
+// reconstruction fits the reconstruction drift on the sampled rows, over the first
+// MaxReconstructionFeatures numeric features; nil when it cannot be fitted.
+func (b *Builder) reconstruction() *Reconstruction {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	var names []string
+	var cols []int
+	for i, f := range b.features {
+		if f.kind == Numeric && len(names) < MaxReconstructionFeatures {
+			names = append(names, f.name)
+			cols = append(cols, i)
+		}
+	}
+	rows := make([][]float64, len(b.rows))
+	for r, row := range b.rows {
+		out := make([]float64, len(cols))
+		for c, i := range cols {
+			out[c] = math.NaN()
+			if i < len(row) {
+				out[c] = row[i]
+			}
+		}
+		rows[r] = out
+	}
+	rc, err := fitReconstruction(names, rows, b.opts.VarianceShare)
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // quantile is NumPy's default (linear) quantile of sorted x.

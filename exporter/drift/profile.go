@@ -94,6 +94,9 @@ type FeatureProfile struct {
 // serve every goroutine that bins values into its own histograms.
 type Profile struct {
 	Features []*FeatureProfile `json:"features"`
+	// Reconstruction is the multivariate drift of the numeric features (nil when the
+	// reference had no rows, fewer than two varying numeric features or too few rows).
+	Reconstruction *Reconstruction `json:"reconstruction,omitempty"`
 }
 
 // Feature returns the profile of the named feature and its position, or nil and -1.
@@ -124,6 +127,9 @@ func (p *Profile) Validate() error {
 		if err := f.validate(); err != nil {
 			return fmt.Errorf("feature %q: %w", f.Name, err)
 		}
+	}
+	if p.Reconstruction != nil {
+		return p.Reconstruction.validate(p)
 	}
 	return nil
 }
