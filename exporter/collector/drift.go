@@ -14,6 +14,7 @@ import (
 type driftDescs struct {
 	score, pvalue, drifted, ratio, threshold, disabled *prometheus.Desc
 	predScore, values, refRatio, unbinned              *prometheus.Desc
+	reconError, reconUpper, reconLower, reconDrifted   *prometheus.Desc
 }
 
 func newDriftDescs() driftDescs {
@@ -28,11 +29,17 @@ func newDriftDescs() driftDescs {
 		values:    prometheus.NewDesc("aiops_feature_values_total", "Values counted in the reference's frozen bins since the reference was loaded (bin __null__ counts nulls); with aiops_feature_reference_ratio, PromQL computes PSI and JS over any range and across replicas.", labels("feature", "bin"), nil),
 		unbinned:  prometheus.NewDesc("aiops_feature_drift_unbinned_total", "Values left out of drift because their type does not fit the reference's kind for the feature (for example strings for a feature the reference holds as numeric); upload a matching reference.", labels("feature"), nil),
 		refRatio:  prometheus.NewDesc("aiops_feature_reference_ratio", "Share of the reference's non-null values in each frozen bin.", labels("feature", "bin"), nil),
+
+		reconError:   prometheus.NewDesc("aiops_reconstruction_error", "Multivariate drift: mean data-reconstruction error of the events in the sliding window (standardised numeric features projected on the reference's principal components keeping 0.65 of its variance; Euclidean distance to the projection).", mv, nil),
+		reconUpper:   prometheus.NewDesc("aiops_reconstruction_error_upper_bound", "Upper bound of the reference's mean reconstruction error for a window of this many events: mean + 3·std/sqrt(n).", mv, nil),
+		reconLower:   prometheus.NewDesc("aiops_reconstruction_error_lower_bound", "Lower bound of the reference's mean reconstruction error for a window of this many events: mean - 3·std/sqrt(n), at least 0.", mv, nil),
+		reconDrifted: prometheus.NewDesc("aiops_reconstruction_drifted", "1 when the window's mean reconstruction error leaves its bounds (the features' joint distribution changed), else 0.", mv, nil),
 	}
 }
 
 func (d *driftDescs) list() []*prometheus.Desc {
-	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio, d.unbinned}
+	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio, d.unbinned,
+		d.reconError, d.reconUpper, d.reconLower, d.reconDrifted}
 }
 
 // DriftConfig is the drift.Config of a model version: the per-feature method and threshold
@@ -111,6 +118,13 @@ func (c *Collector) collectDrift(ch chan<- prometheus.Metric, r *state.DriftRead
 	}
 	if rep.Judged > 0 {
 		ch <- constMetric(d.ratio, prometheus.GaugeValue, rep.Share, m, v)
+	}
+	if rc, w := r.Profile.Reconstruction, r.Reconstruction; rc != nil && w != nil && w.N > 0 {
+		res := rc.Judge(w, 0)
+		ch <- constMetric(d.reconError, prometheus.GaugeValue, res.Error, m, v)
+		ch <- constMetric(d.reconUpper, prometheus.GaugeValue, res.Upper, m, v)
+		ch <- constMetric(d.reconLower, prometheus.GaugeValue, res.Lower, m, v)
+		ch <- constMetric(d.reconDrifted, prometheus.GaugeValue, boolValue(res.Drifted), m, v)
 	}
 }
 

@@ -333,7 +333,9 @@ func (b *Builder) reconstruction() *Reconstruction {
 	var names []string
 	var cols []int
 	for i, f := range b.features {
-		if f.kind == Numeric && len(names) < MaxReconstructionFeatures {
+		// Names starting with "__" are the exporter's own (the prediction is
+		// "__prediction__"): the reconstruction covers the model's inputs, as NannyML's does.
+		if f.kind == Numeric && !strings.HasPrefix(f.name, "__") && len(names) < MaxReconstructionFeatures {
 			names = append(names, f.name)
 			cols = append(cols, i)
 		}

@@ -174,6 +174,7 @@ func ReadCSV(r io.Reader, opts Options) (*drift.Profile, error) {
 				return nil, &RowError{Row: row, Line: line, Column: header[i], Err: err}
 			}
 		}
+		l.b.EndRow() // a row's values belong together (multivariate drift)
 	}
 	return l.finish()
 }
@@ -320,6 +321,7 @@ func ReadNDJSON(r io.Reader, opts Options) (*drift.Profile, error) {
 				return nil, &RowError{Row: row, Line: line, Column: col, Err: err}
 			}
 		}
+		l.b.EndRow() // an event's values belong together (multivariate drift)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {

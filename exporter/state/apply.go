@@ -214,6 +214,9 @@ func (v *Version) Apply(e *Event) {
 		}
 	}
 	if r != nil {
+		if r.profile.Reconstruction != nil && cfg.Drift.Multivariate {
+			v.reconstruct(r, e, slot)
+		}
 		v.endReference(r, slot, e, full)
 	} else if v.ref == nil {
 		v.applyCapture(e, t)

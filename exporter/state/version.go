@@ -75,6 +75,8 @@ type Slot struct {
 	// exists); Perf the predictions labelled in it, by label time.
 	Drift *drift.Window `json:"drift,omitempty"`
 	Perf  *PerfSlot     `json:"perf,omitempty"`
+	// Recon sums the sub-window's reconstruction errors (multivariate drift).
+	Recon *drift.ReconstructionWindow `json:"recon,omitempty"`
 }
 
 // FeatureSlot is one feature's counts in one sub-window.
@@ -91,6 +93,9 @@ func resetSlot(s *Slot) {
 	}
 	if s.Perf != nil {
 		s.Perf.reset()
+	}
+	if s.Recon != nil {
+		s.Recon.Reset()
 	}
 	for i := range s.Features {
 		f := &s.Features[i]
