@@ -1,0 +1,96 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/state"
+)
+
+// benchBatchNumeric is n events of 4 models with 20 numeric and 5 categorical features, ids
+// for the label join, and a boolean prediction with a score.
+func benchBatchNumeric(n, batch int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `{"model":"fraud-%d","version":"v3","id":"req-%02d-%08d","prediction":%t,"scores":{"true":%.3f},"features":{`,
+			i%4, batch, i, i%3 == 0, float64(i%1000)/1000)
+		for f := range 20 {
+			if f > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"num_%02d":%.3f`, f, float64((i*31+f*17+batch*7)%1000)/7+float64((i*f)%13))
+		}
+		for f := range 5 {
+			fmt.Fprintf(&b, `,"cat_%d":"v%d"`, f, (i+f)%8)
+		}
+		b.WriteString("}}\n")
+	}
+	return b.Bytes()
+}
+
+// BenchmarkIngestMultivariate runs, side by side over the same batches (20 numeric features),
+// the ingest with drift off, with drift and labels on (multivariate off, the default), and with
+// the reconstruction drift on as well, and reports both against drift off: "x-off" (budget
+// 1.3) and "x-off-multivariate" (target 2).
+func BenchmarkIngestMultivariate(b *testing.B) {
+	const n, batches = 1000, 20
+	var bodies [batches][]byte
+	for k := range batches {
+		bodies[k] = benchBatchNumeric(n, k)
+	}
+	newIngester := func(doc string) (*Ingester, *state.State) {
+		cfg, err := config.Parse([]byte(doc))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
+		return New(st, slog.New(slog.DiscardHandler)), st
+	}
+	inOff, _ := newIngester("reference: {capture_first: 0}\nlabels: {max_awaiting: 2000}\n")
+	inOn, _ := newIngester("reference: {capture_first: 250}\nlabels: {max_awaiting: 2000}\n")
+	inMV, stMV := newIngester("reference: {capture_first: 250}\nlabels: {max_awaiting: 2000}\ndrift: {multivariate: true}\n")
+	run := func(in *Ingester, body []byte) {
+		res, err := in.Ingest(body, true)
+		if err != nil || res.Accepted != n {
+			b.Fatalf("accepted %d of %d: %v %+v", res.Accepted, n, err, res.Rejected)
+		}
+	}
+	for k := range batches { // warm up: capture the references, fill the label stores
+		run(inOff, bodies[k])
+		run(inOn, bodies[k])
+		run(inMV, bodies[k])
+	}
+	for _, v := range stMV.Versions() {
+		r, ok := v.ReadDrift(t0)
+		if !ok || r.Profile.Reconstruction == nil || r.Reconstruction == nil || r.Reconstruction.N == 0 {
+			b.Fatalf("%s: no reconstruction drift computed", v.Name)
+		}
+	}
+	var tOff, tOn, tMV time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	k := 0
+	for b.Loop() {
+		t1 := time.Now()
+		run(inOff, bodies[k])
+		t2 := time.Now()
+		run(inOn, bodies[k])
+		t3 := time.Now()
+		run(inMV, bodies[k])
+		t4 := time.Now()
+		tOff += t2.Sub(t1)
+		tOn += t3.Sub(t2)
+		tMV += t4.Sub(t3)
+		k = (k + 1) % batches
+	}
+	b.StopTimer()
+	events := float64(b.N) * n
+	b.ReportMetric(float64(tOff.Nanoseconds())/events, "ns-off/event")
+	b.ReportMetric(float64(tMV.Nanoseconds())/events, "ns-mv/event")
+	b.ReportMetric(float64(tOn)/float64(tOff), "x-off")
+	b.ReportMetric(float64(tMV)/float64(tOff), "x-off-multivariate")
+}
