@@ -174,10 +174,18 @@ func (rc *Reconstruction) errorOf(z []float64) float64 {
 	return math.Sqrt(math.Max(norm-proj, 0))
 }
 
+// maxZ bounds a standardised value: a million standard deviations already means "far off",
+// and the bound keeps squares and sums of errors finite whatever an event sends.
+const maxZ = 1e6
+
 // Standardise writes feature j's standardised value into z (z must hold len(Features) values,
-// zero for a missing one).
+// zero for a missing one), clamped to ±maxZ; a NaN leaves z[j] as it was (missing).
 func (rc *Reconstruction) Standardise(z []float64, j int, v float64) {
-	z[j] = (v - rc.Mean[j]) / rc.Std[j]
+	x := (v - rc.Mean[j]) / rc.Std[j]
+	if math.IsNaN(x) {
+		return
+	}
+	z[j] = math.Max(-maxZ, math.Min(maxZ, x))
 }
 
 // Error is the reconstruction error of one event's standardised values (see Standardise).

@@ -269,3 +269,24 @@ func TestReconstructionAgainstScikitLearn(t *testing.T) {
 		near("current error mean", c.CurErrorMean, w.Sum/w.N)
 	}
 }
+
+// Extreme values keep the error finite: standardised values are clamped.
+func TestReconstructionExtremeValues(t *testing.T) {
+	p := correlatedProfile(t, rand.New(rand.NewPCG(9, 9)), 200)
+	rc := p.Reconstruction
+	z := make([]float64, len(rc.Features))
+	rc.Standardise(z, 0, 1e300)
+	rc.Standardise(z, 1, math.Inf(-1))
+	rc.Standardise(z, 2, math.NaN())
+	e := rc.Error(z)
+	if math.IsNaN(e) || math.IsInf(e, 0) || e <= 0 {
+		t.Fatalf("error %v for extreme values, want a large finite number", e)
+	}
+	var w ReconstructionWindow
+	for range 1000 {
+		w.Add(e)
+	}
+	if r := rc.Judge(&w, 0); !r.Drifted || math.IsInf(r.Error, 0) {
+		t.Fatalf("judged %+v", r)
+	}
+}
