@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/performance"
 )
 
 const cbpeConfig = `
@@ -117,4 +118,37 @@ func TestCBPEUsesWholeLabelledReference(t *testing.T) {
 			t.Errorf("estimated %s: RMSE %.4f against the truth, want at most %.3f (calibration noise of a partial reference)", name, rmse, limit)
 		}
 	}
+}
+
+// A calibration saved by an earlier release holds raw rows; restored, they are folded into the
+// bins, so the labelled reference is kept and fits as before.
+func TestLegacyCalibrationRowsAreFolded(t *testing.T) {
+	c := &Calibration{}
+	b := &BinaryCalibration{}
+	for i := 0; i < CalibrationRows; i++ {
+		right := i%10 < 7
+		c.Predicted = append(c.Predicted, []string{"yes", "no"}[i%2])
+		c.Confidence = append(c.Confidence, 0.9)
+		c.Correct = append(c.Correct, right)
+		b.Score = append(b.Score, 0.8)
+		b.Positive = append(b.Positive, right)
+	}
+	c.foldLegacy(20)
+	b.foldLegacy()
+	require.Nil(t, c.Predicted)
+	require.Nil(t, b.Score)
+	require.EqualValues(t, CalibrationRows, c.rows())
+	require.EqualValues(t, CalibrationRows, b.rows())
+	require.Len(t, c.PerClass, 2)
+	m, err := performance.FitAccuracyCBPEReliability(c.PerClass, c.Pooled)
+	require.NoError(t, err)
+	// "yes" rows are the even ones, right for i%10 in {0, 2, 4, 6}: 80%.
+	require.InDelta(t, 0.8, m.PerClass["yes"].Predict(0.9), 1e-12)
+	bm, err := performance.FitBinaryCBPEReliability(b.Bins, 0.5)
+	require.NoError(t, err)
+	require.InDelta(t, 0.7, bm.Calibrator.Predict(0.8), 1e-12)
+	// A corrupt saved structure is refused, naming the part.
+	bad := &Calibration{Pooled: performance.NewReliability(4)}
+	bad.Pooled.N = bad.Pooled.N[:1]
+	require.ErrorContains(t, bad.validate(), "pooled")
 }
