@@ -94,6 +94,8 @@ type Builder struct {
 	cur      []float64
 	inRow    bool
 	rowRng   *rand.Rand
+	// embed accumulates reference embeddings (AddEmbedding).
+	embed *embeddingBuilder
 }
 
 type featureBuilder struct {
@@ -321,6 +323,7 @@ func (b *Builder) Profile() *Profile {
 		}
 	}
 	p.Reconstruction = b.reconstruction()
+	p.Embedding = b.embed.profile()
 	return p
 }
 

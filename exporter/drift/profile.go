@@ -97,6 +97,8 @@ type Profile struct {
 	// Reconstruction is the multivariate drift of the numeric features (nil when the
 	// reference had no rows, fewer than two varying numeric features or too few rows).
 	Reconstruction *Reconstruction `json:"reconstruction,omitempty"`
+	// Embedding is the reference of the events' embeddings (nil when they carried none).
+	Embedding *EmbeddingProfile `json:"embedding,omitempty"`
 }
 
 // Feature returns the profile of the named feature and its position, or nil and -1.
@@ -126,6 +128,11 @@ func (p *Profile) Validate() error {
 		seen[f.Name] = true
 		if err := f.validate(); err != nil {
 			return fmt.Errorf("feature %q: %w", f.Name, err)
+		}
+	}
+	if p.Embedding != nil {
+		if err := p.Embedding.validate(); err != nil {
+			return err
 		}
 	}
 	if p.Reconstruction != nil {
