@@ -105,8 +105,8 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, eb)
 		return
 	}
-	if len(p.Features) == 0 {
-		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "reference not loaded: it holds no feature"})
+	if len(p.Features) == 0 && p.Embedding == nil {
+		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "reference not loaded: it holds no feature and no embedding"})
 		return
 	}
 	v, res := a.st.Resolve([]byte(model), []byte(version))

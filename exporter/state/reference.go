@@ -159,6 +159,11 @@ func (v *Version) startCapture() {
 	v.capture = &capture{cfg: rc, b: drift.NewBuilder(drift.ProfileOptions{})}
 }
 
+// EmbeddingFeature names embeddings where a feature name is expected: the
+// aiops_feature_drift_unbinned_total count of embeddings whose dimension differs from the
+// reference's.
+const EmbeddingFeature = "__embedding__"
+
 // reconstruct adds the event's reconstruction error to the slot: its numeric values
 // standardised, a missing one imputed with the reference mean (0), as the reference rows were.
 // Only when the profile has a reconstruction and drift.multivariate is on.
@@ -425,6 +430,11 @@ func (v *Version) applyCapture(e *Event, t time.Time) {
 	if e.Prediction.Present {
 		captureValue(c.b, reference.PredictionFeature, e.Prediction.Type, e.Prediction.Num, e.Prediction.Str)
 	}
+	if len(e.Embedding) > 0 {
+		if c.b.AddEmbedding(e.Embedding) != nil {
+			v.unbinned(EmbeddingFeature)
+		}
+	}
 	c.b.EndRow() // the event's values belong together (multivariate drift)
 	c.n++
 	if c.cfg.CaptureFirst > 0 && c.n >= c.cfg.CaptureFirst {
@@ -531,6 +541,8 @@ type DriftReading struct {
 	// Reconstruction is the window's reconstruction errors when the profile has a
 	// reconstruction and drift.multivariate is on (nil otherwise).
 	Reconstruction *drift.ReconstructionWindow
+	// Embedding sums the window's embeddings when the profile has an embedding reference.
+	Embedding *drift.EmbeddingWindow
 }
 
 // ReadDrift copies the drift counts as of now; ok is false without a reference.
@@ -550,6 +562,14 @@ func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
 			_ = r.Window.Merge(s.Drift)
 		}
 	})
+	if p.Embedding != nil {
+		r.Embedding = &drift.EmbeddingWindow{}
+		v.ring.Each(now, func(s *Slot) {
+			if s.Embed != nil {
+				r.Embedding.Merge(s.Embed)
+			}
+		})
+	}
 	if p.Reconstruction != nil && v.state.Config().Drift.Multivariate {
 		r.Reconstruction = &drift.ReconstructionWindow{}
 		v.ring.Each(now, func(s *Slot) {

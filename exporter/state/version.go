@@ -77,6 +77,8 @@ type Slot struct {
 	Perf  *PerfSlot     `json:"perf,omitempty"`
 	// Recon sums the sub-window's reconstruction errors (multivariate drift).
 	Recon *drift.ReconstructionWindow `json:"recon,omitempty"`
+	// Embed sums the sub-window's embeddings (embedding drift).
+	Embed *drift.EmbeddingWindow `json:"embed,omitempty"`
 }
 
 // FeatureSlot is one feature's counts in one sub-window.
@@ -96,6 +98,9 @@ func resetSlot(s *Slot) {
 	}
 	if s.Recon != nil {
 		s.Recon.Reset()
+	}
+	if s.Embed != nil {
+		s.Embed.Reset()
 	}
 	for i := range s.Features {
 		f := &s.Features[i]
