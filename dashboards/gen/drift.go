@@ -77,6 +77,11 @@ func dataQualityDrift() *dashboard.DashboardBuilder {
 			pq("C", `max by (model, version) (`+sel("aiops_reconstruction_error_lower_bound")+`)`, "{{model}} {{version}} lower bound")).
 			Min(0).
 			OverrideByRegexp(".* (upper|lower) bound", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
+		WithPanel(timeSeries("Embedding drift", "Distance between the mean input embedding over the exporter's window and the reference's (solid), against the distance expected with no drift for a window of that many embeddings (95% quantile, dashed). Above it, the inputs (prompts, queries) moved.", "none",
+			pq("A", `max by (model, version) (`+sel("aiops_embedding_drift_distance")+`)`, "{{model}} {{version}} distance"),
+			pq("B", `max by (model, version) (`+sel("aiops_embedding_drift_threshold")+`)`, "{{model}} {{version}} threshold")).
+			Min(0).
+			OverrideByRegexp(".* threshold", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
 		WithPanel(timeSeries("Prediction drift", "Drift of the model's output distribution vs the reference, per method — it moves before accuracy can be measured.", "none",
 			pq("A", `max by (model, method) (`+sel("aiops_prediction_drift_score")+`)`, "{{model}} {{method}}"))).
 		WithRow(row("Data quality")).
