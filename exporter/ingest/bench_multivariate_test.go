@@ -112,3 +112,82 @@ func median(x []float64) float64 {
 	}
 	return s[len(s)/2]
 }
+
+// BenchmarkIngestEmbedding runs, side by side, the ingest of events with 5 numeric features and
+// a 256-number embedding with drift off and with drift on (the reference captured with its
+// embeddings), and reports the median per-round ratio ("x-off-median"). Decoding the embedding
+// is paid in both; the drift adds one pass over it.
+func BenchmarkIngestEmbedding(b *testing.B) {
+	const n, batches, dim = 1000, 10, 256
+	var bodies [batches][]byte
+	for k := range batches {
+		var buf bytes.Buffer
+		for i := range n {
+			fmt.Fprintf(&buf, `{"model":"chat-%d","version":"v1","features":{`, i%4)
+			for f := range 5 {
+				if f > 0 {
+					buf.WriteByte(',')
+				}
+				fmt.Fprintf(&buf, `"num_%d":%d`, f, (i*7+f+k)%100)
+			}
+			buf.WriteString(`},"embedding":[`)
+			for j := range dim {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				fmt.Fprintf(&buf, "%.4f", float64((i*31+j*17+k)%200)/100-1)
+			}
+			buf.WriteString("]}\n")
+		}
+		bodies[k] = buf.Bytes()
+	}
+	newIngester := func(doc string) *Ingester {
+		cfg, err := config.Parse([]byte(doc))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return New(state.New(cfg, state.Options{Now: func() time.Time { return t0 }}), slog.New(slog.DiscardHandler))
+	}
+	inOff := newIngester("reference: {capture_first: 0}\n")
+	stOn := state.New(mustParse(b, "reference: {capture_first: 250}\n"), state.Options{Now: func() time.Time { return t0 }})
+	inOn := New(stOn, slog.New(slog.DiscardHandler))
+	run := func(in *Ingester, body []byte) {
+		res, err := in.Ingest(body, true)
+		if err != nil || res.Accepted != n {
+			b.Fatalf("accepted %d of %d: %v %+v", res.Accepted, n, err, res.Rejected)
+		}
+	}
+	for k := range batches {
+		run(inOff, bodies[k])
+		run(inOn, bodies[k])
+	}
+	for _, v := range stOn.Versions() {
+		if r, ok := v.ReadDrift(t0); !ok || r.Embedding == nil || r.Embedding.N == 0 {
+			b.Fatalf("%s: no embedding drift computed", v.Name)
+		}
+	}
+	var ratios []float64
+	b.ResetTimer()
+	k := 0
+	for b.Loop() {
+		var d [2]time.Duration
+		for j := range 2 {
+			c := (j + k) % 2
+			t := time.Now()
+			run([]*Ingester{inOff, inOn}[c], bodies[k%batches])
+			d[c] = time.Since(t)
+		}
+		ratios = append(ratios, float64(d[1])/float64(d[0]))
+		k++
+	}
+	b.StopTimer()
+	b.ReportMetric(median(ratios), "x-off-median")
+}
+
+func mustParse(b *testing.B, doc string) *config.Config {
+	cfg, err := config.Parse([]byte(doc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
