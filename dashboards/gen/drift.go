@@ -71,6 +71,17 @@ func dataQualityDrift() *dashboard.DashboardBuilder {
 			pq("A", `max by (model, feature) (`+sel("aiops_feature_drifted")+`)`, "{{model}} {{feature}}")).
 			Thresholds(thresholds("green", step{1, "red"})).
 			ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds))).
+		WithPanel(timeSeries("Multivariate drift (data reconstruction)", "Mean reconstruction error of each version's numeric features over the exporter's window (solid) between the bounds the reference allows for a window of that many events (mean ± 3σ/√n, dashed). Above the band the features no longer vary together as in the reference — a change no single feature's drift shows. Needs drift.multivariate: true.", "none",
+			pq("A", `max by (model, version) (`+sel("aiops_reconstruction_error")+`)`, "{{model}} {{version}} error"),
+			pq("B", `max by (model, version) (`+sel("aiops_reconstruction_error_upper_bound")+`)`, "{{model}} {{version}} upper bound"),
+			pq("C", `max by (model, version) (`+sel("aiops_reconstruction_error_lower_bound")+`)`, "{{model}} {{version}} lower bound")).
+			Min(0).
+			OverrideByRegexp(".* (upper|lower) bound", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
+		WithPanel(timeSeries("Embedding drift", "Distance between the mean input embedding over the exporter's window and the reference's (solid), against the distance expected with no drift for a window of that many embeddings (95% quantile, dashed). Above it, the inputs (prompts, queries) moved.", "none",
+			pq("A", `max by (model, version) (`+sel("aiops_embedding_drift_distance")+`)`, "{{model}} {{version}} distance"),
+			pq("B", `max by (model, version) (`+sel("aiops_embedding_drift_threshold")+`)`, "{{model}} {{version}} threshold")).
+			Min(0).
+			OverrideByRegexp(".* threshold", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
 		WithPanel(timeSeries("Prediction drift", "Drift of the model's output distribution vs the reference, per method — it moves before accuracy can be measured.", "none",
 			pq("A", `max by (model, method) (`+sel("aiops_prediction_drift_score")+`)`, "{{model}} {{method}}"))).
 		WithRow(row("Data quality")).

@@ -28,6 +28,10 @@ func modelPerformance() *dashboard.DashboardBuilder {
 			pq("A", sumRate(byMV, "aiops_predictions_labeled_total", `outcome="correct"`)+" / "+sumRate(byMV, "aiops_predictions_labeled_total"), "{{model}} {{version}} measured"),
 			pq("B", `avg by (`+byMV+`) (`+sel("aiops_model_estimated_accuracy")+`)`, "{{model}} {{version}} estimated")).
 			Min(0).Max(1)).
+		WithPanel(timeSeries("ROC AUC: measured and estimated", "ROC AUC of boolean models' score of true: measured over the predictions labelled in the window, and estimated by CBPE from the scores of recent predictions before their labels arrive. A falling estimate warns before the labels confirm it.", "percentunit",
+			pq("A", `avg by (`+byMV+`) (`+sel("aiops_model_roc_auc")+`)`, "{{model}} {{version}} measured"),
+			pq("B", `avg by (`+byMV+`) (`+sel("aiops_model_estimated_roc_auc")+`)`, "{{model}} {{version}} estimated")).
+			Min(0).Max(1)).
 		WithPanel(timeSeries("Precision per class", "Precision (of the predictions of a class, the share that were right) per model and class.", "percentunit",
 			pq("A", `avg by (model, class) (`+sel("aiops_model_precision")+`)`, "{{model}} {{class}}")).Min(0).Max(1).Span(8)).
 		WithPanel(timeSeries("Recall per class", "Recall (of the true members of a class, the share the model found) per model and class.", "percentunit",

@@ -14,6 +14,8 @@ import (
 type driftDescs struct {
 	score, pvalue, drifted, ratio, threshold, disabled *prometheus.Desc
 	predScore, values, refRatio, unbinned              *prometheus.Desc
+	reconError, reconUpper, reconLower, reconDrifted   *prometheus.Desc
+	embedDistance, embedThreshold, embedDrifted        *prometheus.Desc
 }
 
 func newDriftDescs() driftDescs {
@@ -28,11 +30,20 @@ func newDriftDescs() driftDescs {
 		values:    prometheus.NewDesc("aiops_feature_values_total", "Values counted in the reference's frozen bins since the reference was loaded (bin __null__ counts nulls); with aiops_feature_reference_ratio, PromQL computes PSI and JS over any range and across replicas.", labels("feature", "bin"), nil),
 		unbinned:  prometheus.NewDesc("aiops_feature_drift_unbinned_total", "Values left out of drift because their type does not fit the reference's kind for the feature (for example strings for a feature the reference holds as numeric); upload a matching reference.", labels("feature"), nil),
 		refRatio:  prometheus.NewDesc("aiops_feature_reference_ratio", "Share of the reference's non-null values in each frozen bin.", labels("feature", "bin"), nil),
+
+		reconError:     prometheus.NewDesc("aiops_reconstruction_error", "Multivariate drift: mean data-reconstruction error of the events in the sliding window (standardised numeric features projected on the reference's principal components keeping 0.65 of its variance; Euclidean distance to the projection).", mv, nil),
+		reconUpper:     prometheus.NewDesc("aiops_reconstruction_error_upper_bound", "Upper bound of the reference's mean reconstruction error for a window of this many events: mean + 3·std/sqrt(n).", mv, nil),
+		reconLower:     prometheus.NewDesc("aiops_reconstruction_error_lower_bound", "Lower bound of the reference's mean reconstruction error for a window of this many events: mean - 3·std/sqrt(n), at least 0.", mv, nil),
+		embedDistance:  prometheus.NewDesc("aiops_embedding_drift_distance", "Embedding drift: Euclidean distance between the mean embedding of the events in the sliding window and the reference's.", mv, nil),
+		embedThreshold: prometheus.NewDesc("aiops_embedding_drift_threshold", "95% quantile of that distance with no drift, for a window of this many embeddings (from the reference's spread).", mv, nil),
+		embedDrifted:   prometheus.NewDesc("aiops_embedding_drifted", "1 when the embedding distance exceeds its threshold, else 0.", mv, nil),
+		reconDrifted:   prometheus.NewDesc("aiops_reconstruction_drifted", "1 when the window's mean reconstruction error leaves its bounds (the features' joint distribution changed), else 0.", mv, nil),
 	}
 }
 
 func (d *driftDescs) list() []*prometheus.Desc {
-	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio, d.unbinned}
+	return []*prometheus.Desc{d.score, d.pvalue, d.drifted, d.ratio, d.threshold, d.disabled, d.predScore, d.values, d.refRatio, d.unbinned,
+		d.reconError, d.reconUpper, d.reconLower, d.reconDrifted, d.embedDistance, d.embedThreshold, d.embedDrifted}
 }
 
 // DriftConfig is the drift.Config of a model version: the per-feature method and threshold
@@ -111,6 +122,19 @@ func (c *Collector) collectDrift(ch chan<- prometheus.Metric, r *state.DriftRead
 	}
 	if rep.Judged > 0 {
 		ch <- constMetric(d.ratio, prometheus.GaugeValue, rep.Share, m, v)
+	}
+	if rc, w := r.Profile.Reconstruction, r.Reconstruction; rc != nil && w != nil && w.N > 0 {
+		res := rc.Judge(w, 0)
+		ch <- constMetric(d.reconError, prometheus.GaugeValue, res.Error, m, v)
+		ch <- constMetric(d.reconUpper, prometheus.GaugeValue, res.Upper, m, v)
+		ch <- constMetric(d.reconLower, prometheus.GaugeValue, res.Lower, m, v)
+		ch <- constMetric(d.reconDrifted, prometheus.GaugeValue, boolValue(res.Drifted), m, v)
+	}
+	if ep, w := r.Profile.Embedding, r.Embedding; ep != nil && w != nil && w.N > 0 {
+		res := ep.Judge(w, 0)
+		ch <- constMetric(d.embedDistance, prometheus.GaugeValue, res.Distance, m, v)
+		ch <- constMetric(d.embedThreshold, prometheus.GaugeValue, res.Threshold, m, v)
+		ch <- constMetric(d.embedDrifted, prometheus.GaugeValue, boolValue(res.Drifted), m, v)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opscentre/opscentre/exporter/performance"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -17,7 +18,14 @@ type perfDescs struct {
 	estAccuracy, labeled, confusion, errorSum, labelDelay      *prometheus.Desc
 	awaiting, evicted, labelResults, calibrated                *prometheus.Desc
 	estPrecision, estRecall, estF1                             *prometheus.Desc
+	estROCAUC, rocAUC, scoreBin, scoreBelow                    *prometheus.Desc
 }
+
+// ROCExportBins is how many score bins of a boolean model's labelled predictions are exported
+// as aiops_model_score_bin_total and aiops_model_score_below_total (a divisor of
+// performance.DefaultROCBins): enough for the PromQL ROC AUC to lie within its tie bound of
+// the exact one (see exporter/drift/README.md), few enough series.
+const ROCExportBins = 20
 
 func newPerfDescs() perfDescs {
 	return perfDescs{
@@ -29,7 +37,7 @@ func newPerfDescs() perfDescs {
 		mae:          prometheus.NewDesc("aiops_model_mae", "Mean absolute error of the regression predictions labelled in the sliding window.", mv, nil),
 		logLoss:      prometheus.NewDesc("aiops_model_log_loss", "Log-loss of the predicted class's score against whether it was right, over the predictions labelled in the sliding window (the binary log-loss for two-class models).", mv, nil),
 		brier:        prometheus.NewDesc("aiops_model_brier_score", "Brier score of the predicted class's score against whether it was right, over the predictions labelled in the sliding window.", mv, nil),
-		estAccuracy:  prometheus.NewDesc("aiops_model_estimated_accuracy", "Accuracy estimated from the scores of the predictions made in the sliding window, before their labels arrive (CBPE, calibrated per predicted class on the first labelled predictions).", mv, nil),
+		estAccuracy:  prometheus.NewDesc("aiops_model_estimated_accuracy", "Accuracy estimated from the scores of the predictions made in the sliding window, before their labels arrive (CBPE, calibrated per predicted class on the version's labelled reference: its first 100000 labelled predictions with a score).", mv, nil),
 		labeled:      prometheus.NewDesc("aiops_predictions_labeled_total", "Predictions joined to their ground truth, by outcome: correct, incorrect (classifiers) or regression.", labels("outcome"), nil),
 		confusion:    prometheus.NewDesc("aiops_confusion_total", "Labelled predictions by actual and predicted class.", labels("actual", "predicted"), nil),
 		errorSum:     prometheus.NewDesc("aiops_regression_error_sum", "Sums of prediction errors (prediction - label) of labelled regression predictions: kind signed, abs, squared; divide by aiops_predictions_labeled_total{outcome=\"regression\"}.", labels("kind"), nil),
@@ -40,6 +48,10 @@ func newPerfDescs() perfDescs {
 		estPrecision: prometheus.NewDesc("aiops_model_estimated_precision", "Precision of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
 		estRecall:    prometheus.NewDesc("aiops_model_estimated_recall", "Recall of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
 		estF1:        prometheus.NewDesc("aiops_model_estimated_f1", "F1 of class true of a boolean model, estimated from the scores of the predictions made in the sliding window (binary CBPE).", mv, nil),
+		estROCAUC:    prometheus.NewDesc("aiops_model_estimated_roc_auc", "ROC AUC of a boolean model estimated from the scores of the predictions made in the sliding window, before their labels arrive (CBPE: each prediction counts as positive with its calibrated probability).", mv, nil),
+		rocAUC:       prometheus.NewDesc("aiops_model_roc_auc", "ROC AUC of a boolean model's score of true over the predictions labelled in the sliding window (200 score bins; ties within a bin count one half).", mv, nil),
+		scoreBin:     prometheus.NewDesc("aiops_model_score_bin_total", "Labelled predictions of a boolean model by actual class and score-of-true bin (bin = its lower edge; 20 equal-width bins): with aiops_model_score_below_total, PromQL computes the ROC AUC across replicas and ranges.", labels("actual", "bin"), nil),
+		scoreBelow:   prometheus.NewDesc("aiops_model_score_below_total", "Labelled predictions of a boolean model by actual class whose score of true lies in bins below bin.", labels("actual", "bin"), nil),
 		calibrated:   prometheus.NewDesc("aiops_model_estimate_calibrated", "1 once the CBPE estimate is calibrated on enough labelled predictions with scores, else 0.", mv, nil),
 	}
 }
@@ -47,7 +59,7 @@ func newPerfDescs() perfDescs {
 func (d *perfDescs) list() []*prometheus.Desc {
 	return []*prometheus.Desc{d.accuracy, d.precision, d.recall, d.f1, d.rmse, d.mae, d.logLoss, d.brier,
 		d.estAccuracy, d.labeled, d.confusion, d.errorSum, d.labelDelay, d.awaiting, d.evicted, d.labelResults, d.calibrated,
-		d.estPrecision, d.estRecall, d.estF1}
+		d.estPrecision, d.estRecall, d.estF1, d.estROCAUC, d.rocAUC, d.scoreBin, d.scoreBelow}
 }
 
 // collectPerf writes model performance from ground truth.
@@ -82,6 +94,22 @@ func (c *Collector) collectPerf(ch chan<- prometheus.Metric, m, v string, r *sta
 		ch <- constMetric(d.errorSum, prometheus.CounterValue, k.Regression.SumAbsError, m, v, "abs")
 		ch <- constMetric(d.errorSum, prometheus.CounterValue, k.Regression.SumSqError, m, v, "squared")
 	}
+	if k.ROC != nil {
+		if coarse, err := k.ROC.Coarse(ROCExportBins); err == nil {
+			for _, cls := range []struct {
+				actual string
+				counts []float64
+			}{{"true", coarse.Pos}, {"false", coarse.Neg}} {
+				var below float64
+				for i, n := range cls.counts {
+					bin := performance.BinLabel(i, ROCExportBins)
+					ch <- constMetric(d.scoreBin, prometheus.CounterValue, n, m, v, cls.actual, bin)
+					ch <- constMetric(d.scoreBelow, prometheus.CounterValue, below, m, v, cls.actual, bin)
+					below += n
+				}
+			}
+		}
+	}
 	if k.LabelDelay.Count > 0 {
 		ch <- k.LabelDelay.Metric(d.labelDelay, state.LabelDelayBounds, m, v)
 	}
@@ -115,6 +143,12 @@ func (c *Collector) collectPerf(ch chan<- prometheus.Metric, m, v string, r *sta
 	}
 	if w.Estimate.N > 0 {
 		gauge(d.estAccuracy, w.Estimate.Accuracy())
+	}
+	if w.ROC != nil {
+		gauge(d.rocAUC, w.ROC.AUC())
+	}
+	if w.EstimatedROC != nil {
+		gauge(d.estROCAUC, w.EstimatedROC.AUC())
 	}
 	if b := &w.Binary; b.N > 0 {
 		gauge(d.estPrecision, b.Precision())

@@ -63,6 +63,16 @@ type Config struct {
 	// Labels bounds the ground-truth join.
 	Labels Labels           `yaml:"labels"`
 	Models map[string]Model `yaml:"models"`
+	// Drift holds the drift options that apply to every model.
+	Drift Drift `yaml:"drift"`
+}
+
+// Drift holds the drift options that apply to every model.
+type Drift struct {
+	// Multivariate turns on the data-reconstruction drift of each version's numeric features
+	// (aiops_reconstruction_*), where the reference carries one. Off by default: it costs a
+	// projection of every event onto the reference's principal components.
+	Multivariate bool `yaml:"multivariate"`
 }
 
 // Reference says how a reference (baseline) is captured from live events when none was

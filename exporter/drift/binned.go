@@ -32,8 +32,9 @@ func shares(counts []float64) []float64 {
 
 // FillEmpty replaces zero shares with ε so that PSI and KL stay finite, exactly as Evidently
 // does: ε = min_nonzero/10⁶ when the smallest non-zero share is at most 10⁻⁴, else 10⁻⁴. The
-// vector is deliberately not renormalised afterwards (Evidently doesn't either, and the
-// difference is below ε per bin). p is modified in place and returned.
+// vector is not renormalised here: PSI uses the filled shares as they are (as Evidently does),
+// while KL renormalises them, as scipy.stats.entropy (Evidently's KL) does. p is modified in
+// place and returned.
 func FillEmpty(p []float64) []float64 {
 	minNonZero := math.Inf(1)
 	for _, v := range p {
@@ -71,14 +72,14 @@ func PSI(ref, cur []float64) float64 {
 }
 
 // KL is the Kullback–Leibler divergence Σ rᵢ·ln(rᵢ/cᵢ) of the reference from the current
-// distribution (Evidently's orientation), with empty bins filled by FillEmpty.
+// distribution (Evidently's orientation), with empty bins filled by FillEmpty and both vectors
+// then renormalised to sum to 1, as scipy.stats.entropy(r, c), which Evidently calls, does.
 func KL(ref, cur []float64) float64 {
 	r, c := shares(ref), shares(cur)
 	if r == nil || c == nil || len(r) != len(c) {
 		return math.NaN()
 	}
-	FillEmpty(r)
-	FillEmpty(c)
+	r, c = shares(FillEmpty(r)), shares(FillEmpty(c))
 	var s float64
 	for i := range r {
 		s += r[i] * math.Log(r[i]/c[i])
@@ -174,5 +175,7 @@ func TwoProportionZ(n1, k1, n2, k2 float64) (z, pvalue float64) {
 		return 0, 1
 	}
 	z = (p1 - p2) / se
-	return z, 2 * distuv.UnitNormal.Survival(math.Abs(z))
+	// erfc(|z|/√2) is the two-sided tail computed directly, exact down to about 1e-300;
+	// gonum's normal survival loses it below about 1e-16.
+	return z, math.Erfc(math.Abs(z) / math.Sqrt2)
 }

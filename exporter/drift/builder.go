@@ -35,7 +35,16 @@ type ProfileOptions struct {
 	MaxSample int
 	// Seed makes the reservoir reproducible.
 	Seed uint64
+	// VarianceShare is the share of the reference's variance the reconstruction drift's
+	// principal components keep (default DefaultVarianceShare, 0.65).
+	VarianceShare float64
+	// ReconstructionRows bounds the reference rows sampled to fit it (default
+	// DefaultReconstructionRows). Rows exist only when the caller marks them with EndRow.
+	ReconstructionRows int
 }
+
+// DefaultMaxSample is the default ProfileOptions.MaxSample.
+const DefaultMaxSample = 100000
 
 func (o ProfileOptions) withDefaults() ProfileOptions {
 	if o.Bins <= 0 {
@@ -54,7 +63,13 @@ func (o ProfileOptions) withDefaults() ProfileOptions {
 		o.MaxCategories = 50
 	}
 	if o.MaxSample <= 0 {
-		o.MaxSample = 100000
+		o.MaxSample = DefaultMaxSample
+	}
+	if !(o.VarianceShare > 0 && o.VarianceShare < 1) {
+		o.VarianceShare = DefaultVarianceShare
+	}
+	if o.ReconstructionRows <= 0 {
+		o.ReconstructionRows = DefaultReconstructionRows
 	}
 	return o
 }
@@ -72,6 +87,15 @@ type Builder struct {
 	// pending holds nulls of features whose first value (and so kind) has not come yet.
 	pending      map[string]float64
 	pendingOrder []string
+	// rows is a uniform reservoir of reference rows (numeric values by feature index, NaN when
+	// absent) for the reconstruction drift's PCA; cur is the row being added, until EndRow.
+	rows     [][]float64
+	rowsSeen int
+	cur      []float64
+	inRow    bool
+	rowRng   *rand.Rand
+	// embed accumulates reference embeddings (AddEmbedding).
+	embed *embeddingBuilder
 }
 
 type featureBuilder struct {
@@ -91,7 +115,8 @@ type featureBuilder struct {
 // NewBuilder starts an empty reference.
 func NewBuilder(opts ProfileOptions) *Builder {
 	opts = opts.withDefaults()
-	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)), pending: map[string]float64{}}
+	return &Builder{opts: opts, byName: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)), pending: map[string]float64{},
+		rowRng: rand.New(rand.NewPCG(opts.Seed, 0x10e5))}
 }
 
 // Declare fixes a feature's kind; features are otherwise declared by their first Add.
@@ -156,12 +181,42 @@ func (b *Builder) AddFloat(name string, v float64) error {
 	f.mean += d / f.rows
 	f.m2 += d * (v - f.mean)
 	f.min, f.max = math.Min(f.min, v), math.Max(f.max, v)
+	b.note(name, v)
 	if len(f.sample) < b.opts.MaxSample {
 		f.sample = append(f.sample, v)
 	} else if j := b.rng.Int64N(int64(f.rows)); j < int64(b.opts.MaxSample) {
 		f.sample[j] = v // Algorithm R: every value so far is kept with equal probability
 	}
 	return nil
+}
+
+// note records a numeric value in the current row.
+func (b *Builder) note(name string, v float64) {
+	i := b.byName[name]
+	for len(b.cur) <= i {
+		b.cur = append(b.cur, math.NaN())
+	}
+	b.cur[i] = v
+	b.inRow = true
+}
+
+// EndRow closes a reference row: the numeric values added since the last EndRow belong to one
+// event, which the reconstruction drift needs (how features vary together). Readers that call
+// it get a Reconstruction in the profile; values added without rows only give the marginals.
+func (b *Builder) EndRow() {
+	if !b.inRow {
+		return
+	}
+	b.inRow = false
+	b.rowsSeen++
+	if len(b.rows) < b.opts.ReconstructionRows {
+		b.rows = append(b.rows, slices.Clone(b.cur))
+	} else if j := b.rowRng.IntN(b.rowsSeen); j < len(b.rows) {
+		b.rows[j] = append(b.rows[j][:0], b.cur...) // Algorithm R over rows
+	}
+	for i := range b.cur {
+		b.cur[i] = math.NaN()
+	}
 }
 
 // AddString adds a categorical reference value.
@@ -267,7 +322,43 @@ func (b *Builder) Profile() *Profile {
 			p.Features = append(p.Features, fp)
 		}
 	}
+	p.Reconstruction = b.reconstruction()
+	p.Embedding = b.embed.profile()
 	return p
+}
+
+// reconstruction fits the reconstruction drift on the sampled rows, over the first
+// MaxReconstructionFeatures numeric features; nil when it cannot be fitted.
+func (b *Builder) reconstruction() *Reconstruction {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	var names []string
+	var cols []int
+	for i, f := range b.features {
+		// Names starting with "__" are the exporter's own (the prediction is
+		// "__prediction__"): the reconstruction covers the model's inputs, as NannyML's does.
+		if f.kind == Numeric && !strings.HasPrefix(f.name, "__") && len(names) < MaxReconstructionFeatures {
+			names = append(names, f.name)
+			cols = append(cols, i)
+		}
+	}
+	rows := make([][]float64, len(b.rows))
+	for r, row := range b.rows {
+		out := make([]float64, len(cols))
+		for c, i := range cols {
+			out[c] = math.NaN()
+			if i < len(row) {
+				out[c] = row[i]
+			}
+		}
+		rows[r] = out
+	}
+	rc, err := fitReconstruction(names, rows, b.opts.VarianceShare)
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // quantile is NumPy's default (linear) quantile of sorted x.
@@ -289,6 +380,9 @@ func (b *Builder) freezeNumeric(f *featureBuilder, fp *FeatureProfile) {
 	sorted := slices.Clone(f.sample)
 	slices.Sort(sorted)
 	fp.Sampled = float64(len(sorted)) < f.rows
+	if fp.Sampled {
+		fp.SampleRows = float64(len(sorted))
+	}
 	// The true extremes are edges even when the reservoir missed them.
 	distinct := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(sorted), f.min, f.max))))
 	fp.Distinct = min(len(distinct), b.opts.Resolution+1)

@@ -291,7 +291,7 @@ func (f *FeatureProfile) score(m Method, h *Histogram, bins []float64) Score {
 	case MethodKS:
 		d := f.cellKS(h)
 		s.Value = d
-		s.PValue, _ = KSPValue(d, int(math.Round(f.Rows)), int(math.Round(h.Rows())))
+		s.PValue, _ = KSPValue(d, int(math.Round(f.ksRows())), int(math.Round(h.Rows())))
 	case MethodWasserstein:
 		s.Value = f.cellWasserstein(h) / math.Max(f.Std, MinStdForNorm)
 	}

@@ -18,6 +18,16 @@ func FuzzProfileJSON(f *testing.F) {
 	}
 	seed, _ := json.Marshal(b.Profile())
 	f.Add(seed)
+	// A profile with a reconstruction (rows marked), so the fuzzer mutates one.
+	rb := NewBuilder(ProfileOptions{Resolution: 8, Bins: 4})
+	for i := 0; i < MinReconstructionRows; i++ {
+		_ = rb.AddFloat("u", float64(i%17))
+		_ = rb.AddFloat("v", float64(i%5)+float64(i%17)/2)
+		_ = rb.AddFloat("w", float64((i*7)%11))
+		rb.EndRow()
+	}
+	seed, _ = json.Marshal(rb.Profile())
+	f.Add(seed)
 	f.Add([]byte(`{"features":[{"name":"x","kind":"numeric","rows":3,"edges":[1,2],"ref_cells":[0,1,0,2,0],"ref_sums":[0,1,0,4,0]}]}`))
 	f.Add([]byte(`{"features":[{"name":"x","kind":"categorical","rows":1,"categories":["a"],"ref_cells":[1,0]}]}`))
 	f.Add([]byte(`{"features":[{"name":"x","kind":"numeric","rows":3,"edges":[1,2],"cuts":[2],"ref_cells":[0,1,0,2,0],"ref_sums":[0,1,0,4,0]}]}`))
@@ -44,6 +54,18 @@ func FuzzProfileJSON(f *testing.F) {
 		}
 		if _, err := Compare(&p, w, Config{Scores: Methods()}); err != nil {
 			t.Fatalf("a validated profile must compare: %v", err)
+		}
+		if rc := p.Reconstruction; rc != nil {
+			z := make([]float64, len(rc.Features))
+			for j := range z {
+				rc.Standardise(z, j, []float64{1e300, -1e300, math.Inf(1), math.NaN(), 3}[j%5])
+			}
+			if e := rc.Error(z); math.IsNaN(e) || math.IsInf(e, 0) || e < 0 {
+				t.Fatalf("reconstruction error %v", e)
+			}
+			var rw ReconstructionWindow
+			rw.Add(rc.Error(z))
+			_ = rc.Judge(&rw, 0)
 		}
 	})
 }

@@ -69,6 +69,11 @@ func gcd(a, b int) int {
 // without ties: the share of monotone lattice paths from (0,0) to (m,n) that touch the region
 // |i/m − j/n| ≥ d. It walks the paths with transition probabilities instead of counting them,
 // so nothing overflows; cost is O(m·n·d).
+//
+// The result is the probability mass that leaves the band, summed as it leaves (each term
+// positive), not 1 − P(stay inside): the difference would round a p-value below about 1e-16 to
+// exactly 0, while the direct sum keeps full relative precision down to the smallest normal
+// floats (a −log₁₀ p panel needs that).
 func KSExactPValue(d float64, m, n int) float64 {
 	if m <= 0 || n <= 0 || math.IsNaN(d) {
 		return math.NaN()
@@ -88,17 +93,31 @@ func KSExactPValue(d float64, m, n int) float64 {
 		}
 		return v < bound
 	}
-	// prev[j] is the probability that a uniformly random path reaches (i, j) staying inside.
+	// Probability of a step from (a, b): in i with (m−a)/(m+n−a−b), in j with (n−b)/(m+n−a−b).
+	stepI := func(a, b int) float64 { return float64(m-a) / float64(m+n-a-b) }
+	stepJ := func(a, b int) float64 { return float64(n-b) / float64(m+n-a-b) }
+	// prev[j] is the probability that a uniformly random path reaches (i, j) staying inside;
+	// [plo, phi] is the range of j the last row wrote. out sums the mass that leaves.
 	prev := make([]float64, n+1)
 	next := make([]float64, n+1)
+	var out float64
 	prev[0] = 1
+	plo, phi := 0, 0
 	for j := 1; j <= n; j++ {
 		if !inside(0, j) {
+			out += prev[j-1] * stepJ(0, j-1)
 			break
 		}
-		prev[j] = prev[j-1] * float64(n-j+1) / float64(m+n-j+1)
+		prev[j] = prev[j-1] * stepJ(0, j-1)
+		phi = j
 	}
 	for i := 1; i <= m; i++ {
+		// Mass stepping in i from an inside point of the last row to an outside one.
+		for j := plo; j <= phi; j++ {
+			if prev[j] != 0 && !inside(i, j) {
+				out += prev[j] * stepI(i-1, j)
+			}
+		}
 		// Only the band |i·n − j·m| < h·g can be inside; visiting just it makes the cost
 		// O(m·n·D) instead of O(m·n). The band only moves right as i grows, so a buffer never
 		// holds values right of the current band, and clearing around the band is enough.
@@ -107,19 +126,23 @@ func KSExactPValue(d float64, m, n int) float64 {
 		clear(next[max(0, lo-1):min(n+1, hi+2)])
 		for j := lo; j <= hi; j++ {
 			if !inside(i, j) {
+				// Mass stepping in j from the inside neighbour on the left leaves here.
+				if j > 0 && next[j-1] != 0 {
+					out += next[j-1] * stepJ(i, j-1)
+				}
 				continue
 			}
-			// Arrive from (i-1, j) by a step in i, or from (i, j-1) by a step in j; the
-			// probability of each step from (a, b) is (m-a)/(m+n-a-b) or (n-b)/(m+n-a-b).
-			v := prev[j] * float64(m-i+1) / float64(m+n-i+1-j)
+			// Arrive from (i-1, j) by a step in i, or from (i, j-1) by a step in j.
+			v := prev[j] * stepI(i-1, j)
 			if j > 0 {
-				v += next[j-1] * float64(n-j+1) / float64(m+n-i-j+1)
+				v += next[j-1] * stepJ(i, j-1)
 			}
 			next[j] = v
 		}
 		prev, next = next, prev
+		plo, phi = lo, hi
 	}
-	return clampProb(1 - prev[n])
+	return clampProb(out)
 }
 
 func clampProb(p float64) float64 {

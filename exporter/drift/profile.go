@@ -51,6 +51,10 @@ type FeatureProfile struct {
 	// Sampled is true when the reference had more values than Options.MaxSample and the cell
 	// shares were estimated from a uniform sample (the moments stay exact).
 	Sampled bool `json:"sampled,omitempty"`
+	// SampleRows is the size of that sample: the number of values the cell shares, and so the
+	// KS statistic, rest on. A sampled profile saved before it was recorded reads as
+	// DefaultMaxSample.
+	SampleRows float64 `json:"sample_rows,omitempty"`
 
 	Mean float64 `json:"mean,omitempty"`
 	Std  float64 `json:"std,omitempty"` // population standard deviation (divisor n)
@@ -90,6 +94,11 @@ type FeatureProfile struct {
 // serve every goroutine that bins values into its own histograms.
 type Profile struct {
 	Features []*FeatureProfile `json:"features"`
+	// Reconstruction is the multivariate drift of the numeric features (nil when the
+	// reference had no rows, fewer than two varying numeric features or too few rows).
+	Reconstruction *Reconstruction `json:"reconstruction,omitempty"`
+	// Embedding is the reference of the events' embeddings (nil when they carried none).
+	Embedding *EmbeddingProfile `json:"embedding,omitempty"`
 }
 
 // Feature returns the profile of the named feature and its position, or nil and -1.
@@ -121,6 +130,14 @@ func (p *Profile) Validate() error {
 			return fmt.Errorf("feature %q: %w", f.Name, err)
 		}
 	}
+	if p.Embedding != nil {
+		if err := p.Embedding.validate(); err != nil {
+			return err
+		}
+	}
+	if p.Reconstruction != nil {
+		return p.Reconstruction.validate(p)
+	}
 	return nil
 }
 
@@ -129,6 +146,9 @@ func finiteNonNeg(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.
 func (f *FeatureProfile) validate() error {
 	if !finiteNonNeg(f.Rows) || !finiteNonNeg(f.Nulls) {
 		return fmt.Errorf("rows and nulls: must be finite and non-negative, got %v and %v", f.Rows, f.Nulls)
+	}
+	if !finiteNonNeg(f.SampleRows) || f.SampleRows > f.Rows {
+		return fmt.Errorf("sample_rows: must be finite, non-negative and at most rows (%v), got %v", f.Rows, f.SampleRows)
 	}
 	var total float64
 	for i, v := range f.RefCells {
@@ -181,6 +201,20 @@ func (f *FeatureProfile) validate() error {
 	}
 	f.prepare()
 	return nil
+}
+
+// ksRows is the reference size the KS p-value rests on: the rows, or the sample the cell shares
+// were estimated from. Using the full row count for a sampled reference would treat its
+// empirical distribution as far more certain than it is, and the test would fire far above its
+// nominal rate under no drift.
+func (f *FeatureProfile) ksRows() float64 {
+	if !f.Sampled {
+		return f.Rows
+	}
+	if f.SampleRows > 0 {
+		return f.SampleRows
+	}
+	return min(f.Rows, DefaultMaxSample)
 }
 
 // cells is the number of fine cells (numeric) or bins (others) a window histogram holds.

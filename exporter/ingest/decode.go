@@ -233,6 +233,8 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 			d.prediction(v)
 		case "scores":
 			d.scores(v)
+		case "embedding":
+			d.embedding(v)
 		case "latency_seconds":
 			d.ev.Latency, d.ev.HasLatency = d.number("latency_seconds", v, true)
 		case "error":

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -8,6 +9,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -92,6 +94,38 @@ func (d *decoder) scores(v *fastjson.Value) {
 			}
 		}
 	})
+}
+
+// embedding reads an embedding: an array of at most drift.DefaultMaxEmbeddingDim finite numbers.
+func (d *decoder) embedding(v *fastjson.Value) {
+	if v.Type() == fastjson.TypeNull {
+		return
+	}
+	a, err := v.Array()
+	if err != nil {
+		d.fail("embedding", ReasonTypeMismatch, "embedding must be an array of numbers, got %s", v.Type())
+		return
+	}
+	if len(a) == 0 || len(a) > drift.DefaultMaxEmbeddingDim {
+		d.fail("embedding", ReasonInvalidValue, "embedding must hold 1 to %d numbers, got %d", drift.DefaultMaxEmbeddingDim, len(a))
+		return
+	}
+	e := d.ev.Embedding[:0]
+	for i, x := range a {
+		f, ok := d.number(fmt.Sprintf("embedding[%d]", i), x, false)
+		if !ok {
+			if !d.bad {
+				d.fail(fmt.Sprintf("embedding[%d]", i), ReasonTypeMismatch, "embedding[%d] must be a number, got null", i)
+			}
+			return
+		}
+		if math.Abs(f) > drift.MaxMagnitude {
+			d.fail(fmt.Sprintf("embedding[%d]", i), ReasonInvalidValue, "embedding[%d] must lie within ±%g, got %v", i, drift.MaxMagnitude, f)
+			return
+		}
+		e = append(e, f)
+	}
+	d.ev.Embedding = e
 }
 
 // errorField reads error: a short error type ("timeout"), true, or null/false for success.

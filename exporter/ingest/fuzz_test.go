@@ -26,6 +26,7 @@ func FuzzDecodeEvents(f *testing.F) {
 		`[{"model":"fraud","features":{"amount":NaN}},{"model":"m","timestamp":"2026-11-29T12:00:00Z"}]`,
 		`{"model":"m","features":{"__other__":1,"x":{"y":2}},"error":true,"queue_depth":-1}`,
 		`[`, `nul`, `{"model":"m","latency_seconds":1e999}`, `{"model":"\u00e9\ud800"}`,
+		`[{"model":"llm","embedding":[0.1,-2,3e5]},{"model":"llm","embedding":[1,null]},{"model":"llm","embedding":[]}]`,
 		"{\"model\":\"\xff\xfe\",\"error\":\"\xc3\",\"business\":{\"\xa0\":1},\"features\":{\"\xe2\x82\":1}}",
 	} {
 		f.Add([]byte(seed), false)

@@ -118,6 +118,9 @@ func (c Calibrator) Validate() error {
 type BinaryCBPE struct {
 	Threshold  float64    `json:"threshold"`
 	Calibrator Calibrator `json:"calibrator"`
+	// Calibrated is false when the fit judged the raw scores at least as good as calibrated
+	// ones on held-out reference rows and kept them (Reliability.Fit).
+	Calibrated bool `json:"calibrated,omitempty"`
 }
 
 // FitBinaryCBPE calibrates on labelled reference rows: the model's positive-class scores and

@@ -156,8 +156,8 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, eb)
 		return
 	}
-	if len(p.Features) == 0 {
-		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "reference not loaded: it holds no feature"})
+	if len(p.Features) == 0 && p.Embedding == nil {
+		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "reference not loaded: it holds no feature and no embedding"})
 		return
 	}
 	folded, err := reference.Bound(p, limits)

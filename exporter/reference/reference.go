@@ -174,6 +174,7 @@ func ReadCSV(r io.Reader, opts Options) (*drift.Profile, error) {
 				return nil, &RowError{Row: row, Line: line, Column: header[i], Err: err}
 			}
 		}
+		l.b.EndRow() // a row's values belong together (multivariate drift)
 	}
 	return l.finish()
 }
@@ -259,6 +260,8 @@ func ReadProfile(r io.Reader) (*drift.Profile, error) {
 type event struct {
 	Features   map[string]json.RawMessage `json:"features"`
 	Prediction json.RawMessage            `json:"prediction"`
+	// Embedding is the event's embedding (embedding drift).
+	Embedding []float64 `json:"embedding"`
 }
 
 // ReadNDJSON reads events, one JSON object per line, in the exporter's event format: the
@@ -291,8 +294,13 @@ func ReadNDJSON(r io.Reader, opts Options) (*drift.Profile, error) {
 		if dec.More() {
 			return nil, &RowError{Row: row, Line: line, Err: errors.New("want one JSON object per line, found more after it")}
 		}
-		if ev.Features == nil && len(ev.Prediction) == 0 {
-			return nil, &RowError{Row: row, Line: line, Err: errors.New(`want an event with "features" or "prediction"`)}
+		if ev.Features == nil && len(ev.Prediction) == 0 && ev.Embedding == nil {
+			return nil, &RowError{Row: row, Line: line, Err: errors.New(`want an event with "features", "prediction" or "embedding"`)}
+		}
+		if ev.Embedding != nil {
+			if err := l.b.AddEmbedding(ev.Embedding); err != nil {
+				return nil, &RowError{Row: row, Line: line, Column: "embedding", Err: err}
+			}
 		}
 		if len(ev.Prediction) > 0 {
 			if ev.Features == nil {
@@ -320,6 +328,7 @@ func ReadNDJSON(r io.Reader, opts Options) (*drift.Profile, error) {
 				return nil, &RowError{Row: row, Line: line, Column: col, Err: err}
 			}
 		}
+		l.b.EndRow() // an event's values belong together (multivariate drift)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -377,7 +386,7 @@ func describe(v any) string {
 
 func (l *loader) finish() (*drift.Profile, error) {
 	p := l.b.Profile()
-	if len(p.Features) == 0 {
+	if len(p.Features) == 0 && p.Embedding == nil {
 		return nil, errors.New("reference: no feature has a value; the file holds no usable data")
 	}
 	if err := p.Validate(); err != nil {

@@ -115,7 +115,9 @@ func TestReadNDJSONErrors(t *testing.T) {
 	}{
 		"not json":        {"{\"features\":{\"a\":1}}\nnope\n", "row 2 (line 2): want one JSON event object"},
 		"two objects":     {`{"features":{"a":1}} {"features":{"a":2}}`, "row 1 (line 1): want one JSON object per line"},
-		"no features":     {`{"model":"m"}`, `want an event with "features" or "prediction"`},
+		"no features":     {`{"model":"m"}`, `want an event with "features", "prediction" or "embedding"`},
+		"bad embedding":   {`{"embedding":[1,"x"]}`, `want one JSON event object`},
+		"short embedding": {"{\"embedding\":[1,2]}\n{\"embedding\":[1]}", `column "embedding"`},
 		"nested value":    {`{"features":{"a":{"b":1}}}`, `column "a": want a number, string, boolean or null, got an object`},
 		"type changes":    {"{\"features\":{\"a\":1}}\n{\"features\":{\"a\":\"x\"}}\n", `row 2 (line 2), column "a": want a numeric value like the earlier rows, got the string "x"`},
 		"bool to number":  {"{\"features\":{\"a\":true}}\n{\"features\":{\"a\":2}}\n", `column "a": want a boolean value`},

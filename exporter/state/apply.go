@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/exporter/textquality"
 	"github.com/opscentre/opscentre/exporter/window"
 )
@@ -44,6 +45,8 @@ type Event struct {
 	ID         []byte
 	Prediction PredictionValue
 	Scores     []Score
+	// Embedding is the event's embedding (LLM or retrieval input), nil when it has none.
+	Embedding []float64
 }
 
 // Score is one entry of the event's scores object.
@@ -69,7 +72,7 @@ type FeatureValue struct {
 
 // Reset empties e for reuse, keeping its slices' capacity.
 func (e *Event) Reset() {
-	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0], Scores: e.Scores[:0]}
+	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0], Scores: e.Scores[:0], Embedding: e.Embedding[:0]}
 }
 
 // Apply adds a validated event to the version. v must be locked.
@@ -214,6 +217,17 @@ func (v *Version) Apply(e *Event) {
 		}
 	}
 	if r != nil {
+		if r.profile.Reconstruction != nil && cfg.Drift.Multivariate {
+			v.reconstruct(r, e, slot)
+		}
+		if ep := r.profile.Embedding; ep != nil && len(e.Embedding) > 0 {
+			if slot.Embed == nil {
+				slot.Embed = &drift.EmbeddingWindow{}
+			}
+			if !slot.Embed.Add(ep, e.Embedding) {
+				v.unbinned(EmbeddingFeature) // another dimension than the reference's
+			}
+		}
 		v.endReference(r, slot, e, full)
 	} else if v.ref == nil {
 		v.applyCapture(e, t)

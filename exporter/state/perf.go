@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
@@ -33,9 +34,16 @@ const (
 	LabelEvicted   = "evicted"   // pending, dropped by labels.max_bytes (version "__unknown__")
 )
 
-// CalibrationRows is how many labelled predictions with a confidence calibrate the CBPE
-// estimate of a version (its labelled reference).
+// CalibrationRows is how many labelled predictions with a confidence first calibrate the CBPE
+// estimate of a version. Later labelled predictions keep joining its labelled reference (in
+// fixed-size reliability bins), and the calibration is fitted again every CalibrationRows
+// rows, until it holds CalibrationMaxRows.
 const CalibrationRows = 1000
+
+// CalibrationMaxRows ends a version's labelled reference: the first this many labelled
+// predictions with a confidence. Keeping the reference fixed after that is what lets the
+// estimate disagree with the realised accuracy when the concept drifts.
+const CalibrationMaxRows = 100000
 
 // PerfCounters are the cumulative ground-truth counters of a version.
 type PerfCounters struct {
@@ -47,6 +55,9 @@ type PerfCounters struct {
 	// Evicted counts awaiting predictions dropped, by "capacity" and "age", before the
 	// current process (the live store's counts come on top).
 	Evicted map[string]uint64 `json:"evicted,omitempty"`
+	// ROC counts a boolean model's labelled predictions by score of true and label, for the
+	// realised ROC AUC across replicas and ranges.
+	ROC *performance.ROC `json:"roc,omitempty"`
 }
 
 func (p *PerfCounters) clone() PerfCounters {
@@ -58,6 +69,9 @@ func (p *PerfCounters) clone() PerfCounters {
 	out.Outcomes = cloneMap(p.Outcomes)
 	out.Evicted = cloneMap(p.Evicted)
 	out.LabelDelay = cloneHist(p.LabelDelay)
+	if p.ROC != nil {
+		out.ROC = p.ROC.Clone()
+	}
 	return out
 }
 
@@ -81,6 +95,10 @@ type PerfSlot struct {
 	Estimate   performance.Estimate        `json:"estimate"`
 	// Binary is the CBPE confusion estimate of boolean models (positive class true).
 	Binary performance.Estimate `json:"binary_estimate"`
+	// ROC holds labelled boolean predictions by label time (realised ROC AUC), EstimatedROC
+	// unlabelled ones split by their calibrated probability, by prediction time (CBPE's ROC AUC).
+	ROC          *performance.ROC `json:"roc,omitempty"`
+	EstimatedROC *performance.ROC `json:"estimated_roc,omitempty"`
 }
 
 func (p *PerfSlot) reset() {
@@ -91,6 +109,23 @@ func (p *PerfSlot) reset() {
 	p.Prob.Reset()
 	p.Estimate.Reset()
 	p.Binary.Reset()
+	if p.ROC != nil {
+		p.ROC.Reset()
+	}
+	if p.EstimatedROC != nil {
+		p.EstimatedROC.Reset()
+	}
+}
+
+// mergeROC adds o into *dst, creating it when needed; corrupt bins are skipped.
+func mergeROC(dst **performance.ROC, o *performance.ROC) {
+	if o == nil {
+		return
+	}
+	if *dst == nil {
+		*dst = performance.NewROC(len(o.Pos))
+	}
+	_ = (*dst).Merge(o)
 }
 
 func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
@@ -104,6 +139,8 @@ func (p *PerfSlot) merge(o *PerfSlot, maxClasses int) {
 	p.Prob.Merge(&o.Prob)
 	p.Estimate.Merge(&o.Estimate)
 	p.Binary.Merge(&o.Binary)
+	mergeROC(&p.ROC, o.ROC)
+	mergeROC(&p.EstimatedROC, o.EstimatedROC)
 }
 
 // perfState is the ground-truth machinery of a version that is not a counter.
@@ -125,18 +162,47 @@ type perfState struct {
 }
 
 // BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
-// and whether the label was true.
+// against whether the label was true, in fixed-size reliability bins. Score and Positive are
+// raw rows saved by earlier releases; they are folded into the bins on restore.
 type BinaryCalibration struct {
-	Score    []float64 `json:"score"`
-	Positive []bool    `json:"positive"`
+	Score    []float64                `json:"score,omitempty"`
+	Positive []bool                   `json:"positive,omitempty"`
+	Bins     *performance.Reliability `json:"bins,omitempty"`
 }
 
-// Calibration is the labelled reference of the CBPE estimate, collected from the first
-// labelled predictions that carry a confidence.
+// Calibration is the labelled reference of the CBPE estimate: the predicted class's confidence
+// against whether it was right, in fixed-size reliability bins per predicted class (at most
+// labels.max_classes of them) and pooled over all classes. Predicted, Confidence and Correct
+// are raw rows saved by earlier releases; they are folded into the bins on restore.
 type Calibration struct {
-	Predicted  []string  `json:"predicted"`
-	Confidence []float64 `json:"confidence"`
-	Correct    []bool    `json:"correct"`
+	Predicted  []string                            `json:"predicted,omitempty"`
+	Confidence []float64                           `json:"confidence,omitempty"`
+	Correct    []bool                              `json:"correct,omitempty"`
+	PerClass   map[string]*performance.Reliability `json:"per_class,omitempty"`
+	Pooled     *performance.Reliability            `json:"pooled,omitempty"`
+}
+
+// rows is how many labelled predictions the reference holds.
+func (c *Calibration) rows() float64 {
+	if c.Pooled == nil {
+		return float64(len(c.Predicted))
+	}
+	return c.Pooled.Rows + float64(len(c.Predicted))
+}
+
+func (c *BinaryCalibration) rows() float64 {
+	if c.Bins == nil {
+		return float64(len(c.Score))
+	}
+	return c.Bins.Rows + float64(len(c.Score))
+}
+
+// refitDue reports whether a reference that just reached n rows should be fitted: every
+// CalibrationRows rows up to CalibrationMaxRows. A fit costs a few pool-adjacent-violators
+// passes over the bins (microseconds), so refitting this often is free, and the estimate always
+// rests on nearly the whole reference.
+func refitDue(n float64) bool {
+	return n >= CalibrationRows && n <= CalibrationMaxRows && math.Mod(n, CalibrationRows) == 0
 }
 
 func (p *perfState) init(s *State, cfg *config.Config) {
@@ -210,8 +276,13 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 			case string(s.Name) == p.Class:
 				p.Value = s.Value
 			case e.Prediction.Type == config.Boolean && p.Value == noScore && len(e.Scores) == 1:
-				// A boolean model that scores only one side: the other is its complement.
-				p.Value = 1 - s.Value
+				// A boolean model with one score: a score named for the other class gives this
+				// one's as its complement; any other name (e.g. "score") is the score of true.
+				if isBool(string(s.Name)) || p.Class == "false" {
+					p.Value = 1 - s.Value
+				} else {
+					p.Value = s.Value
+				}
 			}
 		}
 		if v.perf.cbpe != nil && p.Value != noScore && slot != nil {
@@ -221,6 +292,10 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 		if v.perf.binary != nil && p.Value != noScore && slot != nil && e.Prediction.Type == config.Boolean {
 			v.perfSlot(slot)
 			_ = v.perf.binary.Add(&slot.Perf.Binary, scoreOfTrue(p.Class, p.Value))
+			if slot.Perf.EstimatedROC == nil {
+				slot.Perf.EstimatedROC = performance.NewROC(0)
+			}
+			_ = v.perf.binary.EstimatedROC(slot.Perf.EstimatedROC, scoreOfTrue(p.Class, p.Value))
 		}
 	}
 	if len(e.ID) == 0 {
@@ -326,7 +401,18 @@ func (v *Version) join(p labels.Prediction, l *Label, now time.Time) error {
 		}
 		v.calibrate(p.Class, p.Value, correct)
 		if isBool(p.Class) && isBool(l.Class) {
-			v.calibrateBinary(scoreOfTrue(p.Class, p.Value), l.Class == "true")
+			score, positive := scoreOfTrue(p.Class, p.Value), l.Class == "true"
+			v.calibrateBinary(score, positive)
+			if c.ROC == nil {
+				c.ROC = performance.NewROC(0)
+			}
+			_ = c.ROC.AddLabelled(score, positive)
+			if ps != nil {
+				if ps.ROC == nil {
+					ps.ROC = performance.NewROC(0)
+				}
+				_ = ps.ROC.AddLabelled(score, positive)
+			}
 		}
 	}
 	return nil
@@ -342,36 +428,95 @@ func scoreOfTrue(class string, confidence float64) float64 {
 	return 1 - confidence
 }
 
-// calibrateBinary collects the labelled reference of a boolean model's CBPE; the decision
+// calibrateBinary adds to the labelled reference of a boolean model's CBPE; the decision
 // threshold is 0.5, the one a boolean prediction with a score implies.
 func (v *Version) calibrateBinary(score float64, positive bool) {
 	cb := &v.perf.bcalib
-	if v.perf.binary != nil || len(cb.Score) >= CalibrationRows {
+	if cb.rows() >= CalibrationMaxRows {
 		return
 	}
-	cb.Score = append(cb.Score, score)
-	cb.Positive = append(cb.Positive, positive)
-	if len(cb.Score) == CalibrationRows {
-		if m, err := performance.FitBinaryCBPE(cb.Score, cb.Positive, 0.5); err == nil {
+	if cb.Bins == nil {
+		cb.Bins = performance.NewReliability(0)
+	}
+	if cb.Bins.Add(score, positive) != nil {
+		return
+	}
+	if n := cb.rows(); refitDue(n) {
+		if m, err := performance.FitBinaryCBPEReliability(cb.Bins, 0.5); err == nil {
 			v.perf.binary = m
 		}
 	}
 }
 
-// calibrate collects the labelled reference of the CBPE estimate and fits it once full.
+// calibrate adds to the labelled reference of the CBPE estimate and fits it when due.
 func (v *Version) calibrate(predicted string, confidence float64, correct bool) {
 	cb := &v.perf.calib
-	if v.perf.cbpe != nil || len(cb.Predicted) >= CalibrationRows {
+	if cb.rows() >= CalibrationMaxRows {
 		return
 	}
-	cb.Predicted = append(cb.Predicted, predicted)
-	cb.Confidence = append(cb.Confidence, confidence)
-	cb.Correct = append(cb.Correct, correct)
-	if len(cb.Predicted) == CalibrationRows {
-		if m, err := performance.FitAccuracyCBPE(cb.Predicted, cb.Confidence, cb.Correct); err == nil {
+	if cb.Pooled == nil {
+		cb.Pooled = performance.NewReliability(0)
+	}
+	if cb.Pooled.Add(confidence, correct) != nil {
+		return
+	}
+	r, ok := cb.PerClass[predicted]
+	if !ok && len(cb.PerClass) < max(v.perf.maxClasses, 2) {
+		if cb.PerClass == nil {
+			cb.PerClass = map[string]*performance.Reliability{}
+		}
+		r = performance.NewReliability(0)
+		cb.PerClass[predicted] = r
+	}
+	if r != nil {
+		_ = r.Add(confidence, correct)
+	}
+	if n := cb.rows(); refitDue(n) {
+		if m, err := performance.FitAccuracyCBPEReliability(cb.PerClass, cb.Pooled); err == nil {
 			v.perf.cbpe = m
 		}
 	}
+}
+
+// foldLegacy moves raw calibration rows saved by an earlier release into the bins.
+func (c *Calibration) foldLegacy(maxClasses int) {
+	rows := len(c.Predicted)
+	if rows == 0 || len(c.Confidence) != rows || len(c.Correct) != rows {
+		c.Predicted, c.Confidence, c.Correct = nil, nil, nil
+		return
+	}
+	if c.Pooled == nil {
+		c.Pooled = performance.NewReliability(0)
+	}
+	for i, p := range c.Predicted {
+		if c.Pooled.Add(c.Confidence[i], c.Correct[i]) != nil {
+			continue
+		}
+		r, ok := c.PerClass[p]
+		if !ok && len(c.PerClass) < max(maxClasses, 2) {
+			if c.PerClass == nil {
+				c.PerClass = map[string]*performance.Reliability{}
+			}
+			r = performance.NewReliability(0)
+			c.PerClass[p] = r
+		}
+		if r != nil {
+			_ = r.Add(c.Confidence[i], c.Correct[i])
+		}
+	}
+	c.Predicted, c.Confidence, c.Correct = nil, nil, nil
+}
+
+func (c *BinaryCalibration) foldLegacy() {
+	if len(c.Score) > 0 && len(c.Score) == len(c.Positive) {
+		if c.Bins == nil {
+			c.Bins = performance.NewReliability(0)
+		}
+		for i, s := range c.Score {
+			_ = c.Bins.Add(s, c.Positive[i])
+		}
+	}
+	c.Score, c.Positive = nil, nil
 }
 
 // LabelResult says what happened to one label.
@@ -542,4 +687,45 @@ func (v *Version) evicted() map[string]uint64 {
 		"age":      v.c.Perf.Evicted["age"] + st.EvictedAge,
 		"memory":   v.c.Perf.Evicted["memory"] + st.EvictedMemory,
 	}
+}
+
+// validate checks a calibration loaded from storage.
+func (c *Calibration) validate() error {
+	if c.Pooled != nil {
+		if err := c.Pooled.Validate(); err != nil {
+			return fmt.Errorf("pooled: %w", err)
+		}
+	}
+	for class, r := range c.PerClass {
+		if r == nil {
+			return fmt.Errorf("per_class[%q]: missing", class)
+		}
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("per_class[%q]: %w", class, err)
+		}
+	}
+	return nil
+}
+
+// clone copies the calibration deeply: the bins keep changing after a snapshot is taken.
+func (c *Calibration) clone() *Calibration {
+	out := &Calibration{Predicted: c.Predicted, Confidence: c.Confidence, Correct: c.Correct}
+	if c.Pooled != nil {
+		out.Pooled = c.Pooled.Clone()
+	}
+	if c.PerClass != nil {
+		out.PerClass = make(map[string]*performance.Reliability, len(c.PerClass))
+		for k, r := range c.PerClass {
+			out.PerClass[k] = r.Clone()
+		}
+	}
+	return out
+}
+
+func (c *BinaryCalibration) clone() *BinaryCalibration {
+	out := &BinaryCalibration{Score: c.Score, Positive: c.Positive}
+	if c.Bins != nil {
+		out.Bins = c.Bins.Clone()
+	}
+	return out
 }

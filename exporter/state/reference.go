@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
@@ -35,6 +36,10 @@ type refState struct {
 	predRef refIndex // pred's, once resolved
 	// queues is the number of queues handed out to numeric features.
 	queues int32
+	// reconIdx maps Feature.Index to the reconstruction's feature (-1: not used); z is the
+	// reused standardised event.
+	reconIdx []int32
+	z        []float64
 }
 
 // refIndex is a profile feature's index and, for a numeric one, the number of its queue in
@@ -171,6 +176,48 @@ func (v *Version) startCapture() {
 		po.MaxCategories = lim
 	}
 	v.capture = &capture{cfg: rc, b: drift.NewBuilder(po)}
+}
+
+// EmbeddingFeature names embeddings where a feature name is expected: the
+// aiops_feature_drift_unbinned_total count of embeddings whose dimension differs from the
+// reference's.
+const EmbeddingFeature = "__embedding__"
+
+// reconstruct adds the event's reconstruction error to the slot: its numeric values
+// standardised, a missing one imputed with the reference mean (0), as the reference rows were.
+// Only when the profile has a reconstruction and drift.multivariate is on.
+func (v *Version) reconstruct(r *refState, e *Event, slot *Slot) {
+	rc := r.profile.Reconstruction
+	if len(r.reconIdx) != len(v.list) {
+		// Feature.Index → position in rc.Features (-1: not used); features are only added.
+		for k := len(r.reconIdx); k < len(v.list); k++ {
+			r.reconIdx = append(r.reconIdx, int32(rc.Index(v.list[k].Name)))
+		}
+		r.reconIdx = r.reconIdx[:len(v.list)]
+	}
+	if cap(r.z) < len(rc.Features) {
+		r.z = make([]float64, len(rc.Features))
+	}
+	z := r.z[:len(rc.Features)]
+	clear(z)
+	seen := false
+	for i := range e.Features {
+		fv := &e.Features[i]
+		if fv.Type != config.Numeric || fv.Feature == nil || fv.Feature.Index >= len(r.reconIdx) {
+			continue
+		}
+		if j := r.reconIdx[fv.Feature.Index]; j >= 0 && !math.IsNaN(fv.Num) {
+			rc.Standardise(z, int(j), fv.Num)
+			seen = true
+		}
+	}
+	if !seen {
+		return // an event without any of the features says nothing about how they relate
+	}
+	if slot.Recon == nil {
+		slot.Recon = &drift.ReconstructionWindow{}
+	}
+	slot.Recon.Add(rc.Error(z))
 }
 
 // profileIndex is the reference feature of f (j -1: none), its queue and pending counts.
@@ -402,6 +449,12 @@ func (v *Version) applyCapture(e *Event, t time.Time) {
 	if e.Prediction.Present {
 		captureValue(c.b, reference.PredictionFeature, e.Prediction.Type, e.Prediction.Num, e.Prediction.Str)
 	}
+	if len(e.Embedding) > 0 {
+		if c.b.AddEmbedding(e.Embedding) != nil {
+			v.unbinned(EmbeddingFeature)
+		}
+	}
+	c.b.EndRow() // the event's values belong together (multivariate drift)
 	c.n++
 	if c.cfg.CaptureFirst > 0 && c.n >= c.cfg.CaptureFirst {
 		v.finishCapture()
@@ -518,6 +571,11 @@ type DriftReading struct {
 	// Window is the merge of the sub-windows in the sliding window; Total every value counted
 	// since the reference was loaded (the aiops_feature_values_total counters).
 	Window, Total *drift.Window
+	// Reconstruction is the window's reconstruction errors when the profile has a
+	// reconstruction and drift.multivariate is on (nil otherwise).
+	Reconstruction *drift.ReconstructionWindow
+	// Embedding sums the window's embeddings when the profile has an embedding reference.
+	Embedding *drift.EmbeddingWindow
 }
 
 // ReadDrift copies the drift counts as of now; ok is false without a reference.
@@ -537,6 +595,22 @@ func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
 			_ = r.Window.Merge(s.Drift)
 		}
 	})
+	if p.Embedding != nil {
+		r.Embedding = &drift.EmbeddingWindow{}
+		v.ring.Each(now, func(s *Slot) {
+			if s.Embed != nil {
+				r.Embedding.Merge(s.Embed)
+			}
+		})
+	}
+	if p.Reconstruction != nil && v.state.Config().Drift.Multivariate {
+		r.Reconstruction = &drift.ReconstructionWindow{}
+		v.ring.Each(now, func(s *Slot) {
+			if s.Recon != nil {
+				r.Reconstruction.Merge(s.Recon)
+			}
+		})
+	}
 	v.ring.All(func(s *Slot) {
 		if s.Drift != nil {
 			_ = r.Total.Merge(s.Drift)

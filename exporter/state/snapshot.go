@@ -124,14 +124,12 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		vs.Awaiting = append(vs.Awaiting, e)
 		return true
 	})
-	if len(v.perf.calib.Predicted) > 0 {
-		c := v.perf.calib
-		vs.Calibration = &c
+	if v.perf.calib.rows() > 0 {
+		vs.Calibration = v.perf.calib.clone()
 	}
 	vs.CBPE = v.perf.cbpe
-	if len(v.perf.bcalib.Score) > 0 {
-		c := v.perf.bcalib
-		vs.BinaryCalibration = &c
+	if v.perf.bcalib.rows() > 0 {
+		vs.BinaryCalibration = v.perf.bcalib.clone()
 	}
 	vs.BinaryCBPE = v.perf.binary
 	vs.Features = v.featureSnapshots()
@@ -244,11 +242,21 @@ func (v *Version) restoreExtra(x *VersionExtra) error {
 		}
 	}
 	if x.Calibration != nil {
+		if err := x.Calibration.validate(); err != nil {
+			return fmt.Errorf("calibration: %w", err)
+		}
 		v.perf.calib = *x.Calibration
+		v.perf.calib.foldLegacy(v.perf.maxClasses)
 	}
 	v.perf.cbpe = x.CBPE
 	if x.BinaryCalibration != nil {
+		if x.BinaryCalibration.Bins != nil {
+			if err := x.BinaryCalibration.Bins.Validate(); err != nil {
+				return fmt.Errorf("binary calibration: %w", err)
+			}
+		}
 		v.perf.bcalib = *x.BinaryCalibration
+		v.perf.bcalib.foldLegacy()
 	}
 	v.perf.binary = x.BinaryCBPE
 	return nil

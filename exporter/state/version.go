@@ -75,6 +75,10 @@ type Slot struct {
 	// exists); Perf the predictions labelled in it, by label time.
 	Drift *drift.Window `json:"drift,omitempty"`
 	Perf  *PerfSlot     `json:"perf,omitempty"`
+	// Recon sums the sub-window's reconstruction errors (multivariate drift).
+	Recon *drift.ReconstructionWindow `json:"recon,omitempty"`
+	// Embed sums the sub-window's embeddings (embedding drift).
+	Embed *drift.EmbeddingWindow `json:"embed,omitempty"`
 }
 
 // FeatureSlot is one feature's counts in one sub-window.
@@ -91,6 +95,12 @@ func resetSlot(s *Slot) {
 	}
 	if s.Perf != nil {
 		s.Perf.reset()
+	}
+	if s.Recon != nil {
+		s.Recon.Reset()
+	}
+	if s.Embed != nil {
+		s.Embed.Reset()
 	}
 	for i := range s.Features {
 		f := &s.Features[i]

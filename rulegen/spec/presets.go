@@ -189,6 +189,26 @@ func presets() map[string]preset {
 				return nil
 			},
 		},
+		"reconstruction_drift": {
+			doc:     "multivariate drift: the mean data-reconstruction error of a model version's numeric features outside its reference bounds (aiops_reconstruction_drifted)",
+			params:  withFilter(map[string]string{}),
+			summary: "The features of {{ $labels.model }} {{ $labels.version }} no longer vary together as in the reference (reconstruction drift)",
+			build: func(p params, a *Alert) error {
+				a.Threshold = &Threshold{Expr: fmt.Sprintf("max by (model, version) (%s)", p.sel("aiops_reconstruction_drifted")),
+					By: []string{"model", "version"}, Op: ">", Value: 0.5}
+				return nil
+			},
+		},
+		"embedding_drift": {
+			doc:     "embedding drift: the distance between a model version's mean input embedding and the reference's above its no-drift threshold (aiops_embedding_drifted)",
+			params:  withFilter(map[string]string{}),
+			summary: "The input embeddings of {{ $labels.model }} {{ $labels.version }} moved away from the reference (embedding drift)",
+			build: func(p params, a *Alert) error {
+				a.Threshold = &Threshold{Expr: fmt.Sprintf("max by (model, version) (%s)", p.sel("aiops_embedding_drifted")),
+					By: []string{"model", "version"}, Op: ">", Value: 0.5}
+				return nil
+			},
+		},
 		"f1_slo": {
 			doc:     "F1 of class `class` as an SLO: good = 2·TP, total = 2·TP + FP + FN, from aiops_confusion_total",
 			params:  withFilter(map[string]string{"class": "1", "objective": "90", "period": "30d"}),
