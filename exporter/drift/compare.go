@@ -75,7 +75,9 @@ type Config struct {
 	// references are judged by distances (default 1000, Evidently's split).
 	SmallReference float64
 	// MinReferenceRows below which a feature is not judged (default 30); MinWindowRows the same
-	// for the window (default 1: a single event is judged, as Evidently would).
+	// for the window (default 30). Evidently judges any window, even of one row; a verdict on a
+	// handful of events is noise that pages someone (ten events flagged a feature in a demo),
+	// so a window too small says so (reason window_too_small) instead.
 	MinReferenceRows float64
 	MinWindowRows    float64
 	// DriftShare is the share of drifted features at or above which the dataset counts as
@@ -96,7 +98,7 @@ func (c Config) withDefaults() Config {
 		c.MinReferenceRows = 30
 	}
 	if c.MinWindowRows <= 0 {
-		c.MinWindowRows = 1
+		c.MinWindowRows = 30
 	}
 	if c.DriftShare <= 0 {
 		c.DriftShare = 0.5

@@ -38,7 +38,7 @@ func TestEdgeCases(t *testing.T) {
 	})
 	t.Run("constant feature moves", func(t *testing.T) {
 		p := numericProfile(t, ProfileOptions{}, make([]float64, 5000))
-		r, err := Compare(p, windowOf(t, p, []float64{0, 0, 0, 1, 1}), Config{})
+		r, err := Compare(p, windowOf(t, p, []float64{0, 0, 0, 1, 1}), Config{MinWindowRows: 1})
 		require.NoError(t, err)
 		fr := r.Features[0]
 		require.Equal(t, MethodJS, fr.Method)
@@ -79,17 +79,24 @@ func TestEdgeCases(t *testing.T) {
 	})
 	t.Run("single event", func(t *testing.T) {
 		p := numericProfile(t, ProfileOptions{}, normal(rng, 5000, 0, 1))
-		r, err := Compare(p, windowOf(t, p, []float64{0.1}), Config{Scores: Methods()})
+		// By default a window of fewer than 30 values is not judged: a verdict on a handful
+		// of events is noise.
+		r, err := Compare(p, windowOf(t, p, []float64{0.1}), Config{})
+		require.NoError(t, err)
+		require.Equal(t, ReasonWindowTooSmall, r.Features[0].Reason)
+		require.False(t, r.Features[0].Judged)
+		r, err = Compare(p, windowOf(t, p, []float64{3, 3.1, 3.2, 2.9, 3.3, 3.0, 3.1, 2.8, 3.2, 3.0}), Config{})
+		require.NoError(t, err)
+		require.Equal(t, ReasonWindowTooSmall, r.Features[0].Reason, "ten shifted events are not a drift verdict")
+		require.False(t, r.Features[0].Drifted)
+		// Asked to, it judges a single event with finite scores.
+		r, err = Compare(p, windowOf(t, p, []float64{0.1}), Config{Scores: Methods(), MinWindowRows: 1})
 		require.NoError(t, err)
 		fr := r.Features[0]
 		require.True(t, fr.Judged)
 		for _, s := range fr.Scores {
 			require.False(t, math.IsInf(s.Value, 0) || math.IsNaN(s.Value), "%s = %v", s.Method, s.Value)
 		}
-		r, err = Compare(p, windowOf(t, p, []float64{0.1}), Config{MinWindowRows: 30})
-		require.NoError(t, err)
-		require.Equal(t, ReasonWindowTooSmall, r.Features[0].Reason)
-		require.False(t, r.Features[0].Judged)
 	})
 	t.Run("too few reference rows", func(t *testing.T) {
 		p := numericProfile(t, ProfileOptions{}, normal(rng, 12, 0, 1))
@@ -136,7 +143,7 @@ func TestEdgeCases(t *testing.T) {
 		for _, v := range []string{"yes", "no", "maybe"} {
 			require.NoError(t, p.Features[0].AddString(&w.Histograms[0], v))
 		}
-		r, err = Compare(p, w, Config{})
+		r, err = Compare(p, w, Config{MinWindowRows: 1})
 		require.NoError(t, err)
 		require.Equal(t, MethodChi2, r.Features[0].Method)
 		require.Equal(t, ReasonUnseenValues, r.Features[0].Reason)
