@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -110,6 +113,7 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 	require.NoError(t, err)
 	post.Body.Close()
 	require.Equal(t, http.StatusOK, post.StatusCode)
+	postSpamFilter(t, base)
 
 	resp, err := http.Get(base + "/metrics")
 	require.NoError(t, err)
@@ -189,4 +193,40 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 	require.NoError(t, lint.CheckMetricsExist(missing, known), "not served by the real aiops_exporter after %d simulated events, not recorded by rules/generated:\n%s", stats.Events, msg.String())
 	t.Logf("%d metric names checked against %d families scraped from the exporter after %d events and %d labels",
 		len(names), len(families), stats.Events, stats.Labels)
+}
+
+// postSpamFilter sends what no simulated model has: a boolean model's scored predictions with
+// embeddings, then the labels of most of them, so the ROC AUC and embedding drift families
+// exist.
+func postSpamFilter(t *testing.T, base string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var events, labels strings.Builder
+	const n = 1600
+	for i := range n {
+		truth := rng.Float64() < 0.3
+		score := 0.25 + 0.2*rng.NormFloat64()
+		if truth {
+			score += 0.4
+		}
+		score = math.Min(0.99, math.Max(0.01, score))
+		pred := score >= 0.5
+		shift := 0.0
+		if i >= 1200 {
+			shift = 3 // the later embeddings move: a window unlike the captured reference
+		}
+		fmt.Fprintf(&events, `{"model":"spam-filter","version":"v1","id":"s-%d","prediction":%t,"scores":{"true":%.4f},"features":{"length":%.1f},"embedding":[%.3f,%.3f,%.3f]}`+"\n",
+			i, pred, score, 50+10*rng.NormFloat64(), rng.NormFloat64()+shift, rng.NormFloat64(), rng.NormFloat64())
+		if i < 1400 {
+			fmt.Fprintf(&labels, `{"model":"spam-filter","id":"s-%d","label":%t}`+"\n", i, truth)
+		}
+	}
+	for path, body := range map[string]string{"/api/v1/events": events.String(), "/api/v1/labels": labels.String()} {
+		resp, err := http.Post(base+path, "application/x-ndjson", strings.NewReader(body))
+		require.NoError(t, err)
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, out)
+		require.NotContains(t, string(out), `"reason"`, "%s: every line accepted", path)
+	}
 }
