@@ -196,37 +196,37 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 }
 
 // postSpamFilter sends what no simulated model has: a boolean model's scored predictions with
-// embeddings, then the labels of most of them, so the ROC AUC and embedding drift families
-// exist.
+// embeddings. The first 1,200 are labelled before the last 400 arrive: CBPE calibrates on
+// labelled predictions, and only predictions made after that have an estimated ROC AUC.
 func postSpamFilter(t *testing.T, base string) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
-	var events, labels strings.Builder
-	const n = 1600
-	for i := range n {
+	var early, late, labels strings.Builder
+	for i := range 1600 {
 		truth := rng.Float64() < 0.3
 		score := 0.25 + 0.2*rng.NormFloat64()
 		if truth {
 			score += 0.4
 		}
 		score = math.Min(0.99, math.Max(0.01, score))
-		pred := score >= 0.5
-		shift := 0.0
+		events, shift := &early, 0.0
 		if i >= 1200 {
-			shift = 3 // the later embeddings move: a window unlike the captured reference
-		}
-		fmt.Fprintf(&events, `{"model":"spam-filter","version":"v1","id":"s-%d","prediction":%t,"scores":{"true":%.4f},"features":{"length":%.1f},"embedding":[%.3f,%.3f,%.3f]}`+"\n",
-			i, pred, score, 50+10*rng.NormFloat64(), rng.NormFloat64()+shift, rng.NormFloat64(), rng.NormFloat64())
-		if i < 1400 {
+			// The later embeddings move: a window unlike the captured reference.
+			events, shift = &late, 3
+		} else {
 			fmt.Fprintf(&labels, `{"model":"spam-filter","id":"s-%d","label":%t}`+"\n", i, truth)
 		}
+		fmt.Fprintf(events, `{"model":"spam-filter","version":"v1","id":"s-%d","prediction":%t,"scores":{"true":%.4f},"features":{"length":%.1f},"embedding":[%.3f,%.3f,%.3f]}`+"\n",
+			i, score >= 0.5, score, 50+10*rng.NormFloat64(), rng.NormFloat64()+shift, rng.NormFloat64(), rng.NormFloat64())
 	}
-	for path, body := range map[string]string{"/api/v1/events": events.String(), "/api/v1/labels": labels.String()} {
-		resp, err := http.Post(base+path, "application/x-ndjson", strings.NewReader(body))
+	for _, p := range []struct{ path, body string }{
+		{"/api/v1/events", early.String()}, {"/api/v1/labels", labels.String()}, {"/api/v1/events", late.String()},
+	} {
+		resp, err := http.Post(base+p.path, "application/x-ndjson", strings.NewReader(p.body))
 		require.NoError(t, err)
 		out, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, out)
-		require.NotContains(t, string(out), `"reason"`, "%s: every line accepted", path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", p.path, out)
+		require.NotContains(t, string(out), `"reason"`, "%s: every line accepted", p.path)
 	}
 }
