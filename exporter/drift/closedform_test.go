@@ -56,7 +56,7 @@ func TestChiSquareClosedForm(t *testing.T) {
 	// Three bins, df 2: the survival is exp(−x/2).
 	stat, p, df = ChiSquare([]float64{1, 1, 2}, []float64{10, 20, 30})
 	require.Equal(t, 2, df)
-	wantStat := (10-15)*(10-15)/15.0 + (20-15)*(20-15)/15.0 + (30-30)*(30-30)/30.0
+	wantStat := (10-15)*(10-15)/15.0 + (20-15)*(20-15)/15.0 + 0 // the third bin: (30−30)²/30
 	require.InDelta(t, wantStat, stat, 1e-12)
 	require.InDelta(t, math.Exp(-wantStat/2), p, 1e-14)
 	// A bin empty on both sides is left out.

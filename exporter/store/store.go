@@ -19,6 +19,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/opscentre/opscentre/exporter/performance"
 	"github.com/opscentre/opscentre/exporter/state"
@@ -160,7 +161,7 @@ func key(model, version string) []byte { return []byte(model + "\x00" + version)
 func (s *Store) Save(snap *state.Snapshot) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketModels, bucketCounters, bucketWindows, bucketReferences, bucketAwaiting} {
-			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err
 			}
 			if _, err := tx.CreateBucket(b); err != nil {

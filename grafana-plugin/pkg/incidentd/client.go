@@ -200,8 +200,8 @@ func StatusOf(err error) int {
 	return 0
 }
 
-// NotIncidentd reports an answer that is not from incidentd (e.g. HTML from another service).
-var NotIncidentd = errors.New("the answer is not incidentd's JSON")
+// ErrNotIncidentd reports an answer that is not from incidentd (e.g. HTML from another service).
+var ErrNotIncidentd = errors.New("the answer is not incidentd's JSON")
 
 // Observer is told about every request, for the plugin's own metrics.
 type Observer func(endpoint string, status int, d time.Duration)
@@ -253,7 +253,7 @@ func (c *Client) do(ctx context.Context, method, endpoint, path string, q url.Va
 		err = json.Unmarshal(data, out)
 	}
 	if err != nil {
-		return &Error{Status: status, Path: path, Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+		return &Error{Status: status, Path: path, Message: "the body is not the JSON incidentd sends; is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", ErrNotIncidentd, err)}
 	}
 	return nil
 }
@@ -316,7 +316,7 @@ func (c *Client) roundTrip(ctx context.Context, method, endpoint, path string, q
 		if json.Unmarshal(data, &msg) == nil && msg.Error != "" {
 			e.Message = msg.Error
 		} else if resp.StatusCode == http.StatusNotFound {
-			e.Err = NotIncidentd
+			e.Err = ErrNotIncidentd
 		}
 		return nil, 0, e
 	}

@@ -254,7 +254,7 @@ func (c *Client) decodePage(d *tableDecoder, data []byte) (next string, n int, e
 	c.release(data) // the table holds copies of what it keeps
 	if err != nil {
 		// The message is what the user sees: it names the place in the page.
-		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends (" + err.Error() + "); is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", NotIncidentd, err)}
+		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends (" + err.Error() + "); is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", ErrNotIncidentd, err)}
 	}
 	return next, n, nil
 }

@@ -45,7 +45,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		case http.StatusNotFound:
 			return fail("%s has no /api/v1/incidents: this is not incidentd, or an older version. Set the URL to incidentd's address.", url)
 		}
-		if errors.Is(err, incidentd.NotIncidentd) {
+		if errors.Is(err, incidentd.ErrNotIncidentd) {
 			return fail("%s answered, but not with incidentd's JSON: %v", url, err)
 		}
 		return fail("Listing incidents failed: %v", err)

@@ -96,7 +96,7 @@ func actor(r *http.Request) (string, error) {
 		return "", errors.New("actions need a signed-in Grafana user; this request carries none")
 	}
 	if u.Role == "" || strings.EqualFold(u.Role, "Viewer") || strings.EqualFold(u.Role, "None") {
-		return "", fmt.Errorf("Grafana user %q has role %q; acting on incidents needs Editor or Admin", login(u), u.Role)
+		return "", fmt.Errorf("the Grafana user %q has role %q; acting on incidents needs Editor or Admin", login(u), u.Role)
 	}
 	return login(u), nil
 }
