@@ -33,7 +33,7 @@ unit: ## Run the Go tests only, without lint.
 	$(GO) test -count=1 $(PKGS)
 
 .PHONY: lint
-lint: ## go vet, gofmt, a go mod tidy check and mypy --strict on the Python client.
+lint: ## go vet, staticcheck, gofmt, a go mod tidy check and mypy --strict on the Python client.
 	scripts/lint.sh
 
 .PHONY: bench

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Lint: go vet, gofmt, go mod tidy must leave go.mod/go.sum unchanged, and mypy --strict
+# Lint: go vet, staticcheck (scripts/tools.sh installs it), gofmt, go mod tidy must leave go.mod/go.sum unchanged, and mypy --strict
 # on the Python client (its configuration is in exporter/client/python/pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo ">> go vet"
 go vet ./...
+
+echo ">> staticcheck"
+staticcheck=.tools/staticcheck
+[ -x "$staticcheck" ] || staticcheck=$(command -v staticcheck || true)
+if [ -z "$staticcheck" ]; then
+  echo "staticcheck is missing: run scripts/tools.sh (make tools)" >&2
+  exit 1
+fi
+"$staticcheck" ./...
 
 echo ">> gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null) 2>/dev/null || true)

@@ -58,3 +58,14 @@ mkdir -p .tools/prometheus-v3
 for b in prometheus promtool; do
   [ "$(readlink .tools/prometheus-v3/$b 2>/dev/null)" = "$cache/$b" ] || ln -sfn "$cache/$b" .tools/prometheus-v3/$b
 done
+
+# staticcheck for `make lint`, built once per user beside Prometheus 3.
+STATICCHECK_VERSION=${STATICCHECK_VERSION:-v0.8.2}
+sc="${XDG_CACHE_HOME:-$HOME/.cache}/opscentre/staticcheck-$STATICCHECK_VERSION"
+if [ ! -x "$sc/staticcheck" ]; then
+  echo ">> building staticcheck $STATICCHECK_VERSION into $sc"
+  mkdir -p "$sc"
+  GOBIN="$sc" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+mkdir -p .tools
+ln -sfn "$sc/staticcheck" .tools/staticcheck
