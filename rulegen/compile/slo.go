@@ -164,12 +164,12 @@ type sloSynth struct {
 	step        time.Duration
 }
 
-func newSLOSynth(goodExpr, totalExpr string, by []string, step time.Duration, n int) (*sloSynth, error) {
-	ge, err := spec.ParseExpr(strings.ReplaceAll(goodExpr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) newSLOSynth(goodExpr, totalExpr string, by []string, step time.Duration, n int) (*sloSynth, error) {
+	ge, err := c.parseInput(goodExpr)
 	if err != nil {
 		return nil, err
 	}
-	te, err := spec.ParseExpr(strings.ReplaceAll(totalExpr, spec.WindowPlaceholder, "5m"))
+	te, err := c.parseInput(totalExpr)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +325,7 @@ func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 	}
 	volume := math.Max(1, 2*s.MinEvents/3600)
 	build := func(name string, errs []float64, vol float64) (TestCase, map[string]string, error) {
-		ss, err := newSLOSynth(goodExpr, s.Total, s.By, step, len(errs))
+		ss, err := c.newSLOSynth(goodExpr, s.Total, s.By, step, len(errs))
 		if err != nil {
 			return TestCase{Name: name}, nil, err
 		}

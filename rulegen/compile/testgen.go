@@ -482,8 +482,8 @@ func sameStep(a, b float64) bool {
 
 // maxRange is the longest range window in an expression: the lag before a step in the input
 // shows fully in the signal.
-func maxRange(expr string) time.Duration {
-	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) maxRange(expr string) time.Duration {
+	e, err := c.parseInput(expr)
 	if err != nil {
 		return 0
 	}
@@ -501,8 +501,8 @@ func maxRange(expr string) time.Duration {
 }
 
 // minRange is the shortest range window in an expression, 0 when there is none.
-func minRange(expr string) time.Duration {
-	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) minRange(expr string) time.Duration {
+	e, err := c.parseInput(expr)
 	if err != nil {
 		return 0
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/compile"
 )
 
@@ -48,6 +47,7 @@ func Render(res *compile.Result, source string) (Files, error) {
 		err          error
 	}
 	out := make([]rendered, len(res.Groups))
+	y := newRuleYAML()
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -57,9 +57,7 @@ func Render(res *compile.Result, source string) (Files, error) {
 			for i := range work {
 				g := res.Groups[i]
 				r := &out[i]
-				if r.rules, r.err = ruleFile(source, []*compile.Group{g}); r.err != nil {
-					continue
-				}
+				r.rules = ruleFile(y, source, g)
 				if g.Tests != nil {
 					r.tests, r.err = testFile(source, g)
 				}
@@ -80,11 +78,7 @@ func Render(res *compile.Result, source string) (Files, error) {
 			files["tests/"+g.Name+".test.yml"] = out[i].tests
 		}
 	}
-	cr, err := prometheusRule(source, res)
-	if err != nil {
-		return nil, err
-	}
-	files["prometheusrule.yaml"] = cr
+	files["prometheusrule.yaml"] = prometheusRule(y, source, res)
 	am, err := Alertmanager(source, res.Spec)
 	if err != nil {
 		return nil, err
@@ -94,52 +88,11 @@ func Render(res *compile.Result, source string) (Files, error) {
 	return files, nil
 }
 
-type ruleYAML struct {
-	Record        string            `yaml:"record,omitempty"`
-	Alert         string            `yaml:"alert,omitempty"`
-	Expr          string            `yaml:"expr"`
-	For           string            `yaml:"for,omitempty"`
-	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
-	Labels        map[string]string `yaml:"labels,omitempty"`
-	Annotations   map[string]string `yaml:"annotations,omitempty"`
-}
-
-type groupYAML struct {
-	Name  string     `yaml:"name"`
-	Rules []ruleYAML `yaml:"rules"`
-}
-
-type groupsYAML struct {
-	Groups []groupYAML `yaml:"groups"`
-}
-
 func durStr(d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}
 	return model.Duration(d).String()
-}
-
-func groups(gs []*compile.Group) []groupYAML {
-	out := make([]groupYAML, 0, len(gs))
-	for _, g := range gs {
-		gy := groupYAML{Name: "opscentre-" + g.Name}
-		for _, r := range g.Rules {
-			ann := map[string]string{}
-			for k, v := range r.Annotations {
-				if v != "" {
-					ann[k] = v
-				}
-			}
-			gy.Rules = append(gy.Rules, ruleYAML{
-				Record: r.Record, Alert: r.Alert, Expr: r.Expr,
-				For: durStr(r.For), KeepFiringFor: durStr(r.KeepFiringFor),
-				Labels: r.Labels, Annotations: ann,
-			})
-		}
-		out = append(out, gy)
-	}
-	return out
 }
 
 func marshal(v any) ([]byte, error) {
@@ -159,42 +112,31 @@ func header(source string) string {
 	return "# " + Header + "\n# Source: " + filepath.ToSlash(source) + "\n"
 }
 
-func ruleFile(source string, gs []*compile.Group) ([]byte, error) {
-	body, err := marshal(groupsYAML{Groups: groups(gs)})
-	if err != nil {
-		return nil, err
-	}
-	out := append([]byte(header(source)), body...)
-	if err := check.RuleFile(out); err != nil {
-		return nil, fmt.Errorf("generated rule file for %s fails rulefmt (a rulegen bug, please report): %w", gs[0].Alert.Name, err)
-	}
-	return out, nil
+// ruleFile writes the rule file of one group. Its rules were validated with rulefmt when
+// they were compiled; the writer is checked against yaml.v3 and rulefmt.Parse by the tests.
+func ruleFile(y *ruleYAML, source string, g *compile.Group) []byte {
+	out := make([]byte, 0, 256+len(g.Rules)*256)
+	out = append(out, header(source)...)
+	return y.groups(out, 0, []*compile.Group{g})
 }
 
 // prometheusRule writes the prometheus-operator custom resource as plain YAML, so no
 // Kubernetes modules are needed.
-func prometheusRule(source string, res *compile.Result) ([]byte, error) {
-	type meta struct {
-		Name   string            `yaml:"name"`
-		Labels map[string]string `yaml:"labels"`
-	}
-	type cr struct {
-		APIVersion string     `yaml:"apiVersion"`
-		Kind       string     `yaml:"kind"`
-		Metadata   meta       `yaml:"metadata"`
-		Spec       groupsYAML `yaml:"spec"`
-	}
-	body, err := marshal(cr{
-		APIVersion: "monitoring.coreos.com/v1",
-		Kind:       "PrometheusRule",
-		Metadata:   meta{Name: "opscentre-rules", Labels: map[string]string{"app.kubernetes.io/managed-by": "rulegen", "app.kubernetes.io/part-of": "opscentre"}},
-		Spec:       groupsYAML{Groups: groups(res.Groups)},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(header(source)), body...), nil
+func prometheusRule(y *ruleYAML, source string, res *compile.Result) []byte {
+	out := []byte(header(source) + prometheusRuleHead)
+	return y.groups(out, 2, res.Groups)
 }
+
+// prometheusRuleHead is the custom resource up to its groups, as yaml.v3 wrote it.
+const prometheusRuleHead = `apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: opscentre-rules
+  labels:
+    app.kubernetes.io/managed-by: rulegen
+    app.kubernetes.io/part-of: opscentre
+spec:
+`
 
 // Write writes files under dir, creating directories, and removes generated files of the
 // same kinds that are no longer produced (a renamed alert leaves no stale rules behind).
