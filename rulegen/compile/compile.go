@@ -82,12 +82,11 @@ func Compile(s *spec.Spec) (*Result, spec.Errors) {
 	close(work)
 	wg.Wait()
 	var errs spec.Errors
-	slugs := map[string]*spec.Alert{}
+	names := Names{}
 	for _, c := range ctxs {
-		if prev, dup := slugs[c.group.Name]; dup {
-			c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", c.alert.Name, prev.Name, prev.Pos.Line, c.group.Name)})
+		if err := names.Add(c.group); err != nil {
+			c.errs = append(c.errs, err)
 		}
-		slugs[c.group.Name] = c.alert
 		errs = append(errs, c.errs...)
 		res.Warnings = append(res.Warnings, c.warns...)
 		if len(c.errs) == 0 {
@@ -98,6 +97,27 @@ func Compile(s *spec.Spec) (*Result, spec.Errors) {
 		return nil, errs
 	}
 	return res, nil
+}
+
+// Alert compiles one alert of s: its group of rules and tests, warnings and errors. Alerts
+// compile independently of each other; Names catches two whose names collide.
+func Alert(s *spec.Spec, a *spec.Alert) (g *Group, warnings, errs spec.Errors) {
+	c := compileAlert(s, a)
+	return c.group, c.warns, c.errs
+}
+
+// Names remembers the slug of every alert compiled so far, in spec order.
+type Names map[string]*spec.Alert
+
+// Add records g's name and returns an error when an earlier alert had the same slug.
+func (n Names) Add(g *Group) *spec.Error {
+	a := g.Alert
+	prev, dup := n[g.Name]
+	n[g.Name] = a
+	if !dup {
+		return nil
+	}
+	return &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", a.Name, prev.Name, prev.Pos.Line, g.Name)}
 }
 
 func compileAlert(s *spec.Spec, a *spec.Alert) *ctx {

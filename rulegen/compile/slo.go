@@ -197,8 +197,9 @@ func (c *ctx) newSLOSynth(goodExpr, totalExpr string, by []string, step time.Dur
 }
 
 // build scales the unit series so that sample i has ratio[i] good (or bad) events out of
-// volume[i] events per second.
-func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[string]string, error) {
+// volume events per second. The unit series are constant, so their first sample serves for
+// every sample (one synthesis per alert instead of one per scenario and sample).
+func (ss *sloSynth) build(name string, ratio []float64, volume float64) (TestCase, map[string]string, error) {
 	out := newSynth(ss.step, ss.by)
 	for _, src := range []struct {
 		s    *synth
@@ -208,8 +209,8 @@ func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[s
 			ser := src.s.series[k]
 			vals := make([]float64, len(ratio))
 			for i := range ratio {
-				alpha := ratio[i] * volume[i] / ss.g0
-				beta := (volume[i] - alpha*ss.c) / ss.t0
+				alpha := ratio[i] * volume / ss.g0
+				beta := (volume - alpha*ss.c) / ss.t0
 				if beta < -1e-12 {
 					return TestCase{Name: name}, nil, fmt.Errorf("ratio %v not reachable: %w", ratio[i], errNoInverse)
 				}
@@ -217,7 +218,7 @@ func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[s
 				if src.good {
 					f = alpha
 				}
-				vals[i] = math.Max(0, ser.vals[i]*f)
+				vals[i] = math.Max(0, ser.vals[0]*f)
 			}
 			if err := out.merge(&synSeries{lbls: ser.lbls, counter: ser.counter, vals: vals}); err != nil {
 				return TestCase{Name: name}, nil, err
@@ -324,16 +325,16 @@ func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 		return 1 - errRatio
 	}
 	volume := math.Max(1, 2*s.MinEvents/3600)
+	ss, ssErr := c.newSLOSynth(goodExpr, s.Total, s.By, step, 1)
 	build := func(name string, errs []float64, vol float64) (TestCase, map[string]string, error) {
-		ss, err := c.newSLOSynth(goodExpr, s.Total, s.By, step, len(errs))
-		if err != nil {
-			return TestCase{Name: name}, nil, err
+		if ssErr != nil {
+			return TestCase{Name: name}, nil, ssErr
 		}
 		ratio := make([]float64, len(errs))
 		for i, e := range errs {
 			ratio[i] = ratioFor(e)
 		}
-		return ss.build(name, ratio, constant(len(errs), vol))
+		return ss.build(name, ratio, vol)
 	}
 	lead := steps(10*time.Minute, step)
 	minTh := 1.0
