@@ -121,7 +121,7 @@ func (n Names) Add(g *Group) *spec.Error {
 }
 
 func compileAlert(s *spec.Spec, a *spec.Alert) *ctx {
-	c := &ctx{spec: s, alert: a, group: &Group{Name: slug(a.Name), Alert: a}, asts: map[string]parsed{}}
+	c := &ctx{spec: s, alert: a, group: &Group{Name: slug(a.Name), Alert: a}, asts: map[string]parsed{}, tmpls: map[string]parser.Expr{}}
 	fn, ok := kinds[a.Kind()]
 	if !ok {
 		c.errs = append(c.errs, &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q has no kind", a.Name)})
@@ -154,6 +154,8 @@ type ctx struct {
 	// asts holds every expression of the alert parsed once: kinds, test generation, label
 	// checks and rulefmt read the same AST instead of parsing the text again.
 	asts map[string]parsed
+	// tmpls are SLO templates parsed with a sentinel window (window.go).
+	tmpls map[string]parser.Expr
 }
 
 type parsed struct {

@@ -82,8 +82,8 @@ func compileSLO(c *ctx) {
 			continue
 		}
 		ws := dur(w)
-		g := c.recordNamed(lvl+":"+c.group.Name+"_"+goodName+":increase"+ws, strings.ReplaceAll(goodExpr, spec.WindowPlaceholder, ws))
-		t := c.recordNamed(lvl+":"+c.group.Name+"_total:increase"+ws, strings.ReplaceAll(s.Total, spec.WindowPlaceholder, ws))
+		g := c.recordNamed(lvl+":"+c.group.Name+"_"+goodName+":increase"+ws, c.windowed(goodExpr, w))
+		t := c.recordNamed(lvl+":"+c.group.Name+"_total:increase"+ws, c.windowed(s.Total, w))
 		totalRec[w] = t
 		ratio := fmt.Sprintf("%s%s / %s", ratioWord, g, t)
 		if ratioWord != "" {
