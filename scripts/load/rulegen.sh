@@ -23,7 +23,7 @@ go build -o "$tmp/benchspec" ./rulegen/internal/benchspec/cmd/benchspec
 
 # measure LABEL CMD...: best wall, CPU and RSS of REPEAT runs, appended to $tmp/results.
 measure() {
-	local label=$1 reps=$2
+	local label=$1 reps=$2 r
 	shift 2
 	local best=""
 	for ((r = 0; r < reps; r++)); do
