@@ -442,7 +442,7 @@ func expand(vals []float64) string {
 			if j == i {
 				parts = append(parts, "_")
 			} else {
-				parts = append(parts, fmt.Sprintf("_x%d", j-i))
+				parts = append(parts, "_x"+strconv.Itoa(j-i))
 			}
 			i = j + 1
 			continue
@@ -463,11 +463,11 @@ func expand(vals []float64) string {
 		case j == i+1 && d != 0:
 			parts = append(parts, num(vals[i]), num(vals[j]))
 		case d == 0:
-			parts = append(parts, fmt.Sprintf("%sx%d", num(vals[i]), j-i))
+			parts = append(parts, num(vals[i])+"x"+strconv.Itoa(j-i))
 		case d > 0:
-			parts = append(parts, fmt.Sprintf("%s+%sx%d", num(vals[i]), num(d), j-i))
+			parts = append(parts, num(vals[i])+"+"+num(d)+"x"+strconv.Itoa(j-i))
 		default:
-			parts = append(parts, fmt.Sprintf("%s-%sx%d", num(vals[i]), num(-d), j-i))
+			parts = append(parts, num(vals[i])+"-"+num(-d)+"x"+strconv.Itoa(j-i))
 		}
 		i = j + 1
 	}

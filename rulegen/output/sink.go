@@ -29,33 +29,68 @@ type Discard struct{}
 
 func (Discard) File(string, []byte) error { return nil }
 
-// Dir writes files into a staging directory inside the output directory as they come, and
-// moves them into place on Commit, removing generated files of the same kinds that are no
-// longer produced (a renamed alert leaves no stale rules behind). A run that fails before
-// Commit leaves the output directory as it was.
+// Dir writes files into the output directory once the whole spec has compiled, so a run
+// that fails leaves the directory as it was; Commit also removes generated files of the same
+// kinds that are no longer produced (a renamed alert leaves no stale rules behind). Files are
+// held in memory up to dirMemory bytes and written in place on Commit; past that, they go
+// to a staging directory inside the output directory as they come and are moved into place
+// on Commit, so memory stays bounded however large the spec (writing then renaming every
+// file costs more system time, hence the buffer for ordinary sizes).
 type Dir struct {
 	dir, stage string
+	held       []heldFile
+	heldBytes  int
+	memory     int // dirMemory; tests make it small
 	paths      []string
 	made       map[string]bool
 }
 
+type heldFile struct {
+	path string
+	b    []byte
+}
+
+// dirMemory bounds the bytes Dir holds before staging on disk: about 2,500 SLOs' rule and
+// test files.
+const dirMemory = 32 << 20
+
 // stagePrefix names staging directories, which listings of generated files skip.
 const stagePrefix = ".rulegen-stage-"
 
-// NewDir prepares writing into dir, creating it when missing.
+// NewDir prepares writing into dir; nothing is created before the first file that does not
+// fit in memory, or Commit.
 func NewDir(dir string) (*Dir, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating output directory: %w", err)
-	}
-	stage, err := os.MkdirTemp(dir, stagePrefix)
-	if err != nil {
-		return nil, fmt.Errorf("creating staging directory: %w", err)
-	}
-	return &Dir{dir: dir, stage: stage, made: map[string]bool{}}, nil
+	return &Dir{dir: dir, memory: dirMemory, made: map[string]bool{}}, nil
 }
 
 func (d *Dir) File(path string, b []byte) error {
-	full := filepath.Join(d.stage, filepath.FromSlash(path))
+	d.paths = append(d.paths, path)
+	if d.stage == "" && d.heldBytes+len(b) <= d.memory {
+		d.held = append(d.held, heldFile{path, b})
+		d.heldBytes += len(b)
+		return nil
+	}
+	if d.stage == "" {
+		if err := os.MkdirAll(d.dir, 0o755); err != nil {
+			return fmt.Errorf("creating output directory: %w", err)
+		}
+		stage, err := os.MkdirTemp(d.dir, stagePrefix)
+		if err != nil {
+			return fmt.Errorf("creating staging directory: %w", err)
+		}
+		d.stage = stage
+		for _, f := range d.held {
+			if err := d.write(d.stage, f.path, f.b); err != nil {
+				return err
+			}
+		}
+		d.held, d.heldBytes = nil, 0
+	}
+	return d.write(d.stage, path, b)
+}
+
+func (d *Dir) write(root, path string, b []byte) error {
+	full := filepath.Join(root, filepath.FromSlash(path))
 	if sub := filepath.Dir(full); !d.made[sub] {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return fmt.Errorf("creating output directory: %w", err)
@@ -65,25 +100,34 @@ func (d *Dir) File(path string, b []byte) error {
 	if err := os.WriteFile(full, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", filepath.Join(d.dir, filepath.FromSlash(path)), err)
 	}
-	d.paths = append(d.paths, path)
 	return nil
 }
 
-// Commit moves the staged files into the output directory and removes stale ones.
+// Commit puts the files in place and removes stale ones.
 func (d *Dir) Commit() error {
 	defer d.Abort()
 	stale, err := generatedFiles(d.dir)
 	if err != nil {
 		return err
 	}
-	made := map[string]bool{}
+	if d.stage == "" {
+		for _, f := range d.held {
+			if err := d.write(d.dir, f.path, f.b); err != nil {
+				return err
+			}
+			delete(stale, f.path)
+		}
+	}
 	for _, p := range d.paths {
+		if d.stage == "" {
+			break
+		}
 		full := filepath.Join(d.dir, filepath.FromSlash(p))
-		if sub := filepath.Dir(full); !made[sub] {
+		if sub := filepath.Dir(full); !d.made[sub] {
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				return fmt.Errorf("creating output directory: %w", err)
 			}
-			made[sub] = true
+			d.made[sub] = true
 		}
 		if err := os.Rename(filepath.Join(d.stage, filepath.FromSlash(p)), full); err != nil {
 			return fmt.Errorf("writing %s: %w", full, err)
@@ -98,8 +142,13 @@ func (d *Dir) Commit() error {
 	return nil
 }
 
-// Abort removes the staging directory.
-func (d *Dir) Abort() { _ = os.RemoveAll(d.stage) }
+// Abort drops what was held and removes the staging directory.
+func (d *Dir) Abort() {
+	d.held = nil
+	if d.stage != "" {
+		_ = os.RemoveAll(d.stage)
+	}
+}
 
 // Paths lists the files given to d, in the order they came.
 func (d *Dir) Paths() []string { return d.paths }
