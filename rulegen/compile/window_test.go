@@ -23,7 +23,7 @@ func TestWindowedTreesMatchParsing(t *testing.T) {
 		{`sum by (model) (increase(aiops_confusion_total{actual="1", predicted="1"}[{{window}}])) * 2 + sum by (model) (increase(aiops_confusion_total{actual!="1", predicted="1"}[{{window}}]))`, true},
 		{`sum by (model) (rate(x[5m]) * 0 + increase(x[{{window}}] offset 1d)) / scalar(count(count_over_time(up[{{window}}])))`, true},
 		{`max_over_time(sum by (model) (rate(x[5m]))[{{window}}:1m])`, false}, // a subquery range
-		{`sum by (model) (increase(x{w="{{window}}"}[{{window}}]))`, false},     // also in a label value
+		{`sum by (model) (increase(x{w="{{window}}"}[{{window}}]))`, false},   // also in a label value
 		{`sum by (model) (increase(x[4321987s])) + sum(increase(x[{{window}}]))`, false},
 	} {
 		c := &ctx{asts: map[string]parsed{}, tmpls: map[string]parser.Expr{}}
