@@ -330,7 +330,7 @@ func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 		if ssErr != nil {
 			return TestCase{Name: name}, nil, ssErr
 		}
-		ratio := make([]float64, len(errs))
+		ratio := errs // each error series is used once: its ratios replace it
 		for i, e := range errs {
 			ratio[i] = ratioFor(e)
 		}

@@ -399,7 +399,8 @@ func seriesString(lbls map[string]string) string {
 	return lbls[labels.MetricName] + "{" + strings.Join(parts, ", ") + "}"
 }
 
-// inputs renders the series in promtool's expanding notation; counters are integrated.
+// inputs renders the series in promtool's expanding notation; counters are integrated. It
+// is the last use of s: values are integrated (and gaps marked) in place.
 func (s *synth) inputs() []InputSeries {
 	keys := append([]string(nil), s.order...)
 	sort.Strings(keys)
@@ -408,11 +409,10 @@ func (s *synth) inputs() []InputSeries {
 		ser := s.series[k]
 		vals := ser.vals
 		if ser.counter {
-			vals = make([]float64, len(ser.vals))
-			acc := 0.0
-			for i, v := range ser.vals {
+			acc, step := 0.0, s.step.Seconds()
+			for i, v := range vals {
 				if i > 0 {
-					acc += v * s.step.Seconds()
+					acc += v * step
 				}
 				vals[i] = acc
 			}
