@@ -98,6 +98,8 @@ func Generate(s *spec.Spec, source string, sink Sink) (sum Summary, errs spec.Er
 	}
 	names := compile.Names{}
 	asm := newAssembler(source)
+	// Nothing is kept for a sink that keeps nothing: `check` validates in constant memory.
+	_, asm.discard = sink.(Discard)
 	for j := range order {
 		r := <-j.done
 		if e := names.Add(r.group); e != nil {
@@ -144,6 +146,8 @@ type assembler struct {
 	resource             []byte
 	catalog              catalog
 	alerts, rules, files int
+	// discard: the resource and the catalog are rendered per group but not gathered.
+	discard bool
 }
 
 func newAssembler(source string) *assembler {
@@ -165,8 +169,10 @@ func (a *assembler) add(sink Sink, r renderedGroup) error {
 	if a.alerts == 0 {
 		a.resource = append(a.resource, "  groups:\n"...)
 	}
-	a.resource = append(a.resource, r.resource...)
-	a.catalog.add(r.catalog)
+	if !a.discard {
+		a.resource = append(a.resource, r.resource...)
+		a.catalog.add(r.catalog)
+	}
 	a.alerts++
 	a.rules += len(g.Rules)
 	return nil
