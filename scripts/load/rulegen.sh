@@ -7,7 +7,8 @@
 # With SLOTH=/path/to/sloth (built from github.com/slok/sloth; not downloaded here), the same
 # SLOs in Sloth's prometheus/v1 format run through `sloth validate` and `sloth generate` in
 # the same run, interleaved with rulegen's, and the ratios rulegen/Sloth are printed.
-# Each figure is the best of REPEAT runs (default 3; 1 at 10,000).
+# Each figure is the best of REPEAT runs (default 3; 1 at 10,000). RULEGEN=/path/to/rulegen
+# times that binary instead of building this tree's (an older build, for before/after).
 #
 #   SLOTH=/tmp/sloth scripts/load/rulegen.sh          # NS="1000" REPEAT=5 to narrow it
 set -euo pipefail
@@ -18,7 +19,11 @@ SLOTH=${SLOTH:-}
 [ -x /usr/bin/time ] || { echo "GNU time is missing: run scripts/tools.sh (Debian package time)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/rulegen" ./cmd/rulegen
+if [ -n "${RULEGEN:-}" ]; then
+	cp "$RULEGEN" "$tmp/rulegen"
+else
+	go build -o "$tmp/rulegen" ./cmd/rulegen
+fi
 go build -o "$tmp/benchspec" ./rulegen/internal/benchspec/cmd/benchspec
 
 # measure LABEL CMD...: best wall, CPU and RSS of REPEAT runs, appended to $tmp/results.
