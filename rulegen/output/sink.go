@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Sink receives generated files one at a time; path is relative to the output directory,
@@ -111,10 +112,10 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	if d.stage == "" {
+		if err := d.writeHeld(); err != nil {
+			return err
+		}
 		for _, f := range d.held {
-			if err := d.write(d.dir, f.path, f.b); err != nil {
-				return err
-			}
 			delete(stale, f.path)
 		}
 	}
@@ -140,6 +141,39 @@ func (d *Dir) Commit() error {
 		}
 	}
 	return nil
+}
+
+// writeHeld writes the held files in place from a few goroutines: the writes, not the
+// compiler, are most of the wall time of a large generate.
+func (d *Dir) writeHeld() error {
+	for _, f := range d.held {
+		full := filepath.Join(d.dir, filepath.FromSlash(f.path))
+		if sub := filepath.Dir(full); !d.made[sub] {
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				return fmt.Errorf("creating output directory: %w", err)
+			}
+			d.made[sub] = true
+		}
+	}
+	workers := min(4, len(d.held))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(d.held); i += workers {
+				f := d.held[i]
+				full := filepath.Join(d.dir, filepath.FromSlash(f.path))
+				if err := os.WriteFile(full, f.b, 0o644); err != nil {
+					errs[w] = fmt.Errorf("writing %s: %w", full, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Abort drops what was held and removes the staging directory.
