@@ -41,7 +41,7 @@ func Render(res *compile.Result, source string) (Files, error) {
 	y := newRuleYAML()
 	asm := newAssembler(source)
 	for _, g := range res.Groups {
-		if err := asm.add(files, renderGroup(y, source, g)); err != nil {
+		if err := asm.add(files, renderGroup(y, source, g, false)); err != nil {
 			return nil, err
 		}
 	}
@@ -74,6 +74,8 @@ func Generate(s *spec.Spec, source string, sink Sink) (sum Summary, errs spec.Er
 	jobs := make(chan *job, window)
 	order := make(chan *job, window)
 	y := newRuleYAML()
+	// Nothing is kept for a sink that keeps nothing: `check` validates in constant memory.
+	_, discard := sink.(Discard)
 	go func() {
 		for _, a := range s.Alerts {
 			j := &job{a: a, done: make(chan renderedGroup, 1)}
@@ -89,7 +91,7 @@ func Generate(s *spec.Spec, source string, sink Sink) (sum Summary, errs spec.Er
 				g, warns, cerrs := compile.Alert(s, j.a)
 				r := renderedGroup{group: g, warnings: warns, errs: cerrs}
 				if len(cerrs) == 0 {
-					r = renderGroup(y, source, g)
+					r = renderGroup(y, source, g, discard)
 					r.warnings = warns
 				}
 				j.done <- r
@@ -98,8 +100,7 @@ func Generate(s *spec.Spec, source string, sink Sink) (sum Summary, errs spec.Er
 	}
 	names := compile.Names{}
 	asm := newAssembler(source)
-	// Nothing is kept for a sink that keeps nothing: `check` validates in constant memory.
-	_, asm.discard = sink.(Discard)
+	asm.discard = discard
 	for j := range order {
 		r := <-j.done
 		if e := names.Add(r.group); e != nil {
@@ -131,12 +132,17 @@ type renderedGroup struct {
 	catalog        catalogPart
 }
 
-func renderGroup(y *ruleYAML, source string, g *compile.Group) renderedGroup {
-	r := renderedGroup{group: g, rules: ruleFile(y, source, g), catalog: catalogOf(g)}
+// renderGroup renders one alert's files, and its part of the PrometheusRule resource and
+// the catalog unless discard (the same groups as the rule file, two columns deeper).
+func renderGroup(y *ruleYAML, source string, g *compile.Group, discard bool) renderedGroup {
+	r := renderedGroup{group: g, rules: ruleFile(y, source, g)}
 	if g.Tests != nil {
 		r.tests = testFile(source, g)
 	}
-	r.resource = y.group(make([]byte, 0, len(r.rules)+len(r.rules)/4), 4, g)
+	if !discard {
+		r.resource = y.group(make([]byte, 0, len(r.rules)+len(r.rules)/4), 4, g)
+		r.catalog = catalogOf(g)
+	}
 	return r
 }
 
