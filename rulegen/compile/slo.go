@@ -68,6 +68,9 @@ func compileSLO(c *ctx) {
 		goodExpr, goodName, ratioWord = s.Bad, "bad", ""
 	}
 	c.inputs = append(c.inputs, goodExpr, s.Total)
+	// The 5m texts the checks read come from the templates' one parse too (window.go).
+	c.windowed(goodExpr, 5*time.Minute)
+	c.windowed(s.Total, 5*time.Minute)
 	c.checkBy(goodExpr, s.By)
 	c.checkBy(s.Total, s.By)
 	lvl := level(s.By)
