@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,11 +141,13 @@ func (y *ruleYAML) slow(ind int, key, value string) string {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		// Strings always encode (invalid UTF-8 becomes !!binary); keep the error visible.
-		panic("rulegen: yaml.v3 cannot encode a string pair: " + err.Error())
+	if err := enc.Encode(v); err != nil || enc.Close() != nil {
+		// yaml.v3 encodes every string (invalid UTF-8 as !!binary); should it ever fail,
+		// JSON strings are valid YAML double-quoted scalars.
+		k, _ := json.Marshal(key)
+		val, _ := json.Marshal(value)
+		return strings.Repeat(" ", ind) + string(k) + ": " + string(val) + "\n"
 	}
-	_ = enc.Close()
 	out = b.String()
 	for range ind / 2 {
 		out = out[strings.IndexByte(out, '\n')+1:]
