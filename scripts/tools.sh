@@ -3,6 +3,7 @@
 #   - Debian's prometheus (2.42), promtool and prometheus-alertmanager (0.25), postgresql;
 #   - Debian's Python 3 with pytest, scikit-learn, pandas, mypy, build, venv, pip and setuptools
 #     (the Python client in exporter/client/python);
+#   - GNU time (the rulegen load script's peak RSS);
 #   - Prometheus 3 (prometheus, promtool) built from the Go module proxy into .tools/prometheus-v3.
 # Idempotent; safe to run again. Needs root for apt-get (CI and the dev machines are root).
 set -euo pipefail
@@ -12,6 +13,7 @@ PROM3_VERSION=${PROM3_VERSION:-v0.316.0}
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+[ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: peak RSS in scripts/load/rulegen.sh
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 # The Python client's tests, type check and wheel build use Debian's Python only (no PyPI).

@@ -113,9 +113,20 @@ var exporterMetrics = func() map[string][]string {
 	return m
 }()
 
+// exporterSets are exporterMetrics as label sets, built once: a checker per alert used to
+// copy them, a tenth of the allocations of a large spec.
+var exporterSets = func() map[string]LabelSet {
+	out := make(map[string]LabelSet, len(exporterMetrics))
+	for name, ls := range exporterMetrics {
+		out[name] = NewSet(ls...)
+	}
+	return out
+}()
+
 // Checker infers label sets and reports mismatches.
 type Checker struct {
-	// Known maps metric names to their labels: the exporter's families and records so far.
+	// Known maps metric names to their labels: records so far, then the exporter's families
+	// (shared by every checker, never modified).
 	Known map[string]LabelSet
 	// Problems are the label mismatches found by Infer, in words.
 	Problems []string
@@ -150,7 +161,11 @@ func (k *Checker) Infer(e parser.Expr) (ls LabelSet, isScalar bool) {
 	case *parser.MatrixSelector:
 		return k.Infer(n.VectorSelector)
 	case *parser.VectorSelector:
-		if s, ok := k.Known[metricName(n)]; ok {
+		name := metricName(n)
+		if s, ok := k.Known[name]; ok {
+			return s, false
+		}
+		if s, ok := exporterSets[name]; ok {
 			return s, false
 		}
 		return nil, false
@@ -323,17 +338,66 @@ func Selects(vs *parser.VectorSelector, name string, extra map[string]string) bo
 
 // NewChecker returns a checker that knows the aiops_exporter metric families.
 func NewChecker() *Checker {
-	k := &Checker{Known: map[string]LabelSet{}}
-	for name, ls := range exporterMetrics {
-		k.Known[name] = NewSet(ls...)
+	return &Checker{Known: map[string]LabelSet{}}
+}
+
+// Rule validates one generated rule with Prometheus's rulefmt, as loading its rule file
+// would (legacy metric and label names, so it also loads in Prometheus 2). ast is expr
+// parsed by the PromQL parser already: rulefmt gets it back instead of parsing the same text
+// again. Label and annotation values without "{{" are plain text to the template engine and
+// always parse; rulefmt still builds a template expander with every function for each of
+// them, most of its cost, so those get only its name and value checks, done here the same way.
+func Rule(r rulefmt.Rule, ast parser.Expr) error {
+	var errs []string
+	templated := func(kind string, m map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			if strings.Contains(v, "{{") {
+				out[k] = v
+				continue
+			}
+			if !model.LegacyValidation.IsValidLabelName(k) || (kind == "label" && k == model.MetricNameLabel) {
+				errs = append(errs, fmt.Sprintf("invalid %s name: %s", kind, k))
+			}
+			if kind == "label" && !model.LabelValue(v).IsValid() {
+				errs = append(errs, fmt.Sprintf("invalid label value: %s", v))
+			}
+		}
+		return out
 	}
-	return k
+	r.Labels = templated("label", r.Labels)
+	r.Annotations = templated("annotation", r.Annotations)
+	for _, e := range r.Validate(rulefmt.RuleNode{}, model.LegacyValidation, parsedExpr{Parser: promParser, expr: r.Expr, ast: ast}) {
+		errs = append(errs, e.Unwrap().Error())
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.Strings(errs)
+	return fmt.Errorf("%s", strings.Join(errs, "; "))
+}
+
+// promParser is the PromQL parser with default options; parsers are safe for concurrent use.
+var promParser = parser.NewParser(parser.Options{})
+
+// parsedExpr hands rulefmt the AST of an expression parsed before.
+type parsedExpr struct {
+	parser.Parser
+	expr string
+	ast  parser.Expr
+}
+
+func (p parsedExpr) ParseExpr(s string) (parser.Expr, error) {
+	if s == p.expr && p.ast != nil {
+		return p.ast, nil
+	}
+	return p.Parser.ParseExpr(s)
 }
 
 // RuleFile re-parses a rule file with Prometheus's own rulefmt, strictly (unknown fields
 // rejected, legacy metric names so the rules also load in Prometheus 2).
 func RuleFile(b []byte) error {
-	_, errs := rulefmt.Parse(b, false, model.LegacyValidation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	_, errs := rulefmt.Parse(b, false, model.LegacyValidation, promParser, slog.New(slog.DiscardHandler))
 	if len(errs) == 0 {
 		return nil
 	}

@@ -2,7 +2,10 @@ package check
 
 import (
 	"testing"
+	"time"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 )
@@ -68,4 +71,37 @@ func TestRuleFile(t *testing.T) {
 	require.NoError(t, RuleFile([]byte("groups:\n  - name: g\n    rules:\n      - record: a:b:c\n        expr: up\n")))
 	require.ErrorContains(t, RuleFile([]byte("groups:\n  - name: g\n    rules:\n      - record: a:b:c\n        expr: up\n        bogus: 1\n")), "bogus")
 	require.ErrorContains(t, RuleFile([]byte("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(\n")), "parse")
+}
+
+// TestRule: rulefmt's rule validation from an already parsed expression, with the name and
+// value checks for values that are not templates done without a template expander.
+func TestRule(t *testing.T) {
+	expr := "sum by (model) (rate(x[5m])) > 1"
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	require.NoError(t, err)
+	ok := rulefmt.Rule{Alert: "A", Expr: expr, For: model.Duration(time.Minute),
+		Labels:      map[string]string{"tier": "P1"},
+		Annotations: map[string]string{"summary": "{{ $labels.model }} is slow", "runbook_url": "https://x.example"}}
+	require.NoError(t, Rule(ok, ast))
+	for _, tc := range []struct {
+		rule rulefmt.Rule
+		want string
+	}{
+		{rulefmt.Rule{Record: "a b", Expr: expr}, "invalid recording rule name"},
+		{rulefmt.Rule{Record: "a:b", Expr: expr, Labels: map[string]string{"__name__": "x"}}, "invalid label name: __name__"},
+		{rulefmt.Rule{Alert: "A", Expr: expr, Labels: map[string]string{"bad-name": "x"}}, "invalid label name: bad-name"},
+		{rulefmt.Rule{Alert: "A", Expr: expr, Labels: map[string]string{"l": "\xff"}}, "invalid label value"},
+		{rulefmt.Rule{Alert: "A", Expr: expr, Annotations: map[string]string{"bad-name": "x"}}, "invalid annotation name: bad-name"},
+		{rulefmt.Rule{Alert: "A", Expr: expr, Annotations: map[string]string{"s": "{{ $labels.model "}}, "annotation \"s\""},
+		{rulefmt.Rule{Record: "a:b", Expr: "sum(", For: model.Duration(time.Minute)}, "invalid field 'for' in recording rule"},
+	} {
+		var a parser.Expr
+		if tc.rule.Expr == expr {
+			a = ast
+		}
+		err := Rule(tc.rule, a)
+		require.ErrorContains(t, err, tc.want)
+	}
+	// Given no tree, or another text, the expression is parsed.
+	require.ErrorContains(t, Rule(rulefmt.Rule{Record: "a:b", Expr: "sum("}, nil), "could not parse expression")
 }

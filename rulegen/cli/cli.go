@@ -16,7 +16,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 
-	"github.com/opscentre/opscentre/rulegen/compile"
 	"github.com/opscentre/opscentre/rulegen/gate"
 	"github.com/opscentre/opscentre/rulegen/output"
 	"github.com/opscentre/opscentre/rulegen/spec"
@@ -119,11 +118,12 @@ func readSpec(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// build parses, compiles and renders a spec, printing problems to w in the given format.
-func build(path, format string, opts spec.Options, stdin io.Reader, w io.Writer) (output.Files, *compile.Result, error) {
+// build parses and compiles a spec and hands every output file to sink, printing problems
+// to w in the given format.
+func build(path, format string, opts spec.Options, stdin io.Reader, w io.Writer, sink output.Sink) (output.Summary, error) {
 	data, err := readSpec(path, stdin)
 	if err != nil {
-		return nil, nil, err
+		return output.Summary{}, err
 	}
 	name := path
 	if stdinPath(path) {
@@ -132,21 +132,15 @@ func build(path, format string, opts spec.Options, stdin io.Reader, w io.Writer)
 	s, problems := spec.Parse(name, data, opts)
 	report(w, format, problems)
 	if s == nil {
-		return nil, nil, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(problems.Fatal()), name)
+		return output.Summary{}, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(problems.Fatal()), name)
 	}
-	res, errs := compile.Compile(s)
-	if res != nil {
-		report(w, format, res.Warnings)
-	}
+	sum, errs, err := output.Generate(s, filepath.Base(name), sink)
 	if len(errs) > 0 {
 		report(w, format, errs)
-		return nil, nil, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(errs), name)
+		return sum, fmt.Errorf("%w: %d error(s) in %s", ErrFailed, len(errs), name)
 	}
-	files, err := output.Render(res, filepath.Base(name))
-	if err != nil {
-		return nil, nil, err
-	}
-	return files, res, nil
+	report(w, format, sum.Warnings)
+	return sum, err
 }
 
 func report(w io.Writer, format string, problems spec.Errors) {
@@ -163,70 +157,76 @@ func report(w io.Writer, format string, problems spec.Errors) {
 	}
 }
 
-func escapeGitHub(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
+// githubEscaper escapes a workflow command's message.
+var githubEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+
+func escapeGitHub(s string) string { return githubEscaper.Replace(s) }
 
 func generate(path, dir string, checkOnly bool, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
-	files, _, err := build(path, "text", opts, stdin, stderr)
-	if err != nil {
-		return err
-	}
 	if checkOnly {
-		diffs, err := output.Diff(dir, files)
+		cmp, err := output.NewCompare(dir)
 		if err != nil {
 			return err
 		}
-		if len(diffs) > 0 {
+		sum, err := build(path, "text", opts, stdin, stderr, cmp)
+		if err != nil {
+			return err
+		}
+		if diffs := cmp.Diffs(); len(diffs) > 0 {
 			fmt.Fprintf(stderr, "%s is stale; run: rulegen generate %s -o %s\n", dir, path, dir)
 			for _, d := range diffs {
 				fmt.Fprintln(stderr, "  "+d)
 			}
 			return fmt.Errorf("%w: %d generated file(s) differ", ErrFailed, len(diffs))
 		}
-		fmt.Fprintf(stdout, "%s is up to date (%d files)\n", dir, len(files))
+		fmt.Fprintf(stdout, "%s is up to date (%d files)\n", dir, sum.Files)
 		return nil
 	}
-	if err := output.Write(dir, files); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %d files to %s\n", len(files), dir)
-	return nil
-}
-
-func check(path, format string, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
-	files, res, err := build(path, format, opts, stdin, stdout)
+	sum, err := writeDir(path, dir, opts, stdin, stderr)
 	if err != nil {
 		return err
 	}
-	rules := 0
-	for _, g := range res.Groups {
-		rules += len(g.Rules)
+	fmt.Fprintf(stdout, "wrote %d files to %s\n", sum.Files, dir)
+	return nil
+}
+
+// writeDir generates into dir; nothing in dir changes unless the whole spec compiles.
+func writeDir(path, dir string, opts spec.Options, stdin io.Reader, stderr io.Writer) (output.Summary, error) {
+	d, err := output.NewDir(dir)
+	if err != nil {
+		return output.Summary{}, err
+	}
+	sum, err := build(path, "text", opts, stdin, stderr, d)
+	if err != nil {
+		d.Abort()
+		return sum, err
+	}
+	return sum, d.Commit()
+}
+
+func check(path, format string, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
+	sum, err := build(path, format, opts, stdin, stdout, output.Discard{})
+	if err != nil {
+		return err
 	}
 	if format == "text" {
-		fmt.Fprintf(stdout, "%s: OK: %d alerts, %d rules, %d files\n", path, len(res.Groups), rules, len(files))
+		fmt.Fprintf(stdout, "%s: OK: %d alerts, %d rules, %d files\n", path, sum.Alerts, sum.Rules, sum.Files)
 	}
 	return nil
 }
 
 func runTests(ctx context.Context, path, promtool string, opts spec.Options, stdin io.Reader, stdout, stderr io.Writer) error {
-	files, _, err := build(path, "text", opts, stdin, stderr)
-	if err != nil {
-		return err
-	}
 	dir, err := os.MkdirTemp("", "rulegen-test-")
 	if err != nil {
 		return fmt.Errorf("creating temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	if err := output.Write(dir, files); err != nil {
+	if _, err := writeDir(path, dir, opts, stdin, stderr); err != nil {
 		return err
 	}
-	var tests []string
-	for _, p := range files.Paths() {
-		if strings.HasPrefix(p, "tests/") {
-			tests = append(tests, filepath.Join(dir, filepath.FromSlash(p)))
-		}
+	tests, err := filepath.Glob(filepath.Join(dir, "tests", "*.test.yml"))
+	if err != nil {
+		return fmt.Errorf("listing tests: %w", err)
 	}
 	sort.Strings(tests)
 	cmd := exec.CommandContext(ctx, promtool, append([]string{"test", "rules"}, tests...)...)

@@ -31,7 +31,7 @@ func compileAbsence(c *ctx) {
 	c.group.Series = 1
 
 	step := c.testStep()
-	lag := maxRange(ab.Expr)
+	lag := c.maxRange(ab.Expr)
 	v := 1.0
 	if ab.MinPrev >= v {
 		v = ab.MinPrev * 2
@@ -45,15 +45,15 @@ func compileAbsence(c *ctx) {
 	}
 
 	sig := concat(constant(nh, v), constant(nb, bad))
-	tc, lbls, err := caseFor(fmt.Sprintf("fires when volume falls to %s from %s", num(bad), num(v)), ab.Expr, ab.By, step, sig, mode{})
+	tc, lbls, err := c.caseFor(fmt.Sprintf("fires when volume falls to %s from %s", num(bad), num(v)), ab.Expr, ab.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), true, bad)
 
 	sig = concat(constant(nh, v), constant(nb, inside))
-	tc, lbls, err = caseFor(fmt.Sprintf("stays quiet just inside the ratio (%s from %s)", num(inside), num(v)), ab.Expr, ab.By, step, sig, mode{})
+	tc, lbls, err = c.caseFor(fmt.Sprintf("stays quiet just inside the ratio (%s from %s)", num(inside), num(v)), ab.Expr, ab.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	sig = constant(nb+steps(lag, step)+2, bad)
-	tc, lbls, err = caseFor(fmt.Sprintf("a new series younger than %s (warm-up) does not fire", off), ab.Expr, ab.By, step, sig, mode{})
+	tc, lbls, err = c.caseFor(fmt.Sprintf("a new series younger than %s (warm-up) does not fire", off), ab.Expr, ab.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	c.blipCase(ab.Expr, ab.By, step, lag, v, bad)
@@ -70,7 +70,7 @@ func absentSelector(c *ctx, a *spec.Alert, ab *spec.Absence) {
 	c.alertRule(a.Name, a.Tier, expr, cond, a.For)
 	c.group.Series = 1
 
-	e, err := spec.ParseExpr(ab.Selector)
+	e, err := c.parse(ab.Selector)
 	if err != nil {
 		return
 	}

@@ -73,7 +73,7 @@ func compileAnomaly(c *ctx) {
 func anomalyTests(c *ctx, season time.Duration) {
 	a, an := c.alert, c.alert.Anomaly
 	step := c.testStep()
-	lag := maxRange(an.Expr)
+	lag := c.maxRange(an.Expr)
 	block := steps(lag, step) + 1
 	pattern := func(n int) []float64 {
 		out := make([]float64, n)
@@ -116,21 +116,21 @@ func anomalyTests(c *ctx, season time.Duration) {
 	}
 
 	sig := concat(pattern(nh), constant(nb, spike))
-	tc, lbls, err := multiCase(fmt.Sprintf("fires when the signal jumps to %s after a 10–12 history", num(spike)), an.By, step, guard(sig, true)...)
+	tc, lbls, err := c.multiCase(fmt.Sprintf("fires when the signal jumps to %s after a 10–12 history", num(spike)), an.By, step, guard(sig, true)...)
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), true, spike)
 
 	sig = concat(pattern(nh), constant(nb, inside))
-	tc, lbls, err = multiCase(fmt.Sprintf("stays quiet just inside the band (%s)", num(inside)), an.By, step, guard(sig, true)...)
+	tc, lbls, err = c.multiCase(fmt.Sprintf("stays quiet just inside the band (%s)", num(inside)), an.By, step, guard(sig, true)...)
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	young := steps(lag, step) + 3*block
 	sig = concat(pattern(young), constant(nb, spike))
-	tc, lbls, err = multiCase(fmt.Sprintf("a new series inside the %s warm-up does not fire", dur(an.WarmUp)), an.By, step, guard(sig, true)...)
+	tc, lbls, err = c.multiCase(fmt.Sprintf("a new series inside the %s warm-up does not fire", dur(an.WarmUp)), an.By, step, guard(sig, true)...)
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	if an.MinVolume != nil {
 		sig = concat(pattern(nh), constant(nb, spike))
-		tc, lbls, err = multiCase("stays quiet below the minimum volume", an.By, step, guard(sig, false)...)
+		tc, lbls, err = c.multiCase("stays quiet below the minimum volume", an.By, step, guard(sig, false)...)
 		c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 	}
 	if a.For < lag+3*step {
@@ -138,6 +138,6 @@ func anomalyTests(c *ctx, season time.Duration) {
 		return
 	}
 	sig = concat(pattern(nh), []float64{spike}, pattern(steps(a.For, step)+3))
-	tc, lbls, err = multiCase("a one-sample spike shorter than `for` does not fire", an.By, step, guard(sig, true)...)
+	tc, lbls, err = c.multiCase("a one-sample spike shorter than `for` does not fire", an.By, step, guard(sig, true)...)
 	c.addCase(tc, err, lbls, a.Name, history+a.For+step, false, 0)
 }

@@ -30,7 +30,7 @@ func compileChange(c *ctx) {
 	c.group.Series = 2
 
 	step := c.testStep()
-	lag := maxRange(ch.Expr)
+	lag := c.maxRange(ch.Expr)
 	b := 1.0
 	if ch.MinBase >= b {
 		b = ch.MinBase * 2
@@ -47,11 +47,11 @@ func compileChange(c *ctx) {
 	}
 
 	sig := concat(constant(nh, b), constant(nb, bad))
-	tc, lbls, err := caseFor(fmt.Sprintf("fires when the signal moves to %s against a baseline of %s", num(bad), num(b)), ch.Expr, ch.By, step, sig, mode{})
+	tc, lbls, err := c.caseFor(fmt.Sprintf("fires when the signal moves to %s against a baseline of %s", num(bad), num(b)), ch.Expr, ch.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), true, bad)
 
 	sig = concat(constant(nh, b), constant(nb, inside))
-	tc, lbls, err = caseFor(fmt.Sprintf("stays quiet just inside the change (%s against %s)", num(inside), num(b)), ch.Expr, ch.By, step, sig, mode{})
+	tc, lbls, err = c.caseFor(fmt.Sprintf("stays quiet just inside the change (%s against %s)", num(inside), num(b)), ch.Expr, ch.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	c.blipCase(ch.Expr, ch.By, step, lag, b, bad)

@@ -24,7 +24,7 @@ func (c *ctx) check() {
 		}
 	}
 	for _, in := range c.inputs {
-		e, err := spec.ParseExpr(strings.ReplaceAll(in, spec.WindowPlaceholder, "5m"))
+		e, err := c.parseInput(in)
 		if err != nil {
 			c.errorf("invalid PromQL %q: %v", in, err)
 			continue
@@ -46,15 +46,22 @@ func (c *ctx) check() {
 		})
 	}
 	for _, r := range c.group.Rules {
+		templatesOK := true
 		if r.Alert != "" {
 			for _, err := range append(check.Templates("label", r.Labels), check.Templates("annotation", r.Annotations)...) {
 				c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %s: invalid template: %v", r.Alert, err)})
+				templatesOK = false
 			}
 		}
-		e, err := spec.ParseExpr(r.Expr)
+		e, err := c.parse(r.Expr)
 		if err != nil {
 			c.errorf("generated expression of %s does not parse (a rulegen bug, please report): %v", r.Record+r.Alert, err)
 			continue
+		}
+		if templatesOK {
+			if err := check.Rule(r.rulefmt(), e); err != nil {
+				c.errorf("generated rule %s fails rulefmt (a rulegen bug, please report): %v", r.Record+r.Alert, err)
+			}
 		}
 		k.Problems = nil
 		ls, _ := k.Infer(e)
@@ -69,7 +76,7 @@ func (c *ctx) check() {
 
 // checkBy reports an input expression whose result labels differ from what `by` declares.
 func (c *ctx) checkBy(expr string, by []string) {
-	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+	e, err := c.parseInput(expr)
 	if err != nil {
 		return
 	}

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
 
@@ -78,12 +82,11 @@ func Compile(s *spec.Spec) (*Result, spec.Errors) {
 	close(work)
 	wg.Wait()
 	var errs spec.Errors
-	slugs := map[string]*spec.Alert{}
+	names := Names{}
 	for _, c := range ctxs {
-		if prev, dup := slugs[c.group.Name]; dup {
-			c.errs = append(c.errs, &spec.Error{Pos: c.alert.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", c.alert.Name, prev.Name, prev.Pos.Line, c.group.Name)})
+		if err := names.Add(c.group); err != nil {
+			c.errs = append(c.errs, err)
 		}
-		slugs[c.group.Name] = c.alert
 		errs = append(errs, c.errs...)
 		res.Warnings = append(res.Warnings, c.warns...)
 		if len(c.errs) == 0 {
@@ -96,8 +99,29 @@ func Compile(s *spec.Spec) (*Result, spec.Errors) {
 	return res, nil
 }
 
+// Alert compiles one alert of s: its group of rules and tests, warnings and errors. Alerts
+// compile independently of each other; Names catches two whose names collide.
+func Alert(s *spec.Spec, a *spec.Alert) (g *Group, warnings, errs spec.Errors) {
+	c := compileAlert(s, a)
+	return c.group, c.warns, c.errs
+}
+
+// Names remembers the slug of every alert compiled so far, in spec order.
+type Names map[string]*spec.Alert
+
+// Add records g's name and returns an error when an earlier alert had the same slug.
+func (n Names) Add(g *Group) *spec.Error {
+	a := g.Alert
+	prev, dup := n[g.Name]
+	n[g.Name] = a
+	if !dup {
+		return nil
+	}
+	return &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q and alert %q (line %d) both become %q in rule and file names; rename one", a.Name, prev.Name, prev.Pos.Line, g.Name)}
+}
+
 func compileAlert(s *spec.Spec, a *spec.Alert) *ctx {
-	c := &ctx{spec: s, alert: a, group: &Group{Name: slug(a.Name), Alert: a}}
+	c := &ctx{spec: s, alert: a, group: &Group{Name: slug(a.Name), Alert: a}, asts: map[string]parsed{}, tmpls: map[string]parser.Expr{}}
 	fn, ok := kinds[a.Kind()]
 	if !ok {
 		c.errs = append(c.errs, &spec.Error{Pos: a.Pos, Msg: fmt.Sprintf("alert %q has no kind", a.Name)})
@@ -127,6 +151,31 @@ type ctx struct {
 	warns spec.Errors
 	// inputs are the user's (or preset's) expressions, which must not read this alert's output.
 	inputs []string
+	// asts holds every expression of the alert parsed once: kinds, test generation, label
+	// checks and rulefmt read the same AST instead of parsing the text again.
+	asts map[string]parsed
+	// tmpls are SLO templates parsed with a sentinel window (window.go).
+	tmpls map[string]parser.Expr
+}
+
+type parsed struct {
+	expr parser.Expr
+	err  error
+}
+
+// parse parses a PromQL expression with the Prometheus parser, once per alert.
+func (c *ctx) parse(expr string) (parser.Expr, error) {
+	if p, ok := c.asts[expr]; ok {
+		return p.expr, p.err
+	}
+	e, err := spec.ParseExpr(expr)
+	c.asts[expr] = parsed{e, err}
+	return e, err
+}
+
+// parseInput parses a user's expression, its {{window}} placeholder (SLOs) read as 5m.
+func (c *ctx) parseInput(expr string) (parser.Expr, error) {
+	return c.parse(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
 }
 
 func (c *ctx) errorf(format string, args ...any) {
@@ -177,6 +226,11 @@ func (c *ctx) alertRule(name, tierID, expr, condition string, forDur time.Durati
 		}
 		ann["runbook"] = strings.Join(steps, "\n")
 	}
+	for k, v := range ann {
+		if v == "" {
+			delete(ann, k) // a tier without a response time: no empty annotation
+		}
+	}
 	c.group.Rules = append(c.group.Rules, Rule{
 		Alert: name, Expr: expr, For: forDur, KeepFiringFor: a.KeepFiringFor,
 		Labels: labels, Annotations: ann, Tier: tierID, Condition: condition,
@@ -212,4 +266,13 @@ func sortedCopy(ss []string) []string {
 	out := append([]string(nil), ss...)
 	sort.Strings(out)
 	return out
+}
+
+// rulefmt is the rule as its rule file states it, for validation with Prometheus's rulefmt.
+func (r *Rule) rulefmt() rulefmt.Rule {
+	return rulefmt.Rule{
+		Record: r.Record, Alert: r.Alert, Expr: r.Expr,
+		For: model.Duration(r.For), KeepFiringFor: model.Duration(r.KeepFiringFor),
+		Labels: r.Labels, Annotations: r.Annotations,
+	}
 }

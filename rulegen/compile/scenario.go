@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/opscentre/opscentre/rulegen/spec"
@@ -12,8 +11,8 @@ import (
 
 // caseFor builds a test case whose input series make expr evaluate to sig (one value per
 // step). It also returns the label values the result carries for each label in by.
-func caseFor(name, expr string, by []string, step time.Duration, sig []float64, m mode) (TestCase, map[string]string, error) {
-	return multiCase(name, by, step, part{expr, sig, m})
+func (c *ctx) caseFor(name, expr string, by []string, step time.Duration, sig []float64, m mode) (TestCase, map[string]string, error) {
+	return c.multiCase(name, by, step, part{expr, sig, m})
 }
 
 // part is one expression of a test and the signal it must produce.
@@ -25,10 +24,10 @@ type part struct {
 
 // multiCase is caseFor for several expressions at once (a signal and its volume guard).
 // Expressions that would need the same input series to take two values fail.
-func multiCase(name string, by []string, step time.Duration, parts ...part) (TestCase, map[string]string, error) {
+func (c *ctx) multiCase(name string, by []string, step time.Duration, parts ...part) (TestCase, map[string]string, error) {
 	s := newSynth(step, by)
 	for _, p := range parts {
-		e, err := spec.ParseExpr(strings.ReplaceAll(p.expr, spec.WindowPlaceholder, "5m"))
+		e, err := c.parseInput(p.expr)
 		if err != nil {
 			return TestCase{Name: name}, nil, err
 		}
@@ -182,7 +181,7 @@ const (
 func (c *ctx) longestRange() time.Duration {
 	var longest time.Duration
 	for _, r := range c.group.Rules {
-		longest = max(longest, maxRange(r.Expr))
+		longest = max(longest, c.maxRange(r.Expr))
 	}
 	return longest
 }
@@ -190,7 +189,7 @@ func (c *ctx) longestRange() time.Duration {
 func (c *ctx) shortestRange() time.Duration {
 	var shortest time.Duration
 	for _, r := range c.group.Rules {
-		if m := minRange(r.Expr); m > 0 && (shortest == 0 || m < shortest) {
+		if m := c.minRange(r.Expr); m > 0 && (shortest == 0 || m < shortest) {
 			shortest = m
 		}
 	}

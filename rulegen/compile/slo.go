@@ -68,6 +68,9 @@ func compileSLO(c *ctx) {
 		goodExpr, goodName, ratioWord = s.Bad, "bad", ""
 	}
 	c.inputs = append(c.inputs, goodExpr, s.Total)
+	// The 5m texts the checks read come from the templates' one parse too (window.go).
+	c.windowed(goodExpr, 5*time.Minute)
+	c.windowed(s.Total, 5*time.Minute)
 	c.checkBy(goodExpr, s.By)
 	c.checkBy(s.Total, s.By)
 	lvl := level(s.By)
@@ -82,8 +85,8 @@ func compileSLO(c *ctx) {
 			continue
 		}
 		ws := dur(w)
-		g := c.recordNamed(lvl+":"+c.group.Name+"_"+goodName+":increase"+ws, strings.ReplaceAll(goodExpr, spec.WindowPlaceholder, ws))
-		t := c.recordNamed(lvl+":"+c.group.Name+"_total:increase"+ws, strings.ReplaceAll(s.Total, spec.WindowPlaceholder, ws))
+		g := c.recordNamed(lvl+":"+c.group.Name+"_"+goodName+":increase"+ws, c.windowed(goodExpr, w))
+		t := c.recordNamed(lvl+":"+c.group.Name+"_total:increase"+ws, c.windowed(s.Total, w))
 		totalRec[w] = t
 		ratio := fmt.Sprintf("%s%s / %s", ratioWord, g, t)
 		if ratioWord != "" {
@@ -164,12 +167,12 @@ type sloSynth struct {
 	step        time.Duration
 }
 
-func newSLOSynth(goodExpr, totalExpr string, by []string, step time.Duration, n int) (*sloSynth, error) {
-	ge, err := spec.ParseExpr(strings.ReplaceAll(goodExpr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) newSLOSynth(goodExpr, totalExpr string, by []string, step time.Duration, n int) (*sloSynth, error) {
+	ge, err := c.parseInput(goodExpr)
 	if err != nil {
 		return nil, err
 	}
-	te, err := spec.ParseExpr(strings.ReplaceAll(totalExpr, spec.WindowPlaceholder, "5m"))
+	te, err := c.parseInput(totalExpr)
 	if err != nil {
 		return nil, err
 	}
@@ -197,8 +200,9 @@ func newSLOSynth(goodExpr, totalExpr string, by []string, step time.Duration, n 
 }
 
 // build scales the unit series so that sample i has ratio[i] good (or bad) events out of
-// volume[i] events per second.
-func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[string]string, error) {
+// volume events per second. The unit series are constant, so their first sample serves for
+// every sample (one synthesis per alert instead of one per scenario and sample).
+func (ss *sloSynth) build(name string, ratio []float64, volume float64) (TestCase, map[string]string, error) {
 	out := newSynth(ss.step, ss.by)
 	for _, src := range []struct {
 		s    *synth
@@ -208,8 +212,8 @@ func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[s
 			ser := src.s.series[k]
 			vals := make([]float64, len(ratio))
 			for i := range ratio {
-				alpha := ratio[i] * volume[i] / ss.g0
-				beta := (volume[i] - alpha*ss.c) / ss.t0
+				alpha := ratio[i] * volume / ss.g0
+				beta := (volume - alpha*ss.c) / ss.t0
 				if beta < -1e-12 {
 					return TestCase{Name: name}, nil, fmt.Errorf("ratio %v not reachable: %w", ratio[i], errNoInverse)
 				}
@@ -217,7 +221,7 @@ func (ss *sloSynth) build(name string, ratio, volume []float64) (TestCase, map[s
 				if src.good {
 					f = alpha
 				}
-				vals[i] = math.Max(0, ser.vals[i]*f)
+				vals[i] = math.Max(0, ser.vals[0]*f)
 			}
 			if err := out.merge(&synSeries{lbls: ser.lbls, counter: ser.counter, vals: vals}); err != nil {
 				return TestCase{Name: name}, nil, err
@@ -324,16 +328,16 @@ func sloTests(c *ctx, pairs []enabledPair, goodExpr string) {
 		return 1 - errRatio
 	}
 	volume := math.Max(1, 2*s.MinEvents/3600)
+	ss, ssErr := c.newSLOSynth(goodExpr, s.Total, s.By, step, 1)
 	build := func(name string, errs []float64, vol float64) (TestCase, map[string]string, error) {
-		ss, err := newSLOSynth(goodExpr, s.Total, s.By, step, len(errs))
-		if err != nil {
-			return TestCase{Name: name}, nil, err
+		if ssErr != nil {
+			return TestCase{Name: name}, nil, ssErr
 		}
-		ratio := make([]float64, len(errs))
+		ratio := errs // each error series is used once: its ratios replace it
 		for i, e := range errs {
 			ratio[i] = ratioFor(e)
 		}
-		return ss.build(name, ratio, constant(len(errs), vol))
+		return ss.build(name, ratio, vol)
 	}
 	lead := steps(10*time.Minute, step)
 	minTh := 1.0

@@ -399,7 +399,8 @@ func seriesString(lbls map[string]string) string {
 	return lbls[labels.MetricName] + "{" + strings.Join(parts, ", ") + "}"
 }
 
-// inputs renders the series in promtool's expanding notation; counters are integrated.
+// inputs renders the series in promtool's expanding notation; counters are integrated. It
+// is the last use of s: values are integrated (and gaps marked) in place.
 func (s *synth) inputs() []InputSeries {
 	keys := append([]string(nil), s.order...)
 	sort.Strings(keys)
@@ -408,11 +409,10 @@ func (s *synth) inputs() []InputSeries {
 		ser := s.series[k]
 		vals := ser.vals
 		if ser.counter {
-			vals = make([]float64, len(ser.vals))
-			acc := 0.0
-			for i, v := range ser.vals {
+			acc, step := 0.0, s.step.Seconds()
+			for i, v := range vals {
 				if i > 0 {
-					acc += v * s.step.Seconds()
+					acc += v * step
 				}
 				vals[i] = acc
 			}
@@ -442,7 +442,7 @@ func expand(vals []float64) string {
 			if j == i {
 				parts = append(parts, "_")
 			} else {
-				parts = append(parts, fmt.Sprintf("_x%d", j-i))
+				parts = append(parts, "_x"+strconv.Itoa(j-i))
 			}
 			i = j + 1
 			continue
@@ -463,11 +463,11 @@ func expand(vals []float64) string {
 		case j == i+1 && d != 0:
 			parts = append(parts, num(vals[i]), num(vals[j]))
 		case d == 0:
-			parts = append(parts, fmt.Sprintf("%sx%d", num(vals[i]), j-i))
+			parts = append(parts, num(vals[i])+"x"+strconv.Itoa(j-i))
 		case d > 0:
-			parts = append(parts, fmt.Sprintf("%s+%sx%d", num(vals[i]), num(d), j-i))
+			parts = append(parts, num(vals[i])+"+"+num(d)+"x"+strconv.Itoa(j-i))
 		default:
-			parts = append(parts, fmt.Sprintf("%s-%sx%d", num(vals[i]), num(-d), j-i))
+			parts = append(parts, num(vals[i])+"-"+num(-d)+"x"+strconv.Itoa(j-i))
 		}
 		i = j + 1
 	}
@@ -482,8 +482,8 @@ func sameStep(a, b float64) bool {
 
 // maxRange is the longest range window in an expression: the lag before a step in the input
 // shows fully in the signal.
-func maxRange(expr string) time.Duration {
-	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) maxRange(expr string) time.Duration {
+	e, err := c.parseInput(expr)
 	if err != nil {
 		return 0
 	}
@@ -501,8 +501,8 @@ func maxRange(expr string) time.Duration {
 }
 
 // minRange is the shortest range window in an expression, 0 when there is none.
-func minRange(expr string) time.Duration {
-	e, err := spec.ParseExpr(strings.ReplaceAll(expr, spec.WindowPlaceholder, "5m"))
+func (c *ctx) minRange(expr string) time.Duration {
+	e, err := c.parseInput(expr)
 	if err != nil {
 		return 0
 	}

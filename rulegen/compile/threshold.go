@@ -17,7 +17,7 @@ func compileThreshold(c *ctx) {
 	c.group.Series = 1
 
 	step := c.testStep()
-	lag := maxRange(t.Expr)
+	lag := c.maxRange(t.Expr)
 	bad, inside, normal := levels(t.Op, t.Value)
 	pre := roundUp(lag, step) + 2*step
 	hold := roundUp(lag+a.For, step) + 3*step
@@ -27,11 +27,11 @@ func compileThreshold(c *ctx) {
 	}
 
 	sig := concat(constant(np, normal), constant(nh, bad))
-	tc, lbls, err := caseFor("fires when beyond the threshold for longer than `for`", t.Expr, t.By, step, sig, mode{})
+	tc, lbls, err := c.caseFor("fires when beyond the threshold for longer than `for`", t.Expr, t.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), true, bad)
 
 	sig = constant(np+nh, inside)
-	tc, lbls, err = caseFor(fmt.Sprintf("stays quiet just inside the threshold (%s)", num(inside)), t.Expr, t.By, step, sig, mode{})
+	tc, lbls, err = c.caseFor(fmt.Sprintf("stays quiet just inside the threshold (%s)", num(inside)), t.Expr, t.By, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(len(sig), step), false, 0)
 
 	c.blipCase(t.Expr, t.By, step, lag, normal, bad)
@@ -49,6 +49,6 @@ func (c *ctx) blipCase(expr string, by []string, step, lag time.Duration, normal
 	np := steps(pre, step)
 	nAfter := steps(a.For, step) + 3
 	sig := concat(constant(np, normal), []float64{bad}, constant(nAfter, normal))
-	tc, lbls, err := caseFor("a one-sample blip shorter than `for` does not fire", expr, by, step, sig, mode{})
+	tc, lbls, err := c.caseFor("a one-sample blip shorter than `for` does not fire", expr, by, step, sig, mode{})
 	c.addCase(tc, err, lbls, a.Name, pre+a.For+step, false, 0)
 }

@@ -28,7 +28,7 @@ func compileTrend(c *ctx) {
 	c.group.Series = 2
 
 	step := c.testStep()
-	lag := maxRange(t.Expr)
+	lag := c.maxRange(t.Expr)
 	if !c.testable(t.Window+lag+a.For, step) {
 		return
 	}
@@ -60,9 +60,9 @@ func compileTrend(c *ctx) {
 		fireSig = ramp(fire, 100)
 		insideSig = ramp(inside, 100)
 	}
-	tc, lbls, err := caseFor("fires on a sustained trend towards the limit", t.Expr, t.By, step, fireSig, mode{})
+	tc, lbls, err := c.caseFor("fires on a sustained trend towards the limit", t.Expr, t.By, step, fireSig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(n, step), true, nan)
-	tc, lbls, err = caseFor("stays quiet on a trend that stops short of the limit", t.Expr, t.By, step, insideSig, mode{})
+	tc, lbls, err = c.caseFor("stays quiet on a trend that stops short of the limit", t.Expr, t.By, step, insideSig, mode{})
 	c.addCase(tc, err, lbls, a.Name, lastAt(n, step), false, 0)
 	c.noTest("blip: a trend over %s is a sustained movement by construction; a single sample cannot satisfy it for `for`", dur(t.Window))
 }

@@ -7,19 +7,16 @@ package output
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/compile"
+	"github.com/opscentre/opscentre/rulegen/spec"
 )
 
 // Header starts every generated file; tools and reviewers recognise it.
@@ -38,79 +35,173 @@ func (f Files) Paths() []string {
 	return out
 }
 
-// Render renders every output of res. source names the spec file in headers.
+// Render renders every output of res into memory. source names the spec file in headers.
 func Render(res *compile.Result, source string) (Files, error) {
 	files := Files{}
-	// Each group's rule file (re-parsed with rulefmt) and test file is independent of the
-	// others; render them on all cores, then collect in spec order.
-	type rendered struct {
-		rules, tests []byte
-		err          error
-	}
-	out := make([]rendered, len(res.Groups))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				g := res.Groups[i]
-				r := &out[i]
-				if r.rules, r.err = ruleFile(source, []*compile.Group{g}); r.err != nil {
-					continue
-				}
-				if g.Tests != nil {
-					r.tests, r.err = testFile(source, g)
-				}
-			}
-		}()
-	}
-	for i := range res.Groups {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	for i, g := range res.Groups {
-		if out[i].err != nil {
-			return nil, out[i].err
-		}
-		files["rules/"+g.Name+".rules.yml"] = out[i].rules
-		if out[i].tests != nil {
-			files["tests/"+g.Name+".test.yml"] = out[i].tests
+	y := newRuleYAML()
+	asm := newAssembler(source)
+	for _, g := range res.Groups {
+		if err := asm.add(files, renderGroup(y, source, g, false)); err != nil {
+			return nil, err
 		}
 	}
-	cr, err := prometheusRule(source, res)
-	if err != nil {
+	if err := asm.finish(files, res.Spec); err != nil {
 		return nil, err
 	}
-	files["prometheusrule.yaml"] = cr
-	am, err := Alertmanager(source, res.Spec)
-	if err != nil {
-		return nil, err
-	}
-	files["alertmanager.yml"] = am
-	files["CATALOG.md"] = Catalog(source, res)
 	return files, nil
 }
 
-type ruleYAML struct {
-	Record        string            `yaml:"record,omitempty"`
-	Alert         string            `yaml:"alert,omitempty"`
-	Expr          string            `yaml:"expr"`
-	For           string            `yaml:"for,omitempty"`
-	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
-	Labels        map[string]string `yaml:"labels,omitempty"`
-	Annotations   map[string]string `yaml:"annotations,omitempty"`
+// Summary is what Generate produced.
+type Summary struct {
+	Alerts, Rules, Files int
+	// Warnings of the compiler, in spec order.
+	Warnings spec.Errors
 }
 
-type groupYAML struct {
-	Name  string     `yaml:"name"`
-	Rules []ruleYAML `yaml:"rules"`
+// Generate compiles the alerts of s and hands every output file to sink, in spec order.
+// Alerts are compiled and their rule and test files rendered on all cores, a bounded number
+// at a time, and each alert's compiled form is dropped once its files are out: memory holds
+// the alerts in flight, the PrometheusRule resource and the catalog (which gather every
+// alert), not the whole output. After the first compile error nothing more reaches sink;
+// errs lists every error. err is a failure to write or a rulegen bug.
+func Generate(s *spec.Spec, source string, sink Sink) (sum Summary, errs spec.Errors, err error) {
+	type job struct {
+		a    *spec.Alert
+		done chan renderedGroup
+	}
+	procs := runtime.GOMAXPROCS(0)
+	window := 4 * procs
+	jobs := make(chan *job, window)
+	order := make(chan *job, window)
+	y := newRuleYAML()
+	// Nothing is kept for a sink that keeps nothing: `check` validates in constant memory.
+	_, discard := sink.(Discard)
+	go func() {
+		for _, a := range s.Alerts {
+			j := &job{a: a, done: make(chan renderedGroup, 1)}
+			order <- j
+			jobs <- j
+		}
+		close(order)
+		close(jobs)
+	}()
+	for range procs {
+		go func() {
+			for j := range jobs {
+				g, warns, cerrs := compile.Alert(s, j.a)
+				r := renderedGroup{group: g, warnings: warns, errs: cerrs}
+				if len(cerrs) == 0 {
+					r = renderGroup(y, source, g, discard)
+					r.warnings = warns
+				}
+				j.done <- r
+			}
+		}()
+	}
+	names := compile.Names{}
+	asm := newAssembler(source)
+	asm.discard = discard
+	for j := range order {
+		r := <-j.done
+		if e := names.Add(r.group); e != nil {
+			r.errs = append(r.errs, e)
+		}
+		sum.Warnings = append(sum.Warnings, r.warnings...)
+		errs = append(errs, r.errs...)
+		if len(errs) > 0 || err != nil {
+			continue // keep compiling to report every error
+		}
+		err = asm.add(sink, r)
+	}
+	if len(errs) > 0 || err != nil {
+		return sum, errs, err
+	}
+	if err := asm.finish(sink, s); err != nil {
+		return sum, nil, err
+	}
+	sum.Alerts, sum.Rules, sum.Files = asm.alerts, asm.rules, asm.files
+	return sum, nil, nil
 }
 
-type groupsYAML struct {
-	Groups []groupYAML `yaml:"groups"`
+// renderedGroup is one alert's files and its share of the resource and the catalog.
+type renderedGroup struct {
+	group          *compile.Group
+	warnings, errs spec.Errors
+	rules, tests   []byte
+	resource       []byte // the group in the PrometheusRule resource
+	catalog        catalogPart
+}
+
+// renderGroup renders one alert's files, and its part of the PrometheusRule resource and
+// the catalog unless discard (the same groups as the rule file, two columns deeper).
+func renderGroup(y *ruleYAML, source string, g *compile.Group, discard bool) renderedGroup {
+	r := renderedGroup{group: g, rules: ruleFile(y, source, g)}
+	if g.Tests != nil {
+		r.tests = testFile(source, g)
+	}
+	if !discard {
+		r.resource = y.group(make([]byte, 0, len(r.rules)+len(r.rules)/4), 4, g)
+		r.catalog = catalogOf(g)
+	}
+	return r
+}
+
+// assembler passes each group's files on and gathers the files made of every group.
+type assembler struct {
+	source               string
+	resource             []byte
+	catalog              catalog
+	alerts, rules, files int
+	// discard: the resource and the catalog are rendered per group but not gathered.
+	discard bool
+}
+
+func newAssembler(source string) *assembler {
+	return &assembler{source: source, resource: []byte(header(source) + prometheusRuleHead)}
+}
+
+func (a *assembler) add(sink Sink, r renderedGroup) error {
+	g := r.group
+	if err := sink.File("rules/"+g.Name+".rules.yml", r.rules); err != nil {
+		return err
+	}
+	a.files++
+	if r.tests != nil {
+		if err := sink.File("tests/"+g.Name+".test.yml", r.tests); err != nil {
+			return err
+		}
+		a.files++
+	}
+	if a.alerts == 0 {
+		a.resource = append(a.resource, "  groups:\n"...)
+	}
+	if !a.discard {
+		a.resource = append(a.resource, r.resource...)
+		a.catalog.add(r.catalog)
+	}
+	a.alerts++
+	a.rules += len(g.Rules)
+	return nil
+}
+
+func (a *assembler) finish(sink Sink, s *spec.Spec) error {
+	if a.alerts == 0 {
+		a.resource = append(a.resource, "  groups: []\n"...)
+	}
+	am, err := Alertmanager(a.source, s)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path string
+		b    []byte
+	}{{"prometheusrule.yaml", a.resource}, {"alertmanager.yml", am}, {"CATALOG.md", a.catalog.render(a.source)}} {
+		if err := sink.File(f.path, f.b); err != nil {
+			return err
+		}
+		a.files++
+	}
+	return nil
 }
 
 func durStr(d time.Duration) string {
@@ -118,28 +209,6 @@ func durStr(d time.Duration) string {
 		return ""
 	}
 	return model.Duration(d).String()
-}
-
-func groups(gs []*compile.Group) []groupYAML {
-	out := make([]groupYAML, 0, len(gs))
-	for _, g := range gs {
-		gy := groupYAML{Name: "opscentre-" + g.Name}
-		for _, r := range g.Rules {
-			ann := map[string]string{}
-			for k, v := range r.Annotations {
-				if v != "" {
-					ann[k] = v
-				}
-			}
-			gy.Rules = append(gy.Rules, ruleYAML{
-				Record: r.Record, Alert: r.Alert, Expr: r.Expr,
-				For: durStr(r.For), KeepFiringFor: durStr(r.KeepFiringFor),
-				Labels: r.Labels, Annotations: ann,
-			})
-		}
-		out = append(out, gy)
-	}
-	return out
 }
 
 func marshal(v any) ([]byte, error) {
@@ -159,145 +228,22 @@ func header(source string) string {
 	return "# " + Header + "\n# Source: " + filepath.ToSlash(source) + "\n"
 }
 
-func ruleFile(source string, gs []*compile.Group) ([]byte, error) {
-	body, err := marshal(groupsYAML{Groups: groups(gs)})
-	if err != nil {
-		return nil, err
-	}
-	out := append([]byte(header(source)), body...)
-	if err := check.RuleFile(out); err != nil {
-		return nil, fmt.Errorf("generated rule file for %s fails rulefmt (a rulegen bug, please report): %w", gs[0].Alert.Name, err)
-	}
-	return out, nil
+// ruleFile writes the rule file of one group. Its rules were validated with rulefmt when
+// they were compiled; the writer is checked against yaml.v3 and rulefmt.Parse by the tests.
+func ruleFile(y *ruleYAML, source string, g *compile.Group) []byte {
+	out := make([]byte, 0, 256+len(g.Rules)*256)
+	out = append(out, header(source)...)
+	return y.groups(out, 0, []*compile.Group{g})
 }
 
-// prometheusRule writes the prometheus-operator custom resource as plain YAML, so no
-// Kubernetes modules are needed.
-func prometheusRule(source string, res *compile.Result) ([]byte, error) {
-	type meta struct {
-		Name   string            `yaml:"name"`
-		Labels map[string]string `yaml:"labels"`
-	}
-	type cr struct {
-		APIVersion string     `yaml:"apiVersion"`
-		Kind       string     `yaml:"kind"`
-		Metadata   meta       `yaml:"metadata"`
-		Spec       groupsYAML `yaml:"spec"`
-	}
-	body, err := marshal(cr{
-		APIVersion: "monitoring.coreos.com/v1",
-		Kind:       "PrometheusRule",
-		Metadata:   meta{Name: "opscentre-rules", Labels: map[string]string{"app.kubernetes.io/managed-by": "rulegen", "app.kubernetes.io/part-of": "opscentre"}},
-		Spec:       groupsYAML{Groups: groups(res.Groups)},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(header(source)), body...), nil
-}
-
-// Write writes files under dir, creating directories, and removes generated files of the
-// same kinds that are no longer produced (a renamed alert leaves no stale rules behind).
-func Write(dir string, files Files) error {
-	stale, err := generatedFiles(dir)
-	if err != nil {
-		return err
-	}
-	for _, p := range files.Paths() {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return fmt.Errorf("creating output directory: %w", err)
-		}
-		if err := os.WriteFile(full, files[p], 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", full, err)
-		}
-		delete(stale, p)
-	}
-	for p := range stale {
-		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
-			return fmt.Errorf("removing stale %s: %w", p, err)
-		}
-	}
-	return nil
-}
-
-// generatedFiles lists files under dir that carry the generated header.
-func generatedFiles(dir string) (map[string]bool, error) {
-	out := map[string]bool{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(firstLines(b), []byte(Header)) {
-			rel, _ := filepath.Rel(dir, path)
-			out[filepath.ToSlash(rel)] = true
-		}
-		return nil
-	})
-	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
-	}
-	return out, nil
-}
-
-func firstLines(b []byte) []byte {
-	if len(b) > 300 {
-		return b[:300]
-	}
-	return b
-}
-
-// Diff compares files with what is in dir and describes each difference (changed, missing,
-// stale); empty means up to date.
-func Diff(dir string, files Files) ([]string, error) {
-	var out []string
-	existing, err := generatedFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range files.Paths() {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		switch {
-		case os.IsNotExist(err):
-			out = append(out, "missing: "+p)
-		case err != nil:
-			return nil, fmt.Errorf("reading %s: %w", p, err)
-		case !bytes.Equal(b, files[p]):
-			out = append(out, "changed: "+p+firstDiff(b, files[p]))
-		}
-		delete(existing, p)
-	}
-	stale := make([]string, 0, len(existing))
-	for p := range existing {
-		stale = append(stale, "stale: "+p)
-	}
-	sort.Strings(stale)
-	return append(out, stale...), nil
-}
-
-func firstDiff(a, b []byte) string {
-	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf(" (line %d: committed %q, generated %q)", i+1, x, y)
-		}
-	}
-	return ""
-}
+// prometheusRuleHead is the prometheus-operator custom resource up to its groups, as
+// yaml.v3 wrote it; the resource is plain YAML, so no Kubernetes modules are needed.
+const prometheusRuleHead = `apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: opscentre-rules
+  labels:
+    app.kubernetes.io/managed-by: rulegen
+    app.kubernetes.io/part-of: opscentre
+spec:
+`
