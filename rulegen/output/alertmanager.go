@@ -101,13 +101,14 @@ func Alertmanager(source string, s *spec.Spec) ([]byte, error) {
 				Continue: i < len(rs)-1,
 			}
 			if t.Hours == "business" {
-				business = true
 				// incidentd holds a business-hours tier's page until the hours start and
 				// keeps the incident either way; muting its route here would make
 				// Alertmanager drop alerts that fire and resolve overnight without anyone
-				// ever seeing them. Other receivers (a direct pager) are muted.
+				// ever seeing them. Other receivers (a direct pager) are muted. The interval
+				// is written only when a route uses it: an unused one reads as a mistake.
 				if !isIncidentd(receivers[r]) {
 					rt.ActiveTimeIntervals = []string{BusinessHoursInterval}
+					business = true
 				}
 			}
 			root.Routes = append(root.Routes, rt)

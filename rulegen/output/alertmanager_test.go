@@ -50,3 +50,30 @@ alerts:
 		"P4 incidentd": false,
 	}, muted)
 }
+
+// With business-hours tiers that only reach incidentd, no route is ever muted: the file must
+// not carry a time interval nothing uses.
+func TestNoUnusedBusinessHoursInterval(t *testing.T) {
+	src := []byte(`apiVersion: opscentre.io/v1
+business_hours: {timezone: Europe/Berlin, weekdays: ["monday:friday"], start: "09:00", end: "17:00"}
+receivers:
+  - {name: incidentd, url: "http://incidentd:9478/api/v1/alertmanager"}
+tiers:
+  P1: {name: Critical, response_time: immediate, hours: always}
+  P2: {name: High, response_time: within 1 hour, hours: business}
+alerts:
+  - name: Up
+    team: ml
+    tier: P2
+    runbook_url: https://runbooks.example.com/up
+    threshold: {expr: "max by (model) (aiops_model_accuracy)", by: [model], op: "<", value: 0.5}
+`)
+	s, errs := spec.Parse("spec.yaml", src, spec.Options{})
+	require.Empty(t, errs)
+	out, err := Alertmanager("spec.yaml", s)
+	require.NoError(t, err)
+	cfg, err := config.Load(string(out))
+	require.NoError(t, err)
+	require.Empty(t, cfg.TimeIntervals, "%s", out)
+	require.NotContains(t, string(out), BusinessHoursInterval)
+}
