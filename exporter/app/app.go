@@ -24,6 +24,7 @@ import (
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/labelapi"
+	"github.com/opscentre/opscentre/exporter/otlp"
 	"github.com/opscentre/opscentre/exporter/refapi"
 	"github.com/opscentre/opscentre/exporter/state"
 	"github.com/opscentre/opscentre/exporter/store"
@@ -66,6 +67,7 @@ type App struct {
 	state   *state.State
 	store   *store.Store
 	handler http.Handler
+	otlp    *otlp.Receiver
 	ready   atomic.Bool
 
 	snapshotTime     prometheus.Gauge
@@ -106,6 +108,7 @@ func New(opts Options) (*App, error) {
 	}
 	a.logger.Info("state loaded", "path", opts.StoragePath, "model_versions", len(snap.Versions))
 
+	a.otlp = otlp.New(a.state, a.logger.With("component", "otlp"))
 	a.snapshotTime = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "aiops_exporter_last_snapshot_success_timestamp_seconds",
 		Help: "Unix time of the last state snapshot saved to --storage.path.",
@@ -121,6 +124,7 @@ func New(opts Options) (*App, error) {
 	opts.Registry.MustRegister(
 		a.snapshotTime, a.snapshotDuration, a.snapshotFailures,
 		collector.New(a.state),
+		a.otlp.Collector(),
 		versioncollector.NewCollector("aiops_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -143,6 +147,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
 	mux.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
 	refapi.New(a.state, a.logger.With("component", "references"), a.Snapshot).Register(mux)
+	a.otlp.Register(mux) // OTLP/HTTP: /v1/traces
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})

@@ -1,0 +1,298 @@
+// Package otlp receives OpenTelemetry traces over OTLP/HTTP (/v1/traces, protobuf or JSON,
+// plain or gzip) and turns GenAI spans — the gen_ai.* semantic conventions that the
+// OpenAI, OpenLIT, OpenLLMetry and OpenInference instrumentations emit — into inference
+// events. Each span is written as one line of the /api/v1/events schema and handed to the
+// same ingest code, so validation, limits, label folding and every metric family are
+// exactly those of events sent as JSON. What the event schema has no field for (finish
+// reasons, tool calls, steps per agent task) is counted here, labelled with the model and
+// version the state gave the span's event.
+//
+// Spans that are not GenAI (HTTP, database, runtime) are counted as ignored, never
+// rejected: users point a Collector's whole pipeline at the exporter.
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opscentre/opscentre/exporter/ingest"
+	"github.com/opscentre/opscentre/exporter/state"
+)
+
+// PathTraces is where OTLP/HTTP exporters send traces.
+const PathTraces = "/v1/traces"
+
+// maxMessages bounds the rejection messages joined into one partial_success message.
+const maxMessages = 5
+
+// Receiver serves OTLP/HTTP. It is safe for concurrent use.
+type Receiver struct {
+	st      *state.State
+	ingest  *ingest.Ingester
+	logger  *slog.Logger
+	counts  *counts
+	workers sync.Pool // *worker
+}
+
+type worker struct {
+	body  bytes.Buffer
+	gz    *gzip.Reader
+	lines []byte
+	spans []ptrace.Span // the span of each line
+	kinds []spanKind
+}
+
+// New returns a receiver applying spans to st.
+func New(st *state.State, logger *slog.Logger) *Receiver {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st)}
+	r.workers.New = func() any { return &worker{} }
+	return r
+}
+
+// Register adds the OTLP paths to mux.
+func (r *Receiver) Register(mux *http.ServeMux) {
+	mux.HandleFunc(PathTraces, r.serveTraces)
+}
+
+// encoding is how a request (and so its response) is encoded.
+type encoding int
+
+const (
+	encProto encoding = iota
+	encJSON
+)
+
+// httpError is an OTLP/HTTP failure: the status code and the google.rpc.Status message.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		writeStatus(rw, encJSON, &httpError{http.StatusMethodNotAllowed, "OTLP/HTTP takes POST"})
+		return
+	}
+	enc, err := contentEncoding(req.Header.Get("Content-Type"))
+	if err != nil {
+		writeStatus(rw, encJSON, err.(*httpError))
+		return
+	}
+	w := r.workers.Get().(*worker)
+	defer r.workers.Put(w)
+	body, herr := r.readBody(w, req)
+	if herr != nil {
+		r.counts.requestFailed(signalTraces)
+		writeStatus(rw, enc, herr)
+		return
+	}
+	otlpReq := ptraceotlp.NewExportRequest()
+	if enc == encJSON {
+		err = otlpReq.UnmarshalJSON(body)
+	} else {
+		err = otlpReq.UnmarshalProto(body)
+	}
+	if err != nil {
+		r.counts.requestFailed(signalTraces)
+		kind := "protobuf ExportTraceServiceRequest"
+		if enc == encJSON {
+			kind = "JSON ExportTraceServiceRequest"
+		}
+		writeStatus(rw, enc, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s: %v", kind, err)})
+		return
+	}
+	rejected, msg := r.consumeTraces(w, otlpReq.Traces())
+	resp := ptraceotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	var out []byte
+	if enc == encJSON {
+		out, err = resp.MarshalJSON()
+		rw.Header().Set("Content-Type", "application/json")
+	} else {
+		out, err = resp.MarshalProto()
+		rw.Header().Set("Content-Type", "application/x-protobuf")
+	}
+	if err != nil {
+		r.logger.Error("encoding OTLP response", "err", err)
+	}
+	rw.WriteHeader(http.StatusOK)
+	_, _ = rw.Write(out)
+}
+
+func contentEncoding(contentType string) (encoding, error) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return 0, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: %v; use application/x-protobuf or application/json", contentType, err)}
+	}
+	switch mt {
+	case "application/x-protobuf", "application/protobuf":
+		return encProto, nil
+	case "application/json":
+		return encJSON, nil
+	}
+	return 0, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not supported; OTLP/HTTP uses application/x-protobuf or application/json", mt)}
+}
+
+// readBody reads the body, gunzipping it, bounded by limits.max_body_bytes decoded.
+func (r *Receiver) readBody(w *worker, req *http.Request) ([]byte, *httpError) {
+	limit := int64(r.st.Config().Limits.MaxBodyBytes)
+	var body io.Reader = req.Body
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		var err error
+		if w.gz == nil {
+			w.gz, err = gzip.NewReader(req.Body)
+		} else {
+			err = w.gz.Reset(req.Body)
+		}
+		if err != nil {
+			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not gzip: %v", err)}
+		}
+		body = w.gz
+	default:
+		return nil, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)}
+	}
+	w.body.Reset()
+	n, err := w.body.ReadFrom(io.LimitReader(body, limit+1))
+	if n > limit {
+		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than limits.max_body_bytes (%d bytes decoded); lower the exporter's batch size (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, or send_batch_max_size in a Collector)", limit)}
+	}
+	if err != nil {
+		// A protobuf message cut short cannot be read in part: nothing is kept.
+		return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("reading body (%d bytes decoded): %v", n, err)}
+	}
+	return w.body.Bytes(), nil
+}
+
+// writeStatus writes an OTLP error response: a google.rpc.Status in the request's encoding.
+func writeStatus(rw http.ResponseWriter, enc encoding, e *httpError) {
+	st := &spb.Status{Code: grpcCode(e.code), Message: e.msg}
+	var out []byte
+	if enc == encJSON {
+		out, _ = protojson.Marshal(st)
+		rw.Header().Set("Content-Type", "application/json")
+	} else {
+		out, _ = proto.Marshal(st)
+		rw.Header().Set("Content-Type", "application/x-protobuf")
+	}
+	rw.WriteHeader(e.code)
+	_, _ = rw.Write(out)
+}
+
+// grpcCode maps an HTTP status to the gRPC code of the Status message.
+func grpcCode(httpCode int) int32 {
+	switch httpCode {
+	case http.StatusBadRequest:
+		return 3 // INVALID_ARGUMENT
+	case http.StatusRequestEntityTooLarge:
+		return 8 // RESOURCE_EXHAUSTED
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return 12 // UNIMPLEMENTED
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return 14 // UNAVAILABLE
+	}
+	return 2 // UNKNOWN
+}
+
+// consumeTraces applies every GenAI span of td; it returns the number of spans rejected
+// and a message naming the first few and why.
+func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
+	w.lines, w.spans, w.kinds = w.lines[:0], w.spans[:0], w.kinds[:0]
+	var ignored [2]int
+	var tools []ptrace.Span
+	hasAgents := false
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				kind, reason := operationKind(span.Attributes())
+				switch kind {
+				case kindIgnored:
+					if reason == ignoredNotGenAI {
+						ignored[0]++
+					} else {
+						ignored[1]++
+					}
+					continue
+				case kindTool:
+					tools = append(tools, span)
+					continue
+				case kindAgent:
+					hasAgents = true
+				}
+				model, version := modelOf(kind, span.Attributes())
+				w.lines = appendEvent(w.lines, kind, span, model, version)
+				w.spans = append(w.spans, span)
+				w.kinds = append(w.kinds, kind)
+			}
+		}
+	}
+	r.counts.ignore(signalTraces, ignoredNotGenAI, ignored[0])
+	r.counts.ignore(signalTraces, ignoredOperation, ignored[1])
+
+	var msgs []string
+	rejected := 0
+	isRejected := make([]bool, len(w.spans))
+	if len(w.lines) > 0 {
+		// The lines are ours and always JSON, so Ingest fails only per line.
+		res, err := r.ingest.Ingest(w.lines, true)
+		if err != nil {
+			r.logger.Error("OTLP spans as events: unexpected batch failure", "err", err)
+		}
+		for _, rej := range res.Rejected {
+			if rej.Index < 0 || rej.Index >= len(w.spans) {
+				continue
+			}
+			isRejected[rej.Index] = true
+			rejected++
+			if len(msgs) < maxMessages {
+				msgs = append(msgs, rejectionMessage(w.spans[rej.Index], rej))
+			}
+		}
+		for i, span := range w.spans {
+			if !isRejected[i] && w.kinds[i] == kindInference {
+				r.counts.finishReasons(span)
+			}
+		}
+	}
+	if hasAgents || len(tools) > 0 {
+		tr, tmsgs := r.agents(w, td, tools, isRejected)
+		rejected += tr
+		for _, m := range tmsgs {
+			if len(msgs) < maxMessages {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	msg := strings.Join(msgs, "; ")
+	if rejected > len(msgs) {
+		msg += fmt.Sprintf("; and %d more (see aiops_events_rejected_total)", rejected-len(msgs))
+	}
+	return rejected, msg
+}
