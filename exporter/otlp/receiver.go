@@ -94,6 +94,7 @@ func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
 	}
 	enc, err := contentEncoding(req.Header.Get("Content-Type"))
 	if err != nil {
+		r.counts.requestFailed(signalTraces)
 		writeStatus(rw, encJSON, err.(*httpError))
 		return
 	}

@@ -342,7 +342,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// None of it reached the state.
 	require.Zero(t, value(t, f.metrics(t), "aiops_events_total", nil))
-	require.Equal(t, 6.0, value(t, f.metrics(t), "aiops_otlp_requests_failed_total", map[string]string{"signal": "traces"}))
+	require.Equal(t, 8.0, value(t, f.metrics(t), "aiops_otlp_requests_failed_total", map[string]string{"signal": "traces"}))
 
 	t.Run("gzip", func(t *testing.T) {
 		r := f.send(t, gz.Bytes(), "application/x-protobuf", "gzip")

@@ -1,0 +1,181 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// sdkTracer returns a tracer of the stock OpenTelemetry Go SDK exporting OTLP/HTTP protobuf
+// to the exporter at url, and a function that flushes and stops it.
+func sdkTracer(t *testing.T, url string, gzip bool) (trace.Tracer, func()) {
+	t.Helper()
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(url + "/v1/traces")}
+	if gzip {
+		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+	}
+	exp, err := otlptracehttp.New(context.Background(), opts...)
+	require.NoError(t, err)
+	res := resource.NewSchemaless(attribute.String("service.name", "support-bot"))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(512)), sdktrace.WithResource(res))
+	return tp.Tracer("opscentre-test"), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, tp.ForceFlush(ctx))
+		require.NoError(t, tp.Shutdown(ctx))
+	}
+}
+
+// llmCall records one GenAI client span as an instrumentation would.
+func llmCall(ctx context.Context, tr trace.Tracer, model, response string, in, out int64, reason string, errType string) {
+	start := time.Now().Add(-2 * time.Second)
+	_, sp := tr.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start),
+		trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "chat"),
+			attribute.String("gen_ai.provider.name", "openai"),
+			attribute.String("gen_ai.request.model", model),
+		))
+	if errType != "" {
+		sp.SetAttributes(attribute.String("error.type", errType))
+		sp.SetStatus(codes.Error, "provider returned "+errType)
+	} else {
+		sp.SetAttributes(
+			attribute.String("gen_ai.response.model", response),
+			attribute.Int64("gen_ai.usage.input_tokens", in),
+			attribute.Int64("gen_ai.usage.output_tokens", out),
+			attribute.StringSlice("gen_ai.response.finish_reasons", []string{reason}),
+		)
+	}
+	sp.End(trace.WithTimestamp(start.Add(1500 * time.Millisecond)))
+}
+
+func TestOTLPGoSDKFillsTheLLMAndAgentFamilies(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "config.yml", exporterConfig)
+	e := startExporter(t, "--config.file="+cfg, "--storage.path="+dir+"/data")
+
+	tr, flush := sdkTracer(t, e.url, true)
+	ctx := context.Background()
+	// 40 successful calls on two snapshots behind the alias, 3 failures, 1 HTTP span.
+	for i := 0; i < 40; i++ {
+		resp, reason := "gpt-4o-2024-08-06", "stop"
+		if i%4 == 0 {
+			resp, reason = "gpt-4o-2024-11-20", "length"
+		}
+		llmCall(ctx, tr, "assistant", resp, 100, 25, reason, "")
+	}
+	for i := 0; i < 3; i++ {
+		llmCall(ctx, tr, "assistant", "", 0, 0, "", "500")
+	}
+	_, httpSpan := tr.Start(ctx, "GET /health", trace.WithAttributes(attribute.String("http.request.method", "GET")))
+	httpSpan.End()
+
+	// An agent run: two LLM calls and two tool calls, one tool failing; the task completes.
+	actx, agent := tr.Start(ctx, "invoke_agent triage", trace.WithAttributes(
+		attribute.String("gen_ai.operation.name", "invoke_agent"),
+		attribute.String("gen_ai.agent.name", "triage"),
+	))
+	llmCall(actx, tr, "assistant", "gpt-4o-2024-08-06", 10, 5, "tool_calls", "")
+	for _, tool := range []string{"lookup_order", "issue_refund"} {
+		_, ts := tr.Start(actx, "execute_tool "+tool, trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "execute_tool"),
+			attribute.String("gen_ai.tool.name", tool),
+		))
+		if tool == "issue_refund" {
+			ts.SetAttributes(attribute.String("error.type", "PermissionDenied"))
+			ts.SetStatus(codes.Error, "not allowed")
+		}
+		ts.End()
+	}
+	llmCall(actx, tr, "assistant", "gpt-4o-2024-08-06", 10, 5, "stop", "")
+	agent.SetStatus(codes.Ok, "")
+	agent.End()
+	flush()
+
+	_, fams := e.scrape(t)
+	a1 := map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06"}
+	a2 := map[string]string{"model": "assistant", "version": "gpt-4o-2024-11-20"}
+	with := func(base map[string]string, k, v string) map[string]string {
+		out := map[string]string{k: v}
+		for a, b := range base {
+			out[a] = b
+		}
+		return out
+	}
+	require.Equal(t, 32.0, value(t, fams, "aiops_events_total", a1))
+	require.Equal(t, 10.0, value(t, fams, "aiops_events_total", a2))
+	require.Equal(t, 3.0, value(t, fams, "aiops_events_total", map[string]string{"model": "assistant", "version": "default"}))
+	require.Equal(t, 3.0, value(t, fams, "aiops_inference_errors_total", map[string]string{"model": "assistant", "version": "default", "type": "500"}))
+	require.Equal(t, 30*100.0+20, value(t, fams, "aiops_tokens_total", with(a1, "type", "input")))
+	require.Equal(t, 30*25.0+10, value(t, fams, "aiops_tokens_total", with(a1, "type", "output")))
+	require.Equal(t, 10*100.0, value(t, fams, "aiops_tokens_total", with(a2, "type", "input")))
+	// Price table of "assistant": 2 USD / M input, 10 USD / M output.
+	require.InDelta(t, (3020*2+760*10)/1e6, value(t, fams, "aiops_cost_total", with(a1, "currency", "USD")), 1e-12)
+	require.Equal(t, 31.0, value(t, fams, "aiops_llm_finish_reasons_total", with(a1, "reason", "stop")))
+	require.Equal(t, 1.0, value(t, fams, "aiops_llm_finish_reasons_total", with(a1, "reason", "tool_calls")))
+	require.Equal(t, 10.0, value(t, fams, "aiops_llm_finish_reasons_total", with(a2, "reason", "length")))
+	h := histogram(t, fams, "aiops_inference_duration_seconds", a2)
+	require.Equal(t, uint64(10), h.GetSampleCount())
+	require.InDelta(t, 15.0, h.GetSampleSum(), 1e-6)
+
+	triage := map[string]string{"model": "triage", "version": "default"}
+	require.Equal(t, 1.0, value(t, fams, "aiops_task_outcomes_total", with(triage, "outcome", "completed")))
+	require.Equal(t, 1.0, value(t, fams, "aiops_agent_tool_calls_total", with(triage, "tool", "issue_refund")))
+	require.Equal(t, 1.0, value(t, fams, "aiops_agent_tool_errors_total", with(triage, "tool", "issue_refund")))
+	require.Equal(t, 0.0, value(t, fams, "aiops_agent_tool_errors_total", with(triage, "tool", "lookup_order")))
+	steps := histogram(t, fams, "aiops_agent_task_steps", triage)
+	require.Equal(t, uint64(1), steps.GetSampleCount())
+	require.Equal(t, 4.0, steps.GetSampleSum())
+	require.Equal(t, 1.0, value(t, fams, "aiops_otlp_ignored_total", map[string]string{"signal": "traces", "reason": "not_genai"}))
+	e.stop(t)
+}
+
+// The exporter answers bad OTLP requests with the OTLP status codes and keeps serving.
+func TestOTLPBadRequestsLeaveTheExporterUp(t *testing.T) {
+	dir := t.TempDir()
+	e := startExporter(t, "--config.file="+writeFile(t, dir, "config.yml", exporterConfig), "--storage.path="+dir+"/data")
+	post := func(body []byte, ctype, encoding string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, e.url+"/v1/traces", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ctype)
+		if encoding != "" {
+			req.Header.Set("Content-Encoding", encoding)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post([]byte{0x0a, 0xff, 0xff}, "application/x-protobuf", "")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "not an OTLP protobuf")
+	code, _ = post([]byte("{}"), "text/xml", "")
+	require.Equal(t, http.StatusUnsupportedMediaType, code)
+	code, body = post([]byte{0x1f, 0x8b, 0x08, 0x00}, "application/json", "gzip")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.True(t, strings.Contains(body, "EOF"), body)
+	code, _ = post(nil, "application/x-protobuf", "")
+	require.Equal(t, http.StatusOK, code)
+
+	// And still takes good data.
+	tr, flush := sdkTracer(t, e.url, false)
+	llmCall(context.Background(), tr, "assistant", "v", 1, 2, "stop", "")
+	flush()
+	_, fams := e.scrape(t)
+	require.Equal(t, 1.0, value(t, fams, "aiops_events_total", map[string]string{"model": "assistant", "version": "v"}))
+	require.Equal(t, 3.0, value(t, fams, "aiops_otlp_requests_failed_total", map[string]string{"signal": "traces"}))
+	e.stop(t)
+}
