@@ -28,6 +28,7 @@ func run() int {
 	a.Flag("storage.path", "Directory of the state database.").Default(opts.StoragePath).StringVar(&opts.StoragePath)
 	a.Flag("storage.snapshot-interval", "How often the state is saved (and always on shutdown).").Default(opts.SnapshotInterval.String()).DurationVar(&opts.SnapshotInterval)
 	opts.Web = kingpinflag.AddFlags(a, ":9477")
+	a.Flag("otlp.grpc-listen-address", "Address of the OTLP/gRPC receiver (traces), e.g. :4317; empty: off. Plaintext: bind it to loopback or put a Collector in front.").Default("").StringVar(&opts.OTLPGRPCAddress)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(a, logCfg)
 	a.Version(version.Print("aiops_exporter"))

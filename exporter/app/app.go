@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"google.golang.org/grpc"
 
 	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
@@ -42,6 +44,8 @@ type Options struct {
 	ConfigFile       string
 	StoragePath      string
 	SnapshotInterval time.Duration
+	// OTLPGRPCAddress is where OTLP/gRPC is served (--otlp.grpc-listen-address); empty: off.
+	OTLPGRPCAddress string
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
 }
@@ -222,6 +226,17 @@ func (a *App) Serve(ctx context.Context) error {
 	server := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, a.opts.Web, a.logger) }()
+	var grpcServer *grpc.Server
+	if a.opts.OTLPGRPCAddress != "" {
+		l, err := net.Listen("tcp", a.opts.OTLPGRPCAddress)
+		if err != nil {
+			_ = server.Close()
+			return fmt.Errorf("--otlp.grpc-listen-address: %w", err)
+		}
+		grpcServer = a.otlp.NewGRPCServer()
+		a.logger.Info("OTLP/gRPC listening", "otlp_grpc_address", l.Addr().String())
+		go func() { _ = grpcServer.Serve(l) }()
+	}
 
 	ticker := time.NewTicker(a.opts.SnapshotInterval)
 	defer ticker.Stop()
@@ -246,6 +261,9 @@ loop:
 	defer cancel()
 	if serr := server.Shutdown(shutdownCtx); serr != nil {
 		a.logger.Error("shutting down HTTP server", "err", serr)
+	}
+	if grpcServer != nil {
+		grpcServer.GracefulStop() // before the last snapshot, so what it took is saved
 	}
 	if serr := a.Snapshot(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("saving final snapshot: %w", serr))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -177,5 +179,39 @@ func TestOTLPBadRequestsLeaveTheExporterUp(t *testing.T) {
 	_, fams := e.scrape(t)
 	require.Equal(t, 1.0, value(t, fams, "aiops_events_total", map[string]string{"model": "assistant", "version": "v"}))
 	require.Equal(t, 3.0, value(t, fams, "aiops_otlp_requests_failed_total", map[string]string{"signal": "traces"}))
+	e.stop(t)
+}
+
+// OTLP/gRPC gives the same events as OTLP/HTTP, from the stock Go SDK's gRPC exporter.
+func TestOTLPGRPC(t *testing.T) {
+	dir := t.TempDir()
+	grpcAddr := freePort(t)
+	e := startExporter(t, "--config.file="+writeFile(t, dir, "config.yml", exporterConfig), "--storage.path="+dir+"/data", "--otlp.grpc-listen-address="+grpcAddr)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", grpcAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 50*time.Millisecond)
+	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure())
+	require.NoError(t, err)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	tr := tp.Tracer("grpc-test")
+	for i := 0; i < 5; i++ {
+		llmCall(context.Background(), tr, "assistant", "gpt-4o-2024-08-06", 100, 10, "stop", "")
+	}
+	bad := "x"
+	_, sp := tr.Start(context.Background(), "chat", trace.WithAttributes(attribute.String("gen_ai.operation.name", "chat"), attribute.Int("gen_ai.request.model", len(bad))))
+	sp.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, tp.Shutdown(ctx))
+
+	_, fams := e.scrape(t)
+	a1 := map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06"}
+	require.Equal(t, 5.0, value(t, fams, "aiops_events_total", a1))
+	require.Equal(t, 5.0, value(t, fams, "aiops_llm_finish_reasons_total", map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06", "reason": "stop"}))
+	require.Equal(t, 1.0, value(t, fams, "aiops_events_rejected_total", map[string]string{"reason": "type_mismatch"}))
 	e.stop(t)
 }
