@@ -209,4 +209,16 @@ func (c *counts) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Collector is the receiver's metric families, to register beside the state's.
-func (r *Receiver) Collector() prometheus.Collector { return r.counts }
+func (r *Receiver) Collector() prometheus.Collector { return collectors{r} }
+
+type collectors struct{ r *Receiver }
+
+func (c collectors) Describe(ch chan<- *prometheus.Desc) {
+	c.r.counts.Describe(ch)
+	c.r.metrics.describe(ch)
+}
+
+func (c collectors) Collect(ch chan<- prometheus.Metric) {
+	c.r.counts.Collect(ch)
+	c.r.metrics.collect(ch)
+}

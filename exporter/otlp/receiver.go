@@ -1,5 +1,5 @@
-// Package otlp receives OpenTelemetry traces over OTLP/HTTP (/v1/traces, protobuf or JSON,
-// plain or gzip) and turns GenAI spans — the gen_ai.* semantic conventions that the
+// Package otlp receives OpenTelemetry traces and metrics over OTLP/HTTP (/v1/traces,
+// /v1/metrics; protobuf or JSON, plain or gzip) and OTLP/gRPC (traces) and turns GenAI spans — the gen_ai.* semantic conventions that the
 // OpenAI, OpenLIT, OpenLLMetry and OpenInference instrumentations emit — into inference
 // events. Each span is written as one line of the /api/v1/events schema and handed to the
 // same ingest code, so validation, limits, label folding and every metric family are
@@ -44,12 +44,18 @@ type Receiver struct {
 	ingest  *ingest.Ingester
 	logger  *slog.Logger
 	counts  *counts
+	metrics *serverMetrics
 	workers sync.Pool // *worker
+	bodies  sync.Pool // *bodyBuffer
+}
+
+// bodyBuffer holds a request body while it is decoded.
+type bodyBuffer struct {
+	body bytes.Buffer
+	gz   *gzip.Reader
 }
 
 type worker struct {
-	body  bytes.Buffer
-	gz    *gzip.Reader
 	lines []byte
 	spans []ptrace.Span // the span of each line
 	kinds []spanKind
@@ -60,14 +66,16 @@ func New(st *state.State, logger *slog.Logger) *Receiver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st)}
+	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st), metrics: newServerMetrics(st.Now())}
 	r.workers.New = func() any { return &worker{} }
+	r.bodies.New = func() any { return &bodyBuffer{} }
 	return r
 }
 
 // Register adds the OTLP paths to mux.
 func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.HandleFunc(PathTraces, r.serveTraces)
+	mux.HandleFunc(PathMetrics, r.serveMetrics)
 }
 
 // encoding is how a request (and so its response) is encoded.
@@ -87,6 +95,43 @@ type httpError struct {
 func (e *httpError) Error() string { return e.msg }
 
 func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
+	r.serveOTLP(rw, req, signalTraces, func(body []byte, enc encoding) ([]byte, error) {
+		in := ptraceotlp.NewExportRequest()
+		var err error
+		if enc == encJSON {
+			err = in.UnmarshalJSON(body)
+		} else {
+			err = in.UnmarshalProto(body)
+		}
+		if err != nil {
+			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s ExportTraceServiceRequest: %v", encName(enc), err)}
+		}
+		w := r.workers.Get().(*worker)
+		defer r.workers.Put(w)
+		rejected, msg := r.consumeTraces(w, in.Traces())
+		resp := ptraceotlp.NewExportResponse()
+		if rejected > 0 {
+			resp.PartialSuccess().SetRejectedSpans(int64(rejected))
+			resp.PartialSuccess().SetErrorMessage(msg)
+		}
+		if enc == encJSON {
+			return resp.MarshalJSON()
+		}
+		return resp.MarshalProto()
+	})
+}
+
+func encName(enc encoding) string {
+	if enc == encJSON {
+		return "JSON"
+	}
+	return "protobuf"
+}
+
+// serveOTLP is what every OTLP/HTTP path shares: method, content type and encoding, the
+// size bound, and the status codes. consume decodes and applies the body and returns the
+// encoded response, or an *httpError.
+func (r *Receiver) serveOTLP(rw http.ResponseWriter, req *http.Request, signal string, consume func([]byte, encoding) ([]byte, error)) {
 	if req.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
 		writeStatus(rw, encJSON, &httpError{http.StatusMethodNotAllowed, "OTLP/HTTP takes POST"})
@@ -94,49 +139,32 @@ func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
 	}
 	enc, err := contentEncoding(req.Header.Get("Content-Type"))
 	if err != nil {
-		r.counts.requestFailed(signalTraces)
+		r.counts.requestFailed(signal)
 		writeStatus(rw, encJSON, err.(*httpError))
 		return
 	}
-	w := r.workers.Get().(*worker)
-	defer r.workers.Put(w)
-	body, herr := r.readBody(w, req)
+	b := r.bodies.Get().(*bodyBuffer)
+	defer r.bodies.Put(b)
+	body, herr := r.readBody(b, req)
 	if herr != nil {
-		r.counts.requestFailed(signalTraces)
+		r.counts.requestFailed(signal)
 		writeStatus(rw, enc, herr)
 		return
 	}
-	otlpReq := ptraceotlp.NewExportRequest()
-	if enc == encJSON {
-		err = otlpReq.UnmarshalJSON(body)
-	} else {
-		err = otlpReq.UnmarshalProto(body)
-	}
+	out, err := consume(body, enc)
 	if err != nil {
-		r.counts.requestFailed(signalTraces)
-		kind := "protobuf ExportTraceServiceRequest"
-		if enc == encJSON {
-			kind = "JSON ExportTraceServiceRequest"
+		r.counts.requestFailed(signal)
+		herr, ok := err.(*httpError)
+		if !ok {
+			herr = &httpError{http.StatusInternalServerError, err.Error()}
 		}
-		writeStatus(rw, enc, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s: %v", kind, err)})
+		writeStatus(rw, enc, herr)
 		return
 	}
-	rejected, msg := r.consumeTraces(w, otlpReq.Traces())
-	resp := ptraceotlp.NewExportResponse()
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	var out []byte
 	if enc == encJSON {
-		out, err = resp.MarshalJSON()
 		rw.Header().Set("Content-Type", "application/json")
 	} else {
-		out, err = resp.MarshalProto()
 		rw.Header().Set("Content-Type", "application/x-protobuf")
-	}
-	if err != nil {
-		r.logger.Error("encoding OTLP response", "err", err)
 	}
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write(out)
@@ -157,7 +185,7 @@ func contentEncoding(contentType string) (encoding, error) {
 }
 
 // readBody reads the body, gunzipping it, bounded by limits.max_body_bytes decoded.
-func (r *Receiver) readBody(w *worker, req *http.Request) ([]byte, *httpError) {
+func (r *Receiver) readBody(w *bodyBuffer, req *http.Request) ([]byte, *httpError) {
 	limit := int64(r.st.Config().Limits.MaxBodyBytes)
 	var body io.Reader = req.Body
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
@@ -291,9 +319,14 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 			}
 		}
 	}
+	return rejected, joinMessages(msgs, rejected)
+}
+
+// joinMessages is the partial_success message: the first few reasons and how many more.
+func joinMessages(msgs []string, rejected int) string {
 	msg := strings.Join(msgs, "; ")
 	if rejected > len(msgs) {
-		msg += fmt.Sprintf("; and %d more (see aiops_events_rejected_total)", rejected-len(msgs))
+		msg += fmt.Sprintf("; and %d more", rejected-len(msgs))
 	}
-	return rejected, msg
+	return msg
 }

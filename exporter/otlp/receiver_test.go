@@ -497,3 +497,12 @@ func TestAgentTasksToolsAndSteps(t *testing.T) {
 	require.Equal(t, uint64(3), h.GetSampleCount())
 	require.Equal(t, 4.0+1+0, h.GetSampleSum())
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func readAll(t *testing.T, resp *http.Response) []byte {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}
