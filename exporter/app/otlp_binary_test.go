@@ -13,8 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -213,5 +216,49 @@ func TestOTLPGRPC(t *testing.T) {
 	require.Equal(t, 5.0, value(t, fams, "aiops_events_total", a1))
 	require.Equal(t, 5.0, value(t, fams, "aiops_llm_finish_reasons_total", map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06", "reason": "stop"}))
 	require.Equal(t, 1.0, value(t, fams, "aiops_events_rejected_total", map[string]string{"reason": "type_mismatch"}))
+	e.stop(t)
+}
+
+// An application sending both spans and the GenAI metrics of the same calls: the per-call
+// families count each call once (from its span), the server histograms come from metrics,
+// and a cumulative metric exported twice is counted once.
+func TestOTLPSpansAndMetricsFromOneAppCountOnce(t *testing.T) {
+	dir := t.TempDir()
+	e := startExporter(t, "--config.file="+writeFile(t, dir, "config.yml", exporterConfig), "--storage.path="+dir+"/data")
+	ctx := context.Background()
+	tr, flush := sdkTracer(t, e.url, false)
+	mexp, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(e.url+"/v1/metrics"))
+	require.NoError(t, err)
+	reader := sdkmetric.NewPeriodicReader(mexp, sdkmetric.WithInterval(time.Hour))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	meter := mp.Meter("genai")
+	tokens, err := meter.Int64Histogram("gen_ai.client.token.usage")
+	require.NoError(t, err)
+	duration, err := meter.Float64Histogram("gen_ai.client.operation.duration")
+	require.NoError(t, err)
+	ttft, err := meter.Float64Histogram("gen_ai.server.time_to_first_token", metric.WithExplicitBucketBoundaries(0.05, 0.1, 0.5, 1))
+	require.NoError(t, err)
+	attrs := metric.WithAttributes(attribute.String("gen_ai.request.model", "assistant"), attribute.String("gen_ai.response.model", "gpt-4o-2024-08-06"), attribute.String("gen_ai.operation.name", "chat"))
+	for i := 0; i < 6; i++ {
+		llmCall(ctx, tr, "assistant", "gpt-4o-2024-08-06", 100, 25, "stop", "")
+		tokens.Record(ctx, 100, metric.WithAttributes(attribute.String("gen_ai.token.type", "input"), attribute.String("gen_ai.request.model", "assistant")))
+		duration.Record(ctx, 1.5, attrs)
+		ttft.Record(ctx, 0.08, attrs)
+	}
+	require.NoError(t, mp.ForceFlush(ctx))
+	require.NoError(t, mp.ForceFlush(ctx)) // the same cumulative totals again
+	ttft.Record(ctx, 0.3, attrs)
+	require.NoError(t, mp.Shutdown(ctx))
+	flush()
+
+	_, fams := e.scrape(t)
+	a1 := map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06"}
+	require.Equal(t, 6.0, value(t, fams, "aiops_events_total", a1))
+	require.Equal(t, 600.0, value(t, fams, "aiops_tokens_total", map[string]string{"model": "assistant", "version": "gpt-4o-2024-08-06", "type": "input"}))
+	require.Equal(t, 6.0, value(t, fams, "gen_ai_client_operation_duration_seconds", a1))
+	h := histogram(t, fams, "aiops_llm_time_to_first_token_seconds", a1)
+	require.Equal(t, uint64(7), h.GetSampleCount())
+	require.InDelta(t, 6*0.08+0.3, h.GetSampleSum(), 1e-9)
+	require.Equal(t, 6.0, value(t, fams, "aiops_otlp_ignored_total", map[string]string{"signal": "metrics", "reason": "from_spans"}))
 	e.stop(t)
 }
