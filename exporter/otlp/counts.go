@@ -216,9 +216,11 @@ type collectors struct{ r *Receiver }
 func (c collectors) Describe(ch chan<- *prometheus.Desc) {
 	c.r.counts.Describe(ch)
 	c.r.metrics.describe(ch)
+	c.r.evals.describe(ch)
 }
 
 func (c collectors) Collect(ch chan<- prometheus.Metric) {
 	c.r.counts.Collect(ch)
 	c.r.metrics.collect(ch)
+	c.r.evals.collect(ch)
 }

@@ -45,6 +45,7 @@ type Receiver struct {
 	logger  *slog.Logger
 	counts  *counts
 	metrics *serverMetrics
+	evals   *evaluations
 	workers sync.Pool // *worker
 	bodies  sync.Pool // *bodyBuffer
 }
@@ -66,7 +67,7 @@ func New(st *state.State, logger *slog.Logger) *Receiver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st), metrics: newServerMetrics(st.Now())}
+	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st), metrics: newServerMetrics(st.Now()), evals: newEvaluations()}
 	r.workers.New = func() any { return &worker{} }
 	r.bodies.New = func() any { return &bodyBuffer{} }
 	return r
@@ -76,6 +77,7 @@ func New(st *state.State, logger *slog.Logger) *Receiver {
 func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.HandleFunc(PathTraces, r.serveTraces)
 	mux.HandleFunc(PathMetrics, r.serveMetrics)
+	mux.HandleFunc(PathLogs, r.serveLogs)
 }
 
 // encoding is how a request (and so its response) is encoded.
@@ -251,7 +253,7 @@ func grpcCode(httpCode int) int32 {
 func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 	w.lines, w.spans, w.kinds = w.lines[:0], w.spans[:0], w.kinds[:0]
 	var ignored [2]int
-	var tools []ptrace.Span
+	var tools, withEvents []ptrace.Span
 	hasAgents := false
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -260,6 +262,9 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
+				if span.Events().Len() > 0 {
+					withEvents = append(withEvents, span)
+				}
 				kind, reason := operationKind(span.Attributes())
 				switch kind {
 				case kindIgnored:
@@ -307,6 +312,20 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 		for i, span := range w.spans {
 			if !isRejected[i] && w.kinds[i] == kindInference {
 				r.counts.finishReasons(span)
+				model, version := modelOf(kindInference, span.Attributes())
+				r.evals.remember(span.SpanID(), model, version)
+			}
+		}
+	}
+	// Older instrumentations send evaluation results as events of the evaluated span.
+	for _, span := range withEvents {
+		evs := span.Events()
+		for i := 0; i < evs.Len(); i++ {
+			if evs.At(i).Name() != eventEvaluation {
+				continue
+			}
+			if err := r.evaluation(evs.At(i).Attributes(), span.SpanID()); err != nil && len(msgs) < maxMessages {
+				msgs = append(msgs, fmt.Sprintf("%s: event %s: %v", describe(span), eventEvaluation, err))
 			}
 		}
 	}
