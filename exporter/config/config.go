@@ -61,8 +61,37 @@ type Config struct {
 	// own reference setting replaces it.
 	Reference Reference `yaml:"reference"`
 	// Labels bounds the ground-truth join.
-	Labels Labels           `yaml:"labels"`
+	Labels Labels `yaml:"labels"`
+	// OTLP configures the OpenTelemetry receiver (/v1/traces, /v1/metrics, /v1/logs).
+	OTLP   OTLP             `yaml:"otlp"`
 	Models map[string]Model `yaml:"models"`
+}
+
+// OTLPSignals are the OTLP signals the exporter reads.
+var OTLPSignals = []string{"traces", "metrics", "logs"}
+
+// OTLP configures the OpenTelemetry receiver.
+type OTLP struct {
+	// Signals lists the signals accepted; a signal left out answers 404, so a Collector
+	// pipeline that sends it fails loudly instead of being counted as ignored.
+	Signals []string `yaml:"signals"`
+}
+
+// Enabled reports whether signal is accepted.
+func (o OTLP) Enabled(signal string) bool { return slices.Contains(o.Signals, signal) }
+
+func (o OTLP) validate() error {
+	seen := map[string]bool{}
+	for _, s := range o.Signals {
+		if !slices.Contains(OTLPSignals, s) {
+			return fmt.Errorf("otlp.signals: %q is not a signal; expected some of %s", s, strings.Join(OTLPSignals, ", "))
+		}
+		if seen[s] {
+			return fmt.Errorf("otlp.signals: %q listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }
 
 // Reference says how a reference (baseline) is captured from live events when none was
@@ -245,6 +274,7 @@ func (c *Config) setDefaults() {
 			MaxClockSkew:         model.Duration(5 * time.Minute),
 		},
 		Reference: Reference{CaptureFirst: 5000},
+		OTLP:      OTLP{Signals: slices.Clone(OTLPSignals)},
 		Labels: Labels{
 			MaxAwaiting:  1000000,
 			MaxAge:       model.Duration(30 * 24 * time.Hour),
@@ -317,6 +347,9 @@ func (c *Config) validate() error {
 		return errors.New("limits.max_event_age must be positive and limits.max_clock_skew not negative")
 	}
 	if err := c.Reference.validate("reference"); err != nil {
+		return err
+	}
+	if err := c.OTLP.validate(); err != nil {
 		return err
 	}
 	lb := c.Labels

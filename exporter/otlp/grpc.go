@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // grpcTraces serves the OTLP/gRPC TraceService with the same mapping as /v1/traces.
@@ -16,6 +18,9 @@ type grpcTraces struct {
 // Export implements ptraceotlp.GRPCServer. Rejected spans are a partial success, as over
 // HTTP; a request gRPC could not decode never reaches it.
 func (g *grpcTraces) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	if !g.r.st.Config().OTLP.Enabled(signalTraces) {
+		return ptraceotlp.NewExportResponse(), status.Error(codes.Unimplemented, "OTLP traces are turned off (otlp.signals in the exporter's configuration)")
+	}
 	w := g.r.workers.Get().(*worker)
 	defer g.r.workers.Put(w)
 	rejected, msg := g.r.consumeTraces(w, req.Traces())

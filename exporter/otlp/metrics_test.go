@@ -2,10 +2,15 @@ package otlp_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/exporter/config"
+	"github.com/opscentre/opscentre/exporter/otlp"
+	"github.com/opscentre/opscentre/exporter/state"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -144,4 +149,19 @@ func TestServerMetricsTemporality(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, code)
 		require.Contains(t, msg, "ExportMetricsServiceRequest")
 	})
+}
+
+func TestSignalsTurnedOff(t *testing.T) {
+	cfg, err := config.Parse([]byte("otlp: {signals: [traces]}\n"))
+	require.NoError(t, err)
+	st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
+	mux := http.NewServeMux()
+	otlp.New(st, nil).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	f := &fixture{st: st, srv: srv}
+	code, _, msg := f.sendMetrics(t, ttft(pmetric.AggregationTemporalityDelta, "gen_ai.server.time_to_first_token"))
+	require.Equal(t, http.StatusNotFound, code)
+	require.Contains(t, msg, "otlp.signals")
+	require.Equal(t, http.StatusOK, f.sendTraces(t, genAIBatch(), false).code)
 }

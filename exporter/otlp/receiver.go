@@ -139,6 +139,11 @@ func (r *Receiver) serveOTLP(rw http.ResponseWriter, req *http.Request, signal s
 		writeStatus(rw, encJSON, &httpError{http.StatusMethodNotAllowed, "OTLP/HTTP takes POST"})
 		return
 	}
+	if !r.st.Config().OTLP.Enabled(signal) {
+		// Read per request, so a reload turns signals on and off.
+		writeStatus(rw, encJSON, &httpError{http.StatusNotFound, fmt.Sprintf("OTLP %s are turned off (otlp.signals in the exporter's configuration)", signal)})
+		return
+	}
 	enc, err := contentEncoding(req.Header.Get("Content-Type"))
 	if err != nil {
 		r.counts.requestFailed(signal)
@@ -240,7 +245,7 @@ func grpcCode(httpCode int) int32 {
 		return 3 // INVALID_ARGUMENT
 	case http.StatusRequestEntityTooLarge:
 		return 8 // RESOURCE_EXHAUSTED
-	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType, http.StatusNotFound:
 		return 12 // UNIMPLEMENTED
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return 14 // UNAVAILABLE
