@@ -1,6 +1,6 @@
-// Command mkseeds writes the seed corpus of FuzzTraces:
+// Command mkseeds writes the seed corpora of FuzzTraces and FuzzMetricsAndLogs:
 //
-//	go run ./exporter/otlp/testdata/mkseeds exporter/otlp/testdata/fuzz/FuzzTraces
+//	go run ./exporter/otlp/testdata/mkseeds exporter/otlp/testdata/fuzz
 package main
 
 import (
@@ -11,12 +11,16 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
 func main() {
-	dir := os.Args[1]
+	dir := filepath.Join(os.Args[1], "FuzzTraces")
 	td := ptrace.NewTraces()
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
 	now := time.Unix(1_800_000_000, 0)
@@ -47,4 +51,37 @@ func main() {
 	write("genai_agent_json", js, true)
 	write("truncated_protobuf", pb[:len(pb)/2], false)
 	write("empty_protobuf", nil, false)
+
+	// Metrics and logs: a cumulative TTFT histogram, a bad one, and an evaluation.
+	md := pmetric.NewMetrics()
+	ms := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+	for i, name := range []string{"gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token"} {
+		m := ms.AppendEmpty()
+		m.SetName(name)
+		h := m.SetEmptyHistogram()
+		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dp := h.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+		dp.SetCount(3)
+		dp.SetSum(0.4)
+		dp.ExplicitBounds().FromRaw([]float64{0.1, 0.5})
+		dp.BucketCounts().FromRaw([]uint64{1, 2, uint64(i)})
+		dp.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+	}
+	mb, _ := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("gen_ai.evaluation.result")
+	lr.SetSpanID(pcommon.SpanID{2})
+	_ = lr.Attributes().FromRaw(map[string]any{"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.7, "gen_ai.evaluation.score.label": "relevant"})
+	lb, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	dir = filepath.Join(os.Args[1], "FuzzMetricsAndLogs")
+	_ = os.MkdirAll(dir, 0o755)
+	write2 := func(name string, b []byte, logs bool) {
+		s := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nbool(false)\nbool(%v)\n", strconv.Quote(string(b)), logs)
+		_ = os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)
+	}
+	write2("ttft_tpot_protobuf", mb, false)
+	write2("evaluation_protobuf", lb, true)
+	write2("ttft_truncated", mb[:len(mb)/3], false)
 }
