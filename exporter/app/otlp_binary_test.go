@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -21,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/opscentre/opscentre/exporter/sim"
 )
 
 // sdkTracer returns a tracer of the stock OpenTelemetry Go SDK exporting OTLP/HTTP protobuf
@@ -261,4 +264,59 @@ func TestOTLPSpansAndMetricsFromOneAppCountOnce(t *testing.T) {
 	require.InDelta(t, 6*0.08+0.3, h.GetSampleSum(), 1e-9)
 	require.Equal(t, 6.0, value(t, fams, "aiops_otlp_ignored_total", map[string]string{"signal": "metrics", "reason": "from_spans"}))
 	e.stop(t)
+}
+
+// aiops-sim's --otlp sink and its plain event sink, playing the same seeded scenario into
+// two exporters, give the LLM model the same events, tokens, errors, cost and latencies.
+func TestOTLPSimulatorMatchesEvents(t *testing.T) {
+	sc, err := sim.ParseScenario("otlp", []byte(`
+seed: 7
+duration: 2m
+models: [{name: assistant, kind: llm, rate: 5}, {name: fraud, kind: classifier, rate: 2}]
+faults: [{name: errors, kind: errors, model: assistant, ratio: 0.3, at: 30s, for: 30s}]`))
+	require.NoError(t, err)
+	start := time.Now().Add(-3 * time.Minute)
+	var fams [2]map[string]*dto.MetricFamily
+	for i, otlp := range []bool{false, true} {
+		dir := t.TempDir()
+		e := startExporter(t, "--config.file="+writeFile(t, dir, "config.yml", exporterConfig), "--storage.path="+dir+"/data")
+		var sink sim.Sink = &sim.HTTPSink{URL: e.url}
+		if otlp {
+			sink = &sim.OTLPSink{HTTPSink: sim.HTTPSink{URL: e.url}}
+		}
+		st, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Sink: sink, NoPacing: true, Start: start})
+		require.NoError(t, err)
+		require.Zero(t, st.SendErrors, "%v", st.LastError)
+		_, fams[i] = e.scrape(t)
+		e.stop(t)
+	}
+	events, spans := fams[0], fams[1]
+	for _, name := range []string{"aiops_events_total", "aiops_tokens_total", "aiops_inference_errors_total", "aiops_cost_total"} {
+		want := map[string]float64{}
+		for _, m := range events[name].GetMetric() {
+			want[labelString(m)] = m.GetCounter().GetValue()
+		}
+		got := map[string]float64{}
+		for _, m := range spans[name].GetMetric() {
+			got[labelString(m)] = m.GetCounter().GetValue()
+		}
+		require.NotEmpty(t, want, name)
+		for k, v := range want {
+			require.InDelta(t, v, got[k], 1e-9*(1+v), "%s%s", name, k)
+		}
+		require.Len(t, got, len(want), name)
+	}
+	a := map[string]string{"model": "assistant"}
+	hw, hs := histogram(t, events, "aiops_inference_duration_seconds", a), histogram(t, spans, "aiops_inference_duration_seconds", a)
+	require.Equal(t, hw.GetSampleCount(), hs.GetSampleCount())
+	require.InDelta(t, hw.GetSampleSum(), hs.GetSampleSum(), 1e-6*float64(hw.GetSampleCount()))
+	require.NotZero(t, value(t, spans, "aiops_llm_finish_reasons_total", map[string]string{"model": "assistant", "reason": "stop"}))
+}
+
+func labelString(m *dto.Metric) string {
+	var b strings.Builder
+	for _, lp := range m.GetLabel() {
+		b.WriteString(lp.GetName() + "=" + lp.GetValue() + ",")
+	}
+	return b.String()
 }
