@@ -97,7 +97,7 @@ func (c *counts) requestFailed(signal string) {
 
 // key labels a span's counts with the version its event went to, or nil.
 func (c *counts) key(model, version pcommon.Value) (versionKey, bool) {
-	ver := c.st.Lookup([]byte(model.AsString()), []byte(version.AsString()))
+	ver := c.st.Lookup(model.AsString(), version.AsString())
 	if ver == nil {
 		return versionKey{}, false
 	}

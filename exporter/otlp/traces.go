@@ -205,9 +205,12 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// emptyValue stands for an absent attribute; it is only read, so it is shared.
+var emptyValue = pcommon.NewValueEmpty()
+
 // modelOf picks the model and version attributes of a span.
 func modelOf(kind spanKind, attrs pcommon.Map) (model, version pcommon.Value) {
-	model, version = pcommon.NewValueEmpty(), pcommon.NewValueEmpty()
+	model, version = emptyValue, emptyValue
 	if kind == kindAgent || kind == kindTool {
 		// An agent's tasks are the agent's: its name is the model, its version the version.
 		if v, ok := attrs.Get(attrAgentName); ok {

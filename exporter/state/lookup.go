@@ -5,9 +5,9 @@ package state
 // fold. It returns nil when no such version exists. Receivers that keep families of their
 // own beside the state (OTLP finish reasons, tool calls) use it to label them exactly as
 // the state labelled the event.
-func (s *State) Lookup(model, version []byte) *Version {
+func (s *State) Lookup(model, version string) *Version {
 	s.mu.RLock()
-	m := s.models[string(model)]
+	m := s.models[model]
 	if m == nil {
 		m = s.models[Other]
 	}
@@ -15,12 +15,12 @@ func (s *State) Lookup(model, version []byte) *Version {
 	if m == nil {
 		return nil
 	}
-	if len(version) == 0 {
-		version = []byte(DefaultVersion)
+	if version == "" {
+		version = DefaultVersion
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if v := m.versions[string(version)]; v != nil {
+	if v := m.versions[version]; v != nil {
 		return v
 	}
 	return m.versions[Other]
