@@ -311,7 +311,7 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 			isRejected[rej.Index] = true
 			rejected++
 			if len(msgs) < maxMessages {
-				msgs = append(msgs, rejectionMessage(w.spans[rej.Index], rej))
+				msgs = append(msgs, rejectionMessage(w.spans[rej.Index], w.kinds[rej.Index], rej))
 			}
 		}
 		for i, span := range w.spans {

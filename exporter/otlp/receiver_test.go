@@ -381,16 +381,18 @@ func TestPartialSuccessNamesTheAttribute(t *testing.T) {
 	fraction := chat("gpt-4o", "", 1, 1)
 	fraction.attrs["gen_ai.usage.output_tokens"] = 1.5
 	ok := chat("gpt-4o", "", 3, 4, "stop")
+	noAgent := span{name: "invoke_agent", attrs: map[string]any{"gen_ai.operation.name": "invoke_agent"}, dur: time.Second}
 
-	r := f.sendTraces(t, traces(strTokens, intModel, noModel, future, ancient, backwards, tooMuchCache, fraction, ok), false)
+	r := f.sendTraces(t, traces(noAgent, strTokens, intModel, noModel, future, ancient, backwards, tooMuchCache, fraction, ok), false)
 	require.Equal(t, http.StatusOK, r.code)
-	require.Equal(t, int64(8), r.rejected)
+	require.Equal(t, int64(9), r.rejected)
+	require.Contains(t, r.message, "gen_ai.agent.name: every event needs a model (missing_model)")
 	require.Contains(t, r.message, "gen_ai.usage.input_tokens: tokens.input must be a number, got string (type_mismatch)")
 	require.Contains(t, r.message, "gen_ai.request.model: model must be a string, got number (type_mismatch)")
 	require.Contains(t, r.message, "gen_ai.request.model: every event needs a model (missing_model)")
 	require.Contains(t, r.message, "end_time_unix_nano: timestamp")
 	require.Contains(t, r.message, "(timestamp_out_of_range)")
-	require.Contains(t, r.message, "and 3 more")
+	require.Contains(t, r.message, "and 4 more")
 
 	m := f.metrics(t)
 	require.Equal(t, 1.0, value(t, m, "aiops_events_total", map[string]string{"model": "gpt-4o"}))
@@ -407,7 +409,7 @@ func TestPartialSuccessNamesTheAttribute(t *testing.T) {
 		return n
 	}
 	require.Equal(t, 3.0, rej("type_mismatch"))
-	require.Equal(t, 1.0, rej("missing_model"))
+	require.Equal(t, 2.0, rej("missing_model"))
 	require.Equal(t, 2.0, rej("timestamp_out_of_range"))
 	require.Equal(t, 1.0, rej("negative_value"))
 	require.Equal(t, 1.0, rej("invalid_value"))

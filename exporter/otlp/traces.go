@@ -100,7 +100,12 @@ func appendEvent(b []byte, kind spanKind, span ptrace.Span, model, version pcomm
 	if start != 0 && end != 0 {
 		// A span ending before it started gives a negative latency, rejected as such.
 		b = append(b, `,"latency_seconds":`...)
-		b = strconv.AppendFloat(b, (float64(end)-float64(start))/1e9, 'g', -1, 64)
+		// Subtracted as integers: float64 nanoseconds since 1970 keep only ~256 ns.
+		d := float64(end-start) / 1e9
+		if end < start {
+			d = -float64(start-end) / 1e9
+		}
+		b = strconv.AppendFloat(b, d, 'g', -1, 64)
 	}
 	if v, ok := attrs.Get(attrErrorType); ok && !(v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
 		b = append(b, `,"error":`...)
@@ -246,13 +251,22 @@ func truncate(s string) string {
 }
 
 // rejectionMessage says why a span was rejected, naming the attribute.
-func rejectionMessage(span ptrace.Span, r ingest.Rejection) string {
+func rejectionMessage(span ptrace.Span, kind spanKind, r ingest.Rejection) string {
 	attr := fieldAttributes[r.Field]
 	if attr == "" {
 		attr = r.Field
 	}
 	if r.Reason == ingest.ReasonMissingModel {
 		attr = attrRequestModel
+	}
+	if kind == kindAgent {
+		// An agent's model and version are its name and version.
+		switch attr {
+		case attrRequestModel:
+			attr = attrAgentName
+		case attrResponseModel:
+			attr = attrAgentVersion
+		}
 	}
 	var sb strings.Builder
 	sb.WriteString(describe(span))
