@@ -75,12 +75,59 @@ type OTLP struct {
 	// Signals lists the signals accepted; a signal left out answers 404, so a Collector
 	// pipeline that sends it fails loudly instead of being counted as ignored.
 	Signals []string `yaml:"signals"`
+	// ModelTemplate names the model of a GenAI call span: {attribute} is replaced by the
+	// span's attribute, else the resource's (service.name…), else "unknown";
+	// {gen_ai.request.model} falls back to gen_ai.response.model. Empty: the request model.
+	ModelTemplate string `yaml:"model_template"`
+}
+
+// TemplatePart is a literal (Attr empty) or an {attribute} of a model template.
+type TemplatePart struct {
+	Literal, Attr string
+}
+
+// ParseModelTemplate splits a model template into literals and attributes.
+func ParseModelTemplate(t string) ([]TemplatePart, error) {
+	var parts []TemplatePart
+	for t != "" {
+		i := strings.IndexAny(t, "{}")
+		if i < 0 {
+			parts = append(parts, TemplatePart{Literal: t})
+			break
+		}
+		if t[i] == '}' {
+			return nil, fmt.Errorf("unexpected } at %q", t[i:])
+		}
+		if i > 0 {
+			parts = append(parts, TemplatePart{Literal: t[:i]})
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("unclosed { at %q", t[i:])
+		}
+		name := t[i+1 : i+j]
+		if name == "" || strings.ContainsAny(name, "{ ") {
+			return nil, fmt.Errorf("bad attribute name %q", name)
+		}
+		parts = append(parts, TemplatePart{Attr: name})
+		t = t[i+j+1:]
+	}
+	return parts, nil
 }
 
 // Enabled reports whether signal is accepted.
 func (o OTLP) Enabled(signal string) bool { return slices.Contains(o.Signals, signal) }
 
 func (o OTLP) validate() error {
+	if o.ModelTemplate != "" {
+		parts, err := ParseModelTemplate(o.ModelTemplate)
+		if err != nil {
+			return fmt.Errorf("otlp.model_template %q: %w; expected text with {attribute} placeholders such as {service.name}/{gen_ai.request.model}", o.ModelTemplate, err)
+		}
+		if !slices.ContainsFunc(parts, func(p TemplatePart) bool { return p.Attr != "" }) {
+			return fmt.Errorf("otlp.model_template %q names no {attribute}: every call would be one model", o.ModelTemplate)
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range o.Signals {
 		if !slices.Contains(OTLPSignals, s) {

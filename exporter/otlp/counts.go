@@ -105,12 +105,11 @@ func (c *counts) key(model, version pcommon.Value) (versionKey, bool) {
 }
 
 // finishReasons counts the finish reasons of an accepted inference span.
-func (c *counts) finishReasons(span ptrace.Span) {
+func (c *counts) finishReasons(span ptrace.Span, model, version pcommon.Value) {
 	v, ok := span.Attributes().Get(attrFinishReasons)
 	if !ok {
 		return
 	}
-	model, version := modelOf(kindInference, span.Attributes())
 	k, ok := c.key(model, version)
 	if !ok {
 		return

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/otlp"
 	"github.com/opscentre/opscentre/exporter/state"
@@ -164,4 +166,31 @@ func TestSignalsTurnedOff(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 	require.Contains(t, msg, "otlp.signals")
 	require.Equal(t, http.StatusOK, f.sendTraces(t, genAIBatch(), false).code)
+}
+
+func TestModelTemplate(t *testing.T) {
+	cfg, err := config.Parse([]byte("otlp: {model_template: \"{service.name}/{gen_ai.request.model}\"}\n"))
+	require.NoError(t, err)
+	st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
+	r := otlp.New(st, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector.New(st), r.Collector())
+	mux := http.NewServeMux()
+	r.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	f := &fixture{st: st, srv: srv, reg: reg}
+	noModel := chat("x", "gpt-4o-2024-08-06", 1, 1)
+	delete(noModel.attrs, "gen_ai.request.model")
+	res := f.sendTraces(t, traces(chat("gpt-4o", "v", 1, 1, "stop"), noModel), false) // service.name is "test"
+	require.Zero(t, res.rejected, res.message)
+	m := f.metrics(t)
+	require.Equal(t, 1.0, value(t, m, "aiops_events_total", map[string]string{"model": "test/gpt-4o", "version": "v"}))
+	require.Equal(t, 1.0, value(t, m, "aiops_llm_finish_reasons_total", map[string]string{"model": "test/gpt-4o", "reason": "stop"}))
+	require.Equal(t, 1.0, value(t, m, "aiops_events_total", map[string]string{"model": "test/gpt-4o-2024-08-06"}))
+
+	for _, bad := range []string{"{service.name", "plain", "{}", "a}b"} {
+		_, err := config.Parse([]byte("otlp: {model_template: \"" + bad + "\"}\n"))
+		require.ErrorContains(t, err, "otlp.model_template", bad)
+	}
 }

@@ -21,13 +21,16 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/state"
 )
@@ -46,6 +49,7 @@ type Receiver struct {
 	counts  *counts
 	metrics *serverMetrics
 	evals   *evaluations
+	parsed  atomic.Pointer[parsedTemplate]
 	workers sync.Pool // *worker
 	bodies  sync.Pool // *bodyBuffer
 }
@@ -57,9 +61,11 @@ type bodyBuffer struct {
 }
 
 type worker struct {
-	lines []byte
-	spans []ptrace.Span // the span of each line
-	kinds []spanKind
+	lines    []byte
+	models   []pcommon.Value // the model of each line's span
+	versions []pcommon.Value
+	spans    []ptrace.Span // the span of each line
+	kinds    []spanKind
 }
 
 // New returns a receiver applying spans to st.
@@ -257,11 +263,14 @@ func grpcCode(httpCode int) int32 {
 // and a message naming the first few and why.
 func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 	w.lines, w.spans, w.kinds = w.lines[:0], w.spans[:0], w.kinds[:0]
+	w.models, w.versions = w.models[:0], w.versions[:0]
+	template := r.template()
 	var ignored [2]int
 	var tools, withEvents []ptrace.Span
 	hasAgents := false
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
+		resource := rss.At(i).Resource().Attributes()
 		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -286,9 +295,14 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 					hasAgents = true
 				}
 				model, version := modelOf(kind, span.Attributes())
+				if template != nil && kind == kindInference {
+					model = templateModel(template, span.Attributes(), resource, model)
+				}
 				w.lines = appendEvent(w.lines, kind, span, model, version)
 				w.spans = append(w.spans, span)
 				w.kinds = append(w.kinds, kind)
+				w.models = append(w.models, model)
+				w.versions = append(w.versions, version)
 			}
 		}
 	}
@@ -316,9 +330,8 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 		}
 		for i, span := range w.spans {
 			if !isRejected[i] && w.kinds[i] == kindInference {
-				r.counts.finishReasons(span)
-				model, version := modelOf(kindInference, span.Attributes())
-				r.evals.remember(span.SpanID(), model, version)
+				r.counts.finishReasons(span, w.models[i], w.versions[i])
+				r.evals.remember(span.SpanID(), w.models[i], w.versions[i])
 			}
 		}
 	}
@@ -344,6 +357,29 @@ func (r *Receiver) consumeTraces(w *worker, td ptrace.Traces) (int, string) {
 		}
 	}
 	return rejected, joinMessages(msgs, rejected)
+}
+
+// template is the parsed otlp.model_template in force, nil for none. The configuration
+// was validated, so it parses; the parse is cached per template string.
+func (r *Receiver) template() []config.TemplatePart {
+	t := r.st.Config().OTLP.ModelTemplate
+	if t == "" {
+		return nil
+	}
+	if c := r.parsed.Load(); c != nil && c.text == t {
+		return c.parts
+	}
+	parts, err := config.ParseModelTemplate(t)
+	if err != nil {
+		return nil
+	}
+	r.parsed.Store(&parsedTemplate{text: t, parts: parts})
+	return parts
+}
+
+type parsedTemplate struct {
+	text  string
+	parts []config.TemplatePart
 }
 
 // joinMessages is the partial_success message: the first few reasons and how many more.

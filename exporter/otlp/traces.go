@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/state"
 )
@@ -299,4 +300,30 @@ func finishReason(s string) (string, bool) {
 		return r, true
 	}
 	return state.Other, false
+}
+
+// templateModel names a call's model by the configured template; resource holds the
+// attributes of the span's resource.
+func templateModel(parts []config.TemplatePart, attrs, resource pcommon.Map, requestModel pcommon.Value) pcommon.Value {
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Attr == "" {
+			sb.WriteString(p.Literal)
+			continue
+		}
+		if p.Attr == attrRequestModel && requestModel.Type() != pcommon.ValueTypeEmpty {
+			sb.WriteString(requestModel.AsString())
+			continue
+		}
+		v, ok := attrs.Get(p.Attr)
+		if !ok {
+			v, ok = resource.Get(p.Attr)
+		}
+		if ok && v.AsString() != "" {
+			sb.WriteString(v.AsString())
+		} else {
+			sb.WriteString("unknown")
+		}
+	}
+	return pcommon.NewValueStr(sb.String())
 }
