@@ -20,6 +20,11 @@ if command -v npm >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
   (cd grafana-plugin && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent typecheck && npm test --silent)
 fi
 
+# The OpenTelemetry JavaScript SDK and OpenAI instrumentation that exporter/app's OTLP test runs.
+if command -v npm >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+  (cd test/otlp-js && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
+fi
+
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} ./...
 
 # The Python client against the real exporter binary, with Debian's Python (not a pyenv one

@@ -31,6 +31,7 @@ func run(args []string) int {
 	duration := app.Flag("duration", "Override the scenario's duration (0: the scenario's own).").Duration()
 	rateScale := app.Flag("rate.scale", "Multiply every model's event rate.").Default("1").Float64()
 	quiet := app.Flag("quiet", "No progress line.").Bool()
+	useOTLP := app.Flag("otlp", "Send the LLM calls as OpenTelemetry GenAI spans to the exporter's /v1/traces (OTLP/HTTP protobuf), the rest as events.").Bool()
 	app.Version(version.Print("aiops-sim"))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
@@ -65,9 +66,13 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var sink sim.Sink = &sim.HTTPSink{URL: *url, Client: &http.Client{Timeout: 10 * time.Second}}
+	if *useOTLP {
+		sink = &sim.OTLPSink{HTTPSink: *sink.(*sim.HTTPSink)}
+	}
 	opts := sim.Options{
 		Scenario: s,
-		Sink:     &sim.HTTPSink{URL: *url, Client: &http.Client{Timeout: 10 * time.Second}},
+		Sink:     sink,
 		Speed:    *speed,
 	}
 	if !*quiet {

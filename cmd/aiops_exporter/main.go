@@ -37,6 +37,7 @@ func run() int {
 	a.Flag("web.idle-timeout", "Maximum time a keep-alive connection waits for its next request. 0 means no limit.").Default(lim.IdleTimeout.String()).DurationVar(&lim.IdleTimeout)
 	a.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address; more wait to be accepted. 0 means no limit.").Default(fmt.Sprint(lim.MaxConnections)).IntVar(&lim.MaxConnections)
 	inflight := a.Flag("web.max-inflight-body-bytes", "Maximum bytes of request bodies (read and decoded) held at once by the write endpoints; past it they answer 503 with Retry-After. 0 means no limit.").Default(units.Base2Bytes(lim.MaxInflightBodyBytes).String()).Bytes()
+	a.Flag("otlp.grpc-listen-address", "Address of the OTLP/gRPC receiver (traces), e.g. :4317; empty: off. Plaintext: bind it to loopback or put a Collector in front.").Default("").StringVar(&opts.OTLPGRPCAddress)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(a, logCfg)
 	a.Version(version.Print("aiops_exporter"))

@@ -115,6 +115,30 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 	require.Equal(t, http.StatusOK, post.StatusCode)
 	postSpamFilter(t, base)
 
+	// Nor OpenTelemetry: an LLM call with its finish reason, an agent task with a tool call,
+	// and an evaluation result of the call, over OTLP/HTTP JSON.
+	now := time.Now().UnixNano()
+	span := func(id, parent, name string, attrs string) string {
+		return fmt.Sprintf(`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":%q,"parentSpanId":%q,"name":%q,"startTimeUnixNano":"%d","endTimeUnixNano":"%d","attributes":[%s]}`,
+			id, parent, name, now-int64(time.Second), now, attrs)
+	}
+	str := func(k, v string) string { return fmt.Sprintf(`{"key":%q,"value":{"stringValue":%q}}`, k, v) }
+	traces := `{"resourceSpans":[{"scopeSpans":[{"spans":[` + strings.Join([]string{
+		span("0000000000000001", "", "invoke_agent triage", str("gen_ai.operation.name", "invoke_agent")+","+str("gen_ai.agent.name", "support-agent")),
+		span("0000000000000002", "0000000000000001", "chat", str("gen_ai.operation.name", "chat")+","+str("gen_ai.request.model", "support-chatbot")+`,{"key":"gen_ai.response.finish_reasons","value":{"arrayValue":{"values":[{"stringValue":"length"}]}}}`),
+		span("0000000000000003", "0000000000000001", "execute_tool search", str("gen_ai.operation.name", "execute_tool")+","+str("gen_ai.tool.name", "search")),
+	}, ",") + `]}]}]}`
+	logs := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"gen_ai.evaluation.result","spanId":"0000000000000002","attributes":[` +
+		str("gen_ai.evaluation.name", "relevance") + `,{"key":"gen_ai.evaluation.score.value","value":{"doubleValue":0.8}}]}]}]}]}`
+	for path, body := range map[string]string{"/v1/traces": traces, "/v1/logs": logs} {
+		post, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		out, _ := io.ReadAll(post.Body)
+		post.Body.Close()
+		require.Equal(t, http.StatusOK, post.StatusCode, "%s: %s", path, out)
+		require.NotContains(t, string(out), "rejected", "%s: %s", path, out)
+	}
+
 	resp, err := http.Get(base + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -111,6 +111,11 @@ func newSyntheticExporter() *syntheticExporter {
 	bleuMatches := counter("aiops_text_bleu_ngram_matches_total", with("order")...)
 	bleuNgrams := counter("aiops_text_bleu_ngrams_total", with("order")...)
 	textWords := counter("aiops_text_words_total", with("text")...)
+	toolCalls := counter("aiops_agent_tool_calls_total", with("tool")...)
+	toolErrors := counter("aiops_agent_tool_errors_total", with("tool")...)
+	steps := histogram("aiops_agent_task_steps", []float64{1, 2, 3, 5, 8, 13, 21, 34, 55, 89}, with()...)
+	finish := counter("aiops_llm_finish_reasons_total", with("reason")...)
+	evalScore := histogram("aiops_evaluation_score", []float64{0.2, 0.4, 0.6, 0.8, 1}, with("evaluation")...)
 	reload := gauge("aiops_exporter_config_last_reload_successful")
 	cpu := counter("node_cpu_seconds_total", "cpu", "mode")
 	gpu := gauge("DCGM_FI_DEV_GPU_UTIL", "gpu", "Hostname")
@@ -203,6 +208,14 @@ func newSyntheticExporter() *syntheticExporter {
 				bleuMatches.With(w("order", strconv.Itoa(n))).Add(float64(50 - 10*n))
 				bleuNgrams.With(w("order", strconv.Itoa(n))).Add(float64(60 - 5*n))
 			}
+			toolCalls.With(w("tool", "search")).Add(20)
+			toolErrors.With(w("tool", "search")).Add(1 + fi)
+			for j := 0; j < 5; j++ {
+				steps.With(l).Observe(float64(2 + j))
+				evalScore.With(w("evaluation", "relevance")).Observe(0.5 + 0.1*float64(j))
+			}
+			finish.With(w("reason", "stop")).Add(90)
+			finish.With(w("reason", "length")).Add(10 * wave)
 			textWords.With(w("text", "output")).Add(60)
 			textWords.With(w("text", "reference")).Add(64)
 		}

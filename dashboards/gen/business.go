@@ -20,6 +20,18 @@ func businessOutcomes() *dashboard.DashboardBuilder {
 			pq("A", sumRate("model, outcome", "aiops_task_outcomes_total")+" / ignoring (outcome) group_left () "+sumRate("model", "aiops_task_outcomes_total"), "{{model}} {{outcome}}")).
 			Span(8).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithRow(row("Agents and answers (OpenTelemetry)")).
+		WithPanel(timeSeries("Tool error rate", "Share of an agent's tool calls that failed, per agent (model) and tool, from execute_tool spans over OTLP.", "percentunit",
+			pq("A", sumRate("model, tool", "aiops_agent_tool_errors_total")+" / "+sumRate("model, tool", "aiops_agent_tool_calls_total"), "{{model}} {{tool}}")).Min(0).Span(6)).
+		WithPanel(timeSeries("Steps per task", "LLM and tool calls per agent task (median and 95th percentile), from invoke_agent spans over OTLP.", "short",
+			pq("A", quantile("0.5", "model", "aiops_agent_task_steps"), "{{model}} p50"),
+			pq("B", quantile("0.95", "model", "aiops_agent_task_steps"), "{{model}} p95")).Span(6)).
+		WithPanel(timeSeries("Finish reasons", "Share of LLM answers per finish reason (a rise of length or content_filter means cut-off or filtered answers), from gen_ai.response.finish_reasons.", "percentunit",
+			pq("A", sumRate("model, reason", "aiops_llm_finish_reasons_total")+" / ignoring (reason) group_left () "+sumRate("model", "aiops_llm_finish_reasons_total"), "{{model}} {{reason}}")).
+			Span(6).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithPanel(timeSeries("Evaluation score", "Mean score of each evaluation (gen_ai.evaluation.result over OTLP), per model.", "short",
+			pq("A", sumRate("model, evaluation", "aiops_evaluation_score_sum")+" / "+sumRate("model, evaluation", "aiops_evaluation_score_count"), "{{model}} {{evaluation}}")).Span(6)).
 		WithRow(row("Business events")).
 		WithPanel(timeSeries("Business events per second", "Business events the application reports (conversions, orders, tickets closed…) per second, by name.", "ops",
 			pq("A", sumRate("model, name", "aiops_business_events_total"), "{{model}} {{name}}"))).

@@ -70,6 +70,12 @@ func architectureFamilies() map[string]string {
 		"aiops_text_words_total":                       Counter,
 		"aiops_label_values_folded_total":              Counter,
 		"aiops_exporter_config_last_reload_successful": Gauge,
+		// From OTLP (exporter/otlp).
+		"aiops_llm_finish_reasons_total": Counter,
+		"aiops_agent_tool_calls_total":   Counter,
+		"aiops_agent_tool_errors_total":  Counter,
+		"aiops_agent_task_steps":         Histogram,
+		"aiops_evaluation_score":         Histogram,
 	}
 }
 

@@ -24,12 +24,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"google.golang.org/grpc"
 
 	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/inflight"
 	"github.com/opscentre/opscentre/exporter/ingest"
 	"github.com/opscentre/opscentre/exporter/labelapi"
+	"github.com/opscentre/opscentre/exporter/otlp"
 	"github.com/opscentre/opscentre/exporter/refapi"
 	"github.com/opscentre/opscentre/exporter/state"
 	"github.com/opscentre/opscentre/exporter/store"
@@ -47,6 +49,8 @@ type Options struct {
 	ConfigFile       string
 	StoragePath      string
 	SnapshotInterval time.Duration
+	// OTLPGRPCAddress is where OTLP/gRPC is served (--otlp.grpc-listen-address); empty: off.
+	OTLPGRPCAddress string
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan struct{}
 	// EnableLifecycle serves POST /-/reload (--web.enable-lifecycle); off, it answers 403
@@ -112,6 +116,7 @@ type App struct {
 	state   *state.State
 	store   *store.Store
 	handler http.Handler
+	otlp    *otlp.Receiver
 	ready   atomic.Bool
 	budget  *inflight.Budget
 
@@ -153,6 +158,7 @@ func New(opts Options) (*App, error) {
 	}
 	a.logger.Info("state loaded", "path", opts.StoragePath, "model_versions", len(snap.Versions))
 
+	a.otlp = otlp.New(a.state, a.logger.With("component", "otlp"))
 	a.snapshotTime = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "aiops_exporter_last_snapshot_success_timestamp_seconds",
 		Help: "Unix time of the last state snapshot saved to --storage.path.",
@@ -168,6 +174,7 @@ func New(opts Options) (*App, error) {
 	opts.Registry.MustRegister(
 		a.snapshotTime, a.snapshotDuration, a.snapshotFailures,
 		collector.New(a.state),
+		a.otlp.Collector(),
 		versioncollector.NewCollector("aiops_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -210,8 +217,10 @@ func (a *App) routes() http.Handler {
 	writes.Handle("/api/v1/events", ingest.New(a.state, a.logger.With("component", "ingest")))
 	writes.Handle("/api/v1/labels", labelapi.New(a.state, a.logger.With("component", "labels")))
 	refapi.New(a.state, a.logger.With("component", "references"), a.saveReference).Register(writes)
+	a.otlp.Register(writes) // OTLP/HTTP: /v1/traces, /v1/metrics, /v1/logs
 	limited := a.budget.Handler(writes)
 	mux.Handle("/api/v1/", limited)
+	mux.Handle("/v1/", limited)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})
@@ -307,6 +316,17 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.listenAndServe(server) }()
+	var grpcServer *grpc.Server
+	if a.opts.OTLPGRPCAddress != "" {
+		l, err := net.Listen("tcp", a.opts.OTLPGRPCAddress)
+		if err != nil {
+			_ = server.Close()
+			return fmt.Errorf("--otlp.grpc-listen-address: %w", err)
+		}
+		grpcServer = a.otlp.NewGRPCServer()
+		a.logger.Info("OTLP/gRPC listening", "otlp_grpc_address", l.Addr().String())
+		go func() { _ = grpcServer.Serve(l) }()
+	}
 
 	ticker := time.NewTicker(a.opts.SnapshotInterval)
 	defer ticker.Stop()
@@ -331,6 +351,9 @@ loop:
 	defer cancel()
 	if serr := server.Shutdown(shutdownCtx); serr != nil {
 		a.logger.Error("shutting down HTTP server", "err", serr)
+	}
+	if grpcServer != nil {
+		grpcServer.GracefulStop() // before the last snapshot, so what it took is saved
 	}
 	if serr := a.Snapshot(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("saving final snapshot: %w", serr))

@@ -165,6 +165,12 @@ func TestInflightBodiesBoundedMetricsStillAnswer(t *testing.T) {
 	for _, v := range a.state.Versions() {
 		require.NotEqual(t, "late", v.Model(), "nothing of a refused body is applied")
 	}
+	// OTLP/HTTP sheds load the same way: 503 with Retry-After, which OTLP exporters retry.
+	resp, err = http.Post(srv.URL+"/v1/traces", "application/x-protobuf", bytes.NewReader(make([]byte, 200<<10)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
 
 	// Scrapes and health checks are not behind the budget.
 	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready"} {
@@ -176,7 +182,7 @@ func TestInflightBodiesBoundedMetricsStillAnswer(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 		require.Less(t, time.Since(start), 2*time.Second, path)
 		if path == "/metrics" {
-			require.Contains(t, string(body), "aiops_exporter_inflight_refused_total 1")
+			require.Contains(t, string(body), "aiops_exporter_inflight_refused_total 2")
 		}
 	}
 

@@ -61,7 +61,9 @@ type Config struct {
 	// own reference setting replaces it.
 	Reference Reference `yaml:"reference"`
 	// Labels bounds the ground-truth join.
-	Labels Labels           `yaml:"labels"`
+	Labels Labels `yaml:"labels"`
+	// OTLP configures the OpenTelemetry receiver (/v1/traces, /v1/metrics, /v1/logs).
+	OTLP   OTLP             `yaml:"otlp"`
 	Models map[string]Model `yaml:"models"`
 	// Drift holds the drift options that apply to every model.
 	Drift Drift `yaml:"drift"`
@@ -73,6 +75,80 @@ type Drift struct {
 	// (aiops_reconstruction_*), where the reference carries one. Off by default: it costs a
 	// projection of every event onto the reference's principal components.
 	Multivariate bool `yaml:"multivariate"`
+}
+
+// OTLPSignals are the OTLP signals the exporter reads.
+var OTLPSignals = []string{"traces", "metrics", "logs"}
+
+// OTLP configures the OpenTelemetry receiver.
+type OTLP struct {
+	// Signals lists the signals accepted; a signal left out answers 404, so a Collector
+	// pipeline that sends it fails loudly instead of being counted as ignored.
+	Signals []string `yaml:"signals"`
+	// ModelTemplate names the model of a GenAI call span: {attribute} is replaced by the
+	// span's attribute, else the resource's (service.name…), else "unknown";
+	// {gen_ai.request.model} falls back to gen_ai.response.model. Empty: the request model.
+	ModelTemplate string `yaml:"model_template"`
+}
+
+// TemplatePart is a literal (Attr empty) or an {attribute} of a model template.
+type TemplatePart struct {
+	Literal, Attr string
+}
+
+// ParseModelTemplate splits a model template into literals and attributes.
+func ParseModelTemplate(t string) ([]TemplatePart, error) {
+	var parts []TemplatePart
+	for t != "" {
+		i := strings.IndexAny(t, "{}")
+		if i < 0 {
+			parts = append(parts, TemplatePart{Literal: t})
+			break
+		}
+		if t[i] == '}' {
+			return nil, fmt.Errorf("unexpected } at %q", t[i:])
+		}
+		if i > 0 {
+			parts = append(parts, TemplatePart{Literal: t[:i]})
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("unclosed { at %q", t[i:])
+		}
+		name := t[i+1 : i+j]
+		if name == "" || strings.ContainsAny(name, "{ ") {
+			return nil, fmt.Errorf("bad attribute name %q", name)
+		}
+		parts = append(parts, TemplatePart{Attr: name})
+		t = t[i+j+1:]
+	}
+	return parts, nil
+}
+
+// Enabled reports whether signal is accepted.
+func (o OTLP) Enabled(signal string) bool { return slices.Contains(o.Signals, signal) }
+
+func (o OTLP) validate() error {
+	if o.ModelTemplate != "" {
+		parts, err := ParseModelTemplate(o.ModelTemplate)
+		if err != nil {
+			return fmt.Errorf("otlp.model_template %q: %w; expected text with {attribute} placeholders such as {service.name}/{gen_ai.request.model}", o.ModelTemplate, err)
+		}
+		if !slices.ContainsFunc(parts, func(p TemplatePart) bool { return p.Attr != "" }) {
+			return fmt.Errorf("otlp.model_template %q names no {attribute}: every call would be one model", o.ModelTemplate)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range o.Signals {
+		if !slices.Contains(OTLPSignals, s) {
+			return fmt.Errorf("otlp.signals: %q is not a signal; expected some of %s", s, strings.Join(OTLPSignals, ", "))
+		}
+		if seen[s] {
+			return fmt.Errorf("otlp.signals: %q listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }
 
 // Reference says how a reference (baseline) is captured from live events when none was
@@ -259,6 +335,7 @@ func (c *Config) setDefaults() {
 			MaxClockSkew:         model.Duration(5 * time.Minute),
 		},
 		Reference: Reference{CaptureFirst: 5000},
+		OTLP:      OTLP{Signals: slices.Clone(OTLPSignals)},
 		Labels: Labels{
 			MaxAwaiting:  1000000,
 			MaxAge:       model.Duration(30 * 24 * time.Hour),
@@ -332,6 +409,9 @@ func (c *Config) validate() error {
 		return errors.New("limits.max_event_age must be positive and limits.max_clock_skew not negative")
 	}
 	if err := c.Reference.validate("reference"); err != nil {
+		return err
+	}
+	if err := c.OTLP.validate(); err != nil {
 		return err
 	}
 	lb := c.Labels

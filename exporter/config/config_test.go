@@ -163,3 +163,15 @@ models:
 		require.ErrorContains(t, err, want, doc)
 	}
 }
+
+func TestOTLPSignals(t *testing.T) {
+	c, err := Parse([]byte("otlp: {signals: [traces]}\n"))
+	require.NoError(t, err)
+	require.True(t, c.OTLP.Enabled("traces"))
+	require.False(t, c.OTLP.Enabled("metrics"))
+	require.True(t, Default().OTLP.Enabled("logs"))
+	_, err = Parse([]byte("otlp: {signals: [traces, spans]}\n"))
+	require.ErrorContains(t, err, `otlp.signals: "spans" is not a signal`)
+	_, err = Parse([]byte("otlp: {signal: [traces]}\n"))
+	require.Error(t, err)
+}

@@ -101,12 +101,20 @@ var exporterMetrics = func() map[string][]string {
 		"aiops_feedback_total":             with("rating"),
 		"aiops_business_events_total":      with("name"),
 		"aiops_business_value_total":       with("name"),
+		// From OTLP (exporter/otlp).
+		"aiops_llm_finish_reasons_total": with("reason"),
+		"aiops_agent_tool_calls_total":   with("tool"),
+		"aiops_agent_tool_errors_total":  with("tool"),
+		"aiops_evaluation_labels_total":  with("evaluation", "label"),
 	}
-	for _, h := range []string{"aiops_label_delay_seconds", "aiops_inference_duration_seconds"} {
+	for _, h := range []string{"aiops_label_delay_seconds", "aiops_inference_duration_seconds", "aiops_agent_task_steps", "aiops_llm_time_to_first_token_seconds", "aiops_llm_time_per_output_token_seconds"} {
 		m[h+"_bucket"] = with("le")
 		m[h+"_sum"] = mv
 		m[h+"_count"] = mv
 	}
+	m["aiops_evaluation_score_bucket"] = with("evaluation", "le")
+	m["aiops_evaluation_score_sum"] = with("evaluation")
+	m["aiops_evaluation_score_count"] = with("evaluation")
 	for k, v := range m {
 		m[k] = append(v, targetLabels...)
 	}

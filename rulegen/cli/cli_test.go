@@ -61,7 +61,7 @@ func TestCheckFormats(t *testing.T) {
 	specPath, _ := examplePaths(t)
 	out, _, err := run(t, "check", specPath)
 	require.NoError(t, err)
-	require.Contains(t, out, "OK: 25 alerts")
+	require.Contains(t, out, "OK: 28 alerts")
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: opscentre.io/v1\ntiers: {P1: {name: C, response_time: now}}\nalerts:\n  - {name: A, tier: P2, preset: error_rate}\n"), 0o644))
@@ -165,7 +165,7 @@ func TestPresetsCommand(t *testing.T) {
 	out, _, err := run(t, "presets")
 	require.NoError(t, err)
 	require.Contains(t, out, "latency_p95\n  P95 inference latency over 5m above `max` seconds (default 3)\n  params: max=\"3\" model=\"\" quantile=\"0.95\" version=\"\"\n")
-	require.Equal(t, 15, strings.Count(out, "params:"))
+	require.Equal(t, 18, strings.Count(out, "params:"))
 }
 
 func TestGenerateFromStdinAndMissingOutput(t *testing.T) {

@@ -256,6 +256,51 @@ func presets() map[string]preset {
 				return nil
 			},
 		},
+		"finish_reason_rate": {
+			doc:     "share of LLM calls ending with finish reason `reason` (default `length`: answers cut off) over 1h above `max` (default 10%), from OTLP spans",
+			params:  withFilter(map[string]string{"reason": "length", "max": "0.1"}),
+			summary: "Too many answers of {{ $labels.model }} end with an unwanted finish reason",
+			build: func(p params, a *Alert) error {
+				v, err := p.num("max")
+				if err != nil {
+					return err
+				}
+				a.Threshold = &Threshold{Expr: fmt.Sprintf("sum by (model) (rate(%s[1h])) / sum by (model) (rate(%s[1h]))",
+					p.sel("aiops_llm_finish_reasons_total", "reason="+p.q("reason")), p.sel("aiops_llm_finish_reasons_total")),
+					By: []string{"model"}, Op: ">", Value: v}
+				return nil
+			},
+		},
+		"tool_error_rate": {
+			doc:     "share of an agent's tool calls failing over 15m above `max` (default 10%), per tool, from OTLP execute_tool spans",
+			params:  withFilter(map[string]string{"max": "0.1"}),
+			summary: "Tool {{ $labels.tool }} of agent {{ $labels.model }} fails too often",
+			build: func(p params, a *Alert) error {
+				v, err := p.num("max")
+				if err != nil {
+					return err
+				}
+				a.Threshold = &Threshold{Expr: fmt.Sprintf("sum by (model, tool) (rate(%s[15m])) / sum by (model, tool) (rate(%s[15m]))",
+					p.sel("aiops_agent_tool_errors_total"), p.sel("aiops_agent_tool_calls_total")),
+					By: []string{"model", "tool"}, Op: ">", Value: v}
+				return nil
+			},
+		},
+		"evaluation_score_drop": {
+			doc:     "mean score of evaluation `evaluation` over 1h below `min` (default 0.7), from OTLP gen_ai.evaluation.result",
+			params:  withFilter(map[string]string{"evaluation": "relevance", "min": "0.7"}),
+			summary: "Evaluation {{ $labels.evaluation }} of {{ $labels.model }} scores low",
+			build: func(p params, a *Alert) error {
+				v, err := p.num("min")
+				if err != nil {
+					return err
+				}
+				a.Threshold = &Threshold{Expr: fmt.Sprintf("sum by (model, evaluation) (rate(%s[1h])) / sum by (model, evaluation) (rate(%s[1h]))",
+					p.sel("aiops_evaluation_score_sum", "evaluation="+p.q("evaluation")), p.sel("aiops_evaluation_score_count", "evaluation="+p.q("evaluation"))),
+					By: []string{"model", "evaluation"}, Op: "<", Value: v}
+				return nil
+			},
+		},
 		"error_rate": {
 			doc:     "share of failed inferences over 5m above `max` (default 5%)",
 			params:  withFilter(map[string]string{"max": "0.05"}),

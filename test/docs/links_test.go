@@ -143,7 +143,6 @@ func stripFences(s string) string {
 // isPunct covers the non-ASCII punctuation that appears in this project's headings.
 func isPunct(r rune) bool { return strings.ContainsRune("—–·→…’“”", r) }
 
-
 // mention matches a Markdown file named in prose or a comment: README.md, exporter/drift/README.md.
 var mention = regexp.MustCompile(`(?:^|[\s(\x60'"])((?:\.\./)*(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-]+\.md)\b`)
 
