@@ -28,7 +28,6 @@ func TestPostgresScript(t *testing.T) {
 	script := filepath.Join(testbin.RepoRoot(t), "scripts", "postgres.sh")
 	data := filepath.Join("/tmp", "opscentre-pgtest-"+strconv.Itoa(os.Getpid()))
 	t.Cleanup(func() {
-		_ = exec.Command("bash", script, "stop").Run()
 		_ = os.RemoveAll(data)
 		_ = os.Remove(data + ".log")
 	})
@@ -46,6 +45,8 @@ func TestPostgresScript(t *testing.T) {
 	}
 	t.Cleanup(stop)
 
+	// This test's own server, in its own data directory: never the one `make test` runs the
+	// other tests against.
 	dsn, stderr, err := run(nil)
 	require.NoError(t, err, stderr)
 	m := regexp.MustCompile(`^postgres://postgres@127\.0\.0\.1:(\d+)/postgres\?sslmode=disable\n$`).FindStringSubmatch(dsn)
