@@ -2,15 +2,12 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/opscentre/opscentre/exporter/inflight"
@@ -26,8 +23,7 @@ type Ingester struct {
 
 type worker struct {
 	dec  decoder
-	buf  bytes.Buffer
-	gz   *gzip.Reader
+	body inflight.Body
 	resp bytes.Buffer
 }
 
@@ -93,46 +89,27 @@ func (in *Ingester) serve(w *worker, r *http.Request) (Result, error) {
 		return res, err
 	}
 	limit := int64(in.st.Config().Limits.MaxBodyBytes)
-	var body io.Reader = r.Body
-	gzipped := false
-	// Content codings are case-insensitive (RFC 9110 §8.4.1).
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		gzipped = true
-		if w.gz == nil {
-			w.gz, err = gzip.NewReader(r.Body)
-		} else {
-			err = w.gz.Reset(r.Body)
+	n, gzipped, readErr := w.body.Read(r, limit)
+	// A gzip stream broken part way is read up to the break (below); anything else that went
+	// wrong refuses the body whole (a body over the budget gets 503 from inflight.Handler).
+	brokenGzip := gzipped && readErr != nil && inflight.Status(readErr) == http.StatusBadRequest && !errors.Is(readErr, inflight.ErrNotGzip)
+	if readErr != nil && !brokenGzip {
+		msg := readErr.Error()
+		switch {
+		case errors.Is(readErr, inflight.ErrTooLarge):
+			msg += "; split the batch"
+		case inflight.Status(readErr) == http.StatusBadRequest && !errors.Is(readErr, inflight.ErrNotGzip):
+			msg = "reading body: " + msg
 		}
-		if err != nil {
-			return res, &requestError{http.StatusBadRequest, fmt.Sprintf("body is not gzip: %v", err)}
-		}
-		// Decoded bytes count against the in-flight budget too: they are what is held.
-		body = inflight.FromContext(r.Context()).Wrap(w.gz)
-	default:
-		return res, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)}
-	}
-	// The limit applies to the decoded size, so a small gzip bomb cannot exhaust memory.
-	w.buf.Reset()
-	n, readErr := w.buf.ReadFrom(io.LimitReader(body, limit+1))
-	if n > limit {
-		return res, &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than limits.max_body_bytes (%d bytes decoded); split the batch", limit)}
-	}
-	if errors.Is(readErr, inflight.ErrBusy) {
-		// Refused as a whole (inflight.Handler answers 503): nothing of it is ingested.
-		return res, &requestError{http.StatusServiceUnavailable, readErr.Error()}
+		return res, &requestError{inflight.Status(readErr), msg}
 	}
 	if readErr != nil {
-		if !gzipped {
-			return res, &requestError{http.StatusBadRequest, fmt.Sprintf("reading body: %v", readErr)}
-		}
 		// A truncated gzip stream: the complete NDJSON lines before the break are events the
 		// client sent and we can read, so they are ingested (accepted data is kept); the
 		// partial last line is dropped. A JSON array cannot be split and is rejected whole.
 		msg := fmt.Sprintf("gzip stream broken after %d decoded bytes: %v", n, readErr)
 		if ndjson {
-			data := w.buf.Bytes()
+			data := w.body.Buf.Bytes()
 			if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
 				w.dec.ingestLines(data[:i+1], 0, &res)
 				msg += fmt.Sprintf("; the %d complete lines before the break were processed, the rest was not", res.Accepted+len(res.Rejected))
@@ -141,7 +118,7 @@ func (in *Ingester) serve(w *worker, r *http.Request) (Result, error) {
 		in.st.Reject(state.Unknown, state.Unknown, ReasonInvalidJSON)
 		return res, &requestError{http.StatusBadRequest, msg}
 	}
-	if err := w.dec.ingestBody(w.buf.Bytes(), ndjson, &res); err != nil {
+	if err := w.dec.ingestBody(w.body.Buf.Bytes(), ndjson, &res); err != nil {
 		in.st.Reject(state.Unknown, state.Unknown, ReasonInvalidJSON)
 		return res, &requestError{http.StatusBadRequest, err.Error()}
 	}

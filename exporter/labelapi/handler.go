@@ -1,15 +1,12 @@
 package labelapi
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/inflight"
@@ -67,31 +64,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, errorBody{err.Error()})
 		return
 	}
-	body := io.Reader(r.Body)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		gz, err := gzip.NewReader(r.Body)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, errorBody{fmt.Sprintf("body is not gzip: %v", err)})
-			return
-		}
-		body = inflight.FromContext(r.Context()).Wrap(gz) // decoded bytes are held too
-	default:
-		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)})
-		return
-	}
 	cfg := h.st.Config()
-	limit := int64(cfg.Limits.MaxBodyBytes)
-	data, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{fmt.Sprintf("reading body: %v", err)})
+	var body inflight.Body
+	if _, _, err := body.Read(r, int64(cfg.Limits.MaxBodyBytes)); err != nil {
+		msg := err.Error()
+		if errors.Is(err, inflight.ErrTooLarge) {
+			msg += "; split the batch"
+		}
+		writeJSON(w, inflight.Status(err), errorBody{msg})
 		return
 	}
-	if int64(len(data)) > limit {
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("body is larger than limits.max_body_bytes (%d bytes decoded); split the batch", limit)})
-		return
-	}
+	data := body.Buf.Bytes()
 	items, rejected, err := Decode(data, ndjson, Limits{Now: h.st.Now(), MaxClockSkew: time.Duration(cfg.Limits.MaxClockSkew)})
 	if err != nil {
 		h.st.CountLabel(state.Unknown, state.Unknown, state.LabelRejected)

@@ -12,11 +12,8 @@
 package otlp
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -53,13 +50,7 @@ type Receiver struct {
 	evals   *evaluations
 	parsed  atomic.Pointer[parsedTemplate]
 	workers sync.Pool // *worker
-	bodies  sync.Pool // *bodyBuffer
-}
-
-// bodyBuffer holds a request body while it is decoded.
-type bodyBuffer struct {
-	body bytes.Buffer
-	gz   *gzip.Reader
+	bodies  sync.Pool // *inflight.Body
 }
 
 type worker struct {
@@ -77,7 +68,7 @@ func New(st *state.State, logger *slog.Logger) *Receiver {
 	}
 	r := &Receiver{st: st, ingest: ingest.New(st, logger), logger: logger, counts: newCounts(st), metrics: newServerMetrics(st.Now()), evals: newEvaluations()}
 	r.workers.New = func() any { return &worker{} }
-	r.bodies.New = func() any { return &bodyBuffer{} }
+	r.bodies.New = func() any { return &inflight.Body{} }
 	return r
 }
 
@@ -158,7 +149,7 @@ func (r *Receiver) serveOTLP(rw http.ResponseWriter, req *http.Request, signal s
 		writeStatus(rw, encJSON, err.(*httpError))
 		return
 	}
-	b := r.bodies.Get().(*bodyBuffer)
+	b := r.bodies.Get().(*inflight.Body)
 	defer r.bodies.Put(b)
 	body, herr := r.readBody(b, req)
 	if herr != nil {
@@ -200,42 +191,21 @@ func contentEncoding(contentType string) (encoding, error) {
 }
 
 // readBody reads the body, gunzipping it, bounded by limits.max_body_bytes decoded.
-func (r *Receiver) readBody(w *bodyBuffer, req *http.Request) ([]byte, *httpError) {
+func (r *Receiver) readBody(w *inflight.Body, req *http.Request) ([]byte, *httpError) {
 	limit := int64(r.st.Config().Limits.MaxBodyBytes)
-	var body io.Reader = req.Body
-	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		var err error
-		if w.gz == nil {
-			w.gz, err = gzip.NewReader(req.Body)
-		} else {
-			err = w.gz.Reset(req.Body)
-		}
-		if err != nil {
-			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not gzip: %v", err)}
-		}
-		// Decoded bytes count against the exporter's in-flight budget too: they are what is
-		// held (the raw body is counted where the app wraps it).
-		body = inflight.FromContext(req.Context()).Wrap(w.gz)
-	default:
-		return nil, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; use gzip or none", enc)}
+	n, _, err := w.Read(req, limit)
+	switch {
+	case err == nil:
+		return w.Buf.Bytes(), nil
+	case errors.Is(err, inflight.ErrTooLarge):
+		return nil, &httpError{http.StatusRequestEntityTooLarge, err.Error() + "; lower the exporter's batch size (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, or send_batch_max_size in a Collector)"}
+	case inflight.Status(err) != http.StatusBadRequest || errors.Is(err, inflight.ErrNotGzip):
+		// 415 for an unknown coding; 503 when the exporter sheds load, which OTLP clients
+		// retry after the Retry-After that the budget's handler sets.
+		return nil, &httpError{inflight.Status(err), err.Error()}
 	}
-	w.body.Reset()
-	n, err := w.body.ReadFrom(io.LimitReader(body, limit+1))
-	if n > limit {
-		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than limits.max_body_bytes (%d bytes decoded); lower the exporter's batch size (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, or send_batch_max_size in a Collector)", limit)}
-	}
-	if errors.Is(err, inflight.ErrBusy) {
-		// The exporter is shedding load: OTLP clients retry a 503 after Retry-After, which
-		// the budget's handler sets.
-		return nil, &httpError{http.StatusServiceUnavailable, err.Error()}
-	}
-	if err != nil {
-		// A protobuf message cut short cannot be read in part: nothing is kept.
-		return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("reading body (%d bytes decoded): %v", n, err)}
-	}
-	return w.body.Bytes(), nil
+	// A protobuf message cut short cannot be read in part: nothing is kept.
+	return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("reading body (%d bytes decoded): %v", n, err)}
 }
 
 // writeStatus writes an OTLP error response: a google.rpc.Status in the request's encoding.
