@@ -83,15 +83,16 @@ func TestServerMetricsTemporality(t *testing.T) {
 	v := map[string]string{"model": "gpt-4o", "version": "gpt-4o-2024-08-06"}
 	sample := func(f *fixture) (uint64, float64, map[float64]uint64) {
 		m := f.metrics(t)
-		for _, mm := range m["aiops_llm_time_to_first_token_seconds"].GetMetric() {
-			h := mm.GetHistogram()
-			b := map[float64]uint64{}
-			for _, bk := range h.GetBucket() {
-				b[bk.GetUpperBound()] = bk.GetCumulativeCount()
-			}
-			return h.GetSampleCount(), h.GetSampleSum(), b
+		ms := m["aiops_llm_time_to_first_token_seconds"].GetMetric()
+		if len(ms) == 0 {
+			return 0, 0, nil
 		}
-		return 0, 0, nil
+		h := ms[0].GetHistogram()
+		b := map[float64]uint64{}
+		for _, bk := range h.GetBucket() {
+			b[bk.GetUpperBound()] = bk.GetCumulativeCount()
+		}
+		return h.GetSampleCount(), h.GetSampleSum(), b
 	}
 	_ = v
 

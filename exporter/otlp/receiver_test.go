@@ -62,14 +62,13 @@ func newFixture(t testing.TB) *fixture {
 
 // span is a test span: attributes and timing.
 type span struct {
-	name     string
-	attrs    map[string]any
-	start    time.Time
-	dur      time.Duration
-	status   ptrace.StatusCode
-	id, par  byte
-	traceID  byte
-	resource string
+	name    string
+	attrs   map[string]any
+	start   time.Time
+	dur     time.Duration
+	status  ptrace.StatusCode
+	id, par byte
+	traceID byte
 }
 
 func traces(spans ...span) ptrace.Traces {

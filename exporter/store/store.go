@@ -87,7 +87,7 @@ func Open(dir string) (*Store, error) {
 		// Anything but the lock held elsewhere or the file system refusing is the file's
 		// content: invalid or mismatched meta pages, a file too small to be a database.
 		var pathErr *fs.PathError
-		if err != nil && !errors.Is(err, bolt.ErrTimeout) && !errors.As(err, &pathErr) {
+		if err != nil && !errors.Is(err, bolterrors.ErrTimeout) && !errors.As(err, &pathErr) {
 			return damaged(path, err)
 		}
 		return err

@@ -145,7 +145,7 @@ func metricName(vs *parser.VectorSelector) string {
 		return vs.Name
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}
@@ -189,7 +189,7 @@ func (k *Checker) Infer(e parser.Expr) (ls LabelSet, isScalar bool) {
 			if in == nil {
 				return nil, false
 			}
-			out = in.Minus(append(n.Grouping, labels.MetricName))
+			out = in.Minus(append(n.Grouping, model.MetricNameLabel))
 		default:
 			out = NewSet(n.Grouping...)
 		}
@@ -220,7 +220,7 @@ func (k *Checker) Infer(e parser.Expr) (ls LabelSet, isScalar bool) {
 				return out, false
 			}
 			for _, m := range vs.LabelMatchers {
-				if m.Type == labels.MatchEqual && m.Name != labels.MetricName {
+				if m.Type == labels.MatchEqual && m.Name != model.MetricNameLabel {
 					out[m.Name] = true
 				}
 			}
@@ -279,7 +279,7 @@ func (k *Checker) binary(n *parser.BinaryExpr) (LabelSet, bool) {
 			}
 		}
 	case m.Card == parser.CardOneToOne && l != nil && r != nil:
-		lm, rm := l.Minus(append(m.MatchingLabels, labels.MetricName)), r.Minus(append(m.MatchingLabels, labels.MetricName))
+		lm, rm := l.Minus(append(m.MatchingLabels, model.MetricNameLabel)), r.Minus(append(m.MatchingLabels, model.MetricNameLabel))
 		if !n.Op.IsSetOperator() || n.Op == parser.LAND || n.Op == parser.LUNLESS {
 			if !lm.Equal(rm) {
 				how := "without on/ignoring"
@@ -303,15 +303,15 @@ func (k *Checker) binary(n *parser.BinaryExpr) (LabelSet, bool) {
 	case m.Card == parser.CardOneToOne && m.On:
 		return NewSet(m.MatchingLabels...), false
 	case m.Card == parser.CardOneToOne:
-		return l.Minus(append(m.MatchingLabels, labels.MetricName)), false
+		return l.Minus(append(m.MatchingLabels, model.MetricNameLabel)), false
 	case m.Card == parser.CardManyToOne:
-		out := l.Minus([]string{labels.MetricName})
+		out := l.Minus([]string{model.MetricNameLabel})
 		for _, i := range m.Include {
 			out[i] = true
 		}
 		return out, false
 	case m.Card == parser.CardOneToMany && r != nil:
-		out := r.Minus([]string{labels.MetricName})
+		out := r.Minus([]string{model.MetricNameLabel})
 		for _, i := range m.Include {
 			out[i] = true
 		}
@@ -328,7 +328,7 @@ func Selects(vs *parser.VectorSelector, name string, extra map[string]string) bo
 	for _, m := range vs.LabelMatchers {
 		v := ""
 		switch {
-		case m.Name == labels.MetricName:
+		case m.Name == model.MetricNameLabel:
 			v = name
 		default:
 			// A label rulegen knows nothing about could take any value: assume it matches.

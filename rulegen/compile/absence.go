@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -79,7 +80,7 @@ func absentSelector(c *ctx, a *spec.Alert, ab *spec.Absence) {
 	series := vs.Name
 	var ms []string
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			continue
 		}
 		if m.Type != labels.MatchEqual {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -261,12 +260,6 @@ func num(v float64) string { return spec.FormatNum(v) }
 func dur(d time.Duration) string { return spec.FormatDuration(d) }
 
 func onBy(by []string) string { return "on (" + strings.Join(by, ", ") + ")" }
-
-func sortedCopy(ss []string) []string {
-	out := append([]string(nil), ss...)
-	sort.Strings(out)
-	return out
-}
 
 // rulefmt is the rule as its rule file states it, for validation with Prometheus's rulefmt.
 func (r *Rule) rulefmt() rulefmt.Rule {

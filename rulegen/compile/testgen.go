@@ -10,6 +10,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -93,7 +94,6 @@ func testValue(label string) string {
 type mode struct {
 	counter   bool
 	perSecond bool // increase() targets are already per second (SLO good/total)
-	rangeSec  float64
 }
 
 func (s *synth) add(e parser.Expr, target []float64, m mode) error {
@@ -311,7 +311,7 @@ func (s *synth) selector(vs *parser.VectorSelector, target []float64, counter bo
 		lbls[k] = v
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			if m.Type != labels.MatchEqual {
 				return errNoInverse
 			}
@@ -387,7 +387,7 @@ func matchesAll(vs *parser.VectorSelector, lbls map[string]string) bool {
 func seriesString(lbls map[string]string) string {
 	names := make([]string, 0, len(lbls))
 	for k := range lbls {
-		if k != labels.MetricName {
+		if k != model.MetricNameLabel {
 			names = append(names, k)
 		}
 	}
@@ -396,7 +396,7 @@ func seriesString(lbls map[string]string) string {
 	for i, k := range names {
 		parts[i] = k + "=" + strconv.Quote(lbls[k])
 	}
-	return lbls[labels.MetricName] + "{" + strings.Join(parts, ", ") + "}"
+	return lbls[model.MetricNameLabel] + "{" + strings.Join(parts, ", ") + "}"
 }
 
 // inputs renders the series in promtool's expanding notation; counters are integrated. It
@@ -529,7 +529,7 @@ func (c *ctx) minRange(expr string) time.Duration {
 func expected(r Rule, seriesLabels map[string]string, value float64) (ExpAlert, bool) {
 	lbls := map[string]string{}
 	for k, v := range seriesLabels {
-		if k != labels.MetricName {
+		if k != model.MetricNameLabel {
 			lbls[k] = v
 		}
 	}
@@ -558,7 +558,7 @@ func renderTemplate(text string, lbls map[string]string, value float64) (string,
 	}
 	l := map[string]string{}
 	for k, v := range lbls {
-		if k != labels.MetricName {
+		if k != model.MetricNameLabel {
 			l[k] = v
 		}
 	}

@@ -135,21 +135,6 @@ func (d *decoder) strPos(dst *string, pos *Pos) func(*yaml.Node, string) {
 	}
 }
 
-func (d *decoder) boolean(dst *bool) func(*yaml.Node, string) {
-	return func(n *yaml.Node, path string) {
-		s, ok := d.scalar(n, path)
-		if !ok {
-			return
-		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			d.errorf(n, path, "expected true or false, got %q", s)
-			return
-		}
-		*dst = b
-	}
-}
-
 func (d *decoder) number(dst *float64, set *bool) func(*yaml.Node, string) {
 	return func(n *yaml.Node, path string) {
 		s, ok := d.scalar(n, path)
@@ -165,21 +150,6 @@ func (d *decoder) number(dst *float64, set *bool) func(*yaml.Node, string) {
 		if set != nil {
 			*set = true
 		}
-	}
-}
-
-func (d *decoder) integer(dst *int) func(*yaml.Node, string) {
-	return func(n *yaml.Node, path string) {
-		s, ok := d.scalar(n, path)
-		if !ok {
-			return
-		}
-		i, err := strconv.Atoi(s)
-		if err != nil || i < 0 {
-			d.errorf(n, path, "expected a non-negative integer, got %q", s)
-			return
-		}
-		*dst = i
 	}
 }
 

@@ -53,14 +53,6 @@ func (p params) num(name string) (float64, error) {
 	return f, nil
 }
 
-func (p params) dur(name string) (string, error) {
-	d, err := parseDur(p[name])
-	if err != nil {
-		return "", fmt.Errorf("param %s: expected a duration such as 5m, got %q", name, p[name])
-	}
-	return durString(d), nil
-}
-
 var filterParams = map[string]string{"model": "", "version": ""}
 
 func withFilter(m map[string]string) map[string]string {
