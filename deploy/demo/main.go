@@ -395,23 +395,29 @@ func (v *view) finish(ctx context.Context) (string, error) {
 	case checked == 0:
 		err = fmt.Errorf("no scripted fault could be checked: run for at least %s", v.d.LastFaultEnd()+stack.DemoPipeline)
 	}
+	return verdictLine(passed, checked, len(outcomes), len(problems), err), err
+}
+
+// verdictLine is the unattended run's last line: PASS only when every checked fault opened
+// its incident and nothing else opened; faults the run stopped before are said, not hidden.
+func verdictLine(passed, checked, faults, unexpected int, err error) string {
 	verdict := "PASS"
 	if err != nil {
 		verdict = "FAIL"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "RESULT: %s (%d/%d faults → incidents", verdict, passed, len(outcomes))
-	if n := len(outcomes) - checked; n > 0 {
+	fmt.Fprintf(&b, "RESULT: %s (%d/%d faults → incidents", verdict, passed, faults)
+	if n := faults - checked; n > 0 {
 		fmt.Fprintf(&b, ", %d not reached", n)
 	}
-	if len(problems) > 0 {
-		fmt.Fprintf(&b, ", %d unexpected", len(problems))
+	if unexpected > 0 {
+		fmt.Fprintf(&b, ", %d unexpected", unexpected)
 	}
 	if err != nil {
 		fmt.Fprintf(&b, "; %v", err)
 	}
 	b.WriteString(")")
-	return b.String(), err
+	return b.String()
 }
 
 // postmortem prints the post-mortem draft of the first incident, or its timeline when this

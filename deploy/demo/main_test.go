@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,9 @@ func TestDemoLeavesNoChildren(t *testing.T) {
 				}
 			}
 			waitFor("ready:", 2*time.Minute)
+			for _, l := range seen {
+				require.NotContains(t, l, "\033[", "off a terminal the demo prints lines, not screen redraws")
+			}
 			kids := children(t, cmd.Process.Pid)
 			// A failing run must not leave its servers behind for the next test either.
 			t.Cleanup(func() {
@@ -133,4 +137,13 @@ func alive(pid int) bool {
 func comm(pid int) string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
 	return strings.TrimSpace(string(b))
+}
+
+func TestVerdictLine(t *testing.T) {
+	require.Equal(t, "RESULT: PASS (6/6 faults → incidents)", verdictLine(6, 6, 6, 0, nil))
+	require.Equal(t, "RESULT: FAIL (5/6 faults → incidents; some scripted faults did not produce their incidents)",
+		verdictLine(5, 6, 6, 0, errors.New("some scripted faults did not produce their incidents")))
+	require.Equal(t, "RESULT: PASS (4/6 faults → incidents, 2 not reached)", verdictLine(4, 4, 6, 0, nil))
+	require.Equal(t, "RESULT: FAIL (6/6 faults → incidents, 1 unexpected; unexpected incidents)",
+		verdictLine(6, 6, 6, 1, errors.New("unexpected incidents")))
 }
