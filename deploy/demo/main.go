@@ -154,7 +154,7 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	defer simCancel()
 	simDone := make(chan sim.Stats, 1)
 	go func() {
-		s, _ := sim.Run(simCtx, sim.Options{Scenario: d.Scenario, Sink: &sim.HTTPSink{URL: st.ExporterURL, Client: &http.Client{Timeout: 10 * time.Second}}, Start: start})
+		s, _ := sim.Run(simCtx, sim.Options{Scenario: d.Scenario, Sink: d.Sink(st.ExporterURL), Start: start})
 		simDone <- s
 	}()
 

@@ -67,7 +67,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	simCtx, stopSim := context.WithCancel(ctx)
 	simDone := make(chan sim.Stats, 1)
 	go func() {
-		stats, _ := sim.Run(simCtx, sim.Options{Scenario: demo.Scenario, Sink: &sim.HTTPSink{URL: st.ExporterURL}, Start: start})
+		stats, _ := sim.Run(simCtx, sim.Options{Scenario: demo.Scenario, Sink: demo.Sink(st.ExporterURL), Start: start})
 		simDone <- stats
 	}()
 	defer stopSim()

@@ -62,6 +62,13 @@ func LoadDemo(root string) (*Demo, error) {
 	return d, nil
 }
 
+// Sink is how the demo's applications reach the exporter at url: the LLM chatbot as an
+// OpenTelemetry-instrumented application would, GenAI spans over OTLP/HTTP, the classifier and
+// the regressor as events. The demo and the e2e loop both send through it.
+func (d *Demo) Sink(url string) sim.Sink {
+	return &sim.OTLPSink{HTTPSink: sim.HTTPSink{URL: url, Client: &http.Client{Timeout: 10 * time.Second}}}
+}
+
 func (d *Demo) tier(alert string) string {
 	for _, a := range d.Spec.Alerts {
 		if a.Name == alert {
