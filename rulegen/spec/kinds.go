@@ -61,10 +61,26 @@ func (d *decoder) op(dst *string, allowed ...string) func(*yaml.Node, string) {
 	}
 }
 
+// require reports a field that is missing. A field that is present but was refused already
+// has its own error (an invalid op, say), so it is not reported missing as well.
 func (d *decoder) require(n *yaml.Node, path string, missing bool, what string) {
-	if missing {
+	if missing && !hasKey(n, what) {
 		d.errorf(n, join(path, what), "missing %s", what)
 	}
+}
+
+// hasKey reports whether the mapping n has the key.
+func hasKey(n *yaml.Node, key string) bool {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) requireBy(n *yaml.Node, path string, by []string, set bool) {

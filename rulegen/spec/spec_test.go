@@ -38,6 +38,15 @@ func TestParseValid(t *testing.T) {
 }
 
 // TestParseErrors checks every kind of bad input gives a clear error at the right place.
+// A field that is present but invalid gets one error, its own — not also "missing".
+func TestInvalidFieldIsNotAlsoMissing(t *testing.T) {
+	_, errs := Parse("spec.yaml", []byte(header+"alerts:\n  - name: A\n    tier: P1\n    runbook_url: https://x.example\n    threshold: {expr: up, by: [job], op: '=<', value: 1}\n"), Options{})
+	require.Len(t, errs.Fatal(), 1, errs.Error())
+	require.Contains(t, errs.Error(), `alerts[0].threshold.op: invalid value "=<"`)
+	_, errs = Parse("spec.yaml", []byte(header+"alerts:\n  - name: A\n    tier: P1\n    runbook_url: https://x.example\n    threshold: {expr: up, by: [job], value: 1}\n"), Options{})
+	require.Contains(t, errs.Error(), "alerts[0].threshold.op: missing op", "an absent field is still reported")
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct {
 		spec string
