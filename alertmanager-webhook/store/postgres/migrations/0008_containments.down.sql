@@ -1,0 +1,3 @@
+DROP TABLE containment_head;
+DROP TABLE containment_policy_runs;
+DROP TABLE containments;
