@@ -26,6 +26,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
@@ -175,6 +176,8 @@ func Run(ctx context.Context, o Options) error {
 	var heartbeats atomic.Pointer[[]heartbeat.Config]
 	hbs := cfg.Heartbeats
 	heartbeats.Store(&hbs)
+	var contain atomic.Pointer[containment.Compiled]
+	contain.Store(cfg.Containments())
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -193,6 +196,7 @@ func Run(ctx context.Context, o Options) error {
 		response.Store(c.Response())
 		hbs := c.Heartbeats
 		heartbeats.Store(&hbs)
+		contain.Store(c.Containments())
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -212,7 +216,8 @@ func Run(ctx context.Context, o Options) error {
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
 			ds, err := escalation.Deliveries(ctx, db, id)
 			return response.Load().RedactDeliveries(ds), err
-		}})
+		}, Containments: db})
+	containWorker := newContainmentWorker(db, contain.Load, logger.With("component", "containment"), reg)
 
 	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
 	engineDone := make(chan struct{})
@@ -235,6 +240,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 			if err := engine.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
 				logger.Error("escalation tick failed", "err", err)
+			}
+			if err := containWorker.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("containment tick failed", "err", err)
 			}
 			select {
 			case <-engineCtx.Done():

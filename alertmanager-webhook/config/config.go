@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -46,9 +47,12 @@ type Config struct {
 	Notifications      Notifications             `yaml:"notifications"`
 	// Heartbeats are the dead-man's switch: alerts that must keep arriving.
 	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
+	// Containment holds the automatic containment policies and their kill switch.
+	Containment containment.Config `yaml:"containment"`
 
-	directory *oncall.Directory  // compiled OnCall
-	response  *escalation.Config // compiled routing, policies and channels
+	directory   *oncall.Directory     // compiled OnCall
+	containment *containment.Compiled // compiled Containment
+	response    *escalation.Config    // compiled routing, policies and channels
 }
 
 // Directory returns the compiled on-call configuration (teams, schedules, business hours).
@@ -58,6 +62,15 @@ func (c *Config) Directory() *oncall.Directory {
 		return d
 	}
 	return c.directory
+}
+
+// Containments returns the compiled automatic containment policies.
+func (c *Config) Containments() *containment.Compiled {
+	if c.containment == nil {
+		cc, _ := containment.Compile(containment.Config{})
+		return cc
+	}
+	return c.containment
 }
 
 // Changes configures the change log.
@@ -165,6 +178,9 @@ func (c *Config) validate(n *yaml.Node) error {
 			return fmt.Errorf("heartbeats[%d].alertname: %q is listed twice", i, h.Alertname)
 		}
 		seenHB[h.Alertname] = true
+	}
+	if c.containment, err = containment.Compile(c.Containment); err != nil {
+		return err
 	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
