@@ -401,7 +401,9 @@ func (b *blockingSink) SendEvents(ctx context.Context, _ []Event) error {
 	return ctx.Err()
 }
 
-func (b *blockingSink) SendLabels(ctx context.Context, _ []Label) error { return b.SendEvents(ctx, nil) }
+func (b *blockingSink) SendLabels(ctx context.Context, _ []Label) error {
+	return b.SendEvents(ctx, nil)
+}
 
 // Stopping a run while a send is in flight ends the run; it is not a send error (the e2e
 // loop stops the simulator that way and requires no send errors).
