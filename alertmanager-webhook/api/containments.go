@@ -22,6 +22,13 @@ type ContainmentStore interface {
 	LiftContainment(ctx context.Context, id int64, actor, reason string) (*containment.Containment, error)
 	GetContainment(ctx context.Context, id int64) (*containment.Containment, error)
 	ListContainments(ctx context.Context, f store.ContainmentFilter) ([]containment.Containment, error)
+	ContainmentHooks(ctx context.Context, containmentID int64) ([]store.HookDelivery, error)
+}
+
+// containmentDetail is one containment with the calls of its hooks.
+type containmentDetail struct {
+	*containment.Containment
+	Hooks []store.HookDelivery `json:"hooks"`
 }
 
 func (a *API) containments() (ContainmentStore, error) {
@@ -137,7 +144,12 @@ func (a *API) getContainment(w http.ResponseWriter, r *http.Request, _ auth.Prin
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	hooks, err := cs.ContainmentHooks(r.Context(), id)
+	if err != nil {
+		writeError(w, a.o.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, containmentDetail{Containment: c, Hooks: hooks})
 }
 
 // listContainments answers GET /api/v1/containments and /api/v1/incidents/{id}/containments.

@@ -27,6 +27,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
@@ -178,6 +179,8 @@ func Run(ctx context.Context, o Options) error {
 	heartbeats.Store(&hbs)
 	var contain atomic.Pointer[containment.Compiled]
 	contain.Store(cfg.Containments())
+	var hooks atomic.Pointer[[]containhook.Config]
+	hooks.Store(&cfg.ContainmentHooks)
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -197,6 +200,7 @@ func Run(ctx context.Context, o Options) error {
 		hbs := c.Heartbeats
 		heartbeats.Store(&hbs)
 		contain.Store(c.Containments())
+		hooks.Store(&c.ContainmentHooks)
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -218,11 +222,34 @@ func Run(ctx context.Context, o Options) error {
 			return response.Load().RedactDeliveries(ds), err
 		}, Containments: db})
 	containWorker := newContainmentWorker(db, contain.Load, logger.With("component", "containment"), reg)
+	dispatcher := &containhook.Dispatcher{Store: db, Hooks: func() []containhook.Config { return *hooks.Load() }, Now: o.Now, Logger: logger.With("component", "containment_hooks")}
+	dispatcher.Register(reg)
 
 	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
 	engineDone := make(chan struct{})
 	engineCtx, stopEngine := context.WithCancel(context.Background())
-	defer func() { stopEngine(); <-engineDone }() // before the store closes
+	hooksDone := make(chan struct{})
+	defer func() { stopEngine(); <-engineDone; <-hooksDone }() // before the store closes
+	go func() {
+		// Hooks call other systems (up to their timeout each): apart from the escalation
+		// tick, so a slow hook never delays a page or a containment.
+		defer close(hooksDone)
+		if o.EscalationInterval < 0 {
+			return
+		}
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if err := dispatcher.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("containment hooks tick failed", "err", err)
+			}
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	go func() {
 		defer close(engineDone)
 		if o.EscalationInterval < 0 {

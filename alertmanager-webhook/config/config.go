@@ -23,6 +23,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -49,6 +50,8 @@ type Config struct {
 	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
 	// Containment holds the automatic containment policies and their kill switch.
 	Containment containment.Config `yaml:"containment"`
+	// ContainmentHooks are called (signed JSON) on every apply and lift of a containment.
+	ContainmentHooks []hook.Config `yaml:"containment_hooks"`
 
 	directory   *oncall.Directory     // compiled OnCall
 	containment *containment.Compiled // compiled Containment
@@ -182,6 +185,9 @@ func (c *Config) validate(n *yaml.Node) error {
 	if c.containment, err = containment.Compile(c.Containment); err != nil {
 		return err
 	}
+	if err := hook.Validate(c.ContainmentHooks); err != nil {
+		return err
+	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
@@ -272,7 +278,8 @@ func (c *Config) Store() store.Config {
 		sla[t] = time.Duration(d)
 	}
 	return store.Config{GroupBy: c.Incidents.GroupBy, AutoResolve: c.Incidents.AutoResolve,
-		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window)}
+		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window),
+		ContainmentHooks: hook.Targets(c.ContainmentHooks)}
 }
 
 // Authenticator builds the token checker, reading tokens_file if set. The file holds one

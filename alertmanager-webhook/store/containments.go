@@ -122,6 +122,9 @@ func (s *DB) insertContainment(ctx context.Context, tx *sql.Tx, c containment.Co
 			return nil, err
 		}
 	}
+	if err := s.enqueueHooks(ctx, tx, &c, "containment.applied", now); err != nil {
+		return nil, err
+	}
 	after, _ := json.Marshal(c)
 	return &c, s.appendAudit(ctx, tx, now, actor, "containment.applied", "containment/"+strconv.FormatInt(c.ID, 10), nil, after)
 }
@@ -175,6 +178,9 @@ func (s *DB) liftTx(ctx context.Context, tx *sql.Tx, id int64, actor, reason str
 		if err := s.addTimeline(ctx, tx, c.IncidentID, now, actor, "containment_lifted", "", "", note); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.enqueueHooks(ctx, tx, c, "containment.lifted", now); err != nil {
+		return nil, err
 	}
 	after, _ := json.Marshal(c)
 	return c, s.appendAudit(ctx, tx, now, actor, "containment.lifted", "containment/"+strconv.FormatInt(id, 10), before, after)

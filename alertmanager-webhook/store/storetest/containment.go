@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -283,4 +284,93 @@ func testContainmentReplicasOnce(t *testing.T, open Opener) {
 	v, err := a.VerifyAudit(ctx)
 	require.NoError(t, err)
 	require.True(t, v.OK, v.Problem)
+}
+
+// testContainmentHookOutbox: each apply and lift queues one call per configured hook (of
+// that action) in the same transaction; a claimed call is leased to one replica; failures
+// back off, and a call given up is put on the incident's timeline.
+func testContainmentHookOutbox(t *testing.T, open Opener) {
+	ctx := context.Background()
+	clk := NewClock(T0.Add(time.Minute))
+	cfg := store.DefaultConfig()
+	cfg.ContainmentHooks = []store.HookTarget{{Name: "flags"}, {Name: "rollback", Actions: []string{"fallback"}}}
+	a := open(cfg, clk.Now)
+	b := open(cfg, clk.Now)
+	ingest(t, a, Msg("g", A{FP: "x"}))
+	inc := all(t, a)[0]
+	dis, err := containment.Request{Model: inc.Model, Action: "disable", Reason: "r", Incident: inc.ID}.Validate(clk.Now())
+	require.NoError(t, err)
+	c1, err := a.ApplyContainment(ctx, dis, "alice")
+	require.NoError(t, err)
+	fb, err := containment.Request{Model: inc.Model, Action: "fallback", FallbackVersion: "v1", Reason: "r", Incident: inc.ID}.Validate(clk.Now())
+	require.NoError(t, err)
+	c2, err := a.ApplyContainment(ctx, fb, "alice")
+	require.NoError(t, err)
+	_, err = a.LiftContainment(ctx, c2.ID, "bob", "")
+	require.NoError(t, err)
+	h1, err := a.ContainmentHooks(ctx, c1.ID)
+	require.NoError(t, err)
+	require.Len(t, h1, 1, "disable: only the hook for every action")
+	h2, err := a.ContainmentHooks(ctx, c2.ID)
+	require.NoError(t, err)
+	require.Len(t, h2, 4, "fallback applied and lifted, two hooks each")
+	require.Equal(t, "containment.lifted", h2[3].Event)
+	var p store.HookPayload
+	require.NoError(t, json.Unmarshal(h2[0].Payload, &p))
+	require.Equal(t, "containment.applied", p.Event)
+	require.Equal(t, c2.ID, p.Containment.ID)
+
+	// Two replicas claim at once: every call goes to exactly one.
+	var wg sync.WaitGroup
+	claimed := make([][]store.HookDelivery, 2)
+	for i, s := range []*store.DB{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds, err := s.ClaimHooks(ctx, 50, time.Minute)
+			assert(t, err)
+			claimed[i] = ds
+		}()
+	}
+	wg.Wait()
+	require.Len(t, append(claimed[0], claimed[1]...), 5)
+	again, err := a.ClaimHooks(ctx, 50, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, again, "leased calls are not claimed again")
+
+	// One is delivered, one keeps failing until it is given up.
+	ds := append(claimed[0], claimed[1]...)
+	require.NoError(t, a.HookResult(ctx, ds[0], nil, false, 3))
+	failing := ds[1]
+	for attempt := 1; ; attempt++ {
+		require.NoError(t, a.HookResult(ctx, failing, errors.New("503 from flags"), true, 3))
+		if attempt == 3 {
+			break
+		}
+		clk.Add(store.HookBackoff(attempt))
+		got, err := a.ClaimHooks(ctx, 1, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, got, 1, "retried after its backoff")
+		require.Equal(t, failing.ID, got[0].ID)
+		failing = got[0]
+	}
+	hs, err := a.ContainmentHooks(ctx, failing.ContainmentID)
+	require.NoError(t, err)
+	for _, h := range hs {
+		switch h.ID {
+		case ds[0].ID:
+			require.False(t, h.DeliveredAt.IsZero())
+		case failing.ID:
+			require.Equal(t, 3, h.Attempts)
+			require.False(t, h.GaveUpAt.IsZero())
+			require.Equal(t, "503 from flags", h.LastError)
+		}
+	}
+	require.Contains(t, kinds(get(t, a, inc.ID)), "containment_hook_failed")
+}
+
+func assert(t *testing.T, err error) {
+	if err != nil {
+		t.Error(err)
+	}
 }

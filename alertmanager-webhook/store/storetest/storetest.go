@@ -82,6 +82,7 @@ func Run(t *testing.T, f Factory) {
 		"ContainmentAutomatic":         testContainmentAutomatic,
 		"ContainmentKillDryRunCap":     testContainmentKillSwitchDryRunAndCap,
 		"ContainmentReplicasOnce":      testContainmentReplicasOnce,
+		"ContainmentHookOutbox":        testContainmentHookOutbox,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

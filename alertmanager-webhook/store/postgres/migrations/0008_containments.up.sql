@@ -42,3 +42,22 @@ CREATE TABLE containment_head (
   seq BIGINT NOT NULL
 );
 INSERT INTO containment_head (id, seq) VALUES (1, 0);
+
+-- The outbox of containment hooks: one row per (change, configured hook), written in the
+-- transaction of the change, sent and retried by whichever replica claims it first.
+CREATE TABLE containment_hooks (
+  id             BIGSERIAL PRIMARY KEY,
+  hook           TEXT NOT NULL,
+  containment_id BIGINT NOT NULL,
+  incident_id    BIGINT NOT NULL,
+  event          TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  created_at     BIGINT NOT NULL,
+  attempts       BIGINT NOT NULL,
+  next_at        BIGINT NOT NULL,
+  delivered_at   BIGINT NOT NULL,
+  gave_up_at     BIGINT NOT NULL,
+  last_error     TEXT NOT NULL
+);
+CREATE INDEX containment_hooks_due ON containment_hooks (delivered_at, gave_up_at, next_at);
+CREATE INDEX containment_hooks_containment ON containment_hooks (containment_id, id);
