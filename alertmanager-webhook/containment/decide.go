@@ -3,6 +3,7 @@ package containment
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Verdict is what an application does with one request.
@@ -36,10 +37,16 @@ const InputClassFeature = "input_class"
 // over a newer of the same action (the list order, oldest first, as incidentd returns it).
 // A fallback does not apply to its own fallback version, so traffic never loops.
 func Decide(cs []Containment, model, version string, features map[string]any) Decision {
+	return DecideAt(cs, time.Time{}, model, version, features)
+}
+
+// DecideAt is Decide ignoring the containments expired at now (the zero time: none
+// expired), so a cached list needs no copy to drop them.
+func DecideAt(cs []Containment, now time.Time, model, version string, features map[string]any) Decision {
 	var block, fall *Containment
 	for i := range cs {
 		c := &cs[i]
-		if c.Model != model || !c.LiftedAt.IsZero() || (c.Version != "" && c.Version != version) {
+		if c.Model != model || !c.IsActive(now) || (c.Version != "" && c.Version != version) {
 			continue
 		}
 		switch c.Action {

@@ -258,13 +258,7 @@ func (w *Watcher) Decide(model, version string, features map[string]any) Decisio
 		cs = w.byModel[""]
 	}
 	// Expiry applies between refreshes too.
-	active := make([]containment.Containment, 0, len(cs))
-	for _, c := range cs {
-		if c.IsActive(now) {
-			active = append(active, c)
-		}
-	}
-	return containment.Decide(active, model, version, features)
+	return containment.DecideAt(cs, now, model, version, features)
 }
 
 // Status reports what the watcher knows.

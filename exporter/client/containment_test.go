@@ -230,3 +230,28 @@ func TestWatcherFollowsIncidentd(t *testing.T) {
 	post(t, "POST", fmt.Sprintf("%s/api/v1/containments/%d/lift", url, c.ID), "alice-token", `{"reason":"fixed"}`)
 	require.Eventually(t, func() bool { return w.Decide("fraud", "v2", nil).Action == Serve }, 5*time.Second, 5*time.Millisecond)
 }
+
+func refreshB(w *Watcher) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return w.Refresh(ctx)
+}
+
+// TestWatcherExpiryBetweenRefreshes: a containment's expiry applies at once, without
+// waiting for the next poll.
+func TestWatcherExpiryBetweenRefreshes(t *testing.T) {
+	clk := newClock(time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC))
+	exp := fb
+	exp.ExpiresAt = clk.Now().Add(time.Minute)
+	f := &fakeIncidentd{token: "app"}
+	f.set(exp)
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	w, err := NewWatcher(WatcherOptions{URL: srv.URL, Token: "app", Models: []string{"fraud"}, Refresh: time.Hour, Now: clk.Now})
+	require.NoError(t, err)
+	defer w.Close()
+	require.NoError(t, refresh(t, w))
+	require.Equal(t, Fallback, w.Decide("fraud", "v2", nil).Action)
+	clk.Add(time.Minute)
+	require.Equal(t, Serve, w.Decide("fraud", "v2", nil).Action)
+}
