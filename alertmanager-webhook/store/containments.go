@@ -294,10 +294,11 @@ type PolicyRun struct {
 	Note        string
 }
 
-// AutoContainLookback bounds the incidents automation looks at: those detected within it.
+// AutoContainLookback bounds the incidents automation looks at: those incidentd opened
+// within it (opened, not detected: an alert with a long `for` starts long before it fires).
 const AutoContainLookback = time.Hour
 
-// AutoContain applies the automatic policies to open incidents detected in the last
+// AutoContain applies the automatic policies to open incidents opened in the last
 // AutoContainLookback that a policy matches and has not run for yet. Each (incident,
 // policy) runs once across all replicas: its row in containment_policy_runs is inserted
 // in the same transaction as the containment, and a replica that loses the race inserts
@@ -309,7 +310,7 @@ func (s *DB) AutoContain(ctx context.Context, cfg *containment.Compiled) ([]Poli
 	}
 	now := s.now().UTC()
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+incidentCols+` FROM incidents
-		WHERE state IN ('detected', 'triaged', 'contained', 'investigating') AND detected_at >= ? ORDER BY id LIMIT 500`),
+		WHERE state IN ('detected', 'triaged', 'contained', 'investigating') AND created_at >= ? ORDER BY id LIMIT 500`),
 		nanos(now.Add(-AutoContainLookback)))
 	if err != nil {
 		return nil, s.unavailable(err)
