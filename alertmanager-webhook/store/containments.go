@@ -90,6 +90,9 @@ func (s *DB) ApplyContainment(ctx context.Context, c containment.Containment, ac
 				return invalid("model: no incident or change mentions model %q; check the name (or record a change for it first)", c.Model)
 			}
 		}
+		if err := s.checkActiveBound(ctx, tx, c.Model, now); err != nil {
+			return err
+		}
 		var err error
 		out, err = s.insertContainment(ctx, tx, c, actor, "", now)
 		return err
@@ -98,6 +101,28 @@ func (s *DB) ApplyContainment(ctx context.Context, c containment.Containment, ac
 		return nil, err
 	}
 	return out, nil
+}
+
+// Bounds of the active containments: what an application polls must fit in one listing,
+// and a flood of applies must not grow it without end.
+const (
+	MaxActivePerModel = 50
+	MaxActive         = MaxContainmentPage
+)
+
+func (s *DB) checkActiveBound(ctx context.Context, tx *sql.Tx, model string, now time.Time) error {
+	var perModel, total int
+	if err := s.queryRow(ctx, tx, `SELECT COALESCE(SUM(CASE WHEN model = ? THEN 1 ELSE 0 END), 0), COUNT(*) FROM containments
+		WHERE lifted_at = 0 AND (expires_at = 0 OR expires_at > ?)`, model, nanos(now)).Scan(&perModel, &total); err != nil {
+		return fmt.Errorf("count active containments: %w", err)
+	}
+	switch {
+	case perModel >= MaxActivePerModel:
+		return invalid("model: %d containments of %q are already active, the most allowed; lift some first", perModel, model)
+	case total >= MaxActive:
+		return invalid("model: %d containments are already active, the most allowed; lift some first", total)
+	}
+	return nil
 }
 
 func (s *DB) insertContainment(ctx context.Context, tx *sql.Tx, c containment.Containment, actor, policy string, now time.Time) (*containment.Containment, error) {
@@ -391,6 +416,11 @@ func (s *DB) runPolicy(ctx context.Context, cfg *containment.Compiled, incID int
 					pl.Policy, n, cfg.MaxActionsPerHour)
 			} else {
 				r.Outcome = OutcomeApplied
+			}
+		}
+		if r.Outcome == OutcomeApplied {
+			if err := s.checkActiveBound(ctx, tx, ct.Model, now); err != nil {
+				r.Outcome, r.Note = OutcomeSkipped, fmt.Sprintf("policy %s not applied: %v", pl.Policy, err)
 			}
 		}
 		var cid int64

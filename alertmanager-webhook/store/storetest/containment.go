@@ -87,6 +87,24 @@ func testContainmentApplyLift(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.Len(t, everything, 1, "refused requests store nothing")
 
+	// A flood of applies stops at the bound per model, with an error naming the field.
+	for i := 1; i < store.MaxActivePerModel; i++ {
+		d, err := containment.Request{Model: inc.Model, Action: "block_inputs", Match: &containment.Match{InputClass: fmt.Sprintf("c%d", i)}, Reason: "r"}.Validate(clk.Now())
+		require.NoError(t, err)
+		_, err = s.ApplyContainment(ctx, d, "flood")
+		require.NoError(t, err)
+	}
+	_, err = s.ApplyContainment(ctx, c, "flood")
+	require.ErrorAs(t, err, &inv)
+	require.ErrorContains(t, err, "already active")
+	everything, err = s.ListContainments(ctx, store.ContainmentFilter{Model: inc.Model, Active: true})
+	require.NoError(t, err)
+	require.Len(t, everything, store.MaxActivePerModel)
+	for _, e := range everything[1:] {
+		_, err := s.LiftContainment(ctx, e.ID, "flood", "")
+		require.NoError(t, err)
+	}
+
 	clk.Add(time.Minute)
 	lifted, err := s.LiftContainment(ctx, got.ID, "bob", "v2 retrained")
 	require.NoError(t, err)
