@@ -74,6 +74,8 @@ type Options struct {
 	Maintenance MaintenanceStore
 	Deliveries  func(ctx context.Context, incidentID int64) ([]escalation.Delivery, error)
 	Escalation  func(ctx context.Context, incidentID int64) (*escalation.Status, error)
+	// Containments keeps containments (nil: the containment routes answer 503).
+	Containments ContainmentStore
 }
 
 // Route is one endpoint.
@@ -134,6 +136,13 @@ func New(o Options) *API {
 		{Method: "POST", Path: "/api/v1/maintenance", Role: auth.Responder, handler: a.addMaintenance},
 		{Method: "GET", Path: "/api/v1/incidents/{id}/notifications", Role: auth.Viewer, handler: a.notifications},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
+		{Method: "GET", Path: "/api/v1/containments", Role: auth.Application, handler: a.listContainments},
+		{Method: "POST", Path: "/api/v1/containments", Role: auth.Responder, handler: a.applyContainment},
+		{Method: "GET", Path: "/api/v1/containments/{id}", Role: auth.Application, handler: a.getContainment},
+		{Method: "DELETE", Path: "/api/v1/containments/{id}", Role: auth.Responder, handler: a.liftContainment},
+		{Method: "POST", Path: "/api/v1/containments/{id}/lift", Role: auth.Responder, handler: a.liftContainment},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/containments", Role: auth.Viewer, handler: a.listContainments},
+		{Method: "POST", Path: "/api/v1/incidents/{id}/containments", Role: auth.Responder, handler: a.applyContainment},
 		{Method: "GET", Path: "/api/v1/audit", Role: auth.Admin, handler: a.auditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Role: auth.Admin, handler: a.auditVerify},
 		{Method: "GET", Path: "/api/v1/openapi.yaml", handler: a.openapi},

@@ -26,6 +26,8 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
@@ -175,6 +177,10 @@ func Run(ctx context.Context, o Options) error {
 	var heartbeats atomic.Pointer[[]heartbeat.Config]
 	hbs := cfg.Heartbeats
 	heartbeats.Store(&hbs)
+	var contain atomic.Pointer[containment.Compiled]
+	contain.Store(cfg.Containments())
+	var hooks atomic.Pointer[[]containhook.Config]
+	hooks.Store(&cfg.ContainmentHooks)
 	warnOpen(logger, authn)
 
 	var reloadMu sync.Mutex
@@ -193,6 +199,8 @@ func Run(ctx context.Context, o Options) error {
 		response.Store(c.Response())
 		hbs := c.Heartbeats
 		heartbeats.Store(&hbs)
+		contain.Store(c.Containments())
+		hooks.Store(&c.ContainmentHooks)
 		reloadOK.Set(1)
 		reloadTime.SetToCurrentTime()
 		warnOpen(logger, a)
@@ -212,12 +220,36 @@ func Run(ctx context.Context, o Options) error {
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
 			ds, err := escalation.Deliveries(ctx, db, id)
 			return response.Load().RedactDeliveries(ds), err
-		}})
+		}, Containments: db})
+	containWorker := newContainmentWorker(db, contain.Load, logger.With("component", "containment"), reg)
+	dispatcher := &containhook.Dispatcher{Store: db, Hooks: func() []containhook.Config { return *hooks.Load() }, Now: o.Now, Logger: logger.With("component", "containment_hooks")}
+	dispatcher.Register(reg)
 
 	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
 	engineDone := make(chan struct{})
 	engineCtx, stopEngine := context.WithCancel(context.Background())
-	defer func() { stopEngine(); <-engineDone }() // before the store closes
+	hooksDone := make(chan struct{})
+	defer func() { stopEngine(); <-engineDone; <-hooksDone }() // before the store closes
+	go func() {
+		// Hooks call other systems (up to their timeout each): apart from the escalation
+		// tick, so a slow hook never delays a page or a containment.
+		defer close(hooksDone)
+		if o.EscalationInterval < 0 {
+			return
+		}
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if err := dispatcher.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("containment hooks tick failed", "err", err)
+			}
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	go func() {
 		defer close(engineDone)
 		if o.EscalationInterval < 0 {
@@ -235,6 +267,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 			if err := engine.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
 				logger.Error("escalation tick failed", "err", err)
+			}
+			if err := containWorker.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
+				logger.Error("containment tick failed", "err", err)
 			}
 			select {
 			case <-engineCtx.Done():

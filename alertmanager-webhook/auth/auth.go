@@ -23,13 +23,18 @@ type Role int
 
 // Roles, weakest first.
 const (
-	Viewer    Role = iota + 1 // read incidents and stats
-	Responder                 // act on incidents
-	Admin                     // audit log, reload
+	// Application is an AI application's token: it may only read containments (to obey
+	// them), nothing about incidents.
+	Application Role = iota + 1
+	Viewer           // read incidents and stats
+	Responder        // act on incidents
+	Admin            // audit log, reload
 )
 
 func (r Role) String() string {
 	switch r {
+	case Application:
+		return "application"
 	case Viewer:
 		return "viewer"
 	case Responder:
@@ -43,6 +48,8 @@ func (r Role) String() string {
 // ParseRole reads a role name.
 func ParseRole(s string) (Role, error) {
 	switch s {
+	case "application":
+		return Application, nil
 	case "viewer":
 		return Viewer, nil
 	case "responder":
@@ -50,7 +57,7 @@ func ParseRole(s string) (Role, error) {
 	case "admin":
 		return Admin, nil
 	}
-	return 0, fmt.Errorf("unknown role %q, expected viewer, responder or admin", s)
+	return 0, fmt.Errorf("unknown role %q, expected viewer, responder, admin or application", s)
 }
 
 // DelegationHeader names the user a delegating token acts for.

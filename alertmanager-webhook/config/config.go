@@ -22,6 +22,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
@@ -46,9 +48,14 @@ type Config struct {
 	Notifications      Notifications             `yaml:"notifications"`
 	// Heartbeats are the dead-man's switch: alerts that must keep arriving.
 	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
+	// Containment holds the automatic containment policies and their kill switch.
+	Containment containment.Config `yaml:"containment"`
+	// ContainmentHooks are called (signed JSON) on every apply and lift of a containment.
+	ContainmentHooks []hook.Config `yaml:"containment_hooks"`
 
-	directory *oncall.Directory  // compiled OnCall
-	response  *escalation.Config // compiled routing, policies and channels
+	directory   *oncall.Directory     // compiled OnCall
+	containment *containment.Compiled // compiled Containment
+	response    *escalation.Config    // compiled routing, policies and channels
 }
 
 // Directory returns the compiled on-call configuration (teams, schedules, business hours).
@@ -58,6 +65,15 @@ func (c *Config) Directory() *oncall.Directory {
 		return d
 	}
 	return c.directory
+}
+
+// Containments returns the compiled automatic containment policies.
+func (c *Config) Containments() *containment.Compiled {
+	if c.containment == nil {
+		cc, _ := containment.Compile(containment.Config{})
+		return cc
+	}
+	return c.containment
 }
 
 // Changes configures the change log.
@@ -166,6 +182,12 @@ func (c *Config) validate(n *yaml.Node) error {
 		}
 		seenHB[h.Alertname] = true
 	}
+	if c.containment, err = containment.Compile(c.Containment); err != nil {
+		return err
+	}
+	if err := hook.Validate(c.ContainmentHooks); err != nil {
+		return err
+	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
@@ -256,7 +278,8 @@ func (c *Config) Store() store.Config {
 		sla[t] = time.Duration(d)
 	}
 	return store.Config{GroupBy: c.Incidents.GroupBy, AutoResolve: c.Incidents.AutoResolve,
-		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window)}
+		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window),
+		ContainmentHooks: hook.Targets(c.ContainmentHooks)}
 }
 
 // Authenticator builds the token checker, reading tokens_file if set. The file holds one

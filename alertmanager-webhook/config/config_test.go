@@ -66,3 +66,36 @@ func TestEmptySecretDigestRefused(t *testing.T) {
 		require.ErrorContains(t, err, "SHA-256 of the empty string", doc)
 	}
 }
+
+func TestContainmentSection(t *testing.T) {
+	c, err := Parse([]byte(`
+containment:
+  enabled: true
+  dry_run: true
+  max_actions_per_hour: 3
+  policies:
+    - name: p1-fallback
+      match: ['tier="P1"', 'containment="fallback"']
+      action: fallback
+      lift: {after_resolve: 10m}
+`))
+	require.NoError(t, err)
+	cc := c.Containments()
+	require.True(t, cc.Enabled)
+	require.True(t, cc.DryRun)
+	require.Equal(t, 3, cc.MaxActionsPerHour)
+	require.Len(t, cc.Policies, 1)
+	require.Equal(t, 10*time.Minute, cc.Policies[0].LiftAfter)
+
+	_, err = Parse([]byte("containment:\n  policies:\n    - {name: x, match: ['a=~\".*\"'], action: disable}\n"))
+	require.ErrorContains(t, err, "containment.policies[0].match")
+	_, err = Parse([]byte("containment:\n  policies:\n    - {name: x, match: ['a=\"b\"'], action: explode}\n"))
+	require.ErrorContains(t, err, "containment.policies[0].action")
+	_, err = Parse([]byte("containment:\n  enable: true\n"))
+	require.ErrorContains(t, err, "enable")
+
+	// Without the section, automation is off.
+	c, err = Parse([]byte("{}"))
+	require.NoError(t, err)
+	require.False(t, c.Containments().Enabled)
+}

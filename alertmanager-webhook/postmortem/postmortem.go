@@ -154,6 +154,14 @@ func Draft(in Input) string {
 		n++
 		p("- %s — %s: %s (%s)\n", ts(note.At), note.ContainmentKind, md(note.Text), md(note.Actor))
 	}
+	// Containments applied, lifted or considered by policies (see package containment).
+	for _, t := range d.Timeline {
+		if !strings.HasPrefix(t.Kind, "containment_") {
+			continue
+		}
+		n++
+		p("- %s — %s\n", ts(t.At), timelineText(t))
+	}
 	if n == 0 {
 		p("No containment action was recorded.\n")
 	}

@@ -106,6 +106,8 @@ type Config struct {
 	SLA          incident.SLA
 	// ChangeWindow is how far before detection a change counts as related (default 24 h).
 	ChangeWindow time.Duration
+	// ContainmentHooks are queued on every apply and lift of a containment.
+	ContainmentHooks []HookTarget
 }
 
 // DefaultChangeWindow is how far before an incident's detection changes are shown.

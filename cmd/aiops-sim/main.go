@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 
+	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
 )
 
@@ -32,6 +34,9 @@ func run(args []string) int {
 	rateScale := app.Flag("rate.scale", "Multiply every model's event rate.").Default("1").Float64()
 	quiet := app.Flag("quiet", "No progress line.").Bool()
 	useOTLP := app.Flag("otlp", "Send the LLM calls as OpenTelemetry GenAI spans to the exporter's /v1/traces (OTLP/HTTP protobuf), the rest as events.").Bool()
+	incidentdURL := app.Flag("incidentd.url", "Obey incidentd's containments (fallback, disable, block_inputs) read from this incidentd; empty: ignore them.").String()
+	tokenFile := app.Flag("incidentd.token-file", "File holding an incidentd API token of role application.").String()
+	refresh := app.Flag("containment.refresh", "How often the containments are polled from incidentd.").Default("1s").Duration()
 	app.Version(version.Print("aiops-sim"))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
@@ -77,6 +82,28 @@ func run(args []string) int {
 	}
 	if !*quiet {
 		opts.Progress = os.Stderr
+	}
+	if *incidentdURL != "" {
+		token := ""
+		if *tokenFile != "" {
+			b, err := os.ReadFile(*tokenFile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "aiops-sim: --incidentd.token-file:", err)
+				return 1
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		var models []string
+		for _, m := range s.Models {
+			models = append(models, m.Name)
+		}
+		w, err := client.NewWatcher(client.WatcherOptions{URL: *incidentdURL, Token: token, Models: models, Refresh: *refresh})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "aiops-sim:", err)
+			return 2
+		}
+		defer w.Close()
+		opts.Decide = w.Decide
 	}
 	st, err := sim.Run(ctx, opts)
 	if err != nil {

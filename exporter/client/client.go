@@ -45,6 +45,9 @@ type Event struct {
 	// OutputText and ReferenceAnswer score a generated answer (ROUGE-L, BLEU) when both are set.
 	OutputText      string `json:"output_text,omitempty"`
 	ReferenceAnswer string `json:"reference_answer,omitempty"`
+	// Containment marks an event produced under an incidentd containment (see
+	// ContainmentOf): the exporter counts it in aiops_contained_events_total.
+	Containment *EventContainment `json:"containment,omitempty"`
 }
 
 // Tokens counts an LLM call's tokens; Input includes Cached.

@@ -16,6 +16,11 @@ func (c *Collector) collectOutcomes(ch chan<- prometheus.Metric, r *state.Readin
 			ch <- constMetric(c.d.outcomes, prometheus.CounterValue, float64(k.Outcomes[i]), r.Model, r.Version, o)
 		}
 	}
+	if sum(k.Contained[:]) > 0 {
+		for i, a := range state.ContainmentActions {
+			ch <- constMetric(c.d.contained, prometheus.CounterValue, float64(k.Contained[i]), r.Model, r.Version, a)
+		}
+	}
 	if sum(k.Feedback[:]) > 0 {
 		for i, o := range state.Ratings {
 			ch <- constMetric(c.d.feedback, prometheus.CounterValue, float64(k.Feedback[i]), r.Model, r.Version, o)

@@ -27,6 +27,7 @@ type descs struct {
 	latency, errors, queue                       *prometheus.Desc
 	tokens, cost, genaiTokens, genaiDuration     *prometheus.Desc
 	outcomes, feedback, inputLength              *prometheus.Desc
+	contained                                    *prometheus.Desc
 	businessEvents, businessValue, scrapeSeconds *prometheus.Desc
 
 	drift driftDescs
@@ -52,6 +53,7 @@ func New(st *state.State) *Collector {
 		genaiTokens:    prometheus.NewDesc("gen_ai_client_token_usage", "OpenTelemetry GenAI gen_ai.client.token.usage: tokens per LLM call.", append(labels("gen_ai_token_type"), genai...), nil),
 		genaiDuration:  prometheus.NewDesc("gen_ai_client_operation_duration_seconds", "OpenTelemetry GenAI gen_ai.client.operation.duration: duration of LLM calls (events carrying tokens).", append(labels(), genai...), nil),
 		outcomes:       prometheus.NewDesc("aiops_task_outcomes_total", "Task outcomes: completed, failed, escalated, abandoned.", labels("outcome"), nil),
+		contained:      prometheus.NewDesc("aiops_contained_events_total", "Events produced under an incidentd containment, by its action: fallback, disable, block_inputs.", labels("action"), nil),
 		feedback:       prometheus.NewDesc("aiops_feedback_total", "User feedback, by rating (positive, negative, 1..5).", labels("rating"), nil),
 		inputLength:    prometheus.NewDesc("aiops_input_length", "Distribution of input_text_length (prompt length as the application measures it).", mv, nil),
 		businessEvents: prometheus.NewDesc("aiops_business_events_total", "Business events reported with inferences, by name.", labels("name"), nil),
@@ -68,7 +70,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.d.events, c.d.rejected, c.d.folded, c.d.nullRatio, c.d.outlierRatio, c.d.windowEvents,
 		c.d.latency, c.d.errors, c.d.queue, c.d.tokens, c.d.cost, c.d.genaiTokens,
-		c.d.genaiDuration, c.d.outcomes, c.d.feedback, c.d.inputLength, c.d.businessEvents,
+		c.d.genaiDuration, c.d.outcomes, c.d.contained, c.d.feedback, c.d.inputLength, c.d.businessEvents,
 		c.d.businessValue, c.d.scrapeSeconds,
 	} {
 		ch <- d

@@ -155,3 +155,32 @@ func TestMemoryFlatWithLongerWindow(t *testing.T) {
 }
 
 func modelDuration(d time.Duration) model.Duration { return model.Duration(d) }
+
+func TestCollectContainedEvents(t *testing.T) {
+	cfg, err := config.Parse([]byte("models:\n  m: {}\n"))
+	require.NoError(t, err)
+	st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
+	v, _ := st.Resolve([]byte("m"), []byte("v1"))
+	event(v, state.Event{Outcome: -1, Feedback: -1})
+	c := New(st)
+	n, err := testutil.GatherAndCount(prometheusRegistry(t, c), "aiops_contained_events_total")
+	require.NoError(t, err)
+	require.Zero(t, n, "no series before any contained event")
+	event(v, state.Event{Outcome: -1, Feedback: -1, Contained: 1})
+	event(v, state.Event{Outcome: -1, Feedback: -1, Contained: 3})
+	event(v, state.Event{Outcome: -1, Feedback: -1, Contained: 3})
+	require.NoError(t, testutil.GatherAndCompare(prometheusRegistry(t, c), strings.NewReader(`
+# HELP aiops_contained_events_total Events produced under an incidentd containment, by its action: fallback, disable, block_inputs.
+# TYPE aiops_contained_events_total counter
+aiops_contained_events_total{action="block_inputs",model="m",version="v1"} 2
+aiops_contained_events_total{action="disable",model="m",version="v1"} 0
+aiops_contained_events_total{action="fallback",model="m",version="v1"} 1
+`), "aiops_contained_events_total"))
+}
+
+func prometheusRegistry(t *testing.T, c prometheus.Collector) *prometheus.Registry {
+	t.Helper()
+	r := prometheus.NewRegistry()
+	require.NoError(t, r.Register(c))
+	return r
+}

@@ -245,6 +245,8 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 			d.ev.Cost, d.ev.HasCost = d.number("cost", v, true)
 		case "outcome":
 			d.outcome(v)
+		case "containment":
+			d.containment(v)
 		case "feedback":
 			d.feedback(v)
 		case "input_text_length":

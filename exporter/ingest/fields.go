@@ -283,6 +283,54 @@ func (d *decoder) feedback(v *fastjson.Value) {
 	})
 }
 
+// containment reads {id, action}: the incidentd containment the event was produced under.
+// The id is checked (a positive integer) but not kept: only the action is a label.
+func (d *decoder) containment(v *fastjson.Value) {
+	if v.Type() == fastjson.TypeNull {
+		return
+	}
+	o, err := v.Object()
+	if err != nil {
+		d.fail("containment", ReasonTypeMismatch, "containment must be an object {id, action}, got %s", v.Type())
+		return
+	}
+	hasID := false
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		if d.bad {
+			return
+		}
+		switch string(key) {
+		case "id":
+			n, err := v.Int64()
+			if err != nil || n <= 0 {
+				d.fail("containment.id", ReasonInvalidValue, "containment.id must be a positive integer (incidentd's containment id)")
+				return
+			}
+			hasID = true
+		case "action":
+			b, err := v.StringBytes()
+			if err != nil {
+				d.fail("containment.action", ReasonTypeMismatch, "containment.action must be a string, got %s", v.Type())
+				return
+			}
+			i := index(state.ContainmentActions[:], b)
+			if i < 0 {
+				d.fail("containment.action", ReasonInvalidValue, "containment.action %q: expected fallback, disable or block_inputs", truncate(b))
+				return
+			}
+			d.ev.Contained = i + 1
+		default:
+			d.fail("containment."+string(key), ReasonUnknownField, "unknown field %q in containment; expected id and action", truncate(key))
+		}
+	})
+	if d.bad {
+		return
+	}
+	if !hasID || d.ev.Contained == 0 {
+		d.fail("containment", ReasonMissingRequired, "containment needs both id and action")
+	}
+}
+
 func index(set []string, b []byte) int {
 	for i, s := range set {
 		if s == string(b) {

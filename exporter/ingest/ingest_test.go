@@ -181,6 +181,12 @@ func TestRejectsBadEvents(t *testing.T) {
 		{"bad timestamp", `{"model":"chat","timestamp":"yesterday"}`, "timestamp", ReasonTypeMismatch},
 		{"bad outcome", `{"model":"chat","outcome":{"task":"done"}}`, "outcome.task", ReasonInvalidValue},
 		{"bad rating", `{"model":"chat","feedback":{"rating":7}}`, "feedback.rating", ReasonInvalidValue},
+		{"containment not an object", `{"model":"chat","containment":"fallback"}`, "containment", ReasonTypeMismatch},
+		{"containment unknown action", `{"model":"chat","containment":{"id":3,"action":"reroute"}}`, "containment.action", ReasonInvalidValue},
+		{"containment bad id", `{"model":"chat","containment":{"id":-3,"action":"fallback"}}`, "containment.id", ReasonInvalidValue},
+		{"containment without id", `{"model":"chat","containment":{"action":"fallback"}}`, "containment", ReasonMissingRequired},
+		{"containment without action", `{"model":"chat","containment":{"id":3}}`, "containment", ReasonMissingRequired},
+		{"containment unknown field", `{"model":"chat","containment":{"id":3,"action":"disable","by":"x"}}`, "containment.by", ReasonUnknownField},
 		{"bad rating word", `{"model":"chat","feedback":{"rating":"meh"}}`, "feedback.rating", ReasonInvalidValue},
 		{"negative business", `{"model":"chat","business":{"refund":-3}}`, "business.refund", ReasonNegativeValue},
 		{"error object", `{"model":"chat","error":{"code":1}}`, "error", ReasonTypeMismatch},
@@ -372,4 +378,16 @@ func TestTextQualityScored(t *testing.T) {
 	require.Equal(t, [4]float64{11, 9, 8, 7}, tq.Corpus.Totals)
 	require.Equal(t, 11.0, tq.Corpus.CandLen)
 	require.Equal(t, 13.0, tq.Corpus.RefLen)
+}
+
+// TestContainedEventsCounted: events carrying the containment they were produced under
+// are counted by action, on the version that served them.
+func TestContainedEventsCounted(t *testing.T) {
+	f := newFixture(t, schema)
+	r := f.post(t, []byte(`[{"model":"chat","containment":{"id":4,"action":"fallback"}},{"model":"chat","containment":{"id":4,"action":"fallback"}},
+		{"model":"chat","containment":{"id":9,"action":"block_inputs"}},{"model":"chat"},{"model":"chat","containment":null}]`), nil)
+	require.Equal(t, 5, r.Accepted, "%+v", r.Rejected)
+	k := f.read(t, "chat", state.DefaultVersion).Counters
+	require.Equal(t, [3]uint64{2, 0, 1}, k.Contained)
+	require.Equal(t, uint64(5), k.Events)
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/opscentre/opscentre/exporter/client"
 )
 
 // feature describes how a healthy model's input feature is distributed.
@@ -85,6 +87,8 @@ type Event struct {
 	QueueDepth      *float64           `json:"queue_depth,omitempty"`
 	OutputText      string             `json:"output_text,omitempty"`
 	ReferenceAnswer string             `json:"reference_answer,omitempty"`
+	// Containment marks an event produced under an incidentd containment.
+	Containment *client.EventContainment `json:"containment,omitempty"`
 }
 
 // Tokens is an LLM call's token usage.
@@ -166,7 +170,12 @@ func (p *player) rate(t time.Duration) float64 {
 
 // generate returns event n of this model at scenario time t (wall time ts) and, when the
 // prediction will get a ground-truth label, that label (its timestamp left for the caller).
-func (p *player) generate(n uint64, t time.Duration, ts time.Time) (Event, *Label) {
+//
+// decide, when set, is the application's containment decision (exporter/client's
+// Watcher.Decide): a fallback runs the fallback version instead, a disabled model sends
+// only a marker event (the non-AI alternative served the request), a blocked input sends
+// a marker without its features; none of those gets a label.
+func (p *player) generate(n uint64, t time.Duration, ts time.Time, decide Decider) (Event, *Label) {
 	rng := rand.New(rand.NewPCG(p.seed, n))
 	active := p.active(t)
 	ev := Event{
@@ -182,8 +191,19 @@ func (p *player) generate(n uint64, t time.Duration, ts time.Time) (Event, *Labe
 			ev.Features[f.name] = v
 		}
 	}
+	if decide != nil {
+		d := decide(ev.Model, ev.Version, ev.Features)
+		ev.Containment = client.ContainmentOf(d)
+		switch d.Action {
+		case client.Fallback:
+			ev.Version = d.Version
+		case client.Disabled, client.Blocked:
+			ev.Features = nil
+			return ev, nil
+		}
+	}
 	for _, f := range active {
-		if f.Kind == FaultErrors && rng.Float64() < f.Ratio {
+		if f.Kind == FaultErrors && (f.Version == "" || f.Version == ev.Version) && rng.Float64() < f.Ratio {
 			ev.Error = []string{"timeout", "upstream_unavailable", "rate_limited"}[rng.IntN(3)]
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/opscentre/opscentre/exporter/client"
 )
 
 // Sink receives what the simulated applications send: batches of events, and labels.
@@ -34,7 +36,13 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+	// Decide, when set, is asked about every request before the model runs, as an
+	// application obeying incidentd's containments does (exporter/client Watcher.Decide).
+	Decide Decider
 }
+
+// Decider decides what to do with one request under the active containments.
+type Decider func(model, version string, features map[string]any) client.Decision
 
 // Stats counts what a run sent.
 type Stats struct {
@@ -100,7 +108,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 			for j := uint64(0); j < k; j++ {
 				// Spread the tick's events evenly over the tick.
 				et := t + time.Duration(float64(o.Tick)*float64(j)/float64(k))
-				ev, lbl := p.generate(next[i], et, wall(et))
+				ev, lbl := p.generate(next[i], et, wall(et), o.Decide)
 				next[i]++
 				batch = append(batch, ev)
 				if lbl != nil {

@@ -44,7 +44,7 @@ const (
 	FaultLatencySpike  = "latency_spike"  // latency × Factor
 	FaultTokenRunaway  = "token_runaway"  // output tokens × Factor
 	FaultVolumeDrop    = "volume_drop"    // rate × Factor
-	FaultErrors        = "errors"         // Ratio of inferences fail
+	FaultErrors        = "errors"         // Ratio of inferences fail (of Version only, when set)
 	FaultCanaryWorse   = "canary_worse"   // Version is right with probability Accuracy
 )
 
@@ -234,6 +234,15 @@ func (s *Scenario) validate() error {
 	return nil
 }
 
+func hasVersion(m *Model, v string) bool {
+	for _, mv := range m.Versions {
+		if mv.Name == v {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *Fault) validateFor(m *Model) error {
 	switch f.Kind {
 	case FaultFeatureShift:
@@ -261,6 +270,9 @@ func (f *Fault) validateFor(m *Model) error {
 	case FaultErrors:
 		if f.Ratio <= 0 || f.Ratio > 1 {
 			return fmt.Errorf("ratio: %v must be in (0, 1]", f.Ratio)
+		}
+		if f.Version != "" && !hasVersion(m, f.Version) {
+			return fmt.Errorf("version: %q is not a version of model %q", f.Version, m.Name)
 		}
 	case FaultAccuracyDecay:
 		// For an llm it is the share of golden-set questions answered faithfully.

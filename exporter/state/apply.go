@@ -26,7 +26,10 @@ type Event struct {
 	HasCost   bool
 	Cost      float64
 
-	Outcome     int // index into Outcomes, -1 when absent
+	Outcome int // index into Outcomes, -1 when absent
+	// Contained is the index into ContainmentActions of the containment the event was
+	// produced under, -1 when none.
+	Contained   int
 	Feedback    int // index into Ratings, -1 when absent
 	HasInputLen bool
 	InputLen    float64
@@ -110,6 +113,9 @@ func (v *Version) Apply(e *Event) {
 	}
 	if e.Feedback >= 0 {
 		c.Feedback[e.Feedback]++
+	}
+	if e.Contained > 0 {
+		c.Contained[e.Contained-1]++
 	}
 	if e.HasInputLen {
 		c.InputLength.Observe(InputLengthBounds, e.InputLen)

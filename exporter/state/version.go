@@ -29,16 +29,21 @@ var (
 var (
 	TokenTypes = [3]string{"input", "output", "cached"}
 	Outcomes   = [4]string{"completed", "failed", "escalated", "abandoned"}
-	Ratings    = [7]string{"positive", "negative", "1", "2", "3", "4", "5"}
+	// ContainmentActions are the actions of incidentd containments an event may carry
+	// (aiops_contained_events_total{action}).
+	ContainmentActions = [3]string{"fallback", "disable", "block_inputs"}
+	Ratings            = [7]string{"positive", "negative", "1", "2", "3", "4", "5"}
 )
 
 // Counters are the cumulative (never windowed) numbers of a version.
 type Counters struct {
-	Events      uint64                    `json:"events"`
-	Errors      map[string]uint64         `json:"errors,omitempty"`
-	Tokens      [3]uint64                 `json:"tokens"`
-	Cost        map[string]float64        `json:"cost,omitempty"`
-	Outcomes    [4]uint64                 `json:"outcomes"`
+	Events   uint64             `json:"events"`
+	Errors   map[string]uint64  `json:"errors,omitempty"`
+	Tokens   [3]uint64          `json:"tokens"`
+	Cost     map[string]float64 `json:"cost,omitempty"`
+	Outcomes [4]uint64          `json:"outcomes"`
+	// Contained counts events produced under a containment, by ContainmentActions.
+	Contained   [3]uint64                 `json:"contained,omitzero"`
 	Feedback    [7]uint64                 `json:"feedback"`
 	Business    map[string]*BusinessCount `json:"business,omitempty"`
 	QueueDepth  *float64                  `json:"queue_depth,omitempty"`

@@ -70,5 +70,17 @@ describe('DataSource', () => {
     expect(post).toHaveBeenCalledWith('incidents/3/ack', { note: 'on it' });
     await ds.transition(3, 'contained');
     expect(post).toHaveBeenCalledWith('incidents/3/transition', { to: 'contained' });
+    await ds.contain(3, { model: 'fraud', version: 'v2', action: 'fallback', fallback_version: 'v1', reason: 'AUC drop' });
+    expect(post).toHaveBeenCalledWith('incidents/3/containments', {
+      model: 'fraud', version: 'v2', action: 'fallback', fallback_version: 'v1', reason: 'AUC drop',
+    });
+    await ds.liftContainment(7, 'fixed');
+    expect(post).toHaveBeenCalledWith('containments/7/lift', { reason: 'fixed' });
+  });
+
+  it('reads an incident\'s containments from the backend resource', async () => {
+    const get = vi.spyOn(ds, 'getResource').mockResolvedValue([{ id: 7, action: 'disable', active: true }]);
+    await expect(ds.containments(3)).resolves.toEqual([{ id: 7, action: 'disable', active: true }]);
+    expect(get).toHaveBeenCalledWith('incidents/3/containments');
   });
 });

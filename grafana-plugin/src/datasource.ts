@@ -6,6 +6,8 @@ import {
 import { DataSourceWithBackend, getTemplateSrv, type TemplateSrv } from '@grafana/runtime';
 
 import {
+  type Containment,
+  type ContainmentInput,
   DEFAULT_QUERY,
   type Incident,
   type IncidentsOptions,
@@ -97,5 +99,20 @@ export class DataSource extends DataSourceWithBackend<IncidentsQuery, IncidentsO
 
   assignToMe(id: number): Promise<Incident> {
     return this.postResource(`incidents/${id}/assign`, { assignee: 'me' });
+  }
+
+  /** The incident's containments (fallback, disable, block_inputs), oldest first. */
+  containments(id: number): Promise<Containment[]> {
+    return this.getResource(`incidents/${id}/containments`);
+  }
+
+  /** Applies a containment for the incident as the signed-in Grafana user (audited). */
+  contain(id: number, input: ContainmentInput): Promise<Containment> {
+    return this.postResource(`incidents/${id}/containments`, input);
+  }
+
+  /** Lifts a containment as the signed-in Grafana user (audited). */
+  liftContainment(containmentId: number, reason?: string): Promise<Containment> {
+    return this.postResource(`containments/${containmentId}/lift`, reason ? { reason } : {});
   }
 }

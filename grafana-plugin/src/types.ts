@@ -69,3 +69,29 @@ export interface Incident {
   tier: string;
   assignee?: string;
 }
+
+/** A containment request (incidentd's POST /api/v1/incidents/{id}/containments). */
+export interface ContainmentInput {
+  model: string;
+  version?: string;
+  action: 'fallback' | 'disable' | 'block_inputs';
+  match?: { feature?: string; value?: string; input_class?: string };
+  fallback_version?: string;
+  reason: string;
+  expires_at?: string;
+  until_resolved?: boolean;
+  lift_after?: string;
+}
+
+/** A containment as incidentd returns it. */
+export interface Containment extends ContainmentInput {
+  id: number;
+  incident?: number;
+  policy?: string;
+  created_by: string;
+  created_at: string;
+  until: 'expires' | 'resolved' | 'lifted';
+  lifted_at?: string;
+  lifted_by?: string;
+  active: boolean;
+}

@@ -98,6 +98,7 @@ var exporterMetrics = func() map[string][]string {
 		"aiops_tokens_total":               with("type"),
 		"aiops_cost_total":                 with("currency"),
 		"aiops_task_outcomes_total":        with("outcome"),
+		"aiops_contained_events_total":     with("action"),
 		"aiops_feedback_total":             with("rating"),
 		"aiops_business_events_total":      with("name"),
 		"aiops_business_value_total":       with("name"),

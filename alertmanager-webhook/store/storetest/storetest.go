@@ -77,6 +77,12 @@ func Run(t *testing.T, f Factory) {
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
 		"SearchTextBounded":            testSearchTextBounded,
 		"MetricsSurviveExtremeTimes":   testMetricsSurviveExtremeTimes,
+		"ContainmentApplyLift":         testContainmentApplyLift,
+		"ContainmentExpiry":            testContainmentExpiry,
+		"ContainmentAutomatic":         testContainmentAutomatic,
+		"ContainmentKillDryRunCap":     testContainmentKillSwitchDryRunAndCap,
+		"ContainmentReplicasOnce":      testContainmentReplicasOnce,
+		"ContainmentHookOutbox":        testContainmentHookOutbox,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

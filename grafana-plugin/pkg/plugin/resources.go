@@ -29,6 +29,9 @@ func (d *Datasource) resourceMux() http.Handler {
 	mux.HandleFunc("POST /incidents/{id}/transition", d.action("transition", d.transition))
 	mux.HandleFunc("POST /incidents/{id}/notes", d.action("note", d.note))
 	mux.HandleFunc("POST /incidents/{id}/assign", d.action("assign", d.assign))
+	mux.HandleFunc("GET /incidents/{id}/containments", d.listContainments)
+	mux.HandleFunc("POST /incidents/{id}/containments", d.action("contain", d.contain))
+	mux.HandleFunc("POST /containments/{id}/lift", d.action("lift", d.lift))
 	return mux
 }
 
@@ -215,4 +218,42 @@ func (d *Datasource) assign(r *http.Request, id int64, user string) (any, error)
 		in.Assignee = user
 	}
 	return d.client.Assign(r.Context(), id, user, in.Assignee)
+}
+
+// contain applies a containment for the incident as the Grafana user.
+func (d *Datasource) contain(r *http.Request, id int64, user string) (any, error) {
+	var in incidentd.ContainmentInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return nil, badInputf("reason: required (it is shown to everyone who reads the containment)")
+	}
+	return d.client.Contain(r.Context(), id, user, in)
+}
+
+// lift lifts a containment (the path's id is the containment's) as the Grafana user.
+func (d *Datasource) lift(r *http.Request, id int64, user string) (any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	return d.client.LiftContainment(r.Context(), id, user, in.Reason)
+}
+
+// listContainments shows an incident's containments to any Grafana user.
+func (d *Datasource) listContainments(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeActionError(w, badInputf("incident id %q: expected a positive integer", r.PathValue("id")))
+		return
+	}
+	cs, err := d.client.Containments(r.Context(), id)
+	if err != nil {
+		writeActionError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cs)
 }

@@ -9,7 +9,9 @@ See the package README for everything else.
 """
 
 from ._client import Client, ExporterError, Rejection, Stats, Timer
-from ._event import OUTCOMES, RATINGS
+from ._containment import Containments, Decision, decide
+from ._event import CONTAINMENT_ACTIONS, OUTCOMES, RATINGS
 
-__all__ = ["Client", "ExporterError", "Rejection", "Stats", "Timer", "OUTCOMES", "RATINGS"]
+__all__ = ["Client", "ExporterError", "Rejection", "Stats", "Timer", "OUTCOMES", "RATINGS",
+           "Containments", "Decision", "decide", "CONTAINMENT_ACTIONS"]
 __version__ = "0.1.0"

@@ -344,13 +344,18 @@ class Client:
         version: Optional[str] = None,
         feature_names: Optional[Sequence[Any]] = None,
         classes: Optional[Sequence[Any]] = None,
+        containment: Any = None,
     ) -> bool:
         """Queues one inference event; returns False if it was dropped (queue full, closed).
 
         ``latency`` is in seconds. ``features`` is a mapping, or a row (list, numpy array)
         with ``feature_names``; ``scores`` a mapping, or a row of probabilities with
         ``classes`` (e.g. ``model.classes_`` and ``predict_proba(x)[0]``).
+        ``containment`` is the Decision (or ``{id, action}``) of a request served under an
+        incidentd containment; a Decision that serves adds nothing.
         """
+        if containment is not None and getattr(containment, "containment_id", 1) == 0:
+            containment = None  # a Decision that serves: not contained
         if model is None:
             model = self._model
             if model is None:
@@ -381,12 +386,14 @@ class Client:
             if scores is not None or error is not None or tokens is not None or cost is not None \
                     or outcome is not None or feedback is not None or input_text_length is not None \
                     or business is not None or queue_depth is not None or output_text is not None \
-                    or reference_answer is not None:
+                    or reference_answer is not None or containment is not None:
+                if containment is not None:
+                    containment = E.containment_value(containment)
                 for k, v in (
                     ("scores", scores), ("error", error), ("tokens", tokens), ("cost", cost),
                     ("outcome", outcome), ("feedback", feedback), ("input_text_length", input_text_length),
                     ("business", business), ("queue_depth", queue_depth), ("output_text", output_text),
-                    ("reference_answer", reference_answer),
+                    ("reference_answer", reference_answer), ("containment", containment),
                 ):
                     if v is not None:
                         ev[k] = v
@@ -427,6 +434,8 @@ class Client:
             if output_text is None:
                 raise ValueError("reference_answer needs output_text (the answer it scores)")
             ev["reference_answer"] = E.text_value("reference_answer", reference_answer)
+        if containment is not None:
+            ev["containment"] = E.containment_value(containment)
         return self._put(self._events, ev)
 
     def log_event(self, event: Mapping[str, Any]) -> bool:

@@ -35,8 +35,11 @@ EVENT_FIELDS = frozenset(
         "model", "version", "id", "timestamp", "features", "prediction", "scores",
         "latency_seconds", "error", "tokens", "cost", "outcome", "feedback",
         "input_text_length", "business", "queue_depth", "output_text", "reference_answer",
+        "containment",
     }
 )
+#: The actions of incidentd containments an event may carry in ``containment.action``.
+CONTAINMENT_ACTIONS = frozenset({"fallback", "disable", "block_inputs"})
 LABEL_FIELDS = frozenset({"model", "version", "id", "label", "value", "timestamp", "prediction"})
 
 # Names become Prometheus label values; the exporter rejects those over 256 bytes.
@@ -318,6 +321,24 @@ def feedback_value(v: Any) -> Dict[str, Any]:
     return {"rating": int(v)}
 
 
+def containment_value(v: Any) -> Dict[str, Any]:
+    """``{id, action}`` of the containment an event was produced under; a Decision
+    (opscentre.Containments.decide) is accepted as it is."""
+    if hasattr(v, "containment_id") and hasattr(v, "containment_action"):
+        v = {"id": v.containment_id, "action": v.containment_action}
+    if not isinstance(v, Mapping):
+        raise ValueError(f"containment must be a mapping {{id, action}}, got {type(v).__name__}")
+    extra = set(v) - {"id", "action"}
+    if extra:
+        raise ValueError(f"containment.{sorted(extra)[0]}: unknown field; expected id and action")
+    i, a = v.get("id"), v.get("action")
+    if isinstance(i, bool) or not isinstance(i, int) or i <= 0:
+        raise ValueError(f"containment.id {i!r}: expected a positive integer (incidentd's containment id)")
+    if a not in CONTAINMENT_ACTIONS:
+        raise ValueError(f"containment.action {a!r}: expected fallback, disable or block_inputs")
+    return {"id": i, "action": a}
+
+
 def text_value(field: str, v: Any) -> str:
     if not isinstance(v, str):
         raise ValueError(f"{field} must be a string, got {type(v).__name__}")
@@ -361,6 +382,7 @@ _CHECKS: Dict[str, Any] = {
     "queue_depth": lambda v: _finite("queue_depth", v, non_negative=True),
     "output_text": lambda v: text_value("output_text", v),
     "reference_answer": lambda v: text_value("reference_answer", v),
+    "containment": containment_value,
 }
 
 

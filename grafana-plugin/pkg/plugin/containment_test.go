@@ -1,0 +1,113 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+)
+
+func hexSHA(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+// startRealIncidentd runs incidentd in-process with the plugin's delegating token, an
+// admin token and an open webhook; it returns its URL.
+func startRealIncidentd(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("api:\n  tokens:\n  - {subject: plugin, role: responder, delegate: true, token_sha256: %s}\n  - {subject: root, role: admin, token_sha256: %s}\n",
+		hexSHA("plugin"), hexSHA("admin-token"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	o := app.DefaultOptions()
+	o.ConfigFile, o.StoragePath, o.Listener, o.Registry = filepath.Join(dir, "incidentd.yml"), filepath.Join(dir, "i.db"), l, prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, o) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	url := "http://" + l.Addr().String()
+	require.Eventually(t, func() bool {
+		r, err := http.Get(url + "/-/ready")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
+	// An incident to contain, from an Alertmanager notification.
+	msg := `{"version":"4","groupKey":"{}:{alertname=\"AUCDrop\"}","status":"firing","receiver":"incidentd","groupLabels":{"alertname":"AUCDrop"},
+		"commonLabels":{"alertname":"AUCDrop","model":"fraud","tier":"P1"},"externalURL":"http://am","alerts":[{"status":"firing",
+		"labels":{"alertname":"AUCDrop","model":"fraud","tier":"P1"},"startsAt":"` + time.Now().UTC().Add(-time.Minute).Format(time.RFC3339) + `","fingerprint":"f1"}]}`
+	r, err := http.Post(url+"/api/v1/alertmanager", "application/json", bytes.NewBufferString(msg))
+	require.NoError(t, err)
+	r.Body.Close()
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	return url
+}
+
+// TestContainmentActionsAsGrafanaUser: a Grafana editor contains and lifts from the plugin;
+// incidentd records both in the user's name (via the plugin's token) in its audit log, a
+// viewer may list but not act, and incidentd's 400 naming the field is passed through.
+func TestContainmentActionsAsGrafanaUser(t *testing.T) {
+	url := startRealIncidentd(t)
+	d := newTestDS(t, url, nil, "plugin")
+	editor := &backend.User{Login: "alice", Role: "Editor"}
+	viewer := &backend.User{Login: "vic", Role: "Viewer"}
+
+	code, m, raw := call(t, d, editor, http.MethodPost, "incidents/1/containments",
+		map[string]any{"model": "fraud", "action": "disable", "reason": "toxic answers"})
+	require.Equal(t, http.StatusOK, code, string(raw))
+	require.Equal(t, "alice (via plugin)", m["created_by"])
+	id := int64(m["id"].(float64))
+
+	code, _, raw = call(t, d, viewer, http.MethodGet, "incidents/1/containments", nil)
+	require.Equal(t, http.StatusOK, code, string(raw))
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal(raw, &list))
+	require.Len(t, list, 1)
+	require.Equal(t, true, list[0]["active"])
+
+	code, m, _ = call(t, d, viewer, http.MethodPost, fmt.Sprintf("containments/%d/lift", id), nil)
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, m["error"], "Viewer")
+	code, m, _ = call(t, d, editor, http.MethodPost, "incidents/1/containments", map[string]any{"model": "fraud", "action": "reroute", "reason": "r"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, m["error"], "action")
+	require.Equal(t, "downstream", m["source"])
+	code, m, _ = call(t, d, editor, http.MethodPost, "incidents/1/containments", map[string]any{"model": "fraud", "action": "disable"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, m["error"], "reason")
+
+	code, m, raw = call(t, d, editor, http.MethodPost, fmt.Sprintf("containments/%d/lift", id), map[string]any{"reason": "fixed"})
+	require.Equal(t, http.StatusOK, code, string(raw))
+	require.Equal(t, "alice (via plugin)", m["lifted_by"])
+	code, _, _ = call(t, d, editor, http.MethodPost, fmt.Sprintf("containments/%d/lift", id), nil)
+	require.Equal(t, http.StatusConflict, code, "lifting twice is refused by incidentd")
+
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/audit?object=containment/%d", url, id), nil)
+	req.Header.Set("Authorization", "Bearer admin-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var au struct {
+		Entries []struct{ Action, Actor string } `json:"entries"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&au))
+	require.Len(t, au.Entries, 2)
+	require.Equal(t, "alice (via plugin)", au.Entries[0].Actor)
+	require.Equal(t, "containment.lifted", au.Entries[1].Action)
+}
