@@ -46,6 +46,8 @@ type Config struct {
 	Notifications      Notifications             `yaml:"notifications"`
 	// Heartbeats are the dead-man's switch: alerts that must keep arriving.
 	Heartbeats []heartbeat.Config `yaml:"heartbeats"`
+	// Prometheus, when set, is queried for evidence when an incident opens.
+	Prometheus *Prometheus `yaml:"prometheus"`
 
 	directory *oncall.Directory  // compiled OnCall
 	response  *escalation.Config // compiled routing, policies and channels
@@ -166,6 +168,11 @@ func (c *Config) validate(n *yaml.Node) error {
 		}
 		seenHB[h.Alertname] = true
 	}
+	if c.Prometheus != nil {
+		if err := c.Prometheus.validate(); err != nil {
+			return err
+		}
+	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
@@ -226,6 +233,11 @@ func Load(path string) (*Config, error) {
 	}
 	if c.API.TokensFile != "" && !filepath.IsAbs(c.API.TokensFile) {
 		c.API.TokensFile = filepath.Join(filepath.Dir(path), c.API.TokensFile)
+	}
+	if c.Prometheus != nil {
+		if err := c.Prometheus.resolveFiles(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return c, nil
 }
