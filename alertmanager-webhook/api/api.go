@@ -74,6 +74,8 @@ type Options struct {
 	Maintenance MaintenanceStore
 	Deliveries  func(ctx context.Context, incidentID int64) ([]escalation.Delivery, error)
 	Escalation  func(ctx context.Context, incidentID int64) (*escalation.Status, error)
+	// Evidence reads and requests incidents' evidence; nil when no Prometheus is configured.
+	Evidence EvidenceService
 }
 
 // Route is one endpoint.
@@ -133,6 +135,8 @@ func New(o Options) *API {
 		{Method: "GET", Path: "/api/v1/maintenance", Role: auth.Viewer, handler: a.listMaintenance},
 		{Method: "POST", Path: "/api/v1/maintenance", Role: auth.Responder, handler: a.addMaintenance},
 		{Method: "GET", Path: "/api/v1/incidents/{id}/notifications", Role: auth.Viewer, handler: a.notifications},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/evidence", Role: auth.Viewer, handler: a.getEvidence},
+		{Method: "POST", Path: "/api/v1/incidents/{id}/evidence", Role: auth.Responder, handler: a.requestEvidence},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
 		{Method: "GET", Path: "/api/v1/audit", Role: auth.Admin, handler: a.auditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Role: auth.Admin, handler: a.auditVerify},
