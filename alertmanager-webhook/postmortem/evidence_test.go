@@ -13,10 +13,10 @@ import (
 
 func TestRootCause(t *testing.T) {
 	for text, want := range map[string]string{
-		"# Post-mortem\n\n## Root cause\n\nThe ETL switched\namounts to cents.\n\n## What went well\n\nx\n": "The ETL switched amounts to cents.",
-		"## Root cause\n\n_What in the system, its data or its process made this possible?_\n\n## Action items\n":  "",
-		"## Summary\n\nno root cause section\n":                                                                  "",
-		"## ROOT CAUSE\nA canary\n":                                                                               "A canary",
+		"# Post-mortem\n\n## Root cause\n\nThe ETL switched\namounts to cents.\n\n## What went well\n\nx\n":       "The ETL switched amounts to cents.",
+		"## Root cause\n\n_What in the system, its data or its process made this possible?_\n\n## Action items\n": "",
+		"## Summary\n\nno root cause section\n": "",
+		"## ROOT CAUSE\nA canary\n":             "A canary",
 	} {
 		require.Equal(t, want, RootCause(text), text)
 	}
