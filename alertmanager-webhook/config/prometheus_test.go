@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +65,21 @@ func TestPrometheusSecretFiles(t *testing.T) {
 	hc := c.Prometheus.HTTPClient()
 	require.Equal(t, filepath.Join(dir, "token"), hc.Authorization.CredentialsFile)
 	require.NoError(t, hc.Validate())
+}
+
+// TestREADMEEvidenceExample keeps the documented prometheus section valid.
+func TestREADMEEvidenceExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	doc := string(b)
+	i := strings.Index(doc, "## Evidence")
+	require.Positive(t, i)
+	start := strings.Index(doc[i:], "```yaml\n")
+	require.Positive(t, start)
+	block := doc[i+start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	c, err := Parse([]byte(block))
+	require.NoError(t, err)
+	require.Equal(t, "http://localhost:9090", c.Prometheus.URL)
+	require.Equal(t, model.Duration(time.Hour), c.Prometheus.Baseline)
 }
