@@ -48,3 +48,22 @@ func TestDraftWhatWeKnewAtDetection(t *testing.T) {
 	text = Draft(Input{Incident: d, Now: t0})
 	require.Contains(t, text, "No evidence was gathered for this incident")
 }
+
+// FuzzRootCause: any text gives a bounded line, valid UTF-8 when the text is, never a panic.
+func FuzzRootCause(f *testing.F) {
+	f.Add("## Root cause\n\nThe ETL switched.\n## Action items\n")
+	f.Add("## root cause\n" + strings.Repeat("日本", 200))
+	f.Add("# x\n## Root cause")
+	f.Fuzz(func(t *testing.T, text string) {
+		got := RootCause(text)
+		if len(got) > MaxRootCause+len("…") {
+			t.Fatalf("%d bytes", len(got))
+		}
+		if strings.ToValidUTF8(text, "") == text && strings.ToValidUTF8(got, "") != got {
+			t.Fatalf("invalid UTF-8 from valid text: %q", got)
+		}
+		if strings.Contains(got, "\n") {
+			t.Fatalf("not one line: %q", got)
+		}
+	})
+}
