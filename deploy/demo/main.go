@@ -134,6 +134,9 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		RuleFiles:          d.RuleFiles,
 		AlertmanagerConfig: d.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + d.ExporterConfig},
+		// Evidence at detection from the demo's Prometheus, with windows suited to its
+		// 40-second faults (the e2e test checks the attribution with the same settings).
+		IncidentdConfig: demoIncidentdConfig,
 	})
 	if err != nil {
 		return err
@@ -454,3 +457,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// demoIncidentdConfig turns on evidence: each incident compares the 20 s before detection
+// with the 20 s that ended 30 s earlier.
+const demoIncidentdConfig = `prometheus: {url: "{{PROMETHEUS}}", window: 20s, baseline: 30s, timeout: 2s, total_timeout: 5s}
+`

@@ -118,6 +118,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.Eventually(t, func() bool { return resolvesSent(pagerduty, outcomes) }, 30*time.Second, time.Second,
 		"PagerDuty resolves for every resolved P1/P2 incident")
 	events := pagerduty.bodies()
+	logLikelyCauses(t, events)
 	slackMsgs := slack.bodies()
 	for _, o := range outcomes {
 		var triggers, resolves int
