@@ -113,6 +113,29 @@ func TestEvidenceSlowPrometheusDelaysNothing(t *testing.T) {
 	eventually(t, "the second gathering", func() bool {
 		return strings.Contains(scrape(t, h), `incidentd_evidence_gatherings_total{result="failed"} 2`)
 	})
+
+	// The same alert again, in another group an hour later: its evidence lists the first
+	// incident as the most similar, with the root cause from its post-mortem.
+	code, out = h.do("PUT", fmt.Sprintf("/api/v1/incidents/%d/postmortem", id), "alice-token",
+		"# PM\n\n## Root cause\n\nThe ETL switched amounts to cents.\n\n## Action items\n", "Content-Type", "text/markdown")
+	require.Equal(t, http.StatusOK, code, string(out))
+	second := strings.NewReplacer(`model=\"fraud-v3\"}`, `model=\"fraud-v3\", again=\"1\"}`, "2026-11-29T20:58:15Z", "2026-11-29T21:58:15Z",
+		"d0e0c2b8bcbe0c2f", "d0e0c2b8bcbe0c30", "430908253a1a2f03", "430908253a1a2f04").Replace(string(capture(t, "firing-group.json")))
+	code, out = h.do("POST", "/api/v1/alertmanager", "s3cret", second)
+	require.Equal(t, http.StatusOK, code, string(out))
+	require.NoError(t, json.Unmarshal(out, &outcome))
+	require.NotEqual(t, id, outcome.Incidents[0], "a new incident")
+	eventually(t, "the second incident's evidence", func() bool {
+		code, out = h.do("GET", fmt.Sprintf("/api/v1/incidents/%d/evidence", outcome.Incidents[0]), "view-token", nil)
+		return code == http.StatusOK
+	})
+	resp = investigate.Response{}
+	require.NoError(t, json.Unmarshal(out, &resp))
+	require.NotEmpty(t, resp.Similar, string(out))
+	require.Equal(t, id, resp.Similar[0].ID)
+	require.True(t, resp.Similar[0].SameAlert)
+	require.Equal(t, "The ETL switched amounts to cents.", resp.Similar[0].RootCause)
+
 	code, out = h.do("GET", "/api/v1/incidents/999/evidence", "view-token", nil)
 	require.Equal(t, http.StatusNotFound, code)
 	require.Contains(t, string(out), "not found")
