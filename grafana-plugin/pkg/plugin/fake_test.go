@@ -25,7 +25,7 @@ type fakeIncidentd struct {
 	incidents []incidentd.Incident // newest detection first
 	details   map[int64]*incidentd.Detail
 	stats     *incidentd.Stats
-	changes   []incidentd.Change // nil: answer 404 like an incidentd without a change log
+	changes   []incidentd.Change        // nil: answer 404 like an incidentd without a change log
 	evidence  map[int64]json.RawMessage // an incident's evidence; absent: 404 not gathered yet
 	tokens    map[string]fakeToken
 	pageMax   int
