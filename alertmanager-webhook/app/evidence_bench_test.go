@@ -111,12 +111,16 @@ func BenchmarkWebhookAckEvidence(b *testing.B) {
 	}
 	defer resp.Body.Close()
 	metrics, _ := io.ReadAll(resp.Body)
-	gathered := 0.0
+	gathered, dropped := 0.0, 0.0
 	for _, l := range strings.Split(string(metrics), "\n") {
 		if v, ok := strings.CutPrefix(l, `incidentd_evidence_gatherings_total{result="complete"} `); ok {
 			gathered, _ = strconv.ParseFloat(v, 64)
 		}
+		if v, ok := strings.CutPrefix(l, `incidentd_evidence_gatherings_total{result="dropped"} `); ok {
+			dropped, _ = strconv.ParseFloat(v, 64)
+		}
 	}
+	b.ReportMetric(dropped/float64(b.N), "dropped/op")
 	if gathered == 0 {
 		b.Fatal("no evidence was gathered during the bursts")
 	}
