@@ -237,6 +237,9 @@ func versionMismatch(o Observations, s Subject, r Rules) Cause {
 		c.Verdict, c.Reason = Unknown, "a query failed"
 	case ok:
 		c.Verdict, c.Reason = NotSupported, "the same versions served traffic before, and no deployment was recorded"
+		if acc, have := o.get(qAccuracy); have && len(acc.Now) >= 2 {
+			c.Reason = "the same versions served traffic before, none fell behind the others in accuracy, and no deployment was recorded"
+		}
 	default:
 		c.Verdict, c.Reason = Unknown, "no traffic series for this model"
 	}
