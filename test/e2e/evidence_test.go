@@ -67,7 +67,11 @@ func checkEvidence(t *testing.T, incidentdURL string, outcomes []stack.Outcome) 
 		}, 30*time.Second, 500*time.Millisecond, "evidence of incident %d (%s)", o.Incident.ID, o.Fault)
 		reports[o.Fault] = r
 		require.LessOrEqual(t, r.Queries, 20, "bounded queries")
-		fmt.Fprintf(&table, "%-24s #%-3d %4dms errors=%d\n", o.Fault, o.Incident.ID, r.DurationMS, len(r.Errors))
+		var similar []string
+		for _, sim := range r.Similar {
+			similar = append(similar, fmt.Sprintf("#%d (%.2f)", sim.ID, sim.Score))
+		}
+		fmt.Fprintf(&table, "%-24s #%-3d %4dms errors=%d similar=%v\n", o.Fault, o.Incident.ID, r.DurationMS, len(r.Errors), similar)
 		for _, c := range r.Causes {
 			first := ""
 			if len(c.Findings) > 0 {
@@ -77,6 +81,23 @@ func checkEvidence(t *testing.T, incidentdURL string, outcomes []stack.Outcome) 
 		}
 	}
 	t.Logf("evidence per fault:\n%s", table.String())
+	// The fraud model's last incident resembles its two earlier ones (same model), the
+	// drift first: it shares the supported cause inputs_changed and more labels.
+	decay := reports["fraud-accuracy-decay"]
+	require.NotNil(t, decay)
+	byFault := map[int64]string{}
+	for _, o := range outcomes {
+		if o.Incident != nil {
+			byFault[o.Incident.ID] = o.Fault
+		}
+	}
+	var similarFaults []string
+	for _, sim := range decay.Similar {
+		require.True(t, sim.SameModel, "%+v", sim)
+		similarFaults = append(similarFaults, byFault[sim.ID])
+	}
+	require.ElementsMatch(t, []string{"amount-drift", "merchant-nulls"}, similarFaults, table.String())
+
 	for fault, want := range expectedCause {
 		r := reports[fault]
 		require.NotNil(t, r, "no evidence for %s", fault)
