@@ -171,8 +171,8 @@ func (i ingester) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outco
 // unknown tier the least).
 func tierRose(was, now incident.Tier) bool {
 	rank := func(t incident.Tier) int {
-		if t == "" {
-			return 9
+		if len(t) != 2 || t[1] < '1' || t[1] > '4' {
+			return 9 // unknown
 		}
 		return int(t[1] - '0')
 	}

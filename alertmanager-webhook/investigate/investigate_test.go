@@ -32,6 +32,7 @@ func TestTierRose(t *testing.T) {
 	require.True(t, tierRose("", incident.P4))
 	require.False(t, tierRose(incident.P2, incident.P2))
 	require.False(t, tierRose(incident.P1, incident.P3))
+	require.False(t, tierRose(incident.P2, "P"), "a malformed tier is unknown, never a panic")
 }
 
 // The subject takes the incident's model and version and only the deployments of that
