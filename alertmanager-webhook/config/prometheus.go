@@ -24,7 +24,7 @@ type Prometheus struct {
 	Timeout      model.Duration `yaml:"timeout"`
 	TotalTimeout model.Duration `yaml:"total_timeout"`
 	// Window is the rate window of each side of a comparison; Baseline how far before the
-	// window since detection the "before" window ends.
+	// window up to detection the "before" window ends.
 	Window   model.Duration `yaml:"window"`
 	Baseline model.Duration `yaml:"baseline"`
 	// QueueSize bounds the incidents waiting for a gathering; more are dropped and counted.
@@ -39,7 +39,7 @@ type PrometheusAuth struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// Prometheus defaults: compare the ten minutes since detection with the ten minutes an hour
+// Prometheus defaults: compare the ten minutes up to detection with the ten minutes an hour
 // earlier, each query within 5s and the whole gathering within 15s.
 const (
 	DefaultPrometheusTimeout      = 5 * time.Second

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Rules are the thresholds of the verdicts. Every rule compares the window since detection
+// Rules are the thresholds of the verdicts. Every rule compares the window up to detection
 // ("now") with the window that ended one baseline earlier ("before").
 type Rules struct {
 	// NullRise and OutlierRise are the absolute rises of a feature's null or outlier ratio

@@ -16,7 +16,7 @@ func knewAtDetection(p func(string, ...any), r *evidence.Report) {
 		p("No evidence was gathered for this incident (incidentd has no `prometheus` configured, or the gathering had not finished).\n\n")
 		return
 	}
-	p("Evidence gathered by incidentd at %s for model `%s`, comparing the %s since detection with the same window %s earlier.\n\n",
+	p("Evidence gathered by incidentd at %s for model `%s`, comparing the %s up to detection with the same window %s earlier.\n\n",
 		ts(r.At), md(r.Model), r.Window, r.Baseline)
 	var others []string
 	supported := 0
