@@ -76,6 +76,8 @@ type Options struct {
 	Escalation  func(ctx context.Context, incidentID int64) (*escalation.Status, error)
 	// Containments keeps containments (nil: the containment routes answer 503).
 	Containments ContainmentStore
+	// Evidence reads and requests incidents' evidence; nil when no Prometheus is configured.
+	Evidence EvidenceService
 }
 
 // Route is one endpoint.
@@ -135,6 +137,8 @@ func New(o Options) *API {
 		{Method: "GET", Path: "/api/v1/maintenance", Role: auth.Viewer, handler: a.listMaintenance},
 		{Method: "POST", Path: "/api/v1/maintenance", Role: auth.Responder, handler: a.addMaintenance},
 		{Method: "GET", Path: "/api/v1/incidents/{id}/notifications", Role: auth.Viewer, handler: a.notifications},
+		{Method: "GET", Path: "/api/v1/incidents/{id}/evidence", Role: auth.Viewer, handler: a.getEvidence},
+		{Method: "POST", Path: "/api/v1/incidents/{id}/evidence", Role: auth.Responder, handler: a.requestEvidence},
 		{Method: "GET", Path: "/api/v1/stats", Role: auth.Viewer, handler: a.stats},
 		{Method: "GET", Path: "/api/v1/containments", Role: auth.Application, handler: a.listContainments},
 		{Method: "POST", Path: "/api/v1/containments", Role: auth.Responder, handler: a.applyContainment},

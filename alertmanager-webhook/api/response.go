@@ -94,7 +94,11 @@ func (a *API) getPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Princ
 			writeError(w, a.o.Logger, err)
 			return
 		}
-		text = postmortem.Draft(postmortem.Input{Incident: d, ActionItems: items, SLA: a.o.Store.Config().SLA, Now: a.o.Now()})
+		in := postmortem.Input{Incident: d, ActionItems: items, SLA: a.o.Store.Config().SLA, Now: a.o.Now()}
+		if ev := a.evidenceReport(r.Context(), id); ev != nil {
+			in.Evidence = &ev.Report
+		}
+		text = postmortem.Draft(in)
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("X-Postmortem", kind)

@@ -212,11 +212,22 @@ func Run(ctx context.Context, o Options) error {
 	if err := watch.Start(ctx); err != nil {
 		return fmt.Errorf("start heartbeat watch: %w", err)
 	}
+	inv, err := newInvestigator(cfg.Prometheus, db, reg, logger.With("component", "evidence"), o.Now)
+	if err != nil {
+		return err
+	}
+	ingester, apiStore, evidenceService := watch.Ingester(db), api.Store(db), api.EvidenceService(nil)
+	if inv != nil {
+		invCtx, stopInv := context.WithCancel(context.Background())
+		inv.Start(invCtx)
+		defer func() { stopInv(); inv.Wait() }() // before the store closes
+		ingester, apiStore, evidenceService = inv.Ingester(ingester), tierWatch{db, inv}, inv
+	}
 	hook := webhook.NewHandler(webhook.HandlerOptions{
-		Ingester: watch.Ingester(db), Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
+		Ingester: ingester, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
 		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now, Health: db.Health,
 	})
-	apiH := api.New(api.Options{Store: db, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
+	apiH := api.New(api.Options{Store: apiStore, Evidence: evidenceService, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
 		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
 			ds, err := escalation.Deliveries(ctx, db, id)
 			return response.Load().RedactDeliveries(ds), err

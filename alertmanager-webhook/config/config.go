@@ -52,6 +52,8 @@ type Config struct {
 	Containment containment.Config `yaml:"containment"`
 	// ContainmentHooks are called (signed JSON) on every apply and lift of a containment.
 	ContainmentHooks []hook.Config `yaml:"containment_hooks"`
+	// Prometheus, when set, is queried for evidence when an incident opens.
+	Prometheus *Prometheus `yaml:"prometheus"`
 
 	directory   *oncall.Directory     // compiled OnCall
 	containment *containment.Compiled // compiled Containment
@@ -188,6 +190,11 @@ func (c *Config) validate(n *yaml.Node) error {
 	if err := hook.Validate(c.ContainmentHooks); err != nil {
 		return err
 	}
+	if c.Prometheus != nil {
+		if err := c.Prometheus.validate(); err != nil {
+			return err
+		}
+	}
 	if c.Changes.Window <= 0 {
 		return errors.New("changes.window: must be positive, e.g. 24h")
 	}
@@ -248,6 +255,11 @@ func Load(path string) (*Config, error) {
 	}
 	if c.API.TokensFile != "" && !filepath.IsAbs(c.API.TokensFile) {
 		c.API.TokensFile = filepath.Join(filepath.Dir(path), c.API.TokensFile)
+	}
+	if c.Prometheus != nil {
+		if err := c.Prometheus.resolveFiles(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return c, nil
 }

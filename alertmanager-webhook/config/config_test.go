@@ -20,6 +20,7 @@ func TestErrorsCarryTheLine(t *testing.T) {
 // configuration has its compiled parts.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(""))
+	f.Add([]byte("prometheus: {url: \"http://localhost:9090\", window: 20s, baseline: 30s, basic_auth: {username: u, password_file: p}}\n"))
 	f.Add([]byte("incidents: {group_by: [team], reopen_window: 10m}\nsla: {P1: 5m}\n"))
 	f.Add([]byte("oncall:\n  teams:\n  - name: t\n    schedules:\n    - {name: s, timezone: UTC, rotation: daily, start: 2026-01-01, members: [a]}\nchannels:\n- {name: c, webhook: {url: \"http://x\", secret: \"0123456789abcdef\"}}\npeople: {a: [c]}\nescalation_policies:\n- {name: p, steps: [{targets: [{schedule: s}]}]}\nrouting: {default: {team: t, escalation_policy: p}}\nheartbeats: [{alertname: Watchdog, after: 5m}]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
@@ -610,6 +611,9 @@ func backoff(attempts int) time.Duration {
 }
 
 func (e *Engine) send(ctx context.Context, cfg *Config, c claimed) error {
+	if c.m.Kind == notify.KindTrigger && c.m.Step <= 1 && (c.m.Tier == string(incident.P1) || c.m.Tier == string(incident.P2)) && c.m.LikelyCauses == "" {
+		c.m.LikelyCauses = e.likelyCauses(ctx, c.m.IncidentID)
+	}
 	n, ok := cfg.Channels[c.channel]
 	retry, err := false, fmt.Errorf("channel %q is not configured", c.channel)
 	if ok {
@@ -735,4 +739,18 @@ func StatusOf(ctx context.Context, s *store.DB, incidentID int64) (*Status, erro
 		st.DueAt = store.FromNanos(due)
 	}
 	return &st, nil
+}
+
+// likelyCauses reads the incident's evidence as it is at send time: a first page never
+// waits for a gathering still running, it goes without the line.
+func (e *Engine) likelyCauses(ctx context.Context, id int64) string {
+	ev, err := e.o.Store.Evidence(ctx, id)
+	if err != nil {
+		return ""
+	}
+	var r evidence.Report
+	if err := json.Unmarshal(ev.Report, &r); err != nil {
+		return ""
+	}
+	return evidence.LikelyCauses(r)
 }

@@ -4,7 +4,7 @@
 // documented rules: supported, not supported, or unknown when the data is missing.
 //
 // Gathering (gather.go) runs a fixed, bounded set of PromQL queries, each comparing the window
-// before detection with the window since; judging (rules.go) is pure code over what the queries
+// up to detection with the same window one baseline earlier; judging (rules.go) is pure code over what the queries
 // returned, so the rules are table-tested on recorded results without Prometheus. Similar past
 // incidents are ranked in similar.go, also without I/O.
 package evidence

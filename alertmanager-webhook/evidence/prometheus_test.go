@@ -62,6 +62,15 @@ func history(end time.Time) string {
 		add("aiops_feature_drifted", `model="fraud",version="v3",feature="amount"`, ts, drifted)
 		add("aiops_feature_drifted", `model="fraud",version="v3",feature="merchant"`, ts, 0)
 		add("aiops_feature_null_ratio", `model="fraud",version="v3",feature="merchant"`, ts, 0.01)
+		// A canary: v1 and v2 serve throughout; v2's accuracy decays in the last ten minutes.
+		canaryAcc := 0.92
+		if after {
+			canaryAcc = 0.6
+		}
+		add("aiops_model_accuracy", `model="canary",version="v1"`, ts, 0.93)
+		add("aiops_model_accuracy", `model="canary",version="v2"`, ts, canaryAcc)
+		add("aiops_events_total", `model="canary",version="v1"`, ts, fraudV3)
+		add("aiops_events_total", `model="canary",version="v2"`, ts, fraudV3/4)
 		for _, m := range []string{"fraud", "support-llm"} {
 			add("aiops_inference_duration_seconds_bucket", `model="`+m+`",le="0.1"`, ts, latFast)
 			add("aiops_inference_duration_seconds_bucket", `model="`+m+`",le="1"`, ts, latAll)
@@ -72,6 +81,7 @@ func history(end time.Time) string {
 		"aiops_events_total": "aiops_events counter", "aiops_tokens_total": "aiops_tokens counter",
 		"aiops_feature_drift_score": "aiops_feature_drift_score gauge", "aiops_feature_drifted": "aiops_feature_drifted gauge",
 		"aiops_feature_null_ratio":                "aiops_feature_null_ratio gauge",
+		"aiops_model_accuracy":                    "aiops_model_accuracy gauge",
 		"aiops_inference_duration_seconds_bucket": "aiops_inference_duration_seconds histogram",
 	}
 	for name, typ := range types {
@@ -109,7 +119,7 @@ func TestGatherAgainstPrometheus(t *testing.T) {
 	require.Equal(t, Supported, in.Verdict, in.Reason)
 	require.Equal(t, "drifted feature amount", in.Findings[0].Name)
 	require.InDelta(t, 0.8, *in.Findings[0].Now, 1e-9)
-	require.Equal(t, "/d/opscentre-data-quality-drift?var-model=fraud&viewPanel=1", in.Findings[0].Panel)
+	require.Equal(t, "/d/opscentre-data-quality-drift?var-model=fraud&viewPanel=2", in.Findings[0].Panel)
 	ver, _ := r.Cause(VersionMismatch)
 	require.Equal(t, Supported, ver.Verdict, ver.Reason)
 	require.Contains(t, ver.Reason, "version v5 first served traffic")
@@ -128,6 +138,18 @@ func TestGatherAgainstPrometheus(t *testing.T) {
 		c, _ := r.Cause(name)
 		require.Equal(t, NotSupported, c.Verdict, "%s: %s", name, c.Reason)
 	}
+	// The decaying canary is a version mismatch, found by accuracy per version, not by a
+	// new version (both served all along).
+	r = Gather(context.Background(), api, Subject{Model: "canary", DetectedAt: end}, o)
+	require.Empty(t, r.Errors)
+	ver, _ = r.Cause(VersionMismatch)
+	require.Equal(t, Supported, ver.Verdict, ver.Reason)
+	require.Equal(t, "accuracy of version v2", ver.Findings[0].Name)
+	require.InDelta(t, 0.6, *ver.Findings[0].Now, 1e-9)
+	require.InDelta(t, 0.92, *ver.Findings[0].Before, 1e-9)
+	require.NotContains(t, ver.Reason, "first served")
+
+	r = Gather(context.Background(), api, Subject{Model: "support-llm", DetectedAt: end}, o)
 	in, _ = r.Cause(InputsChanged)
 	// Steady traffic alone cannot rule out changed inputs: without drift or data-quality
 	// series the honest verdict is unknown.

@@ -22,20 +22,24 @@ const (
 	qInputLengthP95 = "input_length_p95"
 	qQueue          = "queue_depth"
 	qNodeCPU        = "node_cpu_busy"
+	qAccuracy       = "accuracy_by_version"
 )
 
 // Dashboard panels that show each finding, as Grafana paths; {model} is the subject's model.
 // TestPanelsExist keeps them pointing at the committed dashboards.
 const (
-	PanelDrift       = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=1"
-	PanelQuality     = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=10"
+	PanelDrift       = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=2"
+	PanelNulls       = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=12"
+	PanelOutliers    = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=13"
 	PanelVolume      = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=7"
-	PanelVersions    = "/d/opscentre-model-performance?var-model={model}&viewPanel=8"
+	PanelVersions    = PanelVolume // request rate by version
+	PanelAccuracy    = "/d/opscentre-model-performance?var-model={model}&viewPanel=9"
 	PanelErrors      = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=8"
 	PanelLatency     = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=2"
-	PanelTokens      = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=13"
-	PanelInputLength = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=14"
+	PanelTokens      = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=11"
+	PanelInputLength = "/d/opscentre-data-quality-drift?var-model={model}&viewPanel=16"
 	PanelQueue       = "/d/opscentre-infrastructure-latency?var-model={model}&viewPanel=9"
+	PanelNodeCPU     = "/d/opscentre-infrastructure-latency?viewPanel=15"
 )
 
 // querySpec is one PromQL template. {sel} is the subject's selector, {model} its model
@@ -62,6 +66,7 @@ var querySpecs = []querySpec{
 	{name: qInputLengthP95, compare: true, tmpl: `histogram_quantile(0.95, sum by (le) (rate(aiops_input_length_bucket{{sel}}[{w}]{off})))`},
 	{name: qQueue, compare: true, tmpl: `max(max_over_time(aiops_queue_depth{{sel}}[{w}]{off}))`},
 	{name: qNodeCPU, tmpl: `1 - avg(rate(node_cpu_seconds_total{mode="idle"}[{w}]))`},
+	{name: qAccuracy, by: "version", compare: true, tmpl: `max by (version) (aiops_model_accuracy{{model}}{off})`},
 }
 
 // matcher renders label="value" with PromQL's string escaping (Go's, which %q writes).

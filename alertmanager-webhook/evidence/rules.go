@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Rules are the thresholds of the verdicts. Every rule compares the window since detection
+// Rules are the thresholds of the verdicts. Every rule compares the window up to detection
 // ("now") with the window that ended one baseline earlier ("before").
 type Rules struct {
 	// NullRise and OutlierRise are the absolute rises of a feature's null or outlier ratio
@@ -28,6 +28,9 @@ type Rules struct {
 	// SpendFactor is the rise of tokens per call, LengthFactor of p95 input length, that
 	// count as adversarial or injected inputs.
 	SpendFactor, LengthFactor float64
+	// VersionGap is how far (absolute accuracy) one version must fall behind the model's
+	// best other version, when it was not that far behind before, for a version mismatch.
+	VersionGap float64
 }
 
 // DefaultRules are the documented defaults (README, "Evidence").
@@ -36,7 +39,7 @@ func DefaultRules() Rules {
 		NullRise: 0.1, OutlierRise: 0.1, VolumeFactor: 2,
 		ErrorFactor: 2, ErrorFloor: 0.01,
 		LatencyFactor: 1.5, LoadFactor: 1.5, QueueFactor: 2, CPUBusy: 0.9,
-		SpendFactor: 2, LengthFactor: 2,
+		SpendFactor: 2, LengthFactor: 2, VersionGap: 0.1,
 	}
 }
 
@@ -72,7 +75,7 @@ func (o Observations) failed(names ...string) bool {
 func Judge(o Observations, s Subject, r Rules) []Cause {
 	return []Cause{
 		inputsChanged(o, r),
-		versionMismatch(o, s),
+		versionMismatch(o, s, r),
 		externalAPI(o, r),
 		adversarial(o, r),
 		capacity(o, r),
@@ -155,6 +158,10 @@ func inputsChanged(o Observations, r Rules) Cause {
 		name, what string
 		rise       float64
 	}{{qNulls, "null ratio", r.NullRise}, {qOutliers, "outlier ratio", r.OutlierRise}} {
+		panel := PanelNulls
+		if q.name == qOutliers {
+			panel = PanelOutliers
+		}
 		s, ok := o.get(q.name)
 		if !ok {
 			continue
@@ -163,7 +170,7 @@ func inputsChanged(o Observations, r Rules) Cause {
 		for _, f := range sortedKeys(s.Now) {
 			if s.Now[f]-s.Before[f] >= q.rise {
 				reasons = append(reasons, fmt.Sprintf("%s of %s rose from %.3g to %.3g", q.what, f, s.Before[f], s.Now[f]))
-				c.Findings = append(c.Findings, finding(q.what+" of "+f, s, f, PanelQuality))
+				c.Findings = append(c.Findings, finding(q.what+" of "+f, s, f, panel))
 			}
 		}
 	}
@@ -190,9 +197,10 @@ func inputsChanged(o Observations, r Rules) Cause {
 	return c
 }
 
-// versionMismatch: a version serving now that served nothing before, or a deployment of the
-// model in the change log within the baseline before detection.
-func versionMismatch(o Observations, s Subject) Cause {
+// versionMismatch: a version serving now that served nothing before, a version whose
+// accuracy fell behind the model's other versions (a decaying canary), or a deployment of
+// the model in the change log within the baseline before detection.
+func versionMismatch(o Observations, s Subject, r Rules) Cause {
 	c := Cause{Name: VersionMismatch}
 	var reasons []string
 	for _, d := range s.Deployments {
@@ -208,6 +216,20 @@ func versionMismatch(o Observations, s Subject) Cause {
 			}
 		}
 	}
+	if acc, ok := o.get(qAccuracy); ok && len(acc.Now) >= 2 {
+		for _, v := range sortedKeys(acc.Now) {
+			now, best := acc.Now[v], bestOther(acc.Now, v)
+			if best-now < r.VersionGap {
+				continue
+			}
+			// Already as far behind before: a known weaker version, not this incident's cause.
+			if bv, had := acc.Before[v]; had && len(acc.Before) >= 2 && bestOther(acc.Before, v)-bv >= r.VersionGap {
+				continue
+			}
+			reasons = append(reasons, fmt.Sprintf("version %s accuracy %.3g, behind %.3g of the other versions", v, now, best))
+			c.Findings = append(c.Findings, finding("accuracy of version "+v, acc, v, PanelAccuracy))
+		}
+	}
 	switch {
 	case len(reasons) > 0:
 		c.Verdict, c.Reason = Supported, strings.Join(reasons, "; ")
@@ -215,10 +237,24 @@ func versionMismatch(o Observations, s Subject) Cause {
 		c.Verdict, c.Reason = Unknown, "a query failed"
 	case ok:
 		c.Verdict, c.Reason = NotSupported, "the same versions served traffic before, and no deployment was recorded"
+		if acc, have := o.get(qAccuracy); have && len(acc.Now) >= 2 {
+			c.Reason = "the same versions served traffic before, none fell behind the others in accuracy, and no deployment was recorded"
+		}
 	default:
 		c.Verdict, c.Reason = Unknown, "no traffic series for this model"
 	}
 	return c
+}
+
+// bestOther is the highest value of m other than key's.
+func bestOther(m map[string]float64, key string) float64 {
+	best := math.Inf(-1)
+	for k, v := range m {
+		if k != key && v > best {
+			best = v
+		}
+	}
+	return best
 }
 
 // isLLM reports whether the model reports tokens: only then does it call a language model
@@ -350,7 +386,7 @@ func capacity(o Observations, r Rules) Cause {
 	}
 	if cpu, ok := o.get(qNodeCPU); ok && cpu.Now[""] >= r.CPUBusy {
 		load = append(load, fmt.Sprintf("node CPU %.0f%% busy", 100*cpu.Now[""]))
-		c.Findings = append(c.Findings, finding("node CPU busy", cpu, "", ""))
+		c.Findings = append(c.Findings, finding("node CPU busy", cpu, "", PanelNodeCPU))
 	}
 	switch {
 	case latUp && len(load) > 0:

@@ -48,6 +48,9 @@ type Message struct {
 	At          time.Time         `json:"at"`
 	DetectedAt  time.Time         `json:"detected_at"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// LikelyCauses is the causes the incident's evidence supported, one bounded line, on
+	// the first page of a P1/P2 when the evidence was ready at send time (never waited for).
+	LikelyCauses string `json:"likely_causes,omitempty"`
 }
 
 // Notifier sends messages over one channel. retry says whether the failure is transient

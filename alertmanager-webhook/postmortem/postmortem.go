@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -25,6 +26,8 @@ type Input struct {
 	SLA incident.SLA
 	// Now is used for an incident that is still open.
 	Now time.Time
+	// Evidence is what incidentd gathered when the incident opened (nil: none).
+	Evidence *evidence.Report
 }
 
 type event struct {
@@ -144,6 +147,8 @@ func Draft(in Input) string {
 	if len(d.RelatedChanges) > 0 {
 		p("\n")
 	}
+
+	knewAtDetection(p, in.Evidence)
 
 	p("## Containment\n\n")
 	n := 0

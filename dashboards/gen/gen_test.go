@@ -105,7 +105,7 @@ func TestUIDsAreStableAndUnique(t *testing.T) {
 
 func TestIncidentsQueryRejectsUnknownQueryType(t *testing.T) {
 	_, err := NewIncidentsQuery("incidnets").Build()
-	require.ErrorContains(t, err, `"incidnets" is not one of incidents, counts, stats, timeline, annotations`)
+	require.ErrorContains(t, err, `"incidnets" is not one of incidents, counts, stats, timeline, annotations, evidence`)
 
 	_, err = unmarshalIncidentsQueryStrict([]byte(`{"queryType":"counts","tierr":"P1"}`))
 	require.ErrorContains(t, err, `unknown field "tierr"`)

@@ -51,5 +51,8 @@ func incidents() *dashboard.DashboardBuilder {
 		WithPanel(incidentTable("Recent changes", "Deployments, model version changes and configuration changes recorded by incidentd, which annotate every OpsCentre dashboard.", "short",
 			NewIncidentsQuery(QueryAnnotations).RefId("A").IncludeChanges().Model(m))).
 		WithPanel(incidentTable("Resolved incidents", "Incidents resolved or reviewed in the selected time range, with their time to resolve.", "short",
-			NewIncidentsQuery(QueryIncidents).RefId("A").State("resolved").Model(m)))
+			NewIncidentsQuery(QueryIncidents).RefId("A").State("resolved").Model(m))).
+		WithRow(row("Investigate")).
+		WithPanel(incidentTable("Evidence of incident $"+VarIncident, "What incidentd found in Prometheus when the incident opened: each common root cause (inputs changed, version mismatch, external API, adversarial inputs, capacity) as supported, not supported or unknown, with the numbers now and before and the panel that shows them. The panel's notices name failed queries and the most similar past incident.", "short",
+			NewIncidentsQuery(QueryEvidence).RefId("A").IncidentId("$"+VarIncident)))
 }

@@ -23,9 +23,10 @@ const (
 	QueryStats       = "stats"
 	QueryTimeline    = "timeline"
 	QueryAnnotations = "annotations"
+	QueryEvidence    = "evidence"
 )
 
-var incidentQueryTypes = []string{QueryIncidents, QueryCounts, QueryStats, QueryTimeline, QueryAnnotations}
+var incidentQueryTypes = []string{QueryIncidents, QueryCounts, QueryStats, QueryTimeline, QueryAnnotations, QueryEvidence}
 
 // IncidentsQuery is one target of the incidents datasource. The SDK ships query
 // types only for core datasources, so the plugin's JSON query model is declared
@@ -47,7 +48,7 @@ type IncidentsQuery struct {
 	GroupBy        string `json:"groupBy,omitempty"`
 	IncludeChanges bool   `json:"includeChanges,omitempty"`
 	Stat           string `json:"stat,omitempty"`
-	// IncidentId is the timeline query's incident, usually "$incident".
+	// IncidentId is the timeline or evidence query's incident, usually "$incident".
 	IncidentId string `json:"incidentId,omitempty"`
 }
 

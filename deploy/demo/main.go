@@ -134,6 +134,9 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		RuleFiles:          d.RuleFiles,
 		AlertmanagerConfig: d.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + d.ExporterConfig},
+		// Evidence at detection from the demo's Prometheus, with windows suited to its
+		// 40-second faults (the e2e test checks the attribution with the same settings).
+		IncidentdConfig: demoIncidentdConfig,
 	})
 	if err != nil {
 		return err
@@ -210,6 +213,8 @@ type view struct {
 	// seen holds, in line mode, the last printed state of each fault, alert and incident, so
 	// that only changes are printed.
 	seen map[string]string
+	// likely caches each incident's likely causes once its evidence is gathered.
+	likely map[int64]string
 }
 
 func (v *view) render(ctx context.Context, simStats *sim.Stats) {
@@ -279,6 +284,9 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 			}
 			fmt.Fprintf(&b, "  #%-3d %-3s %-13s %-24s %-18s team %-12s opened +%s%s\n", in.ID, in.Tier, in.State,
 				in.Labels["alertname"], in.Model, in.Team, in.DetectedAt.Sub(v.start).Truncate(time.Second), resolved)
+			if l := v.likelyCauses(ctx, in.ID); l != "" {
+				fmt.Fprintf(&b, "       likely: %s\n", l)
+			}
 		}
 	} else {
 		fmt.Fprintf(&b, "  (%v)\n", err)
@@ -332,6 +340,9 @@ func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
 		for _, in := range ins {
 			emit(fmt.Sprintf("incident/%d", in.ID), in.State, fmt.Sprintf("incident #%-3d %-3s %-13s %-24s %-18s team %s",
 				in.ID, in.Tier, in.State, in.Labels["alertname"], in.Model, in.Team))
+			if l := v.likelyCauses(ctx, in.ID); l != "" {
+				emit(fmt.Sprintf("evidence/%d", in.ID), "gathered", fmt.Sprintf("evidence #%-3d likely: %s", in.ID, l))
+			}
 		}
 	}
 	if simStats != nil {
@@ -459,4 +470,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// demoIncidentdConfig turns on evidence: each incident compares the 20 s before detection
+// with the 20 s that ended 30 s earlier.
+const demoIncidentdConfig = `prometheus: {url: "{{PROMETHEUS}}", window: 20s, baseline: 30s, timeout: 2s, total_timeout: 5s}
+`
+
+// likelyCauses is the supported causes of an incident's evidence with their reasons ("none
+// supported" when it found none), "" until incidentd has gathered it.
+func (v *view) likelyCauses(ctx context.Context, id int64) string {
+	if l, ok := v.likely[id]; ok {
+		return l
+	}
+	ev, err := v.inc.Evidence(ctx, id)
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range ev.Causes {
+		if c.Verdict == "supported" {
+			parts = append(parts, c.Name+" ("+c.Reason+")")
+		}
+	}
+	l := strings.Join(parts, "; ")
+	if l == "" {
+		l = "none of the five common causes supported"
+	}
+	if v.likely == nil {
+		v.likely = map[int64]string{}
+	}
+	v.likely[id] = l
+	return l
 }

@@ -47,6 +47,8 @@ describe('DataSource', () => {
   it('does not send a timeline without an incident', () => {
     expect(ds.filterQuery({ refId: 'A', queryType: 'timeline' })).toBe(false);
     expect(ds.filterQuery({ refId: 'A', queryType: 'timeline', incidentId: '7' })).toBe(true);
+    expect(ds.filterQuery({ refId: 'A', queryType: 'evidence' })).toBe(false);
+    expect(ds.filterQuery({ refId: 'A', queryType: 'evidence', incidentId: '7' })).toBe(true);
     expect(ds.filterQuery({ refId: 'A', queryType: 'incidents', hide: true })).toBe(false);
   });
 

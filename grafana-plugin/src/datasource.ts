@@ -70,12 +70,12 @@ export class DataSource extends DataSourceWithBackend<IncidentsQuery, IncidentsO
     return out;
   }
 
-  /** A query without a type or a timeline without an incident is not sent. */
+  /** A query without a type, or a timeline or evidence query without an incident, is not sent. */
   filterQuery(query: IncidentsQuery): boolean {
     if (query.hide) {
       return false;
     }
-    return query.queryType !== 'timeline' || Boolean(query.incidentId);
+    return (query.queryType !== 'timeline' && query.queryType !== 'evidence') || Boolean(query.incidentId);
   }
 
   /** Values of a dashboard variable: teams, models, tiers or states. */

@@ -1,7 +1,7 @@
 import type { DataQuery, DataSourceJsonData } from '@grafana/data';
 
 /** The query types the backend's QueryTypeMux answers (pkg/plugin/query.go). */
-export type QueryType = 'incidents' | 'counts' | 'stats' | 'timeline' | 'annotations' | 'variables';
+export type QueryType = 'incidents' | 'counts' | 'stats' | 'timeline' | 'annotations' | 'variables' | 'evidence';
 
 export const QUERY_TYPES: Array<{ value: QueryType; label: string; description: string }> = [
   { value: 'incidents', label: 'Incidents', description: 'A table of incidents detected in the time range' },
@@ -10,6 +10,7 @@ export const QUERY_TYPES: Array<{ value: QueryType; label: string; description: 
   { value: 'timeline', label: 'Timeline', description: "One incident's state changes, alerts, notes and related changes" },
   { value: 'annotations', label: 'Annotations', description: 'Incidents and changes as annotations' },
   { value: 'variables', label: 'Variable values', description: 'Teams, models, tiers or states' },
+  { value: 'evidence', label: 'Evidence', description: "One incident's likely causes: each cause's verdict and the numbers behind it" },
 ];
 
 export const STATES = ['detected', 'triaged', 'contained', 'investigating', 'resolved', 'reviewed'] as const;

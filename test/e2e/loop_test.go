@@ -56,7 +56,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 		RuleFiles:          demo.RuleFiles,
 		AlertmanagerConfig: demo.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + demo.ExporterConfig},
-		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL),
+		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL) + evidenceConfig,
 	})
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)
@@ -110,6 +110,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	}
 	require.Empty(t, problems)
 	require.Len(t, outcomes, len(demo.Scenario.Faults))
+	checkEvidence(t, st.IncidentdURL, outcomes)
 
 	// Routing by tier: P1/P2 page the on-call member through PagerDuty exactly once per
 	// incident and resolve that page when the incident resolves; P3/P4 never page. Every
@@ -117,6 +118,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.Eventually(t, func() bool { return resolvesSent(pagerduty, outcomes) }, 30*time.Second, time.Second,
 		"PagerDuty resolves for every resolved P1/P2 incident")
 	events := pagerduty.bodies()
+	logLikelyCauses(t, events)
 	slackMsgs := slack.bodies()
 	for _, o := range outcomes {
 		var triggers, resolves int

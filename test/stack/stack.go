@@ -39,7 +39,8 @@ type Options struct {
 	// AlertmanagerConfig is the alertmanager.yml to run; "{{INCIDENTD}}" in it is replaced by
 	// incidentd's base URL.
 	AlertmanagerConfig string
-	// IncidentdConfig, when set, is written to Dir/incidentd.yml and passed to incidentd.
+	// IncidentdConfig, when set, is written to Dir/incidentd.yml and passed to incidentd;
+	// {{PROMETHEUS}} in it becomes the stack's Prometheus URL.
 	IncidentdConfig string
 	// IncidentdArgs and ExporterArgs are extra flags.
 	IncidentdArgs, ExporterArgs []string
@@ -126,7 +127,9 @@ func (s *Stack) start(ctx context.Context) error {
 		"--storage.path=" + path("incidentd.db"),
 	}
 	if o.IncidentdConfig != "" {
-		if err := os.WriteFile(path("incidentd.yml"), []byte(o.IncidentdConfig), 0o644); err != nil {
+		// {{PROMETHEUS}} is the stack's Prometheus, whose port is picked here (evidence).
+		cfg := strings.ReplaceAll(o.IncidentdConfig, "{{PROMETHEUS}}", s.PrometheusURL)
+		if err := os.WriteFile(path("incidentd.yml"), []byte(cfg), 0o644); err != nil {
 			return fmt.Errorf("writing incidentd config: %w", err)
 		}
 		args = append(args, "--config.file="+path("incidentd.yml"))

@@ -93,6 +93,9 @@ func Body(m notify.Message) string {
 			fmt.Fprintf(&b, "%-9s %s\n", kv[0]+":", oneLine(kv[1]))
 		}
 	}
+	if m.LikelyCauses != "" {
+		fmt.Fprintf(&b, "\nLikely causes: %s\n", oneLine(m.LikelyCauses))
+	}
 	return b.String()
 }
 

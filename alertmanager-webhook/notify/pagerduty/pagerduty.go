@@ -101,6 +101,9 @@ func Event(m notify.Message, source string) map[string]any {
 	if m.Recipient != "" {
 		details["paged"] = m.Recipient
 	}
+	if m.LikelyCauses != "" {
+		details["likely_causes"] = m.LikelyCauses
+	}
 	ev["payload"] = map[string]any{"summary": summary, "source": source, "severity": sev, "component": m.Model, "group": m.Team,
 		"timestamp": m.At.UTC().Format(time.RFC3339), "custom_details": details}
 	var links []map[string]string

@@ -96,6 +96,9 @@ func Payload(m notify.Message) map[string]any {
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": s}})
 	}
+	if m.LikelyCauses != "" {
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": "*Likely causes:* " + escape(m.LikelyCauses)}})
+	}
 	var links []string
 	if m.RunbookURL != "" {
 		links = append(links, "<"+m.RunbookURL+"|Runbook>")

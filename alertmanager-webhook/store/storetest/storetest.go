@@ -75,6 +75,7 @@ func Run(t *testing.T, f Factory) {
 		"ConcurrentReplicas":           testConcurrentReplicas,
 		"Changes":                      testChanges,
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
+		"Evidence":                     testEvidence,
 		"SearchTextBounded":            testSearchTextBounded,
 		"MetricsSurviveExtremeTimes":   testMetricsSurviveExtremeTimes,
 		"ContainmentApplyLift":         testContainmentApplyLift,

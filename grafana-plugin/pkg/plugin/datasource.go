@@ -103,6 +103,7 @@ func New(s backend.DataSourceInstanceSettings, o Options) (*Datasource, error) {
 	d.queries.HandleFunc(QueryTimeline, d.measure(QueryTimeline, d.queryTimeline))
 	d.queries.HandleFunc(QueryAnnotations, d.measure(QueryAnnotations, d.queryAnnotations))
 	d.queries.HandleFunc(QueryVariables, d.measure(QueryVariables, d.queryVariables))
+	d.queries.HandleFunc(QueryEvidence, d.measure(QueryEvidence, d.queryEvidence))
 	// The mux's "" handler also receives every unknown type: an empty type (a query saved
 	// before one was picked) lists incidents, anything else is an error naming the types.
 	listIncidents := d.measure(QueryIncidents, d.queryIncidents)
@@ -112,7 +113,7 @@ func New(s backend.DataSourceInstanceSettings, o Options) (*Datasource, error) {
 		for _, q := range req.Queries {
 			if q.QueryType != "" {
 				resp.Responses[q.RefID] = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
-					fmt.Sprintf("queryType: unknown %q, expected incidents, counts, stats, timeline, annotations or variables", q.QueryType))
+					fmt.Sprintf("queryType: unknown %q, expected incidents, counts, stats, timeline, annotations, variables or evidence", q.QueryType))
 				continue
 			}
 			empty = append(empty, q)

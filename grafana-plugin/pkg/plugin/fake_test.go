@@ -25,7 +25,8 @@ type fakeIncidentd struct {
 	incidents []incidentd.Incident // newest detection first
 	details   map[int64]*incidentd.Detail
 	stats     *incidentd.Stats
-	changes   []incidentd.Change // nil: answer 404 like an incidentd without a change log
+	changes   []incidentd.Change        // nil: answer 404 like an incidentd without a change log
+	evidence  map[int64]json.RawMessage // an incident's evidence; absent: 404 not gathered yet
 	tokens    map[string]fakeToken
 	pageMax   int
 	// legacy answers like an incidentd before the table view: view is ignored and a
@@ -145,6 +146,15 @@ func (f *fakeIncidentd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"changes": f.changes})
+	case len(parts) == 5 && parts[2] == "incidents" && parts[4] == "evidence" && r.Method == http.MethodGet:
+		id, _ := strconv.ParseInt(parts[3], 10, 64)
+		e, ok := f.evidence[id]
+		if !ok {
+			fakeErr(w, http.StatusNotFound, fmt.Sprintf("the evidence of incident %d is not gathered yet", id))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(e)
 	case len(parts) == 4 && parts[2] == "incidents" && r.Method == http.MethodGet:
 		id, _ := strconv.ParseInt(parts[3], 10, 64)
 		d, ok := f.details[id]

@@ -181,7 +181,7 @@ func TestProvisioning(t *testing.T) {
 			QueryType string `json:"queryType"`
 		}
 		require.NoError(t, json.Unmarshal(target, &q), where)
-		require.Contains(t, []string{QueryIncidents, QueryCounts, QueryStats, QueryTimeline, QueryAnnotations, QueryVariables}, q.QueryType, where)
+		require.Contains(t, []string{QueryIncidents, QueryCounts, QueryStats, QueryTimeline, QueryAnnotations, QueryVariables, QueryEvidence}, q.QueryType, where)
 		// The frontend expands variables before the query reaches the backend; "All" arrives
 		// as $__all.
 		expanded := strings.NewReplacer(`"$team"`, `"$__all"`, `"$tier"`, `"$__all"`, `"$model"`, `"$__all"`, `"$incident"`, `"1"`).Replace(string(target))

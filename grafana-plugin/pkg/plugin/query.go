@@ -18,6 +18,7 @@ const (
 	QueryTimeline    = "timeline"
 	QueryAnnotations = "annotations"
 	QueryVariables   = "variables"
+	QueryEvidence    = "evidence"
 )
 
 // Valid values of the filters, matching incidentd's.
@@ -56,7 +57,7 @@ type Query struct {
 	// GroupBy selects the stats rows: total (default), tier, team or model (stats).
 	GroupBy string `json:"groupBy,omitempty"`
 
-	// IncidentID selects the incident (timeline); may hold a dashboard variable already
+	// IncidentID selects the incident (timeline, evidence); may hold a dashboard variable already
 	// interpolated by the frontend, hence a string.
 	IncidentID json.RawMessage `json:"incidentId,omitempty"`
 

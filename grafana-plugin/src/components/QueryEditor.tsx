@@ -166,7 +166,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </Stack>
       )}
 
-      {type === 'timeline' && (
+      {(type === 'timeline' || type === 'evidence') && (
         <InlineField label="Incident" labelWidth={WIDTH} tooltip="Incident number, or a variable such as $incident" required>
           <Input
             aria-label="Incident"
