@@ -97,14 +97,8 @@ func (e *evaluations) remember(span pcommon.SpanID, model, version pcommon.Value
 func (r *Receiver) serveLogs(rw http.ResponseWriter, req *http.Request) {
 	r.serveOTLP(rw, req, signalLogs, func(body []byte, enc encoding) ([]byte, error) {
 		in := plogotlp.NewExportRequest()
-		var err error
-		if enc == encJSON {
-			err = in.UnmarshalJSON(body)
-		} else {
-			err = in.UnmarshalProto(body)
-		}
-		if err != nil {
-			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s ExportLogsServiceRequest: %v", encName(enc), err)}
+		if err := decode(in, body, enc, "ExportLogsServiceRequest"); err != nil {
+			return nil, err
 		}
 		rejected, msg := r.consumeLogs(in.Logs())
 		resp := plogotlp.NewExportResponse()
@@ -112,10 +106,7 @@ func (r *Receiver) serveLogs(rw http.ResponseWriter, req *http.Request) {
 			resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
 			resp.PartialSuccess().SetErrorMessage(msg)
 		}
-		if enc == encJSON {
-			return resp.MarshalJSON()
-		}
-		return resp.MarshalProto()
+		return encode(resp, enc)
 	})
 }
 

@@ -94,14 +94,8 @@ func newServerMetrics(now time.Time) *serverMetrics {
 func (r *Receiver) serveMetrics(rw http.ResponseWriter, req *http.Request) {
 	r.serveOTLP(rw, req, signalMetrics, func(body []byte, enc encoding) ([]byte, error) {
 		in := pmetricotlp.NewExportRequest()
-		var err error
-		if enc == encJSON {
-			err = in.UnmarshalJSON(body)
-		} else {
-			err = in.UnmarshalProto(body)
-		}
-		if err != nil {
-			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s ExportMetricsServiceRequest: %v", encName(enc), err)}
+		if err := decode(in, body, enc, "ExportMetricsServiceRequest"); err != nil {
+			return nil, err
 		}
 		rejected, msg := r.consumeMetrics(in.Metrics())
 		resp := pmetricotlp.NewExportResponse()
@@ -109,10 +103,7 @@ func (r *Receiver) serveMetrics(rw http.ResponseWriter, req *http.Request) {
 			resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
 			resp.PartialSuccess().SetErrorMessage(msg)
 		}
-		if enc == encJSON {
-			return resp.MarshalJSON()
-		}
-		return resp.MarshalProto()
+		return encode(resp, enc)
 	})
 }
 

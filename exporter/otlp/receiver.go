@@ -98,14 +98,8 @@ func (e *httpError) Error() string { return e.msg }
 func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
 	r.serveOTLP(rw, req, signalTraces, func(body []byte, enc encoding) ([]byte, error) {
 		in := ptraceotlp.NewExportRequest()
-		var err error
-		if enc == encJSON {
-			err = in.UnmarshalJSON(body)
-		} else {
-			err = in.UnmarshalProto(body)
-		}
-		if err != nil {
-			return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s ExportTraceServiceRequest: %v", encName(enc), err)}
+		if err := decode(in, body, enc, "ExportTraceServiceRequest"); err != nil {
+			return nil, err
 		}
 		w := r.workers.Get().(*worker)
 		defer r.workers.Put(w)
@@ -115,11 +109,39 @@ func (r *Receiver) serveTraces(rw http.ResponseWriter, req *http.Request) {
 			resp.PartialSuccess().SetRejectedSpans(int64(rejected))
 			resp.PartialSuccess().SetErrorMessage(msg)
 		}
-		if enc == encJSON {
-			return resp.MarshalJSON()
-		}
-		return resp.MarshalProto()
+		return encode(resp, enc)
 	})
+}
+
+// exportMessage is what the pdata Export requests and responses of every signal share.
+type exportMessage interface {
+	UnmarshalJSON([]byte) error
+	UnmarshalProto([]byte) error
+	MarshalJSON() ([]byte, error)
+	MarshalProto() ([]byte, error)
+}
+
+// decode reads an Export request in the body's encoding; a body that is not one is a 400
+// naming the message expected.
+func decode(in exportMessage, body []byte, enc encoding, message string) error {
+	var err error
+	if enc == encJSON {
+		err = in.UnmarshalJSON(body)
+	} else {
+		err = in.UnmarshalProto(body)
+	}
+	if err != nil {
+		return &httpError{http.StatusBadRequest, fmt.Sprintf("body is not an OTLP %s %s: %v", encName(enc), message, err)}
+	}
+	return nil
+}
+
+// encode writes an Export response in the request's encoding.
+func encode(resp exportMessage, enc encoding) ([]byte, error) {
+	if enc == encJSON {
+		return resp.MarshalJSON()
+	}
+	return resp.MarshalProto()
 }
 
 func encName(enc encoding) string {
