@@ -32,45 +32,22 @@ func FitIsotonic(scores []float64, outcomes []bool) (Calibrator, error) {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
-	// One block per distinct score (its outcome sum and weight) first — merging before all
-	// ties of a score are in would pool the wrong neighbours — then pool adjacent blocks while
-	// they decrease.
-	type block struct{ x0, x1, sum, w float64 }
-	var uniq []block
+	// One point per distinct score (its outcome sum and weight) first — merging before all
+	// ties of a score are in would pool the wrong neighbours — then pool adjacent violators.
+	var x, sum, w []float64
 	for _, i := range idx {
 		y := 0.0
 		if outcomes[i] {
 			y = 1
 		}
-		if n := len(uniq); n > 0 && uniq[n-1].x1 == scores[i] {
-			uniq[n-1].sum += y
-			uniq[n-1].w++
+		if n := len(x); n > 0 && x[n-1] == scores[i] {
+			sum[n-1] += y
+			w[n-1]++
 			continue
 		}
-		uniq = append(uniq, block{scores[i], scores[i], y, 1})
+		x, sum, w = append(x, scores[i]), append(sum, y), append(w, 1)
 	}
-	var bs []block
-	for _, u := range uniq {
-		bs = append(bs, u)
-		for len(bs) > 1 {
-			a, b := bs[len(bs)-2], bs[len(bs)-1]
-			if a.sum/a.w <= b.sum/b.w {
-				break
-			}
-			bs = bs[:len(bs)-2]
-			bs = append(bs, block{a.x0, b.x1, a.sum + b.sum, a.w + b.w})
-		}
-	}
-	var c Calibrator
-	for _, b := range bs {
-		v := b.sum / b.w
-		c.X = append(c.X, b.x0)
-		c.Y = append(c.Y, v)
-		if b.x1 != b.x0 {
-			c.X = append(c.X, b.x1)
-			c.Y = append(c.Y, v)
-		}
-	}
+	c := poolAdjacent(x, sum, w)
 	return c, nil
 }
 

@@ -171,19 +171,30 @@ func (r *Reliability) Fit() (c Calibrator, calibrated bool, err error) {
 	return fitIsotonicWeighted(x, y, w), true, nil
 }
 
-// fitIsotonicWeighted fits a non-decreasing step function to weighted points (pool adjacent
-// violators); x must be sorted and distinct. The knots are the blocks' first and last x, so the
-// calibrator predicts as FitIsotonic's does: linear between knots, flat beyond the ends.
+// fitIsotonicWeighted fits a non-decreasing step function to weighted points; x must be
+// distinct. The knots are the blocks' first and last x, so the calibrator predicts as
+// FitIsotonic's does: linear between knots, flat beyond the ends.
 func fitIsotonicWeighted(x, y, w []float64) Calibrator {
-	type block struct{ x0, x1, sum, w float64 }
-	bs := make([]block, 0, len(x))
 	idx := make([]int, len(x))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	for _, i := range idx {
-		bs = append(bs, block{x[i], x[i], y[i] * w[i], w[i]})
+	sx, sum, sw := make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
+	for k, i := range idx {
+		sx[k], sum[k], sw[k] = x[i], y[i]*w[i], w[i]
+	}
+	return poolAdjacent(sx, sum, sw)
+}
+
+// poolAdjacent fits a non-decreasing step function to points sorted by distinct x, each with
+// its outcome sum and weight (pool adjacent violators): adjacent blocks are merged while the
+// earlier one's mean exceeds the later one's.
+func poolAdjacent(x, sum, w []float64) Calibrator {
+	type block struct{ x0, x1, sum, w float64 }
+	bs := make([]block, 0, len(x))
+	for i := range x {
+		bs = append(bs, block{x[i], x[i], sum[i], w[i]})
 		for len(bs) > 1 {
 			a, b := bs[len(bs)-2], bs[len(bs)-1]
 			if a.sum/a.w <= b.sum/b.w {
