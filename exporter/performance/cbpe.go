@@ -47,8 +47,7 @@ func FitIsotonic(scores []float64, outcomes []bool) (Calibrator, error) {
 		}
 		x, sum, w = append(x, scores[i]), append(sum, y), append(w, 1)
 	}
-	c := poolAdjacent(x, sum, w)
-	return c, nil
+	return poolAdjacent(x, sum, w), nil
 }
 
 // Predict returns the calibrated probability of a score.
