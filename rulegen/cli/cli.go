@@ -36,7 +36,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app := kingpin.New("rulegen", "Compile an OpsCentre alert-tier spec into Prometheus rules, Alertmanager routes and promtool tests.")
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	// kingpin would exit the process after --help; Run returns instead, and an asked-for help
+	// text is the whole answer (not followed by the flags a command would have required).
+	helped := false
+	app.Terminate(func(int) { helped = true })
 	allowMissing := app.Flag("allow-missing-runbooks", "Treat alerts without a runbook as a warning instead of an error.").Bool()
 
 	gen := app.Command("generate", "Generate rule files, the PrometheusRule resource, the Alertmanager fragment, promtool tests and the catalog.")
@@ -66,6 +69,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app.Command("presets", "List the presets and their params.")
 
 	cmd, err := app.Parse(args)
+	if helped {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("rulegen: %w", err)
 	}
