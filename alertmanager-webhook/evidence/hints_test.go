@@ -135,3 +135,28 @@ func TestLikelyCausesFollowHints(t *testing.T) {
 	require.True(t, strings.HasPrefix(LikelyCauses(r), "capacity"), LikelyCauses(r))
 	require.Contains(t, LikelyCauses(r), "adversarial inputs")
 }
+
+// FuzzHintsFromAnnotations: whatever the annotations hold, the hints are bounded, name only
+// known causes, and ordering a report by them keeps every cause and verdict.
+func FuzzHintsFromAnnotations(f *testing.F) {
+	f.Add("amount,merchant", "inputs_changed,capacity")
+	f.Add(" , ,amount,,amount", "gremlins,,capacity,capacity")
+	f.Add(strings.Repeat("f,", 40), strings.Repeat("x", 300))
+	f.Fuzz(func(t *testing.T, features, causes string) {
+		h := HintsFromAnnotations(map[string]string{AnnotationFeatures: features, AnnotationCauses: causes})
+		require.LessOrEqual(t, len(h.Features), MaxHintFeatures)
+		require.LessOrEqual(t, len(h.Ignored), MaxHintFeatures)
+		for _, x := range h.Features {
+			require.LessOrEqual(t, len(x), MaxHintLen)
+			require.NotEmpty(t, x)
+		}
+		require.LessOrEqual(t, len(h.Causes), len(Causes))
+		for _, c := range h.Causes {
+			require.Contains(t, Causes, c)
+		}
+		plain := Judge(observationSets()["drift"], Subject{Model: "m"}, DefaultRules())
+		got := Judge(observationSets()["drift"], Subject{Model: "m", Hints: h}, DefaultRules())
+		require.Equal(t, verdicts(plain), verdicts(got))
+		require.Len(t, got, len(Causes))
+	})
+}
