@@ -5,7 +5,16 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/rulegen/spec"
 )
+
+// rulegen writes the hints incidentd reads: the same annotation names and the same causes.
+func TestHintsMatchRulegen(t *testing.T) {
+	require.Equal(t, spec.AnnotationEvidenceFeatures, AnnotationFeatures)
+	require.Equal(t, spec.AnnotationEvidenceCauses, AnnotationCauses)
+	require.Equal(t, spec.EvidenceCauses(), Causes)
+}
 
 func TestHintsFromAnnotations(t *testing.T) {
 	h := HintsFromAnnotations(map[string]string{

@@ -390,8 +390,8 @@ func (d *decoder) evidence(n *yaml.Node, path string) *EvidenceHints {
 		}
 	}
 	for i, c := range h.Causes {
-		if !contains(EvidenceCauses, c) {
-			d.errorf(n, index(join(path, "causes"), i), "unknown cause %q; expected one of %s", c, strings.Join(EvidenceCauses, ", "))
+		if !contains(EvidenceCauses(), c) {
+			d.errorf(n, index(join(path, "causes"), i), "unknown cause %q; expected one of %s", c, strings.Join(EvidenceCauses(), ", "))
 		}
 	}
 	if len(h.Features) == 0 && len(h.Causes) == 0 {

@@ -238,8 +238,11 @@ type EvidenceHints struct {
 	Causes []string
 }
 
-// EvidenceCauses are the causes an evidence hint may name: incidentd's evidence causes.
-var EvidenceCauses = []string{"inputs_changed", "version_mismatch", "external_api_change", "adversarial_inputs", "capacity"}
+// EvidenceCauses are the causes an evidence hint may name: incidentd's evidence causes (a
+// test in alertmanager-webhook/evidence keeps the two lists equal).
+func EvidenceCauses() []string {
+	return []string{"inputs_changed", "version_mismatch", "external_api_change", "adversarial_inputs", "capacity"}
+}
 
 // The annotations that carry the hints to incidentd, comma-separated.
 const (
