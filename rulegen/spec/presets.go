@@ -380,6 +380,11 @@ func PresetDoc(name string) (doc string, params map[string]string) {
 	return p.doc, p.params
 }
 
+// PresetEvidence returns the evidence hints a preset's alerts carry, nil when none.
+func PresetEvidence(name string) *EvidenceHints {
+	return presets()[name].evidence
+}
+
 func (d *decoder) expandPreset(a *Alert, presetNode *yaml.Node, presetPath string, paramsNode *yaml.Node, paramsPath string) {
 	p, ok := presets()[a.Preset]
 	if !ok {
