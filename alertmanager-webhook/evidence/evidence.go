@@ -44,6 +44,9 @@ type Subject struct {
 	// Deployments are the change log's deployments of this model (time and what changed),
 	// which version_mismatch weighs beside the traffic.
 	Deployments []Deployment
+	// Hints are the opening alert's evidence hints (hints.go): they order the report, never
+	// a verdict.
+	Hints Hints
 }
 
 // Deployment is one change-log entry of the subject's model.
@@ -65,8 +68,11 @@ type Finding struct {
 
 // Cause is one root cause with its verdict, a one-line reason and its findings.
 type Cause struct {
-	Name     string    `json:"name"`
-	Verdict  Verdict   `json:"verdict"`
+	Name    string  `json:"name"`
+	Verdict Verdict `json:"verdict"`
+	// Hinted marks a cause the opening alert named in its evidence hints: listed first, but
+	// judged like any other.
+	Hinted   bool      `json:"hinted,omitempty"`
 	Reason   string    `json:"reason"`
 	Findings []Finding `json:"findings,omitempty"`
 }
@@ -79,6 +85,7 @@ type Report struct {
 	Window     string    `json:"window"`
 	Baseline   string    `json:"baseline"`
 	Causes     []Cause   `json:"causes"`
+	Hints      *Hints    `json:"hints,omitempty"`
 	Queries    int       `json:"queries"`
 	Errors     []string  `json:"errors,omitempty"`
 	DurationMS int64     `json:"duration_ms"`

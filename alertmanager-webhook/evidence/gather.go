@@ -123,8 +123,12 @@ func Gather(ctx context.Context, q Querier, s Subject, o Options) Report {
 			causes[i].Findings[j].Panel = strings.ReplaceAll(causes[i].Findings[j].Panel, "{model}", url.QueryEscape(s.Model))
 		}
 	}
+	var hints *Hints
+	if !s.Hints.empty() {
+		hints = &s.Hints
+	}
 	return Report{
-		Model: s.Model, Version: s.Version, At: at,
+		Model: s.Model, Version: s.Version, At: at, Hints: hints,
 		Window: model.Duration(o.Window).String(), Baseline: model.Duration(o.Baseline).String(),
 		Causes: causes, Queries: len(querySpecs), Errors: errs,
 		DurationMS: time.Since(start).Milliseconds(),

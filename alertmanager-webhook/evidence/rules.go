@@ -71,15 +71,16 @@ func (o Observations) failed(names ...string) bool {
 	return false
 }
 
-// Judge applies the rules to the observations: one cause per entry of Causes.
+// Judge applies the rules to the observations: one cause per entry of Causes, in that order
+// except that the subject's hinted causes come first (flagged Hinted).
 func Judge(o Observations, s Subject, r Rules) []Cause {
-	return []Cause{
-		inputsChanged(o, r),
+	return orderByHints([]Cause{
+		inputsChanged(o, s.Hints.Features, r),
 		versionMismatch(o, s, r),
 		externalAPI(o, r),
 		adversarial(o, r),
 		capacity(o, r),
-	}
+	}, s.Hints)
 }
 
 func ptr(v float64) *float64 { return &v }
@@ -124,17 +125,25 @@ func sortedKeys(m map[string]float64) []string {
 }
 
 // inputsChanged: a feature the exporter judged drifted, a null or outlier ratio that rose, or
-// traffic that grew or fell by the volume factor — what a broken data pipeline does.
-func inputsChanged(o Observations, r Rules) Cause {
+// traffic that grew or fell by the volume factor — what a broken data pipeline does. The
+// hinted features come first among the drifted ones and the quality findings.
+func inputsChanged(o Observations, hinted []string, r Rules) Cause {
 	c := Cause{Name: InputsChanged}
 	var reasons []string
 	drifted, haveDrift := o.get(qDrifted)
 	scores, _ := o.get(qDriftScore)
 	if haveDrift {
-		// The shifted features first, by their drift score.
+		// The shifted features first, the hinted ones before the others, then by drift score.
 		feats := sortedKeys(drifted.Now)
 		sort.SliceStable(feats, func(i, j int) bool {
 			di, dj := drifted.Now[feats[i]], drifted.Now[feats[j]]
+			if di != dj {
+				return di > dj
+			}
+			hi, hj := hintRank(hinted, feats[i]), hintRank(hinted, feats[j])
+			if hi != hj {
+				return hi < hj
+			}
 			if di != dj {
 				return di > dj
 			}
@@ -167,7 +176,9 @@ func inputsChanged(o Observations, r Rules) Cause {
 			continue
 		}
 		haveQuality = true
-		for _, f := range sortedKeys(s.Now) {
+		feats := sortedKeys(s.Now)
+		sort.SliceStable(feats, func(i, j int) bool { return hintRank(hinted, feats[i]) < hintRank(hinted, feats[j]) })
+		for _, f := range feats {
 			if s.Now[f]-s.Before[f] >= q.rise {
 				reasons = append(reasons, fmt.Sprintf("%s of %s rose from %.3g to %.3g", q.what, f, s.Before[f], s.Now[f]))
 				c.Findings = append(c.Findings, finding(q.what+" of "+f, s, f, panel))

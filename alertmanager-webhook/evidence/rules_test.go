@@ -183,7 +183,7 @@ func TestInputsChangedRanksFeatures(t *testing.T) {
 	o := healthy()
 	o[qDrifted] = ser(map[string]float64{"a": 1, "b": 1, "c": 0}, nil)
 	o[qDriftScore] = ser(map[string]float64{"a": 0.2, "b": 0.7, "c": 0.9}, nil)
-	c := inputsChanged(o, DefaultRules())
+	c := inputsChanged(o, nil, DefaultRules())
 	require.Equal(t, Supported, c.Verdict)
 	require.Equal(t, "drifted feature b", c.Findings[0].Name)
 	require.Equal(t, 0.7, *c.Findings[0].Now)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
@@ -61,4 +62,44 @@ func TestGatherOnceUnlessTierRisesOrForced(t *testing.T) {
 	require.NoError(t, v.Gather(ctx, id, true))
 	require.Equal(t, 3*per, q.n.Load(), "forced")
 	require.Equal(t, 3.0, testutil.ToFloat64(v.results.WithLabelValues(ResultComplete)))
+}
+
+// The opening alert's evidence-hint annotations reach the stored report through the real
+// store: the hinted cause listed first and flagged, the hints (and an unknown cause, as
+// ignored) recorded — and the verdicts those of the data (none here: every cause unknown or
+// not supported).
+func TestGatherReadsHintsFromTheOpeningAlert(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(storetest.T0.Add(time.Hour))
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "i.db"), Config: store.DefaultConfig(), Now: clock.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	v := New(Options{Store: db, Querier: &countingQuerier{}, Registerer: prometheus.NewRegistry(), Now: clock.Now})
+
+	m := storetest.Msg("slow", storetest.A{FP: "b", Start: time.Minute}, storetest.A{FP: "a"})
+	for i := range m.Alerts {
+		m.Alerts[i].Annotations[evidence.AnnotationCauses] = "capacity,gremlins"
+		m.Alerts[i].Annotations[evidence.AnnotationFeatures] = "amount"
+		if m.Alerts[i].Fingerprint == "b" { // a later alert: its hints are not the opening one's
+			m.Alerts[i].Annotations[evidence.AnnotationCauses] = "version_mismatch"
+		}
+	}
+	out, err := db.Ingest(ctx, m)
+	require.NoError(t, err)
+	id := out.Incidents[0]
+	require.NoError(t, v.Gather(ctx, id, false))
+	r, err := v.Report(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, evidence.Capacity, r.Causes[0].Name)
+	require.True(t, r.Causes[0].Hinted)
+	require.NotEqual(t, evidence.Supported, r.Causes[0].Verdict, "no data: a hint supports nothing")
+	for _, c := range r.Causes[1:] {
+		require.False(t, c.Hinted, c.Name)
+	}
+	require.NotNil(t, r.Hints)
+	require.Equal(t, []string{"capacity"}, r.Hints.Causes)
+	require.Equal(t, []string{"amount"}, r.Hints.Features)
+	require.Len(t, r.Hints.Ignored, 1)
+	require.Contains(t, r.Hints.Ignored[0], `unknown cause "gremlins"`)
+	require.Empty(t, r.Errors, "an ignored hint is not a query error")
 }

@@ -183,9 +183,14 @@ func tierRose(was, now incident.Tier) bool {
 var deploymentKinds = map[string]bool{"deploy": true, "model_version": true, "rollback": true}
 
 // Subject is the evidence subject of an incident: its model and version labels at its
-// detection time, and the change log's deployments of that model within the baseline.
+// detection time, the change log's deployments of that model within the baseline, and the
+// evidence hints of the alert that opened it (the first by start time: the store lists an
+// incident's alerts by starts_at), read from its annotations.
 func Subject(d *store.Detail, baseline time.Duration) evidence.Subject {
 	s := evidence.Subject{Model: d.Model, Version: d.Labels["version"], DetectedAt: d.DetectedAt}
+	if len(d.Alerts) > 0 {
+		s.Hints = evidence.HintsFromAnnotations(d.Alerts[0].Annotations)
+	}
 	for _, c := range d.RelatedChanges {
 		if c.Model != d.Model || !deploymentKinds[c.Kind] || c.At.Before(d.DetectedAt.Add(-baseline)) {
 			continue

@@ -96,6 +96,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				parts[i] = fmt.Sprintf("%s=%q", k, params[k])
 			}
 			fmt.Fprintf(stdout, "%s\n  %s\n  params: %s\n", name, doc, strings.Join(parts, " "))
+			if h := spec.PresetEvidence(name); h != nil {
+				fmt.Fprintf(stdout, "  evidence: causes=%s", strings.Join(h.Causes, ","))
+				if len(h.Features) > 0 {
+					fmt.Fprintf(stdout, " features=%s", strings.Join(h.Features, ","))
+				}
+				fmt.Fprintln(stdout)
+			}
 		}
 		return nil
 	case gte.FullCommand():

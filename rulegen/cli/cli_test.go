@@ -164,7 +164,9 @@ func TestPrometheusRuleResource(t *testing.T) {
 func TestPresetsCommand(t *testing.T) {
 	out, _, err := run(t, "presets")
 	require.NoError(t, err)
-	require.Contains(t, out, "latency_p95\n  P95 inference latency over 5m above `max` seconds (default 3)\n  params: max=\"3\" model=\"\" quantile=\"0.95\" version=\"\"\n")
+	require.Contains(t, out, "latency_p95\n  P95 inference latency over 5m above `max` seconds (default 3)\n  params: max=\"3\" model=\"\" quantile=\"0.95\" version=\"\"\n  evidence: causes=capacity\n")
+	require.Contains(t, out, "  evidence: causes=inputs_changed features={{ $labels.feature }}\n")
+	require.Equal(t, 12, strings.Count(out, "evidence:"), "the presets with hints")
 	require.Equal(t, 18, strings.Count(out, "params:"))
 }
 

@@ -225,6 +225,11 @@ func (c *ctx) alertRule(name, tierID, expr, condition string, forDur time.Durati
 		}
 		ann["runbook"] = strings.Join(steps, "\n")
 	}
+	if h := a.Evidence; h != nil {
+		// incidentd reads these from the incident's opening alert to order its evidence.
+		ann[spec.AnnotationEvidenceFeatures] = strings.Join(h.Features, ",")
+		ann[spec.AnnotationEvidenceCauses] = strings.Join(h.Causes, ",")
+	}
 	for k, v := range ann {
 		if v == "" {
 			delete(ann, k) // a tier without a response time: no empty annotation

@@ -282,3 +282,33 @@ func TestBadTemplate(t *testing.T) {
 `)
 	require.Contains(t, msg, "spec.yaml:5:5: alerts[0]: alert Tmpl: invalid template: annotation \"summary\"")
 }
+
+// TestEvidenceAnnotations: an alert's evidence hints become the annotations incidentd reads,
+// comma-joined; an alert without hints carries neither.
+func TestEvidenceAnnotations(t *testing.T) {
+	s, errs := spec.Parse("spec.yaml", []byte(head+`  - name: Hinted
+    tier: P1
+    runbook_url: https://x.example
+    preset: feature_drift
+    evidence: {features: [amount, "{{ $labels.feature }}"], causes: [inputs_changed, capacity]}
+  - name: Plain
+    tier: P1
+    runbook_url: https://x.example
+    threshold: {expr: up, by: [job], op: "<", value: 1}
+`), spec.Options{})
+	require.Empty(t, errs.Fatal(), errs.Error())
+	res, cerrs := compile.Compile(s)
+	require.Empty(t, cerrs)
+	alerts := map[string]compile.Rule{}
+	for _, g := range res.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				alerts[r.Alert] = r
+			}
+		}
+	}
+	require.Equal(t, "amount,{{ $labels.feature }}", alerts["Hinted"].Annotations["opscentre_evidence_features"])
+	require.Equal(t, "inputs_changed,capacity", alerts["Hinted"].Annotations["opscentre_evidence_causes"])
+	require.NotContains(t, alerts["Plain"].Annotations, "opscentre_evidence_features")
+	require.NotContains(t, alerts["Plain"].Annotations, "opscentre_evidence_causes")
+}

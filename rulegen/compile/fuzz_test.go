@@ -15,6 +15,7 @@ import (
 func FuzzSpec(f *testing.F) {
 	f.Add([]byte(head + "  - {name: A, tier: P1, preset: error_rate, runbook_url: https://x.example}\n"))
 	f.Add([]byte(head + "  - {name: A, tier: P1, runbook_url: https://x.example, threshold: {expr: up, by: [job], op: '>', value: 1}}\n"))
+	f.Add([]byte(head + "  - {name: A, tier: P1, preset: feature_drift, runbook_url: https://x.example, evidence: {features: [amount, '{{ $labels.feature }}'], causes: [capacity]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, errs := spec.Parse("fuzz.yaml", data, spec.Options{AllowMissingRunbooks: true})
 		if s == nil {

@@ -296,7 +296,8 @@ func (d *decoder) alert(n *yaml.Node, path string, s *Spec, opts Options) *Alert
 			a.ExprPos = d.pos(resolve(n), p)
 			d.str(&a.Preset)(n, p)
 		},
-		"params": func(n *yaml.Node, p string) { paramsNode, paramsPath = n, p },
+		"params":   func(n *yaml.Node, p string) { paramsNode, paramsPath = n, p },
+		"evidence": func(n *yaml.Node, p string) { a.Evidence = d.evidence(n, p) },
 	})
 	if !ok {
 		return nil
@@ -371,6 +372,32 @@ func (d *decoder) alert(n *yaml.Node, path string, s *Spec, opts Options) *Alert
 		d.errorf(n, join(path, "runbook_url"), "runbook_url %q must be an http(s) URL", a.RunbookURL)
 	}
 	return a
+}
+
+// evidence decodes an alert's evidence hints: features and causes, each a list of names.
+func (d *decoder) evidence(n *yaml.Node, path string) *EvidenceHints {
+	h := &EvidenceHints{}
+	if !d.mapping(n, path, fields{
+		"features": d.stringList(&h.Features),
+		"causes":   d.stringList(&h.Causes),
+	}) {
+		return nil
+	}
+	for i, f := range h.Features {
+		// The annotation joins the features with commas, so a name may not hold one.
+		if strings.TrimSpace(f) == "" || strings.ContainsAny(f, ",\n") || len(f) > 200 {
+			d.errorf(n, index(join(path, "features"), i), "invalid feature %q; expected a feature name (no commas or newlines, at most 200 bytes)", f)
+		}
+	}
+	for i, c := range h.Causes {
+		if !contains(EvidenceCauses(), c) {
+			d.errorf(n, index(join(path, "causes"), i), "unknown cause %q; expected one of %s", c, strings.Join(EvidenceCauses(), ", "))
+		}
+	}
+	if len(h.Features) == 0 && len(h.Causes) == 0 {
+		d.errorf(n, path, "evidence hints are empty; expected features, causes or both")
+	}
+	return h
 }
 
 // durString formats a duration the way Prometheus writes it (1d, 5m, 1h30m).

@@ -17,7 +17,17 @@ type preset struct {
 	params  map[string]string // name → default ("" = optional filter)
 	summary string
 	build   func(p params, a *Alert) error
+	// evidence are the hints the preset's alerts carry (package-level doc: EvidenceHints).
+	evidence *EvidenceHints
 }
+
+// hint builds a preset's evidence hints: the cause its alert most often points to and, for
+// per-feature alerts, the feature it fired on (a template Prometheus fills in).
+func hint(cause string, features ...string) *EvidenceHints {
+	return &EvidenceHints{Causes: []string{cause}, Features: features}
+}
+
+const firedFeature = "{{ $labels.feature }}"
 
 type params map[string]string
 
@@ -90,9 +100,10 @@ func presets() map[string]preset {
 			},
 		},
 		"null_rate": {
-			doc:     "share of null values of any input feature above `max` (default 5%)",
-			params:  withFilter(map[string]string{"max": "0.05"}),
-			summary: "Feature {{ $labels.feature }} of {{ $labels.model }} has more than 5% nulls",
+			evidence: hint("inputs_changed", firedFeature),
+			doc:      "share of null values of any input feature above `max` (default 5%)",
+			params:   withFilter(map[string]string{"max": "0.05"}),
+			summary:  "Feature {{ $labels.feature }} of {{ $labels.model }} has more than 5% nulls",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -104,9 +115,10 @@ func presets() map[string]preset {
 			},
 		},
 		"latency_p95": {
-			doc:     "P95 inference latency over 5m above `max` seconds (default 3)",
-			params:  withFilter(map[string]string{"max": "3", "quantile": "0.95"}),
-			summary: "P95 latency of {{ $labels.model }} is above 3s",
+			evidence: hint("capacity"),
+			doc:      "P95 inference latency over 5m above `max` seconds (default 3)",
+			params:   withFilter(map[string]string{"max": "3", "quantile": "0.95"}),
+			summary:  "P95 latency of {{ $labels.model }} is above 3s",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -122,9 +134,10 @@ func presets() map[string]preset {
 			},
 		},
 		"volume_drop": {
-			doc:     "request volume over 1h below `ratio` (default 50%) of the same hour `offset` ago (default 1w)",
-			params:  withFilter(map[string]string{"ratio": "0.5", "offset": "1w"}),
-			summary: "Request volume of {{ $labels.model }} fell by more than half against last week",
+			evidence: hint("inputs_changed"),
+			doc:      "request volume over 1h below `ratio` (default 50%) of the same hour `offset` ago (default 1w)",
+			params:   withFilter(map[string]string{"ratio": "0.5", "offset": "1w"}),
+			summary:  "Request volume of {{ $labels.model }} fell by more than half against last week",
 			build: func(p params, a *Alert) error {
 				r, err := p.num("ratio")
 				if err != nil {
@@ -140,9 +153,10 @@ func presets() map[string]preset {
 			},
 		},
 		"token_spend": {
-			doc:     "token consumption over 1h above `factor` (default 2) times its daily average",
-			params:  withFilter(map[string]string{"factor": "2"}),
-			summary: "Token spend of {{ $labels.model }} is more than twice its daily average",
+			evidence: hint("adversarial_inputs"),
+			doc:      "token consumption over 1h above `factor` (default 2) times its daily average",
+			params:   withFilter(map[string]string{"factor": "2"}),
+			summary:  "Token spend of {{ $labels.model }} is more than twice its daily average",
 			build: func(p params, a *Alert) error {
 				f, err := p.num("factor")
 				if err != nil {
@@ -154,9 +168,10 @@ func presets() map[string]preset {
 			},
 		},
 		"feature_drift": {
-			doc:     "drift score of any feature (method `method`, default psi) above `max` (default 0.2)",
-			params:  withFilter(map[string]string{"max": "0.2", "method": "psi"}),
-			summary: "Feature {{ $labels.feature }} of {{ $labels.model }} drifted",
+			evidence: hint("inputs_changed", firedFeature),
+			doc:      "drift score of any feature (method `method`, default psi) above `max` (default 0.2)",
+			params:   withFilter(map[string]string{"max": "0.2", "method": "psi"}),
+			summary:  "Feature {{ $labels.feature }} of {{ $labels.model }} drifted",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -168,9 +183,10 @@ func presets() map[string]preset {
 			},
 		},
 		"drifted_share": {
-			doc:     "share of drifted features above `max` (default 0.3)",
-			params:  withFilter(map[string]string{"max": "0.3"}),
-			summary: "More than 30% of the features of {{ $labels.model }} drifted",
+			evidence: hint("inputs_changed"),
+			doc:      "share of drifted features above `max` (default 0.3)",
+			params:   withFilter(map[string]string{"max": "0.3"}),
+			summary:  "More than 30% of the features of {{ $labels.model }} drifted",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -182,9 +198,10 @@ func presets() map[string]preset {
 			},
 		},
 		"reconstruction_drift": {
-			doc:     "multivariate drift: the mean data-reconstruction error of a model version's numeric features outside its reference bounds (aiops_reconstruction_drifted)",
-			params:  withFilter(map[string]string{}),
-			summary: "The features of {{ $labels.model }} {{ $labels.version }} no longer vary together as in the reference (reconstruction drift)",
+			evidence: hint("inputs_changed"),
+			doc:      "multivariate drift: the mean data-reconstruction error of a model version's numeric features outside its reference bounds (aiops_reconstruction_drifted)",
+			params:   withFilter(map[string]string{}),
+			summary:  "The features of {{ $labels.model }} {{ $labels.version }} no longer vary together as in the reference (reconstruction drift)",
 			build: func(p params, a *Alert) error {
 				a.Threshold = &Threshold{Expr: fmt.Sprintf("max by (model, version) (%s)", p.sel("aiops_reconstruction_drifted")),
 					By: []string{"model", "version"}, Op: ">", Value: 0.5}
@@ -192,9 +209,10 @@ func presets() map[string]preset {
 			},
 		},
 		"embedding_drift": {
-			doc:     "embedding drift: the distance between a model version's mean input embedding and the reference's above its no-drift threshold (aiops_embedding_drifted)",
-			params:  withFilter(map[string]string{}),
-			summary: "The input embeddings of {{ $labels.model }} {{ $labels.version }} moved away from the reference (embedding drift)",
+			evidence: hint("inputs_changed"),
+			doc:      "embedding drift: the distance between a model version's mean input embedding and the reference's above its no-drift threshold (aiops_embedding_drifted)",
+			params:   withFilter(map[string]string{}),
+			summary:  "The input embeddings of {{ $labels.model }} {{ $labels.version }} moved away from the reference (embedding drift)",
 			build: func(p params, a *Alert) error {
 				a.Threshold = &Threshold{Expr: fmt.Sprintf("max by (model, version) (%s)", p.sel("aiops_embedding_drifted")),
 					By: []string{"model", "version"}, Op: ">", Value: 0.5}
@@ -249,9 +267,10 @@ func presets() map[string]preset {
 			},
 		},
 		"finish_reason_rate": {
-			doc:     "share of LLM calls ending with finish reason `reason` (default `length`: answers cut off) over 1h above `max` (default 10%), from OTLP spans",
-			params:  withFilter(map[string]string{"reason": "length", "max": "0.1"}),
-			summary: "Too many answers of {{ $labels.model }} end with an unwanted finish reason",
+			evidence: hint("adversarial_inputs"),
+			doc:      "share of LLM calls ending with finish reason `reason` (default `length`: answers cut off) over 1h above `max` (default 10%), from OTLP spans",
+			params:   withFilter(map[string]string{"reason": "length", "max": "0.1"}),
+			summary:  "Too many answers of {{ $labels.model }} end with an unwanted finish reason",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -264,9 +283,10 @@ func presets() map[string]preset {
 			},
 		},
 		"tool_error_rate": {
-			doc:     "share of an agent's tool calls failing over 15m above `max` (default 10%), per tool, from OTLP execute_tool spans",
-			params:  withFilter(map[string]string{"max": "0.1"}),
-			summary: "Tool {{ $labels.tool }} of agent {{ $labels.model }} fails too often",
+			evidence: hint("external_api_change"),
+			doc:      "share of an agent's tool calls failing over 15m above `max` (default 10%), per tool, from OTLP execute_tool spans",
+			params:   withFilter(map[string]string{"max": "0.1"}),
+			summary:  "Tool {{ $labels.tool }} of agent {{ $labels.model }} fails too often",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -294,9 +314,10 @@ func presets() map[string]preset {
 			},
 		},
 		"error_rate": {
-			doc:     "share of failed inferences over 5m above `max` (default 5%)",
-			params:  withFilter(map[string]string{"max": "0.05"}),
-			summary: "More than 5% of the inferences of {{ $labels.model }} fail",
+			evidence: hint("external_api_change"),
+			doc:      "share of failed inferences over 5m above `max` (default 5%)",
+			params:   withFilter(map[string]string{"max": "0.05"}),
+			summary:  "More than 5% of the inferences of {{ $labels.model }} fail",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("max")
 				if err != nil {
@@ -309,9 +330,10 @@ func presets() map[string]preset {
 			},
 		},
 		"canary_worse": {
-			doc:     "error rate of version `canary` more than `margin` (default 2 points) above version `stable` over 15m",
-			params:  map[string]string{"model": "", "canary": "canary", "stable": "stable", "margin": "0.02"},
-			summary: "Canary of {{ $labels.model }} fails more often than the stable version",
+			evidence: hint("version_mismatch"),
+			doc:      "error rate of version `canary` more than `margin` (default 2 points) above version `stable` over 15m",
+			params:   map[string]string{"model": "", "canary": "canary", "stable": "stable", "margin": "0.02"},
+			summary:  "Canary of {{ $labels.model }} fails more often than the stable version",
 			build: func(p params, a *Alert) error {
 				v, err := p.num("margin")
 				if err != nil {
@@ -358,6 +380,11 @@ func PresetDoc(name string) (doc string, params map[string]string) {
 	return p.doc, p.params
 }
 
+// PresetEvidence returns the evidence hints a preset's alerts carry, nil when none.
+func PresetEvidence(name string) *EvidenceHints {
+	return presets()[name].evidence
+}
+
 func (d *decoder) expandPreset(a *Alert, presetNode *yaml.Node, presetPath string, paramsNode *yaml.Node, paramsPath string) {
 	p, ok := presets()[a.Preset]
 	if !ok {
@@ -394,5 +421,9 @@ func (d *decoder) expandPreset(a *Alert, presetNode *yaml.Node, presetPath strin
 	}
 	if a.Summary == "" {
 		a.Summary = p.summary
+	}
+	if a.Evidence == nil && p.evidence != nil {
+		h := *p.evidence
+		a.Evidence = &h
 	}
 }

@@ -93,6 +93,10 @@ type Alert struct {
 	For           time.Duration
 	KeepFiringFor time.Duration
 	Preset        string // name of the preset it came from, if any
+	// Evidence are the hints incidentd's evidence gathering reads from the alert's
+	// annotations: which features to examine first and which causes to list first. A preset
+	// sets them; the alert's own evidence block replaces the preset's.
+	Evidence *EvidenceHints
 
 	Threshold *Threshold
 	Change    *Change
@@ -224,3 +228,24 @@ type Gates struct {
 	MaxCostPerRequestSet bool
 	Pos                  Pos
 }
+
+// EvidenceHints order an incident's investigation; they never decide a verdict.
+type EvidenceHints struct {
+	// Features are feature names (or a template such as {{ $labels.feature }}) to rank first
+	// among the drifted features.
+	Features []string
+	// Causes are cause names (EvidenceCauses) to list first in the evidence report.
+	Causes []string
+}
+
+// EvidenceCauses are the causes an evidence hint may name: incidentd's evidence causes (a
+// test in alertmanager-webhook/evidence keeps the two lists equal).
+func EvidenceCauses() []string {
+	return []string{"inputs_changed", "version_mismatch", "external_api_change", "adversarial_inputs", "capacity"}
+}
+
+// The annotations that carry the hints to incidentd, comma-separated.
+const (
+	AnnotationEvidenceFeatures = "opscentre_evidence_features"
+	AnnotationEvidenceCauses   = "opscentre_evidence_causes"
+)

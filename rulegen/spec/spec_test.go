@@ -133,3 +133,48 @@ func TestFormatNum(t *testing.T) {
 	require.Equal(t, "1e-09", FormatNum(1e-9))
 	require.Equal(t, "10000", FormatNum(10000))
 }
+
+// TestEvidenceHints: presets carry the hints of the cause they point to (the fired feature for
+// per-feature presets), an alert's own evidence block replaces them, and a bad hint is an error
+// naming its field.
+func TestEvidenceHints(t *testing.T) {
+	s, errs := Parse("spec.yaml", []byte(header+`alerts:
+  - {name: Drift, tier: P2, preset: feature_drift, runbook_url: https://x.example}
+  - {name: Slow, tier: P2, preset: latency_p95, runbook_url: https://x.example}
+  - {name: Tokens, tier: P2, preset: token_spend, runbook_url: https://x.example}
+  - {name: Errors, tier: P2, preset: error_rate, runbook_url: https://x.example}
+  - name: Own
+    tier: P2
+    preset: error_rate
+    runbook_url: https://x.example
+    evidence: {features: [amount], causes: [version_mismatch, capacity]}
+  - name: Plain
+    tier: P1
+    runbook: [look]
+    threshold: {expr: up, by: [job], op: "<", value: 1}
+`), Options{})
+	require.Empty(t, errs.Fatal(), errs.Error())
+	want := []*EvidenceHints{
+		{Features: []string{"{{ $labels.feature }}"}, Causes: []string{"inputs_changed"}},
+		{Causes: []string{"capacity"}},
+		{Causes: []string{"adversarial_inputs"}},
+		{Causes: []string{"external_api_change"}},
+		{Features: []string{"amount"}, Causes: []string{"version_mismatch", "capacity"}},
+		nil,
+	}
+	for i, w := range want {
+		require.Equal(t, w, s.Alerts[i].Evidence, s.Alerts[i].Name)
+	}
+
+	for spec, msg := range map[string]string{
+		"evidence: {causes: [gremlins]}": `spec.yaml:11:15: alerts[0].evidence.causes[0]: unknown cause "gremlins"; expected one of inputs_changed, version_mismatch, external_api_change, adversarial_inputs, capacity`,
+		"evidence: {features: ['a,b']}":  `alerts[0].evidence.features[0]: invalid feature "a,b"`,
+		"evidence: {feature: [amount]}":  `alerts[0].evidence.feature: unknown key "feature"; expected one of: causes, features`,
+		"evidence: {}":                   `alerts[0].evidence: evidence hints are empty`,
+		"evidence: [capacity]":           `alerts[0].evidence: expected a mapping`,
+		"evidence: {causes: capacity}":   `alerts[0].evidence.causes: expected a list of strings`,
+	} {
+		_, errs := Parse("spec.yaml", []byte(header+"alerts:\n  - name: A\n    tier: P1\n    runbook_url: https://x.example\n    preset: error_rate\n    "+spec+"\n"), Options{})
+		require.Contains(t, errs.Error(), msg, spec)
+	}
+}

@@ -25,6 +25,7 @@ type Evidence struct {
 type Cause struct {
 	Name     string    `json:"name"`
 	Verdict  string    `json:"verdict"`
+	Hinted   bool      `json:"hinted"` // named first by the opening alert's evidence hints
 	Reason   string    `json:"reason"`
 	Findings []Finding `json:"findings"`
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 )
 
 // queryEvidence answers one incident's evidence as a table: a row per finding of each
@@ -22,22 +24,24 @@ func (d *Datasource) queryEvidence(ctx context.Context, _ *backend.QueryDataRequ
 		return errResponse(err)
 	}
 	var causes, verdicts, reasons, findings, panels []string
+	var hinted []bool
 	var nows, befores []*float64
-	row := func(c, v, r, f, panel string, now, before *float64) {
-		causes, verdicts, reasons, findings, panels = append(causes, c), append(verdicts, v), append(reasons, r), append(findings, f), append(panels, panel)
-		nows, befores = append(nows, now), append(befores, before)
+	row := func(c incidentd.Cause, f, panel string, now, before *float64) {
+		causes, verdicts, reasons, findings, panels = append(causes, c.Name), append(verdicts, c.Verdict), append(reasons, c.Reason), append(findings, f), append(panels, panel)
+		hinted, nows, befores = append(hinted, c.Hinted), append(nows, now), append(befores, before)
 	}
 	for _, c := range ev.Causes {
 		if len(c.Findings) == 0 {
-			row(c.Name, c.Verdict, c.Reason, "", "", nil, nil)
+			row(c, "", "", nil, nil)
 		}
 		for _, f := range c.Findings {
-			row(c.Name, c.Verdict, c.Reason, f.Name, f.Panel, f.Now, f.Before)
+			row(c, f.Name, f.Panel, f.Now, f.Before)
 		}
 	}
 	frame := data.NewFrame(fmt.Sprintf("incident %d evidence", id),
 		data.NewField("cause", nil, causes),
 		data.NewField("verdict", nil, verdicts),
+		data.NewField("hinted", nil, hinted),
 		data.NewField("reason", nil, reasons),
 		data.NewField("finding", nil, findings),
 		data.NewField("now", nil, nows),

@@ -13,7 +13,7 @@ import (
 const evidenceJSON = `{"incident_id":2,"gathered_at":"2026-11-29T09:30:12Z","tier":"P2","model":"fraud-v3","at":"2026-11-29T09:30:00Z",
 "window":"10m","baseline":"1h","queries":12,"duration_ms":84,"errors":["node_cpu_busy: timeout"],
 "causes":[
- {"name":"inputs_changed","verdict":"supported","reason":"drifted: amount","findings":[
+ {"name":"inputs_changed","verdict":"supported","hinted":true,"reason":"drifted: amount","findings":[
    {"name":"drifted feature amount","now":0.81,"before":0.02,"query":"max by (feature) (aiops_feature_drift_score{model=\"fraud-v3\",method=\"psi\"})","panel":"/d/opscentre-data-quality-drift?var-model=fraud-v3&viewPanel=1"}]},
  {"name":"version_mismatch","verdict":"not_supported","reason":"the same versions served traffic before, and no deployment was recorded"},
  {"name":"capacity","verdict":"unknown","reason":"no latency series for this model"}],
