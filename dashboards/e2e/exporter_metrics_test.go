@@ -105,10 +105,12 @@ func TestDashboardAndRuleMetricsAreExported(t *testing.T) {
 	require.Zero(t, stats.SendErrors, "last send error: %v", stats.LastError)
 	require.NotZero(t, stats.Labels)
 
-	// What the simulator does not send: an application's queue depth, and an event the
+	// What the simulator does not send: an application's queue depth, an event produced
+	// under an incidentd containment (the contained-traffic family), and an event the
 	// exporter must reject (negative latency), so the rejected-events family exists.
 	post, err := http.Post(base+"/api/v1/events", "application/x-ndjson", strings.NewReader(
 		`{"model":"support-chatbot","queue_depth":3,"latency_seconds":0.2}`+"\n"+
+			`{"model":"support-chatbot","latency_seconds":0.3,"containment":{"id":1,"action":"fallback"}}`+"\n"+
 			`{"model":"support-chatbot","latency_seconds":-1}`+"\n"))
 	require.NoError(t, err)
 	post.Body.Close()

@@ -61,6 +61,7 @@ func newSyntheticExporter() *syntheticExporter {
 
 	events := counter("aiops_events_total", with()...)
 	rejected := counter("aiops_events_rejected_total", with("reason")...)
+	contained := counter("aiops_contained_events_total", with("action")...)
 	driftScore := gauge("aiops_feature_drift_score", with("feature", "method")...)
 	pvalue := gauge("aiops_feature_drift_pvalue", with("feature", "test")...)
 	drifted := gauge("aiops_feature_drifted", with("feature")...)
@@ -187,6 +188,7 @@ func newSyntheticExporter() *syntheticExporter {
 				opDuration.With(w("gen_ai_request_model", "gpt-x")).Observe(0.2 * float64(j+1))
 			}
 			errs.With(w("type", "timeout")).Add(2)
+			contained.With(w("action", "fallback")).Add(3)
 			for _, tt := range []string{"input", "output", "cached"} {
 				tokens.With(w("type", tt)).Add(1000)
 			}

@@ -80,5 +80,10 @@ func modelPerformance() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Predictions awaiting a label", "Backlog of predictions still waiting for their ground truth, per model.", "short",
 			pq("A", `sum by (model) (`+sel("aiops_predictions_awaiting_label")+`)`, "{{model}}")).
 			Span(8).
-			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)))
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
+		WithRow(row("Containment")).
+		WithPanel(timeSeries("Contained traffic", "Events the applications produced under an incidentd containment, per model, the version that served them and the containment's action (fallback, disable, block_inputs), beside every version's traffic: a fallback shows as the faulty version falling to zero while the fallback version's contained traffic rises, until the containment is lifted.", "reqps",
+			pq("A", sumRate("model, version, action", "aiops_contained_events_total"), "{{model}} {{version}} contained: {{action}}"),
+			pq("B", sumRate(byMV, "aiops_events_total"), "{{model}} {{version}} all events")).
+			Min(0).Span(24))
 }

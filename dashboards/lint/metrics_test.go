@@ -19,6 +19,7 @@ func architectureFamilies() map[string]string {
 	return map[string]string{
 		"aiops_events_total":                           Counter,
 		"aiops_events_rejected_total":                  Counter,
+		"aiops_contained_events_total":                 Counter,
 		"aiops_feature_drift_score":                    Gauge,
 		"aiops_feature_drift_pvalue":                   Gauge,
 		"aiops_feature_drifted":                        Gauge,

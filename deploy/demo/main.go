@@ -28,6 +28,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
@@ -136,7 +137,8 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		ExporterArgs:       []string{"--config.file=" + d.ExporterConfig},
 		// Evidence at detection from the demo's Prometheus, with windows suited to its
 		// 40-second faults (the e2e test checks the attribution with the same settings).
-		IncidentdConfig: demoIncidentdConfig,
+		// and the automatic containment of the P1 fault.
+		IncidentdConfig: demoIncidentdConfig + stack.DemoContainmentConfig,
 	})
 	if err != nil {
 		return err
@@ -152,12 +154,18 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		}
 	}()
 
+	// The applications obey incidentd's containments through the Go client's watcher.
+	w, err := d.Watcher(st.IncidentdURL)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	start := time.Now()
 	simCtx, simCancel := context.WithCancel(ctx)
 	defer simCancel()
 	simDone := make(chan sim.Stats, 1)
 	go func() {
-		s, _ := sim.Run(simCtx, sim.Options{Scenario: d.Scenario, Sink: d.Sink(st.ExporterURL), Start: start})
+		s, _ := sim.Run(simCtx, sim.Options{Scenario: d.Scenario, Sink: d.Sink(st.ExporterURL), Start: start, Decide: w.Decide})
 		simDone <- s
 	}()
 
@@ -291,7 +299,61 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	} else {
 		fmt.Fprintf(&b, "  (%v)\n", err)
 	}
+
+	b.WriteString("\nCONTAINMENTS (incidentd → the applications)\n")
+	if cs, err := stack.Containments(ctx, v.st.IncidentdURL); err == nil {
+		if len(cs) == 0 {
+			b.WriteString("  none\n")
+		}
+		for _, c := range cs {
+			fmt.Fprintf(&b, "  %s\n", v.containmentLine(c))
+		}
+		b.WriteString("  traffic by version (events/s): ")
+		traffic := v.versionTraffic(ctx)
+		for _, k := range sortedKeys(traffic) {
+			fmt.Fprintf(&b, "%s %s  ", k, traffic[k])
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "  (%v)\n", err)
+	}
 	fmt.Fprint(v.out, b.String())
+}
+
+// containmentLine says what a containment does and whether it is in force.
+func (v *view) containmentLine(c containment.Containment) string {
+	what := string(c.Action) + " " + c.Model
+	if c.Version != "" {
+		what += " " + c.Version
+	}
+	if c.FallbackVersion != "" {
+		what += " → " + c.FallbackVersion
+	}
+	by := c.CreatedBy
+	if c.Policy != "" {
+		by = "policy " + c.Policy
+	}
+	state := fmt.Sprintf("applied +%s by %s", c.CreatedAt.Sub(v.start).Truncate(time.Second), by)
+	if !c.LiftedAt.IsZero() {
+		state += fmt.Sprintf(", lifted +%s by %s", c.LiftedAt.Sub(v.start).Truncate(time.Second), c.LiftedBy)
+	}
+	return fmt.Sprintf("containment #%-3d %-36s incident #%d, %s", c.ID, what, c.IncidentID, state)
+}
+
+// versionTraffic is the event rate of each version of the models with more than one
+// version ("model/version" → rate): where a fallback shows as traffic moving.
+func (v *view) versionTraffic(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	res, _, _, err := v.prom.Query(ctx, `sum by (model, version) (rate(aiops_events_total[5s])) and on (model) (count by (model) (count by (model, version) (aiops_events_total)) > 1)`, time.Now())
+	if err != nil {
+		return out
+	}
+	if vec, ok := res.(model.Vector); ok {
+		for _, s := range vec {
+			out[string(s.Metric["model"])+"/"+string(s.Metric["version"])] = fmt.Sprintf("%.3g", float64(s.Value))
+		}
+	}
+	return out
 }
 
 func (v *view) faultState(f sim.Fault) string {
@@ -345,6 +407,27 @@ func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
 			}
 		}
 	}
+	if cs, err := stack.Containments(ctx, v.st.IncidentdURL); err == nil {
+		for _, c := range cs {
+			state := "applied"
+			if !c.LiftedAt.IsZero() {
+				state = "lifted"
+			}
+			emit(fmt.Sprintf("containment/%d", c.ID), state, v.containmentLine(c))
+		}
+	}
+	// A version's traffic stopping or resuming (a fallback moving it) is a change worth a line.
+	for key, rate := range v.versionTraffic(ctx) {
+		state := "serving"
+		if rate == "0" {
+			state = "no traffic"
+		}
+		if v.seen["traffic/"+key] != "" || state != "serving" {
+			emit("traffic/"+key, state, fmt.Sprintf("traffic  %-42s %s (%s events/s)", key, state, rate))
+		} else {
+			now["traffic/"+key] = state
+		}
+	}
 	if simStats != nil {
 		emit("sim", "done", fmt.Sprintf("simulator finished: %d events, %d labels sent", simStats.Events, simStats.Labels))
 	}
@@ -392,6 +475,27 @@ func (v *view) finish(ctx context.Context) (string, error) {
 		}
 		fmt.Fprintf(v.out, "  %s %-24s → %-22s %s opened %s after the fault (budget %s) %s\n", mark, o.Fault, o.Alert, o.Tier,
 			o.OpenedAfter.Round(100*time.Millisecond), o.Budget, strings.Join(o.Problems, "; "))
+	}
+	// A contained fault's incident must have had its automatic containment applied.
+	cs, err := stack.Containments(ctx, v.st.IncidentdURL)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	for _, o := range outcomes {
+		if !o.Contained || o.Incident == nil {
+			continue
+		}
+		var line string
+		for _, c := range cs {
+			if c.IncidentID == o.Incident.ID {
+				line = v.containmentLine(c)
+			}
+		}
+		if line == "" {
+			problems = append(problems, fmt.Sprintf("%s: incident #%d was not contained", o.Fault, o.Incident.ID))
+			continue
+		}
+		fmt.Fprintf(v.out, "  ok   %-24s → %s\n", o.Fault, line)
 	}
 	for _, p := range problems {
 		fmt.Fprintln(v.out, "  FAIL", p)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
@@ -22,8 +25,9 @@ import (
 // TestLoop runs the whole loop — aiops-sim → aiops_exporter → Prometheus (rules from
 // rulegen) → Alertmanager (routes from rulegen) → incidentd — with the demo's scenario, on
 // Prometheus 2 and 3, and checks that each scripted fault opened exactly one incident of
-// its alert's tier within its budget, that each was resolved after its fault ended, and
-// that the clean stretch opened nothing.
+// its alert's tier within its budget, that each was resolved after its fault ended (the
+// contained P1 fault: resolved at all), that the clean stretch opened nothing, and that the
+// P1 fault was contained automatically and the application obeyed (checkContainment).
 func TestLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the loop takes about four minutes")
@@ -56,10 +60,14 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 		RuleFiles:          demo.RuleFiles,
 		AlertmanagerConfig: demo.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + demo.ExporterConfig},
-		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL) + evidenceConfig,
+		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL) + evidenceConfig + stack.DemoContainmentConfig,
 	})
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)
+	// The applications obey incidentd's containments, as in the demo.
+	watcher, err := demo.Watcher(st.IncidentdURL)
+	require.NoError(t, err)
+	defer watcher.Close()
 
 	// The simulator plays until the check below is done: the systems keep running healthy
 	// after the last fault, so every alert can resolve.
@@ -67,7 +75,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	simCtx, stopSim := context.WithCancel(ctx)
 	simDone := make(chan sim.Stats, 1)
 	go func() {
-		stats, _ := sim.Run(simCtx, sim.Options{Scenario: demo.Scenario, Sink: demo.Sink(st.ExporterURL), Start: start})
+		stats, _ := sim.Run(simCtx, sim.Options{Scenario: demo.Scenario, Sink: demo.Sink(st.ExporterURL), Start: start, Decide: watcher.Decide})
 		simDone <- stats
 	}()
 	defer stopSim()
@@ -88,6 +96,18 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 		done := time.Since(start) > demo.LastFaultEnd() && len(problems) == 0
 		for _, o := range outcomes {
 			done = done && o.OK()
+		}
+		// The contained fault's containment is lifted 10 s after its incident resolved; the
+		// run goes on until then and a few seconds more, to see the traffic return.
+		if done {
+			cs, err := stack.Containments(ctx, st.IncidentdURL)
+			require.NoError(t, err)
+			for _, o := range outcomes {
+				if o.Contained {
+					c := containmentOf(cs, o.Incident.ID)
+					done = done && c != nil && !c.LiftedAt.IsZero() && time.Since(c.LiftedAt) > 8*time.Second
+				}
+			}
 		}
 		if done || time.Now().After(deadline) {
 			break
@@ -111,6 +131,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.Empty(t, problems)
 	require.Len(t, outcomes, len(demo.Scenario.Faults))
 	checkEvidence(t, st.IncidentdURL, outcomes)
+	checkContainment(t, demo, st, start, outcomes)
 
 	// Routing by tier: P1/P2 page the on-call member through PagerDuty exactly once per
 	// incident and resolve that page when the incident resolves; P3/P4 never page. Every
@@ -225,4 +246,102 @@ func resolvesSent(pd *receiver, outcomes []stack.Outcome) bool {
 		}
 	}
 	return got >= want
+}
+
+func containmentOf(cs []containment.Containment, incident int64) *containment.Containment {
+	for i := range cs {
+		if cs[i].IncidentID == incident {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// checkContainment follows the demo's contained P1 fault through each step: the automatic
+// fallback applied within 2 s of its incident opening, the faulty version's traffic at zero
+// and the fallback's up while it held (read from Prometheus, so what the application did, as
+// the exporter counted it), the contained traffic counted, and after incidentd lifted it
+// (10 s after the incident resolved) the faulty version serving again.
+func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, start time.Time, outcomes []stack.Outcome) {
+	cs, err := stack.Containments(context.Background(), st.IncidentdURL)
+	require.NoError(t, err)
+	n := 0
+	for _, o := range outcomes {
+		if !o.Contained {
+			require.Nil(t, containmentOf(cs, o.Incident.ID), "%s: only the P1 fault asking for it is contained", o.Fault)
+			continue
+		}
+		n++
+		var f sim.Fault
+		for _, sf := range demo.Scenario.Faults {
+			if sf.Name == o.Fault {
+				f = sf
+			}
+		}
+		c := containmentOf(cs, o.Incident.ID)
+		require.NotNil(t, c, "%s: incident %d not contained: %+v", o.Fault, o.Incident.ID, cs)
+		require.Equal(t, containment.Fallback, c.Action)
+		require.Equal(t, "p1-fallback", c.Policy)
+		require.Equal(t, f.Model, c.Model)
+		require.Equal(t, f.Version, c.Version)
+		require.Equal(t, "v1", c.FallbackVersion)
+		var inc struct {
+			CreatedAt time.Time `json:"created_at"`
+		}
+		resp, err := http.Get(fmt.Sprintf("%s/api/v1/incidents/%d", st.IncidentdURL, o.Incident.ID))
+		require.NoError(t, err)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&inc))
+		resp.Body.Close()
+		applied := c.CreatedAt.Sub(inc.CreatedAt)
+		require.LessOrEqual(t, applied, 2*time.Second, "%s: containment applied %s after the incident opened", o.Fault, applied)
+		require.False(t, c.LiftedAt.IsZero(), "%s: lifted after the incident resolved", o.Fault)
+		require.Equal(t, "system", c.LiftedBy)
+		require.False(t, c.LiftedAt.Before(o.Incident.ResolvedAt.Add(10*time.Second)), "lifted 10 s after the resolve, not before")
+
+		ver := func(v string) string {
+			return fmt.Sprintf(`sum(rate(aiops_events_total{model=%q,version=%q}[3s]))`, f.Model, v)
+		}
+		// Before: both versions served. While contained (past the watcher's refresh and a
+		// rate window): the faulty version nothing, the fallback more. After the lift: both.
+		before := c.CreatedAt.Add(-2 * time.Second)
+		during := c.CreatedAt.Add(stack.DemoWatchRefresh + 5*time.Second)
+		after := c.LiftedAt.Add(stack.DemoWatchRefresh + 5*time.Second)
+		require.Greater(t, promAt(t, st.PrometheusURL, ver(f.Version), before), 0.5, "%s served before the containment", f.Version)
+		require.Zero(t, promAt(t, st.PrometheusURL, ver(f.Version), during), "%s: no traffic while contained", f.Version)
+		// v1 has nine tenths of the traffic, so its rise is within its noise: the model's
+		// whole traffic holding up, all of it now on v1, is what shows the move.
+		total := fmt.Sprintf(`sum(rate(aiops_events_total{model=%q}[10s]))`, f.Model)
+		totalBefore, v1During := promAt(t, st.PrometheusURL, total, before), promAt(t, st.PrometheusURL, strings.Replace(ver("v1"), "[3s]", "[10s]", 1), during.Add(7*time.Second))
+		require.Greater(t, v1During, 0.8*totalBefore, "the fallback v1 took the model's traffic: %.1f/s of %.1f/s", v1During, totalBefore)
+		require.Greater(t, promAt(t, st.PrometheusURL, fmt.Sprintf(`sum(rate(aiops_contained_events_total{model=%q,action="fallback"}[3s]))`, f.Model), during), 0.5,
+			"the exporter counts contained traffic")
+		require.Greater(t, promAt(t, st.PrometheusURL, ver(f.Version), after), 0.5, "%s serves again after the lift", f.Version)
+		t.Logf("%s: incident %d opened %s after the fault, contained %s later, lifted %s after it resolved",
+			o.Fault, o.Incident.ID, o.OpenedAfter.Round(100*time.Millisecond), applied.Round(time.Millisecond),
+			c.LiftedAt.Sub(o.Incident.ResolvedAt).Round(100*time.Millisecond))
+	}
+	require.Equal(t, 1, n, "the demo has one contained fault")
+	require.Len(t, cs, n, "no other containment")
+}
+
+// promAt is the value of a one-series instant query at t (0 when empty).
+func promAt(t *testing.T, promURL, q string, at time.Time) float64 {
+	t.Helper()
+	resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(q) + "&time=" + strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	if len(r.Data.Result) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
+	require.NoError(t, err)
+	return v
 }

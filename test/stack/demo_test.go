@@ -91,6 +91,61 @@ func TestVerify(t *testing.T) {
 	require.Contains(t, outcomes[0].Problems[0], "want resolved after the fault ended")
 }
 
+// The demo's P1 fault is contained automatically: its alert carries the labels the demo's
+// policy matches, and Verify accepts its incident resolving before the fault ended (the
+// containment took the faulty version out of service) while still demanding it resolve.
+func TestVerifyContainedFault(t *testing.T) {
+	d, err := LoadDemo(testbin.RepoRoot(t))
+	require.NoError(t, err)
+	var contained []string
+	for _, f := range d.Scenario.Faults {
+		if d.Contained(f.Expect) {
+			contained = append(contained, f.Name)
+			require.Equal(t, "P1", d.tier(f.Expect), "the demo policy contains P1 incidents only")
+			require.Contains(t, DemoContainmentConfig, `containment="`+alertLabel(d, f.Expect, "containment")+`"`)
+			require.NotEmpty(t, f.Version, "%s: the fault names the version to fall back from", f.Name)
+			require.NotEqual(t, f.Version, alertLabel(d, f.Expect, "fallback_version"))
+		}
+	}
+	require.Equal(t, []string{"fraud-v2-errors"}, contained)
+
+	start := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	var faultIdx int
+	for i, f := range d.Scenario.Faults {
+		if f.Name == "fraud-v2-errors" {
+			faultIdx = i
+		}
+	}
+	f := d.Scenario.Faults[faultIdx]
+	in := incidentd.Incident{ID: 1, Tier: "P1", State: "resolved", Labels: map[string]string{"alertname": f.Expect},
+		DetectedAt: start.Add(f.At.D() + 18*time.Second), ResolvedAt: start.Add(f.At.D() + 25*time.Second)}
+	require.Less(t, 25*time.Second, f.For.D(), "the incident resolves before the fault ends")
+	opts := VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true}
+	outcomes, _ := d.Verify([]incidentd.Incident{in}, opts)
+	o := outcomes[faultIdx]
+	require.True(t, o.Contained)
+	require.True(t, o.OK(), o.Problems)
+	in.ResolvedAt, in.State = time.Time{}, "triggered"
+	outcomes, _ = d.Verify([]incidentd.Incident{in}, opts)
+	require.Contains(t, outcomes[faultIdx].Problems, "still triggered, want resolved after the fault ended")
+	// Another fault resolving early is still a failure.
+	g := d.Scenario.Faults[0]
+	require.False(t, d.Contained(g.Expect))
+	early := incidentd.Incident{ID: 2, Tier: d.tier(g.Expect), State: "resolved", Labels: map[string]string{"alertname": g.Expect},
+		DetectedAt: start.Add(g.At.D() + 15*time.Second), ResolvedAt: start.Add(g.At.D() + 20*time.Second)}
+	outcomes, _ = d.Verify([]incidentd.Incident{early}, opts)
+	require.Contains(t, outcomes[0].Problems[0], "before the fault ended")
+}
+
+func alertLabel(d *Demo, alert, label string) string {
+	for _, a := range d.Spec.Alerts {
+		if a.Name == alert {
+			return a.Labels[label]
+		}
+	}
+	return ""
+}
+
 // A server whose port was taken before it bound it is reported as such (errPortTaken):
 // what makes Start pick its ports again. A port given in the options is not picked again.
 func TestTakenPortIsReported(t *testing.T) {

@@ -2,7 +2,9 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/rulegen/spec"
@@ -69,6 +73,75 @@ func (d *Demo) Sink(url string) sim.Sink {
 	return &sim.OTLPSink{HTTPSink: sim.HTTPSink{URL: url, Client: &http.Client{Timeout: 10 * time.Second}}}
 }
 
+// DemoContainmentConfig is the incidentd configuration (appended to the rest) of the demo's
+// automatic containment: a P1 incident whose alerts carry `containment: fallback` falls the
+// model's version back to the alerts' `fallback_version` at once, and incidentd lifts it
+// 10 s after the incident resolved, so an unattended run shows the whole cycle. The demo's
+// API stays open (no tokens: read-only for everyone), so the applications' watchers read
+// containments as anonymous viewers; a deployment gives them a token of role application.
+const DemoContainmentConfig = `
+containment:
+  enabled: true
+  max_actions_per_hour: 10
+  policies:
+  - name: p1-fallback
+    match: ['tier="P1"', 'containment="fallback"']
+    action: fallback
+    lift: {after_resolve: 10s}
+`
+
+// DemoWatchRefresh is how often the demo's applications poll incidentd for containments.
+const DemoWatchRefresh = time.Second
+
+// Watcher is the demo's applications' view of incidentd's containments (the Go client's
+// watcher, as a real application would use it): hand its Decide to sim.Options.Decide.
+func (d *Demo) Watcher(incidentdURL string) (*client.Watcher, error) {
+	models := make([]string, 0, len(d.Scenario.Models))
+	for _, m := range d.Scenario.Models {
+		models = append(models, m.Name)
+	}
+	return client.NewWatcher(client.WatcherOptions{URL: incidentdURL, Models: models, Refresh: DemoWatchRefresh})
+}
+
+// Contained reports whether the alert asks for an automatic containment (its spec labels
+// carry `containment`): its fault is contained before it ends.
+func (d *Demo) Contained(alert string) bool {
+	for _, a := range d.Spec.Alerts {
+		if a.Name == alert {
+			return a.Labels["containment"] != ""
+		}
+	}
+	return false
+}
+
+// Containments lists every containment incidentd holds, active or lifted, oldest first.
+func Containments(ctx context.Context, incidentdURL string) ([]containment.Containment, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, incidentdURL+"/api/v1/containments?limit=1000", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("listing containments: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("listing containments: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing containments: %s: %s", resp.Status, b)
+	}
+	var body struct {
+		Containments []containment.Containment `json:"containments"`
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, fmt.Errorf("listing containments: %w", err)
+	}
+	sort.Slice(body.Containments, func(i, j int) bool { return body.Containments[i].ID < body.Containments[j].ID })
+	return body.Containments, nil
+}
+
 func (d *Demo) tier(alert string) string {
 	for _, a := range d.Spec.Alerts {
 		if a.Name == alert {
@@ -115,6 +188,8 @@ type Outcome struct {
 	Problems    []string
 	// NotReached is set when the run stopped before the fault's budget ran out.
 	NotReached bool
+	// Contained is set when the fault's alert asks for an automatic containment.
+	Contained bool
 }
 
 // OK reports whether the fault produced what it should.
@@ -126,7 +201,9 @@ type VerifyOptions struct {
 	Start time.Time
 	// Pipeline is the data-path allowance added to each alert's `for` (see Budget).
 	Pipeline time.Duration
-	// RequireResolved demands that every fault's incident was resolved after it ended.
+	// RequireResolved demands that every fault's incident was resolved after it ended —
+	// or, for a contained fault (Demo.Contained), resolved at all: the containment takes
+	// the faulty version out of service, so its alert resolves before the fault ends.
 	RequireResolved bool
 	// Until, when set, is when the run stopped: a fault whose budget had not run out by
 	// then is reported as not reached instead of checked.
@@ -136,7 +213,8 @@ type VerifyOptions struct {
 // Verify matches the incidents incidentd holds against the scenario's faults: each fault
 // that names an alert must have produced exactly one incident of that alert with the alert's
 // tier, opened after the fault began and within the budget; nothing may have opened before
-// the first fault (the clean stretch); with RequireResolved each incident must be resolved.
+// the first fault (the clean stretch); with RequireResolved each incident must be resolved
+// (after its fault ended, unless the fault is contained).
 func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
 	byAlert := map[string][]incidentd.Incident{}
 	for _, in := range incidents {
@@ -152,7 +230,7 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 			continue
 		}
 		expected[f.Expect] = true
-		out := Outcome{Fault: f.Name, Alert: f.Expect, Tier: d.tier(f.Expect), Budget: d.Budget(f.Expect, o.Pipeline)}
+		out := Outcome{Fault: f.Name, Alert: f.Expect, Tier: d.tier(f.Expect), Budget: d.Budget(f.Expect, o.Pipeline), Contained: d.Contained(f.Expect)}
 		if f.Kind == sim.FaultAccuracyDecay || f.Kind == sim.FaultCanaryWorse {
 			// Accuracy is measured on labelled predictions: the truth arrives a label
 			// delay after the prediction the fault degraded.
@@ -189,7 +267,9 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 				switch {
 				case in.ResolvedAt.IsZero():
 					out.Problems = append(out.Problems, fmt.Sprintf("still %s, want resolved after the fault ended", in.State))
-				case in.ResolvedAt.Before(ended):
+				case in.ResolvedAt.Before(in.DetectedAt):
+					out.Problems = append(out.Problems, "resolved before it was detected")
+				case in.ResolvedAt.Before(ended) && !out.Contained:
 					out.Problems = append(out.Problems, fmt.Sprintf("resolved %s before the fault ended", ended.Sub(in.ResolvedAt)))
 				}
 			}
