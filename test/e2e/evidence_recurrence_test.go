@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
@@ -94,7 +91,6 @@ func recurrenceHistory(end time.Time, detections ...time.Time) string {
 // incident, as it is when it comes back after the window).
 func recurrenceIncidentd(t *testing.T, prom string) string {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`incidents: {auto_resolve: false, reopen_window: 0s}
 webhook:
   bearer_token_sha256: ["%s"]
@@ -103,21 +99,7 @@ api:
   - {subject: alice, role: responder, token_sha256: %s}
 prometheus: {url: %q, window: 5m, baseline: 30m, timeout: 5s, total_timeout: 10s}
 `, incdSHA("s3cret"), incdSHA("alice-token"), prom)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + l.Addr().String()
+	return incdStartWithConfig(t, cfg)
 }
 
 // recurrenceCall calls incidentd's API as alice; it returns the status and body.

@@ -38,8 +38,14 @@ func incdFreePort(t *testing.T) int {
 // the webhook secret "s3cret"; it returns the base URL.
 func incdStartInProcess(t *testing.T) string {
 	t.Helper()
+	return incdStartWithConfig(t, "webhook:\n  bearer_token_sha256: [\""+incdSHA("s3cret")+"\"]\n")
+}
+
+// incdStartWithConfig runs incidentd in-process on SQLite with the given configuration; it
+// returns the base URL.
+func incdStartWithConfig(t *testing.T, cfg string) string {
+	t.Helper()
 	dir := t.TempDir()
-	cfg := "webhook:\n  bearer_token_sha256: [\"" + incdSHA("s3cret") + "\"]\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
