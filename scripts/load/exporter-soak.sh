@@ -12,19 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SOAK_PHASE=${SOAK_PHASE:-10s}
 mkdir -p bin
-go build -o bin/aiops_exporter ./cmd/aiops_exporter
 go build -o bin/aiops-soak ./cmd/aiops-soak
-work=$(mktemp -d)
-bin/aiops_exporter --web.listen-address=127.0.0.1:0 --storage.path="$work/data" >"$work/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-addr=""
-for _ in $(seq 100); do
-  addr=$(grep -o 'msg="Listening on" address=[^ ]*' "$work/log" | head -n1 | sed 's/.*address=//') || true
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { cat "$work/log" >&2; echo "exporter did not start" >&2; exit 1; }
+# shellcheck source=lib/exporter.bash
+source scripts/load/lib/exporter.bash
+start_exporter
 echo ">> exporter soak: default limits, $SOAK_PHASE quiet then $SOAK_PHASE under an attack within the in-flight budget"
 bin/aiops-soak -url "http://$addr" -exporter-pid "$pid" -phase "$SOAK_PHASE" -slow-clients 100 -idle-conns 300 -rss-bound-mib 576
 echo ">> exporter soak: default limits, $SOAK_PHASE quiet then $SOAK_PHASE under an attack past the in-flight budget"
