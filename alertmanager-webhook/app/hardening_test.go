@@ -173,12 +173,15 @@ func seedFile(t *testing.T, path string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o750))
-	s, err := sqlite.Open(ctx, sqlite.Options{Path: path, Config: store.DefaultConfig()})
-	require.NoError(t, err)
-	require.NoError(t, storetest.Seed(ctx, s.SQL(), sqlite.Dialect, n))
-	_, err = s.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	s, err := sqlite.Open(ctx, sqlite.Options{Path: path, Config: store.DefaultConfig()}) // creates and migrates
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
+	raw, err := sqlite.OpenDB(path)
+	require.NoError(t, err)
+	defer raw.Close()
+	require.NoError(t, storetest.Seed(ctx, raw, sqlite.Dialect, n))
+	_, err = raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	require.NoError(t, err)
 }
 
 // runBriefly runs incidentd on the database at path and returns what Run returned, or

@@ -23,11 +23,15 @@ func BenchmarkIdleTick(b *testing.B) {
 		b.Run(map[int]string{0: "empty", 100_000: "history-100k"}[n], func(b *testing.B) {
 			ctx := context.Background()
 			clock := storetest.NewClock(storetest.SeedStart.Add(200 * 24 * time.Hour))
-			db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(b.TempDir(), "i.db"), Config: store.DefaultConfig(), Now: clock.Now})
+			path := filepath.Join(b.TempDir(), "i.db")
+			db, err := sqlite.Open(ctx, sqlite.Options{Path: path, Config: store.DefaultConfig(), Now: clock.Now})
 			require.NoError(b, err)
 			defer db.Close()
 			if n > 0 {
-				require.NoError(b, storetest.Seed(ctx, db.SQL(), db.Dialect(), n))
+				raw, err := sqlite.OpenDB(path)
+				require.NoError(b, err)
+				require.NoError(b, storetest.Seed(ctx, raw, sqlite.Dialect, n))
+				require.NoError(b, raw.Close())
 			}
 			cfg := config(b, notifytest.NewServer(b), clock.Now)
 			eng := escalation.New(escalation.Options{Store: db, Config: func() *escalation.Config { return cfg }, Now: clock.Now})

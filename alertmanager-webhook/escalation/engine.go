@@ -12,7 +12,6 @@ package escalation
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,36 +149,17 @@ func (e *Engine) Tick(ctx context.Context) error {
 	return errors.Join(e.plan(ctx, cfg), e.escalate(ctx, cfg), e.lifecycle(ctx, cfg), e.deliver(ctx, cfg))
 }
 
-func (e *Engine) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	db := e.o.Store.SQL()
-	rows, err := db.QueryContext(ctx, e.o.Store.Dialect().Rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // plan routes incidents the worker has not seen yet.
 func (e *Engine) plan(ctx context.Context, cfg *Config) error {
 	// Only incidents created within the look-back are candidates (an index range, not a
 	// scan of the whole history every second); older ones are never paged anyway.
-	ids, err := e.ids(ctx, `SELECT i.id FROM incidents i LEFT JOIN escalations e ON e.incident_id = i.id
-		WHERE i.created_at >= ? AND e.incident_id IS NULL ORDER BY i.created_at, i.id LIMIT 200`, store.Nanos(e.o.Now().Add(-lookBack(cfg))))
+	ids, err := e.o.Store.UnroutedIncidents(ctx, e.o.Now().Add(-lookBack(cfg)), 200)
 	if err != nil {
 		return fmt.Errorf("find new incidents: %w", err)
 	}
 	var errs []error
 	for _, id := range ids {
-		err := e.o.Store.Tx(ctx, "escalation_plan", func(ctx context.Context, tx *sql.Tx) error {
+		err := e.o.Store.UpdateEscalations(ctx, "escalation_plan", func(ctx context.Context, tx *store.EscalationTx) error {
 			return e.planOne(ctx, tx, cfg, id)
 		})
 		if err != nil {
@@ -189,59 +169,76 @@ func (e *Engine) plan(ctx context.Context, cfg *Config) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) planOne(ctx context.Context, tx *sql.Tx, cfg *Config, id int64) error {
-	s := e.o.Store
-	inc, err := s.IncidentTx(ctx, tx, id)
+// actionOf maps the tier policy's decision to the escalation action recorded for it.
+func actionOf(a routing.Action) (store.EscalationAction, error) {
+	switch a {
+	case routing.Page:
+		return store.EscalationPage, nil
+	case routing.Hold:
+		return store.EscalationHold, nil
+	case routing.Queue:
+		return store.EscalationQueue, nil
+	case routing.Backlog:
+		return store.EscalationBacklog, nil
+	}
+	return "", fmt.Errorf("routing decided %q, which the escalation worker does not know", a)
+}
+
+func (e *Engine) planOne(ctx context.Context, tx *store.EscalationTx, cfg *Config, id int64) error {
+	inc, err := tx.Incident(ctx, id)
 	if err != nil {
 		return err
 	}
 	now := e.o.Now().UTC()
 	d := cfg.Routing.Decide(inc.Labels, inc.Tier, now, cfg.Directory)
-	action, state, due, note := string(d.Action), "pending", d.Due, d.Reason
-	resolvedNotified := 0
+	action, err := actionOf(d.Action)
+	if err != nil {
+		return err
+	}
+	state, due, note := store.EscalationPending, d.Due, d.Reason
+	resolvedNotified := false
 	switch {
 	case len(cfg.Policies) == 0 && len(cfg.Channels) == 0:
 		// Nothing to notify configured: record the incident as seen, quietly.
-		action, state, note = "none", "done", ""
+		action, state, note = store.EscalationNone, store.EscalationDone, ""
 	case !inc.State.Open():
-		action, state, note, resolvedNotified = "none", "done", "", 1
+		action, state, note, resolvedNotified = store.EscalationNone, store.EscalationDone, "", true
 	case cfg.MaxAge > 0 && now.Sub(inc.CreatedAt) > cfg.MaxAge:
-		action, state, note = "stale", "done", fmt.Sprintf("opened more than %s before the escalation worker saw it; not paged", cfg.MaxAge)
+		action, state, note = store.EscalationStale, store.EscalationDone, fmt.Sprintf("opened more than %s before the escalation worker saw it; not paged", cfg.MaxAge)
 	default:
-		ws, err := maintenance.Store{DB: s}.ActiveTx(ctx, tx, now)
+		ws, err := maintenance.Store{DB: e.o.Store}.ActiveTx(ctx, tx, now)
 		if err != nil {
 			return err
 		}
 		for _, w := range ws {
 			if w.Covers(inc.Labels, now) || w.Covers(inc.Labels, inc.DetectedAt) {
-				action, state = "suppressed", "done"
+				action, state = store.EscalationSuppressed, store.EscalationDone
 				note = fmt.Sprintf("inside maintenance window #%d (%s, until %s): recorded, not paged", w.ID, w.Reason, w.End.Format(time.RFC3339))
 				break
 			}
 		}
 	}
-	if (action == string(routing.Page) || action == string(routing.Hold)) && d.Policy == "" {
-		action, state, note = "unrouted", "done", d.Reason+"; but no escalation policy routes this incident, nobody paged"
+	if (action == store.EscalationPage || action == store.EscalationHold) && d.Policy == "" {
+		action, state, note = store.EscalationUnrouted, store.EscalationDone, d.Reason+"; but no escalation policy routes this incident, nobody paged"
 	}
-	if (action == string(routing.Queue) || action == string(routing.Backlog)) && d.Channel == "" {
+	if (action == store.EscalationQueue || action == store.EscalationBacklog) && d.Channel == "" {
 		note += "; no channel configured for it"
-		state = "done"
+		state = store.EscalationDone
 	}
-	if action == string(routing.Queue) || action == string(routing.Backlog) {
-		state = "done"
+	if action == store.EscalationQueue || action == store.EscalationBacklog {
+		state = store.EscalationDone
 	}
-	res, err := s.Exec(ctx, tx, `INSERT INTO escalations (incident_id, team, policy, tier, action, state, step, round, due_at, reopen_seen, acked_notified, resolved_notified, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, 0, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
-		id, d.Team, d.Policy, string(inc.Tier), action, state, store.Nanos(due), inc.ReopenCount, resolvedNotified, store.Nanos(now), store.Nanos(now))
+	inserted, err := tx.Insert(ctx, store.Escalation{IncidentID: id, Team: d.Team, Policy: d.Policy, Tier: inc.Tier, Action: action, State: state,
+		DueAt: due, ReopenSeen: inc.ReopenCount, ResolvedNotified: resolvedNotified, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !inserted {
 		return nil // another replica routed it
 	}
-	if (action == string(routing.Queue) || action == string(routing.Backlog)) && d.Channel != "" {
+	if (action == store.EscalationQueue || action == store.EscalationBacklog) && d.Channel != "" {
 		kind := notify.KindQueue
-		if action == string(routing.Backlog) {
+		if action == store.EscalationBacklog {
 			kind = notify.KindBacklog
 		}
 		m := message(cfg, inc, kind, "", 0, now)
@@ -254,10 +251,15 @@ func (e *Engine) planOne(ctx context.Context, tx *sql.Tx, cfg *Config, id int64)
 		return nil
 	}
 	kind := "routing"
-	if action == "suppressed" {
+	if action == store.EscalationSuppressed {
 		kind = "maintenance"
 	}
-	return s.SystemNote(ctx, tx, id, now, actor, kind, fmt.Sprintf("team %s, policy %s: %s", orNone(d.Team), orNone(d.Policy), note))
+	return systemNote(ctx, tx, id, now, kind, fmt.Sprintf("team %s, policy %s: %s", orNone(d.Team), orNone(d.Policy), note))
+}
+
+// systemNote puts the worker's account of what it did on the incident's timeline.
+func systemNote(ctx context.Context, tx *store.EscalationTx, id int64, now time.Time, kind, text string) error {
+	return tx.Note(ctx, store.SystemNote{IncidentID: id, At: now, Actor: actor, Kind: kind, Text: text})
 }
 
 func orNone(s string) string {
@@ -278,21 +280,14 @@ func message(cfg *Config, inc *store.Incident, kind, recipient string, step int,
 	return m
 }
 
-func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, m notify.Message, channel, dedup string, now time.Time) error {
+func (e *Engine) enqueue(ctx context.Context, tx *store.EscalationTx, m notify.Message, channel, dedup string, now time.Time) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = e.o.Store.Exec(ctx, tx, `INSERT INTO outbox (incident_id, channel, kind, recipient, step, payload, status, attempts, next_at, lease_until, last_error, dedup, created_at, sent_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, 0, '', ?, ?, 0) ON CONFLICT (dedup) DO NOTHING`,
-		m.IncidentID, channel, m.Kind, m.Recipient, m.Step, string(b), store.Nanos(now), dedup, store.Nanos(now))
+	_, err = tx.Enqueue(ctx, store.OutboxMessage{IncidentID: m.IncidentID, Channel: channel, Kind: m.Kind, Recipient: m.Recipient, Step: m.Step,
+		Payload: b, Dedup: dedup, At: now})
 	return err
-}
-
-type due struct {
-	id          int64
-	policy      string
-	step, round int
 }
 
 type page struct{ step, person string }
@@ -300,28 +295,17 @@ type page struct{ step, person string }
 // escalate runs due escalation steps.
 func (e *Engine) escalate(ctx context.Context, cfg *Config) error {
 	var pages []page
-	err := e.o.Store.Tx(ctx, "escalation_step", func(ctx context.Context, tx *sql.Tx) error {
+	err := e.o.Store.UpdateEscalations(ctx, "escalation_step", func(ctx context.Context, tx *store.EscalationTx) error {
 		pages = nil
-		s := e.o.Store
 		now := e.o.Now().UTC()
-		rows, err := s.Query(ctx, tx, `SELECT incident_id, policy, step, round FROM escalations WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, incident_id LIMIT 50`+s.SkipLocked(), store.Nanos(now))
+		ds, err := tx.Due(ctx, now, 50)
 		if err != nil {
 			return err
 		}
-		var ds []due
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.id, &d.policy, &d.step, &d.round); err != nil {
-				rows.Close()
-				return err
-			}
-			ds = append(ds, d)
-		}
-		rows.Close()
 		for _, d := range ds {
 			p, err := e.step(ctx, tx, cfg, d, now)
 			if err != nil {
-				return fmt.Errorf("incident %d: %w", d.id, err)
+				return fmt.Errorf("incident %d: %w", d.IncidentID, err)
 			}
 			pages = append(pages, p...)
 		}
@@ -338,34 +322,33 @@ func (e *Engine) escalate(ctx context.Context, cfg *Config) error {
 	return err
 }
 
-func (e *Engine) setState(ctx context.Context, tx *sql.Tx, id int64, state string, step, round int, dueAt, now time.Time) error {
-	_, err := e.o.Store.Exec(ctx, tx, `UPDATE escalations SET state = ?, step = ?, round = ?, due_at = ?, updated_at = ? WHERE incident_id = ?`,
-		state, step, round, store.Nanos(dueAt), store.Nanos(now), id)
-	return err
+// setState moves the escalation d to state with its next step and due time.
+func setState(ctx context.Context, tx *store.EscalationTx, d store.Escalation, state store.EscalationState, step, round int, dueAt, now time.Time) error {
+	d.State, d.Step, d.Round, d.DueAt, d.UpdatedAt = state, step, round, dueAt, now
+	return tx.Update(ctx, d)
 }
 
 // step executes one escalation step of an incident and schedules the next.
-func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now time.Time) ([]page, error) {
-	s := e.o.Store
-	inc, err := s.IncidentTx(ctx, tx, d.id)
+func (e *Engine) step(ctx context.Context, tx *store.EscalationTx, cfg *Config, d store.Escalation, now time.Time) ([]page, error) {
+	inc, err := tx.Incident(ctx, d.IncidentID)
 	if err != nil {
 		return nil, err
 	}
 	if inc.State != incident.Detected {
 		// Acknowledged (or further): escalation stops. The lifecycle pass sends the notices.
-		return nil, e.setState(ctx, tx, d.id, "stopped", d.step, d.round, now, now)
+		return nil, setState(ctx, tx, d, store.EscalationStopped, d.Step, d.Round, now, now)
 	}
-	pol, ok := cfg.Policies[d.policy]
-	if !ok || d.step >= len(pol.Steps) {
-		if err := e.setState(ctx, tx, d.id, "stopped", d.step, d.round, now, now); err != nil {
+	pol, ok := cfg.Policies[d.Policy]
+	if !ok || d.Step >= len(pol.Steps) {
+		if err := setState(ctx, tx, d, store.EscalationStopped, d.Step, d.Round, now, now); err != nil {
 			return nil, err
 		}
-		return nil, s.SystemNote(ctx, tx, d.id, now, actor, "escalation", fmt.Sprintf("escalation policy %q is no longer configured; escalation stopped", d.policy))
+		return nil, systemNote(ctx, tx, d.IncidentID, now, "escalation", fmt.Sprintf("escalation policy %q is no longer configured; escalation stopped", d.Policy))
 	}
-	stepNo := d.step + 1
+	stepNo := d.Step + 1
 	var done []string
 	var pages []page
-	for _, t := range pol.Steps[d.step].Targets {
+	for _, t := range pol.Steps[d.Step].Targets {
 		type dest struct{ channel, person, via string }
 		var dests []dest
 		switch {
@@ -394,7 +377,7 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 		for _, ds := range dests {
 			m := message(cfg, inc, notify.KindTrigger, ds.person, stepNo, now)
 			// Unique per decision: incident, reopen generation, round, step, destination.
-			key := fmt.Sprintf("page:%d:%d:%d:%d:%s:%s", d.id, inc.ReopenCount, d.round, d.step, ds.channel, ds.person)
+			key := fmt.Sprintf("page:%d:%d:%d:%d:%s:%s", d.IncidentID, inc.ReopenCount, d.Round, d.Step, ds.channel, ds.person)
 			if err := e.enqueue(ctx, tx, m, ds.channel, key, now); err != nil {
 				return nil, err
 			}
@@ -408,9 +391,9 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 	if len(pages) == 0 {
 		pages = append(pages, page{step: strconv.Itoa(stepNo)})
 	}
-	next, round := d.step+1, d.round
+	next, round := d.Step+1, d.Round
 	var at time.Time
-	state := "pending"
+	state := store.EscalationPending
 	switch {
 	case next < len(pol.Steps):
 		at = now.Add(time.Duration(pol.Steps[next].Delay))
@@ -418,35 +401,30 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, cfg *Config, d due, now t
 		next, round = 0, round+1
 		at = now.Add(pol.RepeatAfter)
 	default:
-		state = "done"
+		state = store.EscalationDone
 		at = now
 	}
-	if err := e.setState(ctx, tx, d.id, state, next, round, at, now); err != nil {
+	if err := setState(ctx, tx, d, state, next, round, at, now); err != nil {
 		return nil, err
 	}
-	note := fmt.Sprintf("escalation step %d (round %d) of %s: %s", stepNo, d.round+1, pol.Name, strings.Join(done, "; "))
-	if state == "pending" {
+	note := fmt.Sprintf("escalation step %d (round %d) of %s: %s", stepNo, d.Round+1, pol.Name, strings.Join(done, "; "))
+	if state == store.EscalationPending {
 		note += fmt.Sprintf("; next step at %s unless acknowledged", at.Format(time.RFC3339))
 	}
-	return pages, s.SystemNote(ctx, tx, d.id, now, actor, "escalation", note)
+	return pages, systemNote(ctx, tx, d.IncidentID, now, "escalation", note)
 }
 
 // lifecycle sends acknowledge and resolve notices and handles reopened incidents.
 func (e *Engine) lifecycle(ctx context.Context, cfg *Config) error {
 	// Acks, resolves and reopens all bump the incident's updated_at: look at incidents
 	// changed within the look-back only.
-	ids, err := e.ids(ctx, `SELECT e.incident_id FROM incidents i JOIN escalations e ON e.incident_id = i.id
-		WHERE i.updated_at >= ? AND (
-		      (e.acked_notified = 0 AND i.triaged_at <> 0 AND e.action IN ('page', 'hold'))
-		   OR (e.resolved_notified = 0 AND i.resolved_at <> 0)
-		   OR i.reopen_count > e.reopen_seen)
-		ORDER BY e.incident_id LIMIT 200`, store.Nanos(e.o.Now().Add(-lookBack(cfg))))
+	ids, err := e.o.Store.EscalationsToNotify(ctx, e.o.Now().Add(-lookBack(cfg)), 200)
 	if err != nil {
 		return fmt.Errorf("find lifecycle changes: %w", err)
 	}
 	var errs []error
 	for _, id := range ids {
-		if err := e.o.Store.Tx(ctx, "escalation_lifecycle", func(ctx context.Context, tx *sql.Tx) error {
+		if err := e.o.Store.UpdateEscalations(ctx, "escalation_lifecycle", func(ctx context.Context, tx *store.EscalationTx) error {
 			return e.lifecycleOne(ctx, tx, cfg, id)
 		}); err != nil {
 			errs = append(errs, fmt.Errorf("incident %d: %w", id, err))
@@ -455,57 +433,56 @@ func (e *Engine) lifecycle(ctx context.Context, cfg *Config) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) lifecycleOne(ctx context.Context, tx *sql.Tx, cfg *Config, id int64) error {
-	s := e.o.Store
+func (e *Engine) lifecycleOne(ctx context.Context, tx *store.EscalationTx, cfg *Config, id int64) error {
 	now := e.o.Now().UTC()
-	rows, err := s.Query(ctx, tx, `SELECT tier, action, state, reopen_seen, acked_notified, resolved_notified FROM escalations WHERE incident_id = ?`+s.Dialect().ForUpdate, id)
+	esc, err := tx.Lock(ctx, id)
+	if err != nil || esc == nil {
+		return err
+	}
+	inc, err := tx.Incident(ctx, id)
 	if err != nil {
 		return err
 	}
-	var tier, action, state string
-	var reopenSeen, acked, resolved int
-	found := rows.Next()
-	if found {
-		err = rows.Scan(&tier, &action, &state, &reopenSeen, &acked, &resolved)
-	}
-	rows.Close()
-	if err != nil || !found {
-		return err
-	}
-	inc, err := s.IncidentTx(ctx, tx, id)
-	if err != nil {
-		return err
-	}
-	if inc.ReopenCount > reopenSeen {
-		if rises(incident.Tier(tier), inc.Tier) {
-			if _, err := s.Exec(ctx, tx, `UPDATE escalations SET tier = ?, action = 'page', state = 'pending', step = 0, round = 0, due_at = ?, reopen_seen = ?,
-				acked_notified = 0, resolved_notified = 0, updated_at = ? WHERE incident_id = ?`, string(inc.Tier), store.Nanos(now), inc.ReopenCount, store.Nanos(now), id); err != nil {
+	if inc.ReopenCount > esc.ReopenSeen {
+		if rises(esc.Tier, inc.Tier) {
+			from := esc.Tier
+			esc.Tier, esc.Action, esc.State, esc.Step, esc.Round, esc.DueAt = inc.Tier, store.EscalationPage, store.EscalationPending, 0, 0, now
+			esc.ReopenSeen, esc.AckedNotified, esc.ResolvedNotified, esc.UpdatedAt = inc.ReopenCount, false, false, now
+			if err := tx.Update(ctx, *esc); err != nil {
 				return err
 			}
-			return s.SystemNote(ctx, tx, id, now, actor, "flap", fmt.Sprintf("reopened at a higher tier (%s → %s): escalating again", tier, inc.Tier))
+			return systemNote(ctx, tx, id, now, "flap", fmt.Sprintf("reopened at a higher tier (%s → %s): escalating again", from, inc.Tier))
 		}
-		if _, err := s.Exec(ctx, tx, `UPDATE escalations SET reopen_seen = ?, updated_at = ? WHERE incident_id = ?`, inc.ReopenCount, store.Nanos(now), id); err != nil {
+		esc.ReopenSeen, esc.UpdatedAt = inc.ReopenCount, now
+		if err := tx.Update(ctx, *esc); err != nil {
 			return err
 		}
-		if err := s.SystemNote(ctx, tx, id, now, actor, "flap", fmt.Sprintf("reopened (%d times so far) at tier %s: noted, not paged again", inc.ReopenCount, inc.Tier)); err != nil {
+		if err := systemNote(ctx, tx, id, now, "flap", fmt.Sprintf("reopened (%d times so far) at tier %s: noted, not paged again", inc.ReopenCount, inc.Tier)); err != nil {
 			return err
 		}
 	}
+	wasPending := esc.State == store.EscalationPending
 	isResolved := !inc.State.Open()
 	switch {
-	case isResolved && resolved == 0:
-		if _, err := s.Exec(ctx, tx, `UPDATE escalations SET resolved_notified = 1, acked_notified = 1, state = CASE WHEN state = 'pending' THEN 'stopped' ELSE state END, updated_at = ? WHERE incident_id = ?`,
-			store.Nanos(now), id); err != nil {
+	case isResolved && !esc.ResolvedNotified:
+		esc.ResolvedNotified, esc.AckedNotified, esc.UpdatedAt = true, true, now
+		if wasPending {
+			esc.State = store.EscalationStopped
+		}
+		if err := tx.Update(ctx, *esc); err != nil {
 			return err
 		}
 		return e.notifyNotified(ctx, tx, cfg, inc, notify.KindResolve, now)
-	case !isResolved && acked == 0 && !inc.TriagedAt.IsZero() && (action == "page" || action == "hold"):
-		if _, err := s.Exec(ctx, tx, `UPDATE escalations SET acked_notified = 1, state = CASE WHEN state = 'pending' THEN 'stopped' ELSE state END, updated_at = ? WHERE incident_id = ?`,
-			store.Nanos(now), id); err != nil {
+	case !isResolved && !esc.AckedNotified && !inc.TriagedAt.IsZero() && (esc.Action == store.EscalationPage || esc.Action == store.EscalationHold):
+		esc.AckedNotified, esc.UpdatedAt = true, now
+		if wasPending {
+			esc.State = store.EscalationStopped
+		}
+		if err := tx.Update(ctx, *esc); err != nil {
 			return err
 		}
-		if state == "pending" {
-			if err := s.SystemNote(ctx, tx, id, now, actor, "escalation", "acknowledged: escalation stopped"); err != nil {
+		if wasPending {
+			if err := systemNote(ctx, tx, id, now, "escalation", "acknowledged: escalation stopped"); err != nil {
 				return err
 			}
 		}
@@ -520,33 +497,22 @@ func rises(from, to incident.Tier) bool {
 }
 
 // notifyNotified sends kind to every channel (and person) already told about the incident.
-func (e *Engine) notifyNotified(ctx context.Context, tx *sql.Tx, cfg *Config, inc *store.Incident, kind string, now time.Time) error {
-	rows, err := e.o.Store.Query(ctx, tx, `SELECT DISTINCT channel, recipient FROM outbox WHERE incident_id = ? AND kind IN ('trigger', 'queue', 'backlog')`, inc.ID)
+func (e *Engine) notifyNotified(ctx context.Context, tx *store.EscalationTx, cfg *Config, inc *store.Incident, kind string, now time.Time) error {
+	ds, err := tx.Destinations(ctx, inc.ID, notify.KindTrigger, notify.KindQueue, notify.KindBacklog)
 	if err != nil {
 		return err
 	}
-	type dest struct{ channel, recipient string }
-	var ds []dest
-	for rows.Next() {
-		var d dest
-		if err := rows.Scan(&d.channel, &d.recipient); err != nil {
-			rows.Close()
-			return err
-		}
-		ds = append(ds, d)
-	}
-	rows.Close()
 	// One notice per channel: a channel shared by several people gets it once.
 	seen := map[string]bool{}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].channel+ds[i].recipient < ds[j].channel+ds[j].recipient })
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Channel+ds[i].Recipient < ds[j].Channel+ds[j].Recipient })
 	for _, d := range ds {
-		if seen[d.channel] {
+		if seen[d.Channel] {
 			continue
 		}
-		seen[d.channel] = true
+		seen[d.Channel] = true
 		m := message(cfg, inc, kind, "", 0, now)
-		key := fmt.Sprintf("%s:%d:%d:%s", kind, inc.ID, inc.ReopenCount, d.channel)
-		if err := e.enqueue(ctx, tx, m, d.channel, key, now); err != nil {
+		key := fmt.Sprintf("%s:%d:%d:%s", kind, inc.ID, inc.ReopenCount, d.Channel)
+		if err := e.enqueue(ctx, tx, m, d.Channel, key, now); err != nil {
 			return err
 		}
 	}
@@ -564,39 +530,21 @@ type claimed struct {
 func (e *Engine) deliver(ctx context.Context, cfg *Config) error {
 	var batch []claimed
 	now := e.o.Now().UTC()
-	err := e.o.Store.Tx(ctx, "outbox_claim", func(ctx context.Context, tx *sql.Tx) error {
-		batch = nil
-		s := e.o.Store
-		rows, err := s.Query(ctx, tx, `SELECT id, channel, attempts, payload FROM outbox WHERE status = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY id LIMIT 20`+s.SkipLocked(),
-			store.Nanos(now), store.Nanos(now))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var c claimed
-			var p string
-			if err := rows.Scan(&c.id, &c.channel, &c.attempts, &p); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := json.Unmarshal([]byte(p), &c.m); err != nil {
-				rows.Close()
-				return fmt.Errorf("outbox %d payload: %w", c.id, err)
-			}
-			batch = append(batch, c)
-		}
-		rows.Close()
-		for _, c := range batch {
-			if _, err := s.Exec(ctx, tx, `UPDATE outbox SET lease_until = ? WHERE id = ?`, store.Nanos(now.Add(e.o.Lease)), c.id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	cs, err := e.o.Store.ClaimOutbox(ctx, now, now.Add(e.o.Lease), 20)
 	if err != nil {
 		return fmt.Errorf("claim outbox: %w", err)
 	}
 	var errs []error
+	for _, c := range cs {
+		cl := claimed{id: c.ID, channel: c.Channel, attempts: c.Attempts}
+		if err := json.Unmarshal(c.Payload, &cl.m); err != nil {
+			// Leased and unreadable: it stays pending and is retried after the lease,
+			// reported every time, as before it was claimed.
+			errs = append(errs, fmt.Errorf("outbox %d payload: %w", c.ID, err))
+			continue
+		}
+		batch = append(batch, cl)
+	}
 	for _, c := range batch {
 		if err := e.send(ctx, cfg, c); err != nil {
 			errs = append(errs, err)
@@ -622,121 +570,85 @@ func (e *Engine) send(ctx context.Context, cfg *Config, c claimed) error {
 		cancel()
 	}
 	now := e.o.Now().UTC()
-	status, next, msg := "sent", now, ""
+	status, next, msg := store.OutboxSent, now, ""
 	if err != nil {
 		msg = strings.ToValidUTF8(cfg.Redact(err.Error()), "")
 		if len(msg) > 1000 {
 			msg = strings.ToValidUTF8(msg[:1000], "")
 		}
-		status, next = "pending", now.Add(backoff(c.attempts))
+		status, next = store.OutboxPending, now.Add(backoff(c.attempts))
 		if !retry || c.attempts+1 >= e.o.MaxAttempts {
-			status = "failed"
+			status = store.OutboxFailed
 		}
 	}
-	first := false
-	werr := e.o.Store.Tx(ctx, "outbox_done", func(ctx context.Context, tx *sql.Tx) error {
-		s := e.o.Store
-		first = false
-		if status == "sent" && c.m.Kind == notify.KindTrigger {
-			rows, err := s.Query(ctx, tx, `SELECT COUNT(*) FROM outbox WHERE incident_id = ? AND kind = 'trigger' AND status = 'sent'`, c.m.IncidentID)
-			if err != nil {
-				return err
-			}
-			var k int
-			if rows.Next() {
-				err = rows.Scan(&k)
-			}
-			rows.Close()
-			if err != nil {
-				return err
-			}
-			first = k == 0
-		}
-		sentAt := int64(0)
-		if status == "sent" {
-			sentAt = store.Nanos(now)
-		}
-		_, err := s.Exec(ctx, tx, `UPDATE outbox SET status = ?, attempts = attempts + 1, next_at = ?, lease_until = 0, last_error = ?, sent_at = ? WHERE id = ?`,
-			status, store.Nanos(next), msg, sentAt, c.id)
-		return err
-	})
+	first, werr := e.o.Store.FinishOutbox(ctx, store.OutboxResult{ID: c.id, IncidentID: c.m.IncidentID, Kind: c.m.Kind, Status: status, NextAt: next, LastError: msg, At: now})
 	if werr != nil {
 		return fmt.Errorf("record delivery %d: %w", c.id, werr)
 	}
 	switch status {
-	case "sent":
+	case store.OutboxSent:
 		e.sent.WithLabelValues(c.channel, c.m.Kind).Inc()
-		if first && !c.m.DetectedAt.IsZero() {
+		if first && c.m.Kind == notify.KindTrigger && !c.m.DetectedAt.IsZero() {
 			e.toFirst.WithLabelValues(c.m.Tier).Observe(now.Sub(c.m.DetectedAt).Seconds())
 		}
 	default:
-		e.failed.WithLabelValues(c.channel, strconv.FormatBool(status == "failed")).Inc()
-		e.o.Logger.Warn("notification failed", "channel", c.channel, "incident", c.m.IncidentID, "kind", c.m.Kind, "attempt", c.attempts+1, "final", status == "failed", "err", msg)
+		e.failed.WithLabelValues(c.channel, strconv.FormatBool(status == store.OutboxFailed)).Inc()
+		e.o.Logger.Warn("notification failed", "channel", c.channel, "incident", c.m.IncidentID, "kind", c.m.Kind, "attempt", c.attempts+1, "final", status == store.OutboxFailed, "err", msg)
 	}
 	return nil
 }
 
 // Delivery is one outbox row, for the API.
 type Delivery struct {
-	ID        int64     `json:"id"`
-	Channel   string    `json:"channel"`
-	Kind      string    `json:"kind"`
-	Recipient string    `json:"recipient,omitempty"`
-	Step      int       `json:"step,omitempty"`
-	Status    string    `json:"status"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	SentAt    time.Time `json:"sent_at,omitzero"`
+	ID        int64              `json:"id"`
+	Channel   string             `json:"channel"`
+	Kind      string             `json:"kind"`
+	Recipient string             `json:"recipient,omitempty"`
+	Step      int                `json:"step,omitempty"`
+	Status    store.OutboxStatus `json:"status"`
+	Attempts  int                `json:"attempts"`
+	LastError string             `json:"last_error,omitempty"`
+	CreatedAt time.Time          `json:"created_at"`
+	SentAt    time.Time          `json:"sent_at,omitzero"`
 }
 
 // Deliveries lists the notifications of an incident, oldest first.
 func Deliveries(ctx context.Context, s *store.DB, incidentID int64) ([]Delivery, error) {
-	rows, err := s.SQL().QueryContext(ctx, s.Dialect().Rebind(`SELECT id, channel, kind, recipient, step, status, attempts, last_error, created_at, sent_at FROM outbox WHERE incident_id = ? ORDER BY id`), incidentID)
+	es, err := s.Outbox(ctx, incidentID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []Delivery{}
-	for rows.Next() {
-		var d Delivery
-		var cr, se int64
-		if err := rows.Scan(&d.ID, &d.Channel, &d.Kind, &d.Recipient, &d.Step, &d.Status, &d.Attempts, &d.LastError, &cr, &se); err != nil {
-			return nil, err
-		}
-		d.CreatedAt, d.SentAt = store.FromNanos(cr), store.FromNanos(se)
-		out = append(out, d)
+	out := make([]Delivery, len(es))
+	for i, d := range es {
+		out[i] = Delivery{ID: d.ID, Channel: d.Channel, Kind: d.Kind, Recipient: d.Recipient, Step: d.Step, Status: d.Status,
+			Attempts: d.Attempts, LastError: d.LastError, CreatedAt: d.CreatedAt, SentAt: d.SentAt}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Status is an incident's escalation as the worker left it, for the API.
 type Status struct {
-	Team   string    `json:"team"`
-	Policy string    `json:"policy"`
-	Tier   string    `json:"tier"`
-	Action string    `json:"action"` // page, hold, queue, backlog, suppressed, unrouted, stale, none
-	State  string    `json:"state"`  // pending, done, stopped
-	Step   int       `json:"next_step"`
-	Round  int       `json:"round"`
-	DueAt  time.Time `json:"due_at,omitzero"`
+	Team   string                 `json:"team"`
+	Policy string                 `json:"policy"`
+	Tier   string                 `json:"tier"`
+	Action store.EscalationAction `json:"action"`
+	State  store.EscalationState  `json:"state"`
+	Step   int                    `json:"next_step"`
+	Round  int                    `json:"round"`
+	DueAt  time.Time              `json:"due_at,omitzero"`
 }
 
 // StatusOf returns the escalation of an incident, nil if the worker has not routed it yet.
 func StatusOf(ctx context.Context, s *store.DB, incidentID int64) (*Status, error) {
-	var st Status
-	var due int64
-	err := s.SQL().QueryRowContext(ctx, s.Dialect().Rebind(`SELECT team, policy, tier, action, state, step, round, due_at FROM escalations WHERE incident_id = ?`), incidentID).
-		Scan(&st.Team, &st.Policy, &st.Tier, &st.Action, &st.State, &st.Step, &st.Round, &due)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	e, err := s.Escalation(ctx, incidentID)
+	if err != nil || e == nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-	}
-	st.Step++ // 1-based, like the messages
-	if st.State == "pending" {
-		st.DueAt = store.FromNanos(due)
+	st := Status{Team: e.Team, Policy: e.Policy, Tier: string(e.Tier), Action: e.Action, State: e.State,
+		Step:  e.Step + 1, // 1-based, like the messages
+		Round: e.Round}
+	if e.State == store.EscalationPending {
+		st.DueAt = e.DueAt
 	}
 	return &st, nil
 }

@@ -12,7 +12,6 @@ package heartbeat
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -92,29 +91,16 @@ func (i ingester) Ingest(ctx context.Context, m *webhook.Message) (webhook.Outco
 }
 
 func (w *Watch) record(ctx context.Context, names []string) error {
-	now := store.Nanos(w.Now())
-	return w.DB.Tx(ctx, "heartbeat", func(ctx context.Context, tx *sql.Tx) error {
-		for _, n := range names {
-			if _, err := w.DB.Exec(ctx, tx, `INSERT INTO heartbeats (name, last_seen) VALUES (?, ?)
-				ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen WHERE heartbeats.last_seen < excluded.last_seen`, n, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return w.DB.RecordHeartbeats(ctx, names, w.Now())
 }
 
 // Start counts a heartbeat never seen as seen now, so a fresh start waits the full time.
 func (w *Watch) Start(ctx context.Context) error {
-	now := store.Nanos(w.Now())
-	return w.DB.Tx(ctx, "heartbeat", func(ctx context.Context, tx *sql.Tx) error {
-		for _, c := range w.Config() {
-			if _, err := w.DB.Exec(ctx, tx, `INSERT INTO heartbeats (name, last_seen) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, c.Alertname, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var names []string
+	for _, c := range w.Config() {
+		names = append(names, c.Alertname)
+	}
+	return w.DB.StartHeartbeats(ctx, names, w.Now())
 }
 
 func fingerprint(name string) string {
@@ -128,16 +114,14 @@ func (w *Watch) Check(ctx context.Context) error {
 	now := w.Now().UTC()
 	var errs []error
 	for _, c := range w.Config() {
-		var last int64
-		err := w.DB.SQL().QueryRowContext(ctx, w.DB.Dialect().Rebind(`SELECT last_seen FROM heartbeats WHERE name = ?`), c.Alertname).Scan(&last)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // Start has not run yet
-		}
+		seen, ok, err := w.DB.HeartbeatSeen(ctx, c.Alertname)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		seen := store.FromNanos(last)
+		if !ok {
+			continue // Start has not run yet
+		}
 		missingSince := seen.Add(time.Duration(c.After))
 		labels := map[string]string{"alertname": "HeartbeatMissing", "heartbeat": c.Alertname, "tier": "P1", "severity": "critical"}
 		if c.Team != "" {
@@ -151,22 +135,16 @@ func (w *Watch) Check(ctx context.Context) error {
 			m.Alerts = []webhook.Alert{a}
 		} else {
 			// Back: resolve the occurrences opened while it was missing.
-			rows, err := w.DB.SQL().QueryContext(ctx, w.DB.Dialect().Rebind(`SELECT starts_at FROM alerts WHERE fingerprint = ? AND status = 'firing'`), a.Fingerprint)
+			starts, err := w.DB.FiringOccurrences(ctx, a.Fingerprint)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			for rows.Next() {
-				var st int64
-				if err := rows.Scan(&st); err != nil {
-					errs = append(errs, err)
-					break
-				}
+			for _, st := range starts {
 				r := a
-				r.Status, r.StartsAt, r.EndsAt = webhook.StatusResolved, store.FromNanos(st), now
+				r.Status, r.StartsAt, r.EndsAt = webhook.StatusResolved, st, now
 				m.Alerts = append(m.Alerts, r)
 			}
-			rows.Close()
 			if len(m.Alerts) == 0 {
 				continue
 			}

@@ -5,7 +5,6 @@ package maintenance
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -101,22 +100,12 @@ type Store struct{ DB *store.DB }
 
 // Add records a window and audits it.
 func (s Store) Add(ctx context.Context, w Window) (*Window, error) {
-	m, _ := json.Marshal(w.Matchers)
-	err := s.DB.Tx(ctx, "maintenance", func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := s.DB.Query(ctx, tx, `INSERT INTO maintenance (matchers, starts_at, ends_at, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			string(m), store.Nanos(w.Start), store.Nanos(w.End), w.Reason, w.CreatedBy, store.Nanos(w.CreatedAt))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			return fmt.Errorf("insert maintenance: no id")
-		}
-		if err := rows.Scan(&w.ID); err != nil {
-			return err
-		}
-		return rows.Close()
-	})
+	m, err := json.Marshal(w.Matchers)
+	if err != nil {
+		return nil, fmt.Errorf("matchers: %w", err)
+	}
+	w.ID, err = s.DB.AddMaintenance(ctx, store.MaintenanceWindow{Matchers: string(m), Start: w.Start, End: w.End, Reason: w.Reason,
+		CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -128,39 +117,30 @@ func (s Store) Add(ctx context.Context, w Window) (*Window, error) {
 
 // Active lists windows not yet ended at t (also those starting later), soonest end first.
 func (s Store) Active(ctx context.Context, t time.Time) ([]Window, error) {
-	db := s.DB.SQL()
-	rows, err := db.QueryContext(ctx, s.DB.Dialect().Rebind(`SELECT id, matchers, starts_at, ends_at, reason, created_by, created_at FROM maintenance WHERE ends_at > ? ORDER BY ends_at, id`), store.Nanos(t))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-	}
-	defer rows.Close()
-	return scan(rows)
-}
-
-// ActiveTx is Active inside a transaction.
-func (s Store) ActiveTx(ctx context.Context, tx *sql.Tx, t time.Time) ([]Window, error) {
-	rows, err := s.DB.Query(ctx, tx, `SELECT id, matchers, starts_at, ends_at, reason, created_by, created_at FROM maintenance WHERE ends_at > ? ORDER BY ends_at, id`, store.Nanos(t))
+	rs, err := s.DB.ActiveMaintenance(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	return scan(rows)
+	return decode(rs)
 }
 
-func scan(rows *sql.Rows) ([]Window, error) {
-	out := []Window{}
-	for rows.Next() {
-		var w Window
-		var m string
-		var st, en, cr int64
-		if err := rows.Scan(&w.ID, &m, &st, &en, &w.Reason, &w.CreatedBy, &cr); err != nil {
-			return nil, err
-		}
-		w.Start, w.End, w.CreatedAt = store.FromNanos(st), store.FromNanos(en), store.FromNanos(cr)
-		if err := json.Unmarshal([]byte(m), &w.Matchers); err != nil {
-			return nil, err
+// ActiveTx is Active inside the escalation worker's transaction.
+func (s Store) ActiveTx(ctx context.Context, tx *store.EscalationTx, t time.Time) ([]Window, error) {
+	rs, err := tx.ActiveMaintenance(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return decode(rs)
+}
+
+func decode(rs []store.MaintenanceWindow) ([]Window, error) {
+	out := make([]Window, 0, len(rs))
+	for _, r := range rs {
+		w := Window{ID: r.ID, Start: r.Start, End: r.End, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+		if err := json.Unmarshal([]byte(r.Matchers), &w.Matchers); err != nil {
+			return nil, fmt.Errorf("maintenance window %d: matchers: %w", r.ID, err)
 		}
 		out = append(out, w)
 	}
-	return out, rows.Err()
+	return out, nil
 }

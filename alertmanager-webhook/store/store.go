@@ -183,12 +183,6 @@ func (s *DB) SetConfig(c Config) {
 // Config returns the policy in force.
 func (s *DB) Config() Config { return *s.cfg.Load() }
 
-// SQL exposes the underlying database (tests, benchmarks).
-func (s *DB) SQL() *sql.DB { return s.db }
-
-// Dialect returns the SQL dialect.
-func (s *DB) Dialect() Dialect { return s.d }
-
 // Ping checks the database answers.
 func (s *DB) Ping(ctx context.Context) error {
 	if err := s.Health(); err != nil {

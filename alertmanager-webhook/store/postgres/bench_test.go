@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -20,8 +21,11 @@ func BenchmarkList100k(b *testing.B) {
 	s, err := Open(ctx, Options{DSN: dsn, Config: store.DefaultConfig()})
 	require.NoError(b, err)
 	defer s.Close()
-	require.NoError(b, storetest.Seed(ctx, s.SQL(), Dialect, 100000))
-	_, err = s.SQL().ExecContext(ctx, `ANALYZE incidents`)
+	raw, err := sql.Open("pgx", dsn)
+	require.NoError(b, err)
+	defer raw.Close()
+	require.NoError(b, storetest.Seed(ctx, raw, Dialect, 100000))
+	_, err = raw.ExecContext(ctx, `ANALYZE incidents`)
 	require.NoError(b, err)
 	for name, f := range map[string]store.Filter{
 		"tier+state":      {Tier: incident.P1, States: []incident.State{incident.Detected, incident.Triaged}, Limit: 50},

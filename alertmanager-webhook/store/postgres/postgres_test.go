@@ -13,14 +13,17 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
-func factory(t *testing.T) storetest.Opener {
+func factory(t *testing.T) storetest.Backend {
 	dsn := testbin.PostgresDatabase(t)
-	return func(cfg store.Config, now func() time.Time) *store.DB {
+	raw, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, raw.Close()) })
+	return storetest.Backend{Raw: raw, Dialect: Dialect, Open: func(cfg store.Config, now func() time.Time) *store.DB {
 		s, err := Open(context.Background(), Options{DSN: dsn, Config: cfg, Now: now, MaxConns: 4})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })
 		return s
-	}
+	}}
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, factory) }

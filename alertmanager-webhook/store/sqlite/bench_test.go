@@ -146,23 +146,24 @@ func benchmarkIngest(b *testing.B, senders int) {
 		}
 		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "notif/s")
 	}
-	open := func(b *testing.B) *store.DB {
-		s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "bench.db"), Config: store.DefaultConfig()})
+	open := func(b *testing.B) (*store.DB, *sql.DB) {
+		path := filepath.Join(b.TempDir(), "bench.db")
+		s, err := Open(context.Background(), Options{Path: path, Config: store.DefaultConfig()})
 		require.NoError(b, err)
 		b.Cleanup(func() { s.Close() })
-		return s
+		return s, rawDB(b, path)
 	}
 	b.Run("full", func(b *testing.B) {
-		s := open(b)
+		s, _ := open(b)
 		run(b, func(ctx context.Context, m *webhook.Message) error { _, err := s.Ingest(ctx, m); return err })
 	})
 	b.Run("bare-grouped", func(b *testing.B) {
-		s := open(b)
-		conn, err := s.SQL().Conn(context.Background())
+		_, raw := open(b)
+		conn, err := raw.Conn(context.Background())
 		require.NoError(b, err)
 		w := NewWriter(conn, 0)
 		defer w.Close()
-		x := newBare(b, s.SQL())
+		x := newBare(b, raw)
 		var seq atomic.Int64
 		run(b, func(ctx context.Context, m *webhook.Message) error {
 			n := seq.Add(1)
@@ -170,8 +171,8 @@ func benchmarkIngest(b *testing.B, senders int) {
 		})
 	})
 	b.Run("bare-tx-each", func(b *testing.B) {
-		s := open(b)
-		x := newBare(b, s.SQL())
+		_, raw := open(b)
+		x := newBare(b, raw)
 		// The naive design: one transaction, hence one fsync, per notification, one at a time.
 		var mu sync.Mutex
 		var seq int64
@@ -179,7 +180,7 @@ func benchmarkIngest(b *testing.B, senders int) {
 			mu.Lock()
 			defer mu.Unlock()
 			seq++
-			tx, err := s.SQL().BeginTx(ctx, nil)
+			tx, err := raw.BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
@@ -200,19 +201,20 @@ func benchmarkIngest(b *testing.B, senders int) {
 func BenchmarkIngestVsBare(b *testing.B) {
 	const senders, chunk = 16, 100
 	ctx := context.Background()
-	open := func() *store.DB {
-		s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "bench.db"), Config: store.DefaultConfig()})
+	open := func() (*store.DB, *sql.DB) {
+		path := filepath.Join(b.TempDir(), "bench.db")
+		s, err := Open(ctx, Options{Path: path, Config: store.DefaultConfig()})
 		require.NoError(b, err)
 		b.Cleanup(func() { s.Close() })
-		return s
+		return s, rawDB(b, path)
 	}
-	full := open()
-	bareDB := open()
-	conn, err := bareDB.SQL().Conn(ctx)
+	full, _ := open()
+	_, bareDB := open()
+	conn, err := bareDB.Conn(ctx)
 	require.NoError(b, err)
 	w := NewWriter(conn, 0)
 	defer w.Close()
-	x := newBare(b, bareDB.SQL())
+	x := newBare(b, bareDB)
 	var seq atomic.Int64
 	type side struct {
 		name  string
@@ -287,10 +289,11 @@ func cpuTime() time.Duration {
 // BenchmarkList100k lists a filtered page over 100,000 incidents (target: < 50 ms).
 func BenchmarkList100k(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "list.db"), Config: store.DefaultConfig()})
+	path := filepath.Join(b.TempDir(), "list.db")
+	s, err := Open(ctx, Options{Path: path, Config: store.DefaultConfig()})
 	require.NoError(b, err)
 	defer s.Close()
-	require.NoError(b, storetest.Seed(ctx, s.SQL(), Dialect, 100000))
+	require.NoError(b, storetest.Seed(ctx, rawDB(b, path), Dialect, 100000))
 	cases := map[string]store.Filter{
 		"tier+state":      {Tier: incident.P1, States: []incident.State{incident.Detected, incident.Triaged}, Limit: 50},
 		"team+time-range": {Team: "team-3", From: storetest.SeedStart.Add(10 * 24 * time.Hour), To: storetest.SeedStart.Add(40 * 24 * time.Hour), Limit: 50},

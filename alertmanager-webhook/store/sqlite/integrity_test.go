@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,12 +29,23 @@ func SeedDamaged(t testing.TB, path string, n int) {
 func SeedFile(t testing.TB, path string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: path, Config: store.DefaultConfig()})
-	require.NoError(t, err)
-	require.NoError(t, storetest.Seed(ctx, s.SQL(), Dialect, n))
-	_, err = s.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	s, err := Open(ctx, Options{Path: path, Config: store.DefaultConfig()}) // creates and migrates
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
+	raw := rawDB(t, path)
+	require.NoError(t, storetest.Seed(ctx, raw, Dialect, n))
+	_, err = raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	require.NoError(t, err)
+	require.NoError(t, raw.Close())
+}
+
+// rawDB opens a plain connection to the store's file, behind the store, closed with tb.
+func rawDB(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := OpenDB(path)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 func fileHash(t *testing.T, path string) [32]byte {

@@ -12,14 +12,17 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
 )
 
-func factory(t *testing.T) storetest.Opener {
+func factory(t *testing.T) storetest.Backend {
 	path := filepath.Join(t.TempDir(), "incidentd.db")
-	return func(cfg store.Config, now func() time.Time) *store.DB {
+	raw, err := OpenDB(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, raw.Close()) })
+	return storetest.Backend{Raw: raw, Dialect: Dialect, Open: func(cfg store.Config, now func() time.Time) *store.DB {
 		s, err := Open(context.Background(), Options{Path: path, Config: cfg, Now: now})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })
 		return s
-	}
+	}}
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, factory) }

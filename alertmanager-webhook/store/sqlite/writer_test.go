@@ -91,7 +91,8 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 		require.NoError(t, err)
 		return fi.Size()
 	}
-	require.Eventually(t, func() bool { return size(path+"-wal") == 0 || walFrames(t, s.SQL()) == 0 }, 5*time.Second, 10*time.Millisecond)
+	raw := rawDB(t, path)
+	require.Eventually(t, func() bool { return size(path+"-wal") == 0 || walFrames(t, raw) == 0 }, 5*time.Second, 10*time.Millisecond)
 	before := size(path)
 	for i := range 5 {
 		_, err := s.Ingest(ctx, notification(int64(i)))
