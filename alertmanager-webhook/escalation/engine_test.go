@@ -401,3 +401,20 @@ func TestRepeatRunsTheStepsAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, berlin("2026-12-01 03:25").UTC(), ds[2].CreatedAt)
 }
+
+// TestUnreadableOutboxRowBlocksNothing: a queued message whose payload cannot be read (a
+// hand edit, a write from a newer version) is reported on every round, and every other
+// notification is still delivered. It used to fail the claim of the whole batch, so one
+// bad row stopped every page.
+func TestUnreadableOutboxRowBlocksNothing(t *testing.T) {
+	h := start(t, berlin("2026-12-01 03:00"))
+	first := h.fire("db-down", incident.P1, h.clock.Now())
+	require.NoError(t, h.db.UpdateEscalations(context.Background(), "test", func(ctx context.Context, tx *store.EscalationTx) error {
+		_, err := tx.Enqueue(ctx, store.OutboxMessage{IncidentID: first, Channel: "alice", Kind: notify.KindTrigger, Payload: []byte(`{"kind":`), Dedup: "broken", At: h.clock.Now()})
+		return err
+	}))
+	h.fire("api-down", incident.P1, h.clock.Now())
+	err := h.eng.Tick(context.Background())
+	require.ErrorContains(t, err, "payload")
+	require.ElementsMatch(t, []string{"alice trigger alice step 1", "alice trigger alice step 1"}, h.sent(), "both incidents paged despite the unreadable row")
+}
