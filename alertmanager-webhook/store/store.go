@@ -1,4 +1,7 @@
-// Package store keeps incidents, their alerts, timelines, notes and the audit log in SQL.
+// Package store keeps incidents, their alerts, timelines, notes and the audit log in SQL,
+// and owns every other table of incidentd's database: the escalation worker's rows and
+// outbox, maintenance windows and heartbeats. Other packages decide; they reach the
+// database only through the store's typed methods, never through SQL of their own.
 //
 // The logic is written once against database/sql and a small Dialect; store/sqlite and
 // store/postgres open the database, run the embedded migrations and provide the Writer
