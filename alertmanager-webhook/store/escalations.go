@@ -130,9 +130,20 @@ func (s *DB) Escalation(ctx context.Context, incidentID int64) (*Escalation, err
 	return e, nil
 }
 
+// readRows runs a read outside transactions, through the statement cache if enabled: the
+// escalation worker asks the same questions every second.
+func (s *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s.d.CachePrepared {
+		if st, err := s.prepared(ctx, query); err == nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return s.db.QueryContext(ctx, s.d.q(query), args...)
+}
+
 // readIDs runs a read-only query returning incident ids.
 func (s *DB) readIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
+	rows, err := s.readRows(ctx, query, args...)
 	if err != nil {
 		return nil, s.unavailable(err)
 	}

@@ -51,7 +51,7 @@ func (s *DB) HeartbeatSeen(ctx context.Context, name string) (last time.Time, ok
 // FiringOccurrences returns the start times of the occurrences of the alert with this
 // fingerprint that are still firing.
 func (s *DB) FiringOccurrences(ctx context.Context, fingerprint string) ([]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT starts_at FROM alerts WHERE fingerprint = ? AND status = 'firing'`), fingerprint)
+	rows, err := s.readRows(ctx, `SELECT starts_at FROM alerts WHERE fingerprint = ? AND status = 'firing'`, fingerprint)
 	if err != nil {
 		return nil, s.unavailable(err)
 	}

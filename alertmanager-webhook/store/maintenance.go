@@ -48,7 +48,7 @@ const maintenanceActive = `SELECT id, matchers, starts_at, ends_at, reason, crea
 // ActiveMaintenance lists windows not yet ended at t (also those starting later), soonest
 // end first.
 func (s *DB) ActiveMaintenance(ctx context.Context, t time.Time) ([]MaintenanceWindow, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(maintenanceActive), nanos(t))
+	rows, err := s.readRows(ctx, maintenanceActive, nanos(t))
 	if err != nil {
 		return nil, s.unavailable(err)
 	}

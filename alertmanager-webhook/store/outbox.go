@@ -182,7 +182,7 @@ type OutboxEntry struct {
 
 // Outbox lists the notifications of an incident, oldest first.
 func (s *DB) Outbox(ctx context.Context, incidentID int64) ([]OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, channel, kind, recipient, step, status, attempts, last_error, created_at, sent_at FROM outbox WHERE incident_id = ? ORDER BY id`), incidentID)
+	rows, err := s.readRows(ctx, `SELECT id, channel, kind, recipient, step, status, attempts, last_error, created_at, sent_at FROM outbox WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, s.unavailable(err)
 	}
