@@ -22,7 +22,6 @@ type Options struct {
 
 var (
 	alertNameRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 	hhmmRE      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
 	weekdayRE   = regexp.MustCompile(`^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$`)
 	promParser  = parser.NewParser(parser.Options{})
@@ -352,7 +351,7 @@ func (d *decoder) alert(n *yaml.Node, path string, s *Spec, opts Options) *Alert
 	}
 	a.Labels = labels
 	for k := range a.Labels {
-		if !labelNameRE.MatchString(k) {
+		if !model.LegacyValidation.IsValidLabelName(k) {
 			d.errorf(n, join(join(path, "labels"), k), "invalid label name %q", k)
 		}
 		switch k {
