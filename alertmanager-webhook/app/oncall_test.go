@@ -118,15 +118,20 @@ func TestMaintenanceAPI(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, string(out))
 	require.Contains(t, string(out), `"created_by":"alice"`)
 	for bad, want := range map[string]string{
-		`{"matchers":{"team":"x"},"reason":"r"}`:                                                                   "ends_at: required",
-		`{"matchers":{},"ends_at":"` + now.Add(time.Hour).Format(time.RFC3339) + `","reason":"r"}`:                 "matchers:",
-		`{"matchers":{"team":"x"},"ends_at":"` + now.Add(30*24*time.Hour).Format(time.RFC3339) + `","reason":"r"}`: "at most",
-		`{"matchers":{"team":"x"},"ends_at":"tomorrow","reason":"r"}`:                                              "ends_at: expected an RFC 3339",
+		`{"matchers":{"team":"x"},"reason":"r"}`:                                                                             "ends_at: required",
+		`{"matchers":{},"ends_at":"` + now.Add(time.Hour).Format(time.RFC3339) + `","reason":"r"}`:                           "matchers:",
+		`{"matchers":{"team":"x"},"ends_at":"` + now.Add(30*24*time.Hour).Format(time.RFC3339) + `","reason":"r"}`:           "at most",
+		`{"matchers":{"team":"x"},"ends_at":"tomorrow","reason":"r"}`:                                                        "ends_at: expected an RFC 3339",
+		`{"matchers":["team=\"x\"","tier~\"P2\""],"ends_at":"` + now.Add(time.Hour).Format(time.RFC3339) + `","reason":"r"}`: `matchers[1]: \"tier~\\\"P2\\\"\": bad matcher format`,
 	} {
 		code, out := h.do("POST", "/api/v1/maintenance", "alice-token", bad)
 		require.Equal(t, http.StatusBadRequest, code, bad)
 		require.Contains(t, string(out), want, bad)
 	}
+	list := `{"matchers":["team=\"ml-platform\"","tier=~\"P3|P4\""],"ends_at":"` + now.Add(time.Hour).Format(time.RFC3339) + `","reason":"reindex"}`
+	code, out = h.do("POST", "/api/v1/maintenance", "alice-token", list)
+	require.Equal(t, http.StatusCreated, code, string(out))
+	require.Contains(t, string(out), `"matchers":["team=\"ml-platform\"","tier=~\"P3|P4\""]`)
 	code, out = h.do("GET", "/api/v1/maintenance", "view-token", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(out), "feature store migration")

@@ -9,10 +9,11 @@ package changes
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Kinds of change. A closed set keeps the change log filterable and the Grafana
@@ -63,8 +64,6 @@ type Input struct {
 // MaxFuture is how far ahead of our clock a change may be dated (clock skew of CI runners);
 // a change log entry is a record of the past.
 const MaxFuture = 5 * time.Minute
-
-var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // FieldError names the field of a bad input.
 type FieldError struct {
@@ -127,7 +126,7 @@ func Normalize(in Input, subject string, now time.Time) (Change, error) {
 		return Change{}, bad("labels", "at most 32 labels")
 	}
 	for k, v := range in.Labels {
-		if !labelName.MatchString(k) {
+		if !model.LegacyValidation.IsValidLabelName(k) {
 			return Change{}, bad("labels", "%q is not a valid label name", truncate(k, 64))
 		}
 		if len(v) > 1024 {

@@ -130,7 +130,6 @@ func Default() Config {
 	}
 }
 
-var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // UnmarshalYAML fills defaults, decodes, and validates.
@@ -145,7 +144,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 
 func (c *Config) validate(n *yaml.Node) error {
 	for i, l := range c.Incidents.GroupBy {
-		if !labelName.MatchString(l) {
+		if !model.LegacyValidation.IsValidLabelName(l) {
 			return fmt.Errorf("incidents.group_by[%d]: %q is not a valid label name", i, l)
 		}
 	}

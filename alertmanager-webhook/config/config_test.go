@@ -16,6 +16,17 @@ func TestErrorsCarryTheLine(t *testing.T) {
 	require.ErrorContains(t, err, "sla.P7", "a path not in the file as written keeps its message")
 }
 
+// A bad Alertmanager matcher in a route is refused at load with its field, line and text.
+func TestRouteMatcherErrorCarriesTheLine(t *testing.T) {
+	base := "oncall:\n  teams:\n  - name: t\n    schedules:\n    - {name: s, timezone: UTC, rotation: daily, start: 2026-01-01, members: [a]}\nchannels:\n- {name: c, webhook: {url: \"http://x\", secret: \"0123456789abcdef\"}}\npeople: {a: [c]}\nescalation_policies:\n- {name: p, steps: [{targets: [{schedule: s}]}]}\n"
+	_, err := Parse([]byte(base + "routing:\n  routes:\n  - matchers: ['team=\"t\"', 'severity~\"P1\"']\n    escalation_policy: p\n"))
+	require.ErrorContains(t, err, `routing.routes[0].matchers[1] (line 13): "severity~\"P1\"": bad matcher format`)
+	c, err := Parse([]byte(base + "routing:\n  routes:\n  - {matchers: ['team=\"t\"', 'severity=~\"P1|P2\"'], escalation_policy: p}\n"))
+	require.NoError(t, err)
+	require.Equal(t, "p", c.Response().Routing.Route(map[string]string{"team": "t", "severity": "P2"}).EscalationPolicy)
+	require.Empty(t, c.Response().Routing.Route(map[string]string{"team": "t", "severity": "P3"}).EscalationPolicy)
+}
+
 // FuzzParse: any bytes give a configuration or an error, never a panic, and an accepted
 // configuration has its compiled parts.
 func FuzzParse(f *testing.F) {
@@ -23,6 +34,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("prometheus: {url: \"http://localhost:9090\", window: 20s, baseline: 30s, basic_auth: {username: u, password_file: p}}\n"))
 	f.Add([]byte("incidents: {group_by: [team], reopen_window: 10m}\nsla: {P1: 5m}\n"))
 	f.Add([]byte("oncall:\n  teams:\n  - name: t\n    schedules:\n    - {name: s, timezone: UTC, rotation: daily, start: 2026-01-01, members: [a]}\nchannels:\n- {name: c, webhook: {url: \"http://x\", secret: \"0123456789abcdef\"}}\npeople: {a: [c]}\nescalation_policies:\n- {name: p, steps: [{targets: [{schedule: s}]}]}\nrouting: {default: {team: t, escalation_policy: p}}\nheartbeats: [{alertname: Watchdog, after: 5m}]\n"))
+	f.Add([]byte("oncall:\n  teams:\n  - name: t\n    business_hours: {location: UTC, weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"24:00\"}]}\n    schedules:\n    - {name: s, timezone: UTC, rotation: daily, start: 2026-01-01, members: [a]}\nchannels:\n- {name: c, webhook: {url: \"http://x\", secret: \"0123456789abcdef\"}}\npeople: {a: [c]}\nescalation_policies:\n- {name: p, steps: [{targets: [{schedule: s}]}]}\nrouting: {routes: [{matchers: ['team=\"t\"', '{severity=~\"P1|P2\",env!=\"dev\"}'], escalation_policy: p}], default: {team: t}}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Parse(b)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/matchers"
 )
 
 // Config is the `containment:` section of incidentd's configuration.
@@ -94,14 +96,12 @@ func Compile(c Config) (*Compiled, error) {
 		if len(pc.Match) == 0 {
 			return nil, fmt.Errorf("%s.match: at least one matcher; a policy without one would contain every incident", at)
 		}
-		for j, s := range pc.Match {
-			ms, err := labels.ParseMatchers(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s.match[%d]: %w", at, j, err)
-			}
-			p.Matchers = append(p.Matchers, ms...)
+		ms, err := matchers.Parse(at+".match", pc.Match)
+		if err != nil {
+			return nil, err
 		}
-		if matchesAll(p.Matchers) {
+		p.Matchers = ms
+		if matchers.MatchesAll(p.Matchers) {
 			return nil, fmt.Errorf("%s.match: %s matches every incident; name what the policy is for", at, p.Matchers)
 		}
 		a, err := ParseAction(pc.Action)
@@ -133,17 +133,6 @@ func Compile(c Config) (*Compiled, error) {
 		out.Policies = append(out.Policies, p)
 	}
 	return out, nil
-}
-
-// matchesAll reports matchers that every label set satisfies (`foo=~".*"`, `foo!=""`
-// with nothing else is not such: it needs foo set).
-func matchesAll(ms labels.Matchers) bool {
-	for _, m := range ms {
-		if !m.Matches("") || !m.Matches("x-any-value") {
-			return false
-		}
-	}
-	return true
 }
 
 // Incident is what a policy looks at.

@@ -255,7 +255,7 @@ func TestP3QueuedP4BacklogNeverPaged(t *testing.T) {
 
 func TestMaintenanceWindowSuppresses(t *testing.T) {
 	h := start(t, berlin("2026-12-01 03:00"))
-	w, err := maintenance.Normalize(maintenance.Input{Matchers: map[string]string{"team": "risk"}, End: h.clock.Now().Add(2 * time.Hour).Format(time.RFC3339), Reason: "database upgrade"}, "alice", h.clock.Now())
+	w, err := maintenance.Normalize(maintenance.Input{Matchers: maintenance.Matchers{Equal: map[string]string{"team": "risk"}}, End: h.clock.Now().Add(2 * time.Hour).Format(time.RFC3339), Reason: "database upgrade"}, "alice", h.clock.Now())
 	require.NoError(t, err)
 	_, err = maintenance.Store{DB: h.db}.Add(context.Background(), w)
 	require.NoError(t, err)

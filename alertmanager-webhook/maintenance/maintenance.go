@@ -4,14 +4,18 @@
 package maintenance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/matchers"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -20,41 +24,95 @@ const MaxLength = 7 * 24 * time.Hour
 
 // Window suppresses pages for incidents whose labels match, in [Start, End).
 type Window struct {
-	ID        int64             `json:"id"`
-	Matchers  map[string]string `json:"matchers"`
-	Start     time.Time         `json:"starts_at"`
-	End       time.Time         `json:"ends_at"`
-	Reason    string            `json:"reason"`
-	CreatedBy string            `json:"created_by"`
-	CreatedAt time.Time         `json:"created_at"`
+	ID        int64     `json:"id"`
+	Matchers  Matchers  `json:"matchers"`
+	Start     time.Time `json:"starts_at"`
+	End       time.Time `json:"ends_at"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Input is a window as posted.
 type Input struct {
-	Matchers map[string]string `json:"matchers"`
-	Start    string            `json:"starts_at"`
-	End      string            `json:"ends_at"`
-	Reason   string            `json:"reason"`
+	Matchers Matchers `json:"matchers"`
+	Start    string   `json:"starts_at"`
+	End      string   `json:"ends_at"`
+	Reason   string   `json:"reason"`
 }
 
-var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+// Matchers select the incidents a window covers. They are posted either as an object of
+// label values ({"team": "risk"}, equality) or as a list of Alertmanager matchers
+// (["team=\"risk\"", "severity=~\"P2|P3\""]), and a window answers in the form it was
+// given, so windows stored before the list form read back unchanged.
+type Matchers struct {
+	Equal map[string]string // the object form
+	List  []string          // the Alertmanager form
+
+	ms labels.Matchers // compiled from one of the forms
+}
+
+// UnmarshalJSON reads either form; Normalize checks the matchers themselves.
+func (m *Matchers) UnmarshalJSON(b []byte) error {
+	*m = Matchers{}
+	var err error
+	switch b = bytes.TrimSpace(b); {
+	case bytes.HasPrefix(b, []byte("[")):
+		err = json.Unmarshal(b, &m.List)
+	case bytes.HasPrefix(b, []byte("{")):
+		err = json.Unmarshal(b, &m.Equal)
+	case bytes.Equal(b, []byte("null")):
+	default:
+		err = errors.New("not an object or a list")
+	}
+	if err != nil {
+		// Not %w: the API would report a nested type error without the field.
+		return fmt.Errorf("matchers: expected an object of label values or a list of Alertmanager matchers like [\"team=\\\"risk\\\"\"] (%v)", err)
+	}
+	m.ms, _ = m.compile()
+	return nil
+}
+
+// MarshalJSON writes the form the matchers were given in.
+func (m Matchers) MarshalJSON() ([]byte, error) {
+	if m.List != nil {
+		return json.Marshal(m.List)
+	}
+	if m.Equal == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(m.Equal)
+}
+
+func (m Matchers) compile() (labels.Matchers, error) {
+	if m.List != nil && m.Equal != nil {
+		return nil, errors.New("matchers: either an object or a list, not both")
+	}
+	if m.List != nil {
+		return matchers.Parse("matchers", m.List)
+	}
+	for k, v := range m.Equal {
+		if v == "" {
+			return nil, fmt.Errorf("matchers.%s: value must not be empty", k)
+		}
+	}
+	return matchers.FromMap("matchers", labels.MatchEqual, m.Equal)
+}
+
+// String is the matchers in Alertmanager's syntax.
+func (m Matchers) String() string { return m.ms.String() }
 
 // Normalize validates a window; errors name the field.
 func Normalize(in Input, who string, now time.Time) (Window, error) {
-	w := Window{Matchers: map[string]string{}, Reason: strings.TrimSpace(in.Reason), CreatedBy: who, CreatedAt: now.UTC()}
-	if len(in.Matchers) == 0 {
-		return w, fmt.Errorf("matchers: at least one label matcher (e.g. {\"team\": \"risk\"}); a window never covers everything")
+	w := Window{Reason: strings.TrimSpace(in.Reason), CreatedBy: who, CreatedAt: now.UTC()}
+	ms, err := in.Matchers.compile()
+	if err != nil {
+		return w, err
 	}
-	for k, v := range in.Matchers {
-		if !labelName.MatchString(k) {
-			return w, fmt.Errorf("matchers: %q is not a valid label name", k)
-		}
-		if v == "" {
-			return w, fmt.Errorf("matchers.%s: value must not be empty", k)
-		}
-		w.Matchers[k] = v
+	if matchers.MatchesAll(ms) {
+		return w, fmt.Errorf("matchers: at least one label matcher that not every incident satisfies (e.g. {\"team\": \"risk\"}); a window never covers everything")
 	}
-	var err error
+	w.Matchers = Matchers{Equal: in.Matchers.Equal, List: in.Matchers.List, ms: ms}
 	if in.Start == "" {
 		w.Start = now.UTC()
 	} else if w.Start, err = time.Parse(time.RFC3339, in.Start); err != nil {
@@ -87,12 +145,9 @@ func (w Window) Covers(labels map[string]string, t time.Time) bool {
 	if t.Before(w.Start) || !t.Before(w.End) {
 		return false
 	}
-	for k, v := range w.Matchers {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
+	// A window whose matchers did not compile (none are stored) covers nothing: paging
+	// wrongly is the lesser harm than suppressing wrongly.
+	return len(w.Matchers.ms) > 0 && matchers.Matches(w.Matchers.ms, labels)
 }
 
 // Store keeps windows in the incident database.

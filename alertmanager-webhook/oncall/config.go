@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/timeinterval"
 	"gopkg.in/yaml.v3"
 )
 
@@ -25,13 +26,27 @@ type TeamConfig struct {
 	Schedules     []ScheduleConfig `yaml:"schedules"`
 }
 
-// HoursConfig is a team's business hours.
+// HoursConfig is a team's business hours, in the syntax of an Alertmanager time interval
+// (location, weekdays, times), read by Alertmanager's own timeinterval package so that they
+// mean what the same interval means in alertmanager.yml. The first form (timezone, days,
+// start, end) is still read; the two may be mixed, e.g. timezone with weekdays.
 type HoursConfig struct {
-	Timezone string   `yaml:"timezone"`
-	Days     []string `yaml:"days"`  // mon … sun; default mon–fri
-	Start    string   `yaml:"start"` // 09:00
-	End      string   `yaml:"end"`   // 17:00
-	Holidays string   `yaml:"holidays"`
+	Location string            `yaml:"location"` // IANA zone, Europe/Berlin
+	Weekdays []string          `yaml:"weekdays"` // monday:friday, saturday; default monday:friday
+	Times    []TimeRangeConfig `yaml:"times"`    // [{start_time: "09:00", end_time: "17:00"}]
+
+	Timezone string   `yaml:"timezone"` // as location
+	Days     []string `yaml:"days"`     // mon … sun, as weekdays
+	Start    string   `yaml:"start"`    // 09:00, with End one more range of times
+	End      string   `yaml:"end"`      // 17:00 (24:00 is the end of the day)
+	// Holidays names a calendar under oncall.holidays on which business hours are closed.
+	Holidays string `yaml:"holidays"`
+}
+
+// TimeRangeConfig is one range of local times of an Alertmanager time interval.
+type TimeRangeConfig struct {
+	StartTime string `yaml:"start_time"`
+	EndTime   string `yaml:"end_time"`
 }
 
 // ScheduleConfig is a rotation with its overrides.
@@ -121,10 +136,23 @@ func (p positions) errf(path []any, format string, a ...any) error {
 }
 
 var (
-	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	clockRe  = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
-	weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+	nameRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	clockRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
+	// shortDays are the day names of the first business_hours form.
+	shortDays = map[string]string{"sun": "sunday", "mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday", "sat": "saturday"}
 )
+
+// amParse runs an Alertmanager type's own YAML parser on a value of the configuration
+// (already decoded, so that errors can name their field and line).
+func amParse(dst interface{ UnmarshalYAML(func(any) error) error }, v any) error {
+	return dst.UnmarshalYAML(func(out any) error {
+		var n yaml.Node
+		if err := n.Encode(v); err != nil {
+			return err
+		}
+		return n.Decode(out)
+	})
+}
 
 func clock(s string) (int, bool) {
 	m := clockRe.FindStringSubmatch(s)
@@ -193,31 +221,57 @@ func Compile(c Config, node *yaml.Node) (*Directory, error) {
 func compileHours(p positions, at []any, h HoursConfig, cals map[string]map[civilDate]bool) (BusinessHours, error) {
 	f := func(rest ...any) []any { return append(append([]any(nil), at...), rest...) }
 	var bh BusinessHours
-	loc, err := time.LoadLocation(h.Timezone)
-	if err != nil || h.Timezone == "" {
-		return bh, p.errf(f("timezone"), "expected an IANA time zone like Europe/Berlin, got %q", h.Timezone)
+	zone, zoneField := h.Location, "location"
+	if h.Timezone != "" {
+		if h.Location != "" {
+			return bh, p.errf(f("timezone"), "set location or timezone, not both")
+		}
+		zone, zoneField = h.Timezone, "timezone"
 	}
-	bh.Loc = loc
-	days := h.Days
-	if len(days) == 0 {
-		days = []string{"mon", "tue", "wed", "thu", "fri"}
+	var loc timeinterval.Location
+	if err := amParse(&loc, zone); err != nil || zone == "" {
+		return bh, p.errf(f(zoneField), "expected an IANA time zone like Europe/Berlin, got %q", zone)
 	}
-	for i, d := range days {
-		wd, ok := weekdays[strings.ToLower(d)]
-		if !ok {
+	bh.Loc = loc.Location
+	bh.Interval.Location = &loc
+	for i, d := range h.Weekdays {
+		var wr timeinterval.WeekdayRange
+		if err := amParse(&wr, d); err != nil {
+			return bh, p.errf(f("weekdays", i), "expected a day or a range of days like monday:friday, got %q", d)
+		}
+		bh.Interval.Weekdays = append(bh.Interval.Weekdays, wr)
+	}
+	for i, d := range h.Days {
+		var wr timeinterval.WeekdayRange
+		long, ok := shortDays[strings.ToLower(d)]
+		if !ok || amParse(&wr, long) != nil {
 			return bh, p.errf(f("days", i), "expected mon, tue, wed, thu, fri, sat or sun, got %q", d)
 		}
-		bh.Days[wd] = true
+		bh.Interval.Weekdays = append(bh.Interval.Weekdays, wr)
 	}
-	var ok bool
-	if bh.Start, ok = clock(h.Start); !ok {
-		return bh, p.errf(f("start"), "expected a local time like 09:00, got %q", h.Start)
+	if len(bh.Interval.Weekdays) == 0 {
+		bh.Interval.Weekdays = []timeinterval.WeekdayRange{{InclusiveRange: timeinterval.InclusiveRange{Begin: int(time.Monday), End: int(time.Friday)}}}
 	}
-	if bh.End, ok = clock(h.End); !ok {
-		return bh, p.errf(f("end"), "expected a local time like 17:00, got %q", h.End)
+	for i, t := range h.Times {
+		var tr timeinterval.TimeRange
+		if err := amParse(&tr, t); err != nil {
+			return bh, p.errf(f("times", i), "expected {start_time: \"09:00\", end_time: \"17:00\"} with start before end: %v", err)
+		}
+		bh.Interval.Times = append(bh.Interval.Times, tr)
 	}
-	if bh.End <= bh.Start {
-		return bh, p.errf(f("end"), "%s is not after start %s", h.End, h.Start)
+	if h.Start != "" || h.End != "" || len(h.Times) == 0 {
+		// Each bound alone first, so the error names the field that is wrong.
+		var tr timeinterval.TimeRange
+		if amParse(&tr, TimeRangeConfig{h.Start, "24:00"}) != nil {
+			return bh, p.errf(f("start"), "expected a local time like 09:00, got %q", h.Start)
+		}
+		if amParse(&tr, TimeRangeConfig{"00:00", h.End}) != nil {
+			return bh, p.errf(f("end"), "expected a local time like 17:00, got %q", h.End)
+		}
+		if amParse(&tr, TimeRangeConfig{h.Start, h.End}) != nil {
+			return bh, p.errf(f("end"), "%s is not after start %s", h.End, h.Start)
+		}
+		bh.Interval.Times = append(bh.Interval.Times, tr)
 	}
 	if h.Holidays != "" {
 		cal, ok := cals[h.Holidays]

@@ -13,6 +13,8 @@ func FuzzCompile(f *testing.F) {
 	f.Add("teams:\n- name: t\n  schedules:\n  - {name: s, timezone: UTC, rotation: custom, shift_length: 1h, start: 2026-01-01, members: [a]}\n")
 	f.Add("holidays: {x: [2026-02-29]}\n")
 	f.Add("teams:\n- name: t\n  business_hours: {timezone: Asia/Kathmandu, days: [sat], start: \"23:59\", end: \"23:59\"}\n")
+	f.Add("teams:\n- name: t\n  business_hours: {location: Asia/Kathmandu, weekdays: [\"friday:monday\"], times: [{start_time: \"22:00\", end_time: \"24:00\"}, {start_time: \"00:00\", end_time: \"01:30\"}]}\n")
+	f.Add("holidays: {h: [2026-03-30]}\nteams:\n- name: t\n  business_hours: {timezone: Europe/Berlin, weekdays: [monday], start: \"02:00\", end: \"02:30\", holidays: h}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		d, err := parse(src)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"time"
 	_ "time/tzdata" // schedules must resolve their zones even on hosts without zoneinfo
+
+	"github.com/prometheus/alertmanager/timeinterval"
 )
 
 // Directory is the compiled on-call configuration: teams by name. It is immutable; a
@@ -46,12 +48,13 @@ type Override struct {
 	Start, End time.Time
 }
 
-// BusinessHours is a team's working week in its zone, minus holidays.
+// BusinessHours is a team's working week in its zone, minus holidays. The week is an
+// Alertmanager time interval, evaluated by Alertmanager's code, so it agrees with a
+// time_intervals entry of alertmanager.yml written the same way (rulegen writes one).
 type BusinessHours struct {
-	Loc        *time.Location
-	Days       [7]bool // by time.Weekday
-	Start, End int     // minutes after local midnight, Start < End
-	Holidays   map[civilDate]bool
+	Loc      *time.Location
+	Interval timeinterval.TimeInterval // weekdays and times of day, located in Loc
+	Holidays map[civilDate]bool
 }
 
 type civilDate struct {
@@ -180,11 +183,7 @@ func (b BusinessHours) Open(t time.Time) bool {
 		return true
 	}
 	lt := t.In(b.Loc)
-	if !b.Days[lt.Weekday()] || b.Holidays[dateOf(lt)] {
-		return false
-	}
-	m := lt.Hour()*60 + lt.Minute()
-	return m >= b.Start && m < b.End
+	return !b.Holidays[dateOf(lt)] && b.Interval.ContainsTime(lt)
 }
 
 // NextOpen returns t if business hours are open at t, else the start of the next business
@@ -193,14 +192,26 @@ func (b BusinessHours) NextOpen(t time.Time) time.Time {
 	if b.Open(t) {
 		return t
 	}
+	// Business hours open at the start of one of the interval's time ranges (or at
+	// midnight when it has none): the earliest such moment after t that is open.
+	starts := []int{0}
+	if len(b.Interval.Times) > 0 {
+		starts = starts[:0]
+		for _, tr := range b.Interval.Times {
+			starts = append(starts, tr.StartMinute)
+		}
+	}
 	lt := t.In(b.Loc)
 	for i := 0; i <= 366; i++ {
-		day := time.Date(lt.Year(), lt.Month(), lt.Day()+i, 12, 0, 0, 0, b.Loc)
-		if !b.Days[day.Weekday()] || b.Holidays[dateOf(day)] {
-			continue
+		var next time.Time
+		for _, m := range starts {
+			c := time.Date(lt.Year(), lt.Month(), lt.Day()+i, 0, m, 0, 0, b.Loc)
+			if c.After(t) && b.Open(c) && (next.IsZero() || c.Before(next)) {
+				next = c
+			}
 		}
-		if start := time.Date(day.Year(), day.Month(), day.Day(), b.Start/60, b.Start%60, 0, 0, b.Loc); start.After(t) {
-			return start
+		if !next.IsZero() {
+			return next
 		}
 	}
 	return time.Time{}

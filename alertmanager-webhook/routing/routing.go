@@ -14,10 +14,12 @@ package routing
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
+
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/matchers"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 )
 
@@ -29,10 +31,15 @@ type Config struct {
 	BacklogChannel string `yaml:"backlog_channel"`
 }
 
-// Route sends incidents whose labels match to a team and an escalation policy. Match
-// compares label values for equality, MatchRE with anchored regular expressions; all must
-// hold. The first matching route wins.
+// Route sends incidents whose labels match to a team and an escalation policy. All of
+// Matchers, Match and MatchRE must hold; a route with none matches every incident. The
+// first matching route wins.
 type Route struct {
+	// Matchers are Alertmanager matchers, as in an Alertmanager route:
+	// `severity=~"P1|P2"`, `team!="payments"`.
+	Matchers []string `yaml:"matchers"`
+	// Match (label equality) and MatchRE (anchored regular expressions) are the map forms
+	// Alertmanager also still reads; both become matchers.
 	Match            map[string]string `yaml:"match"`
 	MatchRE          map[string]string `yaml:"match_re"`
 	Team             string            `yaml:"team"`
@@ -42,7 +49,7 @@ type Route struct {
 	// PageOutsideHours pages P2 incidents at night too.
 	PageOutsideHours bool `yaml:"page_outside_hours"`
 
-	re map[string]*regexp.Regexp
+	ms labels.Matchers
 }
 
 // Action is what the tier policy allows.
@@ -69,14 +76,19 @@ type Decision struct {
 // Compile checks the configuration against the known policies and channels.
 func (c *Config) Compile(policies, channels map[string]bool, dir *oncall.Directory) error {
 	check := func(path string, r *Route) error {
-		r.re = map[string]*regexp.Regexp{}
-		for k, v := range r.MatchRE {
-			re, err := regexp.Compile("^(?:" + v + ")$")
-			if err != nil {
-				return fmt.Errorf("%s.match_re.%s: %w", path, k, err)
-			}
-			r.re[k] = re
+		eq, err := matchers.FromMap(path+".match", labels.MatchEqual, r.Match)
+		if err != nil {
+			return err
 		}
+		re, err := matchers.FromMap(path+".match_re", labels.MatchRegexp, r.MatchRE)
+		if err != nil {
+			return err
+		}
+		ms, err := matchers.Parse(path+".matchers", r.Matchers)
+		if err != nil {
+			return err
+		}
+		r.ms = append(append(eq, re...), ms...)
 		if r.EscalationPolicy != "" && !policies[r.EscalationPolicy] {
 			return fmt.Errorf("%s.escalation_policy: no policy %q under escalation_policies", path, r.EscalationPolicy)
 		}
@@ -104,26 +116,12 @@ func (c *Config) Compile(policies, channels map[string]bool, dir *oncall.Directo
 	return nil
 }
 
-func (r *Route) matches(labels map[string]string) bool {
-	for k, v := range r.Match {
-		if labels[k] != v {
-			return false
-		}
-	}
-	for k, re := range r.re {
-		if !re.MatchString(labels[k]) {
-			return false
-		}
-	}
-	return true
-}
-
 // Route picks the route for labels (the default when none matches). The incident's own
 // team fills in a route without one.
 func (c *Config) Route(labels map[string]string) Route {
 	r := c.Default
 	for _, rt := range c.Routes {
-		if rt.matches(labels) {
+		if matchers.Matches(rt.ms, labels) {
 			r = rt
 			break
 		}

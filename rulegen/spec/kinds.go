@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 )
@@ -36,7 +37,7 @@ func (d *decoder) labelList(dst *[]string) func(*yaml.Node, string) {
 		d.stringList(dst)(n, path)
 		seen := map[string]bool{}
 		for i, l := range *dst {
-			if !labelNameRE.MatchString(l) {
+			if !model.LegacyValidation.IsValidLabelName(l) {
 				d.errorf(resolve(n).Content[i], index(path, i), "invalid label name %q", l)
 			}
 			if seen[l] {

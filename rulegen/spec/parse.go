@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/timeinterval"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
@@ -22,9 +23,6 @@ type Options struct {
 
 var (
 	alertNameRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	hhmmRE      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
-	weekdayRE   = regexp.MustCompile(`^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$`)
 	promParser  = parser.NewParser(parser.Options{})
 )
 
@@ -104,6 +102,24 @@ func Parse(file string, data []byte, opts Options) (*Spec, Errors) {
 	return s, d.errs
 }
 
+// amParse runs an Alertmanager time-interval type's own YAML parser on a spec value, so
+// business hours accept exactly what the generated time_intervals entry will load with.
+func amParse(dst interface{ UnmarshalYAML(func(any) error) error }, v any) error {
+	return dst.UnmarshalYAML(func(out any) error {
+		var n yaml.Node
+		if err := n.Encode(v); err != nil {
+			return err
+		}
+		return n.Decode(out)
+	})
+}
+
+// timeRange is the YAML of an Alertmanager time range.
+type timeRange struct {
+	StartTime string `yaml:"start_time"`
+	EndTime   string `yaml:"end_time"`
+}
+
 func (d *decoder) businessHours(n *yaml.Node, path string, bh *BusinessHours) {
 	var startPos, endPos, tzPos Pos
 	d.mapping(n, path, fields{
@@ -111,8 +127,8 @@ func (d *decoder) businessHours(n *yaml.Node, path string, bh *BusinessHours) {
 		"weekdays": func(n *yaml.Node, p string) {
 			d.stringList(&bh.Weekdays)(n, p)
 			for i, w := range bh.Weekdays {
-				if !weekdayRE.MatchString(w) {
-					d.errorf(resolve(n).Content[i], index(p, i), "invalid weekday %q; expected a lower-case day name or range such as monday:friday", w)
+				if amParse(&timeinterval.WeekdayRange{}, w) != nil {
+					d.errorf(resolve(n).Content[i], index(p, i), "invalid weekday %q; expected a day name or range such as monday:friday", w)
 				}
 			}
 		},
@@ -120,19 +136,20 @@ func (d *decoder) businessHours(n *yaml.Node, path string, bh *BusinessHours) {
 		"end":   d.strPos(&bh.End, &endPos),
 	})
 	if bh.Timezone != "" {
-		if _, err := time.LoadLocation(bh.Timezone); err != nil {
+		if amParse(&timeinterval.Location{}, bh.Timezone) != nil {
 			d.errs = append(d.errs, &Error{Pos: tzPos, Msg: fmt.Sprintf("unknown timezone %q; expected an IANA name such as Europe/Berlin", bh.Timezone)})
 		}
 	}
-	for _, c := range []struct {
-		v   string
-		pos Pos
-	}{{bh.Start, startPos}, {bh.End, endPos}} {
-		if c.v != "" && !hhmmRE.MatchString(c.v) {
-			d.errs = append(d.errs, &Error{Pos: c.pos, Msg: fmt.Sprintf("invalid time %q; expected HH:MM (24h)", c.v)})
-		}
+	// Each bound against the widest partner first, so the message points at the bad one.
+	okStart := bh.Start == "" || amParse(&timeinterval.TimeRange{}, timeRange{bh.Start, "24:00"}) == nil
+	okEnd := bh.End == "" || amParse(&timeinterval.TimeRange{}, timeRange{"00:00", bh.End}) == nil
+	if !okStart {
+		d.errs = append(d.errs, &Error{Pos: startPos, Msg: fmt.Sprintf("invalid time %q; expected HH:MM (24h) before 24:00", bh.Start)})
 	}
-	if bh.Start != "" && bh.End != "" && hhmmRE.MatchString(bh.Start) && hhmmRE.MatchString(bh.End) && bh.Start >= bh.End {
+	if !okEnd {
+		d.errs = append(d.errs, &Error{Pos: endPos, Msg: fmt.Sprintf("invalid time %q; expected HH:MM (24h) after 00:00", bh.End)})
+	}
+	if bh.Start != "" && bh.End != "" && okStart && okEnd && amParse(&timeinterval.TimeRange{}, timeRange{bh.Start, bh.End}) != nil {
 		d.errs = append(d.errs, &Error{Pos: endPos, Msg: fmt.Sprintf("end %s must be after start %s", bh.End, bh.Start)})
 	}
 }
@@ -352,7 +369,7 @@ func (d *decoder) alert(n *yaml.Node, path string, s *Spec, opts Options) *Alert
 	}
 	a.Labels = labels
 	for k := range a.Labels {
-		if !labelNameRE.MatchString(k) {
+		if !model.LegacyValidation.IsValidLabelName(k) {
 			d.errorf(n, join(join(path, "labels"), k), "invalid label name %q", k)
 		}
 		switch k {

@@ -100,6 +100,18 @@ func TestParseErrors(t *testing.T) {
 			spec: "apiVersion: opscentre.io/v1\ntiers:\n  P2: {name: High, response_time: 1h, hours: business}\nalerts: []\n",
 			want: "spec.yaml:3:7: tiers.P2.hours: tier P2 uses hours: business, so business_hours needs weekdays, start and end",
 		},
+		"bad weekday": {
+			spec: "apiVersion: opscentre.io/v1\nbusiness_hours: {timezone: UTC, weekdays: [\"monday:fryday\"], start: \"09:00\", end: \"17:00\"}\ntiers:\n  P2: {name: High, response_time: 1h, hours: business}\nalerts: []\n",
+			want: "business_hours.weekdays[0]: invalid weekday \"monday:fryday\"",
+		},
+		"end before start": {
+			spec: "apiVersion: opscentre.io/v1\nbusiness_hours: {timezone: UTC, weekdays: [monday], start: \"09:00\", end: \"08:59\"}\ntiers:\n  P2: {name: High, response_time: 1h, hours: business}\nalerts: []\n",
+			want: "business_hours.end: end 08:59 must be after start 09:00",
+		},
+		"bad end": {
+			spec: "apiVersion: opscentre.io/v1\nbusiness_hours: {timezone: UTC, weekdays: [monday], start: \"09:00\", end: \"24:30\"}\ntiers:\n  P2: {name: High, response_time: 1h, hours: business}\nalerts: []\n",
+			want: "business_hours.end: invalid time \"24:30\"",
+		},
 		"undefined receiver": {
 			spec: "apiVersion: opscentre.io/v1\ntiers:\n  P1: {name: C, response_time: now, receivers: [pagerduty]}\nalerts: []\n",
 			want: "tiers.P1.receivers[0]: tier P1 uses receiver \"pagerduty\", which is not defined under receivers",

@@ -181,7 +181,7 @@ const incidentdResponseConfig = `
 oncall:
   teams:
   - name: ml-platform
-    business_hours: {timezone: UTC, days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}
+    business_hours: {location: UTC, weekdays: ["monday:friday"], times: [{start_time: "09:00", end_time: "17:00"}]}
     schedules:
     - {name: primary, timezone: UTC, rotation: weekly, start: 2026-01-05, handoff: "09:00", members: [alice]}
 channels:
@@ -195,7 +195,7 @@ escalation_policies:
   - targets: [{schedule: primary}, {channel: ml-slack}]
 routing:
   routes:
-  - {match: {team: ml-platform}, team: ml-platform, escalation_policy: ml, queue_channel: ml-slack, page_outside_hours: true}
+  - {matchers: ['team="ml-platform"'], team: ml-platform, escalation_policy: ml, queue_channel: ml-slack, page_outside_hours: true}
   default: {team: ml-platform, escalation_policy: ml}
   backlog_channel: ml-slack
 `
