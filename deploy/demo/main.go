@@ -28,6 +28,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
@@ -128,6 +129,14 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err != nil {
 		return err
 	}
+	// A Grafana started with the plugin's OPSCENTRE_INCIDENTD_TOKEN (deploy/README.md) keeps
+	// working across demo runs when the demo is given the same.
+	if tok := os.Getenv(grafanaTokenEnv); tok != "" {
+		if !auth.ValidToken(tok) {
+			return fmt.Errorf("%s: expected a token of visible characters without spaces", grafanaTokenEnv)
+		}
+		tokens.Grafana = tok
+	}
 	if err := os.MkdirAll(absDir, 0o755); err != nil {
 		return err
 	}
@@ -223,10 +232,10 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 }
 
 type view struct {
-	d     *stack.Demo
-	st    *stack.Stack
-	prom  promv1.API
-	inc   *incidentd.Client
+	d    *stack.Demo
+	st   *stack.Stack
+	prom promv1.API
+	inc  *incidentd.Client
 	// token is the responder's, for the reads the incidentd client does not cover.
 	token string
 	start time.Time
@@ -595,6 +604,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// grafanaTokenEnv names the Grafana token in the environment of the demo and of Grafana's
+// provisioned incidents datasource alike.
+const grafanaTokenEnv = "OPSCENTRE_INCIDENTD_TOKEN"
 
 // demoIncidentdConfig turns on evidence: each incident compares the 20 s before detection
 // with the 20 s that ended 30 s earlier.

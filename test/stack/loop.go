@@ -99,15 +99,17 @@ const DemoWatchRefresh = time.Second
 // incidentd's API is closed to anonymous callers, as in a deployment: the applications'
 // watchers read containments with Application (role application: containments and nothing
 // else), the live view and the person at the demo use Responder (read incidents, contain,
-// lift). The demo writes both to its directory (WriteTo) for curl.
+// lift), and a Grafana pointed at the demo gives its incidents datasource Grafana (a
+// responder that may act for the Grafana user, as deploy/README.md asks). The demo writes
+// them to its directory (WriteTo) for curl and Grafana.
 type DemoTokens struct {
-	Application, Responder string
+	Application, Responder, Grafana string
 }
 
-// NewDemoTokens draws two tokens of 128 random bits.
+// NewDemoTokens draws three tokens of 128 random bits.
 func NewDemoTokens() (DemoTokens, error) {
 	var t DemoTokens
-	for _, tok := range []*string{&t.Application, &t.Responder} {
+	for _, tok := range []*string{&t.Application, &t.Responder, &t.Grafana} {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
 			return t, fmt.Errorf("drawing a demo token: %w", err)
@@ -126,18 +128,20 @@ api:
   tokens:
   - {subject: demo-applications, role: application, token_sha256: %q}
   - {subject: demo-responder, role: responder, token_sha256: %q}
-`, digest(t.Application), digest(t.Responder))
+  - {subject: grafana, role: responder, delegate: true, token_sha256: %q}
+`, digest(t.Application), digest(t.Responder), digest(t.Grafana))
 }
 
 // Token files WriteTo writes in the demo's directory.
 const (
 	ApplicationTokenFile = "application.token"
 	ResponderTokenFile   = "responder.token"
+	GrafanaTokenFile     = "grafana.token"
 )
 
 // WriteTo writes each token to its file in dir, readable by the user only.
 func (t DemoTokens) WriteTo(dir string) error {
-	for name, tok := range map[string]string{ApplicationTokenFile: t.Application, ResponderTokenFile: t.Responder} {
+	for name, tok := range map[string]string{ApplicationTokenFile: t.Application, ResponderTokenFile: t.Responder, GrafanaTokenFile: t.Grafana} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(tok+"\n"), 0o600); err != nil {
 			return fmt.Errorf("writing the demo's %s: %w", name, err)
 		}

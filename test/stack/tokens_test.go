@@ -31,7 +31,7 @@ func TestDemoTokensCloseTheAPI(t *testing.T) {
 	require.NotEqual(t, tokens.Application, tokens.Responder)
 	dir := t.TempDir()
 	require.NoError(t, tokens.WriteTo(dir))
-	for name, want := range map[string]string{ApplicationTokenFile: tokens.Application, ResponderTokenFile: tokens.Responder} {
+	for name, want := range map[string]string{ApplicationTokenFile: tokens.Application, ResponderTokenFile: tokens.Responder, GrafanaTokenFile: tokens.Grafana} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
@@ -48,12 +48,16 @@ func TestDemoTokensCloseTheAPI(t *testing.T) {
 	require.NoError(t, s.run(context.Background(), "incidentd", bin, []string{"--web.listen-address=" + addr(port),
 		"--storage.path=" + filepath.Join(dir, "i.db"), "--config.file=" + cfg}, s.IncidentdURL+"/-/ready"))
 
+	var grafanaUser string // sent as X-Grafana-User when set
 	do := func(method, path, token, body string) int {
 		t.Helper()
 		req, err := http.NewRequest(method, s.IncidentdURL+path, bytes.NewBufferString(body))
 		require.NoError(t, err)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if grafanaUser != "" {
+			req.Header.Set("X-Grafana-User", grafanaUser)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
@@ -103,4 +107,16 @@ func TestDemoTokensCloseTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, do("POST", fmt.Sprintf("/api/v1/containments/%d/lift", cs[0].ID), tokens.Responder, `{"reason":"v2 fixed"}`))
 	require.NoError(t, w.Refresh(ctx))
 	require.Equal(t, client.Serve, w.Decide("fraud-classifier", "v2", nil).Action)
+
+	// The Grafana token acts for the Grafana user (the plugin's contain and lift); the
+	// responder's may not.
+	grafanaUser = "alice"
+	require.Equal(t, http.StatusForbidden, do("POST", "/api/v1/containments", tokens.Responder,
+		`{"model":"fraud-classifier","action":"disable","reason":"from Grafana"}`))
+	require.Equal(t, http.StatusCreated, do("POST", "/api/v1/containments", tokens.Grafana,
+		`{"model":"fraud-classifier","action":"disable","reason":"from Grafana"}`))
+	cs, err = Containments(ctx, s.IncidentdURL, tokens.Responder)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	require.Equal(t, "alice (via grafana)", cs[1].CreatedBy)
 }
