@@ -31,10 +31,10 @@ func incidents() *dashboard.DashboardBuilder {
 		WithPanel(incidentStat("Open P4", "Open low-tier incidents (next sprint).", "short",
 			NewIncidentsQuery(QueryCounts).RefId("A").State("open").Tier("P4").Model(m)).
 			Thresholds(thresholds("green", step{1, "blue"}))).
-		WithPanel(incidentTable("Open incidents", "Every incident not yet resolved for the selected models: tier, state, team, age and title. Newest first. The id opens the incident's timeline below; the row's actions acknowledge, investigate, assign or resolve it as you.", "short",
+		WithPanel(incidentTable("Open incidents", "Every incident not yet resolved for the selected models: tier, state, containment, team, age and title. Newest first. The id opens the incident's timeline below; the row's actions acknowledge, investigate, assign or resolve it, contain its model (fallback or disable) or lift its containments, as you.", "short",
 			NewIncidentsQuery(QueryIncidents).RefId("A").State("open").Model(m)).
 			Actions(incidentActions())).
-		WithPanel(incidentTable("Timeline of incident $"+VarIncident, "State changes, alerts, notes and related changes of the incident chosen with the Incident variable or an incident link.", "short",
+		WithPanel(incidentTable("Timeline of incident $"+VarIncident, "State changes, alerts, containments applied and lifted, notes and related changes of the incident chosen with the Incident variable or an incident link.", "short",
 			NewIncidentsQuery(QueryTimeline).RefId("A").IncidentId("$"+VarIncident))).
 		WithRow(row("Trends")).
 		WithPanel(incidentTimeSeries("Incidents opened per day by tier", "Incidents opened per day, split by tier.", "short",

@@ -132,10 +132,12 @@ func incidentTable(title, description, unit string, q *IncidentsQueryBuilder) *t
 		WithTarget(q)
 }
 
-// incidentActions are the lifecycle actions of an incidents table row, sent through the
-// datasource's resources so that incidentd records the Grafana user who clicked.
+// incidentActions are the lifecycle and containment actions of an incidents table row,
+// sent through the datasource's resources so that incidentd records the Grafana user who
+// clicked. The containment actions ask for a reason ($reason, an action variable Grafana
+// prompts for); the plugin contains the incident's own model, version and fallback version.
 func incidentActions() []cog.Builder[dashboard.Action] {
-	act := func(title, confirm, path, body string) cog.Builder[dashboard.Action] {
+	act := func(title, confirm, path, body string) *dashboard.ActionBuilder {
 		return dashboard.NewActionBuilder().
 			Type(dashboard.ActionTypeFetch).
 			Title(title).
@@ -147,11 +149,20 @@ func incidentActions() []cog.Builder[dashboard.Action] {
 				Body(body).
 				Headers([][]string{{"Content-Type", "application/json"}}))
 	}
+	reason := []cog.Builder[dashboard.ActionVariable]{
+		dashboard.NewActionVariableBuilder().Key("reason").Name("Reason (shown to everyone who reads the containment)"),
+	}
 	return []cog.Builder[dashboard.Action]{
 		act("Acknowledge", "Acknowledge", "ack", `{}`),
 		act("Start investigating", "Move to investigating", "transition", `{"to":"investigating"}`),
 		act("Assign to me", "Assign to yourself", "assign", `{"assignee":"me"}`),
 		act("Resolve", "Resolve", "transition", `{"to":"resolved"}`),
+		act("Contain: fallback", "Route the model's traffic to its fallback version for", "containments", `{"action":"fallback","reason":"$reason"}`).
+			Variables(reason),
+		act("Contain: disable", "Disable the AI feature (applications serve their alternative) for", "containments", `{"action":"disable","reason":"$reason"}`).
+			Variables(reason),
+		act("Lift containment", "Lift every active containment of", "containments/lift", `{"reason":"$reason"}`).
+			Variables(reason),
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
@@ -122,6 +123,26 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if bin, err = filepath.Abs(bin); err != nil {
 		return err
 	}
+	// incidentd's API takes tokens, as in a deployment: the applications read containments
+	// with one of role application, the view and the person at the demo use a responder's.
+	tokens, err := stack.NewDemoTokens()
+	if err != nil {
+		return err
+	}
+	// A Grafana started with the plugin's OPSCENTRE_INCIDENTD_TOKEN (deploy/README.md) keeps
+	// working across demo runs when the demo is given the same.
+	if tok := os.Getenv(grafanaTokenEnv); tok != "" {
+		if !auth.ValidToken(tok) {
+			return fmt.Errorf("%s: expected a token of visible characters without spaces", grafanaTokenEnv)
+		}
+		tokens.Grafana = tok
+	}
+	if err := os.MkdirAll(absDir, 0o755); err != nil {
+		return err
+	}
+	if err := tokens.WriteTo(absDir); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "starting incidentd, aiops_exporter, Alertmanager and Prometheus …")
 	st, err := stack.Start(ctx, stack.Options{
 		Dir: absDir,
@@ -138,7 +159,7 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		// Evidence at detection from the demo's Prometheus, with windows suited to its
 		// 40-second faults (the e2e test checks the attribution with the same settings).
 		// and the automatic containment of the P1 fault.
-		IncidentdConfig: demoIncidentdConfig + stack.DemoContainmentConfig,
+		IncidentdConfig: demoIncidentdConfig + stack.DemoContainmentConfig + tokens.IncidentdConfig(),
 	})
 	if err != nil {
 		return err
@@ -155,7 +176,7 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	}()
 
 	// The applications obey incidentd's containments through the Go client's watcher.
-	w, err := d.Watcher(st.IncidentdURL)
+	w, err := d.Watcher(st.IncidentdURL, tokens.Application)
 	if err != nil {
 		return err
 	}
@@ -173,10 +194,11 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err != nil {
 		return fmt.Errorf("prometheus client: %w", err)
 	}
-	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, "", &http.Client{Timeout: 5 * time.Second}, nil), start: start, out: out, dir: dir, tty: tty}
+	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, tokens.Responder, &http.Client{Timeout: 5 * time.Second}, nil),
+		token: tokens.Responder, start: start, out: out, dir: dir, tty: tty}
 	if !tty {
-		fmt.Fprintf(out, "ready: Prometheus %s, Alertmanager %s, incidentd %s, exporter %s, logs %s/*.log\n",
-			st.PrometheusURL, st.AlertmanagerURL, st.IncidentdURL, st.ExporterURL, dir)
+		fmt.Fprintf(out, "ready: Prometheus %s, Alertmanager %s, incidentd %s (token in %s), exporter %s, logs %s/*.log\n",
+			st.PrometheusURL, st.AlertmanagerURL, st.IncidentdURL, filepath.Join(dir, stack.ResponderTokenFile), st.ExporterURL, dir)
 	}
 	var end <-chan time.Time
 	if duration > 0 {
@@ -210,10 +232,12 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 }
 
 type view struct {
-	d     *stack.Demo
-	st    *stack.Stack
-	prom  promv1.API
-	inc   *incidentd.Client
+	d    *stack.Demo
+	st   *stack.Stack
+	prom promv1.API
+	inc  *incidentd.Client
+	// token is the responder's, for the reads the incidentd client does not cover.
+	token string
 	start time.Time
 	out   io.Writer
 	dir   string
@@ -230,8 +254,8 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	elapsed := time.Since(v.start).Truncate(time.Second)
 	b.WriteString("\033[H\033[2J")
 	fmt.Fprintf(&b, "OpsCentre demo — scenario t=%s, last fault ends at %s   (Ctrl-C stops everything)\n", elapsed, v.d.LastFaultEnd())
-	fmt.Fprintf(&b, "  Prometheus   %s/alerts\n  Alertmanager %s\n  incidentd    %s/api/v1/incidents\n  exporter     %s/metrics\n  logs         %s/*.log\n\n",
-		v.st.PrometheusURL, v.st.AlertmanagerURL, v.st.IncidentdURL, v.st.ExporterURL, v.dir)
+	fmt.Fprintf(&b, "  Prometheus   %s/alerts\n  Alertmanager %s\n  incidentd    %s/api/v1/incidents  (curl -H \"Authorization: Bearer $(cat %s)\")\n  exporter     %s/metrics\n  logs         %s/*.log\n\n",
+		v.st.PrometheusURL, v.st.AlertmanagerURL, v.st.IncidentdURL, filepath.Join(v.dir, stack.ResponderTokenFile), v.st.ExporterURL, v.dir)
 	if simStats != nil {
 		fmt.Fprintf(&b, "simulator finished: %d events, %d labels sent\n\n", simStats.Events, simStats.Labels)
 	}
@@ -301,7 +325,7 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	}
 
 	b.WriteString("\nCONTAINMENTS (incidentd → the applications)\n")
-	if cs, err := stack.Containments(ctx, v.st.IncidentdURL); err == nil {
+	if cs, err := stack.Containments(ctx, v.st.IncidentdURL, v.token); err == nil {
 		if len(cs) == 0 {
 			b.WriteString("  none\n")
 		}
@@ -407,7 +431,7 @@ func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
 			}
 		}
 	}
-	if cs, err := stack.Containments(ctx, v.st.IncidentdURL); err == nil {
+	if cs, err := stack.Containments(ctx, v.st.IncidentdURL, v.token); err == nil {
 		for _, c := range cs {
 			state := "applied"
 			if !c.LiftedAt.IsZero() {
@@ -453,7 +477,7 @@ func (v *view) query(ctx context.Context, q string) map[string]string {
 // finish checks what the run produced against the scenario, prints each check and returns the
 // one-line verdict.
 func (v *view) finish(ctx context.Context) (string, error) {
-	ins, err := stack.Incidents(ctx, v.st.IncidentdURL)
+	ins, err := stack.Incidents(ctx, v.st.IncidentdURL, v.token)
 	if err != nil {
 		return "RESULT: FAIL (incidents could not be read)", err
 	}
@@ -477,7 +501,7 @@ func (v *view) finish(ctx context.Context) (string, error) {
 			o.OpenedAfter.Round(100*time.Millisecond), o.Budget, strings.Join(o.Problems, "; "))
 	}
 	// A contained fault's incident must have had its automatic containment applied.
-	cs, err := stack.Containments(ctx, v.st.IncidentdURL)
+	cs, err := stack.Containments(ctx, v.st.IncidentdURL, v.token)
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -549,7 +573,12 @@ func (v *view) postmortem(ctx context.Context) {
 		}
 	}
 	url := fmt.Sprintf("%s/api/v1/incidents/%d/postmortem", v.st.IncidentdURL, first.ID)
-	if resp, err := http.Get(url); err == nil {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
 		defer resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -575,6 +604,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// grafanaTokenEnv names the Grafana token in the environment of the demo and of Grafana's
+// provisioned incidents datasource alike.
+const grafanaTokenEnv = "OPSCENTRE_INCIDENTD_TOKEN"
 
 // demoIncidentdConfig turns on evidence: each incident compares the 20 s before detection
 // with the 20 s that ended 30 s earlier.

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,7 +39,9 @@ func TestDemoLeavesNoChildren(t *testing.T) {
 
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(demo, "--root="+root, "--dir="+filepath.Join(t.TempDir(), ".demo"), "--bin="+binDir, "--duration=10m")
+			dir := filepath.Join(t.TempDir(), ".demo")
+			cmd := exec.Command(demo, "--root="+root, "--dir="+dir, "--bin="+binDir, "--duration=10m")
+			cmd.Env = append(os.Environ(), "OPSCENTRE_INCIDENTD_TOKEN=grafana-token-of-the-test")
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)
 			cmd.Stderr = os.Stderr
@@ -82,6 +86,9 @@ func TestDemoLeavesNoChildren(t *testing.T) {
 				}
 			})
 			require.Len(t, kids, 4, "incidentd, the exporter, Alertmanager and Prometheus")
+			if sig == syscall.SIGHUP {
+				checkTokens(t, seen[len(seen)-1], dir, "grafana-token-of-the-test")
+			}
 
 			require.NoError(t, cmd.Process.Signal(sig))
 			if sig == syscall.SIGHUP {
@@ -97,6 +104,42 @@ func TestDemoLeavesNoChildren(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkTokens: the running demo's incidentd refuses anonymous reads; the token files the
+// ready line points at are the ones it takes, and the Grafana token is the one the
+// environment gave, allowed to act for a Grafana user.
+func checkTokens(t *testing.T, ready, dir, grafanaToken string) {
+	t.Helper()
+	m := regexp.MustCompile(`incidentd (\S+) \(token in (\S+)\)`).FindStringSubmatch(ready)
+	require.NotNil(t, m, "the ready line names incidentd and its token file: %s", ready)
+	require.Equal(t, filepath.Join(dir, "responder.token"), m[2])
+	token := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		return strings.TrimSpace(string(b))
+	}
+	get := func(path, tok, user string) int {
+		req, err := http.NewRequest(http.MethodGet, m[1]+path, nil)
+		require.NoError(t, err)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		if user != "" {
+			req.Header.Set("X-Grafana-User", user)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get("/api/v1/incidents", "", ""), "the demo's API is closed to anonymous readers")
+	require.Equal(t, http.StatusUnauthorized, get("/api/v1/containments", "", ""))
+	require.Equal(t, http.StatusOK, get("/api/v1/incidents", token("responder.token"), ""))
+	require.Equal(t, http.StatusOK, get("/api/v1/containments", token("application.token"), ""))
+	require.Equal(t, http.StatusForbidden, get("/api/v1/incidents", token("application.token"), ""))
+	require.Equal(t, grafanaToken, token("grafana.token"))
+	require.Equal(t, http.StatusOK, get("/api/v1/incidents", grafanaToken, "erin"))
 }
 
 // children lists the processes whose parent is pid.

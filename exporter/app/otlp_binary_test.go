@@ -23,6 +23,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
 )
 
@@ -267,15 +269,20 @@ func TestOTLPSpansAndMetricsFromOneAppCountOnce(t *testing.T) {
 }
 
 // aiops-sim's --otlp sink and its plain event sink, playing the same seeded scenario into
-// two exporters, give the LLM model the same events, tokens, errors, cost and latencies.
+// two exporters, give the LLM model the same events, tokens, errors, cost and latencies —
+// and the same contained traffic, the application routing version b to its fallback a.
 func TestOTLPSimulatorMatchesEvents(t *testing.T) {
 	sc, err := sim.ParseScenario("otlp", []byte(`
 seed: 7
 duration: 2m
-models: [{name: assistant, kind: llm, rate: 5}, {name: fraud, kind: classifier, rate: 2}]
+models: [{name: assistant, kind: llm, rate: 5, versions: [{name: a, weight: 1}, {name: b, weight: 1}]}, {name: fraud, kind: classifier, rate: 2}]
 faults: [{name: errors, kind: errors, model: assistant, ratio: 0.3, at: 30s, for: 30s}]`))
 	require.NoError(t, err)
 	start := time.Now().Add(-3 * time.Minute)
+	fallback := []containment.Containment{{ID: 9, Model: "assistant", Version: "b", Action: containment.Fallback, FallbackVersion: "a"}}
+	decide := func(model, version string, features map[string]any) client.Decision {
+		return containment.Decide(fallback, model, version, features)
+	}
 	var fams [2]map[string]*dto.MetricFamily
 	for i, otlp := range []bool{false, true} {
 		dir := t.TempDir()
@@ -284,14 +291,15 @@ faults: [{name: errors, kind: errors, model: assistant, ratio: 0.3, at: 30s, for
 		if otlp {
 			sink = &sim.OTLPSink{HTTPSink: sim.HTTPSink{URL: e.url}}
 		}
-		st, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Sink: sink, NoPacing: true, Start: start})
+		st, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Sink: sink, NoPacing: true, Start: start, Decide: decide})
 		require.NoError(t, err)
 		require.Zero(t, st.SendErrors, "%v", st.LastError)
 		_, fams[i] = e.scrape(t)
 		e.stop(t)
 	}
 	events, spans := fams[0], fams[1]
-	for _, name := range []string{"aiops_events_total", "aiops_tokens_total", "aiops_inference_errors_total", "aiops_cost_total"} {
+	require.NotZero(t, value(t, spans, "aiops_contained_events_total", map[string]string{"model": "assistant", "version": "a", "action": "fallback"}))
+	for _, name := range []string{"aiops_events_total", "aiops_tokens_total", "aiops_inference_errors_total", "aiops_cost_total", "aiops_contained_events_total"} {
 		want := map[string]float64{}
 		for _, m := range events[name].GetMetric() {
 			want[labelString(m)] = m.GetCounter().GetValue()

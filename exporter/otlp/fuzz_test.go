@@ -27,6 +27,7 @@ func FuzzTraces(f *testing.F) {
 	for _, seed := range []string{
 		`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"chat","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.request.model","value":{"stringValue":"m\"\\\u0000"}},{"key":"gen_ai.usage.input_tokens","value":{"doubleValue":1e308}}]}]}]}]}`,
 		`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"invoke_agent"}},{"key":"gen_ai.agent.name","value":{"arrayValue":{}}}]}]}]}]}`,
+		`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.request.model","value":{"stringValue":"m"}},{"key":"opscentre.containment.id","value":{"stringValue":"7\""}},{"key":"opscentre.containment.action","value":{"kvlistValue":{}}}]}]}]}]}`,
 		`{}`, ``, `[`,
 	} {
 		f.Add([]byte(seed), true)

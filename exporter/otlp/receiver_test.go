@@ -507,3 +507,42 @@ func readAll(t *testing.T, resp *http.Response) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// Spans made under a containment carry opscentre.containment.id and .action and are
+// counted in aiops_contained_events_total{action} like events sent as JSON; one attribute
+// alone or an unknown action is rejected naming the attribute.
+func TestContainedSpansAreCounted(t *testing.T) {
+	f := newFixture(t)
+	contained := func(id, action any) span {
+		s := chat("gpt-4o", "gpt-4o-mini", 10, 5, "stop")
+		if id != nil {
+			s.attrs["opscentre.containment.id"] = id
+		}
+		if action != nil {
+			s.attrs["opscentre.containment.action"] = action
+		}
+		return s
+	}
+	agent := span{name: "invoke_agent", dur: time.Second, attrs: map[string]any{"gen_ai.operation.name": "invoke_agent",
+		"gen_ai.agent.name": "helper", "opscentre.containment.id": 8, "opscentre.containment.action": "block_inputs"}}
+	r := f.sendTraces(t, traces(contained(7, "fallback"), contained(7, "fallback"), contained(nil, nil), agent,
+		contained(nil, "fallback"), contained(7, nil), contained(7, "reroute"), contained("7", "disable")), false)
+	require.Equal(t, http.StatusOK, r.code)
+	require.Equal(t, int64(4), r.rejected, r.message)
+	require.Contains(t, r.message, "opscentre.containment.id and opscentre.containment.action: containment needs both id and action (missing_required)")
+	require.Contains(t, r.message, `opscentre.containment.action: containment.action "reroute": expected fallback, disable or block_inputs (invalid_value)`)
+	require.Contains(t, r.message, "opscentre.containment.id: containment.id must be a positive integer")
+
+	m := f.metrics(t)
+	v := map[string]string{"model": "gpt-4o", "version": "gpt-4o-mini"}
+	require.Equal(t, 3.0, value(t, m, "aiops_events_total", v))
+	require.Equal(t, 2.0, value(t, m, "aiops_contained_events_total", map[string]string{"model": "gpt-4o", "version": "gpt-4o-mini", "action": "fallback"}))
+	require.Equal(t, 1.0, value(t, m, "aiops_contained_events_total", map[string]string{"model": "helper", "action": "block_inputs"}))
+	for _, mm := range m["aiops_contained_events_total"].GetMetric() {
+		for _, lp := range mm.GetLabel() {
+			if lp.GetName() == "action" && lp.GetValue() != "fallback" && lp.GetValue() != "block_inputs" {
+				require.Zero(t, mm.GetCounter().GetValue(), "rejected spans count nothing: %s", lp.GetValue())
+			}
+		}
+	}
+}

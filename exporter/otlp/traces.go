@@ -32,6 +32,13 @@ const (
 	// human took over or a user left. An agent span may set it to completed, failed,
 	// escalated or abandoned; it overrides what the span status says.
 	attrTaskOutcome = "opscentre.task.outcome"
+	// attrContainmentID and attrContainmentAction are ours too: an application obeying an
+	// incidentd containment (exporter/client Decide) sets both on the spans of the calls it
+	// made under it — the containment's id and its action (fallback, disable,
+	// block_inputs) — so contained traffic sent as OTLP is counted as events sent as JSON
+	// are, in aiops_contained_events_total{action}.
+	attrContainmentID     = "opscentre.containment.id"
+	attrContainmentAction = "opscentre.containment.action"
 )
 
 // The kinds of GenAI span, by gen_ai.operation.name.
@@ -79,6 +86,10 @@ var fieldAttributes = map[string]string{
 	"tokens.output":   attrOutputTokens,
 	"tokens.cached":   attrCachedTokens,
 	"outcome.task":    attrTaskOutcome,
+	// The event code wants both or neither.
+	"containment":        attrContainmentID + " and " + attrContainmentAction,
+	"containment.id":     attrContainmentID,
+	"containment.action": attrContainmentAction,
 }
 
 // appendEvent writes the event a GenAI span stands for as one line of the /api/v1/events
@@ -149,7 +160,31 @@ func appendEvent(b []byte, kind spanKind, span ptrace.Span, model, version pcomm
 		}
 		b = append(b, '}')
 	}
-	return append(b, "}\n"...)
+	return appendContainment(b, attrs)
+}
+
+// appendContainment writes the containment a span was produced under, if it names one,
+// and closes the event. Either attribute alone is written as it is, so the event code
+// rejects the span naming the one missing.
+func appendContainment(b []byte, attrs pcommon.Map) []byte {
+	id, hasID := attrs.Get(attrContainmentID)
+	action, hasAction := attrs.Get(attrContainmentAction)
+	if !hasID && !hasAction {
+		return append(b, "}\n"...)
+	}
+	b = append(b, `,"containment":{`...)
+	if hasID {
+		b = append(b, `"id":`...)
+		b = appendValue(b, id)
+		if hasAction {
+			b = append(b, ',')
+		}
+	}
+	if hasAction {
+		b = append(b, `"action":`...)
+		b = appendValue(b, action)
+	}
+	return append(b, "}}\n"...)
 }
 
 // appendValue writes an attribute value as JSON of its own type. Values with no JSON

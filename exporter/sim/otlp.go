@@ -15,8 +15,9 @@ import (
 // OTLPSink sends the LLM calls (events with tokens) as OpenTelemetry GenAI chat spans to
 // the exporter's /v1/traces, as an instrumented application would, and everything else
 // through the HTTPSink. A span carries what the GenAI conventions have: model, response
-// model (the version), latency, error, tokens; an LLM event's features, outcome, feedback
-// and business values are not sent this way.
+// model (the version), latency, error, tokens, and the containment the call was made under
+// (opscentre.containment.id and .action, the exporter's own attributes); an LLM event's
+// features, outcome, feedback and business values are not sent this way.
 type OTLPSink struct {
 	HTTPSink
 }
@@ -62,6 +63,10 @@ func (o *OTLPSink) SendEvents(ctx context.Context, events []Event) error {
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		} else {
 			a.PutEmptySlice("gen_ai.response.finish_reasons").AppendEmpty().SetStr("stop")
+		}
+		if c := e.Containment; c != nil {
+			a.PutInt("opscentre.containment.id", c.ID)
+			a.PutStr("opscentre.containment.action", c.Action)
 		}
 	}
 	if spans.Len() > 0 {

@@ -43,7 +43,7 @@ var expectedCause = map[string]struct {
 // checkEvidence reads each fault's incident's evidence from incidentd and checks the
 // attribution: the fault's cause supported, with the right finding first. It logs every
 // verdict, so a run shows what the data supports for the faults not asserted.
-func checkEvidence(t *testing.T, incidentdURL string, outcomes []stack.Outcome) {
+func checkEvidence(t *testing.T, incidentdURL, token string, outcomes []stack.Outcome) {
 	var table strings.Builder
 	reports := map[string]*investigate.Response{}
 	for _, o := range outcomes {
@@ -52,7 +52,7 @@ func checkEvidence(t *testing.T, incidentdURL string, outcomes []stack.Outcome) 
 		}
 		var r *investigate.Response
 		require.Eventually(t, func() bool {
-			resp, err := http.Get(fmt.Sprintf("%s/api/v1/incidents/%d/evidence", incidentdURL, o.Incident.ID))
+			resp, err := getWithToken(fmt.Sprintf("%s/api/v1/incidents/%d/evidence", incidentdURL, o.Incident.ID), token)
 			if err != nil {
 				return false
 			}
@@ -134,4 +134,16 @@ func logLikelyCauses(t *testing.T, events []map[string]any) {
 		}
 	}
 	t.Logf("%d of %d PagerDuty triggers carried likely causes", with, triggers)
+}
+
+// getWithToken GETs url with the bearer token (none when empty).
+func getWithToken(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -54,20 +54,29 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	slack, pagerduty := newReceiver(t, `ok`), newReceiver(t, `{"status":"success","message":"Event processed"}`)
+	// The demo's API tokens: the applications read containments with theirs, the test reads
+	// as the demo's responder.
+	tokens, err := stack.NewDemoTokens()
+	require.NoError(t, err)
 	st, err := stack.Start(ctx, stack.Options{
 		Dir:                t.TempDir(),
 		Bin:                bins,
 		RuleFiles:          demo.RuleFiles,
 		AlertmanagerConfig: demo.AlertmanagerConfig,
 		ExporterArgs:       []string{"--config.file=" + demo.ExporterConfig},
-		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL) + evidenceConfig + stack.DemoContainmentConfig,
+		IncidentdConfig:    fmt.Sprintf(incidentdResponseConfig, slack.URL, pagerduty.URL) + evidenceConfig + stack.DemoContainmentConfig + tokens.IncidentdConfig(),
 	})
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)
 	// The applications obey incidentd's containments, as in the demo.
-	watcher, err := demo.Watcher(st.IncidentdURL)
+	watcher, err := demo.Watcher(st.IncidentdURL, tokens.Application)
 	require.NoError(t, err)
 	defer watcher.Close()
+	// As in the demo, the API refuses callers without a token.
+	resp, err := getWithToken(st.IncidentdURL+"/api/v1/incidents", "")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 	// The simulator plays until the check below is done: the systems keep running healthy
 	// after the last fault, so every alert can resolve.
@@ -90,7 +99,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	)
 	for {
 		time.Sleep(2 * time.Second)
-		incidents, err = stack.Incidents(ctx, st.IncidentdURL)
+		incidents, err = stack.Incidents(ctx, st.IncidentdURL, tokens.Responder)
 		require.NoError(t, err)
 		outcomes, problems = demo.Verify(incidents, verify)
 		done := time.Since(start) > demo.LastFaultEnd() && len(problems) == 0
@@ -100,7 +109,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 		// The contained fault's containment is lifted 10 s after its incident resolved; the
 		// run goes on until then and a few seconds more, to see the traffic return.
 		if done {
-			cs, err := stack.Containments(ctx, st.IncidentdURL)
+			cs, err := stack.Containments(ctx, st.IncidentdURL, tokens.Responder)
 			require.NoError(t, err)
 			for _, o := range outcomes {
 				if o.Contained {
@@ -130,8 +139,8 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	}
 	require.Empty(t, problems)
 	require.Len(t, outcomes, len(demo.Scenario.Faults))
-	checkEvidence(t, st.IncidentdURL, outcomes)
-	checkContainment(t, demo, st, start, outcomes)
+	checkEvidence(t, st.IncidentdURL, tokens.Responder, outcomes)
+	checkContainment(t, demo, st, tokens.Responder, start, outcomes)
 
 	// Routing by tier: P1/P2 page the on-call member through PagerDuty exactly once per
 	// incident and resolve that page when the incident resolves; P3/P4 never page. Every
@@ -262,8 +271,8 @@ func containmentOf(cs []containment.Containment, incident int64) *containment.Co
 // and the fallback's up while it held (read from Prometheus, so what the application did, as
 // the exporter counted it), the contained traffic counted, and after incidentd lifted it
 // (10 s after the incident resolved) the faulty version serving again.
-func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, start time.Time, outcomes []stack.Outcome) {
-	cs, err := stack.Containments(context.Background(), st.IncidentdURL)
+func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, token string, start time.Time, outcomes []stack.Outcome) {
+	cs, err := stack.Containments(context.Background(), st.IncidentdURL, token)
 	require.NoError(t, err)
 	n := 0
 	for _, o := range outcomes {
@@ -288,7 +297,7 @@ func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, start tim
 		var inc struct {
 			CreatedAt time.Time `json:"created_at"`
 		}
-		resp, err := http.Get(fmt.Sprintf("%s/api/v1/incidents/%d", st.IncidentdURL, o.Incident.ID))
+		resp, err := getWithToken(fmt.Sprintf("%s/api/v1/incidents/%d", st.IncidentdURL, o.Incident.ID), token)
 		require.NoError(t, err)
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&inc))
 		resp.Body.Close()

@@ -2,6 +2,9 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -76,9 +79,8 @@ func (d *Demo) Sink(url string) sim.Sink {
 // DemoContainmentConfig is the incidentd configuration (appended to the rest) of the demo's
 // automatic containment: a P1 incident whose alerts carry `containment: fallback` falls the
 // model's version back to the alerts' `fallback_version` at once, and incidentd lifts it
-// 10 s after the incident resolved, so an unattended run shows the whole cycle. The demo's
-// API stays open (no tokens: read-only for everyone), so the applications' watchers read
-// containments as anonymous viewers; a deployment gives them a token of role application.
+// 10 s after the incident resolved, so an unattended run shows the whole cycle. The API's
+// tokens are DemoTokens'.
 const DemoContainmentConfig = `
 containment:
   enabled: true
@@ -93,14 +95,69 @@ containment:
 // DemoWatchRefresh is how often the demo's applications poll incidentd for containments.
 const DemoWatchRefresh = time.Second
 
+// DemoTokens are a demo run's incidentd API tokens, drawn at random for each run. With them
+// incidentd's API is closed to anonymous callers, as in a deployment: the applications'
+// watchers read containments with Application (role application: containments and nothing
+// else), the live view and the person at the demo use Responder (read incidents, contain,
+// lift), and a Grafana pointed at the demo gives its incidents datasource Grafana (a
+// responder that may act for the Grafana user, as deploy/README.md asks). The demo writes
+// them to its directory (WriteTo) for curl and Grafana.
+type DemoTokens struct {
+	Application, Responder, Grafana string
+}
+
+// NewDemoTokens draws three tokens of 128 random bits.
+func NewDemoTokens() (DemoTokens, error) {
+	var t DemoTokens
+	for _, tok := range []*string{&t.Application, &t.Responder, &t.Grafana} {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return t, fmt.Errorf("drawing a demo token: %w", err)
+		}
+		*tok = hex.EncodeToString(b)
+	}
+	return t, nil
+}
+
+// IncidentdConfig is incidentd's api section naming both tokens by their SHA-256 (appended
+// to the rest of the configuration).
+func (t DemoTokens) IncidentdConfig() string {
+	digest := func(tok string) string { h := sha256.Sum256([]byte(tok)); return hex.EncodeToString(h[:]) }
+	return fmt.Sprintf(`
+api:
+  tokens:
+  - {subject: demo-applications, role: application, token_sha256: %q}
+  - {subject: demo-responder, role: responder, token_sha256: %q}
+  - {subject: grafana, role: responder, delegate: true, token_sha256: %q}
+`, digest(t.Application), digest(t.Responder), digest(t.Grafana))
+}
+
+// Token files WriteTo writes in the demo's directory.
+const (
+	ApplicationTokenFile = "application.token"
+	ResponderTokenFile   = "responder.token"
+	GrafanaTokenFile     = "grafana.token"
+)
+
+// WriteTo writes each token to its file in dir, readable by the user only.
+func (t DemoTokens) WriteTo(dir string) error {
+	for name, tok := range map[string]string{ApplicationTokenFile: t.Application, ResponderTokenFile: t.Responder, GrafanaTokenFile: t.Grafana} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(tok+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing the demo's %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // Watcher is the demo's applications' view of incidentd's containments (the Go client's
-// watcher, as a real application would use it): hand its Decide to sim.Options.Decide.
-func (d *Demo) Watcher(incidentdURL string) (*client.Watcher, error) {
+// watcher, as a real application would use it, with a token of role application): hand its
+// Decide to sim.Options.Decide.
+func (d *Demo) Watcher(incidentdURL, token string) (*client.Watcher, error) {
 	models := make([]string, 0, len(d.Scenario.Models))
 	for _, m := range d.Scenario.Models {
 		models = append(models, m.Name)
 	}
-	return client.NewWatcher(client.WatcherOptions{URL: incidentdURL, Models: models, Refresh: DemoWatchRefresh})
+	return client.NewWatcher(client.WatcherOptions{URL: incidentdURL, Token: token, Models: models, Refresh: DemoWatchRefresh})
 }
 
 // Contained reports whether the alert asks for an automatic containment (its spec labels
@@ -114,11 +171,15 @@ func (d *Demo) Contained(alert string) bool {
 	return false
 }
 
-// Containments lists every containment incidentd holds, active or lifted, oldest first.
-func Containments(ctx context.Context, incidentdURL string) ([]containment.Containment, error) {
+// Containments lists every containment incidentd holds, active or lifted, oldest first;
+// token may be empty for an open API.
+func Containments(ctx context.Context, incidentdURL, token string) ([]containment.Containment, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, incidentdURL+"/api/v1/containments?limit=1000", nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
@@ -295,9 +356,9 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 	return outcomes, problems
 }
 
-// Incidents lists every incident incidentd holds.
-func Incidents(ctx context.Context, incidentdURL string) ([]incidentd.Incident, error) {
-	c := incidentd.New(incidentdURL, "", &http.Client{Timeout: 10 * time.Second}, nil)
+// Incidents lists every incident incidentd holds; token may be empty for an open API.
+func Incidents(ctx context.Context, incidentdURL, token string) ([]incidentd.Incident, error) {
+	c := incidentd.New(incidentdURL, token, &http.Client{Timeout: 10 * time.Second}, nil)
 	ins, _, err := c.List(ctx, incidentd.Filter{}, 10000)
 	if err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)

@@ -3,9 +3,14 @@ package incidentd
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
+
+// MaxActiveContainments is how many active containments the plugin reads for a table: the
+// largest page incidentd serves.
+const MaxActiveContainments = 1000
 
 // ContainmentMatch selects the inputs a block_inputs containment refuses.
 type ContainmentMatch struct {
@@ -70,4 +75,14 @@ func (c *Client) Containments(ctx context.Context, incidentID int64) ([]Containm
 		Containments []Containment `json:"containments"`
 	}
 	return out.Containments, c.do(ctx, http.MethodGet, "containments", incidentPath(incidentID, "containments"), nil, "", nil, &out)
+}
+
+// ActiveContainments lists the containments in force, of every model and incident, so an
+// incidents table can show each incident's in one request.
+func (c *Client) ActiveContainments(ctx context.Context) ([]Containment, error) {
+	var out struct {
+		Containments []Containment `json:"containments"`
+	}
+	q := url.Values{"active": {"true"}, "limit": {strconv.Itoa(MaxActiveContainments)}}
+	return out.Containments, c.do(ctx, http.MethodGet, "containments", "/api/v1/containments", q, "", nil, &out)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,62 @@ func TestContainmentActionsAsGrafanaUser(t *testing.T) {
 	require.Len(t, au.Entries, 2)
 	require.Equal(t, "alice (via plugin)", au.Entries[0].Actor)
 	require.Equal(t, "containment.lifted", au.Entries[1].Action)
+}
+
+// TestContainIncidentFromTable drives what the incidents table's row actions send against
+// the real incidentd: a contain that names only the action takes the incident's model, the
+// table's containment column shows it, the row's lift lifts it as the user, a second lift
+// is refused, and the incident's timeline shows both steps.
+func TestContainIncidentFromTable(t *testing.T) {
+	url := startRealIncidentd(t)
+	d := newTestDS(t, url, nil, "plugin")
+	editor := &backend.User{Login: "alice", Role: "Editor"}
+	viewer := &backend.User{Login: "vic", Role: "Viewer"}
+	column := func() *string {
+		t.Helper()
+		now := time.Now()
+		r := run(t, d, nil, viewer, q{queryType: QueryIncidents, from: now.Add(-time.Hour), to: now.Add(time.Minute)}).Responses["A"]
+		require.NoError(t, r.Error)
+		require.Equal(t, 1, r.Frames[0].Rows())
+		require.Empty(t, r.Frames[0].Meta.Notices)
+		f, _ := r.Frames[0].FieldByName("containment")
+		return f.At(0).(*string)
+	}
+	require.Nil(t, column())
+
+	// The incident (model=fraud) has no fallback_version label: the plugin names the field.
+	code, m, _ := call(t, d, editor, http.MethodPost, "incidents/1/containments", map[string]any{"action": "fallback", "reason": "errors"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, m["error"], "fallback_version")
+	code, m, raw := call(t, d, editor, http.MethodPost, "incidents/1/containments", map[string]any{"action": "disable", "reason": "toxic answers"})
+	require.Equal(t, http.StatusOK, code, string(raw))
+	require.Equal(t, "fraud", m["model"])
+	require.Equal(t, "alice (via plugin)", m["created_by"])
+	require.Equal(t, "disable", *column())
+
+	code, _, raw = call(t, d, editor, http.MethodPost, "incidents/1/containments/lift", map[string]any{"reason": "fixed"})
+	require.Equal(t, http.StatusOK, code, string(raw))
+	var lifted []map[string]any
+	require.NoError(t, json.Unmarshal(raw, &lifted))
+	require.Len(t, lifted, 1)
+	require.Equal(t, "alice (via plugin)", lifted[0]["lifted_by"])
+	require.Equal(t, false, lifted[0]["active"])
+	require.Nil(t, column())
+	code, m, _ = call(t, d, editor, http.MethodPost, "incidents/1/containments/lift", nil)
+	require.Equal(t, http.StatusConflict, code)
+	require.Contains(t, m["error"], "no active containment")
+	code, _, _ = call(t, d, viewer, http.MethodPost, "incidents/1/containments/lift", nil)
+	require.Equal(t, http.StatusForbidden, code)
+
+	r := run(t, d, nil, viewer, q{queryType: QueryTimeline, json: map[string]any{"incidentId": "1"}}).Responses["A"]
+	require.NoError(t, r.Error)
+	kinds, _ := r.Frames[0].FieldByName("kind")
+	actors, _ := r.Frames[0].FieldByName("actor")
+	var steps []string
+	for i := range kinds.Len() {
+		if k := fmt.Sprint(kinds.At(i)); strings.HasPrefix(k, "containment_") {
+			steps = append(steps, k+" by "+fmt.Sprint(actors.At(i)))
+		}
+	}
+	require.Equal(t, []string{"containment_applied by alice (via plugin)", "containment_lifted by alice (via plugin)"}, steps)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -98,6 +99,14 @@ var day = struct{ from, to time.Time }{at("2026-11-29T00:00:00Z"), at("2026-11-2
 func TestIncidentsTable(t *testing.T) {
 	fake := newFake(fixture())
 	fake.pageMax = 2 // force several pages for a handful of incidents
+	// Incident 2 is contained twice, incident 3's containment was lifted; 99's is not in
+	// the table.
+	fake.containments = []incidentd.Containment{
+		{ID: 1, Model: "support-llm", Version: "v2", Action: "fallback", FallbackVersion: "v1", Incident: 2, Policy: "p2-fallback", Active: true},
+		{ID: 2, Model: "fraud-v3", Action: "disable", Incident: 3},
+		{ID: 3, Model: "support-llm", Action: "block_inputs", Match: &incidentd.ContainmentMatch{InputClass: "pdf_upload"}, Incident: 2, Active: true},
+		{ID: 4, Model: "fraud-v3", Action: "disable", Incident: 99, Active: true},
+	}
 	srv := fake.start(t)
 	d := newTestDS(t, srv.URL, map[string]any{"linkUrl": "https://incidents.example"}, "plugin")
 
@@ -131,6 +140,57 @@ func TestIncidentsTable(t *testing.T) {
 	region, _ := f.FieldByName("label_region")
 	require.Equal(t, "us", *region.At(1).(*string))
 	require.Nil(t, region.At(0).(*string))
+	// Each row shows what its active containments do, read in one request.
+	contained, _ := f.FieldByName("containment")
+	require.Equal(t, "v2: fallback to v1 (policy p2-fallback); block_inputs input_class=pdf_upload", *contained.At(2).(*string))
+	require.Nil(t, contained.At(1).(*string), "incident 3's containment was lifted")
+	require.Nil(t, contained.At(0).(*string))
+	n := 0
+	for _, req := range fake.requests {
+		if req.URL.Path == "/api/v1/containments" {
+			n++
+			require.Equal(t, "true", req.URL.Query().Get("active"))
+		}
+	}
+	require.Equal(t, 1, n)
+}
+
+// An incidentd without containments (404) leaves the column empty without a notice; one
+// that fails says so on the frame and still shows the incidents.
+func TestIncidentsTableContainmentsUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		notice string
+	}{{"old incidentd", 0, ""}, {"failing", http.StatusServiceUnavailable, "The containment column is empty"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(fixture())
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.status != 0 && r.URL.Path == "/api/v1/containments" {
+					fakeErr(w, tc.status, "database unavailable")
+					return
+				}
+				fake.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			d := newTestDS(t, srv.URL, nil, "plugin")
+			r := run(t, d, nil, &backend.User{Login: "alice", Role: "Viewer"}, q{queryType: QueryIncidents, from: day.from, to: day.to}).Responses["A"]
+			require.NoError(t, r.Error)
+			f := r.Frames[0]
+			require.Equal(t, 4, f.Rows())
+			contained, _ := f.FieldByName("containment")
+			for i := range f.Rows() {
+				require.Nil(t, contained.At(i).(*string))
+			}
+			if tc.notice == "" {
+				require.Empty(t, f.Meta.Notices)
+				return
+			}
+			require.Len(t, f.Meta.Notices, 1)
+			require.Contains(t, f.Meta.Notices[0].Text, tc.notice)
+			require.Contains(t, f.Meta.Notices[0].Text, "database unavailable")
+		})
+	}
 }
 
 func TestIncidentsFilters(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -36,6 +37,9 @@ type fakeIncidentd struct {
 	// version of incidentd might: a column the plugin does not know, second; one it needs
 	// left out.
 	addColumn, dropColumn string
+	// containments are applied and lifted through the containment routes; nil answers
+	// 404 like an incidentd before containments.
+	containments []incidentd.Containment
 	// actions records what was done, as the audit log would.
 	actions  []fakeAction
 	requests []*http.Request
@@ -163,6 +167,10 @@ func (f *fakeIncidentd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, d)
+	case r.URL.Path == "/api/v1/containments" && r.Method == http.MethodGet ||
+		len(parts) == 5 && parts[2] == "incidents" && parts[4] == "containments" ||
+		len(parts) == 5 && parts[2] == "containments" && parts[4] == "lift":
+		f.containment(w, r, parts, actor)
 	case len(parts) == 5 && parts[2] == "incidents" && r.Method == http.MethodPost:
 		id, _ := strconv.ParseInt(parts[3], 10, 64)
 		var body map[string]any
@@ -318,4 +326,61 @@ func (f *fakeIncidentd) listRequests() int {
 		}
 	}
 	return n
+}
+
+// containment serves the containment routes: list (all active, or an incident's), apply
+// for an incident and lift, with incidentd's answers to a missing field or a second lift.
+func (f *fakeIncidentd) containment(w http.ResponseWriter, r *http.Request, parts []string, actor string) {
+	if f.containments == nil {
+		http.NotFound(w, r)
+		return
+	}
+	id, _ := strconv.ParseInt(parts[len(parts)-2], 10, 64)
+	switch {
+	case r.Method == http.MethodGet:
+		out := []incidentd.Containment{}
+		for _, c := range f.containments {
+			if (parts[2] == "incidents" && c.Incident == id) || (parts[2] == "containments" && (r.URL.Query().Get("active") != "true" || c.Active)) {
+				out = append(out, c)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"containments": out})
+	case parts[2] == "incidents":
+		var in incidentd.ContainmentInput
+		raw, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(raw, &in); err != nil {
+			fakeErr(w, http.StatusBadRequest, "body: "+err.Error())
+			return
+		}
+		switch {
+		case in.Model == "":
+			fakeErr(w, http.StatusBadRequest, "model: required")
+			return
+		case in.Action == "fallback" && in.FallbackVersion == "":
+			fakeErr(w, http.StatusBadRequest, "fallback_version: required")
+			return
+		}
+		c := incidentd.Containment{ID: int64(len(f.containments) + 1), Model: in.Model, Version: in.Version, Action: in.Action,
+			Match: in.Match, FallbackVersion: in.FallbackVersion, Reason: in.Reason, Incident: id, CreatedBy: actor, Until: "lifted", Active: true}
+		f.containments = append(f.containments, c)
+		f.actions = append(f.actions, fakeAction{Action: "contain", Actor: actor, Body: string(raw), ID: id})
+		writeJSON(w, http.StatusCreated, c)
+	default:
+		for i := range f.containments {
+			c := &f.containments[i]
+			if c.ID != id {
+				continue
+			}
+			if !c.Active {
+				fakeErr(w, http.StatusConflict, "containment is not active")
+				return
+			}
+			raw, _ := io.ReadAll(r.Body)
+			c.Active, c.LiftedBy = false, actor
+			f.actions = append(f.actions, fakeAction{Action: "lift", Actor: actor, Body: string(raw), ID: id})
+			writeJSON(w, http.StatusOK, c)
+			return
+		}
+		fakeErr(w, http.StatusNotFound, fmt.Sprintf("containment %d not found", id))
+	}
 }

@@ -42,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"endpoint"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opscentre_plugin_actions_total",
-			Help: "Incident actions taken from Grafana, by action and outcome (ok, denied, downstream_error, bad_request).",
+			Help: "Incident actions taken from Grafana, by action and outcome (ok, denied, bad_request, conflict, downstream_error, plugin_error).",
 		}, []string{"action", "outcome"}),
 		incidentsRead: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "opscentre_plugin_incidents_read_total",

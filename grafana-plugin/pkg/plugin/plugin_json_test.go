@@ -13,6 +13,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 )
 
 // Top-level keys of a datasource plugin.json in Grafana's published schema
@@ -162,8 +164,9 @@ func TestProvisioning(t *testing.T) {
 			FieldConfig struct {
 				Defaults struct {
 					Actions []struct {
-						Title string
-						Fetch struct{ Method, URL, Body string }
+						Title     string
+						Fetch     struct{ Method, URL, Body string }
+						Variables []struct{ Key, Name, Type string }
 					}
 				}
 			}
@@ -206,25 +209,63 @@ func TestProvisioning(t *testing.T) {
 	}
 
 	// The table's actions post to this datasource's resources; each must be a route that
-	// works for an Editor.
+	// works for an Editor, and reach incidentd as that user with the body it expects.
 	fake := newFake(fixture())
+	fake.containments = []incidentd.Containment{}
+	// Incident 2's labels name its version and fallback, which a contain action without a
+	// model takes, as incidentd's policies do.
+	inc2 := fixture()[1]
+	inc2.Labels = map[string]string{"alertname": "AccuracyLow", "version": "v2", "fallback_version": "v1"}
+	fake.details[2] = &incidentd.Detail{Incident: inc2}
 	srv := fake.start(t)
 	plug := newTestDS(t, srv.URL, nil, "plugin")
 	prefix := "/api/datasources/uid/" + dsVar + "/resources/"
-	actions := 0
+	var titles []string
 	for _, p := range dash.Panels {
 		for _, a := range p.FieldConfig.Defaults.Actions {
-			actions++
+			titles = append(titles, a.Title)
 			require.True(t, strings.HasPrefix(a.Fetch.URL, prefix), "action %q: %s", a.Title, a.Fetch.URL)
 			path := strings.ReplaceAll(strings.TrimPrefix(a.Fetch.URL, prefix), "${__data.fields.id}", "2")
-			var body any
-			require.NoError(t, json.Unmarshal([]byte(a.Fetch.Body), &body), a.Title)
-			code, m, _ := call(t, plug, &backend.User{Login: "erin", Role: "Editor"}, a.Fetch.Method, path, body)
+			// Grafana prompts for the action's variables and puts the answers in place of
+			// $key before sending.
+			body := a.Fetch.Body
+			for _, v := range a.Variables {
+				require.Equal(t, "string", v.Type, a.Title)
+				require.Contains(t, body, "$"+v.Key, "action %q: variable %s is not used", a.Title, v.Key)
+				body = strings.ReplaceAll(body, "$"+v.Key, "typed into "+a.Title)
+			}
+			require.NotContains(t, body, "$", "action %q: a variable Grafana would not fill", a.Title)
+			var in any
+			require.NoError(t, json.Unmarshal([]byte(body), &in), a.Title)
+			code, m, _ := call(t, plug, &backend.User{Login: "erin", Role: "Editor"}, a.Fetch.Method, path, in)
 			require.Equal(t, 200, code, "action %q: %v", a.Title, m)
 		}
 	}
-	require.Equal(t, 4, actions)
-	require.Len(t, fake.actions, 4)
+	require.Equal(t, []string{"Acknowledge", "Start investigating", "Assign to me", "Resolve", "Contain: fallback", "Contain: disable", "Lift containment"}, titles)
+	require.Len(t, fake.actions, 8, "the lift action lifts both containments")
+	for _, a := range fake.actions {
+		require.Equal(t, "erin (via plugin)", a.Actor, a.Action)
+	}
+	body := func(i int) map[string]any {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(fake.actions[i].Body), &m))
+		return m
+	}
+	require.Equal(t, "contain", fake.actions[4].Action)
+	require.Equal(t, int64(2), fake.actions[4].ID)
+	require.Equal(t, map[string]any{"model": "support-llm", "version": "v2", "action": "fallback", "fallback_version": "v1",
+		"reason": "typed into Contain: fallback"}, body(4))
+	require.Equal(t, "contain", fake.actions[5].Action)
+	require.Equal(t, map[string]any{"model": "support-llm", "version": "v2", "action": "disable", "reason": "typed into Contain: disable"}, body(5))
+	for i, id := range []int64{1, 2} {
+		require.Equal(t, "lift", fake.actions[6+i].Action)
+		require.Equal(t, id, fake.actions[6+i].ID, "the lift names the containment")
+		require.Equal(t, map[string]any{"reason": "typed into Lift containment"}, body(6+i))
+	}
+	for _, c := range fake.containments {
+		require.False(t, c.Active)
+		require.Equal(t, "erin (via plugin)", c.LiftedBy)
+	}
 	for _, v := range dash.Templating.List {
 		if v.Datasource != nil {
 			require.Contains(t, []string{ID, "prometheus"}, v.Datasource.Type, v.Name)

@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -23,11 +25,22 @@ func (d *Datasource) queryIncidents(ctx context.Context, _ *backend.QueryDataReq
 	}
 	d.o.Metrics.incidentsRead.Add(float64(t.Len()))
 	frame := d.incidentsFrame(t)
+	var notices []data.Notice
+	// One read of every active containment gives each row its containment column.
+	active, err := d.client.ActiveContainments(ctx)
+	switch {
+	case incidentd.StatusOf(err) == http.StatusNotFound:
+		// incidentd without containments: the column stays empty.
+	case err != nil:
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: "The containment column is empty: " + err.Error()})
+	}
+	frame.Fields = append(frame.Fields[:containmentColumn], append([]*data.Field{containmentField(t.ID, active)}, frame.Fields[containmentColumn:]...)...)
 	meta := &data.FrameMeta{
 		Type:                   data.FrameTypeTable,
 		PreferredVisualization: data.VisTypeTable,
 		ExecutedQueryString:    "GET /api/v1/incidents?" + p.filter(q.TimeRange.From, q.TimeRange.To).Encode(),
 	}
+	meta.Notices = notices
 	if truncated {
 		meta.Notices = append(meta.Notices, data.Notice{
 			Severity: data.NoticeSeverityWarning,
@@ -99,4 +112,50 @@ func (d *Datasource) incidentsFrame(t *incidentd.Table) *data.Frame {
 		fields = append(fields, data.NewField("label_"+l, nil, t.Labels[j]).SetConfig(&data.FieldConfig{DisplayName: l}))
 	}
 	return data.NewFrame("incidents", fields...)
+}
+
+// containmentColumn is where the containment column goes: after the state, which it
+// qualifies.
+const containmentColumn = 4
+
+// containmentField holds, for each incident, what its active containments make
+// applications do ("fallback to v1", "disable", "block input_class=pdf"), null when none.
+func containmentField(ids []int64, active []incidentd.Containment) *data.Field {
+	byIncident := map[int64][]string{}
+	for i := range active {
+		c := &active[i]
+		if c.Incident != 0 && c.Active {
+			byIncident[c.Incident] = append(byIncident[c.Incident], describeContainment(c))
+		}
+	}
+	vals := make([]*string, len(ids))
+	for i, id := range ids {
+		if cs := byIncident[id]; len(cs) > 0 {
+			v := strings.Join(cs, "; ")
+			vals[i] = &v
+		}
+	}
+	return data.NewField("containment", nil, vals).SetConfig(&data.FieldConfig{
+		DisplayName: "Containment",
+		Description: "What the incident's active containments make applications do; the row's actions contain and lift.",
+	})
+}
+
+func describeContainment(c *incidentd.Containment) string {
+	s := c.Action
+	switch {
+	case c.Action == "fallback":
+		s += " to " + c.FallbackVersion
+	case c.Match != nil && c.Match.InputClass != "":
+		s += " input_class=" + c.Match.InputClass
+	case c.Match != nil:
+		s += " " + c.Match.Feature + "=" + c.Match.Value
+	}
+	if c.Version != "" {
+		s = c.Version + ": " + s
+	}
+	if c.Policy != "" {
+		s += " (policy " + c.Policy + ")"
+	}
+	return s
 }

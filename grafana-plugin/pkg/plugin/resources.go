@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ func (d *Datasource) resourceMux() http.Handler {
 	mux.HandleFunc("POST /incidents/{id}/assign", d.action("assign", d.assign))
 	mux.HandleFunc("GET /incidents/{id}/containments", d.listContainments)
 	mux.HandleFunc("POST /incidents/{id}/containments", d.action("contain", d.contain))
+	mux.HandleFunc("POST /incidents/{id}/containments/lift", d.action("lift_incident", d.liftIncident))
 	mux.HandleFunc("POST /containments/{id}/lift", d.action("lift", d.lift))
 	return mux
 }
@@ -57,6 +59,9 @@ func writeActionError(w http.ResponseWriter, err error) string {
 	case errors.As(err, &be):
 		writeJSON(w, http.StatusBadRequest, resourceError{Error: err.Error(), Source: string(backend.ErrorSourcePlugin)})
 		return "bad_request"
+	case errors.Is(err, errNothingToLift):
+		writeJSON(w, http.StatusConflict, resourceError{Error: err.Error(), Source: string(backend.ErrorSourcePlugin)})
+		return "conflict"
 	case errors.As(err, &ie) && ie.Status >= 400 && ie.Status < 500:
 		writeJSON(w, ie.Status, resourceError{Error: err.Error(), Source: string(backend.ErrorSourceDownstream)})
 		if ie.Status == http.StatusForbidden || ie.Status == http.StatusUnauthorized {
@@ -220,7 +225,10 @@ func (d *Datasource) assign(r *http.Request, id int64, user string) (any, error)
 	return d.client.Assign(r.Context(), id, user, in.Assignee)
 }
 
-// contain applies a containment for the incident as the Grafana user.
+// contain applies a containment for the incident as the Grafana user. A body without a
+// model contains the incident's own, as incidentd's automatic policies do: its model, its
+// version label and, for a fallback, its fallback_version label — so a dashboard button
+// needs to say only the action and the reason.
 func (d *Datasource) contain(r *http.Request, id int64, user string) (any, error) {
 	var in incidentd.ContainmentInput
 	if err := decodeBody(r, &in); err != nil {
@@ -229,7 +237,71 @@ func (d *Datasource) contain(r *http.Request, id int64, user string) (any, error
 	if strings.TrimSpace(in.Reason) == "" {
 		return nil, badInputf("reason: required (it is shown to everyone who reads the containment)")
 	}
+	if in.Model == "" {
+		inc, err := d.client.Get(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		in.Model = cmp.Or(inc.Model, inc.Labels["model"])
+		if in.Model == "" {
+			return nil, badInputf("model: required, incident %d names no model", id)
+		}
+		if in.Version == "" {
+			in.Version = inc.Labels["version"]
+		}
+		if in.Action == "fallback" && in.FallbackVersion == "" {
+			in.FallbackVersion = inc.Labels["fallback_version"]
+			if in.FallbackVersion == "" {
+				return nil, badInputf("fallback_version: required, incident %d has no fallback_version label to take it from", id)
+			}
+		}
+	}
 	return d.client.Contain(r.Context(), id, user, in)
+}
+
+// errNothingToLift is a lift of an incident's containments when none is active.
+var errNothingToLift = errors.New("no active containment")
+
+// liftIncident lifts every active containment of the incident as the Grafana user, so a
+// row of the incidents table can lift without knowing containment ids. A lift that fails
+// part way names the ones already lifted; incidentd refuses a second lift of the same.
+func (d *Datasource) liftIncident(r *http.Request, id int64, user string) (any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	cs, err := d.client.Containments(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	lifted := []incidentd.Containment{}
+	for _, c := range cs {
+		if !c.Active {
+			continue
+		}
+		out, err := d.client.LiftContainment(r.Context(), c.ID, user, strings.TrimSpace(in.Reason))
+		if err != nil {
+			if len(lifted) > 0 {
+				return nil, fmt.Errorf("lifted %s, then containment %d: %w", containmentIDs(lifted), c.ID, err)
+			}
+			return nil, err
+		}
+		lifted = append(lifted, *out)
+	}
+	if len(lifted) == 0 {
+		return nil, fmt.Errorf("incident %d: %w to lift", id, errNothingToLift)
+	}
+	return lifted, nil
+}
+
+func containmentIDs(cs []incidentd.Containment) string {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = strconv.FormatInt(c.ID, 10)
+	}
+	return strings.Join(ids, ", ")
 }
 
 // lift lifts a containment (the path's id is the containment's) as the Grafana user.

@@ -129,10 +129,19 @@ func TestResourceOptions(t *testing.T) {
 // problem or incidentd's own answer, never a plugin failure (500) or a panic.
 func FuzzActionBody(f *testing.F) {
 	fake := newFake(fixture())
+	fake.containments = []incidentd.Containment{}
+	inc3 := fixture()[2]
+	inc3.Labels = map[string]string{"version": "v2", "fallback_version": "v1"}
+	fake.details[3] = &incidentd.Detail{Incident: inc3}
 	srv := fake.start(f)
 	d := newTestDS(f, srv.URL, nil, "plugin")
-	paths := []string{"incidents/3/ack", "incidents/3/transition", "incidents/3/notes", "incidents/3/assign"}
+	paths := []string{"incidents/3/ack", "incidents/3/transition", "incidents/3/notes", "incidents/3/assign",
+		"incidents/3/containments", "incidents/3/containments/lift", "containments/1/lift"}
 	f.Add(uint8(0), []byte(`{"note":"x"}`))
+	f.Add(uint8(4), []byte(`{"action":"fallback","reason":"r"}`))
+	f.Add(uint8(4), []byte(`{"model":"m","action":"block_inputs","match":{"input_class":"pdf"},"reason":"r","expires_at":"2030-01-01T00:00:00Z"}`))
+	f.Add(uint8(5), []byte(`{"reason":"lifted"}`))
+	f.Add(uint8(6), []byte(`{"reason":5}`))
 	f.Add(uint8(1), []byte(`{"to":"resolved"}`))
 	f.Add(uint8(2), []byte(`{"kind":"link","url":"https://x","text":"y"}`))
 	f.Add(uint8(3), []byte(`{"assignee":"me"}`))
