@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
 // Tx runs fn in a write transaction of the store (SQLite: through the single writer, so
@@ -41,7 +43,7 @@ func (s *DB) IncidentTx(ctx context.Context, tx *sql.Tx, id int64) (*Incident, e
 
 // SystemNote adds a timeline entry by actor inside tx (escalation steps, suppressions).
 func (s *DB) SystemNote(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor, kind, note string) error {
-	return s.addTimeline(ctx, tx, id, at, actor, kind, "", "", truncate(note, 1000))
+	return s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: id, At: at, Actor: actor, Kind: kind, Note: truncate(note, 1000)})
 }
 
 // Nanos and FromNanos convert times to and from the stored integer form.
