@@ -34,10 +34,10 @@ type Record struct {
 	Tier, AlertTier Tier
 	// The times each state was reached; zero when it was not (or was skipped).
 	DetectedAt, TriagedAt, ContainedAt, InvestigatingAt, ResolvedAt, ReviewedAt time.Time
-	ResolvedBy                                                                 string
-	ReopenCount                                                                int
-	AlertsFiring, AlertsTotal                                                  int
-	UpdatedAt                                                                  time.Time
+	ResolvedBy                                                                  string
+	ReopenCount                                                                 int
+	AlertsFiring, AlertsTotal                                                   int
+	UpdatedAt                                                                   time.Time
 }
 
 // LatestStep is the latest time a state was reached, the floor for the next step's time so
@@ -325,7 +325,7 @@ func open(g Group, common map[string]string, a *Alert, now time.Time) *Opening {
 	summary := cmp.Or(a.Annotations["summary"], a.Annotations["description"])
 	tier := cmp.Or(TierFromLabels(labels), TierFromLabels(a.Labels))
 	return &Opening{
-		Record: Record{ID: NewIncident, State: Detected, Tier: tier, AlertTier: tier, DetectedAt: a.StartsAt, UpdatedAt: now},
+		Record:   Record{ID: NewIncident, State: Detected, Tier: tier, AlertTier: tier, DetectedAt: a.StartsAt, UpdatedAt: now},
 		GroupKey: g.Key, Title: truncate(title, 512), Summary: truncate(summary, 4096),
 		RunbookURL: truncate(cmp.Or(a.Annotations["runbook_url"], common["runbook_url"], pick("runbook_url")), 2048),
 		Team:       pick("team", "owner"), Model: pick("model"), Labels: labels, CreatedAt: now,
