@@ -31,13 +31,20 @@ type Record struct {
 	State State
 	// Tier is the tier in force; AlertTier the most urgent of its alerts'. They differ once
 	// a human overrode the tier, and an alert then no longer changes Tier.
-	Tier, AlertTier Tier
+	Tier      Tier
+	AlertTier Tier
 	// The times each state was reached; zero when it was not (or was skipped).
-	DetectedAt, TriagedAt, ContainedAt, InvestigatingAt, ResolvedAt, ReviewedAt time.Time
-	ResolvedBy                                                                  string
-	ReopenCount                                                                 int
-	AlertsFiring, AlertsTotal                                                   int
-	UpdatedAt                                                                   time.Time
+	DetectedAt      time.Time
+	TriagedAt       time.Time
+	ContainedAt     time.Time
+	InvestigatingAt time.Time
+	ResolvedAt      time.Time
+	ReviewedAt      time.Time
+	ResolvedBy      string
+	ReopenCount     int
+	AlertsFiring    int
+	AlertsTotal     int
+	UpdatedAt       time.Time
 }
 
 // LatestStep is the latest time a state was reached, the floor for the next step's time so
