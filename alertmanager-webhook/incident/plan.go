@@ -80,8 +80,8 @@ type Occurrence struct {
 	StartsAt    int64 // Unix nanoseconds, the form a store keys it by
 }
 
-// OccurrenceOf returns the occurrence a transition belongs to.
-func OccurrenceOf(a *Alert) Occurrence {
+// occurrenceOf returns the occurrence a transition belongs to.
+func occurrenceOf(a *Alert) Occurrence {
 	return Occurrence{a.Fingerprint, unixNano(a.StartsAt)}
 }
 
@@ -208,7 +208,7 @@ func PlanGroup(in Input) Plan {
 	inserts := map[Occurrence]int{}
 	openedBy := "" // the alertname of the alert that opened a new incident
 	for _, a := range in.Transitions {
-		occ := OccurrenceOf(a)
+		occ := occurrenceOf(a)
 		if i, ok := inserts[occ]; ok {
 			na := &p.Insert[i]
 			if a.Resolved() {

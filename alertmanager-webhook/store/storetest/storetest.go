@@ -73,6 +73,7 @@ func Run(t *testing.T, f Factory) {
 		"ReplayConcurrentGroups":       testReplayConcurrent,
 		"LateFiringAfterResolve":       testLateFiringAfterResolve,
 		"ConcurrentReplicas":           testConcurrentReplicas,
+		"TwoRoutesResolveRace":         testTwoRoutesResolveRace,
 		"Changes":                      testChanges,
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
 		"Evidence":                     testEvidence,
@@ -871,6 +872,55 @@ func testConcurrentReplicas(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.True(t, v.OK, v.Problem)
 	require.Equal(t, int64(groups), v.Entries, "each group's first notification audited once; the rest were duplicates")
+}
+
+// testTwoRoutesResolveRace: an alert routed to two groups (two Alertmanager routes) is
+// stored once, in the group that saw it first. When both routes report its resolve at once,
+// with different ends, on two replicas, one writer resolves it and the other only moves its
+// end later: no write fails, the alert is resolved once and ends at the later end, and its
+// incident resolves with no alert counted firing.
+func testTwoRoutesResolveRace(t *testing.T, open Opener) {
+	ctx := context.Background()
+	a := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now)
+	b := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now)
+	const alerts = 16
+	first := map[string]int64{} // fingerprint → the incident of the route that stored it
+	for i := range alerts {
+		fp := fmt.Sprintf("shared%d", i)
+		first[fp] = ingest(t, a, Msg(fmt.Sprintf("route1-%d", i), A{FP: fp})).Incidents[0]
+		ingest(t, a, Msg(fmt.Sprintf("route2-%d", i), A{FP: fp}))
+	}
+	errs := make(chan error, 2*alerts)
+	for i := range alerts { // both routes' resolves of one alert at once
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for r, s := range []*store.DB{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := Msg(fmt.Sprintf("route%d-%d", r+1, i), A{FP: fmt.Sprintf("shared%d", i), End: time.Duration(5+r) * time.Minute})
+				<-start
+				if _, err := s.Ingest(ctx, m); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	for fp, id := range first {
+		d := get(t, a, id)
+		require.Len(t, d.Alerts, 1, fp)
+		require.Equal(t, incident.AlertResolved, incident.AlertStatus(d.Alerts[0].Status), fp)
+		require.Equal(t, T0.Add(6*time.Minute), d.Alerts[0].EndsAt, "%s: the later end", fp)
+		require.Equal(t, incident.Resolved, d.State, fp)
+		require.Zero(t, d.AlertsFiring, fp)
+		require.False(t, d.ResolvedAt.Before(T0.Add(5*time.Minute)), fp)
+	}
 }
 
 // testSearchTextBounded: a search text longer than MaxSearchBytes is refused on its merits
