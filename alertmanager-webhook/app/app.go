@@ -208,7 +208,8 @@ func Run(ctx context.Context, o Options) error {
 		return db.RecordAudit(context.Background(), actor, "config.reload", "config", nil, map[string]any{"file": o.ConfigFile})
 	}
 
-	watch := &heartbeat.Watch{DB: db, Ingest: db, Now: o.Now, Config: func() []heartbeat.Config { return *heartbeats.Load() }}
+	stored := webhook.Storing(db) // the store keeps notifications in its own terms
+	watch := &heartbeat.Watch{DB: db, Ingest: stored, Now: o.Now, Config: func() []heartbeat.Config { return *heartbeats.Load() }}
 	if err := watch.Start(ctx); err != nil {
 		return fmt.Errorf("start heartbeat watch: %w", err)
 	}
@@ -216,7 +217,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ingester, apiStore, evidenceService := watch.Ingester(db), api.Store(db), api.EvidenceService(nil)
+	ingester, apiStore, evidenceService := watch.Ingester(stored), api.Store(db), api.EvidenceService(nil)
 	if inv != nil {
 		invCtx, stopInv := context.WithCancel(context.Background())
 		inv.Start(invCtx)

@@ -46,10 +46,10 @@ func testMissingWatchdog(t *testing.T, open func(now func() time.Time) (*store.D
 	db, err := open(clk.Now)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	w := &heartbeat.Watch{DB: db, Ingest: db, Now: clk.Now, Config: func() []heartbeat.Config {
+	w := &heartbeat.Watch{DB: db, Ingest: webhook.Storing(db), Now: clk.Now, Config: func() []heartbeat.Config {
 		return []heartbeat.Config{{Alertname: "Watchdog", After: model.Duration(10 * time.Minute), Team: "sre"}}
 	}}
-	in := w.Ingester(db)
+	in := w.Ingester(webhook.Storing(db))
 	require.NoError(t, w.Start(ctx))
 	list := func() []store.Incident {
 		p, err := db.List(ctx, store.Filter{})

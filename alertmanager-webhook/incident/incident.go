@@ -1,7 +1,10 @@
 // Package incident holds the incident lifecycle: its states and the transitions allowed
-// between them, tiers and their response targets, and the MTTA/MTTR/SLA arithmetic.
+// between them, tiers and their response targets, the MTTA/MTTR/SLA arithmetic, and what a
+// notification of alerts does to incidents (Groups, PlanGroup, Settle): open, reopen, raise
+// the tier, resolve, and the alert rows, timeline and audit entries that record it.
 //
-// It is pure logic with no storage, so the rules are the same whichever store enforces them.
+// It is pure logic with no storage, so the rules are the same whichever store enforces them:
+// a store reads the state a plan is made from and persists the plan's effects.
 package incident
 
 import (

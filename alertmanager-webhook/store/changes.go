@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 )
 
@@ -27,7 +28,7 @@ func (s *DB) AddChange(ctx context.Context, c changes.Change) (*changes.Change, 
 			return err
 		}
 		after, _ := json.Marshal(c)
-		return s.appendAudit(ctx, tx, c.RecordedAt, c.RecordedBy, "change.recorded", "change/"+strconv.FormatInt(c.ID, 10), nil, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: c.RecordedAt, Actor: c.RecordedBy, Action: "change.recorded", Object: "change/" + strconv.FormatInt(c.ID, 10), After: after})
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
 // HookTarget is a configured containment hook: every apply and lift of a containment whose
@@ -145,8 +146,7 @@ func (s *DB) HookResult(ctx context.Context, d HookDelivery, sendErr error, retr
 		if d.IncidentID == 0 {
 			return nil
 		}
-		return s.addTimeline(ctx, tx, d.IncidentID, now, SystemActor, "containment_hook_failed", "", "",
-			fmt.Sprintf("hook %s for %s of containment #%d failed after %d attempts: %s", d.Hook, d.Event, d.ContainmentID, attempts, msg))
+		return s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: d.IncidentID, At: now, Actor: SystemActor, Kind: "containment_hook_failed", Note: fmt.Sprintf("hook %s for %s of containment #%d failed after %d attempts: %s", d.Hook, d.Event, d.ContainmentID, attempts, msg)})
 	})
 }
 

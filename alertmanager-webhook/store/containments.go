@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
@@ -143,7 +144,7 @@ func (s *DB) insertContainment(ctx context.Context, tx *sql.Tx, c containment.Co
 		return nil, err
 	}
 	if c.IncidentID != 0 {
-		if err := s.addTimeline(ctx, tx, c.IncidentID, now, actor, "containment_applied", "", "", describe(&c)); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: c.IncidentID, At: now, Actor: actor, Kind: "containment_applied", Note: describe(&c)}); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +152,7 @@ func (s *DB) insertContainment(ctx context.Context, tx *sql.Tx, c containment.Co
 		return nil, err
 	}
 	after, _ := json.Marshal(c)
-	return &c, s.appendAudit(ctx, tx, now, actor, "containment.applied", "containment/"+strconv.FormatInt(c.ID, 10), nil, after)
+	return &c, s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "containment.applied", Object: "containment/" + strconv.FormatInt(c.ID, 10), After: after})
 }
 
 // LiftContainment ends an active containment. Lifting one already lifted or expired is
@@ -200,7 +201,7 @@ func (s *DB) liftTx(ctx context.Context, tx *sql.Tx, id int64, actor, reason str
 		if reason != "" {
 			note += ": " + truncate(reason, 160)
 		}
-		if err := s.addTimeline(ctx, tx, c.IncidentID, now, actor, "containment_lifted", "", "", note); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: c.IncidentID, At: now, Actor: actor, Kind: "containment_lifted", Note: note}); err != nil {
 			return nil, err
 		}
 	}
@@ -208,7 +209,7 @@ func (s *DB) liftTx(ctx context.Context, tx *sql.Tx, id int64, actor, reason str
 		return nil, err
 	}
 	after, _ := json.Marshal(c)
-	return c, s.appendAudit(ctx, tx, now, actor, "containment.lifted", "containment/"+strconv.FormatInt(id, 10), before, after)
+	return c, s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "containment.lifted", Object: "containment/" + strconv.FormatInt(id, 10), Before: before, After: after})
 }
 
 // GetContainment reads one containment.
@@ -432,7 +433,7 @@ func (s *DB) runPolicy(ctx context.Context, cfg *containment.Compiled, incID int
 			r.Containment, cid = c, c.ID
 		} else {
 			r.Containment = &ct
-			if err := s.addTimeline(ctx, tx, incID, now, SystemActor, "containment_"+r.Outcome, "", "", r.Note); err != nil {
+			if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: incID, At: now, Actor: SystemActor, Kind: "containment_" + r.Outcome, Note: r.Note}); err != nil {
 				return err
 			}
 		}

@@ -212,7 +212,7 @@ type SystemNote struct {
 
 // Note adds n to its incident's timeline.
 func (t *EscalationTx) Note(ctx context.Context, n SystemNote) error {
-	return t.s.addTimeline(ctx, t.tx, n.IncidentID, n.At, n.Actor, n.Kind, "", "", truncate(n.Text, 1000))
+	return t.s.addTimeline(ctx, t.tx, incident.TimelineEntry{IncidentID: n.IncidentID, At: n.At, Actor: n.Actor, Kind: n.Kind, Note: truncate(n.Text, 1000)})
 }
 
 // Insert records the escalation of an incident routed for the first time. It reports

@@ -173,12 +173,12 @@ func (s *DB) changeTx(ctx context.Context, op string, id int64, a Action, fn fun
 		if err := s.saveIncident(ctx, tx, inc, &orig); err != nil {
 			return err
 		}
-		if err := s.addTimeline(ctx, tx, inc.ID, now, a.Actor, kind, from, to, a.Note); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: inc.ID, At: now, Actor: a.Actor, Kind: kind, From: from, To: to, Note: a.Note}); err != nil {
 			return err
 		}
 		after, _ := json.Marshal(inc)
 		result = inc
-		return s.appendAudit(ctx, tx, now, a.Actor, "incident."+kind, "incident/"+strconv.FormatInt(id, 10), before, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: a.Actor, Action: "incident." + kind, Object: "incident/" + strconv.FormatInt(id, 10), Before: before, After: after})
 	})
 	if err != nil {
 		return nil, err
@@ -336,11 +336,11 @@ func (s *DB) AddNote(ctx context.Context, id int64, n NoteInput, a Action) (*Not
 			id, nanos(now), a.Actor, n.Kind, n.ContainmentKind, n.Text, n.URL).Scan(&note.ID); err != nil {
 			return fmt.Errorf("insert note: %w", err)
 		}
-		if err := s.addTimeline(ctx, tx, id, now, a.Actor, n.Kind, "", "", truncate(n.Text, 200)); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: id, At: now, Actor: a.Actor, Kind: n.Kind, Note: truncate(n.Text, 200)}); err != nil {
 			return err
 		}
 		after, _ := json.Marshal(note)
-		return s.appendAudit(ctx, tx, now, a.Actor, "incident."+n.Kind, "incident/"+strconv.FormatInt(id, 10), nil, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: a.Actor, Action: "incident." + n.Kind, Object: "incident/" + strconv.FormatInt(id, 10), After: after})
 	})
 	if err != nil {
 		return nil, err
@@ -359,7 +359,7 @@ func (s *DB) RecordAudit(ctx context.Context, actor, action, object string, befo
 		return err
 	}
 	return s.write(ctx, "audit", func(ctx context.Context, tx *sql.Tx) error {
-		return s.appendAudit(ctx, tx, s.now().UTC(), actor, action, object, b, af)
+		return s.appendAudit(ctx, tx, audit.Entry{At: s.now().UTC(), Actor: actor, Action: action, Object: object, Before: b, After: af})
 	})
 }
 
@@ -372,16 +372,16 @@ func marshalOrNil(v any) ([]byte, error) {
 
 // appendAudit adds an entry at the end of the chain. Locking the single head row makes
 // appends from several replicas take turns, so the chain never forks.
-func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, object string, before, after []byte) error {
+func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
 	var seq int64
 	var prev string
 	if err := s.queryRow(ctx, tx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.ForUpdate).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
-	e := audit.Entry{Seq: seq + 1, At: at, Actor: actor, Action: action, Object: object, Before: before, After: after}
+	e.Seq = seq + 1
 	audit.Seal(&e, prev)
 	if _, err := s.exec(ctx, tx, `INSERT INTO audit (seq, at, actor, action, object, before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, nanos(e.At), e.Actor, e.Action, e.Object, string(before), string(after), e.PrevHash, e.Hash); err != nil {
+		e.Seq, nanos(e.At), e.Actor, e.Action, e.Object, string(e.Before), string(e.After), e.PrevHash, e.Hash); err != nil {
 		return err
 	}
 	_, err := s.exec(ctx, tx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
 // Postmortem is the edited post-mortem of an incident.
@@ -69,11 +72,11 @@ func (s *DB) SavePostmortem(ctx context.Context, id int64, text string, a Action
 			return err
 		}
 		p = Postmortem{IncidentID: id, Text: text, UpdatedAt: now, UpdatedBy: a.Actor}
-		if err := s.addTimeline(ctx, tx, id, now, a.Actor, "postmortem", "", "", a.Note); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: id, At: now, Actor: a.Actor, Kind: "postmortem", Note: a.Note}); err != nil {
 			return err
 		}
 		after, _ := json.Marshal(map[string]int{"bytes": len(text)})
-		return s.appendAudit(ctx, tx, now, a.Actor, "incident.postmortem", "incident/"+strconv.FormatInt(id, 10), before, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: a.Actor, Action: "incident.postmortem", Object: "incident/" + strconv.FormatInt(id, 10), Before: before, After: after})
 	})
 	if err != nil {
 		return nil, err
@@ -136,11 +139,11 @@ func (s *DB) AddActionItem(ctx context.Context, id int64, in ActionItemInput, a 
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, id, it.Text, it.Owner, nanos(it.DueAt), it.Status, nanos(now), a.Actor, nanos(now)).Scan(&it.ID); err != nil {
 			return err
 		}
-		if err := s.addTimeline(ctx, tx, id, now, a.Actor, "action_item", "", "", truncate(it.Owner+": "+it.Text, 200)); err != nil {
+		if err := s.addTimeline(ctx, tx, incident.TimelineEntry{IncidentID: id, At: now, Actor: a.Actor, Kind: "action_item", Note: truncate(it.Owner+": "+it.Text, 200)}); err != nil {
 			return err
 		}
 		after, _ := json.Marshal(it)
-		return s.appendAudit(ctx, tx, now, a.Actor, "incident.action_item", "incident/"+strconv.FormatInt(id, 10), nil, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: a.Actor, Action: "incident.action_item", Object: "incident/" + strconv.FormatInt(id, 10), After: after})
 	})
 	if err != nil {
 		return nil, err
@@ -176,7 +179,7 @@ func (s *DB) SetActionItemStatus(ctx context.Context, itemID int64, status strin
 		}
 		it.Status, it.UpdatedAt = status, now
 		after, _ := json.Marshal(it)
-		return s.appendAudit(ctx, tx, now, a.Actor, "incident.action_item_status", "incident/"+strconv.FormatInt(it.IncidentID, 10), before, after)
+		return s.appendAudit(ctx, tx, audit.Entry{At: now, Actor: a.Actor, Action: "incident.action_item_status", Object: "incident/" + strconv.FormatInt(it.IncidentID, 10), Before: before, After: after})
 	})
 	if err != nil {
 		return nil, err

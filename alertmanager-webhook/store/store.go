@@ -62,7 +62,7 @@ type Dialect struct {
 	CachePrepared bool
 	// SingleWriter: one writer owns the database (SQLite), so nothing can change between a
 	// read and a write of one transaction; ingest then reads instead of locking, inserts
-	// without RETURNING and bets on new rows, checking row counts (see ingestGroup).
+	// without RETURNING and bets on new rows, checking row counts (see ingestTx.group).
 	SingleWriter bool
 	// Corrupt recognises the database's errors for a damaged file or table (SQLite's
 	// SQLITE_CORRUPT and SQLITE_NOTADB, PostgreSQL's data_corrupted); nil recognises none.
@@ -369,4 +369,11 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }

@@ -12,15 +12,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 )
 
 // Outcome is what ingesting one notification changed.
-type Outcome struct {
-	Incidents      []int64 `json:"incidents"`       // incidents the notification's alerts belong to
-	NewTransitions int     `json:"new_transitions"` // alert state changes seen for the first time
-	Duplicates     int     `json:"duplicates"`      // alert states already recorded
-	Orphans        int     `json:"orphans"`         // resolves for alerts never seen firing
-}
+type Outcome = incident.Outcome
 
 // Ingester stores a notification durably. It must return only after the commit, and
 // return an error (any error is treated as transient) when it could not.

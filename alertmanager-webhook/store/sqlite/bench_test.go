@@ -19,12 +19,11 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
-	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
 )
 
 // notification builds the i-th distinct notification of 10 firing alerts in a new group.
 // Fingerprints are spread over the key space like Alertmanager's hashes.
-func notification(i int64) *webhook.Message {
+func notification(i int64) *incident.Notification {
 	var as []storetest.A
 	for k := range 10 {
 		fp := uint64(i)<<8 | uint64(k)
@@ -63,7 +62,7 @@ func newBare(b *testing.B, db *sql.DB) *bare {
 	return &x
 }
 
-func (x *bare) insert(ctx context.Context, tx *sql.Tx, m *webhook.Message, seq int64) error {
+func (x *bare) insert(ctx context.Context, tx *sql.Tx, m *incident.Notification, seq int64) error {
 	if _, err := tx.StmtContext(ctx, x.grp).ExecContext(ctx, m.GroupKey); err != nil {
 		return err
 	}
@@ -107,7 +106,7 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 func benchmarkIngest(b *testing.B, senders int) {
-	run := func(b *testing.B, write func(ctx context.Context, m *webhook.Message) error) {
+	run := func(b *testing.B, write func(ctx context.Context, m *incident.Notification) error) {
 		var next atomic.Int64
 		lat := make([][]time.Duration, 0, senders)
 		var mu sync.Mutex
@@ -155,7 +154,7 @@ func benchmarkIngest(b *testing.B, senders int) {
 	}
 	b.Run("full", func(b *testing.B) {
 		s, _ := open(b)
-		run(b, func(ctx context.Context, m *webhook.Message) error { _, err := s.Ingest(ctx, m); return err })
+		run(b, func(ctx context.Context, m *incident.Notification) error { _, err := s.Ingest(ctx, m); return err })
 	})
 	b.Run("bare-grouped", func(b *testing.B) {
 		_, raw := open(b)
@@ -165,7 +164,7 @@ func benchmarkIngest(b *testing.B, senders int) {
 		defer w.Close()
 		x := newBare(b, raw)
 		var seq atomic.Int64
-		run(b, func(ctx context.Context, m *webhook.Message) error {
+		run(b, func(ctx context.Context, m *incident.Notification) error {
 			n := seq.Add(1)
 			return w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error { return x.insert(ctx, tx, m, n) })
 		})
@@ -176,7 +175,7 @@ func benchmarkIngest(b *testing.B, senders int) {
 		// The naive design: one transaction, hence one fsync, per notification, one at a time.
 		var mu sync.Mutex
 		var seq int64
-		run(b, func(ctx context.Context, m *webhook.Message) error {
+		run(b, func(ctx context.Context, m *incident.Notification) error {
 			mu.Lock()
 			defer mu.Unlock()
 			seq++
@@ -218,15 +217,15 @@ func BenchmarkIngestVsBare(b *testing.B) {
 	var seq atomic.Int64
 	type side struct {
 		name  string
-		write func(m *webhook.Message) error
+		write func(m *incident.Notification) error
 		cpu   time.Duration
 		wall  time.Duration
 		n     int
 		lat   []time.Duration
 	}
 	sides := []*side{
-		{name: "full", write: func(m *webhook.Message) error { _, err := full.Ingest(ctx, m); return err }},
-		{name: "bare", write: func(m *webhook.Message) error {
+		{name: "full", write: func(m *incident.Notification) error { _, err := full.Ingest(ctx, m); return err }},
+		{name: "bare", write: func(m *incident.Notification) error {
 			n := seq.Add(1)
 			return w.Write(ctx, func(ctx context.Context, tx *sql.Tx) error { return x.insert(ctx, tx, m, n) })
 		}},

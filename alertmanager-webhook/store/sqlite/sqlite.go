@@ -87,7 +87,7 @@ func OpenDB(path string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(5000)")
-	// Ingest guesses under a savepoint (store.ingestGroup), and multi-row statements keep a
+	// Ingest guesses under a savepoint (store.ingestTx.group), and multi-row statements keep a
 	// statement journal; in memory these cost no syscalls (neither is needed after a crash:
 	// the WAL holds nothing of an uncommitted transaction).
 	q.Add("_pragma", "temp_store(MEMORY)")

@@ -82,6 +82,7 @@ func Run(t *testing.T, f Factory) {
 		"ReplayConcurrentGroups":       testReplayConcurrent,
 		"LateFiringAfterResolve":       testLateFiringAfterResolve,
 		"ConcurrentReplicas":           testConcurrentReplicas,
+		"TwoRoutesResolveRace":         testTwoRoutesResolveRace,
 		"Changes":                      testChanges,
 		"PostmortemAndActionItems":     testPostmortemAndActionItems,
 		"Evidence":                     testEvidence,
@@ -123,14 +124,14 @@ func Run(t *testing.T, f Factory) {
 	}
 }
 
-func capture(t *testing.T, name string) *webhook.Message {
+func capture(t *testing.T, name string) *incident.Notification {
 	t.Helper()
 	b, err := os.Open(filepath.Join(repoRoot(t), "alertmanager-webhook", "webhook", "testdata", name))
 	require.NoError(t, err)
 	defer b.Close()
 	m, err := webhook.Decode(b)
 	require.NoError(t, err)
-	return m
+	return m.Notification()
 }
 
 func repoRoot(t *testing.T) string {
@@ -156,20 +157,20 @@ type A struct {
 }
 
 // Msg builds a notification of group key for the alerts.
-func Msg(group string, alerts ...A) *webhook.Message {
-	m := &webhook.Message{Version: "4", GroupKey: group, Receiver: "hook", Status: webhook.StatusResolved, ExternalURL: "http://am-0:9093",
-		GroupLabels: map[string]string{"alertname": group}, CommonLabels: map[string]string{"alertname": group, "tier": "P2", "team": "ml", "model": "m-" + group}}
+func Msg(group string, alerts ...A) *incident.Notification {
+	m := &incident.Notification{GroupKey: group, Receiver: "hook", Status: incident.AlertResolved, ExternalURL: "http://am-0:9093",
+		CommonLabels: map[string]string{"alertname": group, "tier": "P2", "team": "ml", "model": "m-" + group}}
 	for _, a := range alerts {
 		l := map[string]string{"alertname": group, "tier": "P2", "team": "ml", "model": "m-" + group, "fp": a.FP}
 		for k, v := range a.Labels {
 			l[k] = v
 		}
-		wa := webhook.Alert{Status: webhook.StatusFiring, Labels: l, Annotations: map[string]string{"summary": "s " + a.FP},
+		wa := incident.Alert{Status: incident.AlertFiring, Labels: l, Annotations: map[string]string{"summary": "s " + a.FP},
 			StartsAt: T0.Add(a.Start), Fingerprint: a.FP}
 		if a.End != 0 {
-			wa.Status, wa.EndsAt = webhook.StatusResolved, T0.Add(a.End)
+			wa.Status, wa.EndsAt = incident.AlertResolved, T0.Add(a.End)
 		} else {
-			m.Status = webhook.StatusFiring
+			m.Status = incident.AlertFiring
 		}
 		m.Alerts = append(m.Alerts, wa)
 	}
@@ -191,7 +192,7 @@ func Msg(group string, alerts ...A) *webhook.Message {
 	return m
 }
 
-func ingest(t *testing.T, s *store.DB, m *webhook.Message) webhook.Outcome {
+func ingest(t *testing.T, s *store.DB, m *incident.Notification) incident.Outcome {
 	t.Helper()
 	out, err := s.Ingest(context.Background(), m)
 	require.NoError(t, err)
@@ -706,11 +707,11 @@ func snapshot(t *testing.T, s *store.DB) []string {
 // episodes generates, for several groups, notification sequences as Alertmanager sends
 // them: alerts join, some resolve, all resolve; then the group fires again later (within
 // or beyond the reopen window). Order matters only between episodes of one group.
-func episodes(r *rand.Rand, n int) [][]*webhook.Message {
-	var groups [][]*webhook.Message
+func episodes(r *rand.Rand, n int) [][]*incident.Notification {
+	var groups [][]*incident.Notification
 	for g := range n {
 		key := fmt.Sprintf("grp%d", g)
-		var seq []*webhook.Message
+		var seq []*incident.Notification
 		base := time.Duration(0)
 		for ep := range 2 + r.IntN(2) {
 			n := 1 + r.IntN(4)
@@ -757,7 +758,7 @@ func testReplayProperty(t *testing.T, open Opener) {
 		s := open(store.DefaultConfig(), NewClock(T0.Add(24*time.Hour)).Now)
 		// Interleave groups at random; within a group, shuffle notifications inside each
 		// episode window (retries overtaking each other) and repeat some (HA, repeat_interval).
-		var queues [][]*webhook.Message
+		var queues [][]*incident.Notification
 		for _, seq := range groups {
 			q := duplicateAndShuffleWithinEpisodes(r, seq)
 			queues = append(queues, q)
@@ -833,11 +834,11 @@ func testReplayConcurrent(t *testing.T, open Opener) {
 
 // duplicateAndShuffleWithinEpisodes shuffles notifications whose alerts all started
 // before the next episode began and duplicates about a third of them.
-func duplicateAndShuffleWithinEpisodes(r *rand.Rand, seq []*webhook.Message) []*webhook.Message {
-	var out []*webhook.Message
+func duplicateAndShuffleWithinEpisodes(r *rand.Rand, seq []*incident.Notification) []*incident.Notification {
+	var out []*incident.Notification
 	start := 0
 	flush := func(end int) {
-		chunk := append([]*webhook.Message(nil), seq[start:end]...)
+		chunk := append([]*incident.Notification(nil), seq[start:end]...)
 		for _, m := range seq[start:end] {
 			if r.IntN(3) == 0 {
 				chunk = append(chunk, m)
@@ -856,7 +857,7 @@ func duplicateAndShuffleWithinEpisodes(r *rand.Rand, seq []*webhook.Message) []*
 	return out
 }
 
-func episodeStart(m *webhook.Message) time.Time {
+func episodeStart(m *incident.Notification) time.Time {
 	t := m.Alerts[0].StartsAt
 	for _, a := range m.Alerts {
 		if a.StartsAt.Before(t) {
@@ -899,6 +900,55 @@ func testConcurrentReplicas(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.True(t, v.OK, v.Problem)
 	require.Equal(t, int64(groups), v.Entries, "each group's first notification audited once; the rest were duplicates")
+}
+
+// testTwoRoutesResolveRace: an alert routed to two groups (two Alertmanager routes) is
+// stored once, in the group that saw it first. When both routes report its resolve at once,
+// with different ends, on two replicas, one writer resolves it and the other only moves its
+// end later: no write fails, the alert is resolved once and ends at the later end, and its
+// incident resolves with no alert counted firing.
+func testTwoRoutesResolveRace(t *testing.T, open Opener) {
+	ctx := context.Background()
+	a := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now)
+	b := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now)
+	const alerts = 16
+	first := map[string]int64{} // fingerprint → the incident of the route that stored it
+	for i := range alerts {
+		fp := fmt.Sprintf("shared%d", i)
+		first[fp] = ingest(t, a, Msg(fmt.Sprintf("route1-%d", i), A{FP: fp})).Incidents[0]
+		ingest(t, a, Msg(fmt.Sprintf("route2-%d", i), A{FP: fp}))
+	}
+	errs := make(chan error, 2*alerts)
+	for i := range alerts { // both routes' resolves of one alert at once
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for r, s := range []*store.DB{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := Msg(fmt.Sprintf("route%d-%d", r+1, i), A{FP: fmt.Sprintf("shared%d", i), End: time.Duration(5+r) * time.Minute})
+				<-start
+				if _, err := s.Ingest(ctx, m); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	for fp, id := range first {
+		d := get(t, a, id)
+		require.Len(t, d.Alerts, 1, fp)
+		require.Equal(t, incident.AlertResolved, incident.AlertStatus(d.Alerts[0].Status), fp)
+		require.Equal(t, T0.Add(6*time.Minute), d.Alerts[0].EndsAt, "%s: the later end", fp)
+		require.Equal(t, incident.Resolved, d.State, fp)
+		require.Zero(t, d.AlertsFiring, fp)
+		require.False(t, d.ResolvedAt.Before(T0.Add(5*time.Minute)), fp)
+	}
 }
 
 // testSearchTextBounded: a search text longer than MaxSearchBytes is refused on its merits
