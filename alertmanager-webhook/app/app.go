@@ -234,12 +234,9 @@ func (a *App) build(ctx context.Context, rt *runtime) error {
 	return nil
 }
 
-// Handler serves every endpoint.
-func (a *App) Handler() http.Handler { return a.handler }
-
 // Serve runs the workers and serves HTTP until ctx ends (or the listener fails), then
 // finishes in-flight requests, stops the workers and closes the store.
-func (a *App) Serve(ctx context.Context) (err error) {
+func (a *App) Serve(ctx context.Context) error {
 	// Workers and the evidence gatherer outlive the requests that feed them: they stop
 	// after the server has drained, and before the store closes.
 	bg, stop := context.WithCancel(context.Background())
@@ -258,7 +255,7 @@ func (a *App) Serve(ctx context.Context) (err error) {
 	a.startWorkers(bg, &workers)
 
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: a.opts.ReadHeaderTimeout, ReadTimeout: a.opts.ReadTimeout,
-		WriteTimeout: a.opts.WriteTimeout, IdleTimeout: a.opts.IdleTimeout, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelDebug)}
+		WriteTimeout: a.opts.WriteTimeout, IdleTimeout: a.opts.IdleTimeout}
 	errc := make(chan error, 1)
 	a.ready.Store(true)
 	go func() { errc <- a.listenAndServe(srv) }()
