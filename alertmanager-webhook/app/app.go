@@ -1,6 +1,10 @@
-// Package app wires incidentd together — configuration, store, webhook, API, metrics and
-// the HTTP server — so that main stays a flag parser and tests can run the whole service
-// in-process.
+// Package app wires incidentd together — configuration, store, webhook, API, workers,
+// metrics and the HTTP server — so that main stays a flag parser and tests can run the
+// whole service in-process.
+//
+// The split follows Alertmanager's app: New builds everything (store open, handlers,
+// workers ready), Serve runs it until the context ends, routes is the HTTP surface and
+// reload swaps the runtime configuration (runtime.go) as one value.
 package app
 
 import (
@@ -10,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,20 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/net/netutil"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/api"
-	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/config"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
-	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
-	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
-	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
+	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
@@ -46,11 +43,12 @@ type Options struct {
 	// skips it).
 	IntegrityCheckTimeout time.Duration
 	PostgresDSN           string // when set, PostgreSQL instead of SQLite
-	// ListenAddresses and WebConfigFile feed exporter-toolkit (TLS, basic auth for the
-	// whole server). Listener, when set, is used instead of ListenAddresses (tests).
-	ListenAddresses []string
-	WebConfigFile   string
-	Listener        net.Listener // when set, used instead of ListenAddresses
+	// Web is exporter-toolkit's listen configuration: addresses, systemd socket activation,
+	// and the web configuration file (TLS, basic auth for the whole server).
+	Web *web.FlagConfig
+	// Listener, when set, is served instead of Web's addresses (tests); the web
+	// configuration file still applies.
+	Listener        net.Listener
 	ShutdownTimeout time.Duration
 	// MaxConnections bounds the connections served at once on each listener; more wait in
 	// the kernel's accept queue until one closes. The timeouts bound how long a connection
@@ -78,8 +76,40 @@ type Options struct {
 
 // DefaultOptions are the defaults of cmd/incidentd's flags.
 func DefaultOptions() Options {
-	return Options{StoragePath: "data/incidentd.db", ListenAddresses: []string{":9478"}, ShutdownTimeout: 30 * time.Second,
+	addrs, socket, webConfig := []string{":9478"}, false, ""
+	return Options{StoragePath: "data/incidentd.db", ShutdownTimeout: 30 * time.Second,
+		Web:            &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &socket, WebConfigFile: &webConfig},
 		MaxConnections: 512, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+}
+
+// withDefaults fills what a caller left zero.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := DefaultOptions()
+	if o.Web == nil {
+		o.Web = d.Web
+	}
+	for _, f := range []struct{ v, def *time.Duration }{{&o.ShutdownTimeout, &d.ShutdownTimeout}, {&o.ReadHeaderTimeout, &d.ReadHeaderTimeout},
+		{&o.ReadTimeout, &d.ReadTimeout}, {&o.WriteTimeout, &d.WriteTimeout}, {&o.IdleTimeout, &d.IdleTimeout}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = d.MaxConnections
+	}
+	if o.EscalationInterval == 0 {
+		o.EscalationInterval = time.Second
+	}
+	return o
 }
 
 // CheckConfig loads and validates a configuration file, including its tokens file.
@@ -94,298 +124,157 @@ func CheckConfig(path string) (*config.Config, error) {
 	return c, nil
 }
 
-func loadConfig(path string) (*config.Config, *auth.Authenticator, error) {
-	c := config.Default()
-	cfg := &c
-	if path != "" {
-		var err error
-		if cfg, err = config.Load(path); err != nil {
-			return nil, nil, err
-		}
-	}
-	a, err := cfg.Authenticator()
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, a, nil
+// App is incidentd built and ready to serve: the store is open, the handlers and workers
+// are made, nothing runs yet.
+type App struct {
+	opts   Options
+	logger *slog.Logger
+	db     *store.DB
+
+	// rt is the configuration in force; reload replaces it whole, under reloadMu.
+	rt       atomic.Pointer[runtime]
+	reloadMu sync.Mutex
+
+	// Built once, shared by every runtime: they count metrics or hold queues.
+	webhook  http.Handler
+	apiStore api.Store
+	evidence api.EvidenceService
+	inv      *investigate.Investigator // nil without a Prometheus
+	engine   *escalation.Engine
+	contain  *containmentWorker
+	hooks    *containhook.Dispatcher
+	handler  http.Handler
+	ready    atomic.Bool
+
+	reloadOK, reloadTime prometheus.Gauge
 }
 
-// Run serves until ctx is cancelled, then finishes in-flight requests and closes the store.
-func Run(ctx context.Context, o Options) error {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	defaults := DefaultOptions()
-	for _, d := range []struct{ v, def *time.Duration }{{&o.ShutdownTimeout, &defaults.ShutdownTimeout}, {&o.ReadHeaderTimeout, &defaults.ReadHeaderTimeout},
-		{&o.ReadTimeout, &defaults.ReadTimeout}, {&o.WriteTimeout, &defaults.WriteTimeout}, {&o.IdleTimeout, &defaults.IdleTimeout}} {
-		if *d.v <= 0 {
-			*d.v = *d.def
-		}
-	}
-	if o.MaxConnections <= 0 {
-		o.MaxConnections = defaults.MaxConnections
-	}
-	logger := o.Logger
-	cfg, authn, err := loadConfig(o.ConfigFile)
+// New loads the configuration, opens the store and builds the handlers and workers.
+func New(ctx context.Context, opts Options) (*App, error) {
+	o := opts.withDefaults()
+	a := &App{opts: o, logger: o.Logger}
+	rt, err := loadRuntime(o.ConfigFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	reg := o.Registry
-	reg.MustRegister(versioncollector.NewCollector("incidentd"), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registerMetrics()
+	if err := a.openStore(ctx, rt); err != nil {
+		return nil, err
+	}
+	if err := a.build(ctx, rt); err != nil {
+		a.closeStore()
+		return nil, err
+	}
+	a.install(rt)
+	warnOpen(a.logger, rt.auth)
+	a.handler = a.routes()
+	return a, nil
+}
+
+func (a *App) registerMetrics() {
+	a.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "incidentd_config_last_reload_successful", Help: "Whether the last configuration reload succeeded."})
+	a.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "incidentd_config_last_reload_success_timestamp_seconds", Help: "Time of the last successful configuration reload."})
+	a.opts.Registry.MustRegister(versioncollector.NewCollector("incidentd"), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		a.reloadOK, a.reloadTime)
+	a.reloadOK.Set(1)
+	a.reloadTime.SetToCurrentTime()
+}
+
+func (a *App) openStore(ctx context.Context, rt *runtime) error {
 	storeDur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "incidentd_store_operation_duration_seconds", Help: "Latency of store operations, including waiting for a group commit.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"op"})
-	reloadOK := prometheus.NewGauge(prometheus.GaugeOpts{Name: "incidentd_config_last_reload_successful", Help: "Whether the last configuration reload succeeded."})
-	reloadTime := prometheus.NewGauge(prometheus.GaugeOpts{Name: "incidentd_config_last_reload_success_timestamp_seconds", Help: "Time of the last successful configuration reload."})
-	reg.MustRegister(storeDur, reloadOK, reloadTime)
-	reloadOK.Set(1)
-	reloadTime.SetToCurrentTime()
+	a.opts.Registry.MustRegister(storeDur)
 	observe := func(op string, d time.Duration) { storeDur.WithLabelValues(op).Observe(d.Seconds()) }
-
-	var db *store.DB
-	if o.PostgresDSN != "" {
-		db, err = postgres.Open(ctx, postgres.Options{DSN: o.PostgresDSN, Config: cfg.Store(), Now: o.Now, Observe: observe})
-		logger.Info("storage", "kind", "postgres")
+	var err error
+	if o := a.opts; o.PostgresDSN != "" {
+		a.db, err = postgres.Open(ctx, postgres.Options{DSN: o.PostgresDSN, Config: rt.store, Now: o.Now, Observe: observe})
+		a.logger.Info("storage", "kind", "postgres")
 	} else {
-		db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: cfg.Store(), Now: o.Now, Observe: observe,
-			IntegrityCheckTimeout: o.IntegrityCheckTimeout, Logger: logger})
-		logger.Info("storage", "kind", "sqlite", "path", o.StoragePath)
+		a.db, err = sqlite.Open(ctx, sqlite.Options{Path: o.StoragePath, Config: rt.store, Now: o.Now, Observe: observe,
+			IntegrityCheckTimeout: o.IntegrityCheckTimeout, Logger: a.logger})
+		a.logger.Info("storage", "kind", "sqlite", "path", o.StoragePath)
 	}
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			logger.Error("closing store", "err", err)
-		}
-	}()
-	reg.MustRegister(newIncidentCollector(db, logger))
+	a.opts.Registry.MustRegister(newIncidentCollector(a.db, a.logger))
+	return nil
+}
 
-	var current atomic.Pointer[auth.Authenticator]
-	current.Store(authn)
-	var directory atomic.Pointer[oncall.Directory]
-	directory.Store(cfg.Directory())
-	var response atomic.Pointer[escalation.Config]
-	response.Store(cfg.Response())
-	var heartbeats atomic.Pointer[[]heartbeat.Config]
-	hbs := cfg.Heartbeats
-	heartbeats.Store(&hbs)
-	var contain atomic.Pointer[containment.Compiled]
-	contain.Store(cfg.Containments())
-	var hooks atomic.Pointer[[]containhook.Config]
-	hooks.Store(&cfg.ContainmentHooks)
-	warnOpen(logger, authn)
-
-	var reloadMu sync.Mutex
-	reload := func(actor string) error {
-		reloadMu.Lock()
-		defer reloadMu.Unlock()
-		c, a, err := loadConfig(o.ConfigFile)
-		if err != nil {
-			reloadOK.Set(0)
-			logger.Error("configuration reload failed; keeping the previous one", "err", err)
-			return err
-		}
-		db.SetConfig(c.Store())
-		current.Store(a)
-		directory.Store(c.Directory())
-		response.Store(c.Response())
-		hbs := c.Heartbeats
-		heartbeats.Store(&hbs)
-		contain.Store(c.Containments())
-		hooks.Store(&c.ContainmentHooks)
-		reloadOK.Set(1)
-		reloadTime.SetToCurrentTime()
-		warnOpen(logger, a)
-		logger.Info("configuration reloaded", "file", o.ConfigFile)
-		return db.RecordAudit(context.Background(), actor, "config.reload", "config", nil, map[string]any{"file": o.ConfigFile})
-	}
-
-	stored := webhook.Storing(db) // the store keeps notifications in its own terms
-	watch := &heartbeat.Watch{DB: db, Ingest: stored, Now: o.Now, Config: func() []heartbeat.Config { return *heartbeats.Load() }}
-	if err := watch.Start(ctx); err != nil {
+// build makes what lives as long as the process: the ingest chain, the evidence gatherer
+// and the workers. Settings read here (webhook.max_body_bytes, prometheus) take effect at
+// start only; everything else follows reloads through the runtime.
+func (a *App) build(ctx context.Context, rt *runtime) error {
+	o, reg := a.opts, a.opts.Registry
+	if err := rt.watch(a).Start(ctx); err != nil {
 		return fmt.Errorf("start heartbeat watch: %w", err)
 	}
-	inv, err := newInvestigator(cfg.Prometheus, db, reg, logger.With("component", "evidence"), o.Now)
+	inv, err := newInvestigator(rt.cfg.Prometheus, a.db, reg, a.logger.With("component", "evidence"), o.Now)
 	if err != nil {
 		return err
 	}
-	ingester, apiStore, evidenceService := watch.Ingester(stored), api.Store(db), api.EvidenceService(nil)
+	var ingester webhook.Ingester = heartbeatIngester{a}
+	a.apiStore = a.db
 	if inv != nil {
-		invCtx, stopInv := context.WithCancel(context.Background())
-		inv.Start(invCtx)
-		defer func() { stopInv(); inv.Wait() }() // before the store closes
-		ingester, apiStore, evidenceService = inv.Ingester(ingester), tierWatch{db, inv}, inv
+		a.inv, a.evidence = inv, inv
+		ingester, a.apiStore = inv.Ingester(ingester), tierWatch{a.db, inv}
 	}
-	hook := webhook.NewHandler(webhook.HandlerOptions{
-		Ingester: ingester, Authorizer: authorizer{&current}, MaxBodyBytes: cfg.Webhook.MaxBodyBytes,
-		Logger: logger.With("component", "webhook"), Registerer: reg, Now: o.Now, Health: db.Health,
+	a.webhook = webhook.NewHandler(webhook.HandlerOptions{
+		Ingester: ingester, Authorizer: webhookAuthorizer{a}, MaxBodyBytes: rt.cfg.Webhook.MaxBodyBytes,
+		Logger: a.logger.With("component", "webhook"), Registerer: reg, Now: o.Now, Health: a.db.Health,
 	})
-	apiH := api.New(api.Options{Store: apiStore, Evidence: evidenceService, Auth: current.Load, Webhook: hook, Logger: logger.With("component", "api"), Now: o.Now, OnCall: directory.Load,
-		Maintenance: maintenance.Store{DB: db}, Deliveries: func(ctx context.Context, id int64) ([]escalation.Delivery, error) {
-			ds, err := escalation.Deliveries(ctx, db, id)
-			return response.Load().RedactDeliveries(ds), err
-		}, Containments: db})
-	containWorker := newContainmentWorker(db, contain.Load, logger.With("component", "containment"), reg)
-	dispatcher := &containhook.Dispatcher{Store: db, Hooks: func() []containhook.Config { return *hooks.Load() }, Now: o.Now, Logger: logger.With("component", "containment_hooks")}
-	dispatcher.Register(reg)
+	a.engine = escalation.New(escalation.Options{Store: a.db, Config: func() *escalation.Config { return a.rt.Load().response },
+		Now: o.Now, Logger: a.logger.With("component", "escalation"), Registerer: reg})
+	a.contain = newContainmentWorker(a.db, func() *containment.Compiled { return a.rt.Load().containments }, a.logger.With("component", "containment"), reg)
+	a.hooks = &containhook.Dispatcher{Store: a.db, Hooks: func() []containhook.Config { return a.rt.Load().hooks }, Now: o.Now,
+		Logger: a.logger.With("component", "containment_hooks")}
+	a.hooks.Register(reg)
+	return nil
+}
 
-	engine := escalation.New(escalation.Options{Store: db, Config: response.Load, Now: o.Now, Logger: logger.With("component", "escalation"), Registerer: reg})
-	engineDone := make(chan struct{})
-	engineCtx, stopEngine := context.WithCancel(context.Background())
-	hooksDone := make(chan struct{})
-	defer func() { stopEngine(); <-engineDone; <-hooksDone }() // before the store closes
-	go func() {
-		// Hooks call other systems (up to their timeout each): apart from the escalation
-		// tick, so a slow hook never delays a page or a containment.
-		defer close(hooksDone)
-		if o.EscalationInterval < 0 {
-			return
+// Serve runs the workers and serves HTTP until ctx ends (or the listener fails), then
+// finishes in-flight requests, stops the workers and closes the store.
+func (a *App) Serve(ctx context.Context) error {
+	// Workers and the evidence gatherer outlive the requests that feed them: they stop
+	// after the server has drained, and before the store closes.
+	bg, stop := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	defer func() {
+		stop()
+		workers.Wait()
+		if a.inv != nil {
+			a.inv.Wait()
 		}
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			if err := dispatcher.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
-				logger.Error("containment hooks tick failed", "err", err)
-			}
-			select {
-			case <-engineCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		a.closeStore()
 	}()
-	go func() {
-		defer close(engineDone)
-		if o.EscalationInterval < 0 {
-			return
-		}
-		every := o.EscalationInterval
-		if every == 0 {
-			every = time.Second
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			if err := watch.Check(engineCtx); err != nil && engineCtx.Err() == nil {
-				logger.Error("heartbeat check failed", "err", err)
-			}
-			if err := engine.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
-				logger.Error("escalation tick failed", "err", err)
-			}
-			if err := containWorker.Tick(engineCtx); err != nil && engineCtx.Err() == nil {
-				logger.Error("containment tick failed", "err", err)
-			}
-			select {
-			case <-engineCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	if a.inv != nil {
+		a.inv.Start(bg)
+	}
+	a.startWorkers(bg, &workers)
 
-	var ready atomic.Bool
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", instrument(reg, apiH))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK\n")) })
-	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := db.Ping(r.Context()); err != nil {
-			logger.Warn("not ready: store unhealthy", "err", err)
-			msg := "store unreachable"
-			if errors.Is(err, store.ErrDamaged) {
-				msg = "store damaged (see the log): restore a backup and restart"
-			}
-			http.Error(w, msg, http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("OK\n"))
-	})
-	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) {
-		p, err := current.Load().Authenticate(r)
-		if err != nil || p.Role < auth.Admin {
-			http.Error(w, "reload needs an admin token", http.StatusForbidden)
-			return
-		}
-		if err := reload(p.Actor()); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		_, _ = w.Write([]byte("OK\n"))
-	})
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		Name: "incidentd", Description: "OpsCentre incident service: Alertmanager webhook, incident lifecycle and API", Version: version.Info(),
-		Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}, {Address: "/api/v1/incidents", Text: "Incidents"}, {Address: "/api/v1/openapi.yaml", Text: "OpenAPI"}},
-	})
-	if err != nil {
-		return fmt.Errorf("landing page: %w", err)
-	}
-	mux.Handle("/", landing)
-	if o.EnablePprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
-
-	listeners := []net.Listener{o.Listener}
-	if o.Listener == nil {
-		listeners = listeners[:0]
-		for _, a := range o.ListenAddresses {
-			l, err := net.Listen("tcp", a)
-			if err != nil {
-				for _, l := range listeners {
-					l.Close()
-				}
-				return fmt.Errorf("listen on %s: %w", a, err)
-			}
-			listeners = append(listeners, l)
-		}
-	}
-	for i, l := range listeners {
-		logger.Info("listening", "address", l.Addr().String(), "max_connections", o.MaxConnections)
-		// Each connection costs a file descriptor and a goroutine with its buffers: past
-		// the limit, connections wait in the kernel's accept queue instead, and the
-		// timeouts below make every held place free up in bounded time.
-		listeners[i] = netutil.LimitListener(l, o.MaxConnections)
-	}
-
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: a.opts.ReadHeaderTimeout, ReadTimeout: a.opts.ReadTimeout,
+		WriteTimeout: a.opts.WriteTimeout, IdleTimeout: a.opts.IdleTimeout}
 	errc := make(chan error, 1)
-	ready.Store(true)
-	go func() {
-		flags := &web.FlagConfig{WebListenAddresses: &o.ListenAddresses, WebSystemdSocket: new(bool), WebConfigFile: &o.WebConfigFile}
-		errc <- web.ServeMultiple(listeners, srv, flags, logger)
-	}()
-
+	a.ready.Store(true)
+	go func() { errc <- a.listenAndServe(srv) }()
 	for {
 		select {
-		case <-o.Reload:
-			_ = reload("signal")
+		case <-a.opts.Reload:
+			_ = a.reload("signal")
 		case err := <-errc:
+			a.ready.Store(false)
 			if errors.Is(err, http.ErrServerClosed) {
 				return nil
 			}
 			return fmt.Errorf("serve: %w", err)
 		case <-ctx.Done():
-			ready.Store(false)
-			logger.Info("shutting down; finishing in-flight requests")
-			sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
-			err := srv.Shutdown(sctx)
-			cancel()
-			if err != nil {
+			a.ready.Store(false)
+			a.logger.Info("shutting down; finishing in-flight requests")
+			sctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
 				return fmt.Errorf("shutdown: %w", err)
 			}
 			return nil
@@ -393,26 +282,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-type authorizer struct {
-	p *atomic.Pointer[auth.Authenticator]
-}
-
-func (a authorizer) AuthorizeWebhook(r *http.Request) bool { return a.p.Load().AuthorizeWebhook(r) }
-
-func warnOpen(logger *slog.Logger, a *auth.Authenticator) {
-	if a.WebhookOpen() {
-		logger.Warn("webhook accepts notifications without credentials; set webhook.bearer_token_sha256 or webhook.basic_auth_users")
-	}
-	if a.Open() {
-		logger.Warn("no API tokens configured: the API is read-only for everyone")
+func (a *App) closeStore() {
+	if err := a.db.Close(); err != nil {
+		a.logger.Error("closing store", "err", err)
 	}
 }
 
-func instrument(reg prometheus.Registerer, h http.Handler) http.Handler {
-	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "incidentd_http_request_duration_seconds", Help: "HTTP request latency of the API.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-	}, []string{"code", "method"})
-	reg.MustRegister(dur)
-	return promhttp.InstrumentHandlerDuration(dur, h)
+// Run is New followed by Serve.
+func Run(ctx context.Context, o Options) error {
+	a, err := New(ctx, o)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx)
 }

@@ -45,6 +45,7 @@ api:
 
 type harness struct {
 	t      *testing.T
+	app    *App
 	url    string
 	reg    *prometheus.Registry
 	dir    string
@@ -75,7 +76,10 @@ func start(t *testing.T, opts ...func(*Options)) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go func() { h.done <- Run(ctx, o) }()
+	a, err := New(ctx, o)
+	require.NoError(t, err)
+	h.app = a
+	go func() { h.done <- a.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-h.done)

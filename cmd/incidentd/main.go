@@ -63,8 +63,7 @@ func run() int {
 	}
 	logger := promslog.New(logCfg)
 	o.Logger = logger
-	o.ListenAddresses = *webFlags.WebListenAddresses
-	o.WebConfigFile = *webFlags.WebConfigFile
+	o.Web = webFlags
 	logger.Info("starting incidentd", "version", version.Info())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
