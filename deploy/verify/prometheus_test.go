@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,8 +127,10 @@ func TestPrometheusRunsTheConfig(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			api, err := promapi.New(promURL, nil)
+			require.NoError(t, err)
 			query := func(q string) []promapi.Sample {
-				res, err := promapi.Query(ctx, http.DefaultClient, promURL, "/api/v1/query", url.Values{"query": {q}})
+				res, err := promapi.Query(ctx, api, q, time.Now())
 				require.NoError(t, err, q)
 				return res
 			}
