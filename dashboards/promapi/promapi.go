@@ -57,25 +57,23 @@ type Querier interface {
 // type (bad_data, server_error: 503, …) and message.
 func Query(ctx context.Context, q Querier, expr string, t time.Time) ([]Sample, error) {
 	v, _, _, err := q.Query(ctx, expr, t)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	out, err := samples(v)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	return out, nil
+	return read("query", expr, v, err)
 }
 
 // QueryRange evaluates expr over r, one Sample per series, with errors as Query's.
 func QueryRange(ctx context.Context, q Querier, expr string, r v1.Range) ([]Sample, error) {
 	v, _, _, err := q.QueryRange(ctx, expr, r)
-	if err != nil {
-		return nil, fmt.Errorf("range query %q: %w", expr, err)
+	return read("range query", expr, v, err)
+}
+
+// read turns a query's answer into samples, an error into one that names the query.
+func read(kind, expr string, v model.Value, err error) ([]Sample, error) {
+	var out []Sample
+	if err == nil {
+		out, err = samples(v)
 	}
-	out, err := samples(v)
 	if err != nil {
-		return nil, fmt.Errorf("range query %q: %w", expr, err)
+		return nil, fmt.Errorf("%s %q: %w", kind, expr, err)
 	}
 	return out, nil
 }
