@@ -134,7 +134,7 @@ type Client struct {
 	labelsSent, labelsRejected               atomic.Uint64
 }
 
-// New starts a client.
+// New returns a client; its batching goroutine starts with the first Send, Flush or Close.
 func New(opts Options) (*Client, error) {
 	if opts.URL == "" {
 		return nil, errors.New("client: Options.URL is required (e.g. http://127.0.0.1:9477)")
@@ -284,7 +284,7 @@ type response struct {
 
 // send posts one batch, retrying transient failures.
 func (c *Client) send(batch []Event) {
-	body, err := c.encode(batch)
+	body, err := encodeNDJSON(batch, c.opts.Gzip)
 	if err != nil {
 		c.opts.Logger.Error("encoding events", "err", err, "events", len(batch))
 		c.failed.Add(uint64(len(batch)))
@@ -315,8 +315,6 @@ func (c *Client) send(batch []Event) {
 	}
 }
 
-func (c *Client) encode(batch []Event) ([]byte, error) { return encodeNDJSON(batch, c.opts.Gzip) }
-
 // encodeNDJSON writes one JSON object a line, gzip-compressed when asked.
 func encodeNDJSON[T any](batch []T, compress bool) ([]byte, error) {
 	var buf bytes.Buffer
@@ -346,7 +344,7 @@ var errTooLarge = errors.New("batch larger than the exporter accepts")
 // exporter's answer: an error says the batch as a whole failed (network, status and message),
 // and is not retried. Events the exporter rejects one by one are counted in Stats.Rejected.
 func (c *Client) PostEvents(ctx context.Context, events []Event) error {
-	body, err := c.encode(events)
+	body, err := encodeNDJSON(events, c.opts.Gzip)
 	if err != nil {
 		return fmt.Errorf("encoding events: %w", err)
 	}
