@@ -94,6 +94,12 @@ func testPromQL(t *testing.T, promBin string) {
 			}
 			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q,pod=\"a\"} %v\n", f.Name, NullBin, k*7)
 		}
+		// A feature without drift whose reference shares are the window's but for the last
+		// bit (two roundings of 2/3): its JS divergence rounds to -3.7e-17 in the lifetime form.
+		for bin, v := range []string{"0.3333333333333333", "0.6666666666666667"} {
+			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"calm\",version=\"1\",feature=\"tenure\",bin=\"%d\"} %v\n", bin, k*float64(bin+1))
+			fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"calm\",version=\"1\",feature=\"tenure\",bin=\"%d\"} %s\n", bin, v)
+		}
 		rw.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = rw.Write([]byte(sb.String()))
 	}))
@@ -154,7 +160,7 @@ func testPromQL(t *testing.T, promBin string) {
 		window   string
 		matchers []string
 	}{{"", nil}, {"30s", nil}, {"30s", []string{`model=~"fraud"`, `version=~".+"`}}, {"rules", nil}} {
-		series := 4 // two features of two models
+		series := 5 // two features of two models, and calm's
 		if form.matchers != nil {
 			series = 2
 		}
@@ -179,6 +185,13 @@ func testPromQL(t *testing.T, promBin string) {
 				v, ok := got["fraud/"+feature]
 				require.True(t, ok, "%s %s over %q %v: no fraud series in %v", feature, m, form.window, form.matchers, got)
 				require.InDelta(t, want[feature][m], v, 1e-9*math.Max(1, want[feature][m]), "%s %s over %q %v: PromQL %v, Go %v", feature, m, form.window, form.matchers, v, want[feature][m])
+			}
+			if form.matchers == nil {
+				// No drift is 0, not NaN (the square root of a divergence a hair below 0);
+				// a distance near 0 is the root of rounding errors, hence the tolerance.
+				v := got["calm/tenure"]
+				require.False(t, math.IsNaN(v), "%s of a feature without drift over %q is NaN", m, form.window)
+				require.InDelta(t, 0, v, 1e-7, "%s of a feature without drift over %q", m, form.window)
 			}
 		}
 	}
