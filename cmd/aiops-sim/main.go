@@ -6,12 +6,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
@@ -71,9 +69,9 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var sink sim.Sink = &sim.HTTPSink{URL: *url, Client: &http.Client{Timeout: 10 * time.Second}}
+	var sink sim.Sink = &sim.HTTPSink{URL: *url}
 	if *useOTLP {
-		sink = &sim.OTLPSink{HTTPSink: *sink.(*sim.HTTPSink)}
+		sink = &sim.OTLPSink{HTTPSink: sim.HTTPSink{URL: *url}}
 	}
 	opts := sim.Options{
 		Scenario: s,

@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
@@ -49,9 +48,7 @@ func TestAlertCatalogQueriesRun(t *testing.T) {
 	end := time.Now()
 	for _, tg := range lint.PromTargets(cat.Dashboard) {
 		expr := vars.Replace(tg.Expr)
-		res, err := promapi.Query(ctx, http.DefaultClient, prom.URL, "/api/v1/query_range", url.Values{
-			"query": {expr}, "start": {unix(end.Add(-2 * time.Second))}, "end": {unix(end)}, "step": {"1"},
-		})
+		res, err := promapi.QueryRange(ctx, prom.API, expr, v1.Range{Start: end.Add(-2 * time.Second), End: end, Step: time.Second})
 		require.NoError(t, err, "%s/%s", tg.Panel, tg.RefID)
 		switch {
 		case strings.HasPrefix(expr, "absent("):
@@ -105,9 +102,7 @@ func TestCommittedAlertCatalogQueriesRun(t *testing.T) {
 	withData := 0
 	for _, tg := range targets {
 		expr := vars.Replace(tg.Expr)
-		res, err := promapi.Query(ctx, http.DefaultClient, prom.URL, "/api/v1/query_range", url.Values{
-			"query": {expr}, "start": {unix(end.Add(-2 * time.Second))}, "end": {unix(end)}, "step": {"1"},
-		})
+		res, err := promapi.QueryRange(ctx, prom.API, expr, v1.Range{Start: end.Add(-2 * time.Second), End: end, Step: time.Second})
 		require.NoError(t, err, "%s/%s: %s", tg.Panel, tg.RefID, expr)
 		if len(res) > 0 {
 			withData++

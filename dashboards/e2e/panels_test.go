@@ -6,13 +6,13 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
@@ -302,11 +302,9 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 			expr := vars.Replace(tg.Expr)
 			var res []promapi.Sample
 			if tg.Instant {
-				res, err = promapi.Query(ctx, http.DefaultClient, prom.URL, "/api/v1/query", url.Values{"query": {expr}, "time": {unix(end)}})
+				res, err = promapi.Query(ctx, prom.API, expr, end)
 			} else {
-				res, err = promapi.Query(ctx, http.DefaultClient, prom.URL, "/api/v1/query_range", url.Values{
-					"query": {expr}, "start": {unix(end.Add(-8 * time.Second))}, "end": {unix(end)}, "step": {"1"},
-				})
+				res, err = promapi.QueryRange(ctx, prom.API, expr, v1.Range{Start: end.Add(-8 * time.Second), End: end, Step: time.Second})
 			}
 			require.NoError(t, err, name)
 			checked++
@@ -320,5 +318,3 @@ func checkEveryPanel(t *testing.T, cfg promtest.Config, mayBeEmpty func(expr str
 	require.Greater(t, checked, 60)
 	t.Logf("%d queries checked, %d allowed to be empty", checked, empty)
 }
-
-func unix(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }

@@ -3,41 +3,16 @@ package gen
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/opscentre/opscentre/exporter/drift"
 )
 
-// driftEpsilon keeps empty bins from turning ln(p/q) into ±Inf. The exporter
-// smooths the same way; a bin at 1e-4 contributes at most a few hundredths.
-const driftEpsilon = "0.0001"
+// The PromQL lines of the PSI and Jensen–Shannon panels are the drift package's queries
+// (tested there against the exporter's own Go on a real Prometheus), over Grafana's
+// $__rate_interval and restricted to the dashboard's model and version variables.
+func exprPSI() string { return drift.PromQLPSI("$__rate_interval", varMatchers()...) }
 
-// currentBinShare is, per model, version, feature and bin, the share of events
-// in the bin over $__rate_interval, summed across every exporter replica first
-// (which is why the counters exist: ratios cannot be averaged across replicas).
-func currentBinShare() string {
-	return "clamp_min(" + sumRate("model, version, feature, bin", "aiops_feature_values_total") +
-		" / ignoring (bin) group_left () " +
-		sumRate("model, version, feature", "aiops_feature_values_total") + ", " + driftEpsilon + ")"
-}
-
-// referenceBinShare is the frozen reference share of each bin; every replica
-// exports the same reference, so max only removes the duplicates.
-func referenceBinShare() string {
-	return "clamp_min(max by (model, version, feature, bin) (" + sel("aiops_feature_reference_ratio") + "), " + driftEpsilon + ")"
-}
-
-// ExprPSI is the population stability index per feature computed in PromQL:
-// Σ_bins (p − q) · ln(p / q), p the current share, q the reference share.
-func ExprPSI() string {
-	p, q := currentBinShare(), referenceBinShare()
-	return "sum by (model, version, feature) ((" + p + " - " + q + ") * ln(" + p + " / " + q + "))"
-}
-
-// ExprJS is the Jensen–Shannon divergence per feature (natural log, so it lies
-// in [0, ln 2]): ½ Σ p ln(p/m) + ½ Σ q ln(q/m), m = (p + q) / 2.
-func ExprJS() string {
-	p, q := currentBinShare(), referenceBinShare()
-	m := "((" + p + " + " + q + ") / 2)"
-	return "sum by (model, version, feature) (0.5 * " + p + " * ln(" + p + " / " + m + ") + 0.5 * " + q + " * ln(" + q + " / " + m + "))"
-}
+func exprJS() string { return drift.PromQLJS("$__rate_interval", varMatchers()...) }
 
 func dataQualityDrift() *dashboard.DashboardBuilder {
 	psiSteps := thresholds("green", step{0.1, "orange"}, step{0.25, "red"})
@@ -51,13 +26,13 @@ func dataQualityDrift() *dashboard.DashboardBuilder {
 			Span(24)).
 		WithPanel(timeSeries("PSI: exporter vs PromQL across replicas", "The exporter's PSI (per replica, dashed) next to the PSI computed in PromQL from aiops_feature_values_total and aiops_feature_reference_ratio, which merges every replica over $__rate_interval. They agree on one replica; with several, the PromQL line is the fleet-wide drift.", "none",
 			pq("A", `max by (model, version, feature) (`+sel("aiops_feature_drift_score", `method="psi"`)+`)`, "{{model}} {{feature}} exporter"),
-			pq("B", ExprPSI(), "{{model}} {{feature}} PromQL")).
+			pq("B", exprPSI(), "{{model}} {{feature}} PromQL")).
 			Thresholds(psiSteps).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 			OverrideByRegexp(".* exporter", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
-		WithPanel(timeSeries("Jensen–Shannon: exporter vs PromQL across replicas", "Jensen–Shannon divergence (natural log, 0 … ln 2 ≈ 0.69) from the exporter next to the same divergence computed in PromQL across replicas.", "none",
+		WithPanel(timeSeries("Jensen–Shannon: exporter vs PromQL across replicas", "Jensen–Shannon distance (natural log, 0 … √ln 2 ≈ 0.83) from the exporter next to the same distance computed in PromQL across replicas.", "none",
 			pq("A", `max by (model, version, feature) (`+sel("aiops_feature_drift_score", `method="js"`)+`)`, "{{model}} {{feature}} exporter"),
-			pq("B", ExprJS(), "{{model}} {{feature}} PromQL")).
+			pq("B", exprJS(), "{{model}} {{feature}} PromQL")).
 			OverrideByRegexp(".* exporter", []dashboard.DynamicConfigValue{prop("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}})})).
 		WithPanel(timeSeries("Drift test p-values", "p-values of the KS, chi-squared and z tests per feature (log scale): below 0.05 the feature's distribution differs from the reference.", "none",
 			pq("A", `min by (model, feature, test) (`+sel("aiops_feature_drift_pvalue")+`)`, "{{model}} {{feature}} {{test}}")).

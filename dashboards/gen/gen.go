@@ -226,9 +226,11 @@ func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
 // sel is a selector on metric restricted to the chosen models and versions, plus
 // any extra matchers.
 func sel(metric string, extra ...string) string {
-	m := append([]string{`model=~"$model"`, `version=~"$version"`}, extra...)
-	return metric + "{" + strings.Join(m, ", ") + "}"
+	return metric + "{" + strings.Join(append(varMatchers(), extra...), ", ") + "}"
 }
+
+// varMatchers select the series of the dashboard's model and version variables.
+func varMatchers() []string { return []string{`model=~"$model"`, `version=~"$version"`} }
 
 // rate is the per-second rate of a counter over $__rate_interval (which Grafana
 // keeps at least four scrape intervals, so the rate never has a single point).

@@ -1,71 +1,74 @@
-package promapi
+package promapi_test
 
 import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/dashboards/promapi"
+	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/test/testbin"
 )
 
-func TestDecode(t *testing.T) {
-	got, err := Decode(strings.NewReader(`{"status":"success","data":{"resultType":"matrix","result":[
-		{"metric":{"model":"m"},"values":[[1700000000,"1.5"],[1700000001.5,"NaN"]]}]}}`))
+// TestQueryRealPrometheus reads every result type a real Prometheus gives as float
+// series, and checks that its errors name the query and Prometheus' error type.
+func TestQueryRealPrometheus(t *testing.T) {
+	prom := promtest.Start(t, testbin.Prometheus(t, 3))
+	api, err := promapi.New(prom.URL, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	at := time.Unix(1_700_000_000, 250e6)
+
+	got, err := promapi.Query(ctx, api, `label_replace(vector(1.5), "model", "fraud", "", "")`, at)
+	require.NoError(t, err)
+	require.Equal(t, []promapi.Sample{{Metric: map[string]string{"model": "fraud"}, Values: []promapi.Point{{T: at, V: 1.5}}}}, got)
+
+	got, err = promapi.Query(ctx, api, `label_replace(vector(1), "model", "a", "", "") or label_replace(vector(2), "model", "b", "", "")`, at)
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{"a": 1, "b": 2}, promapi.ByLabel(got, "model"))
+
+	got, err = promapi.Query(ctx, api, `scalar(vector(3))`, at)
+	require.NoError(t, err)
+	require.Equal(t, []promapi.Sample{{Metric: map[string]string{}, Values: []promapi.Point{{T: at, V: 3}}}}, got)
+
+	got, err = promapi.Query(ctx, api, `vector(1)[3s:1s]`, at)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, map[string]string{"model": "m"}, got[0].Metric)
-	require.Equal(t, 1.5, got[0].Values[0].V)
-	require.Equal(t, time.Unix(1700000001, 5e8), got[0].Values[1].T)
+	require.Len(t, got[0].Values, 3, "a range vector is a matrix")
 
-	got, err = Decode(strings.NewReader(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"2"]}]}}`))
+	got, err = promapi.QueryRange(ctx, api, `time()`, v1.Range{Start: at.Add(-2 * time.Second), End: at, Step: time.Second})
 	require.NoError(t, err)
-	require.Equal(t, 2.0, got[0].Values[0].V)
+	require.Len(t, got, 1)
+	require.Equal(t, []promapi.Point{{T: at.Add(-2 * time.Second), V: 1_699_999_998.25}, {T: at.Add(-time.Second), V: 1_699_999_999.25}, {T: at, V: 1_700_000_000.25}}, got[0].Values)
 
-	got, err = Decode(strings.NewReader(`{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}`))
-	require.NoError(t, err)
-	require.Equal(t, 3.0, got[0].Values[0].V)
-
-	for body, want := range map[string]string{
-		`{"status":"error","errorType":"bad_data","error":"parse error"}`:                                "bad_data: parse error",
-		`{"status":"success","data":{"resultType":"string","result":[1,"x"]}}`:                           `result type "string" is not vector, matrix or scalar`,
-		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1]}]}}`:       "sample has 1 fields, want 2",
-		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,2]}]}}`:     "is not a string",
-		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["a","2"]}]}}`: "sample time a is not a number",
-		`<html>`: "decode response",
-		`{}`:     `response status "", want "success"`,
-	} {
-		_, err := Decode(strings.NewReader(body))
-		require.ErrorContains(t, err, want, body)
-	}
+	_, err = promapi.Query(ctx, api, `sum(`, at)
+	require.ErrorContains(t, err, `query "sum(": bad_data: `)
+	_, err = promapi.QueryRange(ctx, api, `up`, v1.Range{Start: at, End: at.Add(-time.Hour), Step: time.Second})
+	require.ErrorContains(t, err, `range query "up": bad_data: `)
+	_, err = promapi.Query(ctx, api, `"text"`, at)
+	require.ErrorContains(t, err, `query "\"text\"": bad_response: `)
 }
 
-func TestQuerySendsFormAndReportsHTTPStatus(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.NoError(t, r.ParseForm())
-		if r.Form.Get("query") == "bad(" {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":"unexpected end of input"}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"q":"` + r.Form.Get("query") + `"},"value":[1,"1"]}]}}`))
+// TestQueryNamesHTTPStatus: a proxy in front of Prometheus that fails gives an error that
+// names the query and the HTTP status, not a JSON decoding error.
+func TestQueryNamesHTTPStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "upstream down", http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	got, err := Query(context.Background(), srv.Client(), srv.URL, "/api/v1/query", url.Values{"query": {"up"}})
+	api, err := promapi.New(srv.URL, srv.Client())
 	require.NoError(t, err)
-	require.Equal(t, "up", got[0].Metric["q"])
-	_, err = Query(context.Background(), srv.Client(), srv.URL, "/api/v1/query", url.Values{"query": {"bad("}})
-	require.EqualError(t, err, "query /api/v1/query (HTTP 400): bad_data: unexpected end of input")
+	_, err = promapi.Query(context.Background(), api, "up", time.Now())
+	require.EqualError(t, err, `query "up": server_error: server error: 502`)
 }
 
-func FuzzDecode(f *testing.F) {
-	f.Add(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1"]]}]}}`)
-	f.Add(`{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}`)
-	f.Add(`{"status":"error","errorType":"x","error":"y"}`)
-	f.Fuzz(func(t *testing.T, body string) {
-		_, _ = Decode(strings.NewReader(body))
-	})
+func TestNewRejectsBadAddress(t *testing.T) {
+	_, err := promapi.New("http://[::1", nil)
+	require.ErrorContains(t, err, `prometheus address "http://[::1": `)
 }

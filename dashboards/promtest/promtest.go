@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +17,16 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
 	"github.com/opscentre/opscentre/dashboards/promapi"
 )
 
 // Server is a running Prometheus.
 type Server struct {
 	URL string
+	// API is its HTTP API (client_golang), for queries and everything else.
+	API v1.API
 }
 
 // Start runs the Prometheus binary bin scraping targets (host:port) as job
@@ -109,7 +112,11 @@ scrape_configs:
 		}
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		s := &Server{URL: "http://" + addr}
+		api, err := promapi.New("http://"+addr, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s := &Server{URL: "http://" + addr, API: api}
 		if err := s.waitReady(exited); err != nil {
 			_ = cmd.Process.Kill()
 			<-exited
@@ -165,6 +172,5 @@ func (s *Server) waitReady(exited <-chan error) error {
 
 // Query evaluates an instant query at t.
 func (s *Server) Query(ctx context.Context, expr string, t time.Time) ([]promapi.Sample, error) {
-	v := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}
-	return promapi.Query(ctx, http.DefaultClient, s.URL, "/api/v1/query", v)
+	return promapi.Query(ctx, s.API, expr, t)
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"image/color"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -47,7 +47,8 @@ type Options struct {
 	// Vars are values for dashboard variables, as regexes (model, version);
 	// a variable not given matches everything.
 	Vars map[string]string
-	// Client makes the HTTP requests; nil means http.DefaultClient.
+	// Client makes the HTTP requests; nil means one whose requests time out after
+	// promapi.DefaultTimeout.
 	Client *http.Client
 	// Width and Height of each PNG.
 	Width, Height vg.Length
@@ -70,9 +71,6 @@ func (o *Options) defaults() {
 	}
 	if o.RateInterval <= 0 {
 		o.RateInterval = max(4*15*time.Second, o.Step)
-	}
-	if o.Client == nil {
-		o.Client = http.DefaultClient
 	}
 	if o.Width == 0 {
 		o.Width = 16 * vg.Centimeter
@@ -97,6 +95,10 @@ type PanelResult struct {
 // hide the others. The error is for I/O failures.
 func Render(ctx context.Context, dashboards []gen.Dashboard, opts Options) ([]PanelResult, error) {
 	opts.defaults()
+	api, err := promapi.New(opts.PrometheusURL, opts.Client)
+	if err != nil {
+		return nil, err
+	}
 	var out []PanelResult
 	for _, d := range dashboards {
 		dopts := opts
@@ -118,7 +120,7 @@ func Render(ctx context.Context, dashboards []gen.Dashboard, opts Options) ([]Pa
 				if tg.Instant != t.Instant || (t.Instant && len(plotted) > 0) {
 					continue // bars: the first instant query only
 				}
-				series, err := query(ctx, dopts, substitute(tg.Expr, dopts), tg.Instant)
+				series, err := query(ctx, api, dopts, substitute(tg.Expr, dopts), tg.Instant)
 				if err != nil {
 					r.Err = fmt.Errorf("target %s: %w", tg.RefID, err)
 					break
@@ -198,21 +200,12 @@ func promDuration(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 }
 
-func query(ctx context.Context, o Options, expr string, instant bool) ([]promapi.Sample, error) {
+func query(ctx context.Context, api promapi.Querier, o Options, expr string, instant bool) ([]promapi.Sample, error) {
 	if instant {
-		v := url.Values{"query": {expr}, "time": {unix(o.End)}}
-		return promapi.Query(ctx, o.Client, o.PrometheusURL, "/api/v1/query", v)
+		return promapi.Query(ctx, api, expr, o.End)
 	}
-	v := url.Values{
-		"query": {expr},
-		"start": {unix(o.End.Add(-o.Range))},
-		"end":   {unix(o.End)},
-		"step":  {strconv.FormatFloat(o.Step.Seconds(), 'f', -1, 64)},
-	}
-	return promapi.Query(ctx, o.Client, o.PrometheusURL, "/api/v1/query_range", v)
+	return promapi.QueryRange(ctx, api, expr, v1.Range{Start: o.End.Add(-o.Range), End: o.End, Step: o.Step})
 }
-
-func unix(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }
 
 const maxSeries = 12
 

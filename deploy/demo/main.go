@@ -24,12 +24,11 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
@@ -190,11 +189,11 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 		simDone <- s
 	}()
 
-	pc, err := promapi.NewClient(promapi.Config{Address: st.PrometheusURL})
+	promAPI, err := promapi.New(st.PrometheusURL, &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
-		return fmt.Errorf("prometheus client: %w", err)
+		return err
 	}
-	v := &view{d: d, st: st, prom: promv1.NewAPI(pc), inc: incidentd.New(st.IncidentdURL, tokens.Responder, &http.Client{Timeout: 5 * time.Second}, nil),
+	v := &view{d: d, st: st, prom: promAPI, inc: incidentd.New(st.IncidentdURL, tokens.Responder, &http.Client{Timeout: 5 * time.Second}, nil),
 		token: tokens.Responder, start: start, out: out, dir: dir, tty: tty}
 	if !tty {
 		fmt.Fprintf(out, "ready: Prometheus %s, Alertmanager %s, incidentd %s (token in %s), exporter %s, logs %s/*.log\n",
@@ -368,14 +367,12 @@ func (v *view) containmentLine(c containment.Containment) string {
 // version ("model/version" → rate): where a fallback shows as traffic moving.
 func (v *view) versionTraffic(ctx context.Context) map[string]string {
 	out := map[string]string{}
-	res, _, _, err := v.prom.Query(ctx, `sum by (model, version) (rate(aiops_events_total[5s])) and on (model) (count by (model) (count by (model, version) (aiops_events_total)) > 1)`, time.Now())
+	res, err := promapi.Query(ctx, v.prom, `sum by (model, version) (rate(aiops_events_total[5s])) and on (model) (count by (model) (count by (model, version) (aiops_events_total)) > 1)`, time.Now())
 	if err != nil {
 		return out
 	}
-	if vec, ok := res.(model.Vector); ok {
-		for _, s := range vec {
-			out[string(s.Metric["model"])+"/"+string(s.Metric["version"])] = fmt.Sprintf("%.3g", float64(s.Value))
-		}
+	for _, s := range res {
+		out[s.Metric["model"]+"/"+s.Metric["version"]] = fmt.Sprintf("%.3g", s.Values[0].V)
 	}
 	return out
 }
@@ -462,14 +459,12 @@ func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
 
 func (v *view) query(ctx context.Context, q string) map[string]string {
 	out := map[string]string{}
-	res, _, _, err := v.prom.Query(ctx, q, time.Now())
+	res, err := promapi.Query(ctx, v.prom, q, time.Now())
 	if err != nil {
 		return out
 	}
-	if vec, ok := res.(model.Vector); ok {
-		for _, s := range vec {
-			out[string(s.Metric["model"])] = fmt.Sprintf("%.3g", float64(s.Value))
-		}
+	for m, val := range promapi.ByLabel(res, "model") {
+		out[m] = fmt.Sprintf("%.3g", val)
 	}
 	return out
 }

@@ -1,11 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -148,30 +149,13 @@ scrape_configs:
 
 // promVector runs an instant query and returns the value per feature label.
 func promVector(addr, q string) map[string]float64 {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
+	api, err := promapi.New("http://"+addr, nil)
 	if err != nil {
 		return nil
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&r) != nil {
+	res, err := promapi.Query(context.Background(), api, q, time.Now())
+	if err != nil {
 		return nil
 	}
-	out := map[string]float64{}
-	for _, s := range r.Data.Result {
-		str, _ := s.Value[1].(string)
-		v, err := strconv.ParseFloat(str, 64)
-		if err != nil {
-			return nil
-		}
-		out[s.Metric["feature"]] = v
-	}
-	return out
+	return promapi.ByLabel(res, "feature")
 }

@@ -1,10 +1,9 @@
 package app_test
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -53,36 +53,24 @@ scrape_configs:
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
-	query := func(q string) (string, bool) {
-		resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
-		if err != nil {
-			return "", false
+	api, err := promapi.New("http://"+addr, nil)
+	require.NoError(t, err)
+	// query is the value of a one-series result; false until there is exactly one.
+	query := func(q string) (float64, bool) {
+		res, err := promapi.Query(context.Background(), api, q, time.Now())
+		if err != nil || len(res) != 1 {
+			return 0, false
 		}
-		defer resp.Body.Close()
-		var r struct {
-			Data struct {
-				Result []struct {
-					Value [2]any `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&r) != nil || len(r.Data.Result) != 1 {
-			return "", false
-		}
-		s, _ := r.Data.Result[0].Value[1].(string)
-		return s, true
+		return res[0].Values[0].V, true
 	}
 	require.Eventually(t, func() bool {
 		v, ok := query(`histogram_count(aiops_inference_duration_seconds{model="m"})`)
-		return ok && v == "40"
+		return ok && v == 40
 	}, 60*time.Second, 500*time.Millisecond, "Prometheus never saw the native histogram")
 	number := func(q string) float64 {
-		s, ok := query(q)
+		v, ok := query(q)
 		require.True(t, ok, q)
-		var f float64
-		_, err := fmt.Sscan(s, &f)
-		require.NoError(t, err)
-		return f
+		return v
 	}
 	require.InDelta(t, 7.8, number(`histogram_sum(aiops_inference_duration_seconds{model="m"})`), 1e-9) // 0.00 + … + 0.39
 	// Native resolution (factor ≈ 1.09): the median estimate is close to the true 0.195,

@@ -1,22 +1,21 @@
 package app
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/performance"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
@@ -95,15 +94,17 @@ func TestROCAUCRealisedEstimatedAndPromQL(t *testing.T) {
 	q := performance.PromQLROCAUC("")
 	for _, major := range []int{2, 3} {
 		t.Run(fmt.Sprint("prometheus-", major), func(t *testing.T) {
-			addr := rocPrometheus(t, major, srv.URL)
+			api, err := promapi.New("http://"+rocPrometheus(t, major, srv.URL), nil)
+			require.NoError(t, err)
 			deadline := time.Now().Add(60 * time.Second)
 			var got map[string]float64
 			for {
-				got = rocQuery(addr, q)
-				if len(got) == 2 {
+				res, err := promapi.Query(context.Background(), api, q, time.Now())
+				got = promapi.ByLabel(res, "model")
+				if err == nil && len(got) == 2 {
 					break
 				}
-				require.True(t, time.Now().Before(deadline), "no result for %s: %v", q, got)
+				require.True(t, time.Now().Before(deadline), "no result for %s: %v (%v)", q, got, err)
 				time.Sleep(500 * time.Millisecond)
 			}
 			require.InDelta(t, fraudAUC, got["fraud"], 1e-9)
@@ -130,34 +131,4 @@ func rocPrometheus(t *testing.T, major int, target string) string {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return addr
-}
-
-// rocQuery runs an instant query and returns the value per model label.
-func rocQuery(addr, q string) map[string]float64 {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&r) != nil {
-		return nil
-	}
-	out := map[string]float64{}
-	for _, s := range r.Data.Result {
-		str, _ := s.Value[1].(string)
-		v, err := strconv.ParseFloat(str, 64)
-		if err != nil {
-			return nil
-		}
-		out[s.Metric["model"]] = v
-	}
-	return out
 }

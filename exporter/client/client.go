@@ -1,9 +1,13 @@
-// Package client sends inference events to an aiops_exporter from a Go application.
+// Package client sends inference events and ground-truth labels to an aiops_exporter from a
+// Go application.
 //
 // Send never blocks the caller's request path: events go into a bounded queue, and a
 // background goroutine sends them in NDJSON batches (optionally gzip), retrying with
 // exponential backoff on network errors, 429 and 5xx. When the queue is full, events are
 // dropped and counted rather than slowing the application down.
+//
+// PostEvents and PostLabels send one batch at once and return the exporter's verdict on it,
+// for callers that keep their own account of each batch (a load generator, a backfill).
 package client
 
 import (
@@ -50,6 +54,21 @@ type Event struct {
 	Containment *EventContainment `json:"containment,omitempty"`
 }
 
+// Label is the ground truth of an earlier prediction, joined to it by ID (see POST
+// /api/v1/labels in exporter/README.md): Label for a class (string, boolean or number), Value
+// for a regression, exactly one of them.
+type Label struct {
+	Model   string   `json:"model"`
+	Version string   `json:"version,omitempty"`
+	ID      string   `json:"id"`
+	Label   any      `json:"label,omitempty"`
+	Value   *float64 `json:"value,omitempty"`
+	// Timestamp is when the truth became known (default: arrival at the exporter).
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+	// Prediction is the prediction itself, for systems that keep it on their side.
+	Prediction any `json:"prediction,omitempty"`
+}
+
 // Tokens counts an LLM call's tokens; Input includes Cached.
 type Tokens struct {
 	Input  int64 `json:"input"`
@@ -92,23 +111,30 @@ type Stats struct {
 	Dropped  uint64 // events dropped because the queue was full or the client closed
 	Failed   uint64 // events lost after the retries ran out or on a non-retryable error
 	Retries  uint64 // batch retries
+	// LabelsSent and LabelsRejected count the labels of PostLabels as Sent and Rejected
+	// count events.
+	LabelsSent, LabelsRejected uint64
 }
 
 // Client batches events in the background. It is safe for concurrent use.
 type Client struct {
 	opts     Options
-	endpoint string
+	base     string // the exporter's URL without a trailing slash
 	queue    chan Event
 	flushReq chan chan struct{}
 	done     chan struct{}
 	closed   atomic.Bool
 	stop     chan struct{}
 	stopOnce sync.Once
+	// The batching goroutine starts with the first Send, Flush or Close, so a client that
+	// only posts batches itself runs none.
+	startOnce sync.Once
 
 	sent, rejected, dropped, failed, retries atomic.Uint64
+	labelsSent, labelsRejected               atomic.Uint64
 }
 
-// New starts a client.
+// New returns a client; its batching goroutine starts with the first Send, Flush or Close.
 func New(opts Options) (*Client, error) {
 	if opts.URL == "" {
 		return nil, errors.New("client: Options.URL is required (e.g. http://127.0.0.1:9477)")
@@ -137,19 +163,21 @@ func New(opts Options) (*Client, error) {
 	defDur(&opts.MaxBackoff, 10*time.Second)
 	c := &Client{
 		opts:     opts,
-		endpoint: strings.TrimSuffix(opts.URL, "/") + "/api/v1/events",
+		base:     strings.TrimSuffix(opts.URL, "/"),
 		queue:    make(chan Event, opts.QueueSize),
 		flushReq: make(chan chan struct{}),
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
 	}
-	go c.loop()
 	return c, nil
 }
+
+func (c *Client) start() { c.startOnce.Do(func() { go c.loop() }) }
 
 // Send queues an event without blocking; it returns false if the event was dropped
 // because the queue is full or the client is closed.
 func (c *Client) Send(e Event) bool {
+	c.start()
 	if c.closed.Load() {
 		c.dropped.Add(1)
 		return false
@@ -165,6 +193,7 @@ func (c *Client) Send(e Event) bool {
 
 // Flush sends everything queued before the call and waits for it (retries included) or ctx.
 func (c *Client) Flush(ctx context.Context) error {
+	c.start()
 	ack := make(chan struct{})
 	select {
 	case c.flushReq <- ack:
@@ -183,6 +212,7 @@ func (c *Client) Flush(ctx context.Context) error {
 
 // Close sends what is queued and stops the client; ctx bounds the wait.
 func (c *Client) Close(ctx context.Context) error {
+	c.start()
 	c.closed.Store(true)
 	c.stopOnce.Do(func() { close(c.stop) })
 	select {
@@ -195,7 +225,8 @@ func (c *Client) Close(ctx context.Context) error {
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
-	return Stats{Sent: c.sent.Load(), Rejected: c.rejected.Load(), Dropped: c.dropped.Load(), Failed: c.failed.Load(), Retries: c.retries.Load()}
+	return Stats{Sent: c.sent.Load(), Rejected: c.rejected.Load(), Dropped: c.dropped.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
+		LabelsSent: c.labelsSent.Load(), LabelsRejected: c.labelsRejected.Load()}
 }
 
 func (c *Client) loop() {
@@ -253,7 +284,7 @@ type response struct {
 
 // send posts one batch, retrying transient failures.
 func (c *Client) send(batch []Event) {
-	body, err := c.encode(batch)
+	body, err := encodeNDJSON(batch, c.opts.Gzip)
 	if err != nil {
 		c.opts.Logger.Error("encoding events", "err", err, "events", len(batch))
 		c.failed.Add(uint64(len(batch)))
@@ -261,7 +292,7 @@ func (c *Client) send(batch []Event) {
 	}
 	backoff := c.opts.MinBackoff
 	for attempt := 0; ; attempt++ {
-		retry, err := c.post(body, len(batch))
+		retry, err := c.post(context.Background(), eventsPath, body, len(batch))
 		if err == nil {
 			return
 		}
@@ -284,18 +315,19 @@ func (c *Client) send(batch []Event) {
 	}
 }
 
-func (c *Client) encode(batch []Event) ([]byte, error) {
+// encodeNDJSON writes one JSON object a line, gzip-compressed when asked.
+func encodeNDJSON[T any](batch []T, compress bool) ([]byte, error) {
 	var buf bytes.Buffer
 	var w io.Writer = &buf
 	var gz *gzip.Writer
-	if c.opts.Gzip {
+	if compress {
 		gz = gzip.NewWriter(&buf)
 		w = gz
 	}
-	enc := json.NewEncoder(w) // Encode ends each event with a newline: NDJSON
+	enc := json.NewEncoder(w) // Encode ends each item with a newline: NDJSON
 	for i := range batch {
 		if err := enc.Encode(&batch[i]); err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, err)
+			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
 	}
 	if gz != nil {
@@ -308,9 +340,34 @@ func (c *Client) encode(batch []Event) ([]byte, error) {
 
 var errTooLarge = errors.New("batch larger than the exporter accepts")
 
-// post sends a body once; retry says whether a failure is worth retrying.
-func (c *Client) post(body []byte, n int) (retry bool, err error) {
-	req, err := http.NewRequest(http.MethodPost, c.endpoint, bytes.NewReader(body))
+// PostEvents sends events as one batch now, bypassing the queue, and waits for the
+// exporter's answer: an error says the batch as a whole failed (network, status and message),
+// and is not retried. Events the exporter rejects one by one are counted in Stats.Rejected.
+func (c *Client) PostEvents(ctx context.Context, events []Event) error {
+	body, err := encodeNDJSON(events, c.opts.Gzip)
+	if err != nil {
+		return fmt.Errorf("encoding events: %w", err)
+	}
+	_, err = c.post(ctx, eventsPath, body, len(events))
+	return err
+}
+
+// PostLabels sends ground-truth labels as one batch to POST /api/v1/labels, as PostEvents
+// sends events; the labels the exporter rejects are logged and counted in Stats.LabelsRejected.
+func (c *Client) PostLabels(ctx context.Context, labels []Label) error {
+	body, err := encodeNDJSON(labels, c.opts.Gzip)
+	if err != nil {
+		return fmt.Errorf("encoding labels: %w", err)
+	}
+	_, err = c.post(ctx, "/api/v1/labels", body, len(labels))
+	return err
+}
+
+const eventsPath = "/api/v1/events"
+
+// post sends a body once to path; retry says whether a failure is worth retrying.
+func (c *Client) post(ctx context.Context, path string, body []byte, n int) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return false, err
 	}
@@ -320,7 +377,7 @@ func (c *Client) post(body []byte, n int) (retry bool, err error) {
 	}
 	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return true, err
+		return true, fmt.Errorf("posting to %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -328,18 +385,22 @@ func (c *Client) post(body []byte, n int) (retry bool, err error) {
 	case resp.StatusCode == http.StatusRequestEntityTooLarge:
 		return false, fmt.Errorf("%w: %s", errTooLarge, bytes.TrimSpace(data))
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("exporter answered %s", resp.Status)
+		return true, fmt.Errorf("posting to %s: exporter answered %s", path, resp.Status)
 	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("exporter answered %s: %s", resp.Status, bytes.TrimSpace(data))
+		return false, fmt.Errorf("posting to %s: exporter answered %s: %s", path, resp.Status, bytes.TrimSpace(data))
 	}
 	var r response
 	if err := json.Unmarshal(data, &r); err != nil {
-		return false, fmt.Errorf("reading the exporter's answer: %w", err)
+		return false, fmt.Errorf("posting to %s: reading the exporter's answer: %w", path, err)
 	}
-	c.sent.Add(uint64(r.Accepted))
+	sent, rejected := &c.sent, &c.rejected
+	if path != eventsPath {
+		sent, rejected = &c.labelsSent, &c.labelsRejected
+	}
+	sent.Add(uint64(r.Accepted))
 	if len(r.Rejected) > 0 {
-		c.rejected.Add(uint64(len(r.Rejected)))
-		c.opts.Logger.Warn("exporter rejected events", "rejected", len(r.Rejected), "of", n, "first", string(r.Rejected[0]))
+		rejected.Add(uint64(len(r.Rejected)))
+		c.opts.Logger.Warn("exporter rejected items", "path", path, "rejected", len(r.Rejected), "of", n, "first", string(r.Rejected[0]))
 	}
 	return false, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/ingest"
+	"github.com/opscentre/opscentre/exporter/labelapi"
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
@@ -171,4 +172,43 @@ func TestSplitsBatchesTooLarge(t *testing.T) {
 	require.NoError(t, c.Close(ctx(t)))
 	require.Equal(t, uint64(200), events(st))
 	require.Equal(t, client.Stats{Sent: 200}, c.Stats())
+}
+
+// PostEvents and PostLabels send one batch at once to the exporter's real ingest and label
+// handlers and return its verdict on the batch; rejected items are counted apart.
+func TestPostEventsAndLabels(t *testing.T) {
+	st := state.New(config.Default(), state.Options{})
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/events", ingest.New(st, slog.New(slog.DiscardHandler)))
+	mux.Handle("/api/v1/labels", labelapi.New(st, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := client.New(client.Options{URL: srv.URL + "/"})
+	require.NoError(t, err)
+
+	require.NoError(t, c.PostEvents(ctx(t), []client.Event{
+		{Model: "fraud", Version: "v1", ID: "tx-1", Prediction: "legit"},
+		{Model: "fraud", Version: "v1", ID: "tx-2", Prediction: "fraud"},
+	}))
+	require.EqualValues(t, 2, events(st), "posted at once, no Flush")
+	require.NoError(t, c.PostLabels(ctx(t), []client.Label{
+		{Model: "fraud", ID: "tx-1", Label: "legit", Timestamp: new(time.Now())},
+		{Model: "fraud", ID: "tx-2"}, // neither label nor value
+	}))
+	s := c.Stats()
+	require.Equal(t, client.Stats{Sent: 2, LabelsSent: 1, LabelsRejected: 1}, s)
+
+	// A failed batch is the caller's error, naming the endpoint and the status, and is not
+	// retried (the caller keeps its own account).
+	var calls atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	c, err = client.New(client.Options{URL: down.URL})
+	require.NoError(t, err)
+	require.EqualError(t, c.PostEvents(ctx(t), []client.Event{{Model: "m"}}), "posting to /api/v1/events: exporter answered 503 Service Unavailable")
+	require.EqualError(t, c.PostLabels(ctx(t), []client.Label{{Model: "m", ID: "1", Label: "x"}}), "posting to /api/v1/labels: exporter answered 503 Service Unavailable")
+	require.EqualValues(t, 2, calls.Load())
 }

@@ -11,38 +11,62 @@ package drift
 // for 10 or 20 quantile bins unless a bin is all but empty. JS needs no fill: terms with a zero
 // share are dropped by the `> 0` filters, which is 0·ln 0 = 0.
 
+import "strings"
+
 const (
 	promGroup = "model, version, feature"
 	promBin   = "model, version, feature, bin"
 )
 
-func currentShares(window string) string {
-	inc := "aiops_feature_values_total{bin!=\"" + NullBin + "\"}"
+// selector is metric with the label matchers, such as `model=~"$model"` (a dashboard's
+// variables); none gives the bare name.
+func selector(metric string, matchers []string) string {
+	if len(matchers) == 0 {
+		return metric
+	}
+	return metric + "{" + strings.Join(matchers, ", ") + "}"
+}
+
+func currentShares(window string, matchers []string) string {
+	inc := selector("aiops_feature_values_total", append([]string{"bin!=\"" + NullBin + "\""}, matchers...))
 	if window != "" {
 		inc = "increase(" + inc + "[" + window + "])"
 	}
 	return "(sum by (" + promBin + ") (" + inc + ") / on (" + promGroup + ") group_left () sum by (" + promGroup + ") (" + inc + "))"
 }
 
-const referenceShares = "max by (" + promBin + ") (aiops_feature_reference_ratio)"
+func referenceShares(matchers []string) string {
+	return "max by (" + promBin + ") (" + selector("aiops_feature_reference_ratio", matchers) + ")"
+}
 
-// PromQLPSI returns the PromQL of PSI per model, version and feature over a range such as "1h";
-// an empty range uses the counters' whole lifetime.
-func PromQLPSI(window string) string {
-	c := "clamp_min(" + currentShares(window) + ", 1e-4)"
-	r := "clamp_min(" + referenceShares + ", 1e-4)"
-	return "sum by (" + promGroup + ") ((" + r + " - " + c + ") * ln(" + r + " / " + c + "))"
+// PromQLPSI returns the PromQL of PSI per model, version and feature over a range such as "1h"
+// or Grafana's "$__rate_interval"; an empty range uses the counters' whole lifetime. Matchers
+// such as `model=~"$model"` restrict both the counters and the reference.
+func PromQLPSI(window string, matchers ...string) string {
+	return psi(referenceShares(matchers), currentShares(window, matchers))
 }
 
 // PromQLJS returns the PromQL of the Jensen–Shannon distance (natural log) per model, version
-// and feature over a range; an empty range uses the counters' whole lifetime.
-func PromQLJS(window string) string {
-	c, r := currentShares(window), referenceShares
+// and feature over a range, with matchers, as PromQLPSI.
+func PromQLJS(window string, matchers ...string) string {
+	return js(referenceShares(matchers), currentShares(window, matchers))
+}
+
+// psi is PSI of the reference shares r against the current shares c, empty shares filled.
+func psi(r, c string) string {
+	r, c = "clamp_min("+r+", 1e-4)", "clamp_min("+c+", 1e-4)"
+	return "sum by (" + promGroup + ") ((" + r + " - " + c + ") * ln(" + r + " / " + c + "))"
+}
+
+// js is the Jensen–Shannon distance of the shares r and c. The divergence of identical shares
+// can round to a hair below zero, whose square root is NaN: it is clamped to zero first, as JS
+// in Go does.
+func js(r, c string) string {
 	m := "(" + r + " + " + c + ")"
 	term := func(p string) string {
 		return "sum by (" + promGroup + ") ((" + p + " > 0) * ln(2 * (" + p + " > 0) / " + m + "))"
 	}
-	return "sqrt((" + term(r) + " + " + term(c) + ") / 2)"
+	return "sqrt(clamp_min((" + term(r) + " + " + term(c) + ") / 2, 0))"
 }
 
 // RecordingRule is one Prometheus recording rule.
@@ -58,15 +82,10 @@ type RecordingRule struct {
 func PromQLRecordingRules(window string) []RecordingRule {
 	cur := "aiops:feature_bin_share:ratio_" + window
 	ref := "aiops:feature_reference_share:max"
-	cc, rc := "clamp_min("+cur+", 1e-4)", "clamp_min("+ref+", 1e-4)"
-	m := "(" + ref + " + " + cur + ")"
-	term := func(p string) string {
-		return "sum by (" + promGroup + ") ((" + p + " > 0) * ln(2 * (" + p + " > 0) / " + m + "))"
-	}
 	return []RecordingRule{
-		{Record: cur, Expr: currentShares(window)},
-		{Record: ref, Expr: referenceShares},
-		{Record: "aiops:feature_psi:" + window, Expr: "sum by (" + promGroup + ") ((" + rc + " - " + cc + ") * ln(" + rc + " / " + cc + "))"},
-		{Record: "aiops:feature_js:" + window, Expr: "sqrt((" + term(ref) + " + " + term(cur) + ") / 2)"},
+		{Record: cur, Expr: currentShares(window, nil)},
+		{Record: ref, Expr: referenceShares(nil)},
+		{Record: "aiops:feature_psi:" + window, Expr: psi(ref, cur)},
+		{Record: "aiops:feature_js:" + window, Expr: js(ref, cur)},
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -35,9 +35,10 @@ func freePort(t *testing.T) string {
 }
 
 // TestPromQLMatchesGo serves the bins of two features — one numeric, one categorical with a
-// category the reference never saw — as counters that grow by the same window every scrape, lets
-// a real Prometheus scrape them each second, and checks that the documented PromQL gives the same
-// PSI and JS as Compare on that window.
+// category the reference never saw — as counters that grow by the same window every scrape, split
+// unevenly over two replicas, lets a real Prometheus scrape them each second, and checks that the
+// documented PromQL gives the same PSI and JS as Compare on that window. A second model with
+// other counts must be left out by label matchers, as a dashboard's $model and $version do.
 func TestPromQLMatchesGo(t *testing.T) {
 	for _, major := range []int{2, 3} {
 		t.Run(fmt.Sprint("prometheus-", major), func(t *testing.T) {
@@ -80,10 +81,24 @@ func testPromQL(t *testing.T, promBin string) {
 			counts := f.Bins(w.Histograms[i].Counts)
 			ref := f.ReferenceShares()
 			for j, l := range labels {
-				fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, l, k*counts[j])
-				fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, l, ref[j])
+				// Replica a sees a quarter, half or three quarters of a bin, b the rest (exact
+				// in binary, so the merged counts are the window's).
+				share := float64(j%3+1) / 4
+				fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q,pod=\"a\"} %v\n", f.Name, l, k*counts[j]*share)
+				fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q,pod=\"b\"} %v\n", f.Name, l, k*counts[j]*(1-share))
+				fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"other\",version=\"1\",feature=%q,bin=%q,pod=\"a\"} %v\n", f.Name, l, k*counts[len(labels)-1-j])
+				for _, pod := range []string{"a", "b"} {
+					fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"fraud\",version=\"3\",feature=%q,bin=%q,pod=%q} %v\n", f.Name, l, pod, ref[j])
+				}
+				fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"other\",version=\"1\",feature=%q,bin=%q,pod=\"a\"} %v\n", f.Name, l, ref[j])
 			}
-			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q} %v\n", f.Name, NullBin, k*7)
+			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"fraud\",version=\"3\",feature=%q,bin=%q,pod=\"a\"} %v\n", f.Name, NullBin, k*7)
+		}
+		// A feature without drift whose reference shares are the window's but for the last
+		// bit (two roundings of 2/3): its JS divergence rounds to -3.7e-17 in the lifetime form.
+		for bin, v := range []string{"0.3333333333333333", "0.6666666666666667"} {
+			fmt.Fprintf(&sb, "aiops_feature_values_total{model=\"calm\",version=\"1\",feature=\"tenure\",bin=\"%d\"} %v\n", bin, k*float64(bin+1))
+			fmt.Fprintf(&sb, "aiops_feature_reference_ratio{model=\"calm\",version=\"1\",feature=\"tenure\",bin=\"%d\"} %s\n", bin, v)
 		}
 		rw.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = rw.Write([]byte(sb.String()))
@@ -122,60 +137,61 @@ func testPromQL(t *testing.T, promBin string) {
 		}
 	}()
 
+	api, err := promapi.New("http://"+addr, nil)
+	require.NoError(t, err)
+	// query is the result per model and feature ("fraud/amount").
 	query := func(q string) (map[string]float64, error) {
-		resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
+		res, err := promapi.Query(ctx, api, q, time.Now())
 		if err != nil {
 			return nil, err
 		}
-		defer resp.Body.Close()
-		var body struct {
-			Status string `json:"status"`
-			Error  string `json:"error"`
-			Data   struct {
-				Result []struct {
-					Metric map[string]string `json:"metric"`
-					Value  [2]any            `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return nil, err
-		}
-		if body.Status != "success" {
-			return nil, fmt.Errorf("query %s: %s", q, body.Error)
-		}
 		out := map[string]float64{}
-		for _, r := range body.Data.Result {
-			var v float64
-			_, _ = fmt.Sscan(r.Value[1].(string), &v)
-			out[r.Metric["feature"]] = v
+		for _, s := range res {
+			out[s.Metric["model"]+"/"+s.Metric["feature"]] = s.Values[0].V
 		}
 		return out, nil
 	}
 
-	// Three forms: lifetime counters, increase over a range, and the recording rules, once a
-	// few scrapes and rule evaluations are in.
+	// Four forms: lifetime counters, increase over a range, the same restricted to one model
+	// by matchers (the dashboards' form, with their variables substituted), and the recording
+	// rules, once a few scrapes and rule evaluations are in.
 	deadline := time.Now().Add(60 * time.Second)
-	for _, window := range []string{"", "30s", "rules"} {
+	for _, form := range []struct {
+		window   string
+		matchers []string
+	}{{"", nil}, {"30s", nil}, {"30s", []string{`model=~"fraud"`, `version=~".+"`}}, {"rules", nil}} {
+		series := 5 // two features of two models, and calm's
+		if form.matchers != nil {
+			series = 2
+		}
 		for _, m := range []Method{MethodPSI, MethodJS} {
-			q := PromQLPSI(window)
+			q := PromQLPSI(form.window, form.matchers...)
 			if m == MethodJS {
-				q = PromQLJS(window)
+				q = PromQLJS(form.window, form.matchers...)
 			}
-			if window == "rules" {
+			if form.window == "rules" {
 				q = "aiops:feature_" + string(m) + ":30s"
 			}
 			var got map[string]float64
 			for {
 				got, err = query(q)
-				if err == nil && len(got) == 2 && scrapes.Load() >= 4 {
+				if err == nil && len(got) == series && scrapes.Load() >= 4 {
 					break
 				}
 				require.True(t, time.Now().Before(deadline), "no result for %s (err %v, got %v)", promQLOneLine(q), err, got)
 				time.Sleep(500 * time.Millisecond)
 			}
-			for feature, v := range got {
-				require.InDelta(t, want[feature][m], v, 1e-9*math.Max(1, want[feature][m]), "%s %s over %q: PromQL %v, Go %v", feature, m, window, v, want[feature][m])
+			for feature := range want {
+				v, ok := got["fraud/"+feature]
+				require.True(t, ok, "%s %s over %q %v: no fraud series in %v", feature, m, form.window, form.matchers, got)
+				require.InDelta(t, want[feature][m], v, 1e-9*math.Max(1, want[feature][m]), "%s %s over %q %v: PromQL %v, Go %v", feature, m, form.window, form.matchers, v, want[feature][m])
+			}
+			if form.matchers == nil {
+				// No drift is 0, not NaN (the square root of a divergence a hair below 0);
+				// a distance near 0 is the root of rounding errors, hence the tolerance.
+				v := got["calm/tenure"]
+				require.False(t, math.IsNaN(v), "%s of a feature without drift over %q is NaN", m, form.window)
+				require.InDelta(t, 0, v, 1e-7, "%s of a feature without drift over %q", m, form.window)
 			}
 		}
 	}

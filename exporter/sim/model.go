@@ -68,56 +68,6 @@ func featureNames(kind string) []string {
 	return out
 }
 
-// Event is one inference, in the exporter's ingest schema (see ARCHITECTURE.md).
-type Event struct {
-	Model           string             `json:"model"`
-	Version         string             `json:"version,omitempty"`
-	ID              string             `json:"id,omitempty"`
-	Timestamp       time.Time          `json:"timestamp"`
-	Features        map[string]any     `json:"features,omitempty"`
-	Prediction      any                `json:"prediction,omitempty"`
-	Scores          map[string]float64 `json:"scores,omitempty"`
-	LatencySeconds  float64            `json:"latency_seconds"`
-	Error           string             `json:"error,omitempty"`
-	Tokens          *Tokens            `json:"tokens,omitempty"`
-	Outcome         *Outcome           `json:"outcome,omitempty"`
-	Feedback        *Feedback          `json:"feedback,omitempty"`
-	InputTextLength int                `json:"input_text_length,omitempty"`
-	Business        map[string]float64 `json:"business,omitempty"`
-	QueueDepth      *float64           `json:"queue_depth,omitempty"`
-	OutputText      string             `json:"output_text,omitempty"`
-	ReferenceAnswer string             `json:"reference_answer,omitempty"`
-	// Containment marks an event produced under an incidentd containment.
-	Containment *client.EventContainment `json:"containment,omitempty"`
-}
-
-// Tokens is an LLM call's token usage.
-type Tokens struct {
-	Input  int `json:"input"`
-	Output int `json:"output"`
-	Cached int `json:"cached,omitempty"`
-}
-
-// Outcome is how the task the AI worked on ended.
-type Outcome struct {
-	Task      string `json:"task"`
-	Escalated bool   `json:"escalated,omitempty"`
-}
-
-// Feedback is a user's rating: "positive", "negative" or "1".."5".
-type Feedback struct {
-	Rating string `json:"rating"`
-}
-
-// Label is a ground-truth label for an earlier prediction.
-type Label struct {
-	Model     string    `json:"model"`
-	ID        string    `json:"id"`
-	Label     string    `json:"label,omitempty"`
-	Value     *float64  `json:"value,omitempty"`
-	Timestamp time.Time `json:"timestamp"`
-}
-
 // player generates the events of one model.
 type player struct {
 	m       *Model
@@ -175,14 +125,16 @@ func (p *player) rate(t time.Duration) float64 {
 // Watcher.Decide): a fallback runs the fallback version instead, a disabled model sends
 // only a marker event (the non-AI alternative served the request), a blocked input sends
 // a marker without its features; none of those gets a label.
-func (p *player) generate(n uint64, t time.Duration, ts time.Time, decide Decider) (Event, *Label) {
+func (p *player) generate(n uint64, t time.Duration, ts time.Time, decide Decider) (client.Event, *client.Label) {
 	rng := rand.New(rand.NewPCG(p.seed, n))
 	active := p.active(t)
-	ev := Event{
+	ev := client.Event{
 		Model:     p.m.Name,
 		ID:        fmt.Sprintf("%s-%d", p.m.Name, n),
-		Timestamp: ts,
+		Timestamp: &ts,
 		Features:  map[string]any{},
+		// Every event states its latency, 0 for a marker of a contained request.
+		LatencySeconds: new(0.0),
 	}
 	vi := min(sort.SearchFloat64s(p.weights, rng.Float64()), len(p.m.Versions)-1)
 	ev.Version = p.m.Versions[vi].Name
@@ -207,7 +159,7 @@ func (p *player) generate(n uint64, t time.Duration, ts time.Time, decide Decide
 			ev.Error = []string{"timeout", "upstream_unavailable", "rate_limited"}[rng.IntN(3)]
 		}
 	}
-	var lbl *Label
+	var lbl *client.Label
 	switch p.m.Kind {
 	case KindClassifier:
 		lbl = p.classify(rng, &ev, active)
@@ -293,7 +245,7 @@ func (p *player) accuracy(version string, active []*Fault) float64 {
 // confidence c has mean equal to the accuracy and the prediction is right with probability c.
 // Under an accuracy fault the confidence stays as it was and only correctness drops — the
 // silent failure that only ground truth (or drift) reveals.
-func (p *player) classify(rng *rand.Rand, ev *Event, active []*Fault) *Label {
+func (p *player) classify(rng *rand.Rand, ev *client.Event, active []*Fault) *client.Label {
 	base := p.m.Accuracy
 	gamma := 0.0
 	if base > 0.5 {
@@ -325,18 +277,18 @@ func (p *player) classify(rng *rand.Rand, ev *Event, active []*Fault) *Label {
 	}
 	ev.Prediction = pred
 	ev.Scores = map[string]float64{"fraud": round4(pFraud), "legit": round4(1 - pFraud)}
-	ev.LatencySeconds = round4(latency(rng, 0.012, 0.4, active))
+	ev.LatencySeconds = new(round4(latency(rng, 0.012, 0.4, active)))
 	if pred == "fraud" {
 		ev.Business = map[string]float64{"transactions_blocked": 1, "amount_blocked": amount}
 	} else {
 		ev.Business = map[string]float64{"transactions_approved": 1}
 	}
-	return &Label{Model: ev.Model, ID: ev.ID, Label: truth}
+	return &client.Label{Model: ev.Model, ID: ev.ID, Label: truth}
 }
 
 // regress plays a demand forecaster: the truth is a linear function of the features plus
 // noise, the prediction is off by a relative error of about 1-accuracy.
-func (p *player) regress(rng *rand.Rand, ev *Event, active []*Fault) *Label {
+func (p *player) regress(rng *rand.Rand, ev *client.Event, active []*Fault) *client.Label {
 	price, _ := ev.Features["price"].(float64)
 	temp, _ := ev.Features["temperature"].(float64)
 	promo, _ := ev.Features["promo"].(bool)
@@ -349,14 +301,13 @@ func (p *player) regress(rng *rand.Rand, ev *Event, active []*Fault) *Label {
 	noise := 1 - p.accuracy(ev.Version, active)
 	pred := math.Max(0, y*(1+noise*rng.NormFloat64()))
 	ev.Prediction = round4(pred)
-	ev.LatencySeconds = round4(latency(rng, 0.006, 0.3, active))
-	truth := round4(y)
-	return &Label{Model: ev.Model, ID: ev.ID, Value: &truth}
+	ev.LatencySeconds = new(round4(latency(rng, 0.006, 0.3, active)))
+	return &client.Label{Model: ev.Model, ID: ev.ID, Value: new(round4(y))}
 }
 
 // chat plays an LLM support assistant: tokens, latency proportional to output, task
 // outcomes, escalations and thumbs up/down.
-func (p *player) chat(rng *rand.Rand, ev *Event, active []*Fault) {
+func (p *player) chat(rng *rand.Rand, ev *client.Event, active []*Fault) {
 	length := int(math.Exp(5.5 + 0.8*rng.NormFloat64()))
 	outFactor := 1.0
 	for _, f := range active {
@@ -370,11 +321,11 @@ func (p *player) chat(rng *rand.Rand, ev *Event, active []*Fault) {
 	if rng.Float64() < 0.6 {
 		cached = 300
 	}
-	ev.InputTextLength = length
-	ev.Tokens = &Tokens{Input: in, Output: out, Cached: cached}
-	ev.LatencySeconds = round4(latency(rng, 0.3+0.008*float64(out), 0.25, active))
+	ev.InputTextLength = &length
+	ev.Tokens = &client.Tokens{Input: int64(in), Output: int64(out), Cached: int64(cached)}
+	ev.LatencySeconds = new(round4(latency(rng, 0.3+0.008*float64(out), 0.25, active)))
 	ev.Prediction = "answered"
-	o := &Outcome{}
+	o := &client.Outcome{}
 	switch u := rng.Float64(); {
 	case u < 0.84:
 		o.Task = "completed"
@@ -395,14 +346,14 @@ func (p *player) chat(rng *rand.Rand, ev *Event, active []*Fault) {
 		if rng.Float64() < good {
 			r = "positive"
 		}
-		ev.Feedback = &Feedback{Rating: r}
+		ev.Feedback = &client.Feedback{Rating: r}
 	}
 	ev.Business = map[string]float64{"handle_time_seconds": round4(30 + 40*rng.ExpFloat64())}
 	if o.Task == "completed" {
 		ev.Business["tickets_deflected"] = 1
 	}
 	// Requests wait in a queue that grows with latency (Little's law, roughly).
-	q := math.Round(ev.LatencySeconds * 2 * (1 + rng.Float64()))
+	q := math.Round(*ev.LatencySeconds * 2 * (1 + rng.Float64()))
 	ev.QueueDepth = &q
 	if rng.Float64() < goldenShare {
 		p.goldenAnswer(rng, ev, active)
@@ -429,7 +380,7 @@ var golden = []struct{ reference, good, bad string }{
 // goldenAnswer answers a golden-set question: faithfully with the model's accuracy (default
 // 0.92, lowered by an accuracy_decay fault), otherwise wrongly — the quiet quality loss only
 // reference answers reveal.
-func (p *player) goldenAnswer(rng *rand.Rand, ev *Event, active []*Fault) {
+func (p *player) goldenAnswer(rng *rand.Rand, ev *client.Event, active []*Fault) {
 	g := golden[rng.IntN(len(golden))]
 	ev.ReferenceAnswer, ev.OutputText = g.reference, g.good
 	if rng.Float64() >= p.accuracy(ev.Version, active) {

@@ -14,8 +14,8 @@ import (
 
 // Sink receives what the simulated applications send: batches of events, and labels.
 type Sink interface {
-	SendEvents(ctx context.Context, events []Event) error
-	SendLabels(ctx context.Context, labels []Label) error
+	SendEvents(ctx context.Context, events []client.Event) error
+	SendLabels(ctx context.Context, labels []client.Label) error
 }
 
 // Options configure a run.
@@ -100,7 +100,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 				}
 			}
 		}
-		var batch []Event
+		var batch []client.Event
 		for i, p := range players {
 			carry[i] += p.rate(t) * o.Tick.Seconds()
 			k := uint64(math.Floor(carry[i]))
@@ -113,7 +113,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 				batch = append(batch, ev)
 				if lbl != nil {
 					at := et + p.m.LabelDelay.D()
-					lbl.Timestamp = wall(at)
+					lbl.Timestamp = new(wall(at))
 					heap.Push(due, dueLabel{at: at, l: *lbl})
 				}
 			}
@@ -131,7 +131,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 				st.Events += uint64(len(batch))
 			}
 		}
-		var labels []Label
+		var labels []client.Label
 		for due.Len() > 0 && (*due)[0].at <= t {
 			labels = append(labels, heap.Pop(due).(dueLabel).l)
 		}
@@ -172,7 +172,7 @@ func activeNames(s *Scenario, t time.Duration) string {
 
 type dueLabel struct {
 	at time.Duration
-	l  Label
+	l  client.Label
 }
 
 // labelQueue orders labels by the scenario time they are due.

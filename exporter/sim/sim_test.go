@@ -12,20 +12,22 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/opscentre/opscentre/exporter/client"
 )
 
 // captureSink keeps everything sent, in order.
 type captureSink struct {
-	events []Event
-	labels []Label
+	events []client.Event
+	labels []client.Label
 }
 
-func (c *captureSink) SendEvents(_ context.Context, e []Event) error {
+func (c *captureSink) SendEvents(_ context.Context, e []client.Event) error {
 	c.events = append(c.events, e...)
 	return nil
 }
 
-func (c *captureSink) SendLabels(_ context.Context, l []Label) error {
+func (c *captureSink) SendLabels(_ context.Context, l []client.Label) error {
 	c.labels = append(c.labels, l...)
 	return nil
 }
@@ -78,13 +80,13 @@ func TestDeterministic(t *testing.T) {
 
 func TestClassifierFaults(t *testing.T) {
 	_, sink := play(t, classifierScenario)
-	truth := map[string]string{}
+	truth := map[string]any{}
 	for _, l := range sink.labels {
 		truth[l.ID] = l.Label
 	}
 	type window struct{ from, to time.Duration }
-	phase := func(ev Event) time.Duration { return ev.Timestamp.Sub(t0) }
-	count := func(w window, keep func(Event) bool) (n, hit int, conf float64) {
+	phase := func(ev client.Event) time.Duration { return ev.Timestamp.Sub(t0) }
+	count := func(w window, keep func(client.Event) bool) (n, hit int, conf float64) {
 		for _, ev := range sink.events {
 			if p := phase(ev); p < w.from || p >= w.to {
 				continue
@@ -97,7 +99,7 @@ func TestClassifierFaults(t *testing.T) {
 		}
 		return n, hit, conf / float64(n)
 	}
-	correct := func(ev Event) bool { return truth[ev.ID] == ev.Prediction }
+	correct := func(ev client.Event) bool { return truth[ev.ID] == ev.Prediction }
 
 	// Healthy: right 90% of the time, and the scores are calibrated (mean confidence = accuracy).
 	n, hit, conf := count(window{0, 5 * time.Minute}, correct)
@@ -111,8 +113,8 @@ func TestClassifierFaults(t *testing.T) {
 	require.InDelta(t, 0.9, conf, 0.01)
 
 	// Canary worse: v2 drops to 50% while v1 stays at 90%; volume is a quarter.
-	n, hit, _ = count(window{15 * time.Minute, 20 * time.Minute}, func(ev Event) bool { return ev.Version == "v2" && correct(ev) })
-	n2, v2, _ := count(window{15 * time.Minute, 20 * time.Minute}, func(ev Event) bool { return ev.Version == "v2" })
+	n, hit, _ = count(window{15 * time.Minute, 20 * time.Minute}, func(ev client.Event) bool { return ev.Version == "v2" && correct(ev) })
+	n2, v2, _ := count(window{15 * time.Minute, 20 * time.Minute}, func(ev client.Event) bool { return ev.Version == "v2" })
 	require.Equal(t, n, n2)
 	within(t, "canary accuracy", float64(hit)/float64(v2), 0.5, v2)
 	within(t, "canary share", float64(v2)/float64(n2), 0.25, n2)
@@ -147,7 +149,7 @@ func TestLabelsArriveLater(t *testing.T) {
 	_, sink := play(t, classifierScenario)
 	sent := map[string]time.Time{}
 	for _, ev := range sink.events {
-		sent[ev.ID] = ev.Timestamp
+		sent[ev.ID] = *ev.Timestamp
 	}
 	require.NotEmpty(t, sink.labels)
 	for _, l := range sink.labels {
@@ -213,7 +215,7 @@ faults:
 			}
 			require.NotNil(t, ev.Tokens)
 			require.NotNil(t, ev.Outcome)
-			lats = append(lats, ev.LatencySeconds)
+			lats = append(lats, *ev.LatencySeconds)
 			outs = append(outs, float64(ev.Tokens.Output))
 		}
 		return median(lats), median(outs), errs, n
@@ -319,19 +321,17 @@ func TestHTTPSinkSpeaksTheIngestAPI(t *testing.T) {
 	var lines []map[string]any
 	var labels []map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/v1/events":
-			require.Equal(t, "application/x-ndjson", r.Header.Get("Content-Type"))
-			sc := bufio.NewScanner(r.Body)
-			for sc.Scan() {
-				var m map[string]any
-				require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
-				lines = append(lines, m)
-			}
-		case "/api/v1/labels":
-			require.NoError(t, json.NewDecoder(r.Body).Decode(&labels))
-		default:
+		into := map[string]*[]map[string]any{"/api/v1/events": &lines, "/api/v1/labels": &labels}[r.URL.Path]
+		if into == nil {
 			http.NotFound(w, r)
+			return
+		}
+		require.Equal(t, "application/x-ndjson", r.Header.Get("Content-Type"))
+		sc := bufio.NewScanner(r.Body)
+		for sc.Scan() {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
+			*into = append(*into, m)
 		}
 		_, _ = w.Write([]byte(`{"accepted":1}`))
 	}))
@@ -384,7 +384,7 @@ models: [{name: bot, kind: llm, rate: 10}]`))
 	// At speed 10, two seconds of scenario time are played over 0.2 s of wall time, and
 	// the events' timestamps span the same 0.2 s.
 	require.GreaterOrEqual(t, elapsed, 180*time.Millisecond)
-	span := sink.events[len(sink.events)-1].Timestamp.Sub(sink.events[0].Timestamp)
+	span := sink.events[len(sink.events)-1].Timestamp.Sub(*sink.events[0].Timestamp)
 	require.InDelta(t, 0.2, span.Seconds(), 0.02)
 }
 
@@ -392,7 +392,7 @@ models: [{name: bot, kind: llm, rate: 10}]`))
 // when the caller ends the run.
 type blockingSink struct{ started chan struct{} }
 
-func (b *blockingSink) SendEvents(ctx context.Context, _ []Event) error {
+func (b *blockingSink) SendEvents(ctx context.Context, _ []client.Event) error {
 	select {
 	case b.started <- struct{}{}:
 	default:
@@ -401,7 +401,7 @@ func (b *blockingSink) SendEvents(ctx context.Context, _ []Event) error {
 	return ctx.Err()
 }
 
-func (b *blockingSink) SendLabels(ctx context.Context, _ []Label) error {
+func (b *blockingSink) SendLabels(ctx context.Context, _ []client.Label) error {
 	return b.SendEvents(ctx, nil)
 }
 

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -129,26 +127,7 @@ func TestContainmentLoop(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 		require.NoError(t, json.Unmarshal(b, v))
 	}
-	promValue := func(q string) float64 {
-		t.Helper()
-		resp, err := http.Get(st.PrometheusURL + "/api/v1/query?query=" + url.QueryEscape(q))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var r struct {
-			Data struct {
-				Result []struct {
-					Value [2]any `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
-		if len(r.Data.Result) == 0 {
-			return 0
-		}
-		v, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-		require.NoError(t, err)
-		return v
-	}
+	promValue := func(q string) float64 { return promAt(t, st.PrometheusURL, q, time.Now()) }
 	const (
 		v2Rate        = `sum(rate(aiops_events_total{model="fraud",version="v2"}[3s]))`
 		v1Rate        = `sum(rate(aiops_events_total{model="fraud",version="v1"}[3s]))`

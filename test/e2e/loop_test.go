@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
@@ -336,21 +335,12 @@ func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, token str
 // promAt is the value of a one-series instant query at t (0 when empty).
 func promAt(t *testing.T, promURL, q string, at time.Time) float64 {
 	t.Helper()
-	resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(q) + "&time=" + strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	api, err := promapi.New(promURL, nil)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
-	if len(r.Data.Result) == 0 {
+	res, err := promapi.Query(context.Background(), api, q, at)
+	require.NoError(t, err)
+	if len(res) == 0 {
 		return 0
 	}
-	v, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-	require.NoError(t, err)
-	return v
+	return res[0].Values[0].V
 }
