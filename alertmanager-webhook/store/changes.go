@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"strconv"
 	"strings"
 	"time"
@@ -48,10 +49,7 @@ type ChangeFilter struct {
 }
 
 // ChangePage is a page of changes, newest first.
-type ChangePage struct {
-	Changes    []changes.Change `json:"changes"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-}
+type ChangePage = incidentapi.ChangePage
 
 // ListChanges returns changes matching f, newest first.
 func (s *DB) ListChanges(ctx context.Context, f ChangeFilter) (*ChangePage, error) {

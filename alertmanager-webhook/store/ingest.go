@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
 )
 
@@ -510,11 +511,11 @@ func newIncident(p part, m *webhook.Message, a *webhook.Alert, now time.Time) *I
 		tier = incident.TierFromLabels(a.Labels)
 	}
 	runbook := cmp.Or(a.Annotations["runbook_url"], m.CommonAnnotations["runbook_url"], pick("runbook_url"))
-	inc := &Incident{
+	inc := &Incident{Incident: incidentapi.Incident{
 		GroupKey: p.key, Title: truncate(title, 512), Summary: truncate(summary, 4096), RunbookURL: truncate(runbook, 2048),
 		Tier: tier, AlertTier: tier, Team: pick("team", "owner"), Model: pick("model"),
 		Labels: labels, State: incident.Detected, DetectedAt: a.StartsAt, CreatedAt: now, UpdatedAt: now,
-	}
+	}}
 	inc.labelsJSON = p.labelsJSON // labels is a copy of p.labels
 	return inc
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"strconv"
 	"strings"
 	"time"
@@ -88,17 +89,7 @@ const (
 )
 
 // ActionItem is a follow-up of a post-mortem, owned by someone.
-type ActionItem struct {
-	ID         int64     `json:"id"`
-	IncidentID int64     `json:"incident_id"`
-	Text       string    `json:"text"`
-	Owner      string    `json:"owner"`
-	DueAt      time.Time `json:"due_at,omitzero"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
+type ActionItem = incidentapi.ActionItem
 
 // ActionItemInput is a new action item.
 type ActionItemInput struct {
