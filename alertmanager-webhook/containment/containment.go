@@ -12,10 +12,11 @@ package containment
 import (
 	"errors"
 	"fmt"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Action is what a containment makes applications do.

@@ -290,7 +290,7 @@ func (c *Client) ListPage(ctx context.Context, f Filter, limit int, cursor strin
 
 // ErrRepeatedCursor is a listing whose next cursor does not advance: following it would
 // never end.
-var ErrRepeatedCursor = errors.New("incidentd returned the same page cursor twice")
+var ErrRepeatedCursor error = &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "incidentd repeated the same cursor; stopping to avoid an endless loop"}
 
 // List follows the cursor until the filter is exhausted or max incidents are read;
 // truncated reports whether more were left.

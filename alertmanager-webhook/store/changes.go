@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 const changeCols = `id, at, kind, service, model, team, version, title, text, actor, link, labels, recorded_by, recorded_at`

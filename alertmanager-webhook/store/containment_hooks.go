@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"slices"
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // HookTarget is a configured containment hook: every apply and lift of a containment whose

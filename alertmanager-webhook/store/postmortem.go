@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Postmortem is the edited post-mortem of an incident.

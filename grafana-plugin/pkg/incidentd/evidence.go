@@ -53,7 +53,7 @@ type SimilarItem struct {
 // incidentd has no Prometheus configured.
 func (c *Client) Evidence(ctx context.Context, id int64) (*Evidence, error) {
 	var e Evidence
-	if err := c.do(ctx, http.MethodGet, "evidence", "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/evidence", nil, "", nil, &e); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "evidence", "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/evidence", nil, "", nil, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil

@@ -172,7 +172,7 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	var many []incidentd.Incident
 	start := testNow.AddDate(0, -6, 0)
 	for i := range 1234 {
-		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: []string{"P3", "P2"}[i%2], State: "resolved",
+		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: []incidentd.Tier{"P3", "P2"}[i%2], State: "resolved",
 			DetectedAt: start.Add(time.Duration(i) * 3 * time.Hour), ResolvedAt: start.Add(time.Duration(i)*3*time.Hour + time.Hour)})
 	}
 	fake := newFake(many)
@@ -303,8 +303,8 @@ func TestStats(t *testing.T) {
 	fake := newFake(fixture())
 	fake.stats = &incidentd.Stats{
 		From: day.from, To: day.to,
-		Total:  incidentd.Bucket{Key: "total", Count: 4, Open: 3, Acknowledged: 3, Resolved: 1, SLABreached: 1, MTTASeconds: ptr(1900.0), MTTRSeconds: ptr(3600.0)},
-		ByTier: []incidentd.Bucket{{Key: "P1", Count: 1, Acknowledged: 1, Resolved: 1, MTTASeconds: ptr(300.0), MTTRSeconds: ptr(3600.0)}, {Key: "P3", Count: 1, Open: 1}},
+		Total:  incidentd.Bucket{Key: "total", Count: 4, Open: 3, Acked: 3, Resolved: 1, SLABreached: 1, MTTASeconds: 1900.0, MTTRSeconds: 3600.0},
+		ByTier: []incidentd.Bucket{{Key: "P1", Count: 1, Acked: 1, Resolved: 1, MTTASeconds: 300.0, MTTRSeconds: 3600.0}, {Key: "P3", Count: 1, Open: 1}},
 	}
 	srv := fake.start(t)
 	d := newTestDS(t, srv.URL, nil, "plugin")

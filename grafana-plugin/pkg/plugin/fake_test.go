@@ -181,7 +181,7 @@ func (f *fakeIncidentd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					fakeErr(w, http.StatusConflict, "cannot move back from triaged to detected")
 					return
 				}
-				in.State = fmt.Sprint(body["to"])
+				in.State = incidentd.State(fmt.Sprint(body["to"]))
 			case "assign":
 				in.Assignee = fmt.Sprint(body["assignee"])
 			}
@@ -224,8 +224,8 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	offset, _ := strconv.Atoi(q.Get("cursor"))
 	keep := func(in *incidentd.Incident) bool {
 		return !((!from.IsZero() && in.DetectedAt.Before(from)) || (!to.IsZero() && !in.DetectedAt.Before(to)) ||
-			(len(states) > 0 && !slices.Contains(states, in.State)) ||
-			(q.Get("tier") != "" && in.Tier != q.Get("tier")) ||
+			(len(states) > 0 && !slices.Contains(states, string(in.State))) ||
+			(q.Get("tier") != "" && string(in.Tier) != q.Get("tier")) ||
 			(q.Get("team") != "" && in.Team != q.Get("team")) ||
 			(q.Get("model") != "" && in.Model != q.Get("model")) ||
 			(q.Get("q") != "" && !strings.Contains(strings.ToLower(in.Title), strings.ToLower(q.Get("q")))))

@@ -128,7 +128,7 @@ func BenchmarkQuery10k(b *testing.B) {
 	start := testNow.AddDate(0, -6, 0)
 	for i := range many {
 		det := start.Add(time.Duration(i) * 25 * time.Minute)
-		many[i] = incidentd.Incident{ID: int64(i + 1), Title: fmt.Sprintf("incident %d", i), Tier: validTiers[i%4], State: "resolved",
+		many[i] = incidentd.Incident{ID: int64(i + 1), Title: fmt.Sprintf("incident %d", i), Tier: incidentd.Tier(validTiers[i%4]), State: "resolved",
 			Team: "team-" + fmt.Sprint(i%7), Model: "model-" + fmt.Sprint(i%11), Labels: map[string]string{"alertname": "A", "region": "eu"},
 			DetectedAt: det, TriagedAt: det.Add(5 * time.Minute), ResolvedAt: det.Add(time.Hour), AlertsTotal: 1}
 	}
