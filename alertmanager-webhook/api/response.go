@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
+
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/postmortem"
@@ -96,7 +98,7 @@ func (a *API) getPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		}
 		in := postmortem.Input{Incident: d, ActionItems: items, SLA: a.o.Store.Config().SLA, Now: a.o.Now()}
 		if ev := a.evidenceReport(r.Context(), id); ev != nil {
-			in.Evidence = &ev.Report
+			in.Evidence = (*evidence.Report)(&ev.EvidenceReport)
 		}
 		text = postmortem.Draft(in)
 	}

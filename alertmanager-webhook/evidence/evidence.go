@@ -11,10 +11,12 @@ package evidence
 
 import (
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Verdict is a cause's judgement.
-type Verdict string
+type Verdict = incidentapi.EvidenceVerdict
 
 // The verdicts. Unknown means the data needed to judge was missing (or Prometheus failed): it
 // never stands in for not supported.
@@ -57,39 +59,15 @@ type Deployment struct {
 
 // Finding is one fact behind a verdict: a number now and, where it compares, before; the
 // PromQL that produced it and the dashboard panel that shows it.
-type Finding struct {
-	Name   string   `json:"name"`
-	Now    *float64 `json:"now,omitempty"`
-	Before *float64 `json:"before,omitempty"`
-	Note   string   `json:"note,omitempty"`
-	Query  string   `json:"query,omitempty"`
-	Panel  string   `json:"panel,omitempty"`
-}
+type Finding = incidentapi.EvidenceFinding
 
 // Cause is one root cause with its verdict, a one-line reason and its findings.
-type Cause struct {
-	Name    string  `json:"name"`
-	Verdict Verdict `json:"verdict"`
-	// Hinted marks a cause the opening alert named in its evidence hints: listed first, but
-	// judged like any other.
-	Hinted   bool      `json:"hinted,omitempty"`
-	Reason   string    `json:"reason"`
-	Findings []Finding `json:"findings,omitempty"`
-}
+type Cause = incidentapi.EvidenceCause
 
 // Report is the evidence of one incident.
-type Report struct {
-	Model      string    `json:"model"`
-	Version    string    `json:"version,omitempty"`
-	At         time.Time `json:"at"`
-	Window     string    `json:"window"`
-	Baseline   string    `json:"baseline"`
-	Causes     []Cause   `json:"causes"`
-	Hints      *Hints    `json:"hints,omitempty"`
-	Queries    int       `json:"queries"`
-	Errors     []string  `json:"errors,omitempty"`
-	DurationMS int64     `json:"duration_ms"`
-}
+//
+// It is the API's (incidentapi.EvidenceReport), with the questions asked of it as methods.
+type Report incidentapi.EvidenceReport
 
 // Cause returns the named cause of the report.
 func (r Report) Cause(name string) (Cause, bool) {

@@ -525,3 +525,13 @@ func (c *Client) ProbeDelegation(ctx context.Context) error {
 	q := url.Values{"limit": {"1"}}
 	return c.Do(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "grafana-health-check", nil, nil)
 }
+
+// Postmortem reads an incident's post-mortem as Markdown: the one saved, or else a draft
+// incidentd writes from the incident, its timeline, evidence and action items.
+func (c *Client) Postmortem(ctx context.Context, id int64) (string, error) {
+	b, _, err := c.Raw(ctx, http.MethodGet, "postmortem", IncidentPath(id, "postmortem"), nil, "", nil)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}

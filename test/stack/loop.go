@@ -2,9 +2,7 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
 
@@ -115,31 +112,19 @@ func (d *Demo) Contained(alert string) bool {
 }
 
 // Containments lists every containment incidentd holds, active or lifted, oldest first.
-func Containments(ctx context.Context, incidentdURL string) ([]containment.Containment, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, incidentdURL+"/api/v1/containments?limit=1000", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+func Containments(ctx context.Context, incidentdURL string) ([]incidentapi.Containment, error) {
+	cs, err := apiClient(incidentdURL).ListContainments(ctx, incidentapi.ContainmentFilter{Limit: 1000})
 	if err != nil {
 		return nil, fmt.Errorf("listing containments: %w", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, fmt.Errorf("listing containments: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("listing containments: %s: %s", resp.Status, b)
-	}
-	var body struct {
-		Containments []containment.Containment `json:"containments"`
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, fmt.Errorf("listing containments: %w", err)
-	}
-	sort.Slice(body.Containments, func(i, j int) bool { return body.Containments[i].ID < body.Containments[j].ID })
-	return body.Containments, nil
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	return cs, nil
+}
+
+// apiClient is the incidentd API client of the demo and the loop tests (no token: their
+// incidentd has no authentication configured).
+func apiClient(incidentdURL string) *incidentapi.Client {
+	return incidentapi.New(incidentdURL, incidentapi.Options{HTTP: &http.Client{Timeout: 10 * time.Second}})
 }
 
 func (d *Demo) tier(alert string) string {
@@ -181,7 +166,7 @@ const DemoPipeline = 20*time.Second + 1*time.Second + 1*time.Second + 2*time.Sec
 // Outcome is what one scripted fault produced.
 type Outcome struct {
 	Fault, Alert, Tier string
-	Incident           *incidentd.Incident
+	Incident           *incidentapi.Incident
 	// OpenedAfter is the time from the fault's start to the incident's detection.
 	OpenedAfter time.Duration
 	Budget      time.Duration
@@ -215,8 +200,8 @@ type VerifyOptions struct {
 // tier, opened after the fault began and within the budget; nothing may have opened before
 // the first fault (the clean stretch); with RequireResolved each incident must be resolved
 // (after its fault ended, unless the fault is contained).
-func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
-	byAlert := map[string][]incidentd.Incident{}
+func (d *Demo) Verify(incidents []incidentapi.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
+	byAlert := map[string][]incidentapi.Incident{}
 	for _, in := range incidents {
 		byAlert[in.Labels["alertname"]] = append(byAlert[in.Labels["alertname"]], in)
 	}
@@ -254,7 +239,7 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 			out.Incident = &in
 			began := o.Start.Add(f.At.D())
 			out.OpenedAfter = in.DetectedAt.Sub(began)
-			if in.Tier != out.Tier {
+			if string(in.Tier) != out.Tier {
 				out.Problems = append(out.Problems, fmt.Sprintf("tier %s, want %s", in.Tier, out.Tier))
 			}
 			if out.OpenedAfter < 0 {
@@ -296,9 +281,8 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 }
 
 // Incidents lists every incident incidentd holds.
-func Incidents(ctx context.Context, incidentdURL string) ([]incidentd.Incident, error) {
-	c := incidentd.New(incidentdURL, "", &http.Client{Timeout: 10 * time.Second}, nil)
-	ins, _, err := c.List(ctx, incidentd.Filter{}, 10000)
+func Incidents(ctx context.Context, incidentdURL string) ([]incidentapi.Incident, error) {
+	ins, _, err := apiClient(incidentdURL).List(ctx, incidentapi.Filter{}, 10000)
 	if err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}
