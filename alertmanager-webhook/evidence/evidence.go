@@ -21,9 +21,9 @@ type Verdict = incidentapi.EvidenceVerdict
 // The verdicts. Unknown means the data needed to judge was missing (or Prometheus failed): it
 // never stands in for not supported.
 const (
-	Supported    Verdict = "supported"
-	NotSupported Verdict = "not_supported"
-	Unknown      Verdict = "unknown"
+	Supported    = incidentapi.Supported
+	NotSupported = incidentapi.NotSupported
+	Unknown      = incidentapi.Unknown
 )
 
 // Cause names, the seed's Investigate list.
@@ -65,27 +65,5 @@ type Finding = incidentapi.EvidenceFinding
 type Cause = incidentapi.EvidenceCause
 
 // Report is the evidence of one incident.
-//
-// It is the API's (incidentapi.EvidenceReport), with the questions asked of it as methods.
-type Report incidentapi.EvidenceReport
+type Report = incidentapi.EvidenceReport
 
-// Cause returns the named cause of the report.
-func (r Report) Cause(name string) (Cause, bool) {
-	for _, c := range r.Causes {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return Cause{}, false
-}
-
-// Supported names the causes judged supported, in report order.
-func (r Report) Supported() []string {
-	var out []string
-	for _, c := range r.Causes {
-		if c.Verdict == Supported {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}

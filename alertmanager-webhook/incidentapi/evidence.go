@@ -10,6 +10,13 @@ import (
 // judge was missing, or Prometheus failed; it never stands in for not supported).
 type EvidenceVerdict string
 
+// The verdicts.
+const (
+	Supported    EvidenceVerdict = "supported"
+	NotSupported EvidenceVerdict = "not_supported"
+	Unknown      EvidenceVerdict = "unknown"
+)
+
 // EvidenceFinding is one fact behind a verdict: a number now and, where it compares,
 // before; the PromQL that produced it and the dashboard panel that shows it.
 type EvidenceFinding struct {
@@ -54,6 +61,27 @@ type EvidenceReport struct {
 	Queries    int             `json:"queries"`
 	Errors     []string        `json:"errors,omitempty"`
 	DurationMS int64           `json:"duration_ms"`
+}
+
+// Cause returns the named cause of the report.
+func (r EvidenceReport) Cause(name string) (EvidenceCause, bool) {
+	for _, c := range r.Causes {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return EvidenceCause{}, false
+}
+
+// Supported names the causes judged supported, in report order.
+func (r EvidenceReport) Supported() []string {
+	var out []string
+	for _, c := range r.Causes {
+		if c.Verdict == Supported {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // SimilarIncident is a past incident ranked against the current one, with why and how it

@@ -185,18 +185,6 @@ type (
 	}
 )
 
-// ActionItem is a follow-up of a post-mortem, owned by someone.
-type ActionItem struct {
-	ID         int64     `json:"id"`
-	IncidentID int64     `json:"incident_id"`
-	Text       string    `json:"text"`
-	Owner      string    `json:"owner"`
-	DueAt      time.Time `json:"due_at,omitzero"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
 
 // ErrorBody is every error answer of the API: {"error": "…"} naming what to fix.
 type ErrorBody struct {
