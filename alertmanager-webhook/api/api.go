@@ -550,7 +550,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, _ auth.Principal
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	writeJSON(w, http.StatusOK, incidentapi.AuditList{Entries: es})
 }
 
 func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, _ auth.Principal) {

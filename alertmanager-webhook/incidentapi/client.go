@@ -535,3 +535,41 @@ func (c *Client) Postmortem(ctx context.Context, id int64) (string, error) {
 	}
 	return string(b), nil
 }
+
+// AuditFilter selects audit entries; empty fields do not filter.
+type AuditFilter struct {
+	Actor, Action, Object string
+	From, To              time.Time
+	AfterSeq              int64 // entries after this sequence number
+	Limit                 int
+}
+
+// Audit reads the audit log (an admin token's right), oldest first.
+func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	q := timeRange(f.From, f.To)
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "object": f.Object} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.AfterSeq > 0 {
+		q.Set("after", strconv.FormatInt(f.AfterSeq, 10))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out AuditList
+	if err := c.Do(ctx, http.MethodGet, "audit", "/api/v1/audit", q, "", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Entries, nil
+}
+
+// VerifyAudit checks the audit log's hash chain.
+func (c *Client) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
+	var out AuditVerification
+	if err := c.Do(ctx, http.MethodGet, "audit_verify", "/api/v1/audit/verify", nil, "", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

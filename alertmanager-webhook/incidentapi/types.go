@@ -30,11 +30,17 @@ type Change = changes.Change
 // ChangeInput is a change as POST /api/v1/changes takes it.
 type ChangeInput = changes.Input
 
-// AuditEntry is one entry of the audit log; AuditVerification the answer of its check.
+// AuditEntry is one entry of the audit log; AuditVerification the answer of its check
+// (GET /api/v1/audit/verify).
 type (
 	AuditEntry        = audit.Entry
 	AuditVerification = audit.Verification
 )
+
+// AuditList is the answer of GET /api/v1/audit.
+type AuditList struct {
+	Entries []AuditEntry `json:"entries"`
+}
 
 // Incident is one incident: an alert group's trouble from detection to review.
 type Incident struct {
