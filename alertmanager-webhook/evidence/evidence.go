@@ -66,4 +66,3 @@ type Cause = incidentapi.EvidenceCause
 
 // Report is the evidence of one incident.
 type Report = incidentapi.EvidenceReport
-

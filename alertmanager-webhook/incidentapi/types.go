@@ -191,7 +191,6 @@ type (
 	}
 )
 
-
 // ErrorBody is every error answer of the API: {"error": "…"} naming what to fix.
 type ErrorBody struct {
 	Error string `json:"error"`
