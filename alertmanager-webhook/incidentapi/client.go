@@ -382,10 +382,11 @@ func (c *Client) AddChange(ctx context.Context, in ChangeInput) (*Change, error)
 	return &out, nil
 }
 
-// action posts an incident action and returns the incident after it.
-func (c *Client) action(ctx context.Context, id int64, action, actingUser string, body any) (*Incident, error) {
+// action posts an incident action and returns the incident after it; endpoint names it
+// for the Observer.
+func (c *Client) action(ctx context.Context, id int64, endpoint, action, actingUser string, body any) (*Incident, error) {
 	var out Incident
-	if err := c.Do(ctx, http.MethodPost, action, IncidentPath(id, action), nil, actingUser, body, &out); err != nil {
+	if err := c.Do(ctx, http.MethodPost, endpoint, IncidentPath(id, action), nil, actingUser, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -393,12 +394,12 @@ func (c *Client) action(ctx context.Context, id int64, action, actingUser string
 
 // Ack acknowledges (triages) an incident for actingUser ("": the token's subject).
 func (c *Client) Ack(ctx context.Context, id int64, actingUser, note string) (*Incident, error) {
-	return c.action(ctx, id, "ack", actingUser, NoteOnlyInput{Note: note})
+	return c.action(ctx, id, "ack", "ack", actingUser, NoteOnlyInput{Note: note})
 }
 
 // Transition moves an incident to state to for actingUser.
 func (c *Client) Transition(ctx context.Context, id int64, actingUser string, to State, note string) (*Incident, error) {
-	return c.action(ctx, id, "transitions", actingUser, TransitionInput{To: to, Note: note})
+	return c.action(ctx, id, "transition", "transitions", actingUser, TransitionInput{To: to, Note: note})
 }
 
 // Resolve resolves an incident for actingUser.
@@ -408,17 +409,17 @@ func (c *Client) Resolve(ctx context.Context, id int64, actingUser, note string)
 
 // Reopen reopens a resolved incident for actingUser.
 func (c *Client) Reopen(ctx context.Context, id int64, actingUser, note string) (*Incident, error) {
-	return c.action(ctx, id, "reopen", actingUser, NoteOnlyInput{Note: note})
+	return c.action(ctx, id, "reopen", "reopen", actingUser, NoteOnlyInput{Note: note})
 }
 
 // Assign assigns an incident (empty unassigns) for actingUser.
 func (c *Client) Assign(ctx context.Context, id int64, actingUser, assignee string) (*Incident, error) {
-	return c.action(ctx, id, "assign", actingUser, AssignInput{Assignee: assignee})
+	return c.action(ctx, id, "assign", "assign", actingUser, AssignInput{Assignee: assignee})
 }
 
 // SetTier overrides an incident's tier ("" restores the alerts' tier) for actingUser.
 func (c *Client) SetTier(ctx context.Context, id int64, actingUser string, tier Tier, note string) (*Incident, error) {
-	return c.action(ctx, id, "tier", actingUser, TierInput{Tier: tier, Note: note})
+	return c.action(ctx, id, "tier", "tier", actingUser, TierInput{Tier: tier, Note: note})
 }
 
 // AddNote adds a note, link or containment action for actingUser.
