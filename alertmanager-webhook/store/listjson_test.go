@@ -16,12 +16,8 @@ import (
 // marshalPage is the page as the API's wire type (incidentapi.Page) encodes with
 // json.Encoder, what the list handler wrote before AppendJSON.
 func marshalPage(t testing.TB, p *Page) []byte {
-	w := incidentapi.Page{Incidents: make([]incidentapi.Incident, len(p.Incidents)), NextCursor: p.NextCursor}
-	for i, inc := range p.Incidents {
-		w.Incidents[i] = inc.Incident
-	}
 	var buf bytes.Buffer
-	require.NoError(t, json.NewEncoder(&buf).Encode(w))
+	require.NoError(t, json.NewEncoder(&buf).Encode(p.Wire()))
 	return buf.Bytes()
 }
 
