@@ -124,6 +124,15 @@ func (c *Client) Do(ctx context.Context, method, endpoint, path string, q url.Va
 	return nil
 }
 
+// call performs one request and decodes its answer into a new T.
+func call[T any](ctx context.Context, c *Client, method, endpoint, path string, q url.Values, actingUser string, body any) (*T, error) {
+	var out T
+	if err := c.Do(ctx, method, endpoint, path, q, actingUser, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Raw performs one request and returns the body and status of a 2xx answer; any other
 // answer is an *Error carrying incidentd's message. The caller may give the body back
 // with Release once it no longer uses it.
@@ -278,14 +287,11 @@ func (c *Client) ListPage(ctx context.Context, f Filter, limit int, cursor strin
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	var p Page
-	if err := c.Do(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil, &p); err != nil {
-		return nil, err
-	}
-	if p.Incidents == nil {
+	p, err := call[Page](ctx, c, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil)
+	if err == nil && p.Incidents == nil {
 		p.Incidents = []Incident{}
 	}
-	return &p, nil
+	return p, err
 }
 
 // ErrRepeatedCursor is a listing whose next cursor does not advance: following it would
@@ -326,11 +332,7 @@ func IncidentPath(id int64, action string) string {
 
 // Get reads one incident with its alerts, timeline, notes and related changes.
 func (c *Client) Get(ctx context.Context, id int64) (*Detail, error) {
-	var d Detail
-	if err := c.Do(ctx, http.MethodGet, "incident", IncidentPath(id, ""), nil, "", nil, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return call[Detail](ctx, c, http.MethodGet, "incident", IncidentPath(id, ""), nil, "", nil)
 }
 
 // Timeline reads an incident's history, oldest first.
@@ -356,18 +358,14 @@ func timeRange(from, to time.Time) url.Values {
 // Stats reads counts, MTTA and MTTR of incidents detected in [from, to) (zero times:
 // incidentd's default, the last 30 days).
 func (c *Client) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
-	var s Stats
-	if err := c.Do(ctx, http.MethodGet, "stats", "/api/v1/stats", timeRange(from, to), "", nil, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return call[Stats](ctx, c, http.MethodGet, "stats", "/api/v1/stats", timeRange(from, to), "", nil)
 }
 
 // Changes reads the change log in [from, to). incidentd versions without a change log
 // answer 404, reported as an *Error with Status 404.
 func (c *Client) Changes(ctx context.Context, from, to time.Time) ([]Change, error) {
-	var out ChangePage
-	if err := c.Do(ctx, http.MethodGet, "changes", "/api/v1/changes", timeRange(from, to), "", nil, &out); err != nil {
+	out, err := call[ChangePage](ctx, c, http.MethodGet, "changes", "/api/v1/changes", timeRange(from, to), "", nil)
+	if err != nil {
 		return nil, err
 	}
 	return out.Changes, nil
@@ -375,21 +373,13 @@ func (c *Client) Changes(ctx context.Context, from, to time.Time) ([]Change, err
 
 // AddChange records a change in the change log.
 func (c *Client) AddChange(ctx context.Context, in ChangeInput) (*Change, error) {
-	var out Change
-	if err := c.Do(ctx, http.MethodPost, "add_change", "/api/v1/changes", nil, "", in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Change](ctx, c, http.MethodPost, "add_change", "/api/v1/changes", nil, "", in)
 }
 
 // action posts an incident action and returns the incident after it; endpoint names it
 // for the Observer.
 func (c *Client) action(ctx context.Context, id int64, endpoint, action, actingUser string, body any) (*Incident, error) {
-	var out Incident
-	if err := c.Do(ctx, http.MethodPost, endpoint, IncidentPath(id, action), nil, actingUser, body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Incident](ctx, c, http.MethodPost, endpoint, IncidentPath(id, action), nil, actingUser, body)
 }
 
 // Ack acknowledges (triages) an incident for actingUser ("": the token's subject).
@@ -424,62 +414,38 @@ func (c *Client) SetTier(ctx context.Context, id int64, actingUser string, tier 
 
 // AddNote adds a note, link or containment action for actingUser.
 func (c *Client) AddNote(ctx context.Context, id int64, actingUser string, n NoteInput) (*Note, error) {
-	var out Note
-	if err := c.Do(ctx, http.MethodPost, "note", IncidentPath(id, "notes"), nil, actingUser, n, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Note](ctx, c, http.MethodPost, "note", IncidentPath(id, "notes"), nil, actingUser, n)
 }
 
 // Notifications reads an incident's escalation state and the notifications sent for it.
 func (c *Client) Notifications(ctx context.Context, id int64) (*Notifications, error) {
-	var out Notifications
-	if err := c.Do(ctx, http.MethodGet, "notifications", IncidentPath(id, "notifications"), nil, "", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Notifications](ctx, c, http.MethodGet, "notifications", IncidentPath(id, "notifications"), nil, "", nil)
 }
 
 // Contain applies a containment for an incident as actingUser.
 func (c *Client) Contain(ctx context.Context, incidentID int64, actingUser string, in ContainmentRequest) (*Containment, error) {
-	var out Containment
-	if err := c.Do(ctx, http.MethodPost, "contain", IncidentPath(incidentID, "containments"), nil, actingUser, in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Containment](ctx, c, http.MethodPost, "contain", IncidentPath(incidentID, "containments"), nil, actingUser, in)
 }
 
 // ApplyContainment applies a containment, of an incident or none, as actingUser.
 func (c *Client) ApplyContainment(ctx context.Context, actingUser string, in ContainmentRequest) (*Containment, error) {
-	var out Containment
-	if err := c.Do(ctx, http.MethodPost, "contain", "/api/v1/containments", nil, actingUser, in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Containment](ctx, c, http.MethodPost, "contain", "/api/v1/containments", nil, actingUser, in)
 }
 
 // LiftContainment lifts a containment as actingUser.
 func (c *Client) LiftContainment(ctx context.Context, id int64, actingUser, reason string) (*Containment, error) {
-	var out Containment
-	if err := c.Do(ctx, http.MethodPost, "lift", "/api/v1/containments/"+strconv.FormatInt(id, 10)+"/lift", nil, actingUser, LiftInput{Reason: reason}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Containment](ctx, c, http.MethodPost, "lift", "/api/v1/containments/"+strconv.FormatInt(id, 10)+"/lift", nil, actingUser, LiftInput{Reason: reason})
 }
 
 // GetContainment reads one containment with the calls of its hooks.
 func (c *Client) GetContainment(ctx context.Context, id int64) (*ContainmentDetail, error) {
-	var out ContainmentDetail
-	if err := c.Do(ctx, http.MethodGet, "containment", "/api/v1/containments/"+strconv.FormatInt(id, 10), nil, "", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[ContainmentDetail](ctx, c, http.MethodGet, "containment", "/api/v1/containments/"+strconv.FormatInt(id, 10), nil, "", nil)
 }
 
 // Containments lists an incident's containments, oldest first.
 func (c *Client) Containments(ctx context.Context, incidentID int64) ([]Containment, error) {
-	var out ContainmentList
-	if err := c.Do(ctx, http.MethodGet, "containments", IncidentPath(incidentID, "containments"), nil, "", nil, &out); err != nil {
+	out, err := call[ContainmentList](ctx, c, http.MethodGet, "containments", IncidentPath(incidentID, "containments"), nil, "", nil)
+	if err != nil {
 		return nil, err
 	}
 	return out.Containments, nil
@@ -508,8 +474,8 @@ func (c *Client) ListContainments(ctx context.Context, f ContainmentFilter) ([]C
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out ContainmentList
-	if err := c.Do(ctx, http.MethodGet, "containments", "/api/v1/containments", q, "", nil, &out); err != nil {
+	out, err := call[ContainmentList](ctx, c, http.MethodGet, "containments", "/api/v1/containments", q, "", nil)
+	if err != nil {
 		return nil, err
 	}
 	return out.Containments, nil
@@ -559,8 +525,8 @@ func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out AuditList
-	if err := c.Do(ctx, http.MethodGet, "audit", "/api/v1/audit", q, "", nil, &out); err != nil {
+	out, err := call[AuditList](ctx, c, http.MethodGet, "audit", "/api/v1/audit", q, "", nil)
+	if err != nil {
 		return nil, err
 	}
 	return out.Entries, nil
@@ -568,9 +534,5 @@ func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
 // VerifyAudit checks the audit log's hash chain.
 func (c *Client) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
-	var out AuditVerification
-	if err := c.Do(ctx, http.MethodGet, "audit_verify", "/api/v1/audit/verify", nil, "", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AuditVerification](ctx, c, http.MethodGet, "audit_verify", "/api/v1/audit/verify", nil, "", nil)
 }

@@ -116,11 +116,7 @@ type Evidence struct {
 // Evidence reads an incident's evidence: an *Error with Status 404 before it is gathered
 // or when incidentd has no Prometheus configured.
 func (c *Client) Evidence(ctx context.Context, id int64) (*Evidence, error) {
-	var e Evidence
-	if err := c.Do(ctx, http.MethodGet, "evidence", IncidentPath(id, "evidence"), nil, "", nil, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return call[Evidence](ctx, c, http.MethodGet, "evidence", IncidentPath(id, "evidence"), nil, "", nil)
 }
 
 // RequestEvidence asks incidentd to gather an incident's evidence again (it answers 202

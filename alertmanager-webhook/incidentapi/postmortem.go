@@ -53,26 +53,18 @@ type ActionItemList struct {
 
 // SavePostmortem stores an incident's post-mortem text (Markdown) for actingUser.
 func (c *Client) SavePostmortem(ctx context.Context, id int64, actingUser, text string) (*PostmortemSaved, error) {
-	var out PostmortemSaved
-	if err := c.Do(ctx, http.MethodPut, "postmortem", IncidentPath(id, "postmortem"), nil, actingUser, PostmortemInput{Text: text}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[PostmortemSaved](ctx, c, http.MethodPut, "postmortem", IncidentPath(id, "postmortem"), nil, actingUser, PostmortemInput{Text: text})
 }
 
 // AddActionItem attaches an action item to an incident for actingUser.
 func (c *Client) AddActionItem(ctx context.Context, id int64, actingUser string, in ActionItemInput) (*ActionItem, error) {
-	var out ActionItem
-	if err := c.Do(ctx, http.MethodPost, "action_item", IncidentPath(id, "action_items"), nil, actingUser, in, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[ActionItem](ctx, c, http.MethodPost, "action_item", IncidentPath(id, "action_items"), nil, actingUser, in)
 }
 
 // ActionItems lists an incident's action items.
 func (c *Client) ActionItems(ctx context.Context, id int64) ([]ActionItem, error) {
-	var out ActionItemList
-	if err := c.Do(ctx, http.MethodGet, "action_items", IncidentPath(id, "action_items"), nil, "", nil, &out); err != nil {
+	out, err := call[ActionItemList](ctx, c, http.MethodGet, "action_items", IncidentPath(id, "action_items"), nil, "", nil)
+	if err != nil {
 		return nil, err
 	}
 	return out.ActionItems, nil
@@ -80,10 +72,6 @@ func (c *Client) ActionItems(ctx context.Context, id int64) ([]ActionItem, error
 
 // SetActionItemStatus marks an action item open or done for actingUser.
 func (c *Client) SetActionItemStatus(ctx context.Context, itemID int64, actingUser, status string) (*ActionItem, error) {
-	var out ActionItem
 	path := "/api/v1/action_items/" + strconv.FormatInt(itemID, 10) + "/status"
-	if err := c.Do(ctx, http.MethodPost, "action_item_status", path, nil, actingUser, ActionItemStatusInput{Status: status}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[ActionItem](ctx, c, http.MethodPost, "action_item_status", path, nil, actingUser, ActionItemStatusInput{Status: status})
 }

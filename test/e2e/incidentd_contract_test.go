@@ -1,17 +1,13 @@
-package incidentapi_test
+package e2e
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,21 +15,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/notify/notifytest"
 )
 
-func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-
-// recorder keeps the body of every answer the client reads, so a test can hold the JSON
+// contractRecorder keeps the body of every answer the client reads, so a test can hold the JSON
 // incidentd sent against the type the client decoded it into.
-type recorder struct {
+type contractRecorder struct {
 	mu     sync.Mutex
 	bodies []string
 }
 
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+func (r *contractRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -51,7 +44,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // last is the body of the last answer, and which request it answered.
-func (r *recorder) last() (req string, body []byte) {
+func (r *contractRecorder) last() (req string, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	req, b, _ := strings.Cut(r.bodies[len(r.bodies)-1], "\n")
@@ -61,7 +54,7 @@ func (r *recorder) last() (req string, body []byte) {
 // strict holds the last answer to the wire type T: decoding it rejects a field incidentd
 // sent that T does not declare, and encoding T again gives the same JSON, so T has no
 // field (with a value) that incidentd did not send.
-func strict[T any](t *testing.T, rec *recorder) T {
+func strict[T any](t *testing.T, rec *contractRecorder) T {
 	t.Helper()
 	req, raw := rec.last()
 	var v T
@@ -105,32 +98,16 @@ containment:
       lift: {after_resolve: manual}
 `
 
-// startIncidentd runs the real incidentd in-process on SQLite, notifying a fake Slack.
-func startIncidentd(t *testing.T) string {
+// contractIncidentd runs the real incidentd in-process on SQLite, notifying a fake Slack.
+func contractIncidentd(t *testing.T) string {
 	t.Helper()
 	slack := notifytest.NewServer(t)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(contractConfig, sha("s3cret"), sha("alice-token"), sha("admin-token"), sha("app-token"), slack.URL+"/services/T0/B0/x")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + l.Addr().String()
+	return incdStartWithConfig(t, fmt.Sprintf(contractConfig, incdSHA("s3cret"), incdSHA("alice-token"), incdSHA("admin-token"), incdSHA("app-token"), slack.URL+"/services/T0/B0/x"))
 }
 
-// p1Alert is a firing P1 alert on fraud v2 asking for its fallback v1, as Alertmanager
+// contractP1Alert is a firing P1 alert on fraud v2 asking for its fallback v1, as Alertmanager
 // sends it.
-func p1Alert(at time.Time) string {
+func contractP1Alert(at time.Time) string {
 	return fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"FraudAUCDrop\"}","receiver":"incidentd","status":"firing",
 "externalURL":"http://am:9093","groupLabels":{"alertname":"FraudAUCDrop"},
 "commonLabels":{"alertname":"FraudAUCDrop","tier":"P1","model":"fraud","version":"v2","fallback_version":"v1","containment":"fallback","team":"risk"},
@@ -140,14 +117,14 @@ func p1Alert(at time.Time) string {
 "generatorURL":"http://prometheus/graph","fingerprint":"f1"}]}`, at.UTC().Format(time.RFC3339Nano))
 }
 
-// TestWireTypesMatchIncidentd drives a real incidentd through the client, every endpoint a
+// TestIncidentdWireTypes drives a real incidentd through the client, every endpoint a
 // client uses, and holds each answer to its wire type: a field added to incidentd's answer
 // and not to package incidentapi (or the other way round) fails here. The incident list
 // is written by the store's own encoder (AppendJSON), the rest by encoding/json.
-func TestWireTypesMatchIncidentd(t *testing.T) {
-	base := startIncidentd(t)
+func TestIncidentdWireTypes(t *testing.T) {
+	base := contractIncidentd(t)
 	ctx := context.Background()
-	rec := &recorder{}
+	rec := &contractRecorder{}
 	hc := &http.Client{Transport: rec, Timeout: 10 * time.Second}
 	alice := incidentapi.New(base, incidentapi.Options{Token: "alice-token", HTTP: hc})
 	root := incidentapi.New(base, incidentapi.Options{Token: "admin-token", HTTP: hc})
@@ -159,7 +136,7 @@ func TestWireTypesMatchIncidentd(t *testing.T) {
 	require.NoError(t, err)
 	strict[incidentapi.Change](t, rec)
 
-	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/alertmanager", strings.NewReader(p1Alert(now.Add(-time.Minute))))
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/alertmanager", strings.NewReader(contractP1Alert(now.Add(-time.Minute))))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := http.DefaultClient.Do(req)
@@ -279,10 +256,10 @@ func TestWireTypesMatchIncidentd(t *testing.T) {
 	require.True(t, v.OK, v.Problem)
 }
 
-// TestClientErrors: an answer other than 2xx is an *Error with incidentd's status and the
+// TestIncidentdClientErrors: an answer other than 2xx is an *Error with incidentd's status and the
 // message naming what to fix, whatever the endpoint.
-func TestClientErrors(t *testing.T) {
-	base := startIncidentd(t)
+func TestIncidentdClientErrors(t *testing.T) {
+	base := contractIncidentd(t)
 	ctx := context.Background()
 	alice := incidentapi.New(base, incidentapi.Options{Token: "alice-token"})
 
