@@ -88,33 +88,14 @@ escalation_policies:
   - targets: [{channel: team-slack}]
 routing:
   default: {team: risk, escalation_policy: risk}
-containment:
-  enabled: true
-  max_actions_per_hour: 5
-  policies:
-    - name: p1-fallback
-      match: ['tier="P1"', 'containment="fallback"']
-      action: fallback
-      lift: {after_resolve: manual}
 `
 
-// contractIncidentd runs the real incidentd in-process on SQLite, notifying a fake Slack.
+// contractIncidentd runs the real incidentd in-process on SQLite, notifying a fake Slack
+// (Slack cannot run here).
 func contractIncidentd(t *testing.T) string {
 	t.Helper()
 	slack := notifytest.NewServer(t)
 	return incdStartWithConfig(t, fmt.Sprintf(contractConfig, incdSHA("s3cret"), incdSHA("alice-token"), incdSHA("admin-token"), incdSHA("app-token"), slack.URL+"/services/T0/B0/x"))
-}
-
-// contractP1Alert is a firing P1 alert on fraud v2 asking for its fallback v1, as Alertmanager
-// sends it.
-func contractP1Alert(at time.Time) string {
-	return fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"FraudAUCDrop\"}","receiver":"incidentd","status":"firing",
-"externalURL":"http://am:9093","groupLabels":{"alertname":"FraudAUCDrop"},
-"commonLabels":{"alertname":"FraudAUCDrop","tier":"P1","model":"fraud","version":"v2","fallback_version":"v1","containment":"fallback","team":"risk"},
-"commonAnnotations":{"summary":"AUC dropped"},
-"alerts":[{"status":"firing","labels":{"alertname":"FraudAUCDrop","tier":"P1","model":"fraud","version":"v2","fallback_version":"v1","containment":"fallback","team":"risk"},
-"annotations":{"summary":"AUC dropped","runbook_url":"https://runbooks.example/auc"},"startsAt":%q,"endsAt":"0001-01-01T00:00:00Z",
-"generatorURL":"http://prometheus/graph","fingerprint":"f1"}]}`, at.UTC().Format(time.RFC3339Nano))
 }
 
 // TestIncidentdWireTypes drives a real incidentd through the client, every endpoint a
@@ -136,13 +117,15 @@ func TestIncidentdWireTypes(t *testing.T) {
 	require.NoError(t, err)
 	strict[incidentapi.Change](t, rec)
 
-	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/alertmanager", strings.NewReader(contractP1Alert(now.Add(-time.Minute))))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer s3cret")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// A P1 alert through the real Alertmanager.
+	am := incdStartAM(t, base, "")
+	am.post(t, []incdAlert{{Labels: map[string]string{"alertname": "FraudAUCDrop", "tier": "P1", "model": "fraud", "version": "v2", "team": "risk"},
+		Annotations: map[string]string{"summary": "AUC dropped", "runbook_url": "https://runbooks.example/auc"}, StartsAt: now.Add(-time.Minute)}})
+	require.Eventually(t, func() bool {
+		p, err := alice.ListPage(ctx, incidentapi.Filter{}, 0, "")
+		require.NoError(t, err)
+		return len(p.Incidents) == 1
+	}, 20*time.Second, 100*time.Millisecond, "the incident opened")
 
 	incs, truncated, err := alice.List(ctx, incidentapi.Filter{Open: true, Model: "fraud"}, 100)
 	require.NoError(t, err)
@@ -196,24 +179,19 @@ func TestIncidentdWireTypes(t *testing.T) {
 	require.NoError(t, err)
 	strict[incidentapi.ChangePage](t, rec)
 
-	// The automatic containment, as the application reads it, then the rest of its life.
-	var cs []incidentapi.Containment
-	require.Eventually(t, func() bool {
-		cs, err = appc.ListContainments(ctx, incidentapi.ContainmentFilter{Model: "fraud", Active: true})
-		require.NoError(t, err)
-		return len(cs) == 1
-	}, 10*time.Second, 50*time.Millisecond, "the policy's containment")
-	strict[incidentapi.ContainmentList](t, rec)
-	require.Equal(t, "p1-fallback", cs[0].Policy)
-	_, err = appc.GetContainment(ctx, cs[0].ID)
-	require.NoError(t, err)
-	strict[incidentapi.ContainmentDetail](t, rec)
 	exp := now.Add(time.Hour).Truncate(time.Second)
 	manual, err := alice.Contain(ctx, id, "", incidentapi.ContainmentRequest{Model: "fraud", Action: "block_inputs",
 		Match: &incidentapi.ContainmentMatch{InputClass: "pdf_upload"}, Reason: "parser crash", ExpiresAt: &exp})
 	require.NoError(t, err)
 	strict[incidentapi.Containment](t, rec)
 	require.Equal(t, incidentapi.ContainmentUntil("expires"), manual.Until)
+	cs, err := appc.ListContainments(ctx, incidentapi.ContainmentFilter{Model: "fraud", Active: true})
+	require.NoError(t, err)
+	strict[incidentapi.ContainmentList](t, rec)
+	require.Len(t, cs, 1, "the application reads the containment in force")
+	_, err = appc.GetContainment(ctx, manual.ID)
+	require.NoError(t, err)
+	strict[incidentapi.ContainmentDetail](t, rec)
 	lifted, err := alice.LiftContainment(ctx, manual.ID, "", "parser fixed")
 	require.NoError(t, err)
 	strict[incidentapi.Containment](t, rec)
