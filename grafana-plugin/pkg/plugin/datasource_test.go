@@ -29,8 +29,6 @@ func at(s string) time.Time {
 	return t
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // fixture is a small day of incidents whose counts are worked out by hand in the tests.
 func fixture() []incidentd.Incident {
 	return []incidentd.Incident{
