@@ -16,6 +16,7 @@ const (
 	PageLimit        = incidentapi.PageLimit
 )
 
+// The API's types, under the names the plugin's code has always used.
 type (
 	State            = incidentapi.State
 	Tier             = incidentapi.Tier
