@@ -25,6 +25,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -407,34 +408,13 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-// Inputs of the action endpoints.
+// The inputs of the action endpoints are the API's (package incidentapi).
 type (
-	// TransitionInput moves an incident.
-	TransitionInput struct {
-		To   string `json:"to"`
-		Note string `json:"note"`
-	}
-	// NoteOnlyInput carries an optional note (ack, reopen).
-	NoteOnlyInput struct {
-		Note string `json:"note"`
-	}
-	// AssignInput assigns an incident.
-	AssignInput struct {
-		Assignee string `json:"assignee"`
-		Note     string `json:"note"`
-	}
-	// TierInput overrides the tier ("" restores the alerts' tier).
-	TierInput struct {
-		Tier string `json:"tier"`
-		Note string `json:"note"`
-	}
-	// NoteInput adds a note, link or containment action.
-	NoteInput struct {
-		Kind            string `json:"kind"`
-		ContainmentKind string `json:"containment_kind"`
-		Text            string `json:"text"`
-		URL             string `json:"url"`
-	}
+	TransitionInput = incidentapi.TransitionInput
+	NoteOnlyInput   = incidentapi.NoteOnlyInput
+	AssignInput     = incidentapi.AssignInput
+	TierInput       = incidentapi.TierInput
+	NoteInput       = incidentapi.NoteInput
 )
 
 const maxNote = 4096
@@ -475,7 +455,7 @@ func act[T any](a *API, w http.ResponseWriter, r *http.Request, p auth.Principal
 
 func (a *API) transition(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	act(a, w, r, p, func(ctx context.Context, id int64, in TransitionInput, who store.Action) (any, error) {
-		st, err := incident.ParseState(in.To)
+		st, err := incident.ParseState(string(in.To))
 		if err != nil {
 			return nil, badf("to: %v", err)
 		}
@@ -503,7 +483,7 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 
 func (a *API) tier(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	act(a, w, r, p, func(ctx context.Context, id int64, in TierInput, who store.Action) (any, error) {
-		t, err := incident.ParseTier(in.Tier)
+		t, err := incident.ParseTier(string(in.Tier))
 		if err != nil {
 			return nil, badf("tier: %v", err)
 		}
@@ -570,7 +550,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, _ auth.Principal
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	writeJSON(w, http.StatusOK, incidentapi.AuditList{Entries: es})
 }
 
 func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, _ auth.Principal) {

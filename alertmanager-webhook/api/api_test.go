@@ -18,6 +18,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -51,7 +52,7 @@ func (m *memStore) Get(_ context.Context, id int64) (*store.Detail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store.Detail{Incident: *i}, nil
+	return &store.Detail{Incident: i.Incident}, nil
 }
 func (m *memStore) Transition(_ context.Context, id int64, to incident.State, _ store.Action) (*store.Incident, error) {
 	i, err := m.find(id)
@@ -132,7 +133,7 @@ func (m *memStore) ActionItems(context.Context, store.ActionItemFilter) ([]store
 func fuzzAPI(t testing.TB) *API {
 	a, err := auth.New([]auth.Token{{Subject: "fuzzer", Role: auth.Admin, SHA256: auth.Hash("t"), Delegate: true}}, nil, nil)
 	require.NoError(t, err)
-	return New(Options{Store: &memStore{inc: store.Incident{ID: 1, State: incident.Detected}}, Auth: func() *auth.Authenticator { return a }})
+	return New(Options{Store: &memStore{inc: store.Incident{Incident: incidentapi.Incident{ID: 1, State: incident.Detected}}}, Auth: func() *auth.Authenticator { return a }})
 }
 
 // FuzzActions sends arbitrary bodies (and acting-user headers) to every action endpoint:

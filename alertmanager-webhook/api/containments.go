@@ -13,6 +13,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -23,12 +24,6 @@ type ContainmentStore interface {
 	GetContainment(ctx context.Context, id int64) (*containment.Containment, error)
 	ListContainments(ctx context.Context, f store.ContainmentFilter) ([]containment.Containment, error)
 	ContainmentHooks(ctx context.Context, containmentID int64) ([]store.HookDelivery, error)
-}
-
-// containmentDetail is one containment with the calls of its hooks.
-type containmentDetail struct {
-	*containment.Containment
-	Hooks []store.HookDelivery `json:"hooks"`
 }
 
 func (a *API) containments() (ContainmentStore, error) {
@@ -96,9 +91,7 @@ func (a *API) applyContainment(w http.ResponseWriter, r *http.Request, p auth.Pr
 }
 
 // LiftInput is the optional body of a lift.
-type LiftInput struct {
-	Reason string `json:"reason"`
-}
+type LiftInput = incidentapi.LiftInput
 
 func (a *API) liftContainment(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	cs, err := a.containments()
@@ -149,7 +142,11 @@ func (a *API) getContainment(w http.ResponseWriter, r *http.Request, _ auth.Prin
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, containmentDetail{Containment: c, Hooks: hooks})
+	out := incidentapi.ContainmentDetail{Containment: incidentapi.Containment(*c), Hooks: make([]incidentapi.HookDelivery, len(hooks))}
+	for i, h := range hooks {
+		out.Hooks[i] = h.HookDelivery
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // listContainments answers GET /api/v1/containments and /api/v1/incidents/{id}/containments.

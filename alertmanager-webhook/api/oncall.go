@@ -8,6 +8,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -125,5 +126,5 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request, _ auth.Princ
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"escalation": st, "notifications": ds})
+	writeJSON(w, http.StatusOK, incidentapi.Notifications{Escalation: st, Notifications: ds})
 }

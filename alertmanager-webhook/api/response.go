@@ -12,6 +12,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/postmortem"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -96,7 +97,7 @@ func (a *API) getPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		}
 		in := postmortem.Input{Incident: d, ActionItems: items, SLA: a.o.Store.Config().SLA, Now: a.o.Now()}
 		if ev := a.evidenceReport(r.Context(), id); ev != nil {
-			in.Evidence = &ev.Report
+			in.Evidence = &ev.EvidenceReport
 		}
 		text = postmortem.Draft(in)
 	}
@@ -115,9 +116,7 @@ func (a *API) putPostmortem(w http.ResponseWriter, r *http.Request, p auth.Princ
 	var text string
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
-		var in struct {
-			Text string `json:"text"`
-		}
+		var in incidentapi.PostmortemInput
 		if err := decodeLimit(r, &in, store.MaxPostmortemBytes*2); err != nil {
 			writeError(w, a.o.Logger, err)
 			return
@@ -136,20 +135,14 @@ func (a *API) putPostmortem(w http.ResponseWriter, r *http.Request, p auth.Princ
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incident_id": pm.IncidentID, "updated_at": pm.UpdatedAt, "updated_by": pm.UpdatedBy, "bytes": len(pm.Text)})
+	writeJSON(w, http.StatusOK, incidentapi.PostmortemSaved{IncidentID: pm.IncidentID, UpdatedAt: pm.UpdatedAt, UpdatedBy: pm.UpdatedBy, Bytes: len(pm.Text)})
 }
 
 // ActionItemInput adds an action item to an incident.
-type ActionItemInput struct {
-	Text  string `json:"text"`
-	Owner string `json:"owner"`
-	Due   string `json:"due"` // RFC 3339 time or a date 2006-01-02
-}
+type ActionItemInput = incidentapi.ActionItemInput
 
 // ActionItemStatusInput marks an action item open or done.
-type ActionItemStatusInput struct {
-	Status string `json:"status"`
-}
+type ActionItemStatusInput = incidentapi.ActionItemStatusInput
 
 func (a *API) addActionItem(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	act(a, w, r, p, func(ctx context.Context, id int64, in ActionItemInput, who store.Action) (any, error) {
@@ -200,7 +193,7 @@ func (a *API) listActionItems(w http.ResponseWriter, r *http.Request, _ auth.Pri
 		writeError(w, a.o.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"action_items": items})
+	writeJSON(w, http.StatusOK, incidentapi.ActionItemList{ActionItems: items})
 }
 
 func contains(xs []string, x string) bool {

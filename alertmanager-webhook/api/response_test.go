@@ -12,6 +12,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
@@ -46,7 +47,7 @@ func FuzzResponseInputs(f *testing.F) {
 	a, err := auth.New([]auth.Token{{Subject: "fuzzer", Role: auth.Admin, SHA256: auth.Hash("t")}}, nil, nil)
 	require.NoError(f, err)
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	h := New(Options{Store: &memStore{inc: store.Incident{ID: 1, State: incident.Detected, DetectedAt: now}}, Auth: func() *auth.Authenticator { return a },
+	h := New(Options{Store: &memStore{inc: store.Incident{Incident: incidentapi.Incident{ID: 1, State: incident.Detected, DetectedAt: now}}}, Auth: func() *auth.Authenticator { return a },
 		Maintenance: memMaintenance{}, Now: func() time.Time { return now }})
 	f.Fuzz(func(t *testing.T, route, body string) {
 		method, target, ok := strings.Cut(route, " ")

@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Action is what a containment makes applications do.
-type Action string
+type Action = incidentapi.ContainmentAction
 
 // Actions.
 const (
@@ -41,7 +43,7 @@ func ParseAction(s string) (Action, error) {
 }
 
 // Until says what ends a containment (besides a human lifting it).
-type Until string
+type Until = incidentapi.ContainmentUntil
 
 // Ends of a containment.
 const (
@@ -52,35 +54,11 @@ const (
 
 // Match selects the inputs a block_inputs containment refuses: either a feature equal to
 // a value, or a named input class the application assigns (e.g. "pdf_upload").
-type Match struct {
-	Feature    string `json:"feature,omitempty"`
-	Value      string `json:"value,omitempty"`
-	InputClass string `json:"input_class,omitempty"`
-}
+type Match = incidentapi.ContainmentMatch
 
-// Containment is one containment, active or lifted.
-type Containment struct {
-	ID              int64     `json:"id"`
-	Model           string    `json:"model"`
-	Version         string    `json:"version,omitempty"` // empty: every version of the model
-	Action          Action    `json:"action"`
-	Match           *Match    `json:"match,omitempty"`
-	FallbackVersion string    `json:"fallback_version,omitempty"`
-	Reason          string    `json:"reason"`
-	IncidentID      int64     `json:"incident,omitempty"`
-	Policy          string    `json:"policy,omitempty"` // the automatic policy that applied it
-	CreatedBy       string    `json:"created_by"`
-	CreatedAt       time.Time `json:"created_at"`
-	Until           Until     `json:"until"`
-	ExpiresAt       time.Time `json:"expires_at,omitzero"`
-	// LiftAfter is, for UntilResolved, how long after the incident resolves it is lifted.
-	LiftAfterSeconds float64   `json:"lift_after_seconds,omitempty"`
-	LiftedAt         time.Time `json:"lifted_at,omitzero"`
-	LiftedBy         string    `json:"lifted_by,omitempty"`
-	LiftReason       string    `json:"lift_reason,omitempty"`
-	// Active is computed when read: not lifted and not expired.
-	Active bool `json:"active"`
-}
+// Containment is one containment, active or lifted: the API's (incidentapi.Containment,
+// the one declaration of its JSON), with the decisions about it as methods.
+type Containment incidentapi.Containment
 
 // IsActive says whether c is in force at now.
 func (c *Containment) IsActive(now time.Time) bool {
@@ -108,23 +86,9 @@ func bad(field, format string, a ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
-// Request is an apply request as the API receives it.
-type Request struct {
-	Model           string `json:"model"`
-	Version         string `json:"version"`
-	Action          string `json:"action"`
-	Match           *Match `json:"match"`
-	FallbackVersion string `json:"fallback_version"`
-	Reason          string `json:"reason"`
-	Incident        int64  `json:"incident"`
-	// Exactly one of ExpiresAt, UntilResolved, UntilLifted (none: until_lifted).
-	ExpiresAt     *time.Time `json:"expires_at"`
-	UntilResolved bool       `json:"until_resolved"`
-	UntilLifted   bool       `json:"until_lifted"`
-	// LiftAfter is how long after the incident resolves an until_resolved containment is
-	// lifted, as a Go duration ("10m"); empty: at once.
-	LiftAfter string `json:"lift_after"`
-}
+// Request is an apply request as the API receives it (incidentapi.ContainmentRequest),
+// with its validation as a method.
+type Request incidentapi.ContainmentRequest
 
 func checkName(field, v string, required bool) error {
 	switch {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
 	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
@@ -599,18 +600,7 @@ func (e *Engine) send(ctx context.Context, cfg *Config, c claimed) error {
 }
 
 // Delivery is one outbox row, for the API.
-type Delivery struct {
-	ID        int64              `json:"id"`
-	Channel   string             `json:"channel"`
-	Kind      string             `json:"kind"`
-	Recipient string             `json:"recipient,omitempty"`
-	Step      int                `json:"step,omitempty"`
-	Status    store.OutboxStatus `json:"status"`
-	Attempts  int                `json:"attempts"`
-	LastError string             `json:"last_error,omitempty"`
-	CreatedAt time.Time          `json:"created_at"`
-	SentAt    time.Time          `json:"sent_at,omitzero"`
-}
+type Delivery = incidentapi.Delivery
 
 // Deliveries lists the notifications of an incident, oldest first.
 func Deliveries(ctx context.Context, s *store.DB, incidentID int64) ([]Delivery, error) {
@@ -627,16 +617,7 @@ func Deliveries(ctx context.Context, s *store.DB, incidentID int64) ([]Delivery,
 }
 
 // Status is an incident's escalation as the worker left it, for the API.
-type Status struct {
-	Team   string                 `json:"team"`
-	Policy string                 `json:"policy"`
-	Tier   string                 `json:"tier"`
-	Action store.EscalationAction `json:"action"`
-	State  store.EscalationState  `json:"state"`
-	Step   int                    `json:"next_step"`
-	Round  int                    `json:"round"`
-	DueAt  time.Time              `json:"due_at,omitzero"`
-}
+type Status = incidentapi.EscalationStatus
 
 // StatusOf returns the escalation of an incident, nil if the worker has not routed it yet.
 func StatusOf(ctx context.Context, s *store.DB, incidentID int64) (*Status, error) {

@@ -11,17 +11,19 @@ package evidence
 
 import (
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Verdict is a cause's judgement.
-type Verdict string
+type Verdict = incidentapi.EvidenceVerdict
 
 // The verdicts. Unknown means the data needed to judge was missing (or Prometheus failed): it
 // never stands in for not supported.
 const (
-	Supported    Verdict = "supported"
-	NotSupported Verdict = "not_supported"
-	Unknown      Verdict = "unknown"
+	Supported    = incidentapi.Supported
+	NotSupported = incidentapi.NotSupported
+	Unknown      = incidentapi.Unknown
 )
 
 // Cause names, the seed's Investigate list.
@@ -57,57 +59,10 @@ type Deployment struct {
 
 // Finding is one fact behind a verdict: a number now and, where it compares, before; the
 // PromQL that produced it and the dashboard panel that shows it.
-type Finding struct {
-	Name   string   `json:"name"`
-	Now    *float64 `json:"now,omitempty"`
-	Before *float64 `json:"before,omitempty"`
-	Note   string   `json:"note,omitempty"`
-	Query  string   `json:"query,omitempty"`
-	Panel  string   `json:"panel,omitempty"`
-}
+type Finding = incidentapi.EvidenceFinding
 
 // Cause is one root cause with its verdict, a one-line reason and its findings.
-type Cause struct {
-	Name    string  `json:"name"`
-	Verdict Verdict `json:"verdict"`
-	// Hinted marks a cause the opening alert named in its evidence hints: listed first, but
-	// judged like any other.
-	Hinted   bool      `json:"hinted,omitempty"`
-	Reason   string    `json:"reason"`
-	Findings []Finding `json:"findings,omitempty"`
-}
+type Cause = incidentapi.EvidenceCause
 
 // Report is the evidence of one incident.
-type Report struct {
-	Model      string    `json:"model"`
-	Version    string    `json:"version,omitempty"`
-	At         time.Time `json:"at"`
-	Window     string    `json:"window"`
-	Baseline   string    `json:"baseline"`
-	Causes     []Cause   `json:"causes"`
-	Hints      *Hints    `json:"hints,omitempty"`
-	Queries    int       `json:"queries"`
-	Errors     []string  `json:"errors,omitempty"`
-	DurationMS int64     `json:"duration_ms"`
-}
-
-// Cause returns the named cause of the report.
-func (r Report) Cause(name string) (Cause, bool) {
-	for _, c := range r.Causes {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return Cause{}, false
-}
-
-// Supported names the causes judged supported, in report order.
-func (r Report) Supported() []string {
-	var out []string
-	for _, c := range r.Causes {
-		if c.Verdict == Supported {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}
+type Report = incidentapi.EvidenceReport

@@ -124,7 +124,7 @@ func Gather(ctx context.Context, q Querier, s Subject, o Options) Report {
 		}
 	}
 	var hints *Hints
-	if !s.Hints.empty() {
+	if !hintsEmpty(s.Hints) {
 		hints = &s.Hints
 	}
 	return Report{

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // The annotations that carry an alert's evidence hints (rulegen writes them from an alert's
@@ -25,15 +27,11 @@ const (
 // rule is written before the incident and knows where to look, not what happened, so a hinted
 // cause the data does not support stays not supported (or unknown), and an unhinted cause
 // the data supports stays supported.
-type Hints struct {
-	Features []string `json:"features,omitempty"`
-	Causes   []string `json:"causes,omitempty"`
-	// Ignored names the hint values not used, with why: an unknown cause, a value too long,
-	// more features than MaxHintFeatures.
-	Ignored []string `json:"ignored,omitempty"`
-}
+type Hints = incidentapi.EvidenceHints
 
-func (h Hints) empty() bool { return len(h.Features) == 0 && len(h.Causes) == 0 && len(h.Ignored) == 0 }
+func hintsEmpty(h Hints) bool {
+	return len(h.Features) == 0 && len(h.Causes) == 0 && len(h.Ignored) == 0
+}
 
 // HintsFromAnnotations reads the hints from an alert's annotations. Values are trimmed,
 // empty ones and repeats skipped; unknown causes and values beyond the bounds are listed in

@@ -26,7 +26,7 @@ func TestHintsFromAnnotations(t *testing.T) {
 	require.Equal(t, []string{`opscentre_evidence_causes: unknown cause "gremlins"; expected one of inputs_changed, version_mismatch, external_api_change, adversarial_inputs, capacity`}, h.Ignored,
 		"an unknown cause is reported, not dropped silently")
 
-	require.True(t, HintsFromAnnotations(map[string]string{"summary": "x"}).empty(), "no hint annotations: no hints")
+	require.True(t, hintsEmpty(HintsFromAnnotations(map[string]string{"summary": "x"})), "no hint annotations: no hints")
 
 	many := make([]string, 50)
 	for i := range many {

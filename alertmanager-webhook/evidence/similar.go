@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Incident is an incident as similar incidents compare it: what alerted, on which model,
@@ -26,22 +28,7 @@ type Incident struct {
 }
 
 // Similar is a past incident ranked against the current one, with why and how it ended.
-type Similar struct {
-	ID              int64     `json:"id"`
-	Title           string    `json:"title"`
-	Score           float64   `json:"score"`
-	SameAlert       bool      `json:"same_alert"`
-	SameModel       bool      `json:"same_model"`
-	LabelSimilarity float64   `json:"label_similarity"`
-	SameCauses      []string  `json:"same_causes,omitempty"`
-	DetectedAt      time.Time `json:"detected_at"`
-	ResolvedAt      time.Time `json:"resolved_at,omitzero"`
-	ResolvedBy      string    `json:"resolved_by,omitempty"`
-	// TimeToResolveSeconds is resolution minus detection, absent while it is open.
-	TimeToResolveSeconds float64  `json:"time_to_resolve_seconds,omitempty"`
-	RootCause            string   `json:"root_cause,omitempty"`
-	ActionItems          []string `json:"action_items,omitempty"`
-}
+type Similar = incidentapi.SimilarIncident
 
 // Weights of the similarity score (README, "Evidence"). The score is their weighted sum, in
 // [0, 1]: the same alert counts most, then the same model; the label and cause overlaps are

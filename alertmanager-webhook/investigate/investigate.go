@@ -20,6 +20,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/postmortem"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
@@ -269,13 +270,7 @@ func noModel(d *store.Detail) evidence.Report {
 
 // Response is an incident's evidence as the API returns it: the report, when and at which
 // tier it was gathered, and the past incidents it resembles.
-type Response struct {
-	IncidentID int64         `json:"incident_id"`
-	GatheredAt time.Time     `json:"gathered_at"`
-	Tier       incident.Tier `json:"tier"`
-	evidence.Report
-	Similar []evidence.Similar `json:"similar"`
-}
+type Response = incidentapi.Evidence
 
 // Report reads an incident's evidence (store.ErrNotFound before it was gathered) and ranks
 // the similar past incidents.
@@ -285,7 +280,7 @@ func (v *Investigator) Report(ctx context.Context, id int64) (*Response, error) 
 		return nil, err
 	}
 	resp := &Response{IncidentID: id, GatheredAt: e.GatheredAt, Tier: e.Tier}
-	if err := json.Unmarshal(e.Report, &resp.Report); err != nil {
+	if err := json.Unmarshal(e.Report, &resp.EvidenceReport); err != nil {
 		return nil, fmt.Errorf("evidence of incident %d: %w", id, err)
 	}
 	d, err := v.o.Store.Get(ctx, id)

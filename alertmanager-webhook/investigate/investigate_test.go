@@ -10,6 +10,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -39,7 +40,7 @@ func TestTierRose(t *testing.T) {
 // model within the baseline before detection.
 func TestSubject(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	d := &store.Detail{Incident: store.Incident{Model: "fraud", DetectedAt: t0, Labels: map[string]string{"version": "v5"}},
+	d := &store.Detail{Incident: incidentapi.Incident{Model: "fraud", DetectedAt: t0, Labels: map[string]string{"version": "v5"}},
 		RelatedChanges: []changes.Change{
 			{Kind: "model_version", Model: "fraud", Version: "v5", Title: "canary", At: t0.Add(-5 * time.Minute)},
 			{Kind: "deploy", Model: "fraud", At: t0.Add(-3 * time.Hour)},           // before the baseline

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -28,7 +29,7 @@ func TestRootCause(t *testing.T) {
 
 func TestDraftWhatWeKnewAtDetection(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	d := &store.Detail{Incident: store.Incident{ID: 4, Title: "drift", Model: "fraud", DetectedAt: t0}}
+	d := &store.Detail{Incident: incidentapi.Incident{ID: 4, Title: "drift", Model: "fraud", DetectedAt: t0}}
 	now, before := 0.8, 0.02
 	r := &evidence.Report{Model: "fraud", At: t0, Window: "10m", Baseline: "1h", Queries: 12, Causes: []evidence.Cause{
 		{Name: evidence.InputsChanged, Verdict: evidence.Supported, Reason: "drifted: amount",

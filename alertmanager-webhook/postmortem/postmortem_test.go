@@ -9,6 +9,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/alertmanager-webhook/store"
 )
 
@@ -16,7 +17,7 @@ var t0 = time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 
 func detail() *store.Detail {
 	return &store.Detail{
-		Incident: store.Incident{ID: 42, Title: "FraudModelAccuracyDrop", Summary: "accuracy of fraud\nfell to 0.71", Tier: incident.P1,
+		Incident: incidentapi.Incident{ID: 42, Title: "FraudModelAccuracyDrop", Summary: "accuracy of fraud\nfell to 0.71", Tier: incident.P1,
 			Team: "risk", Model: "fraud", State: incident.Resolved, DetectedAt: t0, TriagedAt: t0.Add(7 * time.Minute),
 			ContainedAt: t0.Add(20 * time.Minute), ResolvedAt: t0.Add(95 * time.Minute), ResolvedBy: "system", AlertsTotal: 2},
 		Alerts: []store.Alert{

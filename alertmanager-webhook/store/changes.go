@@ -10,6 +10,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 const changeCols = `id, at, kind, service, model, team, version, title, text, actor, link, labels, recorded_by, recorded_at`
@@ -49,10 +50,7 @@ type ChangeFilter struct {
 }
 
 // ChangePage is a page of changes, newest first.
-type ChangePage struct {
-	Changes    []changes.Change `json:"changes"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-}
+type ChangePage = incidentapi.ChangePage
 
 // ListChanges returns changes matching f, newest first.
 func (s *DB) ListChanges(ctx context.Context, f ChangeFilter) (*ChangePage, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // HookTarget is a configured containment hook: every apply and lift of a containment whose
@@ -21,18 +22,10 @@ type HookTarget struct {
 
 // HookDelivery is one queued call of a containment hook.
 type HookDelivery struct {
-	ID            int64     `json:"id"`
-	Hook          string    `json:"hook"`
-	ContainmentID int64     `json:"containment_id"`
-	IncidentID    int64     `json:"incident,omitempty"`
-	Event         string    `json:"event"` // containment.applied, containment.lifted
-	Payload       []byte    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
-	Attempts      int       `json:"attempts"`
-	NextAt        time.Time `json:"next_at,omitzero"`
-	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
-	GaveUpAt      time.Time `json:"gave_up_at,omitzero"`
-	LastError     string    `json:"last_error,omitempty"`
+	incidentapi.HookDelivery
+	// Payload is the body the hook receives (HookPayload), kept from the transaction that
+	// queued it.
+	Payload []byte `json:"-"`
 }
 
 // HookPayload is the JSON body a containment hook receives.

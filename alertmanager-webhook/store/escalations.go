@@ -8,56 +8,30 @@ import (
 	"time"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
-// EscalationState is where an incident's escalation stands.
-type EscalationState string
+// The escalation enums are the API's (incidentapi declares them once); the store checks
+// every stored value with their Parse functions when it reads a row.
+type (
+	EscalationState  = incidentapi.EscalationState
+	EscalationAction = incidentapi.EscalationAction
+)
 
-// The escalation states. A row is pending while steps remain to run; done once routing
-// or the policy has nothing more to do; stopped when a human (or a resolve) ended it early.
+// The escalation states and actions, as the store's callers name them.
 const (
-	EscalationPending EscalationState = "pending"
-	EscalationDone    EscalationState = "done"
-	EscalationStopped EscalationState = "stopped"
+	EscalationPending    = incidentapi.EscalationPending
+	EscalationDone       = incidentapi.EscalationDone
+	EscalationStopped    = incidentapi.EscalationStopped
+	EscalationPage       = incidentapi.EscalationPage
+	EscalationHold       = incidentapi.EscalationHold
+	EscalationQueue      = incidentapi.EscalationQueue
+	EscalationBacklog    = incidentapi.EscalationBacklog
+	EscalationSuppressed = incidentapi.EscalationSuppressed
+	EscalationUnrouted   = incidentapi.EscalationUnrouted
+	EscalationStale      = incidentapi.EscalationStale
+	EscalationNone       = incidentapi.EscalationNone
 )
-
-func (s EscalationState) String() string { return string(s) }
-
-// ParseEscalationState reads a stored or posted state; anything else is an error naming it.
-func ParseEscalationState(v string) (EscalationState, error) {
-	switch s := EscalationState(v); s {
-	case EscalationPending, EscalationDone, EscalationStopped:
-		return s, nil
-	}
-	return "", fmt.Errorf("unknown escalation state %q (expected pending, done or stopped)", v)
-}
-
-// EscalationAction is what was decided for an incident when the escalation worker routed
-// it: the tier policy's action (page, hold, queue, backlog) or why nobody is notified.
-type EscalationAction string
-
-// The escalation actions.
-const (
-	EscalationPage       EscalationAction = "page"
-	EscalationHold       EscalationAction = "hold" // page when business hours start
-	EscalationQueue      EscalationAction = "queue"
-	EscalationBacklog    EscalationAction = "backlog"
-	EscalationSuppressed EscalationAction = "suppressed" // inside a maintenance window
-	EscalationUnrouted   EscalationAction = "unrouted"   // no policy routes it
-	EscalationStale      EscalationAction = "stale"      // older than the worker's max age
-	EscalationNone       EscalationAction = "none"       // nothing to notify, or resolved already
-)
-
-func (a EscalationAction) String() string { return string(a) }
-
-// ParseEscalationAction reads a stored action; anything else is an error naming it.
-func ParseEscalationAction(v string) (EscalationAction, error) {
-	switch a := EscalationAction(v); a {
-	case EscalationPage, EscalationHold, EscalationQueue, EscalationBacklog, EscalationSuppressed, EscalationUnrouted, EscalationStale, EscalationNone:
-		return a, nil
-	}
-	return "", fmt.Errorf("unknown escalation action %q (expected page, hold, queue, backlog, suppressed, unrouted, stale or none)", v)
-}
 
 // Escalation is the escalation worker's row for one incident: the routing decision and
 // the durable timer of its next step.
@@ -89,10 +63,10 @@ func scanEscalation(r scanner) (*Escalation, error) {
 		return nil, err
 	}
 	var err error
-	if e.Action, err = ParseEscalationAction(action); err != nil {
+	if e.Action, err = incidentapi.ParseEscalationAction(action); err != nil {
 		return nil, fmt.Errorf("escalation of incident %d: action: %w", e.IncidentID, err)
 	}
-	if e.State, err = ParseEscalationState(state); err != nil {
+	if e.State, err = incidentapi.ParseEscalationState(state); err != nil {
 		return nil, fmt.Errorf("escalation of incident %d: state: %w", e.IncidentID, err)
 	}
 	e.Tier, e.DueAt, e.CreatedAt, e.UpdatedAt = incident.Tier(tier), fromNanos(due), fromNanos(created), fromNanos(updated)
@@ -102,10 +76,10 @@ func scanEscalation(r scanner) (*Escalation, error) {
 
 // check refuses a row the store could not read back.
 func (e *Escalation) check() error {
-	if _, err := ParseEscalationAction(string(e.Action)); err != nil {
+	if _, err := incidentapi.ParseEscalationAction(string(e.Action)); err != nil {
 		return invalid("escalation of incident %d: action: %w", e.IncidentID, err)
 	}
-	if _, err := ParseEscalationState(string(e.State)); err != nil {
+	if _, err := incidentapi.ParseEscalationState(string(e.State)); err != nil {
 		return invalid("escalation of incident %d: state: %w", e.IncidentID, err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // SystemActor is the actor of changes incidentd makes itself.
@@ -375,8 +376,8 @@ func (i *Incident) setRecord(r incident.Record) {
 
 // insertIncident inserts the incident a plan opens and returns it as stored.
 func (u *ingestTx) insertIncident(ctx context.Context, p part, o *incident.Opening) (*Incident, error) {
-	inc := &Incident{GroupKey: o.GroupKey, Title: o.Title, Summary: o.Summary, RunbookURL: o.RunbookURL,
-		Team: o.Team, Model: o.Model, Labels: o.Labels, CreatedAt: o.CreatedAt}
+	inc := &Incident{Incident: incidentapi.Incident{GroupKey: o.GroupKey, Title: o.Title, Summary: o.Summary, RunbookURL: o.RunbookURL,
+		Team: o.Team, Model: o.Model, Labels: o.Labels, CreatedAt: o.CreatedAt}}
 	inc.setRecord(o.Record)
 	inc.labelsJSON = p.labelsJSON // o.Labels is a copy of the group's labels
 	if err := u.s.insertIncident(ctx, u.tx, inc); err != nil {

@@ -14,7 +14,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
+
+// Wire is the page as the API's type: what AppendJSON writes, for the encoders that take
+// a value (its labels are nil where the listing kept them raw).
+func (p *Page) Wire() incidentapi.Page {
+	w := incidentapi.Page{Incidents: make([]incidentapi.Incident, len(p.Incidents)), NextCursor: p.NextCursor}
+	for i := range p.Incidents {
+		w.Incidents[i] = p.Incidents[i].Incident
+	}
+	return w
+}
 
 // AppendJSON appends the page as encoding/json would encode it (plus the newline a
 // json.Encoder writes), without reflection: listing pages of 500 incidents spent as much

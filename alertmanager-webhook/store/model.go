@@ -3,43 +3,14 @@ package store
 import (
 	"time"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
-// Incident is one incident: an alert group's trouble from detection to review.
+// Incident is an incident as the store reads and writes it: the API's incident
+// (incidentapi.Incident, the one declaration of its JSON) and what the store keeps beside it.
 type Incident struct {
-	ID        int64             `json:"id"`
-	GroupKey  string            `json:"group_key"`
-	Title     string            `json:"title"`
-	Summary   string            `json:"summary"`
-	Tier      incident.Tier     `json:"tier"`
-	AlertTier incident.Tier     `json:"alert_tier"`
-	Team      string            `json:"team"`
-	Model     string            `json:"model"`
-	Labels    map[string]string `json:"labels"`
-	// RunbookURL is the runbook_url annotation of the alert that opened the incident (where
-	// Prometheus rules put it), else its runbook_url label.
-	RunbookURL   string         `json:"runbook_url,omitempty"`
-	State        incident.State `json:"state"`
-	Assignee     string         `json:"assignee"`
-	DetectedAt   time.Time      `json:"detected_at"`
-	TriagedAt    time.Time      `json:"triaged_at,omitzero"`
-	ContainedAt  time.Time      `json:"contained_at,omitzero"`
-	InvestigAt   time.Time      `json:"investigating_at,omitzero"`
-	ResolvedAt   time.Time      `json:"resolved_at,omitzero"`
-	ReviewedAt   time.Time      `json:"reviewed_at,omitzero"`
-	ResolvedBy   string         `json:"resolved_by,omitempty"`
-	AlertsFiring int            `json:"alerts_firing"`
-	AlertsTotal  int            `json:"alerts_total"`
-	ReopenCount  int            `json:"reopen_count"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
-
-	// Computed on read.
-	MTTASeconds float64 `json:"mtta_seconds,omitempty"`
-	MTTRSeconds float64 `json:"mttr_seconds,omitempty"`
-	SLABreached bool    `json:"sla_breached"`
+	incidentapi.Incident
 
 	// labelsJSON holds the stored labels when a listing asked for them undecoded
 	// (Filter.RawLabels); AppendJSON writes them as they are.
@@ -99,50 +70,14 @@ func (i *Incident) compute(sla incident.SLA, now time.Time) {
 	i.SLABreached = sla.Breached(i.Tier, i.DetectedAt, i.TriagedAt, now)
 }
 
-// Alert is one alert occurrence.
-type Alert struct {
-	ID           int64             `json:"id"`
-	IncidentID   int64             `json:"incident_id,omitempty"`
-	GroupKey     string            `json:"group_key"`
-	Fingerprint  string            `json:"fingerprint"`
-	StartsAt     time.Time         `json:"starts_at"`
-	EndsAt       time.Time         `json:"ends_at,omitzero"`
-	Status       string            `json:"status"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	GeneratorURL string            `json:"generator_url,omitempty"`
-	FirstSeen    time.Time         `json:"first_seen"`
-}
-
-// TimelineEntry is a step in an incident's history.
-type TimelineEntry struct {
-	ID    int64          `json:"id"`
-	At    time.Time      `json:"at"`
-	Actor string         `json:"actor"`
-	Kind  string         `json:"kind"`
-	From  incident.State `json:"from,omitempty"`
-	To    incident.State `json:"to,omitempty"`
-	Note  string         `json:"note,omitempty"`
-}
-
-// Note is a note, link or containment action on an incident.
-type Note struct {
-	ID              int64     `json:"id"`
-	At              time.Time `json:"at"`
-	Actor           string    `json:"actor"`
-	Kind            string    `json:"kind"` // note, link, containment
-	ContainmentKind string    `json:"containment_kind,omitempty"`
-	Text            string    `json:"text"`
-	URL             string    `json:"url,omitempty"`
-}
-
-// Detail is an incident with everything attached to it.
-type Detail struct {
-	Incident
-	Alerts   []Alert         `json:"alerts"`
-	Timeline []TimelineEntry `json:"timeline"`
-	Notes    []Note          `json:"notes"`
-	// RelatedChanges answers "what changed?": changes of the incident's model, service or
-	// team in the window before detection, nearest first.
-	RelatedChanges []changes.Change `json:"related_changes"`
-}
+// The rest of an incident's read model is the API's: one declaration of each JSON shape.
+type (
+	// Alert is one alert occurrence.
+	Alert = incidentapi.Alert
+	// TimelineEntry is a step in an incident's history.
+	TimelineEntry = incidentapi.TimelineEntry
+	// Note is a note, link or containment action on an incident.
+	Note = incidentapi.Note
+	// Detail is an incident with everything attached to it.
+	Detail = incidentapi.Detail
+)

@@ -6,29 +6,20 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
-// OutboxStatus is where a queued notification stands.
-type OutboxStatus string
+// OutboxStatus is the API's delivery status (incidentapi declares it once).
+type OutboxStatus = incidentapi.DeliveryStatus
 
 // The outbox statuses: pending until sent, or failed once retries are exhausted or the
 // channel refused it for good.
 const (
-	OutboxPending OutboxStatus = "pending"
-	OutboxSent    OutboxStatus = "sent"
-	OutboxFailed  OutboxStatus = "failed"
+	OutboxPending = incidentapi.DeliveryPending
+	OutboxSent    = incidentapi.DeliverySent
+	OutboxFailed  = incidentapi.DeliveryFailed
 )
-
-func (s OutboxStatus) String() string { return string(s) }
-
-// ParseOutboxStatus reads a stored status; anything else is an error naming it.
-func ParseOutboxStatus(v string) (OutboxStatus, error) {
-	switch s := OutboxStatus(v); s {
-	case OutboxPending, OutboxSent, OutboxFailed:
-		return s, nil
-	}
-	return "", fmt.Errorf("unknown outbox status %q (expected pending, sent or failed)", v)
-}
 
 // OutboxMessage is a notification to queue.
 type OutboxMessage struct {
@@ -145,7 +136,7 @@ type OutboxResult struct {
 // FinishOutbox records r, ending the lease, and reports whether r is the first message of
 // its kind sent for the incident (for the time-to-first-page metric).
 func (s *DB) FinishOutbox(ctx context.Context, r OutboxResult) (first bool, err error) {
-	if _, err := ParseOutboxStatus(string(r.Status)); err != nil {
+	if _, err := incidentapi.ParseDeliveryStatus(string(r.Status)); err != nil {
 		return false, invalid("outbox %d: status: %w", r.ID, err)
 	}
 	msg := strings.ToValidUTF8(truncate(r.LastError, 1000), "")
@@ -195,7 +186,7 @@ func (s *DB) Outbox(ctx context.Context, incidentID int64) ([]OutboxEntry, error
 		if err := rows.Scan(&d.ID, &d.Channel, &d.Kind, &d.Recipient, &d.Step, &status, &d.Attempts, &d.LastError, &cr, &se); err != nil {
 			return nil, s.unavailable(err)
 		}
-		if d.Status, err = ParseOutboxStatus(status); err != nil {
+		if d.Status, err = incidentapi.ParseDeliveryStatus(status); err != nil {
 			return nil, fmt.Errorf("outbox %d: status: %w", d.ID, err)
 		}
 		d.CreatedAt, d.SentAt = fromNanos(cr), fromNanos(se)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Postmortem is the edited post-mortem of an incident.
@@ -91,17 +92,7 @@ const (
 )
 
 // ActionItem is a follow-up of a post-mortem, owned by someone.
-type ActionItem struct {
-	ID         int64     `json:"id"`
-	IncidentID int64     `json:"incident_id"`
-	Text       string    `json:"text"`
-	Owner      string    `json:"owner"`
-	DueAt      time.Time `json:"due_at,omitzero"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
+type ActionItem = incidentapi.ActionItem
 
 // ActionItemInput is a new action item.
 type ActionItemInput struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Get returns one incident with its alerts, timeline and notes.
@@ -28,7 +29,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 		return nil, s.unavailable(err)
 	}
 	inc.compute(s.Config().SLA, s.now())
-	d := &Detail{Incident: *inc, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
+	d := &Detail{Incident: inc.Incident, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen
 		FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), id)
 	if err != nil {
@@ -81,7 +82,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 	if err := rows.Err(); err != nil {
 		return nil, s.unavailable(err)
 	}
-	if d.RelatedChanges, err = s.RelatedChanges(ctx, &d.Incident); err != nil {
+	if d.RelatedChanges, err = s.RelatedChanges(ctx, inc); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -112,9 +113,12 @@ type Filter struct {
 }
 
 // Page is one page of incidents, newest detection first.
+//
+// It is written by AppendJSON, as the JSON of incidentapi.Page (the labels as stored,
+// not decoded and encoded again): it has no JSON tags of its own.
 type Page struct {
-	Incidents  []Incident `json:"incidents"`
-	NextCursor string     `json:"next_cursor,omitempty"`
+	Incidents  []Incident
+	NextCursor string
 }
 
 // MaxPageSize bounds a page.
@@ -265,28 +269,16 @@ func (s *DB) listQuery(f *Filter, cols string, max int) (string, []any, error) {
 	return s.d.q(q), args, nil
 }
 
-// Bucket aggregates incidents sharing a key.
-type Bucket struct {
-	Key         string  `json:"key"`
-	Count       int     `json:"count"`
-	Open        int     `json:"open"`
-	Acked       int     `json:"acknowledged"`
-	Resolved    int     `json:"resolved"`
-	SLABreached int     `json:"sla_breached"`
-	MTTASeconds float64 `json:"mtta_seconds"`
-	MTTRSeconds float64 `json:"mttr_seconds"`
-	sumA, sumR  float64
-}
+// Bucket and Stats are the API's (GET /api/v1/stats).
+type (
+	Bucket = incidentapi.Bucket
+	Stats  = incidentapi.Stats
+)
 
-// Stats summarises incidents detected in a range.
-type Stats struct {
-	From    time.Time      `json:"from"`
-	To      time.Time      `json:"to"`
-	Total   Bucket         `json:"total"`
-	ByState map[string]int `json:"by_state"`
-	ByTier  []Bucket       `json:"by_tier"`
-	ByTeam  []Bucket       `json:"by_team"`
-	ByModel []Bucket       `json:"by_model"`
+// tally is a bucket being counted, with the sums its means divide.
+type tally struct {
+	Bucket
+	sumA, sumR float64
 }
 
 // Stats computes counts and mean MTTA/MTTR (over incidents that reached the step) by tier,
@@ -302,7 +294,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 	}
 	defer rows.Close()
 	st := &Stats{From: from, To: to, ByState: map[string]int{}}
-	tiers, teams, models := map[string]*Bucket{}, map[string]*Bucket{}, map[string]*Bucket{}
+	total, tiers, teams, models := &tally{}, map[string]*tally{}, map[string]*tally{}, map[string]*tally{}
 	now := s.now()
 	for rows.Next() {
 		var tier, team, model, state string
@@ -313,7 +305,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 		st.ByState[state]++
 		d := incident.Measure(fromNanos(det), fromNanos(tri), fromNanos(res))
 		breached := s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
-		for _, b := range []*Bucket{&st.Total, bucket(tiers, tier), bucket(teams, team), bucket(models, model)} {
+		for _, b := range []*tally{total, bucket(tiers, tier), bucket(teams, team), bucket(models, model)} {
 			b.Count++
 			if incident.State(state).Open() {
 				b.Open++
@@ -334,34 +326,34 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 	if err := rows.Err(); err != nil {
 		return nil, s.unavailable(err)
 	}
-	st.Total.finish()
+	st.Total = total.finish()
 	st.ByTier, st.ByTeam, st.ByModel = buckets(tiers), buckets(teams), buckets(models)
 	return st, nil
 }
 
-func bucket(m map[string]*Bucket, k string) *Bucket {
+func bucket(m map[string]*tally, k string) *tally {
 	b := m[k]
 	if b == nil {
-		b = &Bucket{Key: k}
+		b = &tally{Bucket: Bucket{Key: k}}
 		m[k] = b
 	}
 	return b
 }
 
-func (b *Bucket) finish() {
+func (b *tally) finish() Bucket {
 	if b.Acked > 0 {
 		b.MTTASeconds = b.sumA / float64(b.Acked)
 	}
 	if b.Resolved > 0 {
 		b.MTTRSeconds = b.sumR / float64(b.Resolved)
 	}
+	return b.Bucket
 }
 
-func buckets(m map[string]*Bucket) []Bucket {
+func buckets(m map[string]*tally) []Bucket {
 	out := make([]Bucket, 0, len(m))
 	for _, b := range m {
-		b.finish()
-		out = append(out, *b)
+		out = append(out, b.finish())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out

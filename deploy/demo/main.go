@@ -27,10 +27,9 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
-	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/sim"
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
 )
 
@@ -193,7 +192,7 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	if err != nil {
 		return err
 	}
-	v := &view{d: d, st: st, prom: promAPI, inc: incidentd.New(st.IncidentdURL, tokens.Responder, &http.Client{Timeout: 5 * time.Second}, nil),
+	v := &view{d: d, st: st, prom: promAPI, inc: incidentapi.New(st.IncidentdURL, incidentapi.Options{Token: tokens.Responder, HTTP: &http.Client{Timeout: 5 * time.Second}}),
 		token: tokens.Responder, start: start, out: out, dir: dir, tty: tty}
 	if !tty {
 		fmt.Fprintf(out, "ready: Prometheus %s, Alertmanager %s, incidentd %s (token in %s), exporter %s, logs %s/*.log\n",
@@ -234,8 +233,8 @@ type view struct {
 	d    *stack.Demo
 	st   *stack.Stack
 	prom promv1.API
-	inc  *incidentd.Client
-	// token is the responder's, for the reads the incidentd client does not cover.
+	inc  *incidentapi.Client
+	// token is the responder's, for the stack's listings.
 	token string
 	start time.Time
 	out   io.Writer
@@ -304,7 +303,7 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 	}
 
 	b.WriteString("\nINCIDENTS (incidentd)\n")
-	if ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 50); err == nil {
+	if ins, _, err := v.inc.List(ctx, incidentapi.Filter{}, 50); err == nil {
 		if len(ins) == 0 {
 			b.WriteString("  none yet\n")
 		}
@@ -344,7 +343,7 @@ func (v *view) render(ctx context.Context, simStats *sim.Stats) {
 }
 
 // containmentLine says what a containment does and whether it is in force.
-func (v *view) containmentLine(c containment.Containment) string {
+func (v *view) containmentLine(c incidentapi.Containment) string {
 	what := string(c.Action) + " " + c.Model
 	if c.Version != "" {
 		what += " " + c.Version
@@ -419,9 +418,9 @@ func (v *view) lines(ctx context.Context, simStats *sim.Stats) {
 			emit(key, "inactive", fmt.Sprintf("alert    %-24s     %-8s %s", name, "inactive", model))
 		}
 	}
-	if ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 50); err == nil {
+	if ins, _, err := v.inc.List(ctx, incidentapi.Filter{}, 50); err == nil {
 		for _, in := range ins {
-			emit(fmt.Sprintf("incident/%d", in.ID), in.State, fmt.Sprintf("incident #%-3d %-3s %-13s %-24s %-18s team %s",
+			emit(fmt.Sprintf("incident/%d", in.ID), string(in.State), fmt.Sprintf("incident #%-3d %-3s %-13s %-24s %-18s team %s",
 				in.ID, in.Tier, in.State, in.Labels["alertname"], in.Model, in.Team))
 			if l := v.likelyCauses(ctx, in.ID); l != "" {
 				emit(fmt.Sprintf("evidence/%d", in.ID), "gathered", fmt.Sprintf("evidence #%-3d likely: %s", in.ID, l))
@@ -557,7 +556,7 @@ func verdictLine(passed, checked, faults, unexpected int, err error) string {
 // postmortem prints the post-mortem draft of the first incident, or its timeline when this
 // incidentd has no post-mortem endpoint.
 func (v *view) postmortem(ctx context.Context) {
-	ins, _, err := v.inc.List(ctx, incidentd.Filter{}, 500)
+	ins, _, err := v.inc.List(ctx, incidentapi.Filter{}, 500)
 	if err != nil || len(ins) == 0 {
 		return
 	}
@@ -567,19 +566,9 @@ func (v *view) postmortem(ctx context.Context) {
 			first = in
 		}
 	}
-	url := fmt.Sprintf("%s/api/v1/incidents/%d/postmortem", v.st.IncidentdURL, first.ID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+	if body, err := v.inc.Postmortem(ctx, first.ID); err == nil {
+		fmt.Fprintf(v.out, "\nPOST-MORTEM DRAFT of incident #%d (%s)\n\n%s\n", first.ID, v.st.IncidentdURL+incidentapi.IncidentPath(first.ID, "postmortem"), body)
 		return
-	}
-	req.Header.Set("Authorization", "Bearer "+v.token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			fmt.Fprintf(v.out, "\nPOST-MORTEM DRAFT of incident #%d (%s)\n\n%s\n", first.ID, url, body)
-			return
-		}
 	}
 	det, err := v.inc.Get(ctx, first.ID)
 	if err != nil {

@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/test/stack"
@@ -115,17 +113,19 @@ func TestContainmentLoop(t *testing.T) {
 	}()
 	defer stopSim()
 
-	get := func(path, token string, v any) {
+	app := incidentapi.New(st.IncidentdURL, incidentapi.Options{Token: "app-token"})
+	alice := incidentapi.New(st.IncidentdURL, incidentapi.Options{Token: "alice-token"})
+	active := func() []incidentapi.Containment {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, "GET", st.IncidentdURL+path, nil)
+		cs, err := app.ListContainments(ctx, incidentapi.ContainmentFilter{Model: "fraud", Active: true})
 		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		return cs
+	}
+	get := func(id int64) *incidentapi.Detail {
+		t.Helper()
+		d, err := alice.Get(ctx, id)
 		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-		require.NoError(t, json.Unmarshal(b, v))
+		return d
 	}
 	promValue := func(q string) float64 { return promAt(t, st.PrometheusURL, q, time.Now()) }
 	const (
@@ -139,23 +139,14 @@ func TestContainmentLoop(t *testing.T) {
 	before := promValue(v1Rate)
 
 	// The fault opens a P1 incident, and its policy contains it.
-	type incident struct {
-		ID        int64     `json:"id"`
-		State     string    `json:"state"`
-		Tier      string    `json:"tier"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	var inc incident
-	var cs struct {
-		Containments []containment.Containment `json:"containments"`
-	}
+	var cs []incidentapi.Containment
 	require.Eventually(t, func() bool {
-		get("/api/v1/containments?model=fraud&active=true", "app-token", &cs)
-		return len(cs.Containments) == 1
+		cs = active()
+		return len(cs) == 1
 	}, 60*time.Second, 100*time.Millisecond, "automatic containment")
-	c := cs.Containments[0]
-	get(fmt.Sprintf("/api/v1/incidents/%d", c.IncidentID), "alice-token", &inc)
-	require.Equal(t, "P1", inc.Tier)
+	c := cs[0]
+	inc := get(c.IncidentID)
+	require.Equal(t, incidentapi.Tier("P1"), inc.Tier)
 	require.Equal(t, containment.Fallback, c.Action)
 	require.Equal(t, "v2", c.Version)
 	require.Equal(t, "v1", c.FallbackVersion)
@@ -177,23 +168,18 @@ func TestContainmentLoop(t *testing.T) {
 
 	// v2's errors stop, the alert resolves and the incident with it.
 	require.Eventually(t, func() bool {
-		get(fmt.Sprintf("/api/v1/incidents/%d", inc.ID), "alice-token", &inc)
-		return inc.State == "resolved"
+		return get(inc.ID).State == "resolved"
 	}, 60*time.Second, 500*time.Millisecond, "incident resolves once v2 no longer fails")
-	get("/api/v1/containments?model=fraud&active=true", "app-token", &cs)
-	require.Len(t, cs.Containments, 1, "a manual-lift containment outlives the resolution")
+	require.Len(t, active(), 1, "a manual-lift containment outlives the resolution")
 
 	// After the fault, a responder lifts it; traffic returns to v2, nothing is contained.
 	if end := 31*time.Second - time.Since(start); end > 0 {
 		time.Sleep(end)
 	}
-	req, err := http.NewRequestWithContext(ctx, "DELETE", fmt.Sprintf("%s/api/v1/containments/%d", st.IncidentdURL, c.ID), bytes.NewBufferString(`{"reason":"v2 fixed"}`))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer alice-token")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// DELETE, the other spelling of POST …/lift that the client sends.
+	var out incidentapi.Containment
+	require.NoError(t, alice.Do(ctx, http.MethodDelete, "lift", fmt.Sprintf("/api/v1/containments/%d", c.ID), nil, "", incidentapi.LiftInput{Reason: "v2 fixed"}, &out))
+	require.Equal(t, "alice", out.LiftedBy)
 	lifted := time.Now()
 	require.Eventually(t, func() bool { return w.Decide("fraud", "v2", nil).Action == client.Serve }, 5*time.Second, 20*time.Millisecond)
 	t.Logf("application served v2 again %s after the lift", time.Since(lifted).Round(time.Millisecond))
@@ -203,12 +189,8 @@ func TestContainmentLoop(t *testing.T) {
 	stopSim()
 	stats := <-simDone
 	require.Zero(t, stats.SendErrors, "last send error: %v", stats.LastError)
-	var timeline struct {
-		Timeline []struct{ Kind, Actor string } `json:"timeline"`
-	}
-	get(fmt.Sprintf("/api/v1/incidents/%d", inc.ID), "alice-token", &timeline)
 	var kinds []string
-	for _, e := range timeline.Timeline {
+	for _, e := range get(inc.ID).Timeline {
 		kinds = append(kinds, e.Kind+"/"+e.Actor)
 	}
 	require.Contains(t, kinds, "containment_applied/system")

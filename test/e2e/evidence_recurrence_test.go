@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,8 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
-	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/dashboards/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -102,39 +99,22 @@ prometheus: {url: %q, window: 5m, baseline: 30m, timeout: 5s, total_timeout: 10s
 	return incdStartWithConfig(t, cfg)
 }
 
-// recurrenceCall calls incidentd's API as alice; it returns the status and body.
-func recurrenceCall(t *testing.T, method, url, body string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewBufferString(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer alice-token")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	require.Less(t, resp.StatusCode, 500, "%s %s: %s", method, url, b)
-	return resp.StatusCode, b
-}
-
-func recurrenceDo(t *testing.T, method, url, body string) []byte {
-	t.Helper()
-	code, b := recurrenceCall(t, method, url, body)
-	require.Less(t, code, 300, "%s %s: %s", method, url, b)
-	return b
+// recurrenceClient calls incidentd's API as alice.
+func recurrenceClient(base string) *incidentapi.Client {
+	return incidentapi.New(base, incidentapi.Options{Token: "alice-token"})
 }
 
 // recurrenceEvidence waits for an incident's evidence to be gathered.
-func recurrenceEvidence(t *testing.T, base string, id int64) *investigate.Response {
+func recurrenceEvidence(t *testing.T, base string, id int64) *incidentapi.Evidence {
 	t.Helper()
-	var r *investigate.Response
+	var r *incidentapi.Evidence
 	require.Eventually(t, func() bool {
-		code, b := recurrenceCall(t, "GET", fmt.Sprintf("%s/api/v1/incidents/%d/evidence", base, id), "")
-		if code != http.StatusOK {
+		var err error
+		r, err = recurrenceClient(base).Evidence(context.Background(), id)
+		if incidentapi.StatusOf(err) == http.StatusNotFound {
 			return false
 		}
-		r = &investigate.Response{}
-		require.NoError(t, json.Unmarshal(b, r))
+		require.NoError(t, err)
 		return true
 	}, 20*time.Second, 200*time.Millisecond, "evidence of incident %d", id)
 	return r
@@ -145,8 +125,8 @@ func recurrenceIncident(t *testing.T, base, alertname string, startsAt time.Time
 	t.Helper()
 	var id int64
 	require.Eventually(t, func() bool {
-		var p store.Page
-		require.NoError(t, json.Unmarshal(recurrenceDo(t, "GET", base+"/api/v1/incidents?limit=500", ""), &p))
+		p, err := recurrenceClient(base).ListPage(context.Background(), incidentapi.Filter{}, 500, "")
+		require.NoError(t, err)
 		for _, i := range p.Incidents {
 			if i.Labels["alertname"] == alertname && i.DetectedAt.Equal(startsAt) {
 				id = i.ID
@@ -154,9 +134,7 @@ func recurrenceIncident(t *testing.T, base, alertname string, startsAt time.Time
 			}
 		}
 		return false
-	}, 20*time.Second, 200*time.Millisecond, "incident of %s at %s: %s", alertname, startsAt, func() []byte {
-		return recurrenceDo(t, "GET", base+"/api/v1/incidents?limit=500", "")
-	}())
+	}, 20*time.Second, 200*time.Millisecond, "incident of %s at %s", alertname, startsAt)
 	return id
 }
 
@@ -204,14 +182,17 @@ func TestEvidenceSecondOccurrence(t *testing.T) {
 	// Alertmanager notifies the same alert firing again only after it notified it resolved.
 	am.post(t, []incdAlert{drift(first, first.Add(15*time.Minute))})
 	require.Eventually(t, func() bool {
-		var i store.Incident
-		require.NoError(t, json.Unmarshal(recurrenceDo(t, "GET", fmt.Sprintf("%s/api/v1/incidents/%d", base, id1), ""), &i))
+		i, err := recurrenceClient(base).Get(context.Background(), id1)
+		require.NoError(t, err)
 		return i.AlertsFiring == 0
 	}, 20*time.Second, 200*time.Millisecond, "the first occurrence's alert resolved")
-	recurrenceDo(t, "POST", fmt.Sprintf("%s/api/v1/incidents/%d/transitions", base, id1), `{"to": "resolved", "note": "rolled the ETL job back"}`)
-	recurrenceDo(t, "PUT", fmt.Sprintf("%s/api/v1/incidents/%d/postmortem", base, id1),
-		`{"text": "# FeatureDrift on fraud\n\n## Root cause\n\nThe upstream ETL switched amounts to cents.\n\n## Action items\n"}`)
-	recurrenceDo(t, "POST", fmt.Sprintf("%s/api/v1/incidents/%d/action_items", base, id1), `{"text": "validate units in the ETL contract", "owner": "data-eng"}`)
+	_, err = recurrenceClient(base).Resolve(context.Background(), id1, "", "rolled the ETL job back")
+	require.NoError(t, err)
+	_, err = recurrenceClient(base).SavePostmortem(context.Background(), id1, "",
+		"# FeatureDrift on fraud\n\n## Root cause\n\nThe upstream ETL switched amounts to cents.\n\n## Action items\n")
+	require.NoError(t, err)
+	_, err = recurrenceClient(base).AddActionItem(context.Background(), id1, "", incidentapi.ActionItemInput{Text: "validate units in the ETL contract", Owner: "data-eng"})
+	require.NoError(t, err)
 
 	// Another alert of the same model: similar, but less.
 	volume := incdAlert{Labels: map[string]string{"alertname": "VolumeDrop", "model": "fraud", "tier": "P3", "team": "ml"},

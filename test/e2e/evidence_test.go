@@ -1,9 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
-	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/test/stack"
 )
 
@@ -45,25 +44,17 @@ var expectedCause = map[string]struct {
 // verdict, so a run shows what the data supports for the faults not asserted.
 func checkEvidence(t *testing.T, incidentdURL, token string, outcomes []stack.Outcome) {
 	var table strings.Builder
-	reports := map[string]*investigate.Response{}
+	reports := map[string]*incidentapi.Evidence{}
 	for _, o := range outcomes {
 		if o.Incident == nil {
 			continue
 		}
-		var r *investigate.Response
+		var r *incidentapi.Evidence
 		require.Eventually(t, func() bool {
-			resp, err := getWithToken(fmt.Sprintf("%s/api/v1/incidents/%d/evidence", incidentdURL, o.Incident.ID), token)
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			require.Less(t, resp.StatusCode, 500)
-			if resp.StatusCode != http.StatusOK {
-				return false
-			}
-			r = &investigate.Response{}
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(r))
-			return true
+			var err error
+			r, err = incidentapi.New(incidentdURL, incidentapi.Options{Token: token}).Evidence(context.Background(), o.Incident.ID)
+			require.Less(t, incidentapi.StatusOf(err), 500, "%v", err)
+			return err == nil
 		}, 30*time.Second, 500*time.Millisecond, "evidence of incident %d (%s)", o.Incident.ID, o.Fault)
 		reports[o.Fault] = r
 		require.LessOrEqual(t, r.Queries, 20, "bounded queries")
@@ -134,16 +125,4 @@ func logLikelyCauses(t *testing.T, events []map[string]any) {
 		}
 	}
 	t.Logf("%d of %d PagerDuty triggers carried likely causes", with, triggers)
-}
-
-// getWithToken GETs url with the bearer token (none when empty).
-func getWithToken(url, token string) (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return http.DefaultClient.Do(req)
 }

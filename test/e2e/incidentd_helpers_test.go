@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -156,19 +156,15 @@ func incdSHA(s string) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(s)))
 }
 
-func incdList(t *testing.T, base string) []store.Incident {
+func incdList(t *testing.T, base string) []incidentapi.Incident {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/incidents?limit=500")
+	p, err := incidentapi.New(base, incidentapi.Options{}).ListPage(context.Background(), incidentapi.Filter{}, 500, "")
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var p store.Page
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
 	return p.Incidents
 }
 
-func incdByModel(incs []store.Incident) map[string][]store.Incident {
-	out := map[string][]store.Incident{}
+func incdByModel(incs []incidentapi.Incident) map[string][]incidentapi.Incident {
+	out := map[string][]incidentapi.Incident{}
 	for _, i := range incs {
 		out[i.Model] = append(out[i.Model], i)
 	}

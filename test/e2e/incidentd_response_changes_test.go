@@ -9,12 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // TestIncidentdResponseChangesContract: what incidentd's change log serves is what the
-// Grafana plugin's client decodes (id, at, kind, title, text, model, team, actor, labels,
-// version).
+// API client (incidentapi, which the Grafana plugin uses) decodes, the description posted
+// read back as text.
 func TestIncidentdResponseChangesContract(t *testing.T) {
 	base := incdrStart(t, t.TempDir(), "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incdSHA("ci-token")+"\"}]\n")
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
@@ -27,10 +27,10 @@ func TestIncidentdResponseChangesContract(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 
-	c := incidentd.New(base, "ci-token", http.DefaultClient, nil)
+	c := incidentapi.New(base, incidentapi.Options{Token: "ci-token"})
 	got, err := c.Changes(context.Background(), at.Add(-time.Minute), at.Add(time.Minute))
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, incidentd.Change{ID: got[0].ID, At: at, Kind: "model_version", Title: "retrained", Text: "retrained", Model: "fraud-v3",
-		Team: "ml-platform", Actor: "ci", Labels: map[string]string{"env": "prod"}, Version: "3.1"}, got[0])
+	require.Equal(t, incidentapi.Change{ID: got[0].ID, At: at, Kind: "model_version", Title: "retrained", Text: "retrained", Model: "fraud-v3",
+		Team: "ml-platform", Actor: "ci", Labels: map[string]string{"env": "prod"}, Version: "3.1", RecordedBy: "ci", RecordedAt: got[0].RecordedAt}, got[0])
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/sim"
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -72,10 +72,8 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	require.NoError(t, err)
 	defer watcher.Close()
 	// As in the demo, the API refuses callers without a token.
-	resp, err := getWithToken(st.IncidentdURL+"/api/v1/incidents", "")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	_, _, err = incidentapi.New(st.IncidentdURL, incidentapi.Options{}).List(ctx, incidentapi.Filter{}, 1)
+	require.Equal(t, http.StatusUnauthorized, incidentapi.StatusOf(err), "%v", err)
 
 	// The simulator plays until the check below is done: the systems keep running healthy
 	// after the last fault, so every alert can resolve.
@@ -92,7 +90,7 @@ func runLoop(t *testing.T, root string, bins stack.Binaries) {
 	verify := stack.VerifyOptions{Start: start, Pipeline: stack.DemoPipeline, RequireResolved: true}
 	deadline := start.Add(demo.LastFaultEnd() + 90*time.Second)
 	var (
-		incidents []incidentd.Incident
+		incidents []incidentapi.Incident
 		outcomes  []stack.Outcome
 		problems  []string
 	)
@@ -256,7 +254,7 @@ func resolvesSent(pd *receiver, outcomes []stack.Outcome) bool {
 	return got >= want
 }
 
-func containmentOf(cs []containment.Containment, incident int64) *containment.Containment {
+func containmentOf(cs []incidentapi.Containment, incident int64) *incidentapi.Containment {
 	for i := range cs {
 		if cs[i].IncidentID == incident {
 			return &cs[i]
@@ -293,14 +291,7 @@ func checkContainment(t *testing.T, demo *stack.Demo, st *stack.Stack, token str
 		require.Equal(t, f.Model, c.Model)
 		require.Equal(t, f.Version, c.Version)
 		require.Equal(t, "v1", c.FallbackVersion)
-		var inc struct {
-			CreatedAt time.Time `json:"created_at"`
-		}
-		resp, err := getWithToken(fmt.Sprintf("%s/api/v1/incidents/%d", st.IncidentdURL, o.Incident.ID), token)
-		require.NoError(t, err)
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&inc))
-		resp.Body.Close()
-		applied := c.CreatedAt.Sub(inc.CreatedAt)
+		applied := c.CreatedAt.Sub(o.Incident.CreatedAt)
 		require.LessOrEqual(t, applied, 2*time.Second, "%s: containment applied %s after the incident opened", o.Fault, applied)
 		require.False(t, c.LiftedAt.IsZero(), "%s: lifted after the incident resolved", o.Fault)
 		require.Equal(t, "system", c.LiftedBy)

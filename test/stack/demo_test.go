@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -63,13 +63,13 @@ func TestVerify(t *testing.T) {
 	start := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
 	f := d.Scenario.Faults[0]
 	tier := d.tier(f.Expect)
-	inc := func(id int64, alert, tier string, after time.Duration) incidentd.Incident {
-		return incidentd.Incident{ID: id, Tier: tier, Labels: map[string]string{"alertname": alert}, DetectedAt: start.Add(f.At.D() + after)}
+	inc := func(id int64, alert, tier string, after time.Duration) incidentapi.Incident {
+		return incidentapi.Incident{ID: id, Tier: incidentapi.Tier(tier), Labels: map[string]string{"alertname": alert}, DetectedAt: start.Add(f.At.D() + after)}
 	}
 	until := start.Add(f.At.D() + 45*time.Second) // only the first fault's budget (40s) has run out
 	opts := VerifyOptions{Start: start, Pipeline: 30 * time.Second, Until: until}
 
-	outcomes, problems := d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 15*time.Second)}, opts)
+	outcomes, problems := d.Verify([]incidentapi.Incident{inc(1, f.Expect, tier, 15*time.Second)}, opts)
 	require.Empty(t, problems)
 	require.True(t, outcomes[0].OK(), outcomes[0].Problems)
 	require.Equal(t, 15*time.Second, outcomes[0].OpenedAfter)
@@ -77,17 +77,17 @@ func TestVerify(t *testing.T) {
 		require.True(t, o.NotReached, "%s begins after the run stopped", o.Fault)
 	}
 
-	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, "P4", 15*time.Second)}, opts)
+	outcomes, _ = d.Verify([]incidentapi.Incident{inc(1, f.Expect, "P4", 15*time.Second)}, opts)
 	require.Contains(t, outcomes[0].Problems, "tier P4, want "+tier)
-	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 5*time.Second), inc(2, f.Expect, tier, 9*time.Second)}, opts)
+	outcomes, _ = d.Verify([]incidentapi.Incident{inc(1, f.Expect, tier, 5*time.Second), inc(2, f.Expect, tier, 9*time.Second)}, opts)
 	require.Contains(t, outcomes[0].Problems, "2 incidents opened, want exactly one")
-	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, time.Hour)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second})
+	outcomes, _ = d.Verify([]incidentapi.Incident{inc(1, f.Expect, tier, time.Hour)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second})
 	require.False(t, outcomes[0].OK(), "opened after its budget")
 	outcomes, _ = d.Verify(nil, VerifyOptions{Start: start, Pipeline: 30 * time.Second})
 	require.Contains(t, outcomes[0].Problems, "no incident opened")
-	_, problems = d.Verify([]incidentd.Incident{inc(9, "Other", "P3", -f.At.D()/2)}, opts)
+	_, problems = d.Verify([]incidentapi.Incident{inc(9, "Other", "P3", -f.At.D()/2)}, opts)
 	require.Len(t, problems, 2, "an unexpected incident, opened in the clean stretch: %v", problems)
-	outcomes, _ = d.Verify([]incidentd.Incident{inc(1, f.Expect, tier, 15*time.Second)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true})
+	outcomes, _ = d.Verify([]incidentapi.Incident{inc(1, f.Expect, tier, 15*time.Second)}, VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true})
 	require.Contains(t, outcomes[0].Problems[0], "want resolved after the fault ended")
 }
 
@@ -117,23 +117,23 @@ func TestVerifyContainedFault(t *testing.T) {
 		}
 	}
 	f := d.Scenario.Faults[faultIdx]
-	in := incidentd.Incident{ID: 1, Tier: "P1", State: "resolved", Labels: map[string]string{"alertname": f.Expect},
+	in := incidentapi.Incident{ID: 1, Tier: "P1", State: "resolved", Labels: map[string]string{"alertname": f.Expect},
 		DetectedAt: start.Add(f.At.D() + 18*time.Second), ResolvedAt: start.Add(f.At.D() + 25*time.Second)}
 	require.Less(t, 25*time.Second, f.For.D(), "the incident resolves before the fault ends")
 	opts := VerifyOptions{Start: start, Pipeline: 30 * time.Second, RequireResolved: true}
-	outcomes, _ := d.Verify([]incidentd.Incident{in}, opts)
+	outcomes, _ := d.Verify([]incidentapi.Incident{in}, opts)
 	o := outcomes[faultIdx]
 	require.True(t, o.Contained)
 	require.True(t, o.OK(), o.Problems)
 	in.ResolvedAt, in.State = time.Time{}, "triggered"
-	outcomes, _ = d.Verify([]incidentd.Incident{in}, opts)
+	outcomes, _ = d.Verify([]incidentapi.Incident{in}, opts)
 	require.Contains(t, outcomes[faultIdx].Problems, "still triggered, want resolved after the fault ended")
 	// Another fault resolving early is still a failure.
 	g := d.Scenario.Faults[0]
 	require.False(t, d.Contained(g.Expect))
-	early := incidentd.Incident{ID: 2, Tier: d.tier(g.Expect), State: "resolved", Labels: map[string]string{"alertname": g.Expect},
+	early := incidentapi.Incident{ID: 2, Tier: incidentapi.Tier(d.tier(g.Expect)), State: "resolved", Labels: map[string]string{"alertname": g.Expect},
 		DetectedAt: start.Add(g.At.D() + 15*time.Second), ResolvedAt: start.Add(g.At.D() + 20*time.Second)}
-	outcomes, _ = d.Verify([]incidentd.Incident{early}, opts)
+	outcomes, _ = d.Verify([]incidentapi.Incident{early}, opts)
 	require.Contains(t, outcomes[0].Problems[0], "before the fault ended")
 }
 

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,10 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/sim"
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
 
@@ -173,34 +170,19 @@ func (d *Demo) Contained(alert string) bool {
 
 // Containments lists every containment incidentd holds, active or lifted, oldest first;
 // token may be empty for an open API.
-func Containments(ctx context.Context, incidentdURL, token string) ([]containment.Containment, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, incidentdURL+"/api/v1/containments?limit=1000", nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+func Containments(ctx context.Context, incidentdURL, token string) ([]incidentapi.Containment, error) {
+	cs, err := apiClient(incidentdURL, token).ListContainments(ctx, incidentapi.ContainmentFilter{Limit: 1000})
 	if err != nil {
 		return nil, fmt.Errorf("listing containments: %w", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, fmt.Errorf("listing containments: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("listing containments: %s: %s", resp.Status, b)
-	}
-	var body struct {
-		Containments []containment.Containment `json:"containments"`
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, fmt.Errorf("listing containments: %w", err)
-	}
-	sort.Slice(body.Containments, func(i, j int) bool { return body.Containments[i].ID < body.Containments[j].ID })
-	return body.Containments, nil
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	return cs, nil
+}
+
+// apiClient is the incidentd API client of the demo and the loop tests; token may be
+// empty for an open API.
+func apiClient(incidentdURL, token string) *incidentapi.Client {
+	return incidentapi.New(incidentdURL, incidentapi.Options{Token: token, HTTP: &http.Client{Timeout: 10 * time.Second}})
 }
 
 func (d *Demo) tier(alert string) string {
@@ -242,7 +224,7 @@ const DemoPipeline = 20*time.Second + 1*time.Second + 1*time.Second + 2*time.Sec
 // Outcome is what one scripted fault produced.
 type Outcome struct {
 	Fault, Alert, Tier string
-	Incident           *incidentd.Incident
+	Incident           *incidentapi.Incident
 	// OpenedAfter is the time from the fault's start to the incident's detection.
 	OpenedAfter time.Duration
 	Budget      time.Duration
@@ -276,8 +258,8 @@ type VerifyOptions struct {
 // tier, opened after the fault began and within the budget; nothing may have opened before
 // the first fault (the clean stretch); with RequireResolved each incident must be resolved
 // (after its fault ended, unless the fault is contained).
-func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
-	byAlert := map[string][]incidentd.Incident{}
+func (d *Demo) Verify(incidents []incidentapi.Incident, o VerifyOptions) (outcomes []Outcome, problems []string) {
+	byAlert := map[string][]incidentapi.Incident{}
 	for _, in := range incidents {
 		byAlert[in.Labels["alertname"]] = append(byAlert[in.Labels["alertname"]], in)
 	}
@@ -315,7 +297,7 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 			out.Incident = &in
 			began := o.Start.Add(f.At.D())
 			out.OpenedAfter = in.DetectedAt.Sub(began)
-			if in.Tier != out.Tier {
+			if string(in.Tier) != out.Tier {
 				out.Problems = append(out.Problems, fmt.Sprintf("tier %s, want %s", in.Tier, out.Tier))
 			}
 			if out.OpenedAfter < 0 {
@@ -357,9 +339,8 @@ func (d *Demo) Verify(incidents []incidentd.Incident, o VerifyOptions) (outcomes
 }
 
 // Incidents lists every incident incidentd holds; token may be empty for an open API.
-func Incidents(ctx context.Context, incidentdURL, token string) ([]incidentd.Incident, error) {
-	c := incidentd.New(incidentdURL, token, &http.Client{Timeout: 10 * time.Second}, nil)
-	ins, _, err := c.List(ctx, incidentd.Filter{}, 10000)
+func Incidents(ctx context.Context, incidentdURL, token string) ([]incidentapi.Incident, error) {
+	ins, _, err := apiClient(incidentdURL, token).List(ctx, incidentapi.Filter{}, 10000)
 	if err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}

@@ -571,7 +571,7 @@ func testListCursorInRange(t *testing.T, open Opener) {
 					dec, err := s.List(ctx, store.Filter{From: from, To: to, Limit: limit, Cursor: cursor})
 					require.NoError(t, err)
 					var buf bytes.Buffer
-					require.NoError(t, json.NewEncoder(&buf).Encode(dec))
+					require.NoError(t, json.NewEncoder(&buf).Encode(dec.Wire()))
 					require.Equal(t, buf.String(), string(p.AppendJSON(nil)), "raw page encodes like the decoded one")
 				}
 				if p.NextCursor == "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/valyala/fastjson"
 )
 
@@ -86,13 +87,15 @@ func decodeIncident(v *fastjson.Value, in *Incident) error {
 		case "summary":
 			in.Summary, ferr = str(v, k)
 		case "tier":
-			in.Tier, ferr = str(v, k)
+			in.Tier, ferr = named[incidentapi.Tier](v, k)
+		case "alert_tier":
+			in.AlertTier, ferr = named[incidentapi.Tier](v, k)
 		case "team":
 			in.Team, ferr = str(v, k)
 		case "model":
 			in.Model, ferr = str(v, k)
 		case "state":
-			in.State, ferr = str(v, k)
+			in.State, ferr = named[incidentapi.State](v, k)
 		case "assignee":
 			in.Assignee, ferr = str(v, k)
 		case "labels":
@@ -105,10 +108,22 @@ func decodeIncident(v *fastjson.Value, in *Incident) error {
 			in.TriagedAt, ferr = tm(v, k)
 		case "contained_at":
 			in.ContainedAt, ferr = tm(v, k)
+		case "investigating_at":
+			in.InvestigAt, ferr = tm(v, k)
 		case "resolved_at":
 			in.ResolvedAt, ferr = tm(v, k)
 		case "reviewed_at":
 			in.ReviewedAt, ferr = tm(v, k)
+		case "resolved_by":
+			in.ResolvedBy, ferr = str(v, k)
+		case "created_at":
+			in.CreatedAt, ferr = tm(v, k)
+		case "updated_at":
+			in.UpdatedAt, ferr = tm(v, k)
+		case "reopen_count":
+			var n int64
+			n, ferr = i64(v, k)
+			in.ReopenCount = int(n)
 		case "alerts_firing":
 			var n int64
 			n, ferr = i64(v, k)
@@ -129,6 +144,12 @@ func decodeIncident(v *fastjson.Value, in *Incident) error {
 }
 
 // The helpers keep encoding/json's rule that null leaves the zero value.
+
+// named reads a string into a named string type (tier, state).
+func named[S ~string](v *fastjson.Value, field string) (S, error) {
+	s, err := str(v, field)
+	return S(s), err
+}
 
 func str(v *fastjson.Value, field string) (string, error) {
 	switch v.Type() {

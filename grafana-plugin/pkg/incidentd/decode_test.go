@@ -30,7 +30,7 @@ func randomPage(r *rand.Rand, n int) []byte {
 	for i := range n {
 		det := base.Add(time.Duration(r.Int64N(int64(180 * 24 * time.Hour)))).Add(time.Duration(r.IntN(1e9)))
 		w := wire{Incident: Incident{ID: int64(i + 1), GroupKey: fmt.Sprintf(`{}:{alertname="A%d"}`, i), Title: fmt.Sprintf("drift \"%d\" é\n", i),
-			Tier: []string{"P1", "P2", "P3", "P4", ""}[r.IntN(5)], Team: fmt.Sprint("t", r.IntN(4)), Model: fmt.Sprint("m", r.IntN(9)),
+			Tier: []Tier{"P1", "P2", "P3", "P4", ""}[r.IntN(5)], Team: fmt.Sprint("t", r.IntN(4)), Model: fmt.Sprint("m", r.IntN(9)),
 			State: "investigating", DetectedAt: det, AlertsFiring: r.IntN(3), AlertsTotal: r.IntN(9), SLABreached: r.IntN(2) == 0}}
 		if r.IntN(2) == 0 {
 			w.Labels = map[string]string{"alertname": "A", "runbook_url": "https://x/y?z=1&q=<2>"}

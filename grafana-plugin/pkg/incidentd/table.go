@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/valyala/fastjson"
 )
 
@@ -188,7 +189,7 @@ func (c *Client) putTableParser(p *fastjson.Parser) {
 // without the table view refuses a limit above PageLimit: *pageLimit then drops to it.
 func (c *Client) tablePage(ctx context.Context, r TableRequest, pageLimit *int, want int, cursor string) ([]byte, error) {
 	for {
-		q := r.Filter.values()
+		q := r.Filter.Values()
 		q.Set("view", "table")
 		// Only the labels shown as columns: the others are often most of a label set.
 		if len(r.LabelNames) > maxNamedLabels {
@@ -202,7 +203,7 @@ func (c *Client) tablePage(ctx context.Context, r TableRequest, pageLimit *int, 
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		data, _, err := c.roundTrip(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil)
+		data, _, err := c.Raw(ctx, http.MethodGet, "incidents", "/api/v1/incidents", q, "", nil)
 		var e *Error
 		if err != nil && *pageLimit > PageLimit && want > PageLimit && errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "limit:") {
 			*pageLimit = PageLimit
@@ -244,14 +245,12 @@ func (c *Client) readPages(ctx context.Context, d *tableDecoder, r TableRequest,
 	}
 }
 
-func repeatedCursor() error {
-	return &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "incidentd repeated the same cursor; stopping to avoid an endless loop"}
-}
+func repeatedCursor() error { return incidentapi.ErrRepeatedCursor }
 
 // decodePage decodes a fetched page into d and gives its buffer back.
 func (c *Client) decodePage(d *tableDecoder, data []byte) (next string, n int, err error) {
 	next, n, err = d.page(data)
-	c.release(data) // the table holds copies of what it keeps
+	c.Release(data) // the table holds copies of what it keeps
 	if err != nil {
 		// The message is what the user sees: it names the place in the page.
 		return "", 0, &Error{Status: http.StatusOK, Path: "/api/v1/incidents", Message: "the body is not the JSON incidentd sends (" + err.Error() + "); is the URL that of incidentd?", Err: fmt.Errorf("%w: %v", ErrNotIncidentd, err)}
@@ -598,7 +597,7 @@ func (d *tableDecoder) incidents(v *fastjson.Value) (int, error) {
 	for k := range incidents {
 		in := &incidents[k]
 		// decodePage keeps fastjson's bytes; the table reads strings as encoding/json does.
-		r := row{id: in.ID, firing: int64(in.AlertsFiring), tier: jsonText(in.Tier), state: jsonText(in.State), team: jsonText(in.Team),
+		r := row{id: in.ID, firing: int64(in.AlertsFiring), tier: jsonText(string(in.Tier)), state: jsonText(string(in.State)), team: jsonText(in.Team),
 			model: jsonText(in.Model), who: jsonText(in.Assignee), detected: in.DetectedAt, breached: in.SLABreached, labels: d.labels}
 		if !in.TriagedAt.IsZero() {
 			r.triaged = d.timePtr(in.TriagedAt)

@@ -35,8 +35,8 @@ func tableOf(incidents []Incident, labelNames []string) *Table {
 	for _, in := range incidents {
 		t.ID = append(t.ID, in.ID)
 		t.Title = append(t.Title, in.Title)
-		t.Tier = append(t.Tier, in.Tier)
-		t.State = append(t.State, in.State)
+		t.Tier = append(t.Tier, string(in.Tier))
+		t.State = append(t.State, string(in.State))
 		t.Team = append(t.Team, in.Team)
 		t.Model = append(t.Model, in.Model)
 		t.Assignee = append(t.Assignee, in.Assignee)
@@ -198,7 +198,7 @@ func TestDecodeTableMatchesIncidents(t *testing.T) {
 			var kept []Incident
 			readAt := []int{}
 			for k, in := range tc.want {
-				if keep(in.Tier, in.Team, in.Model) {
+				if keep(string(in.Tier), in.Team, in.Model) {
 					kept = append(kept, in)
 					readAt = append(readAt, k)
 				}

@@ -209,9 +209,12 @@ func errResponse(err error) backend.DataResponse {
 // filter is what incidentd filters itself: single values go to incidentd, several values of
 // one field are filtered in the plugin by Query.match.
 func (p Query) filter(from, to time.Time) incidentd.Filter {
-	f := incidentd.Filter{States: p.States, Open: p.OpenOnly, Text: p.Text, From: from, To: to}
+	f := incidentd.Filter{Open: p.OpenOnly, Text: p.Text, From: from, To: to}
+	for _, s := range p.States {
+		f.States = append(f.States, incidentd.State(s))
+	}
 	if len(p.Tiers) == 1 {
-		f.Tier = p.Tiers[0]
+		f.Tier = incidentd.Tier(p.Tiers[0])
 	}
 	if len(p.Teams) == 1 {
 		f.Team = p.Teams[0]

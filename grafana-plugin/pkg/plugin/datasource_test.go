@@ -30,8 +30,6 @@ func at(s string) time.Time {
 	return t
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // fixture is a small day of incidents whose counts are worked out by hand in the tests.
 func fixture() []incidentd.Incident {
 	return []incidentd.Incident{
@@ -102,10 +100,10 @@ func TestIncidentsTable(t *testing.T) {
 	// Incident 2 is contained twice, incident 3's containment was lifted; 99's is not in
 	// the table.
 	fake.containments = []incidentd.Containment{
-		{ID: 1, Model: "support-llm", Version: "v2", Action: "fallback", FallbackVersion: "v1", Incident: 2, Policy: "p2-fallback", Active: true},
-		{ID: 2, Model: "fraud-v3", Action: "disable", Incident: 3},
-		{ID: 3, Model: "support-llm", Action: "block_inputs", Match: &incidentd.ContainmentMatch{InputClass: "pdf_upload"}, Incident: 2, Active: true},
-		{ID: 4, Model: "fraud-v3", Action: "disable", Incident: 99, Active: true},
+		{ID: 1, Model: "support-llm", Version: "v2", Action: "fallback", FallbackVersion: "v1", IncidentID: 2, Policy: "p2-fallback", Active: true},
+		{ID: 2, Model: "fraud-v3", Action: "disable", IncidentID: 3},
+		{ID: 3, Model: "support-llm", Action: "block_inputs", Match: &incidentd.ContainmentMatch{InputClass: "pdf_upload"}, IncidentID: 2, Active: true},
+		{ID: 4, Model: "fraud-v3", Action: "disable", IncidentID: 99, Active: true},
 	}
 	srv := fake.start(t)
 	d := newTestDS(t, srv.URL, map[string]any{"linkUrl": "https://incidents.example"}, "plugin")
@@ -232,7 +230,7 @@ func TestIncidentsSixMonthsPaginated(t *testing.T) {
 	var many []incidentd.Incident
 	start := testNow.AddDate(0, -6, 0)
 	for i := range 1234 {
-		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: []string{"P3", "P2"}[i%2], State: "resolved",
+		many = append(many, incidentd.Incident{ID: int64(i + 1), Title: "x", Tier: []incidentd.Tier{"P3", "P2"}[i%2], State: "resolved",
 			DetectedAt: start.Add(time.Duration(i) * 3 * time.Hour), ResolvedAt: start.Add(time.Duration(i)*3*time.Hour + time.Hour)})
 	}
 	fake := newFake(many)
@@ -363,8 +361,8 @@ func TestStats(t *testing.T) {
 	fake := newFake(fixture())
 	fake.stats = &incidentd.Stats{
 		From: day.from, To: day.to,
-		Total:  incidentd.Bucket{Key: "total", Count: 4, Open: 3, Acknowledged: 3, Resolved: 1, SLABreached: 1, MTTASeconds: ptr(1900.0), MTTRSeconds: ptr(3600.0)},
-		ByTier: []incidentd.Bucket{{Key: "P1", Count: 1, Acknowledged: 1, Resolved: 1, MTTASeconds: ptr(300.0), MTTRSeconds: ptr(3600.0)}, {Key: "P3", Count: 1, Open: 1}},
+		Total:  incidentd.Bucket{Key: "total", Count: 4, Open: 3, Acked: 3, Resolved: 1, SLABreached: 1, MTTASeconds: 1900.0, MTTRSeconds: 3600.0},
+		ByTier: []incidentd.Bucket{{Key: "P1", Count: 1, Acked: 1, Resolved: 1, MTTASeconds: 300.0, MTTRSeconds: 3600.0}, {Key: "P3", Count: 1, Open: 1}},
 	}
 	srv := fake.start(t)
 	d := newTestDS(t, srv.URL, nil, "plugin")

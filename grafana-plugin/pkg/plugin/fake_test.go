@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -189,7 +190,7 @@ func (f *fakeIncidentd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					fakeErr(w, http.StatusConflict, "cannot move back from triaged to detected")
 					return
 				}
-				in.State = fmt.Sprint(body["to"])
+				in.State = incidentd.State(fmt.Sprint(body["to"]))
 			case "assign":
 				in.Assignee = fmt.Sprint(body["assignee"])
 			}
@@ -232,8 +233,8 @@ func (f *fakeIncidentd) list(w http.ResponseWriter, r *http.Request) {
 	offset, _ := strconv.Atoi(q.Get("cursor"))
 	keep := func(in *incidentd.Incident) bool {
 		return !((!from.IsZero() && in.DetectedAt.Before(from)) || (!to.IsZero() && !in.DetectedAt.Before(to)) ||
-			(len(states) > 0 && !slices.Contains(states, in.State)) ||
-			(q.Get("tier") != "" && in.Tier != q.Get("tier")) ||
+			(len(states) > 0 && !slices.Contains(states, string(in.State))) ||
+			(q.Get("tier") != "" && string(in.Tier) != q.Get("tier")) ||
 			(q.Get("team") != "" && in.Team != q.Get("team")) ||
 			(q.Get("model") != "" && in.Model != q.Get("model")) ||
 			(q.Get("q") != "" && !strings.Contains(strings.ToLower(in.Title), strings.ToLower(q.Get("q")))))
@@ -340,7 +341,7 @@ func (f *fakeIncidentd) containment(w http.ResponseWriter, r *http.Request, part
 	case r.Method == http.MethodGet:
 		out := []incidentd.Containment{}
 		for _, c := range f.containments {
-			if (parts[2] == "incidents" && c.Incident == id) || (parts[2] == "containments" && (r.URL.Query().Get("active") != "true" || c.Active)) {
+			if (parts[2] == "incidents" && c.IncidentID == id) || (parts[2] == "containments" && (r.URL.Query().Get("active") != "true" || c.Active)) {
 				out = append(out, c)
 			}
 		}
@@ -360,8 +361,8 @@ func (f *fakeIncidentd) containment(w http.ResponseWriter, r *http.Request, part
 			fakeErr(w, http.StatusBadRequest, "fallback_version: required")
 			return
 		}
-		c := incidentd.Containment{ID: int64(len(f.containments) + 1), Model: in.Model, Version: in.Version, Action: in.Action,
-			Match: in.Match, FallbackVersion: in.FallbackVersion, Reason: in.Reason, Incident: id, CreatedBy: actor, Until: "lifted", Active: true}
+		c := incidentd.Containment{ID: int64(len(f.containments) + 1), Model: in.Model, Version: in.Version, Action: incidentapi.ContainmentAction(in.Action),
+			Match: in.Match, FallbackVersion: in.FallbackVersion, Reason: in.Reason, IncidentID: id, CreatedBy: actor, Until: "lifted", Active: true}
 		f.containments = append(f.containments, c)
 		f.actions = append(f.actions, fakeAction{Action: "contain", Actor: actor, Body: string(raw), ID: id})
 		writeJSON(w, http.StatusCreated, c)

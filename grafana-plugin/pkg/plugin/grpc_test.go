@@ -128,7 +128,7 @@ func BenchmarkQuery10k(b *testing.B) {
 	start := testNow.AddDate(0, -6, 0)
 	for i := range many {
 		det := start.Add(time.Duration(i) * 25 * time.Minute)
-		many[i] = incidentd.Incident{ID: int64(i + 1), Title: fmt.Sprintf("incident %d", i), Tier: validTiers[i%4], State: "resolved",
+		many[i] = incidentd.Incident{ID: int64(i + 1), Title: fmt.Sprintf("incident %d", i), Tier: incidentd.Tier(validTiers[i%4]), State: "resolved",
 			Team: "team-" + fmt.Sprint(i%7), Model: "model-" + fmt.Sprint(i%11), Labels: map[string]string{"alertname": "A", "region": "eu"},
 			DetectedAt: det, TriagedAt: det.Add(5 * time.Minute), ResolvedAt: det.Add(time.Hour), AlertsTotal: 1}
 	}
@@ -173,7 +173,7 @@ func BenchmarkQuery10k(b *testing.B) {
 	fake.containments = make([]incidentd.Containment, 1000)
 	for i := range fake.containments {
 		fake.containments[i] = incidentd.Containment{ID: int64(i + 1), Model: many[i*10].Model, Version: "v2", Action: "fallback",
-			FallbackVersion: "v1", Incident: many[i*10].ID, Policy: "p1-fallback", Active: true}
+			FallbackVersion: "v1", IncidentID: many[i*10].ID, Policy: "p1-fallback", Active: true}
 	}
 	fake.mu.Unlock()
 	query("incidents-contained", QueryIncidents)

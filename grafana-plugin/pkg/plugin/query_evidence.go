@@ -27,7 +27,7 @@ func (d *Datasource) queryEvidence(ctx context.Context, _ *backend.QueryDataRequ
 	var hinted []bool
 	var nows, befores []*float64
 	row := func(c incidentd.Cause, f, panel string, now, before *float64) {
-		causes, verdicts, reasons, findings, panels = append(causes, c.Name), append(verdicts, c.Verdict), append(reasons, c.Reason), append(findings, f), append(panels, panel)
+		causes, verdicts, reasons, findings, panels = append(causes, c.Name), append(verdicts, string(c.Verdict)), append(reasons, c.Reason), append(findings, f), append(panels, panel)
 		hinted, nows, befores = append(hinted, c.Hinted), append(nows, now), append(befores, before)
 	}
 	for _, c := range ev.Causes {

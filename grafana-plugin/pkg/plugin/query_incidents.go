@@ -124,8 +124,8 @@ func containmentField(ids []int64, active []incidentd.Containment) *data.Field {
 	byIncident := map[int64][]string{}
 	for i := range active {
 		c := &active[i]
-		if c.Incident != 0 && c.Active {
-			byIncident[c.Incident] = append(byIncident[c.Incident], describeContainment(c))
+		if c.IncidentID != 0 && c.Active {
+			byIncident[c.IncidentID] = append(byIncident[c.IncidentID], describeContainment(c))
 		}
 	}
 	vals := make([]*string, len(ids))
@@ -142,7 +142,7 @@ func containmentField(ids []int64, active []incidentd.Containment) *data.Field {
 }
 
 func describeContainment(c *incidentd.Containment) string {
-	s := c.Action
+	s := string(c.Action)
 	switch {
 	case c.Action == "fallback":
 		s += " to " + c.FallbackVersion

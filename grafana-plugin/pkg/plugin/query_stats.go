@@ -17,11 +17,20 @@ var statColumns = []struct {
 }{
 	{"count", "Incidents", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.Count)) }},
 	{"open", "Open", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.Open)) }},
-	{"acknowledged", "Acknowledged", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.Acknowledged)) }},
+	{"acknowledged", "Acknowledged", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.Acked)) }},
 	{"resolved", "Resolved", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.Resolved)) }},
 	{"sla_breached", "SLA breaches", "none", func(b incidentd.Bucket) *float64 { return new(float64(b.SLABreached)) }},
-	{"mtta_seconds", "MTTA", "s", func(b incidentd.Bucket) *float64 { return b.MTTASeconds }},
-	{"mttr_seconds", "MTTR", "s", func(b incidentd.Bucket) *float64 { return b.MTTRSeconds }},
+	// A mean over no incident is no MTTA rather than a misleading 0 (incidentd sends 0).
+	{"mtta_seconds", "MTTA", "s", func(b incidentd.Bucket) *float64 { return meanOf(b.MTTASeconds, b.Acked) }},
+	{"mttr_seconds", "MTTR", "s", func(b incidentd.Bucket) *float64 { return meanOf(b.MTTRSeconds, b.Resolved) }},
+}
+
+// meanOf is a bucket's mean over n incidents, nil when there are none.
+func meanOf(mean float64, n int) *float64 {
+	if n == 0 {
+		return nil
+	}
+	return &mean
 }
 
 // queryStats answers MTTA, MTTR, SLA breaches and counts of incidents detected in the range

@@ -38,7 +38,7 @@ func (d *Datasource) queryTimeline(ctx context.Context, _ *backend.QueryDataRequ
 	for _, t := range det.Timeline {
 		what := t.Kind
 		if t.From != "" || t.To != "" {
-			what = fmt.Sprintf("%s → %s", orDash(t.From), orDash(t.To))
+			what = fmt.Sprintf("%s → %s", orDash(string(t.From)), orDash(string(t.To)))
 		}
 		evs = append(evs, event{at: t.At, source: "timeline", kind: t.Kind, what: what, actor: t.Actor, detail: t.Note})
 	}

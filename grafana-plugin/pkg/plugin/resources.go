@@ -194,7 +194,7 @@ func (d *Datasource) transition(r *http.Request, id int64, user string) (any, er
 	if !slices.Contains(validStates, in.To) {
 		return nil, badInputf("to: expected one of %s, got %q", strings.Join(validStates, ", "), in.To)
 	}
-	return d.client.Transition(r.Context(), id, user, in.To, in.Note)
+	return d.client.Transition(r.Context(), id, user, incidentd.State(in.To), in.Note)
 }
 
 func (d *Datasource) note(r *http.Request, id int64, user string) (any, error) {
