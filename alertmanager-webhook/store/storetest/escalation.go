@@ -399,5 +399,5 @@ func testEscalationUnknownValues(t *testing.T, b Backend) {
 
 	raw(`UPDATE outbox SET status = 'lost' WHERE incident_id = ?`, id)
 	_, err = s.Outbox(ctx, id)
-	require.ErrorContains(t, err, `status: unknown outbox status "lost" (expected pending, sent or failed)`)
+	require.ErrorContains(t, err, `status: unknown delivery status "lost" (expected pending, sent or failed)`)
 }
