@@ -11,9 +11,20 @@ import (
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
-// features validates the features object against the version schema: the configured type
-// and bounds, or for a learnt feature the type of its first value.
-func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
+// rawFeature is one entry of an event's features object as read before the version's lock:
+// its name, JSON type and, for a number or a string, its value (and the error of reading the
+// number), so that checking it against the schema under the lock parses nothing.
+type rawFeature struct {
+	name []byte
+	t    fastjson.Type
+	num  float64
+	err  error
+	str  []byte
+}
+
+// readFeatures reads the features object into d.raw; features checks it against the schema.
+func (d *decoder) readFeatures(v *fastjson.Value) {
+	d.raw = d.raw[:0]
 	if v.Type() == fastjson.TypeNull {
 		return
 	}
@@ -22,14 +33,27 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 		d.fail("features", ReasonTypeMismatch, "features must be an object, got %s", v.Type())
 		return
 	}
-	policy := ver.LearnPolicy()
-	pos := -1
+	d.hasFeatures = true
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		pos++
-		if d.bad {
-			return
+		r := rawFeature{name: key, t: v.Type()}
+		switch r.t {
+		case fastjson.TypeNumber:
+			r.num, r.err = v.Float64()
+		case fastjson.TypeString:
+			r.str, _ = v.StringBytes()
 		}
-		f := ver.FeatureAt(pos, key)
+		d.raw = append(d.raw, r)
+	})
+}
+
+// features validates the features read by readFeatures against the version schema: the
+// configured type and bounds, or for a learnt feature the type of its first value.
+func (d *decoder) features(s state.Schema) {
+	policy := s.LearnPolicy()
+	for pos := range d.raw {
+		r := &d.raw[pos]
+		key := r.name
+		f := s.FeatureAt(pos, key)
 		if f == nil && policy == config.PolicyReject {
 			d.fail("features."+string(key), ReasonUnknownFeature, "feature %q is not configured for this model and unknown_features is reject", truncate(key))
 			return
@@ -45,7 +69,7 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 				d.seen = append(d.seen, 0)
 			}
 		}
-		t := v.Type()
+		t := r.t
 		if t == fastjson.TypeNull {
 			if f != nil && f.Schema.Required {
 				d.fail("features."+f.Name, ReasonMissingRequired, "feature %q is required and must not be null", f.Name)
@@ -55,7 +79,7 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 				d.seen[f.Index] = d.evNum
 			}
 			d.ev.Features = append(d.ev.Features, fv)
-			return
+			continue
 		}
 		var want config.FeatureType
 		switch {
@@ -71,14 +95,14 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 			d.fail("features."+string(key), ReasonTypeMismatch, "feature %q must be a number, string or boolean, got %s", truncate(key), t)
 			return
 		}
-		if !d.featureValue(&fv, f, want, t, v) {
+		if !d.featureValue(&fv, f, want, r) {
 			return
 		}
 		if f != nil {
 			d.seen[f.Index] = d.evNum
 		}
 		d.ev.Features = append(d.ev.Features, fv)
-	})
+	}
 }
 
 func (d *decoder) featFail(fv *state.FeatureValue, reason, format string, args ...any) {
@@ -86,7 +110,8 @@ func (d *decoder) featFail(fv *state.FeatureValue, reason, format string, args .
 }
 
 // featureValue checks one non-null feature value against the type it must have.
-func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want config.FeatureType, t fastjson.Type, v *fastjson.Value) bool {
+func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want config.FeatureType, r *rawFeature) bool {
+	t := r.t
 	fv.Type = want
 	switch want {
 	case config.Numeric:
@@ -94,9 +119,9 @@ func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want co
 			d.featFail(fv, ReasonTypeMismatch, "expected a number, got %s", t)
 			return false
 		}
-		x, err := v.Float64()
-		if err != nil {
-			d.featFail(fv, ReasonTypeMismatch, "not a valid number: %v", err)
+		x := r.num
+		if r.err != nil {
+			d.featFail(fv, ReasonTypeMismatch, "not a valid number: %v", r.err)
 			return false
 		}
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -115,7 +140,7 @@ func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want co
 			d.featFail(fv, ReasonTypeMismatch, "expected a string (%s), got %s", want, t)
 			return false
 		}
-		b, _ := v.StringBytes()
+		b := r.str
 		if want == config.Categorical && !utf8.Valid(b) {
 			// Categories become bin label values of the drift metrics.
 			d.featFail(fv, ReasonInvalidValue, "categorical value is not valid UTF-8")

@@ -78,8 +78,24 @@ func (e *Event) Reset() {
 	*e = Event{Outcome: -1, Feedback: -1, Business: e.Business[:0], Features: e.Features[:0], Scores: e.Scores[:0], Embedding: e.Embedding[:0]}
 }
 
-// Apply adds a validated event to the version. v must be locked.
-func (v *Version) Apply(e *Event) {
+// Apply adds an event to the version under the version's lock. resolve, when not nil, runs
+// first under the same lock: it resolves and checks the event's features against the
+// version's schema (appending them to e.Features), so the schema it validated against is the
+// one the event is applied with. When resolve returns false nothing is applied and Apply
+// returns false. Work that does not need the schema belongs before Apply: the lock
+// serialises every event of the version.
+func (v *Version) Apply(e *Event, resolve func(Schema) bool) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if resolve != nil && !resolve(Schema{v}) {
+		return false
+	}
+	v.apply(e)
+	return true
+}
+
+// apply adds a validated event to the version; v is locked.
+func (v *Version) apply(e *Event) {
 	cfg := v.state.Config()
 	c := &v.c
 	c.Events++

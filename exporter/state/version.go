@@ -140,8 +140,10 @@ func (f *Feature) Allowed(v []byte) bool {
 	return ok
 }
 
-// Version is the state of one model version. Callers hold Lock while reading features and
-// applying an event, so validation and application see the same schema.
+// Version is the state of one model version. Its lock is its own: Apply takes it to resolve
+// an event's features against the schema and apply the event in one step, so everything an
+// event needs that does not depend on the version (decoding, text scores) is computed by
+// the caller before, outside the lock.
 type Version struct {
 	Name  string
 	model *Model
@@ -150,7 +152,7 @@ type Version struct {
 	mu       sync.Mutex
 	features map[string]*Feature
 	list     []*Feature
-	order    []*Feature // FeatureAt's hint: the feature last seen at each position
+	order    []*Feature // Schema.FeatureAt's hint: the feature last seen at each position
 	ring     *window.Ring[Slot]
 	c        Counters
 
@@ -163,18 +165,16 @@ type Version struct {
 // Model is the version's model name.
 func (v *Version) Model() string { return v.model.Name }
 
-// Lock and Unlock guard the version.
-func (v *Version) Lock()   { v.mu.Lock() }
-func (v *Version) Unlock() { v.mu.Unlock() }
+// Schema is a version's features as Apply's resolve function sees them, under the version's
+// lock. It is valid only during that call.
+type Schema struct{ v *Version }
 
-// Feature returns a known feature, or nil.
-func (v *Version) Feature(name []byte) *Feature { return v.features[string(name)] }
-
-// FeatureAt is Feature for the feature at position pos of an event's features object.
-// Applications send features in the same order every time, so the feature found at pos in
-// the previous event is tried before the map: a string comparison instead of a hash lookup
-// on the hot path.
-func (v *Version) FeatureAt(pos int, name []byte) *Feature {
+// FeatureAt returns the known feature named name, or nil, for the feature at position pos of
+// an event's features object. Applications send features in the same order every time, so
+// the feature found at pos in the previous event is tried before the map: a string
+// comparison instead of a hash lookup on the hot path.
+func (s Schema) FeatureAt(pos int, name []byte) *Feature {
+	v := s.v
 	if pos < len(v.order) {
 		if f := v.order[pos]; f != nil && f.Name == string(name) {
 			return f
@@ -194,16 +194,17 @@ func (v *Version) FeatureAt(pos int, name []byte) *Feature {
 const maxOrderHint = 1024
 
 // LearnPolicy is the unknown-feature policy for this version.
-func (v *Version) LearnPolicy() config.Policy {
+func (s Schema) LearnPolicy() config.Policy {
+	v := s.v
 	if mc, ok := v.model.Config(); ok {
 		return v.state.Config().FeaturePolicy(mc)
 	}
 	return config.PolicyLearn
 }
 
-// Required returns the required features (for checking absent ones).
-func (v *Version) Required(fn func(*Feature)) {
-	for _, f := range v.list {
+// Required calls fn with each required feature (for checking absent ones).
+func (s Schema) Required(fn func(*Feature)) {
+	for _, f := range s.v.list {
 		if f.Schema.Required {
 			fn(f)
 		}

@@ -1,0 +1,65 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// longAnswerBatch is an NDJSON batch of n events of one model version; every tenth carries an
+// output_text and a reference_answer of words words each (ROUGE-L fills a words×words
+// table), the others latency and 20 features.
+func longAnswerBatch(n, words int) []byte {
+	vocab := strings.Fields("the password is reset from account settings page open choose reset link mail sent to your address within minutes")
+	text := func(seed int) string {
+		w := make([]string, words)
+		for i := range w {
+			w[i] = vocab[(i*7+seed*3+i*i)%len(vocab)]
+		}
+		return strings.Join(w, " ")
+	}
+	var b bytes.Buffer
+	for i := range n {
+		if i%10 == 0 {
+			fmt.Fprintf(&b, `{"model":"chat","version":"v1","latency_seconds":1.5,"output_text":%q,"reference_answer":%q}`+"\n", text(i), text(i+1))
+			continue
+		}
+		fmt.Fprintf(&b, `{"model":"chat","version":"v1","latency_seconds":%.4f,"features":{`, float64(i%97)/1000)
+		for f := range 20 {
+			if f > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"num_%02d":%.3f`, f, float64((i*31+f*17)%1000)/7)
+		}
+		b.WriteString("}}\n")
+	}
+	return b.Bytes()
+}
+
+// BenchmarkIngestOneVersionLongAnswers ingests batches into one model version from
+// concurrent goroutines (one per -cpu), one event in ten with a 500-word answer and
+// reference: how well the ingest of a single version scales when some events are slow to
+// score. Compare runs at -cpu 1 and -cpu 2, or two builds at the same -cpu.
+func BenchmarkIngestOneVersionLongAnswers(b *testing.B) {
+	const n = 100
+	body := longAnswerBatch(n, 500)
+	in := New(benchState(), slog.New(slog.DiscardHandler))
+	if res, err := in.Ingest(body, true); err != nil || res.Accepted != n {
+		b.Fatalf("accepted %d of %d: %v %+v", res.Accepted, n, err, res.Rejected)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res, err := in.Ingest(body, true); err != nil || res.Accepted != n {
+				b.Errorf("accepted %d of %d: %v", res.Accepted, n, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)*n/time.Since(start).Seconds(), "events/s")
+}
