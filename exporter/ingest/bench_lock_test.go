@@ -63,3 +63,46 @@ func BenchmarkIngestOneVersionLongAnswers(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)*n/time.Since(start).Seconds(), "events/s")
 }
+
+// BenchmarkIngestShortBesideLongAnswers measures the ingest of one short event (latency and
+// 20 features) of a model version while another goroutine keeps ingesting events of the
+// same version that carry 500-word answers and references: ns/op is how long a short event
+// waits behind the long ones. Only the version's lock ties them together, so the figure
+// says how much of a long event's work is done under it.
+func BenchmarkIngestShortBesideLongAnswers(b *testing.B) {
+	long := longAnswerBatch(1, 500)
+	short := longAnswerBatch(2, 500)
+	short = short[bytes.IndexByte(short, '\n')+1:]
+	in := New(benchState(), slog.New(slog.DiscardHandler))
+	for _, body := range [][]byte{long, short} {
+		if res, err := in.Ingest(body, true); err != nil || res.Accepted != 1 {
+			b.Fatalf("accepted %d of 1: %v %+v", res.Accepted, err, res.Rejected)
+		}
+	}
+	stop, stopped := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				stopped <- n
+				return
+			default:
+			}
+			if res, err := in.Ingest(long, true); err != nil || res.Accepted != 1 {
+				b.Errorf("long answer: accepted %d of 1: %v", res.Accepted, err)
+			}
+			n++
+		}
+	}()
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		if res, err := in.Ingest(short, true); err != nil || res.Accepted != 1 {
+			b.Fatalf("accepted %d of 1: %v %+v", res.Accepted, err, res.Rejected)
+		}
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	b.ReportMetric(float64(<-stopped)/elapsed.Seconds(), "long-events/s")
+}
