@@ -200,11 +200,6 @@ func (s *State) Restore(snap *Snapshot) error {
 		}
 		v.ring.All(func(sl *Slot) {
 			// Saved slots may list fewer features than the version now has; Apply grows them.
-			for i := range sl.Features {
-				if i < len(v.list) {
-					sl.Features[i].Extra = v.accumulators(v.list[i])
-				}
-			}
 			if len(sl.Features) > len(v.list) {
 				sl.Features = sl.Features[:len(v.list)]
 			}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/labels"
-	"github.com/opscentre/opscentre/exporter/window"
 )
 
 const (
@@ -40,9 +39,6 @@ const (
 type Options struct {
 	// Now is the clock; tests pass a fake one.
 	Now func() time.Time
-	// NewAccumulators, when set, gives each feature's sub-window slot extra accumulators
-	// (drift histograms, sketches) that receive every numeric value.
-	NewAccumulators func(model, version, feature string) []window.Accumulator
 	// Logger receives warnings about references (nil: none).
 	Logger *slog.Logger
 }

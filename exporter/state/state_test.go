@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/window"
 )
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -232,45 +231,4 @@ func TestReloadUpdatesSchemaKeepsLearnt(t *testing.T) {
 	require.Equal(t, config.Numeric, v.features["x"].Schema.Type)
 	require.True(t, v.features["z"].Schema.Required)
 	require.NotNil(t, v.features["y"])
-}
-
-// sumAcc is a mergeable accumulator: the sum of what it saw.
-type sumAcc struct{ sum float64 }
-
-func (a *sumAcc) Add(v float64)              { a.sum += v }
-func (a *sumAcc) Merge(o window.Accumulator) { a.sum += o.(*sumAcc).sum }
-func (a *sumAcc) Reset()                     { a.sum = 0 }
-
-// The drift package's accumulators plug into each sub-window slot through NewAccumulators;
-// they receive every numeric value and are reset with their slot.
-func TestAccumulatorsPerSlot(t *testing.T) {
-	c := &clock{t0}
-	cfg, err := config.Parse([]byte("window: {sub_windows: 2, sub_window_duration: 1m}\n"))
-	require.NoError(t, err)
-	var made []*sumAcc
-	s := New(cfg, Options{Now: c.now, NewAccumulators: func(model, version, feature string) []window.Accumulator {
-		require.Equal(t, "m", model)
-		require.Equal(t, "x", feature)
-		a := &sumAcc{}
-		made = append(made, a)
-		return []window.Accumulator{a}
-	}})
-	v := resolve(t, s, "m", "v1")
-	apply(v, c.t, map[string]any{"x": 2.0})
-	apply(v, c.t, map[string]any{"x": 3.0})
-	c.t = t0.Add(time.Minute)
-	apply(v, c.t, map[string]any{"x": 10.0})
-	require.Len(t, made, 2) // one per sub-window slot used
-	total := &sumAcc{}
-	require.True(t, v.MergeAccumulators(c.t, "x", []window.Accumulator{total}))
-	require.Equal(t, 15.0, total.sum)
-	require.False(t, v.MergeAccumulators(c.t, "nope", []window.Accumulator{total}))
-	// Two minutes on, the first slot is reused: its accumulator starts from zero.
-	c.t = t0.Add(2 * time.Minute)
-	apply(v, c.t, map[string]any{"x": 1.0})
-	require.Equal(t, 1.0, made[0].sum)
-	require.Equal(t, 10.0, made[1].sum)
-	total = &sumAcc{}
-	v.MergeAccumulators(c.t, "x", []window.Accumulator{total})
-	require.Equal(t, 11.0, total.sum)
 }

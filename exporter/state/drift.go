@@ -20,6 +20,36 @@ const (
 // judged, so loading one logs a warning.
 const minReferenceRows = 30
 
+// The drift pillar: a version's frozen reference (uploaded, or captured from its first
+// events, see capture.go) and what its events count against it: per sub-window, each
+// feature's values in the reference's bins, the reconstruction errors (multivariate drift)
+// and the summed embeddings; cumulatively, the bins of the sub-windows that left the ring.
+// Apply counts an event with beginReference, the features pass of apply.go and
+// endReference; ReadDrift reads it; referenceSnapshot and restoreReference save it.
+
+// driftSlot is the drift pillar's share of a sub-window.
+type driftSlot struct {
+	// Drift counts the sub-window's values in the reference's bins (nil until a reference
+	// exists).
+	Drift *drift.Window `json:"drift,omitempty"`
+	// Recon sums the sub-window's reconstruction errors (multivariate drift).
+	Recon *drift.ReconstructionWindow `json:"recon,omitempty"`
+	// Embed sums the sub-window's embeddings (embedding drift).
+	Embed *drift.EmbeddingWindow `json:"embed,omitempty"`
+}
+
+func (s *driftSlot) reset() {
+	if s.Drift != nil {
+		s.Drift.Reset()
+	}
+	if s.Recon != nil {
+		s.Recon.Reset()
+	}
+	if s.Embed != nil {
+		s.Embed.Reset()
+	}
+}
+
 // refState is a version's frozen reference and what has been counted against it.
 type refState struct {
 	profile  *drift.Profile
@@ -164,7 +194,7 @@ func (v *Version) startCapture() {
 	if v.ref != nil || v.capture != nil {
 		return
 	}
-	rc := v.state.Config().ReferenceFor(v.ModelConfig())
+	rc := v.state.Config().ReferenceFor(v.modelConfig())
 	if rc.CaptureFirst == 0 && rc.From == nil {
 		return
 	}
@@ -404,9 +434,21 @@ func (v *Version) beginReference(slot *Slot) *refState {
 	return r
 }
 
-// endReference bins the pending values when a queue is full, and counts the prediction
+// endReference ends the drift pillar's part of an event: the reconstruction error and the
+// embedding, binning the pending values when a queue is full, and the prediction counted
 // against the reference. v is locked.
-func (v *Version) endReference(r *refState, slot *Slot, e *Event, full bool) {
+func (v *Version) endReference(r *refState, slot *Slot, e *Event, full bool, cfg *config.Config) {
+	if r.profile.Reconstruction != nil && cfg.Drift.Multivariate {
+		v.reconstruct(r, e, slot)
+	}
+	if ep := r.profile.Embedding; ep != nil && len(e.Embedding) > 0 {
+		if slot.Embed == nil {
+			slot.Embed = &drift.EmbeddingWindow{}
+		}
+		if !slot.Embed.Add(ep, e.Embedding) {
+			v.unbinned(EmbeddingFeature) // another dimension than the reference's
+		}
+	}
 	if full {
 		v.flushDrift()
 	}
@@ -522,7 +564,7 @@ func (v *Version) resetSlot(s *Slot) {
 			s.Drift = nil // shaped for an older reference
 		}
 	}
-	resetSlot(s)
+	s.reset()
 }
 
 func (v *Version) referenceSnapshot() *ReferenceSnapshot {

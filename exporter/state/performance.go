@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"errors"
 	"fmt"
 	"math"
@@ -66,22 +67,11 @@ func (p *PerfCounters) clone() PerfCounters {
 		out.Confusion = performance.NewClassification(p.Confusion.MaxClasses)
 		_ = out.Confusion.Merge(p.Confusion)
 	}
-	out.Outcomes = cloneMap(p.Outcomes)
-	out.Evicted = cloneMap(p.Evicted)
+	out.Outcomes = maps.Clone(p.Outcomes)
+	out.Evicted = maps.Clone(p.Evicted)
 	out.LabelDelay = cloneHist(p.LabelDelay)
 	if p.ROC != nil {
 		out.ROC = p.ROC.Clone()
-	}
-	return out
-}
-
-func cloneMap(m map[string]uint64) map[string]uint64 {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]uint64, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }
