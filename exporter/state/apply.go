@@ -178,4 +178,3 @@ func (v *Version) apply(e *Event) {
 		v.awaitPrediction(e, slot, now)
 	}
 }
-

@@ -1,9 +1,9 @@
 package state
 
 import (
-	"maps"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
