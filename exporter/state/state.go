@@ -1,7 +1,15 @@
 // Package state holds what the exporter knows about each model version: the schema it was
-// configured with or has learnt, cumulative counters and histograms, and a sliding window
-// of data-quality counts. Every label value it hands out is bounded: a value past its limit
-// becomes "__other__" and is counted in the folded counters.
+// configured with or has learnt, and the numbers of each monitoring pillar, cumulative and
+// over a sliding window of sub-windows (package window). Every label value it hands out is
+// bounded: a value past its limit becomes "__other__" and is counted in the folded counters.
+//
+// One file per pillar, each with its apply, read and snapshot: quality.go (data quality:
+// null and outlier counts per feature), infra.go (infrastructure and LLM: latency, errors,
+// tokens, cost, GenAI histograms, text scores), business.go (task outcomes, feedback,
+// business events), drift.go with capture.go and pending.go (references and drift), and
+// performance.go with calibration.go and labels.go (ground truth and CBPE). apply.go,
+// read.go and snapshot.go run the pillars for one event, one scrape and one save;
+// version.go holds a version's schema and its lock, which Apply takes itself.
 package state
 
 import (

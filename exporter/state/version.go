@@ -232,3 +232,14 @@ func (v *Version) learn(name []byte, typ config.FeatureType) *Feature {
 	}
 	return v.addFeature(string(name), config.Feature{Type: typ})
 }
+
+// resetSlot empties a slot for reuse, keeping its drift counts in the cumulative total.
+func (v *Version) resetSlot(s *Slot) {
+	v.flushDrift() // the pending values may be this slot's
+	if s.Drift != nil && v.ref != nil {
+		if err := v.ref.total.Merge(s.Drift); err != nil {
+			s.Drift = nil // shaped for an older reference
+		}
+	}
+	s.reset()
+}
