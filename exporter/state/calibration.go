@@ -14,13 +14,13 @@ import (
 // CalibrationRows is how many labelled predictions with a confidence first calibrate the CBPE
 // estimate of a version. Later labelled predictions keep joining its labelled reference (in
 // fixed-size reliability bins), and the calibration is fitted again every CalibrationRows
-// rows, until it holds CalibrationMaxRows.
+// rows, until it holds calibrationMaxRows.
 const CalibrationRows = 1000
 
-// CalibrationMaxRows ends a version's labelled reference: the first this many labelled
+// calibrationMaxRows ends a version's labelled reference: the first this many labelled
 // predictions with a confidence. Keeping the reference fixed after that is what lets the
 // estimate disagree with the realised accuracy when the concept drifts.
-const CalibrationMaxRows = 100000
+const calibrationMaxRows = 100000
 
 // BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
 // against whether the label was true, in fixed-size reliability bins. Score and Positive are
@@ -59,18 +59,18 @@ func (c *BinaryCalibration) rows() float64 {
 }
 
 // refitDue reports whether a reference that just reached n rows should be fitted: every
-// CalibrationRows rows up to CalibrationMaxRows. A fit costs a few pool-adjacent-violators
+// CalibrationRows rows up to calibrationMaxRows. A fit costs a few pool-adjacent-violators
 // passes over the bins (microseconds), so refitting this often is free, and the estimate always
 // rests on nearly the whole reference.
 func refitDue(n float64) bool {
-	return n >= CalibrationRows && n <= CalibrationMaxRows && math.Mod(n, CalibrationRows) == 0
+	return n >= CalibrationRows && n <= calibrationMaxRows && math.Mod(n, CalibrationRows) == 0
 }
 
 // calibrateBinary adds to the labelled reference of a boolean model's CBPE; the decision
 // threshold is 0.5, the one a boolean prediction with a score implies.
 func (v *Version) calibrateBinary(score float64, positive bool) {
 	cb := &v.perf.bcalib
-	if cb.rows() >= CalibrationMaxRows {
+	if cb.rows() >= calibrationMaxRows {
 		return
 	}
 	if cb.Bins == nil {
@@ -89,7 +89,7 @@ func (v *Version) calibrateBinary(score float64, positive bool) {
 // calibrate adds to the labelled reference of the CBPE estimate and fits it when due.
 func (v *Version) calibrate(predicted string, confidence float64, correct bool) {
 	cb := &v.perf.calib
-	if cb.rows() >= CalibrationMaxRows {
+	if cb.rows() >= calibrationMaxRows {
 		return
 	}
 	if cb.Pooled == nil {

@@ -126,7 +126,7 @@ func (v *Version) setReference(r *refState) []string {
 	v.ref = r
 	v.capture = nil
 	v.pending.drop()
-	v.ring.All(func(s *Slot) { s.Drift = nil })
+	v.ring.All(func(s *subWindow) { s.Drift = nil })
 	var small []string
 	for _, f := range r.profile.Features {
 		if f.Rows < minReferenceRows {
@@ -186,7 +186,7 @@ const EmbeddingFeature = "__embedding__"
 // reconstruct adds the event's reconstruction error to the slot: its numeric values
 // standardised, a missing one imputed with the reference mean (0), as the reference rows were.
 // Only when the profile has a reconstruction and drift.multivariate is on.
-func (v *Version) reconstruct(r *refState, e *Event, slot *Slot) {
+func (v *Version) reconstruct(r *refState, e *Event, slot *subWindow) {
 	rc := r.profile.Reconstruction
 	if len(r.reconIdx) != len(v.list) {
 		// Feature.Index → position in rc.Features (-1: not used); features are only added.
@@ -283,7 +283,7 @@ func (v *Version) unbinned(feature string) {
 // beginReference readies slot's drift counts for an event and returns the reference, or nil
 // when there is none or the event is outside the window; Apply then counts each feature
 // value and calls endReference. v is locked.
-func (v *Version) beginReference(slot *Slot) *refState {
+func (v *Version) beginReference(slot *subWindow) *refState {
 	r := v.ref
 	if r == nil || slot == nil {
 		return nil
@@ -302,7 +302,7 @@ func (v *Version) beginReference(slot *Slot) *refState {
 // endReference ends the drift pillar's part of an event: the reconstruction error and the
 // embedding, binning the pending values when a queue is full, and the prediction counted
 // against the reference. v is locked.
-func (v *Version) endReference(r *refState, slot *Slot, e *Event, full bool, cfg *config.Config) {
+func (v *Version) endReference(r *refState, slot *subWindow, e *Event, full bool, cfg *config.Config) {
 	if r.profile.Reconstruction != nil && cfg.Drift.Multivariate {
 		v.reconstruct(r, e, slot)
 	}
@@ -396,14 +396,14 @@ func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
 	p := v.ref.profile
 	r := DriftReading{Model: v.model.Name, Version: v.Name, Profile: p, Window: p.NewWindow(), Total: p.NewWindow()}
 	_ = r.Total.Merge(v.ref.total)
-	v.ring.Each(now, func(s *Slot) {
+	v.ring.Each(now, func(s *subWindow) {
 		if s.Drift != nil {
 			_ = r.Window.Merge(s.Drift)
 		}
 	})
 	if p.Embedding != nil {
 		r.Embedding = &drift.EmbeddingWindow{}
-		v.ring.Each(now, func(s *Slot) {
+		v.ring.Each(now, func(s *subWindow) {
 			if s.Embed != nil {
 				r.Embedding.Merge(s.Embed)
 			}
@@ -411,13 +411,13 @@ func (v *Version) ReadDrift(now time.Time) (DriftReading, bool) {
 	}
 	if p.Reconstruction != nil && v.state.Config().Drift.Multivariate {
 		r.Reconstruction = &drift.ReconstructionWindow{}
-		v.ring.Each(now, func(s *Slot) {
+		v.ring.Each(now, func(s *subWindow) {
 			if s.Recon != nil {
 				r.Reconstruction.Merge(s.Recon)
 			}
 		})
 	}
-	v.ring.All(func(s *Slot) {
+	v.ring.All(func(s *subWindow) {
 		if s.Drift != nil {
 			_ = r.Total.Merge(s.Drift)
 		}

@@ -15,7 +15,7 @@ import "github.com/opscentre/opscentre/exporter/drift"
 // an event for another slot bins them first. Memory is bounded by pendingPerFeature values
 // per numeric reference feature and one count per bin of a categorical one.
 type pendingDrift struct {
-	slot *Slot
+	slot *subWindow
 	// Queue q holds values[q*pendingPerFeature:][:lens[q]], values of profile feature
 	// features[q] (see refIndex.queue).
 	values   []float64

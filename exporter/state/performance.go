@@ -192,7 +192,7 @@ func (p *PredictionValue) class() string {
 const noScore = -1
 
 // awaitPrediction keeps the prediction for its label, or joins a label that came first.
-func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
+func (v *Version) awaitPrediction(e *Event, slot *subWindow, now time.Time) {
 	if len(e.ID) == 0 && v.perf.cbpe == nil && v.perf.binary == nil {
 		return // nothing to join and nothing to estimate
 	}
@@ -249,7 +249,7 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 	_, _ = v.perf.awaiting.PutBytesAt(e.ID, p, now)
 }
 
-func (v *Version) perfSlot(s *Slot) *PerfSlot {
+func (v *Version) perfSlot(s *subWindow) *PerfSlot {
 	if s.Perf == nil {
 		s.Perf = &PerfSlot{}
 	}
@@ -359,7 +359,7 @@ func (v *Version) ReadPerf(now time.Time) PerfReading {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	r := PerfReading{Counters: v.c.Perf.clone(), Awaiting: v.perf.awaiting.Len(), Calibrated: v.perf.cbpe != nil}
-	v.ring.Each(now, func(s *Slot) {
+	v.ring.Each(now, func(s *subWindow) {
 		if s.Perf == nil {
 			return
 		}

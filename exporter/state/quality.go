@@ -72,7 +72,7 @@ func (v *Version) readQuality(now time.Time) (events uint64, features []FeatureR
 		features[i].Name = f.Name
 		features[i].Numeric = f.Schema.Type == config.Numeric
 	}
-	v.ring.Each(now, func(s *Slot) {
+	v.ring.Each(now, func(s *subWindow) {
 		events += s.Events
 		for i := range s.Features {
 			features[i].Present += s.Features[i].Present

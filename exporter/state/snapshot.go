@@ -184,7 +184,7 @@ func (s *State) Restore(snap *Snapshot) error {
 				return fmt.Errorf("state: restoring %s/%s: %w", vs.Model, vs.Version, err)
 			}
 		}
-		v.ring.All(func(sl *Slot) {
+		v.ring.All(func(sl *subWindow) {
 			// Saved slots may list fewer features than the version now has; Apply grows them.
 			if len(sl.Features) > len(v.list) {
 				sl.Features = sl.Features[:len(v.list)]

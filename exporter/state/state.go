@@ -34,13 +34,12 @@ const (
 
 // Open-valued labels whose values are bounded and may be folded.
 const (
-	LabelModel    = "model"
-	LabelVersion  = "version"
-	LabelFeature  = "feature"
-	LabelBin      = "bin" // categorical feature values (the future bin label of drift metrics)
-	LabelType     = "type"
-	LabelCurrency = "currency"
-	LabelName     = "name"
+	LabelModel   = "model"
+	LabelVersion = "version"
+	LabelFeature = "feature"
+	LabelBin     = "bin" // categorical feature values (the future bin label of drift metrics)
+	LabelType    = "type"
+	LabelName    = "name"
 )
 
 // Options configure a State.

@@ -32,10 +32,10 @@ func (c *Counters) clone() Counters {
 	}
 }
 
-// Slot is one sub-window of a version: its event count and the share of each windowed
+// subWindow is one sub-window of a version: its event count and the share of each windowed
 // pillar (data quality, drift, performance), saved flat as one JSON object. The ring resets
 // a slot for reuse with Version.resetSlot.
-type Slot struct {
+type subWindow struct {
 	Events uint64 `json:"events"`
 	qualitySlot
 	driftSlot
@@ -43,7 +43,7 @@ type Slot struct {
 	Perf *PerfSlot `json:"perf,omitempty"`
 }
 
-func (s *Slot) reset() {
+func (s *subWindow) reset() {
 	s.Events = 0
 	s.qualitySlot.reset()
 	s.driftSlot.reset()
@@ -89,7 +89,7 @@ type Version struct {
 	features map[string]*Feature
 	list     []*Feature
 	order    []*Feature // Schema.FeatureAt's hint: the feature last seen at each position
-	ring     *window.Ring[Slot]
+	ring     *window.Ring[subWindow]
 	c        Counters
 
 	ref     *refState
@@ -234,7 +234,7 @@ func (v *Version) learn(name []byte, typ config.FeatureType) *Feature {
 }
 
 // resetSlot empties a slot for reuse, keeping its drift counts in the cumulative total.
-func (v *Version) resetSlot(s *Slot) {
+func (v *Version) resetSlot(s *subWindow) {
 	v.flushDrift() // the pending values may be this slot's
 	if s.Drift != nil && v.ref != nil {
 		if err := v.ref.total.Merge(s.Drift); err != nil {
