@@ -271,7 +271,7 @@ func nameField(o *fastjson.Object, key string, required bool) (name []byte, fiel
 func (d *decoder) read(o *fastjson.Object) {
 	now := d.st.Now()
 	d.ev.Time, d.ev.Now = now, now
-	d.output, d.reference, d.hasFeatures = nil, nil, false
+	d.output, d.reference, d.hasFeatures, d.raw = nil, nil, false, d.raw[:0]
 	limits := d.st.Config().Limits
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if d.bad {

@@ -22,9 +22,9 @@ type rawFeature struct {
 	str  []byte
 }
 
-// readFeatures reads the features object into d.raw; features checks it against the schema.
+// readFeatures appends the entries of the features object to d.raw (a repeated features
+// key adds its entries after the first's); features checks them against the schema.
 func (d *decoder) readFeatures(v *fastjson.Value) {
-	d.raw = d.raw[:0]
 	if v.Type() == fastjson.TypeNull {
 		return
 	}

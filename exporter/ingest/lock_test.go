@@ -75,6 +75,7 @@ func TestFirstErrorInEventOrder(t *testing.T) {
 		{"unknown feature then field", `{"model":"fraud","version":"v1","features":{"amount":1,"nope":1},"cost":"x"}`, "features.nope", ReasonUnknownFeature},
 		{"text then required", `{"model":"fraud","version":"v1","reference_answer":"a","features":{}}`, "output_text", ReasonMissingRequired},
 		{"required", `{"model":"fraud","version":"v1","features":{"country":"US"}}`, "features.amount", ReasonMissingRequired},
+		{"repeated features key", `{"model":"fraud","version":"v1","features":{"amount":-1},"features":{"amount":1}}`, "features.amount", ReasonOutOfRange},
 		{"field without features then required", `{"model":"fraud","version":"v1","cost":-1}`, "cost", ReasonNegativeValue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
