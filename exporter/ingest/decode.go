@@ -34,10 +34,9 @@ type decoder struct {
 	cached   int
 
 	// The current event's fields that are checked after read: its texts, and its features
-	// (hasFeatures: it has a features object, read into raw).
+	// objects (fastjson's, valid until the next parse).
 	output, reference []byte
-	hasFeatures       bool
-	raw               []rawFeature
+	featureObjects    []*fastjson.Object
 	// resolveFn is resolveFeatures, bound once (a method value allocates).
 	resolveFn func(state.Schema) bool
 	// scored, when set (by tests), is called after an event's texts are scored.
@@ -159,13 +158,13 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 	// here, before the version's lock is taken: a long answer's ROUGE-L is quadratic, and
 	// under the lock it would hold up every other event of the version.
 	d.read(o)
-	if !d.bad {
+	if !d.bad && d.reference != nil {
 		d.scoreText(d.output, d.reference, d.st.Config().Limits.MaxTextTokens)
 		if d.scored != nil && d.ev.HasText {
 			d.scored()
 		}
 	}
-	if !d.bad || d.hasFeatures {
+	if !d.bad || len(d.featureObjects) > 0 {
 		// A features object read before the first error is checked first (under the lock,
 		// against the schema): of several errors, the one earliest in the event is reported.
 		ver.Apply(&d.ev, d.resolveFn)
@@ -184,15 +183,15 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 // up to the first error, so features seen at all came before it); then that error, then
 // a missing required feature.
 func (d *decoder) resolveFeatures(s state.Schema) bool {
-	earlier := d.verdict
-	d.bad = false
-	if d.hasFeatures {
-		if d.features(s); d.bad {
-			return false
+	if d.bad {
+		earlier := d.verdict
+		d.bad = false
+		if d.features(s); !d.bad {
+			d.verdict = earlier
 		}
+		return false
 	}
-	if earlier.bad {
-		d.verdict = earlier
+	if d.features(s); d.bad {
 		return false
 	}
 	s.Required(func(f *state.Feature) {
@@ -271,7 +270,7 @@ func nameField(o *fastjson.Object, key string, required bool) (name []byte, fiel
 func (d *decoder) read(o *fastjson.Object) {
 	now := d.st.Now()
 	d.ev.Time, d.ev.Now = now, now
-	d.output, d.reference, d.hasFeatures, d.raw = nil, nil, false, d.raw[:0]
+	d.output, d.reference, d.featureObjects = nil, nil, d.featureObjects[:0]
 	limits := d.st.Config().Limits
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if d.bad {

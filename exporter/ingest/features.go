@@ -11,19 +11,8 @@ import (
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
-// rawFeature is one entry of an event's features object as read before the version's lock:
-// its name, JSON type and, for a number or a string, its value (and the error of reading the
-// number), so that checking it against the schema under the lock parses nothing.
-type rawFeature struct {
-	name []byte
-	t    fastjson.Type
-	num  float64
-	err  error
-	str  []byte
-}
-
-// readFeatures appends the entries of the features object to d.raw (a repeated features
-// key adds its entries after the first's); features checks them against the schema.
+// readFeatures keeps the features object for features, which checks it against the
+// version's schema under the version's lock (a repeated features key keeps each object).
 func (d *decoder) readFeatures(v *fastjson.Value) {
 	if v.Type() == fastjson.TypeNull {
 		return
@@ -33,26 +22,31 @@ func (d *decoder) readFeatures(v *fastjson.Value) {
 		d.fail("features", ReasonTypeMismatch, "features must be an object, got %s", v.Type())
 		return
 	}
-	d.hasFeatures = true
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		r := rawFeature{name: key, t: v.Type()}
-		switch r.t {
-		case fastjson.TypeNumber:
-			r.num, r.err = v.Float64()
-		case fastjson.TypeString:
-			r.str, _ = v.StringBytes()
-		}
-		d.raw = append(d.raw, r)
-	})
+	d.featureObjects = append(d.featureObjects, o)
 }
 
-// features validates the features read by readFeatures against the version schema: the
-// configured type and bounds, or for a learnt feature the type of its first value.
+// features validates the features objects kept by readFeatures against the version schema:
+// the configured type and bounds, or for a learnt feature the type of its first value.
 func (d *decoder) features(s state.Schema) {
+	if len(d.featureObjects) == 0 {
+		return
+	}
 	policy := s.LearnPolicy()
-	for pos := range d.raw {
-		r := &d.raw[pos]
-		key := r.name
+	for _, o := range d.featureObjects {
+		if d.bad {
+			return
+		}
+		d.featureObject(o, s, policy)
+	}
+}
+
+func (d *decoder) featureObject(o *fastjson.Object, s state.Schema, policy config.Policy) {
+	pos := -1
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		pos++
+		if d.bad {
+			return
+		}
 		f := s.FeatureAt(pos, key)
 		if f == nil && policy == config.PolicyReject {
 			d.fail("features."+string(key), ReasonUnknownFeature, "feature %q is not configured for this model and unknown_features is reject", truncate(key))
@@ -69,7 +63,7 @@ func (d *decoder) features(s state.Schema) {
 				d.seen = append(d.seen, 0)
 			}
 		}
-		t := r.t
+		t := v.Type()
 		if t == fastjson.TypeNull {
 			if f != nil && f.Schema.Required {
 				d.fail("features."+f.Name, ReasonMissingRequired, "feature %q is required and must not be null", f.Name)
@@ -79,7 +73,7 @@ func (d *decoder) features(s state.Schema) {
 				d.seen[f.Index] = d.evNum
 			}
 			d.ev.Features = append(d.ev.Features, fv)
-			continue
+			return
 		}
 		var want config.FeatureType
 		switch {
@@ -95,14 +89,14 @@ func (d *decoder) features(s state.Schema) {
 			d.fail("features."+string(key), ReasonTypeMismatch, "feature %q must be a number, string or boolean, got %s", truncate(key), t)
 			return
 		}
-		if !d.featureValue(&fv, f, want, r) {
+		if !d.featureValue(&fv, f, want, t, v) {
 			return
 		}
 		if f != nil {
 			d.seen[f.Index] = d.evNum
 		}
 		d.ev.Features = append(d.ev.Features, fv)
-	}
+	})
 }
 
 func (d *decoder) featFail(fv *state.FeatureValue, reason, format string, args ...any) {
@@ -110,8 +104,7 @@ func (d *decoder) featFail(fv *state.FeatureValue, reason, format string, args .
 }
 
 // featureValue checks one non-null feature value against the type it must have.
-func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want config.FeatureType, r *rawFeature) bool {
-	t := r.t
+func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want config.FeatureType, t fastjson.Type, v *fastjson.Value) bool {
 	fv.Type = want
 	switch want {
 	case config.Numeric:
@@ -119,9 +112,9 @@ func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want co
 			d.featFail(fv, ReasonTypeMismatch, "expected a number, got %s", t)
 			return false
 		}
-		x := r.num
-		if r.err != nil {
-			d.featFail(fv, ReasonTypeMismatch, "not a valid number: %v", r.err)
+		x, err := v.Float64()
+		if err != nil {
+			d.featFail(fv, ReasonTypeMismatch, "not a valid number: %v", err)
 			return false
 		}
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -140,7 +133,7 @@ func (d *decoder) featureValue(fv *state.FeatureValue, f *state.Feature, want co
 			d.featFail(fv, ReasonTypeMismatch, "expected a string (%s), got %s", want, t)
 			return false
 		}
-		b := r.str
+		b, _ := v.StringBytes()
 		if want == config.Categorical && !utf8.Valid(b) {
 			// Categories become bin label values of the drift metrics.
 			d.featFail(fv, ReasonInvalidValue, "categorical value is not valid UTF-8")

@@ -83,11 +83,12 @@ func (e *Event) Reset() {
 // serialises every event of the version.
 func (v *Version) Apply(e *Event, resolve func(Schema) bool) bool {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if resolve != nil && !resolve(Schema{v}) {
+		v.mu.Unlock()
 		return false
 	}
 	v.apply(e)
+	v.mu.Unlock()
 	return true
 }
 
