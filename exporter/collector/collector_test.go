@@ -19,12 +19,10 @@ import (
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 func event(v *state.Version, e state.Event) {
-	v.Lock()
-	defer v.Unlock()
 	if e.Time.IsZero() {
 		e.Time = t0
 	}
-	v.Apply(&e)
+	v.Apply(&e, nil)
 }
 
 func TestCollectExactExposition(t *testing.T) {
@@ -32,9 +30,8 @@ func TestCollectExactExposition(t *testing.T) {
 	require.NoError(t, err)
 	st := state.New(cfg, state.Options{Now: func() time.Time { return t0 }})
 	v, _ := st.Resolve([]byte("m"), []byte("v1"))
-	x := v.Feature([]byte("x"))
 	for _, val := range []float64{1, 20, 5} {
-		event(v, state.Event{Outcome: -1, Feedback: -1, Features: []state.FeatureValue{{Feature: x, Name: []byte("x"), Type: config.Numeric, Num: val}}})
+		event(v, state.Event{Outcome: -1, Feedback: -1, Features: []state.FeatureValue{{Name: []byte("x"), Type: config.Numeric, Num: val}}})
 	}
 	event(v, state.Event{Outcome: 3, Feedback: 0, ErrorType: []byte("timeout")})
 	st.Reject(state.Unknown, state.Unknown, "invalid_json")
@@ -132,7 +129,6 @@ func TestMemoryFlatWithLongerWindow(t *testing.T) {
 		for i := range events {
 			now = t0.Add(span * time.Duration(i) / time.Duration(events))
 			for f := range feats {
-				feats[f].Feature = v.Feature(feats[f].Name)
 				feats[f].Num = float64(i % 1000)
 			}
 			event(v, state.Event{Time: now, Outcome: -1, Feedback: -1, HasLatency: true, Latency: float64(i%1000) / 100, Features: feats})

@@ -33,18 +33,38 @@ type decoder struct {
 	versions map[string]map[string]*state.Version
 	cached   int
 
+	// The current event's fields that are checked after read: its texts, and its features
+	// objects (fastjson's, valid until the next parse).
+	output, reference []byte
+	featureObjects    []*fastjson.Object
+	// resolveFn is resolveFeatures, bound once (a method value allocates).
+	resolveFn func(state.Schema) bool
+	// scored, when set (by tests), is called after an event's texts are scored.
+	scored func()
+
 	// Set by the current event's validation; the first error wins.
+	verdict
+}
+
+// verdict is the first error of an event.
+type verdict struct {
 	bad    bool
 	field  string
 	reason string
 	msg    string
 }
 
+// init readies a decoder in place (resolveFn binds its address).
+func (d *decoder) init(st *state.State, scored func()) {
+	d.st, d.scored = st, scored
+	d.resolveFn = d.resolveFeatures
+}
+
 func (d *decoder) fail(field, reason, format string, args ...any) {
 	if d.bad {
 		return
 	}
-	d.bad, d.field, d.reason, d.msg = true, field, reason, fmt.Sprintf(format, args...)
+	d.verdict = verdict{true, field, reason, fmt.Sprintf(format, args...)}
 }
 
 // ingestBody handles a whole body: a JSON array, one object, or NDJSON.
@@ -131,21 +151,55 @@ func (d *decoder) ingestValue(i int, v *fastjson.Value, res *Result) {
 		d.reject(i, "version", ReasonUnknownVersion, fmt.Sprintf("version %q of model %q is not configured and unknown_models is reject", truncate(version), truncate(model)), res)
 		return
 	}
-	ver.Lock()
 	d.bad = false
 	d.ev.Reset()
 	d.evNum++
-	d.event(o, ver)
-	if !d.bad {
-		ver.Apply(&d.ev)
+	// Everything that does not depend on the version's schema is read, checked and scored
+	// here, before the version's lock is taken: a long answer's ROUGE-L is quadratic, and
+	// under the lock it would hold up every other event of the version.
+	d.read(o)
+	if !d.bad && d.reference != nil {
+		d.scoreText(d.output, d.reference, d.st.Config().Limits.MaxTextTokens)
+		if d.scored != nil && d.ev.HasText {
+			d.scored()
+		}
 	}
-	ver.Unlock()
+	if !d.bad || len(d.featureObjects) > 0 {
+		// A features object read before the first error is checked first (under the lock,
+		// against the schema): of several errors, the one earliest in the event is reported.
+		ver.Apply(&d.ev, d.resolveFn)
+	}
 	if d.bad {
 		d.st.Reject(ver.Model(), ver.Name, d.reason)
 		res.Rejected = append(res.Rejected, Rejection{Index: i, Field: d.field, Reason: d.reason, Message: d.msg})
 		return
 	}
 	res.Accepted++
+}
+
+// resolveFeatures is Apply's resolve function: it checks the features read by read against
+// the version's schema, then the required features. A features error comes before any
+// error read found (features are read and checked in the order of the event's fields only
+// up to the first error, so features seen at all came before it); then that error, then
+// a missing required feature.
+func (d *decoder) resolveFeatures(s state.Schema) bool {
+	if d.bad {
+		earlier := d.verdict
+		d.bad = false
+		if d.features(s); !d.bad {
+			d.verdict = earlier
+		}
+		return false
+	}
+	if d.features(s); d.bad {
+		return false
+	}
+	s.Required(func(f *state.Feature) {
+		if f.Index >= len(d.seen) || d.seen[f.Index] != d.evNum {
+			d.fail("features."+f.Name, ReasonMissingRequired, "feature %q is required", f.Name)
+		}
+	})
+	return !d.bad
 }
 
 // resolve is state.Resolve behind the decoder's cache, sparing the state's locks per event.
@@ -211,12 +265,13 @@ func nameField(o *fastjson.Object, key string, required bool) (name []byte, fiel
 	return b, "", "", ""
 }
 
-// event validates o into d.ev; ver is locked.
-func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
+// read reads o into d.ev: every field but the features' checks against the version's
+// schema, which resolveFeatures makes under the version's lock.
+func (d *decoder) read(o *fastjson.Object) {
 	now := d.st.Now()
 	d.ev.Time, d.ev.Now = now, now
+	d.output, d.reference, d.featureObjects = nil, nil, d.featureObjects[:0]
 	limits := d.st.Config().Limits
-	var output, reference []byte
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if d.bad {
 			return
@@ -228,7 +283,7 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 		case "timestamp":
 			d.timestamp(v, now, limits)
 		case "features":
-			d.features(v, ver)
+			d.readFeatures(v)
 		case "prediction":
 			d.prediction(v)
 		case "scores":
@@ -256,22 +311,11 @@ func (d *decoder) event(o *fastjson.Object, ver *state.Version) {
 		case "queue_depth":
 			d.ev.QueueDepth, d.ev.HasQueue = d.number("queue_depth", v, true)
 		case "output_text":
-			output = d.text("output_text", v)
+			d.output = d.text("output_text", v)
 		case "reference_answer":
-			reference = d.text("reference_answer", v)
+			d.reference = d.text("reference_answer", v)
 		default:
 			d.fail(string(key), ReasonUnknownField, "unknown field %q; see the event schema in exporter/README.md", truncate(key))
-		}
-	})
-	if d.bad {
-		return
-	}
-	if d.scoreText(output, reference, limits.MaxTextTokens); d.bad {
-		return
-	}
-	ver.Required(func(f *state.Feature) {
-		if f.Index >= len(d.seen) || d.seen[f.Index] != d.evNum {
-			d.fail("features."+f.Name, ReasonMissingRequired, "feature %q is required", f.Name)
 		}
 	})
 }

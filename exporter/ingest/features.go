@@ -11,9 +11,9 @@ import (
 	"github.com/opscentre/opscentre/exporter/state"
 )
 
-// features validates the features object against the version schema: the configured type
-// and bounds, or for a learnt feature the type of its first value.
-func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
+// readFeatures keeps the features object for features, which checks it against the
+// version's schema under the version's lock (a repeated features key keeps each object).
+func (d *decoder) readFeatures(v *fastjson.Value) {
 	if v.Type() == fastjson.TypeNull {
 		return
 	}
@@ -22,14 +22,32 @@ func (d *decoder) features(v *fastjson.Value, ver *state.Version) {
 		d.fail("features", ReasonTypeMismatch, "features must be an object, got %s", v.Type())
 		return
 	}
-	policy := ver.LearnPolicy()
+	d.featureObjects = append(d.featureObjects, o)
+}
+
+// features validates the features objects kept by readFeatures against the version schema:
+// the configured type and bounds, or for a learnt feature the type of its first value.
+func (d *decoder) features(s state.Schema) {
+	if len(d.featureObjects) == 0 {
+		return
+	}
+	policy := s.LearnPolicy()
+	for _, o := range d.featureObjects {
+		if d.bad {
+			return
+		}
+		d.featureObject(o, s, policy)
+	}
+}
+
+func (d *decoder) featureObject(o *fastjson.Object, s state.Schema, policy config.Policy) {
 	pos := -1
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		pos++
 		if d.bad {
 			return
 		}
-		f := ver.FeatureAt(pos, key)
+		f := s.FeatureAt(pos, key)
 		if f == nil && policy == config.PolicyReject {
 			d.fail("features."+string(key), ReasonUnknownFeature, "feature %q is not configured for this model and unknown_features is reject", truncate(key))
 			return

@@ -27,6 +27,11 @@ func FuzzDecodeEvents(f *testing.F) {
 		`{"model":"m","features":{"__other__":1,"x":{"y":2}},"error":true,"queue_depth":-1}`,
 		`[`, `nul`, `{"model":"m","latency_seconds":1e999}`, `{"model":"\u00e9\ud800"}`,
 		`[{"model":"llm","embedding":[0.1,-2,3e5]},{"model":"llm","embedding":[1,null]},{"model":"llm","embedding":[]}]`,
+		// Features checked under the version's lock after the other fields: repeated keys,
+		// errors on both sides of them, texts and required features together.
+		`{"model":"fraud","version":"v1","features":{"amount":-1},"features":{"amount":1},"latency_seconds":-1}`,
+		`{"model":"fraud","version":"v1","reference_answer":"a b","output_text":"a","features":{"country":"US"}}`,
+		`{"model":"chat","features":5,"features":{"x":1},"output_text":"x","reference_answer":"y"}`,
 		"{\"model\":\"\xff\xfe\",\"error\":\"\xc3\",\"business\":{\"\xa0\":1},\"features\":{\"\xe2\x82\":1}}",
 	} {
 		f.Add([]byte(seed), false)

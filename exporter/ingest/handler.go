@@ -19,6 +19,9 @@ type Ingester struct {
 	st     *state.State
 	logger *slog.Logger
 	pool   sync.Pool // *worker
+	// scored, when set by a test before the first event, is called after an event's texts
+	// are scored, before its features are resolved and it is applied.
+	scored func()
 }
 
 type worker struct {
@@ -30,7 +33,11 @@ type worker struct {
 // New returns an Ingester writing to st.
 func New(st *state.State, logger *slog.Logger) *Ingester {
 	in := &Ingester{st: st, logger: logger}
-	in.pool.New = func() any { return &worker{dec: decoder{st: st}} }
+	in.pool.New = func() any {
+		w := &worker{}
+		w.dec.init(st, in.scored)
+		return w
+	}
 	return in
 }
 

@@ -23,15 +23,15 @@ models:
 
 // predictBool applies a boolean prediction with one score.
 func predictBool(v *Version, at time.Time, id string, pred bool, scoreName string, score float64) {
-	v.Lock()
-	defer v.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	e := Event{Time: at, Outcome: -1, Feedback: -1, ID: []byte(id),
 		Prediction: PredictionValue{Present: true, Type: config.Boolean},
 		Scores:     []Score{{Name: []byte(scoreName), Value: score}}}
 	if pred {
 		e.Prediction.Num = 1
 	}
-	v.Apply(&e)
+	v.apply(&e)
 }
 
 func labelBool(t *testing.T, s *State, at time.Time, id string, truth bool) {

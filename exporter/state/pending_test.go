@@ -27,11 +27,11 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 	classes := []string{"fraud", "ok"}
 	apply := func(v *Version, at time.Time, feats map[string]any) {
 		i := int(feats["z"].(float64)) // z cycles through 0…4 and is never null below
-		v.Lock()
-		defer v.Unlock()
+		v.mu.Lock()
+		defer v.mu.Unlock()
 		e := Event{Time: at, Outcome: -1, Feedback: -1, Prediction: PredictionValue{Present: true, Type: config.Categorical, Str: []byte(classes[i%2])}}
 		for name, val := range feats {
-			fv := FeatureValue{Feature: v.Feature([]byte(name)), Name: []byte(name)}
+			fv := FeatureValue{Feature: v.features[name], Name: []byte(name)}
 			switch x := val.(type) {
 			case float64:
 				fv.Type, fv.Num = config.Numeric, x
@@ -40,7 +40,7 @@ func TestPendingDriftReadsLikeImmediateBinning(t *testing.T) {
 			}
 			e.Features = append(e.Features, fv)
 		}
-		v.Apply(&e)
+		v.apply(&e)
 	}
 	event := func(i int) map[string]any {
 		// Integers and quarters: every sum is exact whatever the order of addition.

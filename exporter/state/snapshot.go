@@ -116,23 +116,9 @@ func (v *Version) snapshot() (VersionSnapshot, error) {
 		return VersionSnapshot{}, fmt.Errorf("state: saving window of %s/%s: %w", v.model.Name, v.Name, err)
 	}
 	vs := VersionSnapshot{Model: v.model.Name, Version: v.Name, Counters: v.c.clone(), Window: w}
-	if ev := v.evicted(); ev["capacity"]+ev["age"]+ev["memory"] > 0 {
-		vs.Counters.Perf.Evicted = ev
-	}
-	vs.Reference = v.referenceSnapshot()
-	v.perf.awaiting.Each(func(e labels.Entry) bool {
-		vs.Awaiting = append(vs.Awaiting, e)
-		return true
-	})
-	if v.perf.calib.rows() > 0 {
-		vs.Calibration = v.perf.calib.clone()
-	}
-	vs.CBPE = v.perf.cbpe
-	if v.perf.bcalib.rows() > 0 {
-		vs.BinaryCalibration = v.perf.bcalib.clone()
-	}
-	vs.BinaryCBPE = v.perf.binary
 	vs.Features = v.featureSnapshots()
+	vs.Reference = v.referenceSnapshot()
+	v.snapshotPerf(&vs)
 	return vs, nil
 }
 
@@ -198,13 +184,8 @@ func (s *State) Restore(snap *Snapshot) error {
 				return fmt.Errorf("state: restoring %s/%s: %w", vs.Model, vs.Version, err)
 			}
 		}
-		v.ring.All(func(sl *Slot) {
+		v.ring.All(func(sl *subWindow) {
 			// Saved slots may list fewer features than the version now has; Apply grows them.
-			for i := range sl.Features {
-				if i < len(v.list) {
-					sl.Features[i].Extra = v.accumulators(v.list[i])
-				}
-			}
 			if len(sl.Features) > len(v.list) {
 				sl.Features = sl.Features[:len(v.list)]
 			}
@@ -236,28 +217,5 @@ func (v *Version) restoreExtra(x *VersionExtra) error {
 	if err := v.restoreReference(x.Reference); err != nil {
 		return err
 	}
-	for _, e := range x.Awaiting {
-		if _, err := v.perf.awaiting.Restore(e); err != nil {
-			return fmt.Errorf("awaiting prediction %q: %w", e.ID, err)
-		}
-	}
-	if x.Calibration != nil {
-		if err := x.Calibration.validate(); err != nil {
-			return fmt.Errorf("calibration: %w", err)
-		}
-		v.perf.calib = *x.Calibration
-		v.perf.calib.foldLegacy(v.perf.maxClasses)
-	}
-	v.perf.cbpe = x.CBPE
-	if x.BinaryCalibration != nil {
-		if x.BinaryCalibration.Bins != nil {
-			if err := x.BinaryCalibration.Bins.Validate(); err != nil {
-				return fmt.Errorf("binary calibration: %w", err)
-			}
-		}
-		v.perf.bcalib = *x.BinaryCalibration
-		v.perf.bcalib.foldLegacy()
-	}
-	v.perf.binary = x.BinaryCBPE
-	return nil
+	return v.restorePerf(x)
 }

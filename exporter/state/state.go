@@ -1,7 +1,15 @@
 // Package state holds what the exporter knows about each model version: the schema it was
-// configured with or has learnt, cumulative counters and histograms, and a sliding window
-// of data-quality counts. Every label value it hands out is bounded: a value past its limit
-// becomes "__other__" and is counted in the folded counters.
+// configured with or has learnt, and the numbers of each monitoring pillar, cumulative and
+// over a sliding window of sub-windows (package window). Every label value it hands out is
+// bounded: a value past its limit becomes "__other__" and is counted in the folded counters.
+//
+// One file per pillar, each with its apply, read and snapshot: quality.go (data quality:
+// null and outlier counts per feature), infra.go (infrastructure and LLM: latency, errors,
+// tokens, cost, GenAI histograms, text scores), business.go (task outcomes, feedback,
+// business events), drift.go with capture.go and pending.go (references and drift), and
+// performance.go with calibration.go and labels.go (ground truth and CBPE). apply.go,
+// read.go and snapshot.go run the pillars for one event, one scrape and one save;
+// version.go holds a version's schema and its lock, which Apply takes itself.
 package state
 
 import (
@@ -13,7 +21,6 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/config"
 	"github.com/opscentre/opscentre/exporter/labels"
-	"github.com/opscentre/opscentre/exporter/window"
 )
 
 const (
@@ -27,22 +34,18 @@ const (
 
 // Open-valued labels whose values are bounded and may be folded.
 const (
-	LabelModel    = "model"
-	LabelVersion  = "version"
-	LabelFeature  = "feature"
-	LabelBin      = "bin" // categorical feature values (the future bin label of drift metrics)
-	LabelType     = "type"
-	LabelCurrency = "currency"
-	LabelName     = "name"
+	LabelModel   = "model"
+	LabelVersion = "version"
+	LabelFeature = "feature"
+	LabelBin     = "bin" // categorical feature values (the future bin label of drift metrics)
+	LabelType    = "type"
+	LabelName    = "name"
 )
 
 // Options configure a State.
 type Options struct {
 	// Now is the clock; tests pass a fake one.
 	Now func() time.Time
-	// NewAccumulators, when set, gives each feature's sub-window slot extra accumulators
-	// (drift histograms, sketches) that receive every numeric value.
-	NewAccumulators func(model, version, feature string) []window.Accumulator
 	// Logger receives warnings about references (nil: none).
 	Logger *slog.Logger
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/window"
 )
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -34,11 +33,11 @@ func resolve(t *testing.T, s *State, model, version string) *Version {
 
 // apply applies an event with the given numeric features (NaN-free) at the clock's time.
 func apply(v *Version, at time.Time, feats map[string]any) {
-	v.Lock()
-	defer v.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	e := Event{Time: at, Outcome: -1, Feedback: -1}
 	for name, val := range feats {
-		fv := FeatureValue{Feature: v.Feature([]byte(name)), Name: []byte(name)}
+		fv := FeatureValue{Feature: v.features[name], Name: []byte(name)}
 		switch x := val.(type) {
 		case float64:
 			fv.Type, fv.Num = config.Numeric, x
@@ -48,7 +47,7 @@ func apply(v *Version, at time.Time, feats map[string]any) {
 		}
 		e.Features = append(e.Features, fv)
 	}
-	v.Apply(&e)
+	v.apply(&e)
 }
 
 func TestWindowQualityRatios(t *testing.T) {
@@ -92,7 +91,7 @@ func TestCategoricalCardinalityIsBounded(t *testing.T) {
 	for i := range n {
 		apply(v, c.t, map[string]any{"city": fmt.Sprintf("city-%d", i)})
 	}
-	require.Len(t, v.Feature([]byte("city")).categories, 50)
+	require.Len(t, v.features["city"].categories, 50)
 	require.Equal(t, uint64(n-50), s.Folded()[LabelBin])
 	require.Equal(t, uint64(n), v.Read(c.t).Counters.Events)
 }
@@ -126,10 +125,8 @@ func TestLabelCardinalityIsBounded(t *testing.T) {
 	require.Equal(t, uint64(96), s.Folded()[LabelFeature])
 
 	for i := range 100 {
-		v.Lock()
 		v.Apply(&Event{Time: c.t, Outcome: -1, Feedback: -1, ErrorType: []byte(fmt.Sprintf("err-%d", i)),
-			Business: []Business{{Name: []byte(fmt.Sprintf("b-%d", i)), Value: 1}}})
-		v.Unlock()
+			Business: []Business{{Name: []byte(fmt.Sprintf("b-%d", i)), Value: 1}}}, nil)
 	}
 	r = v.Read(c.t)
 	require.Len(t, r.Counters.Errors, 6)
@@ -169,9 +166,7 @@ models:
 		if own != nil {
 			e.HasCost, e.Cost = true, *own
 		}
-		v.Lock()
-		v.Apply(&e)
-		v.Unlock()
+		v.Apply(&e, nil)
 		return v.Read(t0).Counters.Cost
 	}
 	// 1M input of which 200k cached, 100k output: 0.8·3 + 0.2·0.3 + 0.1·15 = 3.96 USD.
@@ -192,9 +187,7 @@ func TestSnapshotRestore(t *testing.T) {
 	v := resolve(t, s, "m", "v1")
 	apply(v, c.t, map[string]any{"x": 1.0, "c": "red"})
 	apply(v, c.t.Add(-time.Minute), map[string]any{"x": nil, "c": "blue"})
-	v.Lock()
-	v.Apply(&Event{Time: t0, Outcome: 1, Feedback: 0, HasLatency: true, Latency: 0.3, ErrorType: []byte("timeout")})
-	v.Unlock()
+	v.Apply(&Event{Time: t0, Outcome: 1, Feedback: 0, HasLatency: true, Latency: 0.3, ErrorType: []byte("timeout")}, nil)
 	resolve(t, s, "overflow", "") // folded into __other__
 	s.Reject(Unknown, Unknown, "invalid_json")
 
@@ -214,8 +207,8 @@ func TestSnapshotRestore(t *testing.T) {
 	require.Equal(t, []string{"__other__", "m"}, []string{s2.Versions()[0].Model(), s2.Versions()[1].Model()})
 	// Learnt types and categories came back: a string for x is now a type the decoder rejects,
 	// and new events keep counting on top of the restored ones.
-	require.Equal(t, config.Numeric, v2.Feature([]byte("x")).Schema.Type)
-	require.Len(t, v2.Feature([]byte("c")).categories, 2)
+	require.Equal(t, config.Numeric, v2.features["x"].Schema.Type)
+	require.Len(t, v2.features["c"].categories, 2)
 	apply(v2, c.t, map[string]any{"x": 2.0})
 	require.Equal(t, uint64(4), v2.Read(c.t).Counters.Events)
 	require.Equal(t, uint64(4), v2.Read(c.t).WindowEvents)
@@ -229,54 +222,13 @@ func TestReloadUpdatesSchemaKeepsLearnt(t *testing.T) {
 	s := newState(t, "models:\n  m:\n    features:\n      x: {type: numeric, required: true}\n", c)
 	v := resolve(t, s, "m", "")
 	apply(v, c.t, map[string]any{"x": 1.0, "y": "a"})
-	require.True(t, v.Feature([]byte("x")).Schema.Required)
+	require.True(t, v.features["x"].Schema.Required)
 
 	cfg, err := config.Parse([]byte("models:\n  m:\n    features:\n      z: {type: boolean, required: true}\n"))
 	require.NoError(t, err)
 	s.SetConfig(cfg)
-	require.False(t, v.Feature([]byte("x")).Schema.Required)
-	require.Equal(t, config.Numeric, v.Feature([]byte("x")).Schema.Type)
-	require.True(t, v.Feature([]byte("z")).Schema.Required)
-	require.NotNil(t, v.Feature([]byte("y")))
-}
-
-// sumAcc is a mergeable accumulator: the sum of what it saw.
-type sumAcc struct{ sum float64 }
-
-func (a *sumAcc) Add(v float64)              { a.sum += v }
-func (a *sumAcc) Merge(o window.Accumulator) { a.sum += o.(*sumAcc).sum }
-func (a *sumAcc) Reset()                     { a.sum = 0 }
-
-// The drift package's accumulators plug into each sub-window slot through NewAccumulators;
-// they receive every numeric value and are reset with their slot.
-func TestAccumulatorsPerSlot(t *testing.T) {
-	c := &clock{t0}
-	cfg, err := config.Parse([]byte("window: {sub_windows: 2, sub_window_duration: 1m}\n"))
-	require.NoError(t, err)
-	var made []*sumAcc
-	s := New(cfg, Options{Now: c.now, NewAccumulators: func(model, version, feature string) []window.Accumulator {
-		require.Equal(t, "m", model)
-		require.Equal(t, "x", feature)
-		a := &sumAcc{}
-		made = append(made, a)
-		return []window.Accumulator{a}
-	}})
-	v := resolve(t, s, "m", "v1")
-	apply(v, c.t, map[string]any{"x": 2.0})
-	apply(v, c.t, map[string]any{"x": 3.0})
-	c.t = t0.Add(time.Minute)
-	apply(v, c.t, map[string]any{"x": 10.0})
-	require.Len(t, made, 2) // one per sub-window slot used
-	total := &sumAcc{}
-	require.True(t, v.MergeAccumulators(c.t, "x", []window.Accumulator{total}))
-	require.Equal(t, 15.0, total.sum)
-	require.False(t, v.MergeAccumulators(c.t, "nope", []window.Accumulator{total}))
-	// Two minutes on, the first slot is reused: its accumulator starts from zero.
-	c.t = t0.Add(2 * time.Minute)
-	apply(v, c.t, map[string]any{"x": 1.0})
-	require.Equal(t, 1.0, made[0].sum)
-	require.Equal(t, 10.0, made[1].sum)
-	total = &sumAcc{}
-	v.MergeAccumulators(c.t, "x", []window.Accumulator{total})
-	require.Equal(t, 11.0, total.sum)
+	require.False(t, v.features["x"].Schema.Required)
+	require.Equal(t, config.Numeric, v.features["x"].Schema.Type)
+	require.True(t, v.features["z"].Schema.Required)
+	require.NotNil(t, v.features["y"])
 }

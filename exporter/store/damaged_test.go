@@ -20,10 +20,8 @@ func savedStore(t *testing.T, dir string) (string, int64) {
 	st := state.New(config.Default(), state.Options{Now: func() time.Time { return now }})
 	for i := range 60 {
 		v, _ := st.Resolve(fmt.Appendf(nil, "model-%d", i), []byte("v1"))
-		v.Lock()
 		v.Apply(&state.Event{Time: now, Outcome: 0, Feedback: -1, HasLatency: true, Latency: 0.2,
-			Features: []state.FeatureValue{{Name: fmt.Appendf(nil, "f%d", i), Type: config.Categorical, Str: []byte("red")}}})
-		v.Unlock()
+			Features: []state.FeatureValue{{Name: fmt.Appendf(nil, "f%d", i), Type: config.Categorical, Str: []byte("red")}}}, nil)
 	}
 	snap, err := st.Snapshot()
 	require.NoError(t, err)

@@ -16,10 +16,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	st := state.New(config.Default(), state.Options{Now: func() time.Time { return now }})
 	for _, mv := range [][2]string{{"a", "v1"}, {"a", "v2"}, {"b", ""}} {
 		v, _ := st.Resolve([]byte(mv[0]), []byte(mv[1]))
-		v.Lock()
 		v.Apply(&state.Event{Time: now, Outcome: 0, Feedback: -1, HasLatency: true, Latency: 0.2, ErrorType: []byte("boom"),
-			Features: []state.FeatureValue{{Name: []byte("x"), Type: config.Numeric, Num: 1}, {Name: []byte("c"), Type: config.Categorical, Str: []byte("red")}}})
-		v.Unlock()
+			Features: []state.FeatureValue{{Name: []byte("x"), Type: config.Numeric, Num: 1}, {Name: []byte("c"), Type: config.Categorical, Str: []byte("red")}}}, nil)
 	}
 	st.Reject(state.Unknown, state.Unknown, "invalid_json")
 	snap, err := st.Snapshot()

@@ -12,15 +12,6 @@ import (
 	"time"
 )
 
-// Accumulator is what a sub-window slot can hold per feature besides the built-in counts:
-// the drift package's histograms over frozen bins and quantile sketches implement it, so a
-// window over them is the Merge of the live slots.
-type Accumulator interface {
-	Add(v float64)
-	Merge(other Accumulator)
-	Reset()
-}
-
 // Ring is a ring of sub-windows of type S. It is not safe for concurrent use; the owner
 // locks around it.
 type Ring[S any] struct {

@@ -1,9 +1,15 @@
 package state
 
+// The performance pillar: predictions waiting for their ground-truth label, the labelled
+// ones counted cumulatively (confusion, regression errors, log loss, label delay, ROC) and in
+// the sub-window of their label time, and the CBPE estimate of unlabelled ones in the
+// sub-window of their prediction time (calibration.go). Apply adds a prediction with
+// awaitPrediction, labels.go joins a label with join; ReadPerf reads it; snapshotPerf and
+// restorePerf save it.
+
 import (
-	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"time"
 
 	"github.com/opscentre/opscentre/exporter/config"
@@ -22,28 +28,6 @@ const (
 	OutcomeIncorrect = "incorrect"
 	OutcomeValue     = "regression" // a regression label: no right or wrong, see the error sums
 )
-
-// Results of a label (aiops_labels_total{result}).
-const (
-	LabelJoined    = "joined"    // joined to its waiting prediction
-	LabelInline    = "inline"    // carried its own prediction
-	LabelPending   = "pending"   // prediction unknown yet: kept for labels.unknown_id_ttl
-	LabelLate      = "late_join" // a pending label joined when its prediction arrived
-	LabelDuplicate = "duplicate" // the id was already labelled: the first label wins
-	LabelRejected  = "rejected"  // malformed, counted with model and version "__unknown__"
-	LabelEvicted   = "evicted"   // pending, dropped by labels.max_bytes (version "__unknown__")
-)
-
-// CalibrationRows is how many labelled predictions with a confidence first calibrate the CBPE
-// estimate of a version. Later labelled predictions keep joining its labelled reference (in
-// fixed-size reliability bins), and the calibration is fitted again every CalibrationRows
-// rows, until it holds CalibrationMaxRows.
-const CalibrationRows = 1000
-
-// CalibrationMaxRows ends a version's labelled reference: the first this many labelled
-// predictions with a confidence. Keeping the reference fixed after that is what lets the
-// estimate disagree with the realised accuracy when the concept drifts.
-const CalibrationMaxRows = 100000
 
 // PerfCounters are the cumulative ground-truth counters of a version.
 type PerfCounters struct {
@@ -66,22 +50,11 @@ func (p *PerfCounters) clone() PerfCounters {
 		out.Confusion = performance.NewClassification(p.Confusion.MaxClasses)
 		_ = out.Confusion.Merge(p.Confusion)
 	}
-	out.Outcomes = cloneMap(p.Outcomes)
-	out.Evicted = cloneMap(p.Evicted)
+	out.Outcomes = maps.Clone(p.Outcomes)
+	out.Evicted = maps.Clone(p.Evicted)
 	out.LabelDelay = cloneHist(p.LabelDelay)
 	if p.ROC != nil {
 		out.ROC = p.ROC.Clone()
-	}
-	return out
-}
-
-func cloneMap(m map[string]uint64) map[string]uint64 {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]uint64, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }
@@ -161,50 +134,6 @@ type perfState struct {
 	last    string
 }
 
-// BinaryCalibration is the labelled reference of a boolean model's CBPE: the score of true
-// against whether the label was true, in fixed-size reliability bins. Score and Positive are
-// raw rows saved by earlier releases; they are folded into the bins on restore.
-type BinaryCalibration struct {
-	Score    []float64                `json:"score,omitempty"`
-	Positive []bool                   `json:"positive,omitempty"`
-	Bins     *performance.Reliability `json:"bins,omitempty"`
-}
-
-// Calibration is the labelled reference of the CBPE estimate: the predicted class's confidence
-// against whether it was right, in fixed-size reliability bins per predicted class (at most
-// labels.max_classes of them) and pooled over all classes. Predicted, Confidence and Correct
-// are raw rows saved by earlier releases; they are folded into the bins on restore.
-type Calibration struct {
-	Predicted  []string                            `json:"predicted,omitempty"`
-	Confidence []float64                           `json:"confidence,omitempty"`
-	Correct    []bool                              `json:"correct,omitempty"`
-	PerClass   map[string]*performance.Reliability `json:"per_class,omitempty"`
-	Pooled     *performance.Reliability            `json:"pooled,omitempty"`
-}
-
-// rows is how many labelled predictions the reference holds.
-func (c *Calibration) rows() float64 {
-	if c.Pooled == nil {
-		return float64(len(c.Predicted))
-	}
-	return c.Pooled.Rows + float64(len(c.Predicted))
-}
-
-func (c *BinaryCalibration) rows() float64 {
-	if c.Bins == nil {
-		return float64(len(c.Score))
-	}
-	return c.Bins.Rows + float64(len(c.Score))
-}
-
-// refitDue reports whether a reference that just reached n rows should be fitted: every
-// CalibrationRows rows up to CalibrationMaxRows. A fit costs a few pool-adjacent-violators
-// passes over the bins (microseconds), so refitting this often is free, and the estimate always
-// rests on nearly the whole reference.
-func refitDue(n float64) bool {
-	return n >= CalibrationRows && n <= CalibrationMaxRows && math.Mod(n, CalibrationRows) == 0
-}
-
 func (p *perfState) init(s *State, cfg *config.Config) {
 	l := cfg.Labels
 	p.maxClasses = l.MaxClasses
@@ -263,7 +192,7 @@ func (p *PredictionValue) class() string {
 const noScore = -1
 
 // awaitPrediction keeps the prediction for its label, or joins a label that came first.
-func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
+func (v *Version) awaitPrediction(e *Event, slot *subWindow, now time.Time) {
 	if len(e.ID) == 0 && v.perf.cbpe == nil && v.perf.binary == nil {
 		return // nothing to join and nothing to estimate
 	}
@@ -320,27 +249,12 @@ func (v *Version) awaitPrediction(e *Event, slot *Slot, now time.Time) {
 	_, _ = v.perf.awaiting.PutBytesAt(e.ID, p, now)
 }
 
-func (v *Version) perfSlot(s *Slot) *PerfSlot {
+func (v *Version) perfSlot(s *subWindow) *PerfSlot {
 	if s.Perf == nil {
 		s.Perf = &PerfSlot{}
 	}
 	return s.Perf
 }
-
-// Label is one ground-truth label.
-type Label struct {
-	ID   string
-	Time time.Time
-	// IsClass: Class is the true class; otherwise Value is the true value (regression).
-	IsClass bool
-	Class   string
-	Value   float64
-	// Prediction, when the label carries it, is joined directly.
-	Prediction *PredictionValue
-}
-
-// ErrLabelKind is a label whose kind (class or value) does not fit its prediction.
-var ErrLabelKind = errors.New("label kind does not match the prediction")
 
 // join adds a labelled prediction to the counters and to the sub-window of its label time.
 // v is locked.
@@ -428,227 +342,6 @@ func scoreOfTrue(class string, confidence float64) float64 {
 	return 1 - confidence
 }
 
-// calibrateBinary adds to the labelled reference of a boolean model's CBPE; the decision
-// threshold is 0.5, the one a boolean prediction with a score implies.
-func (v *Version) calibrateBinary(score float64, positive bool) {
-	cb := &v.perf.bcalib
-	if cb.rows() >= CalibrationMaxRows {
-		return
-	}
-	if cb.Bins == nil {
-		cb.Bins = performance.NewReliability(0)
-	}
-	if cb.Bins.Add(score, positive) != nil {
-		return
-	}
-	if n := cb.rows(); refitDue(n) {
-		if m, err := performance.FitBinaryCBPEReliability(cb.Bins, 0.5); err == nil {
-			v.perf.binary = m
-		}
-	}
-}
-
-// calibrate adds to the labelled reference of the CBPE estimate and fits it when due.
-func (v *Version) calibrate(predicted string, confidence float64, correct bool) {
-	cb := &v.perf.calib
-	if cb.rows() >= CalibrationMaxRows {
-		return
-	}
-	if cb.Pooled == nil {
-		cb.Pooled = performance.NewReliability(0)
-	}
-	if cb.Pooled.Add(confidence, correct) != nil {
-		return
-	}
-	r, ok := cb.PerClass[predicted]
-	if !ok && len(cb.PerClass) < max(v.perf.maxClasses, 2) {
-		if cb.PerClass == nil {
-			cb.PerClass = map[string]*performance.Reliability{}
-		}
-		r = performance.NewReliability(0)
-		cb.PerClass[predicted] = r
-	}
-	if r != nil {
-		_ = r.Add(confidence, correct)
-	}
-	if n := cb.rows(); refitDue(n) {
-		if m, err := performance.FitAccuracyCBPEReliability(cb.PerClass, cb.Pooled); err == nil {
-			v.perf.cbpe = m
-		}
-	}
-}
-
-// foldLegacy moves raw calibration rows saved by an earlier release into the bins.
-func (c *Calibration) foldLegacy(maxClasses int) {
-	rows := len(c.Predicted)
-	if rows == 0 || len(c.Confidence) != rows || len(c.Correct) != rows {
-		c.Predicted, c.Confidence, c.Correct = nil, nil, nil
-		return
-	}
-	if c.Pooled == nil {
-		c.Pooled = performance.NewReliability(0)
-	}
-	for i, p := range c.Predicted {
-		if c.Pooled.Add(c.Confidence[i], c.Correct[i]) != nil {
-			continue
-		}
-		r, ok := c.PerClass[p]
-		if !ok && len(c.PerClass) < max(maxClasses, 2) {
-			if c.PerClass == nil {
-				c.PerClass = map[string]*performance.Reliability{}
-			}
-			r = performance.NewReliability(0)
-			c.PerClass[p] = r
-		}
-		if r != nil {
-			_ = r.Add(c.Confidence[i], c.Correct[i])
-		}
-	}
-	c.Predicted, c.Confidence, c.Correct = nil, nil, nil
-}
-
-func (c *BinaryCalibration) foldLegacy() {
-	if len(c.Score) > 0 && len(c.Score) == len(c.Positive) {
-		if c.Bins == nil {
-			c.Bins = performance.NewReliability(0)
-		}
-		for i, s := range c.Score {
-			_ = c.Bins.Add(s, c.Positive[i])
-		}
-	}
-	c.Score, c.Positive = nil, nil
-}
-
-// LabelResult says what happened to one label.
-type LabelResult struct {
-	Result  string // one of the Label… results
-	Version string // the version it joined, or the one it names
-}
-
-// ApplyLabel joins a label to its waiting prediction. Without a version, every version of the
-// model is searched. A label whose prediction is unknown is kept for labels.unknown_id_ttl.
-func (s *State) ApplyLabel(model, version string, l *Label) (LabelResult, Resolution, error) {
-	m, res := s.model([]byte(model))
-	if m == nil {
-		return LabelResult{}, res, nil
-	}
-	var candidates []*Version
-	if version != "" || l.Prediction != nil {
-		v, res := s.version(m, []byte(version))
-		if v == nil {
-			return LabelResult{}, res, nil
-		}
-		candidates = []*Version{v}
-	} else {
-		m.mu.RLock()
-		for _, v := range m.versions {
-			candidates = append(candidates, v)
-		}
-		m.mu.RUnlock()
-	}
-	now := s.Now()
-	if l.Prediction != nil {
-		v := candidates[0]
-		p := labels.Prediction{At: l.Time, Class: l.Prediction.class(), Value: l.Prediction.Num}
-		if p.Class != "" {
-			p.Value = noScore
-		}
-		v.mu.Lock()
-		err := v.join(p, l, now)
-		v.mu.Unlock()
-		if err != nil {
-			return LabelResult{}, Resolved, err
-		}
-		s.countLabel(m.Name, v.Name, LabelInline)
-		return LabelResult{Result: LabelInline, Version: v.Name}, Resolved, nil
-	}
-	for _, v := range candidates {
-		v.mu.Lock()
-		p, ok := v.perf.awaiting.Take(l.ID)
-		var err error
-		if ok {
-			if err = v.join(p, l, now); err != nil {
-				// Not this label's kind: keep the prediction for a well-formed one.
-				_, _ = v.perf.awaiting.Put(l.ID, p)
-			} else {
-				_, _ = v.perf.joined.Put(l.ID, labels.Prediction{})
-			}
-		}
-		v.mu.Unlock()
-		if err != nil {
-			return LabelResult{}, Resolved, err
-		}
-		if ok {
-			s.countLabel(m.Name, v.Name, LabelJoined)
-			return LabelResult{Result: LabelJoined, Version: v.Name}, Resolved, nil
-		}
-	}
-	countAs := version
-	if countAs == "" {
-		countAs = Unknown
-	}
-	for _, v := range candidates {
-		// Take and Put again: the store has no lookup, and a label's arrival renews the id.
-		if _, ok := v.perf.joined.Take(l.ID); ok {
-			_, _ = v.perf.joined.Put(l.ID, labels.Prediction{})
-			s.countLabel(m.Name, v.Name, LabelDuplicate)
-			return LabelResult{Result: LabelDuplicate, Version: v.Name}, Resolved, nil
-		}
-	}
-	class, value := l.Class, l.Value
-	if !l.IsClass {
-		class = ""
-	}
-	stored, err := m.early.Put(l.ID, labels.Prediction{At: l.Time, Class: class, Value: value})
-	if err != nil {
-		return LabelResult{}, Resolved, err
-	}
-	result := LabelPending
-	if !stored {
-		result = LabelDuplicate
-	}
-	s.countLabel(m.Name, countAs, result)
-	return LabelResult{Result: result, Version: countAs}, Resolved, nil
-}
-
-// LabelKey identifies one aiops_labels_total series.
-type LabelKey struct {
-	Model, Version, Result string
-}
-
-// CountLabel counts a label result that the state did not see (a rejected label).
-func (s *State) CountLabel(model, version, result string) { s.countLabel(model, version, result) }
-
-func (s *State) countLabel(model, version, result string) {
-	s.labelMu.Lock()
-	s.labelResults[LabelKey{model, version, result}]++
-	s.labelMu.Unlock()
-}
-
-// LabelResults returns the label counts.
-// Pending labels dropped by labels.max_bytes are counted with result "evicted".
-func (s *State) LabelResults() map[LabelKey]uint64 {
-	// The models' lock is taken before labelMu elsewhere, so never inside it.
-	evicted := map[string]uint64{}
-	s.mu.RLock()
-	for name, m := range s.models {
-		if n := m.early.Stats().EvictedMemory; n > 0 {
-			evicted[name] = n
-		}
-	}
-	s.mu.RUnlock()
-	s.labelMu.Lock()
-	defer s.labelMu.Unlock()
-	out := make(map[LabelKey]uint64, len(s.labelResults)+len(evicted))
-	for k, v := range s.labelResults {
-		out[k] = v
-	}
-	for model, n := range evicted {
-		out[LabelKey{model, Unknown, LabelEvicted}] += n
-	}
-	return out
-}
-
 // PerfReading is a copy of a version's ground-truth numbers, taken for a scrape.
 type PerfReading struct {
 	Counters PerfCounters
@@ -666,7 +359,7 @@ func (v *Version) ReadPerf(now time.Time) PerfReading {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	r := PerfReading{Counters: v.c.Perf.clone(), Awaiting: v.perf.awaiting.Len(), Calibrated: v.perf.cbpe != nil}
-	v.ring.Each(now, func(s *Slot) {
+	v.ring.Each(now, func(s *subWindow) {
 		if s.Perf == nil {
 			return
 		}
@@ -689,43 +382,50 @@ func (v *Version) evicted() map[string]uint64 {
 	}
 }
 
-// validate checks a calibration loaded from storage.
-func (c *Calibration) validate() error {
-	if c.Pooled != nil {
-		if err := c.Pooled.Validate(); err != nil {
-			return fmt.Errorf("pooled: %w", err)
+// snapshotPerf adds the performance pillar's state to a version's snapshot: the evictions
+// so far, the predictions awaiting a label and the CBPE calibration; v is locked.
+func (v *Version) snapshotPerf(vs *VersionSnapshot) {
+	if ev := v.evicted(); ev["capacity"]+ev["age"]+ev["memory"] > 0 {
+		vs.Counters.Perf.Evicted = ev
+	}
+	v.perf.awaiting.Each(func(e labels.Entry) bool {
+		vs.Awaiting = append(vs.Awaiting, e)
+		return true
+	})
+	if v.perf.calib.rows() > 0 {
+		vs.Calibration = v.perf.calib.clone()
+	}
+	vs.CBPE = v.perf.cbpe
+	if v.perf.bcalib.rows() > 0 {
+		vs.BinaryCalibration = v.perf.bcalib.clone()
+	}
+	vs.BinaryCBPE = v.perf.binary
+}
+
+// restorePerf restores what snapshotPerf saved; v is unpublished.
+func (v *Version) restorePerf(x *VersionExtra) error {
+	for _, e := range x.Awaiting {
+		if _, err := v.perf.awaiting.Restore(e); err != nil {
+			return fmt.Errorf("awaiting prediction %q: %w", e.ID, err)
 		}
 	}
-	for class, r := range c.PerClass {
-		if r == nil {
-			return fmt.Errorf("per_class[%q]: missing", class)
+	if x.Calibration != nil {
+		if err := x.Calibration.validate(); err != nil {
+			return fmt.Errorf("calibration: %w", err)
 		}
-		if err := r.Validate(); err != nil {
-			return fmt.Errorf("per_class[%q]: %w", class, err)
-		}
+		v.perf.calib = *x.Calibration
+		v.perf.calib.foldLegacy(v.perf.maxClasses)
 	}
+	v.perf.cbpe = x.CBPE
+	if x.BinaryCalibration != nil {
+		if x.BinaryCalibration.Bins != nil {
+			if err := x.BinaryCalibration.Bins.Validate(); err != nil {
+				return fmt.Errorf("binary calibration: %w", err)
+			}
+		}
+		v.perf.bcalib = *x.BinaryCalibration
+		v.perf.bcalib.foldLegacy()
+	}
+	v.perf.binary = x.BinaryCBPE
 	return nil
-}
-
-// clone copies the calibration deeply: the bins keep changing after a snapshot is taken.
-func (c *Calibration) clone() *Calibration {
-	out := &Calibration{Predicted: c.Predicted, Confidence: c.Confidence, Correct: c.Correct}
-	if c.Pooled != nil {
-		out.Pooled = c.Pooled.Clone()
-	}
-	if c.PerClass != nil {
-		out.PerClass = make(map[string]*performance.Reliability, len(c.PerClass))
-		for k, r := range c.PerClass {
-			out.PerClass[k] = r.Clone()
-		}
-	}
-	return out
-}
-
-func (c *BinaryCalibration) clone() *BinaryCalibration {
-	out := &BinaryCalibration{Score: c.Score, Positive: c.Positive}
-	if c.Bins != nil {
-		out.Bins = c.Bins.Clone()
-	}
-	return out
 }
