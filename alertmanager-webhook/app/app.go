@@ -35,6 +35,10 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
 )
 
+// DefaultIntegrityCheckTimeout is how long the SQLite integrity check at start may take
+// by default (the store's own default).
+const DefaultIntegrityCheckTimeout = sqlite.DefaultIntegrityCheckTimeout
+
 // Options are incidentd's settings; DefaultOptions matches the flag defaults.
 type Options struct {
 	ConfigFile  string // "" = built-in defaults

@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

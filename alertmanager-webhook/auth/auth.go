@@ -16,6 +16,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // Role orders what a caller may do.
@@ -190,14 +192,8 @@ func bearer(r *http.Request) (tok string, present bool, err error) {
 	return tok, true, nil
 }
 
-// ValidToken accepts a non-empty token of visible characters only: no space of any kind,
-// no control or format character (zero-width space, bidi marks), valid UTF-8.
-func ValidToken(tok string) bool {
-	if tok == "" || !utf8.ValidString(tok) {
-		return false
-	}
-	return strings.IndexFunc(tok, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }) < 0
-}
+// ValidToken is the API's rule for a bearer token (incidentapi.ValidToken).
+func ValidToken(tok string) bool { return incidentapi.ValidToken(tok) }
 
 // Authenticate identifies an API caller.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {

@@ -26,13 +26,13 @@ const (
 	Unknown      = incidentapi.Unknown
 )
 
-// Cause names, the seed's Investigate list.
+// Cause names, the seed's Investigate list (the API declares them).
 const (
-	InputsChanged   = "inputs_changed"
-	VersionMismatch = "version_mismatch"
-	ExternalAPI     = "external_api_change"
-	Adversarial     = "adversarial_inputs"
-	Capacity        = "capacity"
+	InputsChanged   = incidentapi.CauseInputsChanged
+	VersionMismatch = incidentapi.CauseVersionMismatch
+	ExternalAPI     = incidentapi.CauseExternalAPI
+	Adversarial     = incidentapi.CauseAdversarial
+	Capacity        = incidentapi.CauseCapacity
 )
 
 // Causes lists the causes in the order reports show them.

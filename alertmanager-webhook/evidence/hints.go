@@ -11,8 +11,8 @@ import (
 // The annotations that carry an alert's evidence hints (rulegen writes them from an alert's
 // evidence block or its preset), each a comma-separated list.
 const (
-	AnnotationFeatures = "opscentre_evidence_features"
-	AnnotationCauses   = "opscentre_evidence_causes"
+	AnnotationFeatures = incidentapi.AnnotationEvidenceFeatures
+	AnnotationCauses   = incidentapi.AnnotationEvidenceCauses
 )
 
 // Bounds of the hints read from annotations: anything beyond is listed as ignored.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DelegationHeader names the user an action is performed for; incidentd accepts it from
@@ -76,6 +78,16 @@ type Options struct {
 	DecodePage func(data []byte) (*Page, error)
 	// Now is the clock for Observe's durations (nil: time.Now).
 	Now func() time.Time
+}
+
+// ValidToken accepts a non-empty token of visible characters only: no space of any kind,
+// no control or format character (zero-width space, bidi marks), valid UTF-8. incidentd
+// refuses any other bearer token, so a program minting tokens checks them with this.
+func ValidToken(tok string) bool {
+	if tok == "" || !utf8.ValidString(tok) {
+		return false
+	}
+	return strings.IndexFunc(tok, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }) < 0
 }
 
 // Client calls one incidentd. It is safe for concurrent use.

@@ -17,6 +17,23 @@ const (
 	Unknown      EvidenceVerdict = "unknown"
 )
 
+// The causes evidence judges, the seed's Investigate list, by the names reports and
+// alert annotations use.
+const (
+	CauseInputsChanged   = "inputs_changed"
+	CauseVersionMismatch = "version_mismatch"
+	CauseExternalAPI     = "external_api_change"
+	CauseAdversarial     = "adversarial_inputs"
+	CauseCapacity        = "capacity"
+)
+
+// The alert annotations that carry evidence hints (rulegen writes them from an alert's
+// evidence block or its preset), each a comma-separated list.
+const (
+	AnnotationEvidenceFeatures = "opscentre_evidence_features"
+	AnnotationEvidenceCauses   = "opscentre_evidence_causes"
+)
+
 // EvidenceFinding is one fact behind a verdict: a number now and, where it compares,
 // before; the PromQL that produced it and the dashboard panel that shows it.
 type EvidenceFinding struct {

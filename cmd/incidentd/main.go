@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
 )
 
 func main() { os.Exit(run()) }
@@ -27,7 +26,7 @@ func run() int {
 	a.Flag("config.file", "incidentd configuration file (YAML); empty runs on defaults.").StringVar(&o.ConfigFile)
 	check := a.Flag("config.check", "Check the configuration file and exit.").Bool()
 	a.Flag("storage.path", "SQLite database file (used unless --storage.postgres-dsn is set).").Default(o.StoragePath).StringVar(&o.StoragePath)
-	a.Flag("storage.integrity-check-timeout", "How long the integrity check of an existing SQLite file may take at start (PRAGMA quick_check); one that takes longer is skipped with a warning. Negative skips it.").Default(sqlite.DefaultIntegrityCheckTimeout.String()).DurationVar(&o.IntegrityCheckTimeout)
+	a.Flag("storage.integrity-check-timeout", "How long the integrity check of an existing SQLite file may take at start (PRAGMA quick_check); one that takes longer is skipped with a warning. Negative skips it.").Default(app.DefaultIntegrityCheckTimeout.String()).DurationVar(&o.IntegrityCheckTimeout)
 	a.Flag("storage.postgres-dsn", "PostgreSQL connection string, for several replicas sharing one database.").Envar("INCIDENTD_POSTGRES_DSN").StringVar(&o.PostgresDSN)
 	a.Flag("web.shutdown-timeout", "How long to wait for in-flight requests on shutdown.").Default(o.ShutdownTimeout.String()).DurationVar(&o.ShutdownTimeout)
 	a.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address; more wait in the kernel's accept queue.").Default(fmt.Sprint(o.MaxConnections)).IntVar(&o.MaxConnections)

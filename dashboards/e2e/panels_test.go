@@ -20,7 +20,7 @@ import (
 	"github.com/opscentre/opscentre/dashboards/gen"
 	"github.com/opscentre/opscentre/dashboards/lint"
 	"github.com/opscentre/opscentre/dashboards/promapi"
-	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

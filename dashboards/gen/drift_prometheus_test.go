@@ -15,8 +15,8 @@ import (
 
 	"github.com/opscentre/opscentre/dashboards/gen"
 	"github.com/opscentre/opscentre/dashboards/lint"
-	"github.com/opscentre/opscentre/dashboards/promtest"
 	"github.com/opscentre/opscentre/exporter/drift"
+	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

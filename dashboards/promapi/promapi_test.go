@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/dashboards/promapi"
-	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

@@ -26,7 +26,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/dashboards/promapi"
 	"github.com/opscentre/opscentre/exporter/sim"
@@ -130,7 +129,7 @@ func demo(ctx context.Context, root, dir, bin string, duration, refresh time.Dur
 	// A Grafana started with the plugin's OPSCENTRE_INCIDENTD_TOKEN (deploy/README.md) keeps
 	// working across demo runs when the demo is given the same.
 	if tok := os.Getenv(grafanaTokenEnv); tok != "" {
-		if !auth.ValidToken(tok) {
+		if !incidentapi.ValidToken(tok) {
 			return fmt.Errorf("%s: expected a token of visible characters without spaces", grafanaTokenEnv)
 		}
 		tokens.Grafana = tok

@@ -3,15 +3,12 @@ package gate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 // ChangeLog posts gate decisions to incidentd's change log (POST /api/v1/changes), so the
@@ -22,7 +19,8 @@ type ChangeLog struct {
 	URL string
 	// Token is a bearer token with the responder role; empty for an open API.
 	Token string
-	HTTP  *http.Client
+	// HTTP performs the requests (nil: a client with a 30 s timeout).
+	HTTP *http.Client
 }
 
 // maxChangeText is incidentd's limit on a change's description.
@@ -38,7 +36,7 @@ func (l *ChangeLog) Post(ctx context.Context, rep *Report) error {
 	if len(t) > maxChangeText {
 		t = t[:maxChangeText-20] + "\n… (truncated)"
 	}
-	in := changes.Input{
+	in := incidentapi.ChangeInput{
 		At:      rep.EvaluatedAt.UTC().Format(time.RFC3339),
 		Kind:    "model_version",
 		Model:   rep.Model,
@@ -47,30 +45,9 @@ func (l *ChangeLog) Post(ctx context.Context, rep *Report) error {
 		Text:    t,
 		Labels:  map[string]string{"gate_verdict": string(rep.Verdict), "baseline": rep.Baseline, "gate_method": rep.Method},
 	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(l.URL, "/")+"/api/v1/changes", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("incidentd change log: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if l.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+l.Token)
-	}
-	c := l.HTTP
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("incidentd change log: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("incidentd change log: %s answered %s: %s", l.URL, resp.Status, strings.TrimSpace(string(msg)))
+	c := incidentapi.New(l.URL, incidentapi.Options{Token: l.Token, HTTP: l.HTTP})
+	if _, err := c.AddChange(ctx, in); err != nil {
+		return fmt.Errorf("incidentd change log %s: %w", l.URL, err)
 	}
 	return nil
 }

@@ -13,9 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
-	"github.com/opscentre/opscentre/dashboards/promtest"
+	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -168,7 +167,7 @@ func TestEvidenceSecondOccurrence(t *testing.T) {
 		return incdAlert{
 			Labels: map[string]string{"alertname": "FeatureDrift", "model": "fraud", "feature": "amount", "tier": "P3", "team": "ml"},
 			Annotations: map[string]string{"summary": "Feature amount of fraud drifted",
-				evidence.AnnotationFeatures: "amount", evidence.AnnotationCauses: evidence.InputsChanged},
+				incidentapi.AnnotationEvidenceFeatures: "amount", incidentapi.AnnotationEvidenceCauses: incidentapi.CauseInputsChanged},
 			StartsAt: startsAt, EndsAt: endsAt,
 		}
 	}
@@ -177,8 +176,8 @@ func TestEvidenceSecondOccurrence(t *testing.T) {
 	am.post(t, []incdAlert{drift(first, time.Time{})})
 	id1 := recurrenceIncident(t, base, "FeatureDrift", first)
 	r1 := recurrenceEvidence(t, base, id1)
-	in1, _ := r1.Cause(evidence.InputsChanged)
-	require.Equal(t, evidence.Supported, in1.Verdict, in1.Reason)
+	in1, _ := r1.Cause(incidentapi.CauseInputsChanged)
+	require.Equal(t, incidentapi.Supported, in1.Verdict, in1.Reason)
 	// Alertmanager notifies the same alert firing again only after it notified it resolved.
 	am.post(t, []incdAlert{drift(first, first.Add(15*time.Minute))})
 	require.Eventually(t, func() bool {
@@ -213,14 +212,14 @@ func TestEvidenceSecondOccurrence(t *testing.T) {
 	r2 := recurrenceEvidence(t, base, id2)
 	require.Empty(t, r2.Errors)
 
-	in2, _ := r2.Cause(evidence.InputsChanged)
-	require.Equal(t, evidence.InputsChanged, r2.Causes[0].Name, "the hinted cause is listed first")
+	in2, _ := r2.Cause(incidentapi.CauseInputsChanged)
+	require.Equal(t, incidentapi.CauseInputsChanged, r2.Causes[0].Name, "the hinted cause is listed first")
 	require.True(t, r2.Causes[0].Hinted)
-	require.Equal(t, evidence.Supported, in2.Verdict, in2.Reason)
+	require.Equal(t, incidentapi.Supported, in2.Verdict, in2.Reason)
 	require.Equal(t, "drifted feature amount", in2.Findings[0].Name, "the hinted feature first, though merchant's PSI is higher")
 	require.Equal(t, "drifted feature merchant", in2.Findings[1].Name)
 	for _, c := range r2.Causes[1:] {
-		require.NotEqual(t, evidence.Supported, c.Verdict, "%s: %s", c.Name, c.Reason)
+		require.NotEqual(t, incidentapi.Supported, c.Verdict, "%s: %s", c.Name, c.Reason)
 	}
 
 	require.GreaterOrEqual(t, len(r2.Similar), 2, "%+v", r2.Similar)
@@ -228,7 +227,7 @@ func TestEvidenceSecondOccurrence(t *testing.T) {
 	require.Equal(t, id1, top.ID, "the first occurrence is the most similar: %+v", r2.Similar)
 	require.True(t, top.SameAlert)
 	require.True(t, top.SameModel)
-	require.Equal(t, []string{evidence.InputsChanged}, top.SameCauses)
+	require.Equal(t, []string{incidentapi.CauseInputsChanged}, top.SameCauses)
 	require.InDelta(t, 1.0, top.Score, 1e-9)
 	require.Equal(t, "The upstream ETL switched amounts to cents.", top.RootCause)
 	require.Equal(t, []string{"validate units in the ETL contract"}, top.ActionItems)
