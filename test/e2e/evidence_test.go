@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 	"github.com/opscentre/opscentre/test/stack"
 )
@@ -32,11 +31,11 @@ var expectedCause = map[string]struct {
 	cause, first string
 	ruledOut     []string
 }{
-	"amount-drift":           {evidence.InputsChanged, "drifted feature amount", []string{evidence.VersionMismatch, evidence.ExternalAPI, evidence.Adversarial, evidence.Capacity}},
-	"merchant-nulls":         {evidence.InputsChanged, "null ratio of merchant_category", []string{evidence.VersionMismatch, evidence.ExternalAPI, evidence.Adversarial, evidence.Capacity}},
-	"forecaster-volume-drop": {evidence.InputsChanged, "events per second", []string{evidence.VersionMismatch, evidence.ExternalAPI, evidence.Adversarial, evidence.Capacity}},
-	"chatbot-token-runaway":  {evidence.Adversarial, "tokens per call", []string{evidence.VersionMismatch, evidence.ExternalAPI, evidence.Capacity}},
-	"chatbot-latency-spike":  {evidence.Capacity, "p95 latency", []string{evidence.VersionMismatch, evidence.ExternalAPI, evidence.Adversarial}},
+	"amount-drift":           {incidentapi.CauseInputsChanged, "drifted feature amount", []string{incidentapi.CauseVersionMismatch, incidentapi.CauseExternalAPI, incidentapi.CauseAdversarial, incidentapi.CauseCapacity}},
+	"merchant-nulls":         {incidentapi.CauseInputsChanged, "null ratio of merchant_category", []string{incidentapi.CauseVersionMismatch, incidentapi.CauseExternalAPI, incidentapi.CauseAdversarial, incidentapi.CauseCapacity}},
+	"forecaster-volume-drop": {incidentapi.CauseInputsChanged, "events per second", []string{incidentapi.CauseVersionMismatch, incidentapi.CauseExternalAPI, incidentapi.CauseAdversarial, incidentapi.CauseCapacity}},
+	"chatbot-token-runaway":  {incidentapi.CauseAdversarial, "tokens per call", []string{incidentapi.CauseVersionMismatch, incidentapi.CauseExternalAPI, incidentapi.CauseCapacity}},
+	"chatbot-latency-spike":  {incidentapi.CauseCapacity, "p95 latency", []string{incidentapi.CauseVersionMismatch, incidentapi.CauseExternalAPI, incidentapi.CauseAdversarial}},
 }
 
 // checkEvidence reads each fault's incident's evidence from incidentd and checks the
@@ -96,14 +95,14 @@ func checkEvidence(t *testing.T, incidentdURL, token string, outcomes []stack.Ou
 		require.Less(t, r.DurationMS, int64(2000), "%s: evidence within 2s", fault)
 		c, ok := r.Cause(want.cause)
 		require.True(t, ok)
-		require.Equal(t, evidence.Supported, c.Verdict, "%s: %s should be supported: %s\n%s", fault, want.cause, c.Reason, table.String())
+		require.Equal(t, incidentapi.Supported, c.Verdict, "%s: %s should be supported: %s\n%s", fault, want.cause, c.Reason, table.String())
 		if want.first != "" {
 			require.NotEmpty(t, c.Findings)
 			require.Equal(t, want.first, c.Findings[0].Name, "%s: first finding\n%s", fault, table.String())
 		}
 		for _, name := range want.ruledOut {
 			c, _ := r.Cause(name)
-			require.Equal(t, evidence.NotSupported, c.Verdict, "%s: %s should be ruled out: %s\n%s", fault, name, c.Reason, table.String())
+			require.Equal(t, incidentapi.NotSupported, c.Verdict, "%s: %s should be ruled out: %s\n%s", fault, name, c.Reason, table.String())
 		}
 	}
 }
