@@ -23,16 +23,16 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/api"
-	"github.com/opscentre/opscentre/alertmanager-webhook/config"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
-	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
-	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/postgres"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
-	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/api"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/investigate"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/postgres"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/webhook"
 )
 
 // DefaultIntegrityCheckTimeout is how long the SQLite integrity check at start may take

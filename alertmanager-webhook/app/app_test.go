@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/api"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/api"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/storetest"
 )
 
 func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // containmentWorker applies the automatic policies to new incidents and lifts the

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/webhook"
 )
 
 const containmentPolicies = `

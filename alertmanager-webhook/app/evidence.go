@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promcfg "github.com/prometheus/common/config"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/config"
-	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
-	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/evidence"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/investigate"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // newInvestigator builds the evidence gatherer for the configured Prometheus, nil when none

@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/evidence"
-	"github.com/opscentre/opscentre/alertmanager-webhook/investigate"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/evidence"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/investigate"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // hangingPrometheus answers no query until released (or the client gives up): the

@@ -20,9 +20,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/storetest"
 )
 
 // A search text past SQLite's LIKE pattern limit (50,000 bytes) used to reach the database

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // The capture's alerts fire at 2026-11-29T20:58:15Z on model fraud-v3, team ml-platform.

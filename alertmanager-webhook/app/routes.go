@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // routes is the HTTP surface: the API (and webhook) under /api/v1/, metrics, health,

@@ -5,17 +5,17 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/api"
-	"github.com/opscentre/opscentre/alertmanager-webhook/auth"
-	"github.com/opscentre/opscentre/alertmanager-webhook/config"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
 	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
-	"github.com/opscentre/opscentre/alertmanager-webhook/escalation"
-	"github.com/opscentre/opscentre/alertmanager-webhook/heartbeat"
-	"github.com/opscentre/opscentre/alertmanager-webhook/maintenance"
-	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
-	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/api"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/heartbeat"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/maintenance"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/oncall"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/webhook"
 )
 
 // runtime is everything derived from one load of the configuration file. It is never

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/matchers"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/matchers"
 )
 
 // Config is the `containment:` section of incidentd's configuration.

@@ -12,9 +12,9 @@ package incidentapi
 import (
 	"time"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/audit"
-	"github.com/opscentre/opscentre/alertmanager-webhook/changes"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/audit"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/changes"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
 )
 
 // State is an incident's lifecycle state (detected, triaged, contained, investigating,

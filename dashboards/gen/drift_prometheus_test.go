@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
-	"github.com/opscentre/opscentre/dashboards/lint"
+	"github.com/opscentre/opscentre/dashboards/internal/lint"
 	"github.com/opscentre/opscentre/exporter/drift"
 	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"

@@ -26,15 +26,15 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"google.golang.org/grpc"
 
-	"github.com/opscentre/opscentre/exporter/collector"
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/inflight"
-	"github.com/opscentre/opscentre/exporter/ingest"
-	"github.com/opscentre/opscentre/exporter/labelapi"
-	"github.com/opscentre/opscentre/exporter/otlp"
-	"github.com/opscentre/opscentre/exporter/refapi"
-	"github.com/opscentre/opscentre/exporter/state"
-	"github.com/opscentre/opscentre/exporter/store"
+	"github.com/opscentre/opscentre/exporter/internal/collector"
+	"github.com/opscentre/opscentre/exporter/internal/inflight"
+	"github.com/opscentre/opscentre/exporter/internal/ingest"
+	"github.com/opscentre/opscentre/exporter/internal/labelapi"
+	"github.com/opscentre/opscentre/exporter/internal/otlp"
+	"github.com/opscentre/opscentre/exporter/internal/refapi"
+	"github.com/opscentre/opscentre/exporter/internal/state"
+	"github.com/opscentre/opscentre/exporter/internal/store"
 )
 
 // Options configure the exporter; DefaultOptions matches the flag defaults.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/exporter/labels"
+	"github.com/opscentre/opscentre/exporter/internal/labels"
 )
 
 // Predictions awaiting their label and labels awaiting their prediction share one bound in

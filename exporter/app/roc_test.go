@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/dashboards/promapi"
-	"github.com/opscentre/opscentre/exporter/performance"
+	"github.com/opscentre/opscentre/exporter/internal/performance"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )

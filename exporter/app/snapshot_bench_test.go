@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/opscentre/opscentre/exporter/ingest"
-	"github.com/opscentre/opscentre/exporter/store"
+	"github.com/opscentre/opscentre/exporter/internal/ingest"
+	"github.com/opscentre/opscentre/exporter/internal/store"
 )
 
 // BenchmarkSnapshotAwaiting1M times a full snapshot (state copy and bbolt transaction,

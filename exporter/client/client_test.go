@@ -14,9 +14,9 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/ingest"
-	"github.com/opscentre/opscentre/exporter/labelapi"
-	"github.com/opscentre/opscentre/exporter/state"
+	"github.com/opscentre/opscentre/exporter/internal/ingest"
+	"github.com/opscentre/opscentre/exporter/internal/labelapi"
+	"github.com/opscentre/opscentre/exporter/internal/state"
 )
 
 // exporterServer runs the exporter's real ingest handler; wrap can interpose failures.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/client"
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/ingest"
-	"github.com/opscentre/opscentre/exporter/state"
+	"github.com/opscentre/opscentre/exporter/internal/ingest"
+	"github.com/opscentre/opscentre/exporter/internal/state"
 )
 
 // An application reports each inference after answering its own request; Send returns at

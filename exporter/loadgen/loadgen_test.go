@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/exporter/config"
-	"github.com/opscentre/opscentre/exporter/ingest"
-	"github.com/opscentre/opscentre/exporter/state"
+	"github.com/opscentre/opscentre/exporter/internal/ingest"
+	"github.com/opscentre/opscentre/exporter/internal/state"
 )
 
 func TestLoadAgainstIngest(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/opscentre/opscentre/rulegen/gate"
-	"github.com/opscentre/opscentre/rulegen/output"
+	"github.com/opscentre/opscentre/rulegen/internal/output"
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
 

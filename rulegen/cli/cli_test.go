@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/rulegen/check"
 	"github.com/opscentre/opscentre/rulegen/cli"
+	"github.com/opscentre/opscentre/rulegen/internal/check"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/oncall"
-	"github.com/opscentre/opscentre/rulegen/output"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/oncall"
+	"github.com/opscentre/opscentre/rulegen/internal/output"
 	"github.com/opscentre/opscentre/rulegen/spec"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
-	"github.com/opscentre/opscentre/alertmanager-webhook/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/webhook"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
-	"github.com/opscentre/opscentre/alertmanager-webhook/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify/notifytest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
 )
 
 const incdrRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF"

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify/notifytest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

@@ -20,9 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify/webhook"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 )
 
 // Config is one hook in the `containment_hooks:` section.

@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	"github.com/opscentre/opscentre/alertmanager-webhook/notify/webhook"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/sqlite"
-	"github.com/opscentre/opscentre/alertmanager-webhook/store/storetest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/webhook"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/storetest"
 )
 
 const secret = "feature-flags-hmac-0123"

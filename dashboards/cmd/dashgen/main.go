@@ -24,8 +24,8 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/opscentre/opscentre/dashboards/gen"
-	"github.com/opscentre/opscentre/dashboards/lint"
-	"github.com/opscentre/opscentre/dashboards/snapshot"
+	"github.com/opscentre/opscentre/dashboards/internal/lint"
+	"github.com/opscentre/opscentre/dashboards/internal/snapshot"
 )
 
 func main() {
