@@ -127,3 +127,27 @@ type Notifications struct {
 	Escalation    *EscalationStatus `json:"escalation"`
 	Notifications []Delivery        `json:"notifications"`
 }
+
+// NotificationMessage is one notification about an incident, as incidentd's webhook
+// channel posts it (JSON) to a receiver users run.
+type NotificationMessage struct {
+	Kind        string            `json:"kind"`
+	IncidentID  int64             `json:"incident_id"`
+	IncidentKey string            `json:"incident_key"` // the alert group's key: stable across replicas, the dedup key
+	Title       string            `json:"title"`
+	Summary     string            `json:"summary,omitempty"`
+	Tier        string            `json:"tier"`
+	Team        string            `json:"team,omitempty"`
+	Model       string            `json:"model,omitempty"`
+	State       string            `json:"state"`
+	RunbookURL  string            `json:"runbook_url,omitempty"`
+	IncidentURL string            `json:"incident_url,omitempty"`
+	Recipient   string            `json:"recipient,omitempty"` // the person paged, if any
+	Step        int               `json:"step,omitempty"`      // escalation step (1-based) of a page
+	At          time.Time         `json:"at"`
+	DetectedAt  time.Time         `json:"detected_at"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	// LikelyCauses is the causes the incident's evidence supported, one bounded line, on
+	// the first page of a P1/P2 when the evidence was ready at send time (never waited for).
+	LikelyCauses string `json:"likely_causes,omitempty"`
+}

@@ -24,6 +24,21 @@ type State = incident.State
 // Tier is an incident's tier (P1 to P4).
 type Tier = incident.Tier
 
+// The lifecycle states, in order, and the tiers.
+const (
+	Detected      = incident.Detected
+	Triaged       = incident.Triaged
+	Contained     = incident.Contained
+	Investigating = incident.Investigating
+	Resolved      = incident.Resolved
+	Reviewed      = incident.Reviewed
+
+	P1 = incident.P1
+	P2 = incident.P2
+	P3 = incident.P3
+	P4 = incident.P4
+)
+
 // Change is one entry of the change log (deploy, model version, config change, …).
 type Change = changes.Change
 

@@ -15,7 +15,7 @@ trap cleanup EXIT
 
 bin="$tmp/incidentd"
 go build -o "$bin" ./cmd/incidentd
-go build -o "$tmp/loadgen" ./alertmanager-webhook/loadgen
+go build -o "$tmp/loadgen" ./alertmanager-webhook/internal/loadgen
 
 token=load-$$
 hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)

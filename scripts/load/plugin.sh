@@ -24,4 +24,4 @@ go test -count=1 -run XXX -bench 'BinaryQuery10k' -benchtime 10x -count "$count"
 echo ">> incident page decoding"
 go test -count=1 -run XXX -bench 'DecodePage|DecodeTable' -benchtime 10x -count "$count" ./grafana-plugin/pkg/incidentd/ | grep -E '^(Benchmark|ok)'
 echo ">> incidentd list handler, 10,000 incidents"
-go test -count=1 -run XXX -bench 'ListHandler10k' -benchtime 10x -count "$count" ./alertmanager-webhook/api/ | grep -E '^(Benchmark|ok)'
+go test -count=1 -run XXX -bench 'ListHandler10k' -benchtime 10x -count "$count" ./alertmanager-webhook/internal/api/ | grep -E '^(Benchmark|ok)'

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
 )
 
 func driftAlert(model, feature string) incdAlert {
@@ -47,12 +47,12 @@ func TestIncidentdWithAlertmanager(t *testing.T) {
 	am.post(t, res)
 	require.Eventually(t, func() bool {
 		by := incdByModel(incdList(t, base))
-		return by["fraud-v3"][0].State == incident.Resolved
+		return by["fraud-v3"][0].State == incidentapi.Resolved
 	}, 20*time.Second, 100*time.Millisecond)
 	by := incdByModel(incdList(t, base))
 	require.Equal(t, "system", by["fraud-v3"][0].ResolvedBy)
-	require.Equal(t, incident.Detected, by["churn-v1"][0].State, "the other group is untouched")
-	require.Equal(t, incident.P3, by["fraud-v3"][0].Tier)
+	require.Equal(t, incidentapi.Detected, by["churn-v1"][0].State, "the other group is untouched")
+	require.Equal(t, incidentapi.P3, by["fraud-v3"][0].Tier)
 	require.Equal(t, "ml-platform", by["fraud-v3"][0].Team)
 	require.Len(t, incdList(t, base), 2)
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 // contractRecorder keeps the body of every answer the client reads, so a test can hold the JSON

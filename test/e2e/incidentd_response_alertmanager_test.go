@@ -15,8 +15,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 const incdrRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
@@ -64,7 +63,7 @@ notifications:
 	by := incdByModel(incdList(t, base))
 	require.Len(t, by["fraud-v3"], 1)
 	p1 := by["fraud-v3"][0]
-	require.Equal(t, incident.P1, p1.Tier)
+	require.Equal(t, incidentapi.P1, p1.Tier)
 
 	down.EndsAt = time.Now().Add(-time.Second)
 	am.post(t, []incdAlert{down})

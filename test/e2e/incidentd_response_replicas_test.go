@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/notifytest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -98,7 +98,7 @@ routing:
 	time.Sleep(time.Second) // a duplicate would arrive within this
 	count := map[string]int{}
 	for _, r := range srv.Requests() {
-		var m notify.Message
+		var m incidentapi.NotificationMessage
 		require.NoError(t, json.Unmarshal(r.Body, &m))
 		count[fmt.Sprintf("%s %s step %d incident %d", r.Path, m.Recipient, m.Step, m.IncidentID)]++
 	}

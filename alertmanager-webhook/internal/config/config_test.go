@@ -48,7 +48,7 @@ func FuzzParse(f *testing.F) {
 
 // TestREADMEExample keeps the documented response configuration valid.
 func TestREADMEExample(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	doc := string(b)
 	i := strings.Index(doc, "## Response")

@@ -69,7 +69,7 @@ func TestPrometheusSecretFiles(t *testing.T) {
 
 // TestREADMEEvidenceExample keeps the documented prometheus section valid.
 func TestREADMEEvidenceExample(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	doc := string(b)
 	i := strings.Index(doc, "## Evidence")

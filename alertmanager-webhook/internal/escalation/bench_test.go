@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/storetest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 // BenchmarkIdleTick is the cost of one worker round when nothing is due — what every

@@ -20,7 +20,6 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/maintenance"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/webhook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/oncall"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/routing"
@@ -28,6 +27,7 @@ import (
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/postgres"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/sqlite"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store/storetest"
+	"github.com/opscentre/opscentre/test/notifytest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 

@@ -202,7 +202,7 @@ func TestPanelsExist(t *testing.T) {
 		} `json:"targets"`
 	}
 	dashboards := map[string]map[int]panel{}
-	files, err := filepath.Glob("../../dashboards/json/*.json")
+	files, err := filepath.Glob("../../../dashboards/json/*.json")
 	require.NoError(t, err)
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -23,7 +23,7 @@ import (
 // Prometheus (so its recording rules produce series), and runs every query of
 // the alert catalog built from the same file.
 func TestAlertCatalogQueriesRun(t *testing.T) {
-	const rules = "../gen/testdata/rules.yml"
+	const rules = "../../gen/testdata/rules.yml"
 	bin := testbin.Prometheus(t, 2)
 	exp := httptest.NewServer(newSyntheticExporter())
 	defer exp.Close()
@@ -70,10 +70,10 @@ func TestAlertCatalogQueriesRun(t *testing.T) {
 // data is logged and only some data is required — that the rules and the catalog's
 // selectors meet at all.
 func TestCommittedAlertCatalogQueriesRun(t *testing.T) {
-	rules, err := filepath.Glob(filepath.Join("..", "..", "rules", "generated", "rules", "*.yml"))
+	rules, err := filepath.Glob(filepath.Join("..", "..", "..", "rules", "generated", "rules", "*.yml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, rules)
-	raw, err := os.ReadFile(filepath.Join("..", "json", gen.AlertCatalogFile))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "json", gen.AlertCatalogFile))
 	require.NoError(t, err)
 	cat, err := lint.Load(raw)
 	require.NoError(t, err)

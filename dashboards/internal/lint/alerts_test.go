@@ -16,7 +16,7 @@ var alertCatalogExclusions = map[string]string{
 }
 
 func TestAlertCatalogPassesLint(t *testing.T) {
-	groups, err := gen.LoadRules("../gen/testdata/rules.yml")
+	groups, err := gen.LoadRules("../../gen/testdata/rules.yml")
 	require.NoError(t, err)
 	cat, err := gen.AlertCatalog(groups)
 	require.NoError(t, err)

@@ -11,7 +11,7 @@ import (
 
 func overviewJSON(b *testing.B) []byte {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "json", "overview.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "json", "overview.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

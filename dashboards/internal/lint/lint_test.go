@@ -14,7 +14,7 @@ import (
 // committed loads every dashboard under dashboards/json.
 func committed(t *testing.T) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "json", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "..", "json", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, paths, "no dashboards in dashboards/json")
 	out := map[string][]byte{}

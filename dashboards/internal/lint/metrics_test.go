@@ -85,7 +85,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	maps.Copy(families, ExternalFamilies())
 	known := KnownSeries(families)
 	// The alert catalog selects what rulegen's committed rules record.
-	rules, err := filepath.Glob(filepath.Join("..", "..", "rules", "generated", "rules", "*.yml"))
+	rules, err := filepath.Glob(filepath.Join("..", "..", "..", "rules", "generated", "rules", "*.yml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, rules)
 	groups, err := gen.LoadRules(rules...)

@@ -57,7 +57,7 @@ func decodeStrict(t *testing.T, path string, v any) {
 	require.NoError(t, dec.Decode(v), path)
 }
 
-const provisioning = "../../deploy/grafana/provisioning"
+const provisioning = "../../../deploy/grafana/provisioning"
 
 func TestDashboardProvisioning(t *testing.T) {
 	var p dashboardProviders

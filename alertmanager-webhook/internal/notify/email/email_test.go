@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 // smtpServer is a minimal SMTP server (RFC 5321 subset: EHLO, AUTH PLAIN, MAIL, RCPT,

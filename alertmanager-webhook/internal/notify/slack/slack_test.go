@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 func TestBlocks(t *testing.T) {

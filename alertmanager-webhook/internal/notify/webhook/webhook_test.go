@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify"
-	"github.com/opscentre/opscentre/alertmanager-webhook/internal/notify/notifytest"
+	"github.com/opscentre/opscentre/test/notifytest"
 )
 
 var msg = notify.Message{Kind: notify.KindTrigger, IncidentID: 7, IncidentKey: `{}:{alertname="A"}`, Title: "Accuracy drop", Tier: "P1", Recipient: "alice",

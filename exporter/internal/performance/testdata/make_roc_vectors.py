@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes roc-vectors.json: ROC AUC computed by scikit-learn 1.2 (Debian's python3-sklearn) as
-independent reference values for exporter/performance's ROC accumulator.
+independent reference values for exporter/internal/performance's ROC accumulator.
 
 - realised AUC: roc_auc_score(labels, scores);
 - CBPE's estimated AUC: each unlabelled prediction is a positive with weight p (its calibrated

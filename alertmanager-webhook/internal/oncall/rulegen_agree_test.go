@@ -1,7 +1,11 @@
-package e2e
+package oncall_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,8 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/oncall"
-	"github.com/opscentre/opscentre/rulegen/internal/output"
-	"github.com/opscentre/opscentre/rulegen/spec"
+	"github.com/opscentre/opscentre/rulegen/cli"
 )
 
 // TestBusinessHoursRulegenAgreesWithIncidentd: the business hours a rulegen spec declares
@@ -29,9 +32,12 @@ tiers:
 alerts:
   - {name: Up, team: ml, tier: P2, runbook_url: "https://runbooks.example.com/up", threshold: {expr: "max by (model) (aiops_model_accuracy)", by: [model], op: "<", value: 0.5}}
 `, zone, weekdays, start, end)
-	s, errs := spec.Parse("spec.yaml", []byte(src), spec.Options{})
-	require.Empty(t, errs)
-	out, err := output.Alertmanager("spec.yaml", s)
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(specPath, []byte(src), 0o644))
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, cli.Run(context.Background(), []string{"generate", specPath, "-o", dir}, nil, &stdout, &stderr), stderr.String())
+	out, err := os.ReadFile(filepath.Join(dir, "alertmanager.yml"))
 	require.NoError(t, err)
 	am, err := amconfig.Load(string(out))
 	require.NoError(t, err)
@@ -44,9 +50,9 @@ alerts:
 - name: ml
   business_hours: {location: %s, weekdays: %s, times: [{start_time: %q, end_time: %q}]}
 `, zone, weekdays, start, end)), &oc))
-	dir, err := oncall.Compile(oc, nil)
+	teams, err := oncall.Compile(oc, nil)
 	require.NoError(t, err)
-	team, _ := dir.Team("ml")
+	team, _ := teams.Team("ml")
 	open := 0
 	for at := time.Date(2026, 10, 19, 0, 0, 0, 0, time.UTC); at.Before(time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)); at = at.Add(15 * time.Minute) {
 		require.Equal(t, interval.ContainsTime(at), team.Hours.Open(at), "at %s", at)
