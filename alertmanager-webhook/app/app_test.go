@@ -118,7 +118,7 @@ func (h *harness) do(method, path, token string, body any, hdr ...string) (int, 
 }
 
 func capture(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "webhook", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "webhook", "testdata", name))
 	require.NoError(t, err)
 	return b
 }

@@ -126,7 +126,7 @@ func Run(t *testing.T, f Factory) {
 
 func capture(t *testing.T, name string) *incident.Notification {
 	t.Helper()
-	b, err := os.Open(filepath.Join(repoRoot(t), "alertmanager-webhook", "webhook", "testdata", name))
+	b, err := os.Open(filepath.Join(repoRoot(t), "alertmanager-webhook", "internal", "webhook", "testdata", name))
 	require.NoError(t, err)
 	defer b.Close()
 	m, err := webhook.Decode(b)
