@@ -24,9 +24,9 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/containhook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/investigate"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/store"

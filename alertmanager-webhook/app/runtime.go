@@ -6,10 +6,10 @@ import (
 	"net/http"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	containhook "github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/api"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/auth"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/config"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/containhook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/maintenance"

@@ -11,7 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/plugin"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/plugin"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 import type { DataQuery, DataSourceJsonData } from '@grafana/data';
 
-/** The query types the backend's QueryTypeMux answers (pkg/plugin/query.go). */
+/** The query types the backend's QueryTypeMux answers (pkg/internal/plugin/query.go). */
 export type QueryType = 'incidents' | 'counts' | 'stats' | 'timeline' | 'annotations' | 'variables' | 'evidence';
 
 export const QUERY_TYPES: Array<{ value: QueryType; label: string; description: string }> = [
@@ -47,7 +47,7 @@ export const DEFAULT_QUERY: Partial<IncidentsQuery> = {
   queryType: 'incidents',
 };
 
-/** jsonData of the datasource (pkg/settings JSON). */
+/** jsonData of the datasource (pkg/internal/settings JSON). */
 export interface IncidentsOptions extends DataSourceJsonData {
   timeoutSeconds?: number;
   tlsSkipVerify?: boolean;

@@ -18,10 +18,10 @@ mkdir -p bin
 go build -o bin/incidentd ./cmd/incidentd
 grafana-plugin/build.sh --backend-only
 echo ">> plugin: in-process gRPC, 10,000 incidents"
-go test -count=1 -run XXX -bench 'Query10k' -benchtime 20x -count "$count" ./grafana-plugin/pkg/plugin/ | grep -E '^(Benchmark|ok)'
+go test -count=1 -run XXX -bench 'Query10k' -benchtime 20x -count "$count" ./grafana-plugin/pkg/internal/plugin/ | grep -E '^(Benchmark|ok)'
 echo ">> plugin: built binary against the real incidentd, 10,000 incidents"
 go test -count=1 -run XXX -bench 'BinaryQuery10k' -benchtime 10x -count "$count" ./grafana-plugin/pkg/e2e/ | grep -E '^(Benchmark|ok)'
 echo ">> incident page decoding"
-go test -count=1 -run XXX -bench 'DecodePage|DecodeTable' -benchtime 10x -count "$count" ./grafana-plugin/pkg/incidentd/ | grep -E '^(Benchmark|ok)'
+go test -count=1 -run XXX -bench 'DecodePage|DecodeTable' -benchtime 10x -count "$count" ./grafana-plugin/pkg/internal/incidentd/ | grep -E '^(Benchmark|ok)'
 echo ">> incidentd list handler, 10,000 incidents"
 go test -count=1 -run XXX -bench 'ListHandler10k' -benchtime 10x -count "$count" ./alertmanager-webhook/internal/api/ | grep -E '^(Benchmark|ok)'

@@ -22,8 +22,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
-	"github.com/opscentre/opscentre/alertmanager-webhook/containment/hook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/auth"
+	"github.com/opscentre/opscentre/alertmanager-webhook/internal/containhook"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/escalation"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/heartbeat"
 	"github.com/opscentre/opscentre/alertmanager-webhook/internal/incident"
@@ -51,7 +51,7 @@ type Config struct {
 	// Containment holds the automatic containment policies and their kill switch.
 	Containment containment.Config `yaml:"containment"`
 	// ContainmentHooks are called (signed JSON) on every apply and lift of a containment.
-	ContainmentHooks []hook.Config `yaml:"containment_hooks"`
+	ContainmentHooks []containhook.Config `yaml:"containment_hooks"`
 	// Prometheus, when set, is queried for evidence when an incident opens.
 	Prometheus *Prometheus `yaml:"prometheus"`
 
@@ -186,7 +186,7 @@ func (c *Config) validate(n *yaml.Node) error {
 	if c.containment, err = containment.Compile(c.Containment); err != nil {
 		return err
 	}
-	if err := hook.Validate(c.ContainmentHooks); err != nil {
+	if err := containhook.Validate(c.ContainmentHooks); err != nil {
 		return err
 	}
 	if c.Prometheus != nil {
@@ -290,7 +290,7 @@ func (c *Config) Store() store.Config {
 	}
 	return store.Config{GroupBy: c.Incidents.GroupBy, AutoResolve: c.Incidents.AutoResolve,
 		ReopenWindow: time.Duration(c.Incidents.ReopenWindow), SLA: sla, ChangeWindow: time.Duration(c.Changes.Window),
-		ContainmentHooks: hook.Targets(c.ContainmentHooks)}
+		ContainmentHooks: containhook.Targets(c.ContainmentHooks)}
 }
 
 // Authenticator builds the token checker, reading tokens_file if set. The file holds one

@@ -1,11 +1,11 @@
-// Package hook calls the systems users already run — a feature-flag service, a rollback
+// Package containhook calls the systems users already run — a feature-flag service, a rollback
 // job — on every containment change: a JSON POST per apply and lift, signed with
 // HMAC-SHA256 like incidentd's webhook channel (X-Incidentd-Timestamp and
 // X-Incidentd-Signature: sha256=<hex of HMAC(secret, timestamp + "." + body)>), plus
 // X-Incidentd-Event. Calls are queued by the store in the transaction of the change,
 // claimed by one replica at a time, retried with backoff, and reported on the incident's
 // timeline when they keep failing.
-package hook
+package containhook
 
 import (
 	"context"

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 // Top-level keys of a datasource plugin.json in Grafana's published schema
@@ -53,7 +53,7 @@ type pluginJSON struct {
 }
 
 func TestPluginJSON(t *testing.T) {
-	raw, err := os.ReadFile("../../src/plugin.json")
+	raw, err := os.ReadFile("../../../src/plugin.json")
 	require.NoError(t, err)
 	var keys map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(raw, &keys))
@@ -72,7 +72,7 @@ func TestPluginJSON(t *testing.T) {
 	require.True(t, p.Annotations)
 	require.True(t, p.Metrics)
 	// Grafana runs <executable>_<GOOS>_<GOARCH>; build.sh must produce that name.
-	build, err := os.ReadFile("../../build.sh")
+	build, err := os.ReadFile("../../../build.sh")
 	require.NoError(t, err)
 	require.Contains(t, string(build), "dist/"+p.Executable+"_${os}_${arch}")
 
@@ -83,7 +83,7 @@ func TestPluginJSON(t *testing.T) {
 	_, err = time.Parse("2006-01-02", p.Info.Updated)
 	require.NoError(t, err, "info.updated: expected YYYY-MM-DD")
 	for _, logo := range []string{p.Info.Logos.Small, p.Info.Logos.Large} {
-		_, err := os.Stat(filepath.Join("../../src", logo))
+		_, err := os.Stat(filepath.Join("../../../src", logo))
 		require.NoError(t, err, "logo %s", logo)
 	}
 	require.Regexp(t, `^>=\d+\.\d+\.\d+`, p.Dependencies.GrafanaDependency)
@@ -93,7 +93,7 @@ func TestPluginJSON(t *testing.T) {
 		Version      string            `json:"version"`
 		Dependencies map[string]string `json:"dependencies"`
 	}
-	raw, err = os.ReadFile("../../package.json")
+	raw, err = os.ReadFile("../../../package.json")
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &pkg))
 	require.Equal(t, p.Info.Version, pkg.Version)
@@ -118,7 +118,7 @@ func TestProvisioning(t *testing.T) {
 			SecureJSONData               map[string]string `yaml:"secureJsonData"`
 		} `yaml:"datasources"`
 	}
-	raw, err := os.ReadFile("../../../deploy/grafana/provisioning/datasources/opscentre.yaml")
+	raw, err := os.ReadFile("../../../../deploy/grafana/provisioning/datasources/opscentre.yaml")
 	require.NoError(t, err)
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	require.NoError(t, dec.Decode(&ds))
@@ -172,7 +172,7 @@ func TestProvisioning(t *testing.T) {
 			}
 		}
 	}
-	raw, err = os.ReadFile("../../../dashboards/json/incidents.json")
+	raw, err = os.ReadFile("../../../../dashboards/json/incidents.json")
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &dash))
 	// The dashboards pick the datasource through their ${incidents} variable, by type.
@@ -276,7 +276,7 @@ func TestProvisioning(t *testing.T) {
 // The generated dashboards (dashboards/json) use this datasource; every target they hold
 // must be a query the backend accepts.
 func TestGeneratedDashboardQueries(t *testing.T) {
-	files, err := filepath.Glob("../../../dashboards/json/*.json")
+	files, err := filepath.Glob("../../../../dashboards/json/*.json")
 	require.NoError(t, err)
 	if len(files) == 0 {
 		t.Skip("no generated dashboards in this checkout")

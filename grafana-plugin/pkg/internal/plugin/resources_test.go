@@ -9,7 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 type recorder struct{ resp *backend.CallResourceResponse }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 // fakeIncidentd is an in-memory incidentd speaking the documented /api/v1 contract

@@ -21,8 +21,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/settings"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/settings"
 )
 
 // ID is the plugin id, as in plugin.json.

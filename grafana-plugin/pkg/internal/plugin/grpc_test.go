@@ -14,7 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/experimental/datasourcetest"
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 // The SDK's gRPC test server registers its middleware metrics with the default registry,

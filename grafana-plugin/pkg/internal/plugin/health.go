@@ -9,7 +9,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 // CheckHealth tells the user, in the datasource settings page, whether incidentd is reached

@@ -9,7 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/opscentre/opscentre/grafana-plugin/pkg/incidentd"
+	"github.com/opscentre/opscentre/grafana-plugin/pkg/internal/incidentd"
 )
 
 // maxBuckets bounds the points of a counts series whatever interval is asked for.
