@@ -11,12 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/coreos/go-systemd/v22/activation"
-	"golang.org/x/net/netutil"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,6 +31,7 @@ import (
 	"github.com/opscentre/opscentre/exporter/internal/refapi"
 	"github.com/opscentre/opscentre/exporter/internal/state"
 	"github.com/opscentre/opscentre/exporter/internal/store"
+	"github.com/opscentre/opscentre/exporter/listen"
 )
 
 // Options configure the exporter; DefaultOptions matches the flag defaults.
@@ -369,53 +366,10 @@ loop:
 	return err
 }
 
-// listenAndServe serves on the configured addresses, each listener bounded to
-// MaxConnections connections (as Prometheus's --web.max-connections does). The listeners
-// are opened here rather than by exporter-toolkit so they can be wrapped; TLS and basic
-// auth still come from exporter-toolkit's Serve.
+// listenAndServe serves as every server of the project does (package listen), each
+// listener bounded to MaxConnections connections.
 func (a *App) listenAndServe(server *http.Server) error {
-	flags := a.opts.Web
-	var listeners []net.Listener
-	switch {
-	case flags.WebSystemdSocket != nil && *flags.WebSystemdSocket:
-		a.logger.Info("Listening on systemd activated listeners instead of port listeners.")
-		ls, err := activation.Listeners()
-		if err != nil {
-			return fmt.Errorf("systemd socket activation: %w", err)
-		}
-		if len(ls) == 0 {
-			return errors.New("no socket activation file descriptors found")
-		}
-		listeners = ls
-	default:
-		for _, addr := range *flags.WebListenAddresses {
-			if strings.HasPrefix(addr, "vsock://") {
-				// exporter-toolkit listens on vsock itself; its connections are not counted.
-				a.logger.Warn("--web.max-connections does not apply to vsock listeners", "address", addr)
-				closeAll(listeners)
-				return web.ListenAndServe(server, flags, a.logger)
-			}
-			l, err := net.Listen("tcp", addr)
-			if err != nil {
-				closeAll(listeners)
-				return err
-			}
-			listeners = append(listeners, l)
-		}
-	}
-	if n := a.opts.Server.MaxConnections; n > 0 {
-		for i, l := range listeners {
-			listeners[i] = netutil.LimitListener(l, n)
-		}
-	}
-	defer closeAll(listeners)
-	return web.ServeMultiple(listeners, server, flags, a.logger)
-}
-
-func closeAll(ls []net.Listener) {
-	for _, l := range ls {
-		_ = l.Close()
-	}
+	return listen.Serve(server, listen.Options{Web: a.opts.Web, MaxConnections: a.opts.Server.MaxConnections, Logger: a.logger})
 }
 
 // Run is New followed by Serve.
