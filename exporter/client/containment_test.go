@@ -11,18 +11,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/containment"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 )
 
 // fakeIncidentd serves a settable containment list with ETags, counting requests.
@@ -158,34 +155,13 @@ func TestWatcherOptions(t *testing.T) {
 	require.ErrorContains(t, err, "http(s)")
 }
 
-func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-
 // startIncidentd runs the real incidentd in-process with a responder and an application
 // token, and returns its URL.
 func startIncidentd(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf("api:\n  tokens:\n    - {subject: alice, role: responder, token_sha256: %s}\n    - {subject: fraud-svc, role: application, token_sha256: %s}\n",
-		sha("alice-token"), sha("app-token"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile, o.StoragePath, o.Listener, o.Registry = filepath.Join(dir, "incidentd.yml"), filepath.Join(dir, "incidentd.db"), l, prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	url := "http://" + l.Addr().String()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond)
-	return url
+		incidentdtest.SHA("alice-token"), incidentdtest.SHA("app-token"))
+	return incidentdtest.Start(t, cfg)
 }
 
 func post(t *testing.T, method, url, token, body string) []byte {

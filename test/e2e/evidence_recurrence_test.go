@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/promtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -94,8 +95,8 @@ api:
   tokens:
   - {subject: alice, role: responder, token_sha256: %s}
 prometheus: {url: %q, window: 5m, baseline: 30m, timeout: 5s, total_timeout: 10s}
-`, incdSHA("s3cret"), incdSHA("alice-token"), prom)
-	return incdStartWithConfig(t, cfg)
+`, incidentdtest.SHA("s3cret"), incidentdtest.SHA("alice-token"), prom)
+	return incidentdtest.Start(t, cfg)
 }
 
 // recurrenceClient calls incidentd's API as alice.

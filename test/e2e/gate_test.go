@@ -14,6 +14,7 @@ import (
 
 	"github.com/opscentre/opscentre/exporter/sim"
 	"github.com/opscentre/opscentre/rulegen/cli"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -55,7 +56,7 @@ func TestGateLoop(t *testing.T) {
 			Prometheus:   testbin.Prometheus(t, 3),
 		},
 		AlertmanagerConfig: "route: {receiver: incidentd}\nreceivers: [{name: incidentd, webhook_configs: [{url: '{{INCIDENTD}}/api/v1/alertmanager'}]}]\n",
-		IncidentdConfig:    "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \"" + incdSHA("gate-token") + "\"}]\n",
+		IncidentdConfig:    "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \"" + incidentdtest.SHA("gate-token") + "\"}]\n",
 	})
 	require.NoError(t, err)
 	t.Cleanup(st.Stop)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/notifytest"
 )
 
@@ -95,7 +96,7 @@ routing:
 func contractIncidentd(t *testing.T) string {
 	t.Helper()
 	slack := notifytest.NewServer(t)
-	return incdStartWithConfig(t, fmt.Sprintf(contractConfig, incdSHA("s3cret"), incdSHA("alice-token"), incdSHA("admin-token"), incdSHA("app-token"), slack.URL+"/services/T0/B0/x"))
+	return incidentdtest.Start(t, fmt.Sprintf(contractConfig, incidentdtest.SHA("s3cret"), incidentdtest.SHA("alice-token"), incidentdtest.SHA("admin-token"), incidentdtest.SHA("app-token"), slack.URL+"/services/T0/B0/x"))
 }
 
 // TestIncidentdWireTypes drives a real incidentd through the client, every endpoint a

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // the driver incidentd stores with, to read its file afterwards
 
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -55,7 +56,7 @@ func incdStartBinary(t *testing.T, bin, dir string, port int) *incdProcess {
 func TestIncidentdCrashSafety(t *testing.T) {
 	bin := testbin.Project(t, "incidentd")
 	dir := t.TempDir()
-	cfg := "webhook:\n  bearer_token_sha256: [\"" + incdSHA("s3cret") + "\"]\n"
+	cfg := "webhook:\n  bearer_token_sha256: [\"" + incidentdtest.SHA("s3cret") + "\"]\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
 	port := incdFreePort(t)
 	target, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
@@ -38,29 +37,7 @@ func incdFreePort(t *testing.T) int {
 // the webhook secret "s3cret"; it returns the base URL.
 func incdStartInProcess(t *testing.T) string {
 	t.Helper()
-	return incdStartWithConfig(t, "webhook:\n  bearer_token_sha256: [\""+incdSHA("s3cret")+"\"]\n")
-}
-
-// incdStartWithConfig runs incidentd in-process on SQLite with the given configuration; it
-// returns the base URL.
-func incdStartWithConfig(t *testing.T, cfg string) string {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + l.Addr().String()
+	return incidentdtest.Start(t, "webhook:\n  bearer_token_sha256: [\""+incidentdtest.SHA("s3cret")+"\"]\n")
 }
 
 // incdAM is a running Alertmanager.
@@ -150,10 +127,6 @@ func (am incdAM) post(t *testing.T, alerts []incdAlert) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-}
-
-func incdSHA(s string) string {
-	return fmt.Sprintf("%x", sha256.Sum256([]byte(s)))
 }
 
 func incdList(t *testing.T, base string) []incidentapi.Incident {

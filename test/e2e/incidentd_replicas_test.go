@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
 func incdStartReplica(t *testing.T, dsn string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := "webhook:\n  bearer_token_sha256: [\"" + incdSHA("s3cret") + "\"]\n"
+	cfg := "webhook:\n  bearer_token_sha256: [\"" + incidentdtest.SHA("s3cret") + "\"]\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

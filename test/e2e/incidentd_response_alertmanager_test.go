@@ -15,6 +15,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/notifytest"
 )
 
@@ -49,7 +50,7 @@ routing:
   backlog_channel: team-slack
 notifications:
   incident_url: "https://grafana.example/incidents/%%d"
-`, incdSHA("s3cret"), slack.URL+"/services/T0/B0/secret", incdrRoutingKey, pd.URL+"/v2/enqueue")
+`, incidentdtest.SHA("s3cret"), slack.URL+"/services/T0/B0/secret", incdrRoutingKey, pd.URL+"/v2/enqueue")
 	base := incdrStart(t, dir, cfg)
 	am := incdStartAM(t, base, "")
 

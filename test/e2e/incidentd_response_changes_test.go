@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 )
 
 // TestIncidentdResponseChangesContract: what incidentd's change log serves is what the
 // API client (incidentapi, which the Grafana plugin uses) decodes, the description posted
 // read back as text.
 func TestIncidentdResponseChangesContract(t *testing.T) {
-	base := incdrStart(t, t.TempDir(), "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incdSHA("ci-token")+"\"}]\n")
+	base := incdrStart(t, t.TempDir(), "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incidentdtest.SHA("ci-token")+"\"}]\n")
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	req, err := http.NewRequest("POST", base+"/api/v1/changes", strings.NewReader(`{"kind":"model_version","model":"fraud-v3","team":"ml-platform","version":"3.1",
 		"description":"retrained","labels":{"env":"prod"},"at":"`+at.Format(time.RFC3339)+`"}`))

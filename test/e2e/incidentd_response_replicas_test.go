@@ -17,6 +17,7 @@ import (
 
 	"github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/alertmanager-webhook/incidentapi"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/notifytest"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -44,7 +45,7 @@ escalation_policies:
 - {name: risk, steps: [{targets: [{schedule: primary}]}, {delay: 2s, targets: [{schedule: secondary}]}]}
 routing:
   default: {team: risk, escalation_policy: risk}
-`, incdSHA("s3cret"), srv.URL+"/alice", srv.URL+"/carol")
+`, incidentdtest.SHA("s3cret"), srv.URL+"/alice", srv.URL+"/carol")
 	var bases []string
 	for range 2 {
 		dir := t.TempDir()

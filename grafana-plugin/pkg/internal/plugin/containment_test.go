@@ -2,53 +2,26 @@ package plugin
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/opscentre/opscentre/alertmanager-webhook/app"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 )
-
-func hexSHA(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
 // startRealIncidentd runs incidentd in-process with the plugin's delegating token, an
 // admin token and an open webhook; it returns its URL.
 func startRealIncidentd(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf("api:\n  tokens:\n  - {subject: plugin, role: responder, delegate: true, token_sha256: %s}\n  - {subject: root, role: admin, token_sha256: %s}\n",
-		hexSHA("plugin"), hexSHA("admin-token"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile, o.StoragePath, o.Listener, o.Registry = filepath.Join(dir, "incidentd.yml"), filepath.Join(dir, "i.db"), l, prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	url := "http://" + l.Addr().String()
-	require.Eventually(t, func() bool {
-		r, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond)
+		incidentdtest.SHA("plugin"), incidentdtest.SHA("admin-token"))
+	url := incidentdtest.Start(t, cfg)
 	// An incident to contain, from an Alertmanager notification.
 	msg := `{"version":"4","groupKey":"{}:{alertname=\"AUCDrop\"}","status":"firing","receiver":"incidentd","groupLabels":{"alertname":"AUCDrop"},
 		"commonLabels":{"alertname":"AUCDrop","model":"fraud","tier":"P1"},"externalURL":"http://am","alerts":[{"status":"firing",
