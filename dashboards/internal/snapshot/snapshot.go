@@ -340,7 +340,7 @@ func writeIndex(dir, source string, results []PanelResult) error {
 	var b strings.Builder
 	// Grafana cannot run here: the pictures show each panel's queries as lines, whatever the
 	// panel's type, and the page must not pass them off as screenshots of Grafana.
-	b.WriteString("# Dashboard query previews\n\nThe Prometheus queries of each panel, drawn as lines over time by `dashboards/snapshot`")
+	b.WriteString("# Dashboard query previews\n\nThe Prometheus queries of each panel, drawn as lines over time by `dashboards/internal/snapshot`")
 	if source != "" {
 		b.WriteString(" from " + source)
 	}
