@@ -26,7 +26,8 @@ type runtime struct {
 	cfg  *config.Config
 	auth *auth.Authenticator
 	// store is the incident policy (grouping, reopen window, SLA, hook targets). The store
-	// keeps its own copy (store.DB.SetConfig): reload hands it over just before the swap.
+	// keeps its own copy for the workers (store.DB.SetConfig), handed over just before the
+	// swap; requests carry their runtime's own (store.WithConfig).
 	store store.Config
 	// response is the escalation worker's whole configuration: routing, policies, people,
 	// channels and the on-call directory they page through.
@@ -113,10 +114,12 @@ func (a *App) reload(actor string) error {
 // ingest chain read the same configuration the request was routed under.
 type runtimeKey struct{}
 
-// pin serves r under the runtime in force when it arrived.
+// pin serves r under the runtime in force when it arrived, the store's incident policy
+// included (store.WithConfig).
 func (a *App) pin(r *http.Request) (*runtime, *http.Request) {
 	rt := a.rt.Load()
-	return rt, r.WithContext(context.WithValue(r.Context(), runtimeKey{}, rt))
+	ctx := store.WithConfig(context.WithValue(r.Context(), runtimeKey{}, rt), rt.store)
+	return rt, r.WithContext(ctx)
 }
 
 // runtimeOf is the runtime a request was pinned to, or the one in force.

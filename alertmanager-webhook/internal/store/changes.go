@@ -148,7 +148,7 @@ func scopeOf(inc *Incident) changes.Scope {
 // service or team in the configured window before detection, nearest first.
 func (s *DB) RelatedChanges(ctx context.Context, inc *Incident) ([]changes.Change, error) {
 	sc := scopeOf(inc)
-	window := s.Config().ChangeWindow
+	window := s.config(ctx).ChangeWindow
 	var or []string
 	var args []any
 	for col, v := range map[string]string{"model": sc.Model, "team": sc.Team, "service": sc.Service} {

@@ -36,7 +36,7 @@ type HookPayload struct {
 }
 
 func (s *DB) enqueueHooks(ctx context.Context, tx *sql.Tx, c *containment.Containment, event string, now time.Time) error {
-	for _, h := range s.Config().ContainmentHooks {
+	for _, h := range s.config(ctx).ContainmentHooks {
 		if len(h.Actions) > 0 && !slices.Contains(h.Actions, string(c.Action)) {
 			continue
 		}

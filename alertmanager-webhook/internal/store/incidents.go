@@ -183,7 +183,7 @@ func (s *DB) changeTx(ctx context.Context, op string, id int64, a Action, fn fun
 	if err != nil {
 		return nil, err
 	}
-	result.compute(s.Config().SLA, s.now())
+	result.compute(s.config(ctx).SLA, s.now())
 	return result, nil
 }
 

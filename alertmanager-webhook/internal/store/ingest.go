@@ -46,7 +46,7 @@ func (c Config) policy() incident.Policy {
 // to incidents is decided by incident.PlanGroup and incident.Settle; the store reads the
 // state they decide from and persists their effects.
 func (s *DB) Ingest(ctx context.Context, n *incident.Notification) (incident.Outcome, error) {
-	cfg := s.Config()
+	cfg := s.config(ctx)
 	groups := incident.Groups(n, cfg.GroupBy)
 	parts := make([]part, len(groups))
 	for i, g := range groups {

@@ -233,7 +233,7 @@ func (s *DB) AppendTable(ctx context.Context, f Filter, labels TableLabels, b []
 		more            bool
 	)
 	now := s.now()
-	sla := s.Config().SLA
+	sla := s.config(ctx).SLA
 	b = append(b, `{"columns":[`...)
 	for k, c := range TableColumns {
 		if k > 0 {

@@ -28,7 +28,7 @@ func (s *DB) Get(ctx context.Context, id int64) (*Detail, error) {
 	if err != nil {
 		return nil, s.unavailable(err)
 	}
-	inc.compute(s.Config().SLA, s.now())
+	inc.compute(s.config(ctx).SLA, s.now())
 	d := &Detail{Incident: inc.Incident, Alerts: []Alert{}, Timeline: []TimelineEntry{}, Notes: []Note{}}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, incident_id, group_key, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, first_seen
 		FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), id)
@@ -175,7 +175,7 @@ func (s *DB) List(ctx context.Context, f Filter) (*Page, error) {
 	// The page is usually full: growing it by doubling copied ~1.8× its size.
 	p := &Page{Incidents: make([]Incident, 0, f.Limit+1)}
 	now := s.now()
-	sla := s.Config().SLA
+	sla := s.config(ctx).SLA
 	for rows.Next() {
 		if f.RawLabels {
 			p.Incidents = append(p.Incidents, Incident{})
@@ -304,7 +304,7 @@ func (s *DB) Stats(ctx context.Context, from, to time.Time) (*Stats, error) {
 		}
 		st.ByState[state]++
 		d := incident.Measure(fromNanos(det), fromNanos(tri), fromNanos(res))
-		breached := s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
+		breached := s.config(ctx).SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now)
 		for _, b := range []*tally{total, bucket(tiers, tier), bucket(teams, team), bucket(models, model)} {
 			b.Count++
 			if incident.State(state).Open() {
@@ -552,7 +552,7 @@ func (s *DB) OpenBreaches(ctx context.Context) (map[string]int, error) {
 		if err := rows.Scan(&tier, &det, &tri); err != nil {
 			return nil, s.unavailable(err)
 		}
-		if s.Config().SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
+		if s.config(ctx).SLA.Breached(incident.Tier(tier), fromNanos(det), fromNanos(tri), now) {
 			out[tier]++
 		}
 	}

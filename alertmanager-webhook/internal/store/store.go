@@ -161,12 +161,7 @@ func New(o Options) *DB {
 	if o.Observe == nil {
 		o.Observe = func(string, time.Duration) {}
 	}
-	if o.Config.SLA == nil {
-		o.Config.SLA = incident.DefaultSLA()
-	}
-	if o.Config.ChangeWindow <= 0 {
-		o.Config.ChangeWindow = DefaultChangeWindow
-	}
+	o.Config = o.Config.withDefaults()
 	s := &DB{db: o.DB, d: o.Dialect, w: o.Writer, now: o.Now, observe: o.Observe, stmts: map[string]*sql.Stmt{}}
 	s.cfg.Store(&o.Config)
 	return s
@@ -174,17 +169,39 @@ func New(o Options) *DB {
 
 // SetConfig replaces the incident policy (config reload).
 func (s *DB) SetConfig(c Config) {
+	c = c.withDefaults()
+	s.cfg.Store(&c)
+}
+
+// Config returns the policy in force.
+func (s *DB) Config() Config { return *s.cfg.Load() }
+
+func (c Config) withDefaults() Config {
 	if c.SLA == nil {
 		c.SLA = incident.DefaultSLA()
 	}
 	if c.ChangeWindow <= 0 {
 		c.ChangeWindow = DefaultChangeWindow
 	}
-	s.cfg.Store(&c)
+	return c
 }
 
-// Config returns the policy in force.
-func (s *DB) Config() Config { return *s.cfg.Load() }
+type configKey struct{}
+
+// WithConfig pins the policy the store applies to calls made with the returned context,
+// whatever a reload sets meanwhile: incidentd pins each request to the configuration that
+// authorised it, so one request never mixes two files.
+func WithConfig(ctx context.Context, c Config) context.Context {
+	return context.WithValue(ctx, configKey{}, c.withDefaults())
+}
+
+// config is the policy pinned to ctx (WithConfig), or the one in force.
+func (s *DB) config(ctx context.Context) Config {
+	if c, ok := ctx.Value(configKey{}).(Config); ok {
+		return c
+	}
+	return s.Config()
+}
 
 // Ping checks the database answers.
 func (s *DB) Ping(ctx context.Context) error {

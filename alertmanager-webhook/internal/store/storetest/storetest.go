@@ -81,6 +81,7 @@ func Run(t *testing.T, f Factory) {
 		"ReplayPropertyShuffleAndDups": testReplayProperty,
 		"ReplayConcurrentGroups":       testReplayConcurrent,
 		"LateFiringAfterResolve":       testLateFiringAfterResolve,
+		"PinnedConfig":                 testPinnedConfig,
 		"ConcurrentReplicas":           testConcurrentReplicas,
 		"TwoRoutesResolveRace":         testTwoRoutesResolveRace,
 		"Changes":                      testChanges,
@@ -299,6 +300,34 @@ func testResolveAndReopen(t *testing.T, open Opener) {
 	require.Equal(t, incident.Detected, incs[0].State)
 	require.Equal(t, T0.Add(150*time.Minute), incs[0].DetectedAt)
 	require.Equal(t, incident.Resolved, incs[1].State)
+}
+
+// testPinnedConfig: a call made under store.WithConfig follows that policy, whatever the
+// store was last set to — incidentd pins each request to the configuration that
+// authorised it, so a reload in the middle of a request cannot change how it is grouped.
+func testPinnedConfig(t *testing.T, open Opener) {
+	s := open(store.DefaultConfig(), NewClock(T0.Add(time.Hour)).Now) // reopen window 30m
+	ingest(t, s, Msg("g", A{FP: "a"}))
+	ingest(t, s, Msg("g", A{FP: "a", End: 5 * time.Minute}))
+	require.Equal(t, incident.Resolved, all(t, s)[0].State)
+
+	// The request's configuration has no reopen window: a firing 10 minutes after the
+	// resolve opens a new incident although the store's own policy would reopen.
+	pinned := store.DefaultConfig()
+	pinned.ReopenWindow = 0
+	s.SetConfig(store.DefaultConfig())
+	_, err := s.Ingest(store.WithConfig(context.Background(), pinned), Msg("g", A{FP: "a", Start: 15 * time.Minute}))
+	require.NoError(t, err)
+	incs := all(t, s)
+	require.Len(t, incs, 2, "the pinned policy (no reopen window) decided")
+	require.Zero(t, incs[1].ReopenCount)
+
+	// Without a pinned policy the store's own applies: resolve, fire again, reopen.
+	ingest(t, s, Msg("g", A{FP: "a", Start: 15 * time.Minute, End: 16 * time.Minute}))
+	ingest(t, s, Msg("g", A{FP: "a", Start: 20 * time.Minute}))
+	incs = all(t, s)
+	require.Len(t, incs, 2)
+	require.Equal(t, 1, incs[0].ReopenCount, "the store's 30-minute window reopened it")
 }
 
 func testOrphanResolve(t *testing.T, open Opener) {
