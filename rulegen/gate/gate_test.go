@@ -3,12 +3,9 @@ package gate_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,9 +25,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	incapp "github.com/opscentre/opscentre/alertmanager-webhook/app"
 	"github.com/opscentre/opscentre/rulegen/cli"
 	"github.com/opscentre/opscentre/rulegen/gate"
+	"github.com/opscentre/opscentre/test/incidentdtest"
 	"github.com/opscentre/opscentre/test/stack"
 	"github.com/opscentre/opscentre/test/testbin"
 )
@@ -510,25 +507,7 @@ func testDeployExamples(t *testing.T, base string) {
 
 // startIncidentd runs the real incidentd in-process on SQLite with one responder token.
 func startIncidentd(t *testing.T, token string) string {
-	t.Helper()
-	dir := t.TempDir()
-	sum := sha256.Sum256([]byte(token))
-	cfg := "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \"" + hex.EncodeToString(sum[:]) + "\"}]\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := incapp.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- incapp.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + l.Addr().String()
+	return incidentdtest.Start(t, "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incidentdtest.SHA(token)+"\"}]\n")
 }
 
 type changeEntry struct {

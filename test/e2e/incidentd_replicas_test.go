@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,27 +13,10 @@ import (
 	"github.com/opscentre/opscentre/test/testbin"
 )
 
+// incdStartReplica runs one incidentd replica in-process on the PostgreSQL database dsn.
 func incdStartReplica(t *testing.T, dsn string) string {
-	t.Helper()
-	dir := t.TempDir()
 	cfg := "webhook:\n  bearer_token_sha256: [\"" + incidentdtest.SHA("s3cret") + "\"]\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.PostgresDSN = dsn
-	o.Listener = l
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	base := "http://" + l.Addr().String()
-	incdWaitHTTP(t, base+"/-/ready", 30*time.Second)
-	return base
+	return incidentdtest.StartWith(t, cfg, func(o *app.Options) { o.PostgresDSN = dsn })
 }
 
 // TestIncidentdReplicasOnPostgres runs two incidentd replicas on one PostgreSQL database,

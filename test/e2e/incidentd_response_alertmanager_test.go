@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -28,7 +25,6 @@ const incdrRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
 func TestIncidentdResponseWithAlertmanager(t *testing.T) {
 	slack := notifytest.NewServer(t)
 	pd := notifytest.NewServer(t, 202, 202, 202, 202)
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`webhook:
   bearer_token_sha256: [%q]
 oncall:
@@ -51,7 +47,7 @@ routing:
 notifications:
   incident_url: "https://grafana.example/incidents/%%d"
 `, incidentdtest.SHA("s3cret"), slack.URL+"/services/T0/B0/secret", incdrRoutingKey, pd.URL+"/v2/enqueue")
-	base := incdrStart(t, dir, cfg)
+	base := incdrStart(t, cfg)
 	am := incdStartAM(t, base, "")
 
 	down := incdAlert{Labels: map[string]string{"alertname": "ModelDown", "model": "fraud-v3", "tier": "P1", "team": "ml-platform"},
@@ -115,24 +111,6 @@ notifications:
 
 // incdrStart runs incidentd in-process with the configuration text, the escalation worker
 // ticking every 50 ms, and returns its base URL.
-func incdrStart(t *testing.T, dir, cfg string) string {
-	t.Helper()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-	_, err := app.CheckConfig(filepath.Join(dir, "incidentd.yml"))
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o := app.DefaultOptions()
-	o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-	o.StoragePath = filepath.Join(dir, "incidentd.db")
-	o.Listener = l
-	o.EscalationInterval = 50 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + l.Addr().String()
+func incdrStart(t *testing.T, cfg string) string {
+	return incidentdtest.StartWith(t, cfg, func(o *app.Options) { o.EscalationInterval = 50 * time.Millisecond })
 }

@@ -17,7 +17,7 @@ import (
 // API client (incidentapi, which the Grafana plugin uses) decodes, the description posted
 // read back as text.
 func TestIncidentdResponseChangesContract(t *testing.T) {
-	base := incdrStart(t, t.TempDir(), "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incidentdtest.SHA("ci-token")+"\"}]\n")
+	base := incdrStart(t, "api:\n  tokens: [{subject: ci, role: responder, token_sha256: \""+incidentdtest.SHA("ci-token")+"\"}]\n")
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	req, err := http.NewRequest("POST", base+"/api/v1/changes", strings.NewReader(`{"kind":"model_version","model":"fraud-v3","team":"ml-platform","version":"3.1",
 		"description":"retrained","labels":{"env":"prod"},"at":"`+at.Format(time.RFC3339)+`"}`))

@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -48,26 +44,12 @@ routing:
 `, incidentdtest.SHA("s3cret"), srv.URL+"/alice", srv.URL+"/carol")
 	var bases []string
 	for range 2 {
-		dir := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(cfg), 0o600))
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		o := app.DefaultOptions()
-		o.ConfigFile = filepath.Join(dir, "incidentd.yml")
-		o.PostgresDSN = dsn
-		o.Listener = l
 		// Both workers tick constantly so that they contend for the same rows (with 20 ms
 		// this test no longer notices a missing SKIP LOCKED).
-		o.EscalationInterval = 2 * time.Millisecond
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- app.Run(ctx, o) }()
-		t.Cleanup(func() {
-			cancel()
-			require.NoError(t, <-done)
+		base := incidentdtest.StartWith(t, cfg, func(o *app.Options) {
+			o.PostgresDSN = dsn
+			o.EscalationInterval = 2 * time.Millisecond
 		})
-		base := "http://" + l.Addr().String()
-		incdWaitHTTP(t, base+"/-/ready", 30*time.Second)
 		bases = append(bases, base)
 	}
 

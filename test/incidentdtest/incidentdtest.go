@@ -29,19 +29,29 @@ func SHA(token string) string {
 // Start runs incidentd with config (incidentd.yml's content) until the test ends, waits
 // until it is ready, and returns its base URL. The test fails if incidentd does not stop
 // cleanly.
-func Start(t testing.TB, config string) string {
+func Start(t testing.TB, config string) string { return StartWith(t, config, nil) }
+
+// StartWith is Start with configure changing the options first (a PostgreSQL DSN instead
+// of the SQLite file, the escalation worker's interval, …).
+func StartWith(t testing.TB, config string, configure func(*app.Options)) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "incidentd.yml"), []byte(config), 0o600))
+	_, err := app.CheckConfig(filepath.Join(dir, "incidentd.yml")) // fail on its error, not a timeout
+	require.NoError(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	o := app.DefaultOptions()
 	o.ConfigFile, o.StoragePath, o.Listener = filepath.Join(dir, "incidentd.yml"), filepath.Join(dir, "incidentd.db"), l
+	if configure != nil {
+		configure(&o)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, o) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 	url := "http://" + l.Addr().String()
+	// Generous: a replica on a shared PostgreSQL migrates and checks it before it is ready.
 	require.Eventually(t, func() bool {
 		r, err := http.Get(url + "/-/ready")
 		if err != nil {
@@ -49,6 +59,6 @@ func Start(t testing.TB, config string) string {
 		}
 		r.Body.Close()
 		return r.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond, "incidentd ready")
+	}, 30*time.Second, 20*time.Millisecond, "incidentd ready")
 	return url
 }
